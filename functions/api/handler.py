@@ -1,0 +1,31 @@
+"""The API function: business profile, customers, products and invoices,
+plus the public OpenAPI document. Thin: parse → use case → respond."""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from invoicing.api import idempotency, routes
+from invoicing.api.http import build_resolver, guarded, openapi_document
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+app = build_resolver(*routes.ALL)
+app.use([idempotency.middleware(routes.idempotency_store)])
+
+
+@app.get("/openapi.json", include_in_schema=False)
+def openapi():
+    return Response(200, "application/json", openapi_document(app))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return guarded(app, event, context)

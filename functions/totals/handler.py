@@ -1,0 +1,19 @@
+"""POST /totals: the editor's live preview, on every keystroke. No storage,
+so nothing to retry or dedupe: the same body always gives the same totals."""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from invoicing.api import routes
+from invoicing.api.http import build_resolver, guarded
+
+logger = Logger()
+app = build_resolver(routes.totals)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return guarded(app, event, context)

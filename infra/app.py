@@ -1,0 +1,58 @@
+"""The CDK app: `cdk synth` runs it through cdk.json; `python infra/app.py` writes ./cdk.out."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+# Run as a script, Python puts infra/ first on sys.path, where infra/constructs
+# would shadow the `constructs` library: import from the repository root instead.
+if sys.path and Path(sys.path[0]).resolve() == REPO_ROOT / "infra":
+    sys.path[0] = str(REPO_ROOT)
+elif str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from aws_cdk import App, Environment  # noqa: E402
+
+from infra.stack import InvoicingStack  # noqa: E402
+
+STACK_NAME = "Invoicing"
+
+
+def project_context() -> dict[str, Any]:
+    """The `context` of cdk.json (feature flags, frontend_origins...).
+
+    The CDK CLI passes it to the app itself; a direct run and the tests read
+    it here so that they synthesize the same template as `cdk deploy`.
+    """
+    cdk_json = REPO_ROOT / "cdk.json"
+    if not cdk_json.exists():
+        return {}
+    return json.loads(cdk_json.read_text()).get("context", {})
+
+
+def build(app: App) -> InvoicingStack:
+    return InvoicingStack(
+        app,
+        STACK_NAME,
+        description="Serverless invoicing for the CRM: API, functions, table, alarms",
+        # Environment-agnostic unless the CLI knows the target account/region.
+        env=Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=os.environ.get("CDK_DEFAULT_REGION")),
+    )
+
+
+def main() -> None:
+    if "CDK_OUTDIR" in os.environ:  # run by the CDK CLI, which passes outdir and context
+        app = App()
+    else:
+        app = App(outdir=str(REPO_ROOT / "cdk.out"), context=project_context())
+    build(app)
+    app.synth()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+"""Create, in the emulation, the resources the CDK stack would create —
+from the same declaration (`infra.wiring`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from infra import wiring
+
+TABLE_NAME = "invoicing-local"
+
+
+def create_table(dynamodb: Any, name: str = TABLE_NAME) -> str:
+    spec = wiring.TABLE
+    keys = {spec.partition_key, spec.sort_key}
+    for index in spec.indexes:
+        keys |= {index.partition_key, index.sort_key}
+    existing = dynamodb.list_tables()["TableNames"]
+    if name in existing:
+        return name
+    dynamodb.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"} for key in sorted(keys)],
+        KeySchema=[
+            {"AttributeName": spec.partition_key, "KeyType": "HASH"},
+            {"AttributeName": spec.sort_key, "KeyType": "RANGE"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": index.name,
+                "KeySchema": [
+                    {"AttributeName": index.partition_key, "KeyType": "HASH"},
+                    {"AttributeName": index.sort_key, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+            for index in spec.indexes
+        ],
+    )
+    dynamodb.update_time_to_live(
+        TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": spec.ttl_attribute}
+    )
+    return name

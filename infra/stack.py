@@ -1,0 +1,52 @@
+"""The invoicing stack: the constructs of the architecture diagram, wired by `infra.wiring`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Aspects, Stack
+from cdk_nag import AwsSolutionsChecks
+from constructs import Construct
+
+from infra import wiring
+from infra.constructs.api import Api
+from infra.constructs.functions import Functions
+from infra.constructs.monitoring import Monitoring
+from infra.constructs.storage import Storage
+
+DEFAULT_FRONTEND_ORIGINS = "http://localhost:5173"
+
+
+class InvoicingStack(Stack):
+    """Context keys: `frontend_origins` (comma separated CORS origins) and
+    `alarm_email` (optional subscriber of the alarm topic)."""
+
+    def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        frontend_origins = self._context_list("frontend_origins", DEFAULT_FRONTEND_ORIGINS)
+
+        storage = Storage(self, "Storage", spec=wiring.TABLE)
+        functions = Functions(
+            self,
+            "Functions",
+            table=storage.table,
+            functions=wiring.FUNCTIONS,
+            # The handlers answer CORS on their own responses (proxy integration).
+            environment={"FRONTEND_ORIGINS": ",".join(frontend_origins)},
+        )
+        api = Api(self, "Api", functions=functions.by_name, routes=wiring.ROUTES, frontend_origins=frontend_origins)
+        Monitoring(
+            self,
+            "Monitoring",
+            functions=functions.by_name,
+            rest_api=api.rest_api,
+            table=storage.table,
+            alarm_email=self.node.try_get_context("alarm_email"),
+        )
+
+        Aspects.of(self).add(AwsSolutionsChecks(verbose=True))
+
+    def _context_list(self, key: str, default: str) -> list[str]:
+        value = self.node.try_get_context(key) or default
+        items = value if isinstance(value, list) else str(value).split(",")
+        return [item.strip() for item in items if item.strip()]

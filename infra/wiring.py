@@ -1,0 +1,126 @@
+"""The one declaration of the system's wiring.
+
+Which function answers which route (and, in later issues, which schedule or
+event), and the shape of the single table. Both the CDK app (`infra/stack.py`)
+and the local runtime (`infra/local/`) read this module, so they cannot drift.
+
+Plain Python only: no CDK, no boto3, so the local runtime imports it for free.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Function:
+    """One Lambda: its code folder under `functions/` and how it runs."""
+
+    name: str
+    description: str
+    memory_mb: int = 512
+    timeout_s: int = 10
+    # What the function may do to the table: "read" or "read_write".
+    table_access: str = "read_write"
+    # Environment beyond the wiring-derived variables (TABLE_NAME, ...).
+    environment: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def code_dir(self) -> str:
+        return f"functions/{self.name}"
+
+    @property
+    def handler(self) -> str:
+        """The handler as Lambda names it, relative to the code folder."""
+        return "handler.lambda_handler"
+
+    @property
+    def module(self) -> str:
+        """The handler's module as the local runtime imports it."""
+        return f"functions.{self.name}.handler"
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # API Gateway resource path, e.g. /invoices/{invoice_id}
+    function: str
+    public: bool = False  # no authorizer (webhooks, hosted page, openapi)
+
+    def matcher(self) -> re.Pattern[str]:
+        pattern = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", self.path)
+        return re.compile(f"^{pattern}$")
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    partition_key: str
+    sort_key: str
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    partition_key: str = "pk"
+    sort_key: str = "sk"
+    ttl_attribute: str = "expires_at"
+    indexes: tuple[Index, ...] = ()
+
+
+API = Function("api", "Business profile, customers, products and invoices")
+TOTALS = Function(
+    "totals",
+    "Stateless totals for the editor's live preview",
+    memory_mb=1024,  # more memory = more CPU: it answers on every keystroke
+    timeout_s=5,
+    table_access="none",
+)
+
+FUNCTIONS: tuple[Function, ...] = (API, TOTALS)
+
+
+def _crud(path: str, item: str, function: str, *, update: str = "PATCH") -> list[Route]:
+    return [
+        Route("GET", path, function),
+        Route("POST", path, function),
+        Route("GET", f"{path}/{{{item}}}", function),
+        Route(update, f"{path}/{{{item}}}", function),
+        Route("DELETE", f"{path}/{{{item}}}", function),
+    ]
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("GET", "/openapi.json", "api", public=True),
+    Route("GET", "/business", "api"),
+    Route("PUT", "/business", "api"),
+    *_crud("/customers", "customer_id", "api"),
+    *_crud("/products", "product_id", "api"),
+    *_crud("/invoices", "invoice_id", "api"),
+    Route("POST", "/invoices/{invoice_id}/mark-sent", "api"),
+    Route("POST", "/invoices/{invoice_id}/void", "api"),
+    Route("POST", "/invoices/{invoice_id}/duplicate", "api"),
+    Route("POST", "/totals", "totals"),
+)
+
+TABLE = TableSpec(
+    indexes=(
+        # Invoices of one tenant by status.
+        Index("by_status", "gsi1pk", "gsi1sk"),
+        # Invoices of one tenant by customer.
+        Index("by_customer", "gsi2pk", "gsi2sk"),
+        # Sparse: issued, unpaid invoices of one tenant by due date (overdue).
+        Index("by_due_date", "gsi3pk", "gsi3sk"),
+    )
+)
+
+
+def function(name: str) -> Function:
+    for fn in FUNCTIONS:
+        if fn.name == name:
+            return fn
+    raise KeyError(name)
+
+
+def routes_of(function_name: str) -> list[Route]:
+    return [route for route in ROUTES if route.function == function_name]

@@ -1,0 +1,200 @@
+"""The HTTP edge shared by every API function: the resolver, the tenant from
+the verified claims, domain errors mapped to status codes once, the body
+limit, and JSON with exact decimals."""
+
+from __future__ import annotations
+
+import json
+import re
+from decimal import Decimal
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from invoicing.domain.errors import (
+    Busy,
+    Conflict,
+    DomainError,
+    FieldError,
+    InvalidInput,
+    NameTaken,
+    NotFound,
+    StaleVersion,
+    TooLarge,
+)
+from invoicing.domain.money import UnknownCurrency
+from invoicing.models.common import ErrorResponse
+
+logger = Logger(service="invoicing")
+
+MAX_BODY_BYTES = 1_000_000
+TENANT_CLAIM = "custom:tenant_id"
+_TENANT = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+JSON = "application/json"
+
+
+class Unauthorized(DomainError):
+    code = "unauthorized"
+
+
+def _parse_json(body: str) -> Any:
+    """Numbers become Decimals, never binary floats: 0.1 stays 0.1."""
+    return json.loads(body, parse_float=Decimal)
+
+
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        status_code=status,
+        content_type=JSON,
+        body=json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=str),
+        headers=headers,
+    )
+
+
+def error_response(status: int, code: str, message: str, fields: list[FieldError] | None = None) -> Response:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if fields is not None:
+        error["fields"] = [{"field": f.field, "message": f.message} for f in fields]
+    return json_response(status, {"error": error})
+
+
+def tenant_of(app: APIGatewayRestResolver | Router) -> str:
+    """The tenant, from the claims API Gateway's authorizer verified — never
+    from the body, the path or a header."""
+    authorizer = app.current_event.request_context.authorizer
+    claims = (authorizer.raw_event or {}).get("claims") or {}
+    tenant = claims.get(TENANT_CLAIM) if isinstance(claims, dict) else None
+    if not isinstance(tenant, str) or not _TENANT.match(tenant):
+        raise Unauthorized("the token carries no valid custom:tenant_id claim")
+    return tenant
+
+
+def if_match(app: APIGatewayRestResolver | Router) -> int | None:
+    """The version in an If-Match header (`3` or `"3"`), if any."""
+    raw = app.current_event.headers.get("If-Match") or app.current_event.headers.get("if-match")
+    if raw is None:
+        return None
+    value = raw.strip().removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise InvalidInput.of("If-Match", "a version number, such as 3")
+    return int(value)
+
+
+ERRORS: dict[int, dict[str, Any]] = {
+    status: {"description": description, "content": {JSON: {"model": ErrorResponse}}}
+    for status, description in {
+        400: "Malformed request (JSON, cursor, header)",
+        401: "Missing or invalid token",
+        404: "Unknown, or another tenant's",
+        409: "Conflict: name taken, stale version, illegal state transition",
+        413: "Body over 1 MB, or document too large",
+        422: "Invalid field: the error names it",
+        503: "Too much contention; nothing was written, retry",
+    }.items()
+}
+
+
+def responses(status: int, description: str, model: Any = None, *errors: int) -> dict[int, Any]:
+    """OpenAPI responses of a route: its success and the errors it can return."""
+    success: dict[str, Any] = {"description": description}
+    if model is not None:
+        success["content"] = {JSON: {"model": model}}
+    return {status: success, **{code: ERRORS[code] for code in (400, 401, 413, 422, *errors)}}
+
+
+def _field_of(location: tuple[Any, ...]) -> str:
+    parts = [str(part) for part in location]
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+def build_resolver(*routers: Router) -> APIGatewayRestResolver:
+    app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=_parse_json)
+    for router in routers:
+        app.include_router(router)
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid_request(error: RequestValidationError) -> Response:
+        problems = error.errors()
+        if any(problem.get("type") == "json_invalid" for problem in problems):
+            return error_response(400, "malformed_json", "the body is not valid JSON")
+        fields = [FieldError(_field_of(tuple(p.get("loc", ()))), _message(p)) for p in problems]
+        return error_response(422, "validation_error", "; ".join(f"{f.field}: {f.message}" for f in fields), fields)
+
+    @app.exception_handler(DomainError)
+    def _domain_error(error: DomainError) -> Response:
+        return _from_domain(error)
+
+    @app.exception_handler(UnknownCurrency)
+    def _unknown_currency(error: UnknownCurrency) -> Response:
+        field = FieldError("currency", f"unknown currency {error}")
+        return error_response(422, "validation_error", field.message, [field])
+
+    return app
+
+
+def _message(problem: dict[str, Any]) -> str:
+    message = str(problem.get("msg", "invalid"))
+    return message.removeprefix("Value error, ")
+
+
+def _from_domain(error: DomainError) -> Response:
+    if isinstance(error, InvalidInput):
+        status = 400 if any(f.field in ("cursor", "If-Match", "Idempotency-Key") for f in error.errors) else 422
+        return error_response(status, error.code, error.message, error.errors)
+    if isinstance(error, NotFound):
+        return error_response(404, error.code, error.message)
+    if isinstance(error, NameTaken):
+        return error_response(409, error.code, error.message, [FieldError("name", error.message)])
+    if isinstance(error, StaleVersion):
+        return error_response(409, error.code, error.message, [FieldError("version", error.message)])
+    if isinstance(error, Conflict):
+        return error_response(409, error.code, error.message)
+    if isinstance(error, Unauthorized):
+        return error_response(401, error.code, error.message)
+    if isinstance(error, TooLarge):
+        return error_response(413, error.code, error.message)
+    if isinstance(error, Busy):
+        return error_response(503, error.code, error.message)
+    return error_response(400, error.code, error.message)
+
+
+def guarded(app: APIGatewayRestResolver, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Resolve an event, refusing oversized bodies before parsing them and
+    turning any unexpected failure into a 500 without a stack trace."""
+    body = event.get("body") or ""
+    if len(body) > MAX_BODY_BYTES * (4 / 3 if event.get("isBase64Encoded") else 1):
+        return _raw(413, "too_large", f"the body is over {MAX_BODY_BYTES:,} bytes (1 MB)")
+    try:
+        return app.resolve(event, context)
+    except Exception:
+        logger.exception("unhandled error")
+        request_id = getattr(context, "aws_request_id", "")
+        return _raw(500, "internal_error", f"unexpected error; request id {request_id}")
+
+
+def _raw(status: int, code: str, message: str) -> dict[str, Any]:
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": JSON},
+        "body": json.dumps({"error": {"code": code, "message": message}}),
+        "isBase64Encoded": False,
+    }
+
+
+
+def openapi_document(app: APIGatewayRestResolver) -> str:
+    """The OpenAPI document generated from the routes' models."""
+    from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+
+    return app.get_openapi_json_schema(
+        title="Invoicing API",
+        version="1.0.0",
+        summary="Invoices for a CRM: totals to the cent, French legal numbering",
+        security_schemes={"bearerAuth": HTTPBearer(scheme="bearer", bearerFormat="JWT")},
+        security=[{"bearerAuth": []}],
+    )

@@ -1,0 +1,92 @@
+"""Domain errors. Each is a type; the API maps them to HTTP once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str  # dotted path in the request body: lines.3.discount.value
+    message: str
+
+
+class DomainError(Exception):
+    """Base of every error the domain raises on purpose."""
+
+    code = "error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(DomainError):
+    """The request is well-formed but breaks a business rule (422)."""
+
+    code = "invalid_input"
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
+        self.errors = errors
+
+    @classmethod
+    def of(cls, field: str, message: str) -> InvalidInput:
+        return cls([FieldError(field, message)])
+
+
+class NotFound(DomainError):
+    """Unknown, or another tenant's: the two are indistinguishable (404)."""
+
+    code = "not_found"
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(f"{kind} not found")
+
+
+class Conflict(DomainError):
+    """The request conflicts with the current state (409)."""
+
+    code = "conflict"
+
+
+class NameTaken(Conflict):
+    code = "name_taken"
+
+    def __init__(self, kind: str, name: str) -> None:
+        super().__init__(f"a {kind} named {name!r} already exists")
+        self.field = "name"
+
+
+class StaleVersion(Conflict):
+    code = "stale_version"
+
+    def __init__(self, current: int) -> None:
+        super().__init__(f"the object changed since version you sent; current version is {current}")
+        self.current = current
+
+
+class InvoiceNotEditable(Conflict):
+    code = "invoice_not_editable"
+
+    def __init__(self, status: str) -> None:
+        super().__init__(f"only draft invoices can be changed or deleted; this one is {status}")
+
+
+class IllegalTransition(Conflict):
+    code = "illegal_transition"
+
+    def __init__(self, action: str, status: str) -> None:
+        super().__init__(f"cannot {action} an invoice that is {status}")
+
+
+class TooLarge(DomainError):
+    """A body or a document over a size limit (413)."""
+
+    code = "too_large"
+
+
+class Busy(DomainError):
+    """Too much contention to finish now; nothing was written (503, retry)."""
+
+    code = "busy"

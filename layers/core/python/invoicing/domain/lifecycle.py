@@ -1,0 +1,93 @@
+"""The invoice's lifecycle and the rules around it (SPEC §6).
+
+draft → open → partially_paid → paid; open | partially_paid → void.
+Only drafts change; an issued invoice is a legal document and changes only
+through payments, late fees and voiding. Overdue is derived, never stored.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import date, timedelta
+from decimal import Decimal
+from enum import StrEnum
+
+from invoicing.domain.errors import FieldError, IllegalTransition, InvoiceNotEditable
+
+
+class Status(StrEnum):
+    DRAFT = "draft"
+    OPEN = "open"
+    PARTIALLY_PAID = "partially_paid"
+    PAID = "paid"
+    VOID = "void"
+
+
+ISSUED = frozenset({Status.OPEN, Status.PARTIALLY_PAID, Status.PAID})
+UNPAID = frozenset({Status.OPEN, Status.PARTIALLY_PAID})
+
+
+def ensure_editable(status: Status) -> None:
+    if status is not Status.DRAFT:
+        raise InvoiceNotEditable(status)
+
+
+def needs_finalization(status: Status) -> bool:
+    """Whether finalizing changes anything: a draft is finalized, an issued
+    invoice is already final (finalizing again is a no-op), a void one can
+    never be."""
+    if status is Status.VOID:
+        raise IllegalTransition("finalize", status)
+    return status is Status.DRAFT
+
+
+def ensure_voidable(status: Status) -> None:
+    if status not in UNPAID:
+        raise IllegalTransition("void", status)
+
+
+def finalization_problems(
+    *, has_business: bool, has_customer: bool, line_count: int, issue_date: date, due_date: date
+) -> list[FieldError]:
+    """What stops a draft from becoming a legal invoice, every reason at once."""
+    problems = []
+    if not has_business:
+        problems.append(FieldError("business.legal_name", "set the business profile (PUT /business) first"))
+    if not has_customer:
+        problems.append(FieldError("customer_id", "an invoice is issued to a customer"))
+    if line_count == 0:
+        problems.append(FieldError("lines", "an invoice has at least one line"))
+    if due_date < issue_date:
+        problems.append(FieldError("due_date", "the due date is before the issue date"))
+    return problems
+
+
+def default_due_date(issue_date: date, payment_terms_days: int) -> date:
+    return issue_date + timedelta(days=payment_terms_days)
+
+
+def invoice_number(prefix: str, sequence: int) -> str:
+    """`{prefix}{sequence}`: INV-1, INV-2, … (strictly increasing, no gaps)."""
+    return f"{prefix}{sequence}"
+
+
+def amount_due(
+    total: Decimal, *, late_fees_total: Decimal, amount_paid: Decimal, credited: Decimal
+) -> Decimal:
+    return total + late_fees_total - amount_paid - credited
+
+
+def is_overdue(status: Status, due_date: date | None, amount_due: Decimal, today: date) -> bool:
+    return status in UNPAID and due_date is not None and due_date < today and amount_due > 0
+
+
+def name_key(name: str) -> str:
+    """The form under which names are unique per tenant: "Acme  SAS" and
+    "acme sas" are the same name to a person, so they are to us."""
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+
+def copy_name(name: str, attempt: int) -> str:
+    """Name of a duplicate: "X (copie)", then "X (copie 2)", …"""
+    suffix = " (copie)" if attempt == 1 else f" (copie {attempt})"
+    return name + suffix

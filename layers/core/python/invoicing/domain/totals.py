@@ -1,0 +1,172 @@
+"""The totals of an invoice: one pure function, used for the editor preview,
+the stored invoice, the PDF and the amounts charged through Stripe.
+
+The rules (SPEC §4, EN 16931):
+
+1. Each line: ``quantity × unit_price`` minus the line discount, rounded
+   half-up to the currency's minor unit. When some of the line's taxes are
+   inclusive, that amount includes them, and the line's net is the amount
+   divided by ``1 + Σ inclusive rates``, rounded. ``subtotal = Σ line nets``.
+2. The invoice discount (a percentage of the subtotal, rounded, or a fixed
+   amount) is a document-level allowance: it is spread over the groups of
+   lines that share the same taxes, pro rata to their nets, cent by cent
+   (largest remainder), so it never makes a base negative and the parts add up
+   exactly to the discount.
+3. Per tax (name and rate): ``base = Σ nets of the lines carrying it, after
+   their share of the discount``; ``tax = round(base × rate)``.
+4. ``tax_total = Σ breakdown taxes``; ``total = subtotal − discount +
+   tax_total``. Nothing is ever computed twice in two ways, so no cent can
+   stand between the lines and the total.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, localcontext
+from typing import Literal
+
+from invoicing.domain.errors import FieldError, InvalidInput
+from invoicing.domain.money import HUNDRED, PRECISION, ZERO, quantum, round_money
+
+DiscountType = Literal["percentage", "fixed"]
+
+
+@dataclass(frozen=True)
+class Tax:
+    name: str
+    rate: Decimal  # a percentage: 20 for 20 %
+    inclusive: bool = False
+
+    @property
+    def key(self) -> tuple[str, Decimal]:
+        return (self.name, self.rate)
+
+
+@dataclass(frozen=True)
+class Discount:
+    type: DiscountType
+    value: Decimal  # a percentage, or an amount in the invoice's currency
+
+
+@dataclass(frozen=True)
+class Line:
+    quantity: Decimal
+    unit_price: Decimal
+    discount: Discount | None = None
+    taxes: tuple[Tax, ...] = ()
+
+
+@dataclass(frozen=True)
+class TaxAmount:
+    name: str
+    rate: Decimal
+    base: Decimal
+    tax: Decimal
+
+
+@dataclass(frozen=True)
+class Totals:
+    currency: str
+    line_nets: tuple[Decimal, ...]
+    subtotal: Decimal
+    discount: Decimal
+    tax_breakdown: tuple[TaxAmount, ...]
+    tax_total: Decimal
+    total: Decimal
+
+
+def compute_totals(
+    lines: tuple[Line, ...] | list[Line], discount: Discount | None, currency: str
+) -> Totals:
+    """Totals of an invoice or a preview. Raises `InvalidInput` naming the
+    field when a discount exceeds what it applies to."""
+    with localcontext(prec=PRECISION):
+        errors: list[FieldError] = []
+        nets = tuple(_line_net(line, currency, f"lines.{i}", errors) for i, line in enumerate(lines))
+        subtotal = sum(nets, ZERO)
+        invoice_discount = _discount_amount(discount, subtotal, currency, "discount", errors)
+        if errors:
+            raise InvalidInput(errors)
+
+        groups: dict[tuple[tuple[str, Decimal], ...], Decimal] = {}
+        for line, net in zip(lines, nets, strict=True):
+            key = tuple(sorted(tax.key for tax in line.taxes))
+            groups[key] = groups.get(key, ZERO) + net
+        shares = _spread(invoice_discount, groups, currency)
+
+        bases: dict[tuple[str, Decimal], Decimal] = {}
+        for key, net in groups.items():
+            for tax_key in key:
+                bases[tax_key] = bases.get(tax_key, ZERO) + net - shares[key]
+        breakdown = tuple(
+            TaxAmount(name, rate, base, round_money(base * rate / HUNDRED, currency))
+            for (name, rate), base in sorted(bases.items(), key=lambda kv: (-kv[0][1], kv[0][0]))
+        )
+        tax_total = sum((entry.tax for entry in breakdown), ZERO)
+        return Totals(
+            currency=currency,
+            line_nets=nets,
+            subtotal=subtotal,
+            discount=invoice_discount,
+            tax_breakdown=breakdown,
+            tax_total=tax_total,
+            total=subtotal - invoice_discount + tax_total,
+        )
+
+
+def _line_net(line: Line, currency: str, field: str, errors: list[FieldError]) -> Decimal:
+    gross = line.quantity * line.unit_price
+    amount = round_money(
+        gross - _discount_amount(line.discount, gross, currency, f"{field}.discount", errors, exact=True),
+        currency,
+    )
+    inclusive_rate = sum((tax.rate for tax in line.taxes if tax.inclusive), ZERO)
+    if inclusive_rate:
+        return round_money(amount * HUNDRED / (HUNDRED + inclusive_rate), currency)
+    return amount
+
+
+def _discount_amount(
+    discount: Discount | None,
+    amount: Decimal,
+    currency: str,
+    field: str,
+    errors: list[FieldError],
+    *,
+    exact: bool = False,
+) -> Decimal:
+    """The discount on `amount`: a percentage of it (rounded unless `exact`,
+    since a line rounds once, after its discount) or a fixed value, which may
+    not exceed it."""
+    if discount is None:
+        return ZERO
+    if discount.type == "percentage":
+        value = amount * discount.value / HUNDRED
+        return value if exact else round_money(value, currency)
+    if discount.value > amount:
+        errors.append(FieldError(f"{field}.value", f"the discount ({discount.value}) exceeds the amount it applies to ({amount})"))
+        return ZERO
+    return discount.value
+
+
+def _spread(
+    discount: Decimal, groups: dict[tuple[tuple[str, Decimal], ...], Decimal], currency: str
+) -> dict[tuple[tuple[str, Decimal], ...], Decimal]:
+    """Split `discount` over `groups` pro rata to their nets, in whole minor
+    units: each group gets the floor of its exact share, and the cents left go
+    to the largest remainders (ties broken by the group's taxes, so the result
+    does not depend on the order of the lines)."""
+    unit = quantum(currency)
+    total = sum(groups.values(), ZERO)
+    if not discount or not total:
+        return dict.fromkeys(groups, ZERO)
+    discount_units = int(discount / unit)
+    total_units = int(total / unit)
+    floors: dict[tuple[tuple[str, Decimal], ...], int] = {}
+    remainders: dict[tuple[tuple[str, Decimal], ...], int] = {}
+    for key, net in groups.items():
+        floors[key], remainders[key] = divmod(discount_units * int(net / unit), total_units)
+    left = discount_units - sum(floors.values())
+    for key in sorted(groups, key=lambda k: (-remainders[k], k))[:left]:
+        floors[key] += 1
+    return {key: units * unit for key, units in floors.items()}

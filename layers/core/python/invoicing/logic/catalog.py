@@ -1,0 +1,134 @@
+"""Use cases of the business profile, customers and products."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel
+
+from invoicing.domain.errors import FieldError, InvalidInput, NotFound, StaleVersion
+from invoicing.domain.lifecycle import name_key
+from invoicing.domain.money import has_at_most_decimals, minor_unit, round_money
+from invoicing.logic.common import Deps, jsonable
+from invoicing.models.resources import BusinessIn, ProductPatch
+from invoicing.store.ports import Doc, PageOf
+
+BUSINESS_ID = "profile"
+ID_PREFIXES = {"customer": "cus", "product": "prd"}
+_SERVER_FIELDS = ("id", "version", "created_at", "updated_at")
+
+
+def get_business(deps: Deps, tenant: str) -> Doc:
+    """The profile, or its defaults at version 0 while never saved."""
+    business = deps.store.get(tenant, "business", BUSINESS_ID)
+    if business is None:
+        defaults = BusinessIn.model_construct(legal_name=None).model_dump(exclude={"version"})
+        return {"id": BUSINESS_ID, **jsonable(defaults), "version": 0}
+    return business
+
+
+def put_business(deps: Deps, tenant: str, data: BusinessIn, if_match: int | None) -> Doc:
+    current = deps.store.get(tenant, "business", BUSINESS_ID)
+    expected = expected_version(data.version, if_match)
+    current_version = current["version"] if current else 0
+    if expected is not None and expected != current_version:
+        raise StaleVersion(current_version)
+    now = deps.timestamp()
+    doc = {
+        "id": BUSINESS_ID,
+        **jsonable(data.model_dump(exclude={"version"})),
+        "version": current_version + 1,
+        "created_at": current["created_at"] if current else now,
+        "updated_at": now,
+    }
+    deps.store.replace(
+        tenant, "business", doc, expected_version=current_version, old_name=None, new_name=None
+    )
+    return doc
+
+
+# -- customers and products ------------------------------------------------------------
+
+
+def create(deps: Deps, tenant: str, kind: str, data: BaseModel) -> Doc:
+    fields = _fields(kind, data.model_dump())
+    now = deps.timestamp()
+    doc = {"id": deps.new_id(ID_PREFIXES[kind]), **fields, "version": 1, "created_at": now, "updated_at": now}
+    deps.store.create(tenant, kind, doc, name=name_key(doc["name"]))
+    return doc
+
+
+def get(deps: Deps, tenant: str, kind: str, id: str) -> Doc:
+    doc = deps.store.get(tenant, kind, id)
+    if doc is None:
+        raise NotFound(kind)
+    return doc
+
+
+def update(deps: Deps, tenant: str, kind: str, id: str, patch: BaseModel, if_match: int | None) -> Doc:
+    current = get(deps, tenant, kind, id)
+    changes = patch.model_dump(exclude_unset=True)
+    expected = expected_version(changes.pop("version", None), if_match)
+    if expected is not None and expected != current["version"]:
+        raise StaleVersion(current["version"])
+    if "name" in changes and changes["name"] is None:
+        raise InvalidInput.of("name", "a name cannot be removed")
+    merged = {key: value for key, value in current.items() if key not in _SERVER_FIELDS}
+    merged.update(jsonable(changes))
+    if kind == "product":
+        merged = _fields(kind, ProductPatch.model_validate(merged).model_dump())
+    doc = {
+        **merged,
+        "id": id,
+        "version": current["version"] + 1,
+        "created_at": current["created_at"],
+        "updated_at": deps.timestamp(),
+    }
+    deps.store.replace(
+        tenant,
+        kind,
+        doc,
+        expected_version=current["version"],
+        old_name=name_key(current["name"]),
+        new_name=name_key(doc["name"]),
+    )
+    return doc
+
+
+def delete(deps: Deps, tenant: str, kind: str, id: str, version: int | None) -> None:
+    current = get(deps, tenant, kind, id)
+    deps.store.delete(tenant, kind, id, expected_version=version, name=name_key(current["name"]))
+
+
+def list_page(deps: Deps, tenant: str, kind: str, limit: int, cursor: str | None) -> PageOf:
+    return deps.store.list(tenant, kind, limit=limit, cursor=cursor)
+
+
+def _fields(kind: str, data: dict[str, Any]) -> dict[str, Any]:
+    if kind == "product":
+        _check_price(data)
+        data["unit_price"] = format_price(data["unit_price"], data["currency"])
+    return {key: value for key, value in jsonable(data).items() if key != "version"}
+
+
+def _check_price(data: dict[str, Any]) -> None:
+    if data.get("unit_price") is None:
+        raise InvalidInput.of("unit_price", "a product has a unit price")
+    data["currency"] = data.get("currency") or "EUR"
+
+
+def format_price(price: Any, currency: str) -> str:
+    """A unit price shows the currency's decimals, more only when it has more
+    (0.0125 €/kWh is a real price)."""
+    value = Decimal(str(price))
+    if has_at_most_decimals(value, minor_unit(currency)):
+        value = round_money(value, currency)
+    return f"{value + 0:f}"
+
+
+def expected_version(in_body: int | None, if_match: int | None) -> int | None:
+    if in_body is not None and if_match is not None and in_body != if_match:
+        raise InvalidInput([FieldError("version", "the body's version and If-Match disagree")])
+    return in_body if in_body is not None else if_match
+

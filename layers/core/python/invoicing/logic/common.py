@@ -1,0 +1,62 @@
+"""What every use case gets: the store, the clock and the id generator —
+passed in, so tests choose them."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any, Callable
+from zoneinfo import ZoneInfo
+
+from invoicing.store.ports import Store
+
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+BUSINESS_TIMEZONE = ZoneInfo("Europe/Paris")
+
+
+def new_id(prefix: str) -> str:
+    """`{prefix}_` + 26 characters: 48 bits of milliseconds then 80 random
+    bits, Crockford base32 — sortable by creation time, unguessable."""
+    value = (int(time.time() * 1000) << 80) | secrets.randbits(80)
+    chars = []
+    for _ in range(26):
+        value, digit = divmod(value, 32)
+        chars.append(_CROCKFORD[digit])
+    return f"{prefix}_{''.join(reversed(chars))}"
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Deps:
+    store: Store
+    now: Callable[[], datetime] = _utc_now
+    new_id: Callable[[str], str] = new_id
+    new_token: Callable[[], str] = field(default=lambda: secrets.token_urlsafe(32))
+    public_base_url: str = field(default_factory=lambda: os.environ.get("PUBLIC_BASE_URL", ""))
+
+    def today(self) -> date:
+        """The date in France, where the businesses are."""
+        return self.now().astimezone(BUSINESS_TIMEZONE).date()
+
+    def timestamp(self) -> str:
+        return self.now().astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def jsonable(value: Any) -> Any:
+    """Plain JSON values: Decimals as plain strings (never 1E+3), dates ISO."""
+    if isinstance(value, Decimal):
+        return f"{value + 0:f}"  # + 0 turns -0 into 0
+    if isinstance(value, dict):
+        return {key: jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(item) for item in value]
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return value

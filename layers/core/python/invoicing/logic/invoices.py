@@ -1,0 +1,392 @@
+"""Use cases of invoices: drafts, finalization (numbering), void, duplicate."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import time
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from invoicing.domain import lifecycle
+from invoicing.domain.errors import Busy, FieldError, InvalidInput, NameTaken, NotFound, StaleVersion
+from invoicing.domain.lifecycle import Status
+from invoicing.domain.money import ZERO, format_amount, format_rate, has_at_most_decimals, minor_unit
+from invoicing.domain.totals import Discount, Line, Tax, Totals, compute_totals
+from invoicing.logic import catalog
+from invoicing.logic.common import Deps, jsonable
+from invoicing.models.invoices import InvoiceIn, InvoicePatch, TotalsRequest
+from invoicing.store.dynamodb import ConditionFailed
+from invoicing.store.ports import Doc, Finalization, InvoiceQuery, PageOf
+
+FINALIZE_ATTEMPTS = 40
+DUPLICATE_NAME_ATTEMPTS = 20
+_COPIED = ("customer_id", "currency", "discount", "notes", "terms", "late_fees", "tips",
+           "payment_schedule", "payment_methods", "lines")  # fmt: skip
+_SNAPSHOT_BUSINESS = ("legal_name", "address", "email", "phone", "siren", "vat_number", "logo_url", "locale")
+
+
+# -- totals ----------------------------------------------------------------------
+
+
+def totals_of(lines: list[dict[str, Any]], discount: dict[str, Any] | None, currency: str) -> Totals:
+    """The one totals function, fed from wire-shaped lines (strings or Decimals)."""
+    return compute_totals(
+        [
+            Line(
+                quantity=Decimal(str(line.get("quantity", 1))),
+                unit_price=Decimal(str(line["unit_price"])),
+                discount=_discount(line.get("discount")),
+                taxes=tuple(
+                    Tax(tax["name"], Decimal(str(tax["rate"])), bool(tax.get("inclusive")))
+                    for tax in line.get("taxes") or ()
+                ),
+            )
+            for line in lines
+        ],
+        _discount(discount),
+        currency,
+    )
+
+
+def totals_view(totals: Totals) -> dict[str, Any]:
+    currency = totals.currency
+    return {
+        "subtotal": format_amount(totals.subtotal, currency),
+        "discount": format_amount(totals.discount, currency),
+        "tax_breakdown": [
+            {
+                "name": entry.name,
+                "rate": format_rate(entry.rate),
+                "base": format_amount(entry.base, currency),
+                "tax": format_amount(entry.tax, currency),
+            }
+            for entry in totals.tax_breakdown
+        ],
+        "tax_total": format_amount(totals.tax_total, currency),
+        "total": format_amount(totals.total, currency),
+        "line_nets": [format_amount(net, currency) for net in totals.line_nets],
+    }
+
+
+def preview(request: TotalsRequest) -> dict[str, Any]:
+    """`POST /totals`: stateless, so lines must carry their own prices."""
+    lines = [line.model_dump() for line in request.lines]
+    problems = [
+        FieldError(f"lines.{i}.unit_price", "required to compute totals")
+        for i, line in enumerate(lines)
+        if line["unit_price"] is None
+    ]
+    problems += _money_problems(lines, request.discount and request.discount.model_dump(), request.currency)
+    if problems:
+        raise InvalidInput(problems)
+    discount = request.discount.model_dump() if request.discount else None
+    return totals_view(totals_of(lines, discount, request.currency))
+
+
+def _discount(data: dict[str, Any] | None) -> Discount | None:
+    if not data:
+        return None
+    return Discount(data["type"], Decimal(str(data["value"])))
+
+
+def _money_problems(
+    lines: list[dict[str, Any]], discount: dict[str, Any] | None, currency: str
+) -> list[FieldError]:
+    """Fixed discounts are amounts of the currency: no more decimals than it has."""
+    decimals = minor_unit(currency)
+    candidates = [(f"lines.{i}.discount.value", line.get("discount")) for i, line in enumerate(lines)]
+    candidates.append(("discount.value", discount))
+    return [
+        FieldError(field, f"{currency} amounts have at most {decimals} decimals")
+        for field, value in candidates
+        if value and value["type"] == "fixed" and not has_at_most_decimals(Decimal(str(value["value"])), decimals)
+    ]
+
+
+# -- drafts ----------------------------------------------------------------------
+
+
+def create_invoice(deps: Deps, tenant: str, data: InvoiceIn) -> Doc:
+    business = catalog.get_business(deps, tenant)
+    fields = data.model_dump(exclude_unset=True)
+    defaults = {
+        "currency": business.get("default_currency") or "EUR",
+        "notes": business.get("default_notes"),
+        "terms": business.get("default_terms"),
+        "late_fees": business.get("late_fees"),
+        "tips": {"enabled": False},
+        "payment_methods": {"card": True, "bank_transfer": True},
+    }
+    fields = {key: fields[key] if fields.get(key) is not None else value for key, value in defaults.items()} | {
+        key: value for key, value in fields.items() if key not in defaults
+    }
+    now = deps.timestamp()
+    doc = _draft(
+        deps,
+        tenant,
+        {
+            "id": deps.new_id("inv"),
+            "status": Status.DRAFT.value,
+            "number": None,
+            "customer_id": None,
+            "issue_date": None,
+            "due_date": None,
+            "discount": None,
+            "payment_schedule": None,
+            **fields,
+            "version": 1,
+            "created_at": now,
+            "updated_at": now,
+        },
+    )
+    deps.store.create(tenant, "invoice", doc, name=lifecycle.name_key(doc["name"]))
+    return present(deps, doc)
+
+
+def get_invoice(deps: Deps, tenant: str, invoice_id: str) -> Doc:
+    return present(deps, _load(deps, tenant, invoice_id))
+
+
+def list_invoices(
+    deps: Deps,
+    tenant: str,
+    *,
+    limit: int,
+    cursor: str | None,
+    status: str | None,
+    customer_id: str | None,
+    overdue: bool | None,
+) -> PageOf:
+    today = deps.today().isoformat()
+    query = InvoiceQuery(
+        status=status,
+        customer_id=customer_id,
+        overdue_before=today if overdue else None,
+        not_overdue_before=today if overdue is False else None,
+    )
+    page = deps.store.list(tenant, "invoice", limit=limit, cursor=cursor, query=query)
+    return PageOf([present(deps, doc) for doc in page.items], page.cursor)
+
+
+def update_invoice(
+    deps: Deps, tenant: str, invoice_id: str, patch: InvoicePatch, if_match: int | None
+) -> Doc:
+    current = _load(deps, tenant, invoice_id)
+    changes = patch.model_dump(exclude_unset=True)
+    expected = catalog.expected_version(changes.pop("version", None), if_match)
+    if expected is None:
+        raise InvalidInput.of("version", "send the version you read (in the body or as If-Match)")
+    lifecycle.ensure_editable(Status(current["status"]))
+    if expected != current["version"]:
+        raise StaleVersion(current["version"])
+    for required in ("name", "currency", "lines"):
+        if required in changes and changes[required] is None:
+            raise InvalidInput.of(required, "cannot be null")
+    doc = _draft(
+        deps,
+        tenant,
+        {**current, **changes, "version": current["version"] + 1, "updated_at": deps.timestamp()},
+    )
+    deps.store.replace(
+        tenant,
+        "invoice",
+        doc,
+        expected_version=current["version"],
+        old_name=lifecycle.name_key(current["name"]),
+        new_name=lifecycle.name_key(doc["name"]),
+        require_draft=True,
+    )
+    return present(deps, doc)
+
+
+def delete_invoice(deps: Deps, tenant: str, invoice_id: str, version: int | None) -> None:
+    current = _load(deps, tenant, invoice_id)
+    lifecycle.ensure_editable(Status(current["status"]))
+    deps.store.delete(
+        tenant,
+        "invoice",
+        invoice_id,
+        expected_version=version,
+        name=lifecycle.name_key(current["name"]),
+        require_draft=True,
+    )
+
+
+def duplicate_invoice(deps: Deps, tenant: str, invoice_id: str) -> Doc:
+    source = _load(deps, tenant, invoice_id)
+    data = {key: source.get(key) for key in _COPIED}
+    data["lines"] = [{k: v for k, v in line.items() if k != "net"} for line in source["lines"]]
+    if data.get("customer_id") and deps.store.get(tenant, "customer", data["customer_id"]) is None:
+        data["customer_id"] = None  # the customer was deleted since
+    for attempt in range(1, DUPLICATE_NAME_ATTEMPTS + 1):
+        name = lifecycle.copy_name(source["name"], attempt)[:200]
+        try:
+            return create_invoice(deps, tenant, InvoiceIn.model_validate({**data, "name": name}))
+        except NameTaken:
+            continue
+    raise NameTaken("invoice", lifecycle.copy_name(source["name"], DUPLICATE_NAME_ATTEMPTS))
+
+
+# -- issuing -----------------------------------------------------------------------
+
+
+def finalize_invoice(deps: Deps, tenant: str, invoice_id: str, version: int | None) -> Doc:
+    """Draft → open: snapshot the business and the customer, take the next
+    number. Finalizing an issued invoice changes nothing; a void one is a 409.
+    Under contention the whole read-decide-write step is retried, never
+    half-applied: a number is consumed only with the status change."""
+    for attempt in range(FINALIZE_ATTEMPTS):
+        current = _load(deps, tenant, invoice_id)
+        if version is not None and version != current["version"]:
+            raise StaleVersion(current["version"])
+        if not lifecycle.needs_finalization(Status(current["status"])):
+            return present(deps, current)
+        business = deps.store.get(tenant, "business", catalog.BUSINESS_ID)
+        customer = current["customer_id"] and deps.store.get(tenant, "customer", current["customer_id"])
+        today = deps.today()
+        issue_date = _date(current["issue_date"]) or today
+        terms_days = (business or {}).get("payment_terms_days", 30)
+        due_date = _date(current["due_date"]) or lifecycle.default_due_date(issue_date, terms_days)
+        problems = lifecycle.finalization_problems(
+            has_business=business is not None,
+            has_customer=bool(customer),
+            line_count=len(current["lines"]),
+            issue_date=issue_date,
+            due_date=due_date,
+        )
+        if problems:
+            raise InvalidInput(problems)
+        assert business is not None and customer
+        sequence = deps.store.invoice_sequence(tenant) + 1
+        token = deps.new_token()
+        issued = {
+            **current,
+            "status": Status.OPEN.value,
+            "number": lifecycle.invoice_number(business["invoice_number_prefix"], sequence),
+            "issue_date": issue_date.isoformat(),
+            "due_date": due_date.isoformat(),
+            "business": {key: business.get(key) for key in _SNAPSHOT_BUSINESS},
+            "customer": {key: value for key, value in customer.items() if key not in ("version", "created_at", "updated_at")},
+            "payment_link": f"{deps.public_base_url}/pay/{token}",
+            "finalized_at": deps.timestamp(),
+            "updated_at": deps.timestamp(),
+            "version": current["version"] + 1,
+        }
+        step = Finalization(
+            invoice=issued,
+            expected_version=current["version"],
+            sequence=sequence,
+            payment_token_hash=hashlib.sha256(token.encode()).hexdigest(),
+        )
+        try:
+            deps.store.finalize(tenant, step)
+        except ConditionFailed:
+            # Another finalization took the number, or the draft changed: read again.
+            time.sleep(random.uniform(0, 0.005 * min(attempt + 1, 10)))
+            continue
+        return present(deps, issued)
+    raise Busy("too many invoices are being finalized at once; nothing was changed, retry")
+
+
+def void_invoice(deps: Deps, tenant: str, invoice_id: str, version: int | None) -> Doc:
+    current = _load(deps, tenant, invoice_id)
+    if version is not None and version != current["version"]:
+        raise StaleVersion(current["version"])
+    lifecycle.ensure_voidable(Status(current["status"]))
+    now = deps.timestamp()
+    doc = {**current, "status": Status.VOID.value, "voided_at": now, "updated_at": now,
+           "version": current["version"] + 1}  # fmt: skip
+    deps.store.replace(
+        tenant, "invoice", doc, expected_version=current["version"], old_name=None, new_name=None
+    )
+    return present(deps, doc)
+
+
+# -- helpers -----------------------------------------------------------------------
+
+
+def present(deps: Deps, doc: Doc) -> Doc:
+    """The stored document plus what is derived at read time."""
+    due = doc.get("due_date")
+    overdue = lifecycle.is_overdue(
+        Status(doc["status"]), _date(due), Decimal(doc["amount_due"]), deps.today()
+    )
+    return {**doc, "overdue": overdue}
+
+
+def _load(deps: Deps, tenant: str, invoice_id: str) -> Doc:
+    doc = deps.store.get(tenant, "invoice", invoice_id)
+    if doc is None:
+        raise NotFound("invoice")
+    return doc
+
+
+def _draft(deps: Deps, tenant: str, doc: Doc) -> Doc:
+    """Complete a draft: products filled in, references checked, totals computed."""
+    doc = jsonable(doc)
+    doc.pop("overdue", None)
+    currency = doc["currency"]
+    problems: list[FieldError] = []
+    lines = [_resolve_line(deps, tenant, i, line, currency, problems) for i, line in enumerate(doc["lines"])]
+    if doc.get("customer_id") and deps.store.get(tenant, "customer", doc["customer_id"]) is None:
+        problems.append(FieldError("customer_id", "no customer with this id"))
+    problems += _money_problems(lines, doc.get("discount"), currency)
+    if problems:
+        raise InvalidInput(problems)
+    totals = totals_of(lines, doc.get("discount"), currency)
+    doc["lines"] = [
+        {**line, "net": format_amount(net, currency)} for line, net in zip(lines, totals.line_nets, strict=True)
+    ]
+    view = totals_view(totals)
+    view.pop("line_nets")
+    zero = format_amount(ZERO, currency)
+    doc["totals"] = view
+    doc["late_fees_total"] = doc.get("late_fees_total") or zero
+    doc["amount_paid"] = doc.get("amount_paid") or zero
+    doc["credited"] = doc.get("credited") or zero
+    doc["payments"] = doc.get("payments") or []
+    doc["payment_link"] = doc.get("payment_link")
+    doc["amount_due"] = format_amount(
+        lifecycle.amount_due(
+            totals.total,
+            late_fees_total=Decimal(doc["late_fees_total"]),
+            amount_paid=Decimal(doc["amount_paid"]),
+            credited=Decimal(doc["credited"]),
+        ),
+        currency,
+    )
+    return doc
+
+
+def _resolve_line(
+    deps: Deps, tenant: str, index: int, line: dict[str, Any], currency: str, problems: list[FieldError]
+) -> dict[str, Any]:
+    """A line naming a product takes what it leaves out from the product."""
+    line = {key: value for key, value in line.items() if key != "net"}
+    product_id = line.get("product_id")
+    if product_id:
+        product = deps.store.get(tenant, "product", product_id)
+        if product is None:
+            problems.append(FieldError(f"lines.{index}.product_id", "no product with this id"))
+            return line
+        for key in ("name", "description", "unit", "taxes"):
+            if line.get(key) is None:
+                line[key] = product.get(key)
+        if line.get("unit_price") is None:
+            if product["currency"] != currency:
+                problems.append(
+                    FieldError(f"lines.{index}.unit_price", f"the product is priced in {product['currency']}, not {currency}")
+                )
+                return line
+            line["unit_price"] = product["unit_price"]
+    for key in ("name", "unit_price"):
+        if line.get(key) is None:
+            problems.append(FieldError(f"lines.{index}.{key}", "required (or a product_id to take it from)"))
+    line["taxes"] = line.get("taxes") or []
+    return line
+
+
+def _date(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None

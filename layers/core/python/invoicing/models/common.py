@@ -1,0 +1,145 @@
+"""Field types shared by the wire models: the limits of SPEC §6.1 and the
+formats of French business identifiers, checked once, here."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from invoicing.domain.money import CURRENCIES
+
+MAX_TEXT = 5_000
+MAX_NAME = 200
+MAX_LINES = 1_000
+MAX_LIST = 200
+
+Text = Annotated[str, Field(max_length=MAX_TEXT)]
+Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME)]
+ShortText = Annotated[str, Field(max_length=MAX_NAME)]
+
+# Numbers arrive as JSON numbers or strings; both become exact Decimals
+# (the API parses JSON floats as Decimal, never as binary floats).
+Quantity = Annotated[Decimal, Field(ge=0, le=1_000_000_000, decimal_places=6, allow_inf_nan=False)]
+Price = Annotated[Decimal, Field(ge=0, le=1_000_000_000_000, decimal_places=6, allow_inf_nan=False)]
+Percentage = Annotated[Decimal, Field(ge=0, le=100, decimal_places=4, allow_inf_nan=False)]
+MoneyIn = Annotated[Decimal, Field(ge=0, le=1_000_000_000_000, decimal_places=4, allow_inf_nan=False)]
+Count = Annotated[int, Field(ge=0, le=10_000)]
+Version = Annotated[int, Field(ge=0)]
+Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+def _currency(value: str) -> str:
+    if value not in CURRENCIES:
+        raise ValueError(f"unknown currency {value!r}: use an ISO 4217 code such as EUR")
+    return value
+
+
+Currency = Annotated[str, Field(min_length=3, max_length=3, examples=["EUR"]), AfterValidator(_currency)]
+
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]{2,}$")
+_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+_VAT = re.compile(r"^[A-Z]{2}[0-9A-Z]{2,13}$")
+
+
+def _email(value: str) -> str:
+    if not _EMAIL.match(value):
+        raise ValueError("not an e-mail address")
+    return value
+
+
+def _phone(value: str) -> str:
+    compact = re.sub(r"[\s.()-]", "", value)
+    if not _E164.match(compact):
+        raise ValueError("use the international E.164 form, e.g. +33612345678")
+    return compact
+
+
+def luhn_ok(digits: str) -> bool:
+    total = 0
+    for i, char in enumerate(reversed(digits)):
+        n = int(char) * (2 if i % 2 else 1)
+        total += n - 9 if n > 9 else n
+    return total % 10 == 0
+
+
+def _siren(value: str) -> str:
+    compact = value.replace(" ", "")
+    if not (compact.isdigit() and len(compact) == 9 and luhn_ok(compact)):
+        raise ValueError("a SIREN is 9 digits with a valid check digit")
+    return compact
+
+
+def _vat_number(value: str) -> str:
+    compact = value.replace(" ", "").upper()
+    if not _VAT.match(compact):
+        raise ValueError("an intra-community VAT number starts with the country code, e.g. FR40303265045")
+    if compact.startswith("FR") and compact[2:].isdigit() and len(compact) == 13:
+        key, siren = int(compact[2:4]), int(compact[4:])
+        if key != (12 + 3 * (siren % 97)) % 97:
+            raise ValueError("the French VAT key does not match the SIREN")
+    return compact
+
+
+Email = Annotated[str, Field(max_length=254, examples=["compta@example.fr"]), AfterValidator(_email)]
+Phone = Annotated[str, Field(max_length=32, examples=["+33612345678"]), AfterValidator(_phone)]
+Siren = Annotated[str, Field(max_length=11, examples=["732829320"]), AfterValidator(_siren)]
+VatNumber = Annotated[str, Field(max_length=20, examples=["FR44732829320"]), AfterValidator(_vat_number)]
+
+
+class Input(BaseModel):
+    """Every request model: unknown fields are an error naming the field."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Output(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class Address(Input):
+    line1: ShortText
+    line2: ShortText | None = None
+    postal_code: Annotated[str, Field(max_length=20)]
+    city: ShortText
+    country: Annotated[str, Field(pattern=r"^[A-Z]{2}$", examples=["FR"], description="ISO 3166-1 alpha-2")]
+
+
+class DiscountIn(Input):
+    type: Literal["percentage", "fixed"]
+    value: MoneyIn
+
+    @model_validator(mode="after")
+    def _percentage_at_most_100(self) -> DiscountIn:
+        if self.type == "percentage" and self.value > 100:
+            raise ValueError("a percentage discount is at most 100")
+        return self
+
+
+class TaxIn(Input):
+    name: Annotated[str, Field(min_length=1, max_length=50, examples=["TVA"])]
+    rate: Percentage
+    inclusive: bool = False
+
+
+class Timestamps(Output):
+    created_at: datetime
+    updated_at: datetime
+
+
+class Page(Output):
+    items: list[Any]
+    next_cursor: str | None
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    fields: list[dict[str, str]] = []
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody

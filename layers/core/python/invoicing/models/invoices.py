@@ -1,0 +1,142 @@
+"""Wire models of invoices and of the totals preview (SPEC §6.1)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from invoicing.models.common import (
+    MAX_LINES,
+    Currency,
+    DiscountIn,
+    Id,
+    Input,
+    Name,
+    Price,
+    Quantity,
+    ShortText,
+    TaxIn,
+    Text,
+    Version,
+)
+from invoicing.models.settings import LateFees, PaymentMethods, PaymentSchedule, Tips
+
+# What a client may send back from a response: computed or server-owned, so
+# silently ignored ("totals sent by a client are ignored", SPEC §4).
+READ_ONLY = frozenset(
+    {
+        "id", "status", "number", "totals", "late_fees_total", "amount_paid", "amount_due",
+        "payments", "payment_link", "business", "customer", "created_at", "updated_at",
+        "finalized_at", "voided_at", "credit_notes", "overdue", "net",
+    }
+)
+
+
+class _IgnoresReadOnly(Input):
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_read_only(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {key: value for key, value in data.items() if key not in READ_ONLY}
+        return data
+
+
+class LineIn(_IgnoresReadOnly):
+    product_id: Id | None = None
+    name: Name | None = Field(default=None, description="defaults to the product's name")
+    description: Text | None = None
+    quantity: Quantity = Field(default=1)  # type: ignore[assignment]
+    unit_price: Price | None = Field(default=None, description="defaults to the product's price")
+    unit: ShortText | None = None
+    discount: DiscountIn | None = None
+    taxes: Annotated[list[TaxIn], Field(max_length=10)] | None = Field(
+        default=None, description="defaults to the product's taxes"
+    )
+
+    @model_validator(mode="after")
+    def _one_tax_per_name(self) -> LineIn:
+        names = [tax.name for tax in self.taxes or []]
+        if len(names) != len(set(names)):
+            raise ValueError("a line carries each tax at most once")
+        return self
+
+
+Lines = Annotated[list[LineIn], Field(max_length=MAX_LINES, description=f"at most {MAX_LINES} lines")]
+
+
+class InvoiceFields(_IgnoresReadOnly):
+    """What a draft is made of; every field optional so PATCH can share it."""
+
+    customer_id: Id | None = None
+    currency: Currency | None = Field(default=None, description="defaults to the business currency")
+    issue_date: date | None = Field(default=None, description="defaults to the finalization date")
+    due_date: date | None = Field(default=None, description="defaults to issue date + payment terms")
+    discount: DiscountIn | None = None
+    notes: Text | None = None
+    terms: Text | None = None
+    late_fees: LateFees | None = None
+    tips: Tips | None = None
+    payment_schedule: PaymentSchedule | None = None
+    payment_methods: PaymentMethods | None = None
+
+
+class InvoiceIn(InvoiceFields):
+    name: Name
+    lines: Lines = []
+
+
+class InvoicePatch(InvoiceFields):
+    name: Name | None = None
+    lines: Lines | None = None
+    version: Version | None = Field(default=None, description="required here or as If-Match")
+
+
+class TotalsRequest(InvoiceFields):
+    """The body of an invoice; only currency, lines and discount matter."""
+
+    name: Annotated[str, Field(max_length=200)] | None = None
+    lines: Lines = []
+    currency: Currency = "EUR"  # type: ignore[assignment]
+
+
+class VersionIn(Input):
+    version: Version | None = None
+
+
+class TaxAmountOut(BaseModel):
+    name: str
+    rate: str
+    base: str
+    tax: str
+
+
+class TotalsOut(BaseModel):
+    subtotal: str
+    discount: str
+    tax_breakdown: list[TaxAmountOut]
+    tax_total: str
+    total: str
+    line_nets: list[str]
+
+
+class Invoice(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    name: str
+    status: Literal["draft", "open", "partially_paid", "paid", "void"]
+    number: str | None
+    customer_id: str | None
+    currency: str
+    issue_date: date | None
+    due_date: date | None
+    lines: list[dict[str, Any]]
+    totals: TotalsOut
+    late_fees_total: str
+    amount_paid: str
+    amount_due: str
+    overdue: bool
+    payment_link: str | None
+    version: int

@@ -1,0 +1,120 @@
+"""Wire models of the business profile, customers and products."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import ConfigDict, Field
+
+from invoicing.models.common import (
+    Address,
+    Currency,
+    Email,
+    Input,
+    Name,
+    Output,
+    Phone,
+    Price,
+    ShortText,
+    Siren,
+    TaxIn,
+    Text,
+    Timestamps,
+    VatNumber,
+    Version,
+)
+from invoicing.models.settings import LateFees
+
+Prefix = Annotated[
+    str,
+    Field(
+        max_length=20,
+        pattern=r"^[A-Za-z0-9_./-]*$",
+        description="Prepended to the sequence: INV- gives INV-1, INV-2, …",
+    ),
+]
+
+
+class BusinessIn(Input):
+    legal_name: Name
+    address: Address | None = None
+    email: Email | None = None
+    phone: Phone | None = None
+    siren: Siren | None = None
+    vat_number: VatNumber | None = None
+    logo_url: Annotated[str, Field(max_length=2048, pattern=r"^https://")] | None = None
+    invoice_number_prefix: Prefix = "INV-"
+    default_currency: Currency = "EUR"
+    payment_terms_days: Annotated[int, Field(ge=0, le=365)] = 30
+    default_terms: Text | None = None
+    default_notes: Text | None = None
+    late_fees: LateFees | None = None
+    locale: Literal["fr-FR", "en"] = "fr-FR"
+    sender_email: Email | None = None
+    version: Version | None = Field(default=None, description="the version you read; omit to overwrite")
+
+
+class Business(BusinessIn, Timestamps):
+    model_config = ConfigDict(extra="allow")
+    version: Version  # type: ignore[assignment]
+
+
+class CustomerIn(Input):
+    name: Name
+    kind: Literal["business", "individual"] = Field(
+        default="business", description="business clients get the 40 € recovery indemnity mention"
+    )
+    email: Email | None = None
+    phone: Phone | None = None
+    address: Address | None = None
+    siren: Siren | None = None
+    vat_number: VatNumber | None = None
+    notes: Text | None = None
+
+
+class CustomerPatch(Input):
+    name: Name | None = None
+    kind: Literal["business", "individual"] | None = None
+    email: Email | None = None
+    phone: Phone | None = None
+    address: Address | None = None
+    siren: Siren | None = None
+    vat_number: VatNumber | None = None
+    notes: Text | None = None
+    version: Version | None = None
+
+
+class Customer(CustomerIn, Timestamps):
+    model_config = ConfigDict(extra="allow")
+    id: str
+    version: Version
+
+
+class ProductIn(Input):
+    name: Name
+    description: Text | None = None
+    unit_price: Price
+    currency: Currency = "EUR"
+    unit: ShortText | None = None
+    taxes: Annotated[list[TaxIn], Field(max_length=10)] = []
+
+
+class ProductPatch(Input):
+    name: Name | None = None
+    description: Text | None = None
+    unit_price: Price | None = None
+    currency: Currency | None = None
+    unit: ShortText | None = None
+    taxes: Annotated[list[TaxIn], Field(max_length=10)] | None = None
+    version: Version | None = None
+
+
+class Product(Output):
+    id: str
+    name: str
+    description: str | None = None
+    unit_price: str
+    currency: str
+    unit: str | None = None
+    taxes: list[dict[str, object]]
+    version: Version

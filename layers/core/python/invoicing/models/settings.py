@@ -1,0 +1,53 @@
+"""Invoice settings shared by the business defaults and each invoice:
+late fees, tips, payment methods and the payment schedule (SPEC §6)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from invoicing.models.common import Input, MoneyIn, Percentage
+
+
+class Frequency(Input):
+    interval: Literal["once", "day", "week", "month"]
+    interval_count: Annotated[int, Field(ge=1, le=365)] = 1
+
+
+class LateFees(Input):
+    enabled: bool = False
+    type: Literal["fixed", "percentage"] = "percentage"
+    value: Annotated[MoneyIn, Field(description="a percentage of the balance, or a flat amount")] = Field(
+        default=0
+    )
+    frequency: Frequency = Frequency(interval="month")
+    grace_days: Annotated[int, Field(ge=0, le=365)] = 0
+    max_fees: Annotated[int, Field(ge=1, le=1000)] | None = None
+
+    @model_validator(mode="after")
+    def _percentage_at_most_100(self) -> LateFees:
+        if self.type == "percentage" and self.value > 100:
+            raise ValueError("a percentage late fee is at most 100")
+        return self
+
+
+class Tips(Input):
+    enabled: bool = False
+    percentages: Annotated[list[Percentage], Field(max_length=5)] = [5, 10, 15]  # type: ignore[list-item]
+
+
+class PaymentMethods(Input):
+    card: bool = True
+    bank_transfer: bool = True
+
+
+class Instalment(Input):
+    due_date: date
+    value: MoneyIn
+
+
+class PaymentSchedule(Input):
+    type: Literal["percentage", "fixed"]
+    instalments: Annotated[list[Instalment], Field(min_length=1, max_length=24)]

@@ -1,0 +1,491 @@
+"""The store on one DynamoDB table (single-table design).
+
+    pk = T#{tenant}           sk = {KIND}#{id}            a document
+    pk = T#{tenant}           sk = NAME#{kind}#{name key}  name uniqueness guard
+    pk = T#{tenant}           sk = SEQ#invoice              the numbering counter
+    pk = T#{tenant}           sk = NUM#{number}             number uniqueness guard
+    pk = PAY#{token hash}     sk = PAY                      hosted-page token → invoice
+
+Invoices also carry the keys of three sparse indexes (see `infra/wiring.py`):
+by status, by customer, and — while issued and unpaid — by due date.
+Documents are stored as zlib-compressed JSON (one attribute), so a 1,000-line
+invoice fits in an item; the attributes that queries filter on sit beside it.
+No Scan anywhere: every read is a GetItem or a Query on the tenant's keys.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import zlib
+from typing import Any
+
+from invoicing.domain.errors import (
+    InvalidInput,
+    InvoiceNotEditable,
+    NameTaken,
+    NotFound,
+    StaleVersion,
+    TooLarge,
+)
+from invoicing.domain.lifecycle import UNPAID
+from invoicing.store.ports import Doc, Finalization, InvoiceQuery, PageOf, Record
+
+KINDS = {"invoice": "INV", "customer": "CUS", "product": "PRD", "business": "BUSINESS"}
+MAX_ITEM_BYTES = 380_000  # DynamoDB's limit is 400 KB per item, keys included
+
+
+class ItemTooLarge(TooLarge):
+    def __init__(self) -> None:
+        super().__init__("the document is too large to store (over 380 KB compressed); split it")
+
+
+class ConditionFailed(Exception):
+    """A transaction was cancelled; `failed` lists the indexes of the failed items."""
+
+    def __init__(self, failed: list[int]) -> None:
+        super().__init__(f"conditions failed on items {failed}")
+        self.failed = failed
+
+
+def tenant_pk(tenant: str) -> str:
+    return f"T#{tenant}"
+
+
+def doc_sk(kind: str, id: str) -> str:
+    return f"{KINDS[kind]}#{id}"
+
+
+def name_sk(kind: str, name_key: str) -> str:
+    return f"NAME#{kind}#{name_key}"
+
+
+_NAMES = {"#version": "version", "#status": "status", "#last": "last", "#response": "response"}
+
+
+def _condition(expression: str, values: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A condition with the attribute names it uses (DynamoDB refuses unused ones)."""
+    part: dict[str, Any] = {"ConditionExpression": expression}
+    names = {alias: name for alias, name in _NAMES.items() if alias in expression}
+    if names:
+        part["ExpressionAttributeNames"] = names
+    if values:
+        part["ExpressionAttributeValues"] = values
+    return part
+
+
+def _s(value: str) -> dict[str, str]:
+    return {"S": value}
+
+
+def _n(value: int) -> dict[str, str]:
+    return {"N": str(value)}
+
+
+class DynamoStore:
+    def __init__(self, client: Any = None, table_name: str | None = None) -> None:
+        self._client = client
+        self.table = table_name or os.environ["TABLE_NAME"]
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            import boto3
+
+            self._client = boto3.client("dynamodb")
+        return self._client
+
+    # -- reads ---------------------------------------------------------------
+
+    def get(self, tenant: str, kind: str, id: str) -> Doc | None:
+        response = self.client.get_item(
+            TableName=self.table,
+            Key={"pk": _s(tenant_pk(tenant)), "sk": _s(doc_sk(kind, id))},
+            ConsistentRead=True,
+        )
+        item = response.get("Item")
+        return _decode(item) if item else None
+
+    def list(
+        self, tenant: str, kind: str, *, limit: int, cursor: str | None, query: InvoiceQuery | None = None
+    ) -> PageOf:
+        plan = _plan(tenant, kind, query or InvoiceQuery())
+        start_key = _start_key(plan, cursor) if cursor else None
+        items: list[Doc] = []
+        last_key = None
+        for _ in range(20):  # bounded: a sparse filter returns a short page and a cursor
+            request: dict[str, Any] = {
+                "TableName": self.table,
+                "KeyConditionExpression": plan["condition"],
+                "ExpressionAttributeValues": plan["values"],
+                "ScanIndexForward": plan["forward"],
+                "Limit": limit - len(items),
+            }
+            if "index" in plan:
+                request["IndexName"] = plan["index"]
+            if "filter" in plan:
+                request["FilterExpression"] = plan["filter"]
+                request["ExpressionAttributeNames"] = plan["names"]
+            if start_key:
+                request["ExclusiveStartKey"] = start_key
+            response = self.client.query(**request)
+            items.extend(_decode(item) for item in response.get("Items", []))
+            last_key = response.get("LastEvaluatedKey")
+            if not last_key or len(items) >= limit:
+                break
+            start_key = last_key
+        return PageOf(items, _cursor(plan, last_key) if last_key else None)
+
+    def invoice_sequence(self, tenant: str) -> int:
+        response = self.client.get_item(
+            TableName=self.table,
+            Key={"pk": _s(tenant_pk(tenant)), "sk": _s("SEQ#invoice")},
+            ConsistentRead=True,
+        )
+        item = response.get("Item")
+        return int(item["last"]["N"]) if item else 0
+
+    # -- writes --------------------------------------------------------------
+
+    def create(self, tenant: str, kind: str, doc: Doc, *, name: str | None) -> None:
+        writes = [self._put(tenant, kind, doc, "attribute_not_exists(pk)")]
+        if name is not None:
+            writes.append(self._name_guard(tenant, kind, name, doc["id"]))
+        try:
+            self._transact(writes)
+        except ConditionFailed as failed:
+            if 1 in failed.failed:
+                raise NameTaken(kind, doc.get("name", "")) from None
+            raise
+
+    def replace(
+        self,
+        tenant: str,
+        kind: str,
+        doc: Doc,
+        *,
+        expected_version: int,
+        old_name: str | None,
+        new_name: str | None,
+        require_draft: bool = False,
+    ) -> None:
+        condition = "#version = :expected"
+        values = {":expected": _n(expected_version)}
+        if require_draft:
+            condition += " AND #status = :draft"
+            values[":draft"] = _s("draft")
+        if expected_version == 0:  # a singleton written for the first time
+            condition, values = "attribute_not_exists(pk)", {}
+        writes = [self._put(tenant, kind, doc, condition, values)]
+        if new_name != old_name:
+            if new_name is not None:
+                writes.append(self._name_guard(tenant, kind, new_name, doc["id"]))
+            if old_name is not None:
+                writes.append(self._delete_name(tenant, kind, old_name))
+        try:
+            self._transact(writes)
+        except ConditionFailed as failed:
+            if 0 in failed.failed:
+                self._explain(tenant, kind, doc["id"], expected_version)
+            if 1 in failed.failed and new_name is not None:
+                raise NameTaken(kind, doc.get("name", "")) from None
+            raise
+
+    def delete(
+        self,
+        tenant: str,
+        kind: str,
+        id: str,
+        *,
+        expected_version: int | None,
+        name: str | None,
+        require_draft: bool = False,
+    ) -> None:
+        conditions, values = ["attribute_exists(pk)"], {}
+        if expected_version is not None:
+            conditions.append("#version = :expected")
+            values[":expected"] = _n(expected_version)
+        if require_draft:
+            conditions.append("#status = :draft")
+            values[":draft"] = _s("draft")
+        delete: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": {"pk": _s(tenant_pk(tenant)), "sk": _s(doc_sk(kind, id))},
+            **_condition(" AND ".join(conditions), values),
+        }
+        writes = [{"Delete": delete}]
+        if name is not None:
+            writes.append(self._delete_name(tenant, kind, name))
+        try:
+            self._transact(writes)
+        except ConditionFailed:
+            self._explain(tenant, kind, id, expected_version)
+            raise
+
+    def finalize(self, tenant: str, step: Finalization) -> None:
+        """Number the invoice and change its status in one transaction: the
+        counter moves from sequence - 1 to sequence only if the invoice is
+        still the draft that was read, so numbers have no gaps and no twins."""
+        pk = _s(tenant_pk(tenant))
+        sequence = step.sequence
+        counter_put: dict[str, Any] = {
+            "TableName": self.table,
+            "Item": {"pk": pk, "sk": _s("SEQ#invoice"), "last": _n(sequence)},
+            **(
+                _condition("attribute_not_exists(pk)")
+                if sequence == 1
+                else _condition("#last = :previous", {":previous": _n(sequence - 1)})
+            ),
+        }
+        invoice = step.invoice
+        writes = [
+            {"Put": counter_put},
+            self._put(
+                tenant,
+                "invoice",
+                invoice,
+                "#version = :expected AND #status = :draft",
+                {":expected": _n(step.expected_version), ":draft": _s("draft")},
+            ),
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": {"pk": pk, "sk": _s(f"NUM#{invoice['number']}"), "invoice_id": _s(invoice["id"])},
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": {
+                        "pk": _s(f"PAY#{step.payment_token_hash}"),
+                        "sk": _s("PAY"),
+                        "tenant": _s(tenant),
+                        "invoice_id": _s(invoice["id"]),
+                    },
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+        ]
+        self._transact(writes)
+
+    # -- helpers -------------------------------------------------------------
+
+    def _put(
+        self,
+        tenant: str,
+        kind: str,
+        doc: Doc,
+        condition: str,
+        values: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        return {
+            "Put": {
+                "TableName": self.table,
+                "Item": _encode(tenant, kind, doc),
+                **_condition(condition, values),
+            }
+        }
+
+    def _name_guard(self, tenant: str, kind: str, name: str, owner: str) -> dict[str, Any]:
+        return {
+            "Put": {
+                "TableName": self.table,
+                "Item": {"pk": _s(tenant_pk(tenant)), "sk": _s(name_sk(kind, name)), "owner": _s(owner)},
+                **_condition("attribute_not_exists(pk)"),
+            }
+        }
+
+    def _delete_name(self, tenant: str, kind: str, name: str) -> dict[str, Any]:
+        return {
+            "Delete": {
+                "TableName": self.table,
+                "Key": {"pk": _s(tenant_pk(tenant)), "sk": _s(name_sk(kind, name))},
+            }
+        }
+
+    def _transact(self, writes: list[dict[str, Any]]) -> None:
+        client = self.client
+        try:
+            client.transact_write_items(TransactItems=writes)
+        except client.exceptions.TransactionCanceledException as error:
+            reasons = error.response.get("CancellationReasons", [])
+            failed = [i for i, reason in enumerate(reasons) if reason.get("Code") == "ConditionalCheckFailed"]
+            if not failed and any(reason.get("Code") == "TransactionConflict" for reason in reasons):
+                failed = [i for i, reason in enumerate(reasons) if reason.get("Code") == "TransactionConflict"]
+            raise ConditionFailed(failed) from None
+
+    def _explain(self, tenant: str, kind: str, id: str, expected_version: int | None) -> None:
+        """A conditional write on a document failed: say why, as the domain does."""
+        current = self.get(tenant, kind, id)
+        if current is None:
+            raise NotFound(kind)
+        if kind == "invoice" and current.get("status") != "draft":
+            raise InvoiceNotEditable(current["status"])
+        if expected_version is not None and current.get("version") != expected_version:
+            raise StaleVersion(current["version"])
+
+
+# -- encoding ------------------------------------------------------------------
+
+
+def _encode(tenant: str, kind: str, doc: Doc) -> dict[str, Any]:
+    blob = zlib.compress(json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode(), 6)
+    if len(blob) > MAX_ITEM_BYTES:
+        raise ItemTooLarge()
+    pk = tenant_pk(tenant)
+    item: dict[str, Any] = {
+        "pk": _s(pk),
+        "sk": _s(doc_sk(kind, doc["id"])),
+        "version": _n(doc["version"]),
+        "doc": {"B": blob},
+    }
+    if kind == "invoice":
+        status = doc["status"]
+        item["status"] = _s(status)
+        item["gsi1pk"], item["gsi1sk"] = _s(f"{pk}#INV#STATUS#{status}"), _s(doc["id"])
+        if doc.get("customer_id"):
+            item["customer_id"] = _s(doc["customer_id"])
+            item["gsi2pk"], item["gsi2sk"] = _s(f"{pk}#INV#CUS#{doc['customer_id']}"), _s(doc["id"])
+        if doc.get("due_date"):
+            item["due_date"] = _s(doc["due_date"])
+        if status in UNPAID and doc.get("due_date"):
+            item["gsi3pk"], item["gsi3sk"] = _s(f"{pk}#INV#UNPAID"), _s(f"{doc['due_date']}#{doc['id']}")
+    return item
+
+
+def _decode(item: dict[str, Any]) -> Doc:
+    doc: Doc = json.loads(zlib.decompress(item["doc"]["B"]))
+    return doc
+
+
+# -- listing plans and cursors ---------------------------------------------------------
+
+
+def _plan(tenant: str, kind: str, query: InvoiceQuery) -> dict[str, Any]:
+    """Which index answers a listing, its key condition and its filters."""
+    pk = tenant_pk(tenant)
+    filters: list[str] = []
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    plan: dict[str, Any]
+    if query.overdue_before:
+        plan = {
+            "index": "by_due_date",
+            "keys": ("gsi3pk", "gsi3sk"),
+            "condition": "gsi3pk = :pk AND gsi3sk < :before",
+            "forward": True,
+        }
+        values[":pk"], values[":before"] = _s(f"{pk}#INV#UNPAID"), _s(query.overdue_before)
+    elif query.customer_id:
+        plan = {"index": "by_customer", "keys": ("gsi2pk", "gsi2sk"), "condition": "gsi2pk = :pk", "forward": False}
+        values[":pk"] = _s(f"{pk}#INV#CUS#{query.customer_id}")
+    elif query.status:
+        plan = {"index": "by_status", "keys": ("gsi1pk", "gsi1sk"), "condition": "gsi1pk = :pk", "forward": False}
+        values[":pk"] = _s(f"{pk}#INV#STATUS#{query.status}")
+    else:
+        plan = {"keys": (), "condition": "pk = :pk AND begins_with(sk, :kind)", "forward": False}
+        values[":pk"], values[":kind"] = _s(pk), _s(f"{KINDS[kind]}#")
+    if query.status and plan.get("index") != "by_status":
+        filters.append("#status = :status")
+        names["#status"], values[":status"] = "status", _s(query.status)
+    if query.customer_id and plan.get("index") != "by_customer":
+        filters.append("customer_id = :customer")
+        values[":customer"] = _s(query.customer_id)
+    if query.not_overdue_before:
+        filters.append("NOT (#status IN (:open, :partial) AND due_date < :today)")
+        names["#status"] = "status"
+        values[":open"], values[":partial"] = _s("open"), _s("partially_paid")
+        values[":today"] = _s(query.not_overdue_before)
+    if filters:
+        plan["filter"] = " AND ".join(filters)
+        plan["names"] = names
+    plan["values"] = values
+    plan["pk"] = values[":pk"]["S"]
+    return plan
+
+
+def _cursor(plan: dict[str, Any], last_key: dict[str, Any]) -> str:
+    """Only sort keys go into a cursor: the tenant's partition is re-derived
+    from the token on the next call, so a cursor cannot open another tenant."""
+    parts = [last_key["sk"]["S"], *(last_key[name]["S"] for name in plan["keys"][1:])]
+    return base64.urlsafe_b64encode(json.dumps(parts).encode()).decode().rstrip("=")
+
+
+def _start_key(plan: dict[str, Any], cursor: str) -> dict[str, Any]:
+    try:
+        parts = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise InvalidInput.of("cursor", "not a cursor this list returned") from None
+    expected = 1 + len(plan["keys"][1:])
+    if not (isinstance(parts, list) and len(parts) == expected and all(isinstance(p, str) for p in parts)):
+        raise InvalidInput.of("cursor", "not a cursor this list returned")
+    pk = tenant_pk_of(plan)
+    key = {"pk": _s(pk), "sk": _s(parts[0])}
+    if plan["keys"]:
+        partition, sort = plan["keys"]
+        key[partition] = _s(plan["pk"])
+        key[sort] = _s(parts[1])
+        if not parts[0].startswith("INV#"):
+            raise InvalidInput.of("cursor", "not a cursor this list returned")
+    elif not parts[0].startswith(plan["values"][":kind"]["S"]):
+        raise InvalidInput.of("cursor", "not a cursor this list returned")
+    return key
+
+
+def tenant_pk_of(plan: dict[str, Any]) -> str:
+    pk: str = plan["pk"]
+    return pk.split("#INV#")[0]
+
+
+class DynamoIdempotencyStore:
+    """Idempotency records in the tenant's partition: sk = IDEM#{scoped key}."""
+
+    def __init__(self, store: DynamoStore) -> None:
+        self._store = store
+
+    def _key(self, tenant: str, key: str) -> dict[str, Any]:
+        return {"pk": _s(tenant_pk(tenant)), "sk": _s(f"IDEM#{key}")}
+
+    def claim(
+        self, tenant: str, key: str, fingerprint: str, now: int, lease_s: int, retention_s: int
+    ) -> Record | None:
+        client = self._store.client
+        try:
+            client.put_item(
+                TableName=self._store.table,
+                Item={
+                    **self._key(tenant, key),
+                    "fingerprint": _s(fingerprint),
+                    "lease_until": _n(now + lease_s),
+                    "expires_at": _n(now + retention_s),
+                },
+                **_condition(
+                    # free, expired, or abandoned by an attempt that died mid-way
+                    "attribute_not_exists(pk) OR expires_at < :now "
+                    "OR (attribute_not_exists(#response) AND lease_until < :now)",
+                    {":now": _n(now)},
+                ),
+            )
+            return None
+        except client.exceptions.ConditionalCheckFailedException:
+            item = client.get_item(TableName=self._store.table, Key=self._key(tenant, key), ConsistentRead=True)
+            held = item.get("Item")
+            if held is None:  # released in between: let the caller retry later
+                return Record(fingerprint, None)
+            response = json.loads(held["response"]["S"]) if "response" in held else None
+            return Record(held["fingerprint"]["S"], response)
+
+    def complete(self, tenant: str, key: str, response: dict[str, Any]) -> None:
+        self._store.client.update_item(
+            TableName=self._store.table,
+            Key=self._key(tenant, key),
+            UpdateExpression="SET #response = :response",
+            ExpressionAttributeNames={"#response": "response"},
+            ExpressionAttributeValues={":response": _s(json.dumps(response))},
+        )
+
+    def release(self, tenant: str, key: str) -> None:
+        self._store.client.delete_item(TableName=self._store.table, Key=self._key(tenant, key))

@@ -1,0 +1,71 @@
+"""The store port: what the use cases need from persistence, nothing more.
+
+Documents are plain JSON-able dicts. Every write is conditional: on the
+version it read (optimistic locking), on a name not being taken, on an
+invoice still being a draft. The DynamoDB adapter is `store.dynamodb`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+Doc = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class InvoiceQuery:
+    status: str | None = None
+    customer_id: str | None = None
+    overdue_before: str | None = None  # ISO date: issued, unpaid and due before it
+    not_overdue_before: str | None = None  # ISO date: everything but the above
+
+
+@dataclass(frozen=True)
+class PageOf:
+    items: list[Doc]
+    cursor: str | None
+
+
+@dataclass(frozen=True)
+class Finalization:
+    """The atomic step that turns a draft into a numbered invoice."""
+
+    invoice: Doc  # the new document (status open, number set, version + 1)
+    expected_version: int
+    sequence: int  # the number's sequence; the counter must be at sequence - 1
+    payment_token_hash: str
+    extra_keys: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Record:
+    """An idempotency record: the request's fingerprint, and its response
+    once complete (None while in progress)."""
+
+    fingerprint: str
+    response: dict[str, Any] | None
+
+
+class Store(Protocol):
+    def get(self, tenant: str, kind: str, id: str) -> Doc | None: ...
+
+    def create(self, tenant: str, kind: str, doc: Doc, *, name: str | None) -> None: ...
+
+    def replace(
+        self, tenant: str, kind: str, doc: Doc, *, expected_version: int, old_name: str | None,
+        new_name: str | None, require_draft: bool = False,
+    ) -> None: ...
+
+    def delete(
+        self, tenant: str, kind: str, id: str, *, expected_version: int | None, name: str | None,
+        require_draft: bool = False,
+    ) -> None: ...
+
+    def list(
+        self, tenant: str, kind: str, *, limit: int, cursor: str | None, query: InvoiceQuery | None = None
+    ) -> PageOf: ...
+
+    def invoice_sequence(self, tenant: str) -> int: ...
+
+    def finalize(self, tenant: str, step: Finalization) -> None: ...
