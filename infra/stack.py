@@ -25,8 +25,8 @@ class InvoicingStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         frontend_origins = self._context_list("frontend_origins", DEFAULT_FRONTEND_ORIGINS)
 
-        storage = Storage(self, "Storage", spec=wiring.TABLE)
-        functions = Functions(
+        self.storage = storage = Storage(self, "Storage", spec=wiring.TABLE)
+        self.functions = functions = Functions(
             self,
             "Functions",
             table=storage.table,
@@ -34,7 +34,7 @@ class InvoicingStack(Stack):
             # The handlers answer CORS on their own responses (proxy integration).
             environment={"FRONTEND_ORIGINS": ",".join(frontend_origins)},
         )
-        api = Api(self, "Api", functions=functions.by_name, routes=wiring.ROUTES, frontend_origins=frontend_origins)
+        self.api = api = Api(self, "Api", functions=functions.by_name, routes=wiring.ROUTES, frontend_origins=frontend_origins)
         Monitoring(
             self,
             "Monitoring",

@@ -1,6 +1,7 @@
 """The API function: business profile, customers, products and invoices,
 plus the public OpenAPI document. Thin: parse → use case → respond."""
 
+import warnings
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -14,6 +15,7 @@ from invoicing.api.http import build_resolver, guarded, openapi_document
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
+warnings.filterwarnings("ignore", "No application metrics to publish")
 
 app = build_resolver(*routes.ALL)
 app.use([idempotency.middleware(routes.idempotency_store)])

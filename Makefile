@@ -1,0 +1,61 @@
+# The README's commands. Every target installs what it needs first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 3000
+TENANT ?= acme
+CDK_CLI := aws-cdk@2.1033.0
+
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export PYTHONPATH := $(CURDIR):$(CURDIR)/layers/core/python
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: dev test install build synth deploy token invoke lint typecheck test-fast clean
+
+dev: install ## install, then run the whole system on http://127.0.0.1:$(PORT)
+	PORT=$(PORT) $(BIN)/python -m infra.local.runtime
+
+test: install build lint typecheck ## install, then pass the whole suite
+	$(BIN)/pytest --cov --cov-report=term
+
+test-fast: install ## the suite without infra tests (no CDK synth)
+	$(BIN)/pytest -m "not infra"
+
+$(BIN)/.installed: requirements-dev.txt layers/requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+install: $(BIN)/.installed
+
+# The dependencies layer, for Lambda's Python 3.12 on arm64, without Docker.
+build/layers/deps/.built: layers/requirements.txt $(BIN)/.installed
+	rm -rf build/layers/deps
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps \
+		--platform manylinux2014_aarch64 --python-version 3.12 --implementation cp \
+		--only-binary=:all: --target build/layers/deps/python -r layers/requirements.txt
+	touch $@
+
+build: build/layers/deps/.built ## build the Lambda layers
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy layers/core/python/invoicing/domain
+
+synth: build ## synthesize the CloudFormation template into cdk.out (offline)
+	$(BIN)/python infra/app.py
+
+deploy: build ## deploy with the CDK CLI (needs AWS credentials)
+	npx --yes $(CDK_CLI) deploy --require-approval broadening
+
+token: install ## print a local token: make token TENANT=acme
+	@$(BIN)/python -m infra.local.token $(TENANT)
+
+invoke: install ## run one handler on a sample event: make invoke FN=api EVENT=events/get_business.json
+	$(BIN)/python -m infra.local.invoke $(FN) $(EVENT)
+
+clean:
+	rm -rf $(VENV) build cdk.out .coverage

@@ -1,0 +1,73 @@
+"""The embedded AWS: moto's WSGI app on a non-threaded werkzeug server.
+
+One request at a time inside the emulator, so it is linearizable like
+DynamoDB's per-item atomicity (moto's own ThreadedMotoServer is not: see
+../shared/EMULATION.md). Handlers reach it only through AWS_ENDPOINT_URL.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from infra.local.resources import TABLE_NAME, create_table
+
+REGION = "eu-west-3"
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": REGION}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass
+class Emulation:
+    endpoint: str
+    table_name: str
+    _server: Any = None
+
+    @classmethod
+    def start(cls, port: int = 0, host: str = "127.0.0.1") -> Emulation:
+        import moto.server
+        from werkzeug.serving import make_server
+
+        class QuietHandler(moto.server.MotoRequestHandler):  # type: ignore[misc]
+            def log_request(self, *args: Any) -> None:
+                pass
+
+        app = moto.server.DomainDispatcherApplication(moto.server.create_backend_app)
+        server = make_server(host, port or free_port(), app, threaded=False, request_handler=QuietHandler)
+        threading.Thread(target=server.serve_forever, name="moto", daemon=True).start()
+        emulation = cls(endpoint=f"http://{host}:{server.server_port}", table_name=TABLE_NAME, _server=server)
+        emulation.provision()
+        return emulation
+
+    def client(self, service: str) -> Any:
+        import boto3
+
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name=REGION,
+            aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        )
+
+    def provision(self) -> None:
+        """Create what the CDK stack would create."""
+        create_table(self.client("dynamodb"), self.table_name)
+
+    def environment(self) -> dict[str, str]:
+        """What a handler needs to find the emulated resources — endpoint
+        configuration only, as on AWS."""
+        return {**CREDENTIALS, "AWS_ENDPOINT_URL": self.endpoint, "TABLE_NAME": self.table_name}
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()

@@ -1,0 +1,89 @@
+"""Lambda, locally: each function runs in worker processes of its own, one
+event at a time per worker, like Lambda's execution environments. Workers
+start on demand (a cold start) and stay warm; several run at once when
+requests overlap, as Lambda scales out.
+
+Processes rather than threads: a handler's module globals (the Powertools
+resolver keeps the current event on itself) belong to one execution
+environment, exactly as on AWS.
+"""
+
+from __future__ import annotations
+
+import importlib
+import multiprocessing
+import os
+import time
+import uuid
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any
+
+from infra import wiring
+
+MAX_CONCURRENCY = 8
+
+
+class Context:
+    """The fields of Lambda's context object that handlers and Powertools read."""
+
+    def __init__(self, fn: wiring.Function, request_id: str) -> None:
+        self.function_name = f"invoicing-{fn.name}"
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = f"arn:aws:lambda:eu-west-3:123456789012:function:{self.function_name}"
+        self.memory_limit_in_mb = fn.memory_mb
+        self.aws_request_id = request_id
+        self.log_group_name = f"/aws/lambda/{self.function_name}"
+        self.log_stream_name = "local"
+        self._deadline = time.monotonic() + fn.timeout_s
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def _start_worker(environment: dict[str, str]) -> None:
+    os.environ.update(environment)
+
+
+def _invoke_in_worker(function_name: str, event: dict[str, Any], request_id: str) -> dict[str, Any]:
+    fn = wiring.function(function_name)
+    os.environ["AWS_LAMBDA_FUNCTION_NAME"] = f"invoicing-{fn.name}"
+    module = importlib.import_module(fn.module)
+    response: dict[str, Any] = module.lambda_handler(event, Context(fn, request_id))
+    return response
+
+
+def _warm(function_name: str) -> None:
+    importlib.import_module(wiring.function(function_name).module)
+
+
+class Lambdas:
+    def __init__(self, environment: dict[str, str], concurrency: int = MAX_CONCURRENCY) -> None:
+        context = multiprocessing.get_context("spawn")  # no fork of a threaded server
+        self._pools = {
+            fn.name: ProcessPoolExecutor(
+                max_workers=concurrency,
+                mp_context=context,
+                initializer=_start_worker,
+                initargs=({**environment, **fn.environment},),
+            )
+            for fn in wiring.FUNCTIONS
+        }
+
+    def warm(self) -> None:
+        """Start one environment per function (the first cold start)."""
+        for future in [pool.submit(_warm, name) for name, pool in self._pools.items()]:
+            future.result()
+
+    def invoke(self, function_name: str, event: dict[str, Any]) -> dict[str, Any]:
+        fn = wiring.function(function_name)
+        request_id = str(uuid.uuid4())
+        future = self._pools[function_name].submit(_invoke_in_worker, function_name, event, request_id)
+        try:
+            return future.result(timeout=fn.timeout_s + 5)  # + the cold start
+        except FutureTimeout:
+            return {"statusCode": 504, "body": '{"message": "Endpoint request timed out"}'}
+
+    def close(self) -> None:
+        for pool in self._pools.values():
+            pool.shutdown(wait=False, cancel_futures=True)
