@@ -21,11 +21,11 @@ from urllib.parse import parse_qsl, urlsplit
 import jwt
 from jwt.warnings import InsecureKeyLengthWarning
 
-# SPEC §3 fixes the local default secret; it is short, and only ever local.
-warnings.filterwarnings("ignore", category=InsecureKeyLengthWarning)
-
 from infra import wiring
 from infra.local.lambdas import Lambdas
+
+# SPEC §3 fixes the local default secret; it is short, and only ever local.
+warnings.filterwarnings("ignore", category=InsecureKeyLengthWarning)
 
 DEFAULT_SECRET = "local-dev-secret"
 STAGE = "local"
@@ -48,9 +48,7 @@ def verify(authorization: str | None) -> dict[str, str] | None:
     if not authorization or not authorization.lower().startswith("bearer "):
         return None
     try:
-        claims = jwt.decode(
-            authorization[7:].strip(), jwt_secret(), algorithms=["HS256"], options={"require": ["sub"]}
-        )
+        claims = jwt.decode(authorization[7:].strip(), jwt_secret(), algorithms=["HS256"], options={"require": ["sub"]})
     except jwt.PyJWTError:
         return None
     if not claims.get("custom:tenant_id"):
@@ -144,7 +142,7 @@ class _Handler(BaseHTTPRequestHandler):
         if os.environ.get("LOCAL_ACCESS_LOG"):
             super().log_message(format, *args)
 
-    def _serve(self) -> None:
+    def _serve(self) -> None:  # noqa: RET503 - every branch replies
         method = self.command
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
@@ -166,9 +164,16 @@ class _Handler(BaseHTTPRequestHandler):
             if claims is None:
                 return self._reply(401, {"Content-Type": "application/json"}, b'{"message":"Unauthorized"}')
         event = build_event(
-            route, params, method, self.path, list(self.headers.items()), body, claims,
-            self.headers.get("Host", ""), self.client_address[0],
-        )  # fmt: skip
+            route,
+            params,
+            method,
+            self.path,
+            list(self.headers.items()),
+            body,
+            claims,
+            self.headers.get("Host", ""),
+            self.client_address[0],
+        )
         response = self.server.lambdas.invoke(route.function, event)
         self._reply_lambda(response)
 

@@ -38,9 +38,7 @@ def main(function_name: str, event_path: str) -> int:
     else:
         emulation = Emulation.start()
         print(f"started a fresh emulation on {emulation.endpoint}", file=sys.stderr)
-    os.environ.update(
-        {**emulation.environment(), "POWERTOOLS_TRACE_DISABLED": "true", **fn.environment}
-    )
+    os.environ.update({**emulation.environment(), "POWERTOOLS_TRACE_DISABLED": "true", **fn.environment})
     handler = importlib.import_module(fn.module).lambda_handler
     response = handler(event, Context(fn, str(uuid.uuid4())))
     print(json.dumps(response, indent=2, ensure_ascii=False))

@@ -186,7 +186,6 @@ def _raw(status: int, code: str, message: str) -> dict[str, Any]:
     }
 
 
-
 def openapi_document(app: APIGatewayRestResolver) -> str:
     """The OpenAPI document generated from the routes' models."""
     from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer

@@ -16,7 +16,8 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 
@@ -48,9 +49,11 @@ def middleware(store: Callable[[], IdempotencyStore]) -> Callable[..., Response]
             return next_middleware(app)
         if not (1 <= len(key) <= 255 and key.isprintable()):
             return error_response(
-                400, "invalid_idempotency_key", "use 1 to 255 printable characters",
+                400,
+                "invalid_idempotency_key",
+                "use 1 to 255 printable characters",
                 [FieldError(HEADER, "use 1 to 255 printable characters")],
-            )  # fmt: skip
+            )
         tenant = tenant_of(app)
         scoped = hashlib.sha256(f"{event.http_method}\n{event.path}\n{key}".encode()).hexdigest()
         fingerprint = hashlib.sha256((event.body or "").encode()).hexdigest()

@@ -17,7 +17,16 @@ from invoicing.logic import catalog, invoices
 from invoicing.logic.common import Deps
 from invoicing.models.common import Id
 from invoicing.models.invoices import Invoice, InvoiceIn, InvoicePatch, TotalsOut, TotalsRequest, VersionIn
-from invoicing.models.resources import Business, BusinessIn, Customer, CustomerIn, CustomerPatch, Product, ProductIn, ProductPatch
+from invoicing.models.resources import (
+    Business,
+    BusinessIn,
+    Customer,
+    CustomerIn,
+    CustomerPatch,
+    Product,
+    ProductIn,
+    ProductPatch,
+)
 from invoicing.store.ports import PageOf
 
 Limit = Annotated[int, Query(ge=1, le=200, description="at most 200")]
@@ -62,8 +71,11 @@ def get_business():
     return json_response(200, catalog.get_business(deps(), tenant_of(business)))
 
 
-@business.put("/business", summary="Create or replace the business profile",
-              responses=responses(200, "The saved profile", Business, 409))  # fmt: skip
+@business.put(
+    "/business",
+    summary="Create or replace the business profile",
+    responses=responses(200, "The saved profile", Business, 409),
+)
 def put_business(body: Annotated[BusinessIn, Body()]):
     return json_response(200, catalog.put_business(deps(), tenant_of(business), body, if_match(business)))
 
@@ -77,28 +89,43 @@ def _crud(kind: str, create_model: type[BaseModel], patch_model: type[BaseModel]
     item = f"{plural}/<{id_name}>"
     ItemId = Annotated[str, Path(alias=id_name, max_length=64)]
 
-    @router.post(plural, summary=f"Create a {kind}", operation_id=f"create_{kind}",
-                 responses=responses(201, f"The {kind}", out, 409))  # fmt: skip
+    @router.post(
+        plural,
+        summary=f"Create a {kind}",
+        operation_id=f"create_{kind}",
+        responses=responses(201, f"The {kind}", out, 409),
+    )
     def create(body: Annotated[create_model, Body()]):  # type: ignore[valid-type]
         doc = catalog.create(deps(), tenant_of(router), kind, body)
         return created(doc, f"{plural}/{doc['id']}")
 
-    @router.get(plural, summary=f"List {kind}s", operation_id=f"list_{kind}s",
-                responses=responses(200, f"A page of {kind}s"))  # fmt: skip
+    @router.get(
+        plural, summary=f"List {kind}s", operation_id=f"list_{kind}s", responses=responses(200, f"A page of {kind}s")
+    )
     def list_all(limit: Limit = 50, cursor: Cursor = None):
         return json_response(200, page(catalog.list_page(deps(), tenant_of(router), kind, limit, cursor)))
 
-    @router.get(item, summary=f"Get a {kind}", operation_id=f"get_{kind}", responses=responses(200, f"The {kind}", out, 404))
+    @router.get(
+        item, summary=f"Get a {kind}", operation_id=f"get_{kind}", responses=responses(200, f"The {kind}", out, 404)
+    )
     def get_one(id: ItemId):
         return json_response(200, catalog.get(deps(), tenant_of(router), kind, id))
 
-    @router.patch(item, summary=f"Change a {kind}", operation_id=f"update_{kind}",
-                  responses=responses(200, f"The {kind}", out, 404, 409))  # fmt: skip
+    @router.patch(
+        item,
+        summary=f"Change a {kind}",
+        operation_id=f"update_{kind}",
+        responses=responses(200, f"The {kind}", out, 404, 409),
+    )
     def update(id: ItemId, body: Annotated[patch_model, Body()]):  # type: ignore[valid-type]
         return json_response(200, catalog.update(deps(), tenant_of(router), kind, id, body, if_match(router)))
 
-    @router.delete(item, summary=f"Delete a {kind}", operation_id=f"delete_{kind}",
-                   responses=responses(204, "Deleted", None, 404, 409))  # fmt: skip
+    @router.delete(
+        item,
+        summary=f"Delete a {kind}",
+        operation_id=f"delete_{kind}",
+        responses=responses(204, "Deleted", None, 404, 409),
+    )
     def delete(id: ItemId):
         catalog.delete(deps(), tenant_of(router), kind, id, if_match(router))
         return no_content()
@@ -117,15 +144,17 @@ InvoiceId = Annotated[str, Path(alias="invoice_id", max_length=64)]
 OptionalVersion = Annotated[VersionIn | None, Body()]
 
 
-@invoice_routes.post("/invoices", summary="Create a draft invoice",
-                     responses=responses(201, "The draft", Invoice, 409))  # fmt: skip
+@invoice_routes.post("/invoices", summary="Create a draft invoice", responses=responses(201, "The draft", Invoice, 409))
 def create_invoice(body: Annotated[InvoiceIn, Body()]):
     doc = invoices.create_invoice(deps(), tenant_of(invoice_routes), body)
     return created(doc, f"/invoices/{doc['id']}")
 
 
-@invoice_routes.get("/invoices", summary="List invoices, newest first (overdue: oldest due first)",
-                    responses=responses(200, "A page of invoices"))  # fmt: skip
+@invoice_routes.get(
+    "/invoices",
+    summary="List invoices, newest first (overdue: oldest due first)",
+    responses=responses(200, "A page of invoices"),
+)
 def list_invoices(
     limit: Limit = 50,
     cursor: Cursor = None,
@@ -134,48 +163,67 @@ def list_invoices(
     overdue: Annotated[bool | None, Query()] = None,
 ):
     result = invoices.list_invoices(
-        deps(), tenant_of(invoice_routes), limit=limit, cursor=cursor, status=status,
-        customer_id=customer_id, overdue=overdue,
-    )  # fmt: skip
+        deps(),
+        tenant_of(invoice_routes),
+        limit=limit,
+        cursor=cursor,
+        status=status,
+        customer_id=customer_id,
+        overdue=overdue,
+    )
     return json_response(200, page(result))
 
 
-@invoice_routes.get("/invoices/<invoice_id>", summary="Get an invoice", responses=responses(200, "The invoice", Invoice, 404))
+@invoice_routes.get(
+    "/invoices/<invoice_id>", summary="Get an invoice", responses=responses(200, "The invoice", Invoice, 404)
+)
 def get_invoice(invoice_id: InvoiceId):
     return json_response(200, invoices.get_invoice(deps(), tenant_of(invoice_routes), invoice_id))
 
 
-@invoice_routes.patch("/invoices/<invoice_id>", summary="Change a draft (send its version)",
-                      responses=responses(200, "The draft", Invoice, 404, 409))  # fmt: skip
+@invoice_routes.patch(
+    "/invoices/<invoice_id>",
+    summary="Change a draft (send its version)",
+    responses=responses(200, "The draft", Invoice, 404, 409),
+)
 def update_invoice(invoice_id: InvoiceId, body: Annotated[InvoicePatch, Body()]):
     doc = invoices.update_invoice(deps(), tenant_of(invoice_routes), invoice_id, body, if_match(invoice_routes))
     return json_response(200, doc)
 
 
-@invoice_routes.delete("/invoices/<invoice_id>", summary="Delete a draft",
-                       responses=responses(204, "Deleted", None, 404, 409))  # fmt: skip
+@invoice_routes.delete(
+    "/invoices/<invoice_id>", summary="Delete a draft", responses=responses(204, "Deleted", None, 404, 409)
+)
 def delete_invoice(invoice_id: InvoiceId):
     invoices.delete_invoice(deps(), tenant_of(invoice_routes), invoice_id, if_match(invoice_routes))
     return no_content()
 
 
-@invoice_routes.post("/invoices/<invoice_id>/mark-sent",
-                     summary="Finalize without delivery: number it, snapshot business and customer",
-                     responses=responses(200, "The issued invoice, with its payment_link", Invoice, 404, 409, 503))  # fmt: skip
+@invoice_routes.post(
+    "/invoices/<invoice_id>/mark-sent",
+    summary="Finalize without delivery: number it, snapshot business and customer",
+    responses=responses(200, "The issued invoice, with its payment_link", Invoice, 404, 409, 503),
+)
 def mark_sent(invoice_id: InvoiceId, body: OptionalVersion = None):
     version = _version(body)
     return json_response(200, invoices.finalize_invoice(deps(), tenant_of(invoice_routes), invoice_id, version))
 
 
-@invoice_routes.post("/invoices/<invoice_id>/void", summary="Void an issued invoice (kept, never deleted)",
-                     responses=responses(200, "The void invoice", Invoice, 404, 409))  # fmt: skip
+@invoice_routes.post(
+    "/invoices/<invoice_id>/void",
+    summary="Void an issued invoice (kept, never deleted)",
+    responses=responses(200, "The void invoice", Invoice, 404, 409),
+)
 def void(invoice_id: InvoiceId, body: OptionalVersion = None):
     version = _version(body)
     return json_response(200, invoices.void_invoice(deps(), tenant_of(invoice_routes), invoice_id, version))
 
 
-@invoice_routes.post("/invoices/<invoice_id>/duplicate", summary="A new draft copy (new name, no number)",
-                     responses=responses(201, "The new draft", Invoice, 404, 409))  # fmt: skip
+@invoice_routes.post(
+    "/invoices/<invoice_id>/duplicate",
+    summary="A new draft copy (new name, no number)",
+    responses=responses(201, "The new draft", Invoice, 404, 409),
+)
 def duplicate(invoice_id: InvoiceId):
     doc = invoices.duplicate_invoice(deps(), tenant_of(invoice_routes), invoice_id)
     return created(doc, f"/invoices/{doc['id']}")
@@ -192,8 +240,9 @@ def _version(body: VersionIn | None) -> int | None:
 totals = Router()
 
 
-@totals.post("/totals", summary="Totals for the live preview (nothing stored)",
-             responses=responses(200, "The totals", TotalsOut))  # fmt: skip
+@totals.post(
+    "/totals", summary="Totals for the live preview (nothing stored)", responses=responses(200, "The totals", TotalsOut)
+)
 def preview_totals(body: Annotated[TotalsRequest, Body()]):
     tenant_of(totals)
     return json_response(200, invoices.preview(body))

@@ -71,9 +71,7 @@ def invoice_number(prefix: str, sequence: int) -> str:
     return f"{prefix}{sequence}"
 
 
-def amount_due(
-    total: Decimal, *, late_fees_total: Decimal, amount_paid: Decimal, credited: Decimal
-) -> Decimal:
+def amount_due(total: Decimal, *, late_fees_total: Decimal, amount_paid: Decimal, credited: Decimal) -> Decimal:
     return total + late_fees_total - amount_paid - credited
 
 

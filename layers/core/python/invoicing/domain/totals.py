@@ -75,9 +75,7 @@ class Totals:
     total: Decimal
 
 
-def compute_totals(
-    lines: tuple[Line, ...] | list[Line], discount: Discount | None, currency: str
-) -> Totals:
+def compute_totals(lines: tuple[Line, ...] | list[Line], discount: Discount | None, currency: str) -> Totals:
     """Totals of an invoice or a preview. Raises `InvalidInput` naming the
     field when a discount exceeds what it applies to."""
     with localcontext(prec=PRECISION):
@@ -144,7 +142,9 @@ def _discount_amount(
         value = amount * discount.value / HUNDRED
         return value if exact else round_money(value, currency)
     if discount.value > amount:
-        errors.append(FieldError(f"{field}.value", f"the discount ({discount.value}) exceeds the amount it applies to ({amount})"))
+        errors.append(
+            FieldError(f"{field}.value", f"the discount ({discount.value}) exceeds the amount it applies to ({amount})")
+        )
         return ZERO
     return discount.value
 

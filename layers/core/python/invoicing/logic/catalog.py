@@ -42,9 +42,7 @@ def put_business(deps: Deps, tenant: str, data: BusinessIn, if_match: int | None
         "created_at": current["created_at"] if current else now,
         "updated_at": now,
     }
-    deps.store.replace(
-        tenant, "business", doc, expected_version=current_version, old_name=None, new_name=None
-    )
+    deps.store.replace(tenant, "business", doc, expected_version=current_version, old_name=None, new_name=None)
     return doc
 
 
@@ -131,4 +129,3 @@ def expected_version(in_body: int | None, if_match: int | None) -> int | None:
     if in_body is not None and if_match is not None and in_body != if_match:
         raise InvalidInput([FieldError("version", "the body's version and If-Match disagree")])
     return in_body if in_body is not None else if_match
-

@@ -6,10 +6,11 @@ from __future__ import annotations
 import os
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from invoicing.store.ports import Store

@@ -22,8 +22,18 @@ from invoicing.store.ports import Doc, Finalization, InvoiceQuery, PageOf
 
 FINALIZE_ATTEMPTS = 40
 DUPLICATE_NAME_ATTEMPTS = 20
-_COPIED = ("customer_id", "currency", "discount", "notes", "terms", "late_fees", "tips",
-           "payment_schedule", "payment_methods", "lines")  # fmt: skip
+_COPIED = (
+    "customer_id",
+    "currency",
+    "discount",
+    "notes",
+    "terms",
+    "late_fees",
+    "tips",
+    "payment_schedule",
+    "payment_methods",
+    "lines",
+)
 _SNAPSHOT_BUSINESS = ("legal_name", "address", "email", "phone", "siren", "vat_number", "logo_url", "locale")
 
 
@@ -91,9 +101,7 @@ def _discount(data: dict[str, Any] | None) -> Discount | None:
     return Discount(data["type"], Decimal(str(data["value"])))
 
 
-def _money_problems(
-    lines: list[dict[str, Any]], discount: dict[str, Any] | None, currency: str
-) -> list[FieldError]:
+def _money_problems(lines: list[dict[str, Any]], discount: dict[str, Any] | None, currency: str) -> list[FieldError]:
     """Fixed discounts are amounts of the currency: no more decimals than it has."""
     decimals = minor_unit(currency)
     candidates = [(f"lines.{i}.discount.value", line.get("discount")) for i, line in enumerate(lines)]
@@ -170,9 +178,7 @@ def list_invoices(
     return PageOf([present(deps, doc) for doc in page.items], page.cursor)
 
 
-def update_invoice(
-    deps: Deps, tenant: str, invoice_id: str, patch: InvoicePatch, if_match: int | None
-) -> Doc:
+def update_invoice(deps: Deps, tenant: str, invoice_id: str, patch: InvoicePatch, if_match: int | None) -> Doc:
     current = _load(deps, tenant, invoice_id)
     changes = patch.model_dump(exclude_unset=True)
     expected = catalog.expected_version(changes.pop("version", None), if_match)
@@ -258,7 +264,8 @@ def finalize_invoice(deps: Deps, tenant: str, invoice_id: str, version: int | No
         )
         if problems:
             raise InvalidInput(problems)
-        assert business is not None and customer
+        assert business is not None
+        assert customer
         sequence = deps.store.invoice_sequence(tenant) + 1
         token = deps.new_token()
         issued = {
@@ -268,7 +275,9 @@ def finalize_invoice(deps: Deps, tenant: str, invoice_id: str, version: int | No
             "issue_date": issue_date.isoformat(),
             "due_date": due_date.isoformat(),
             "business": {key: business.get(key) for key in _SNAPSHOT_BUSINESS},
-            "customer": {key: value for key, value in customer.items() if key not in ("version", "created_at", "updated_at")},
+            "customer": {
+                key: value for key, value in customer.items() if key not in ("version", "created_at", "updated_at")
+            },
             "payment_link": f"{deps.public_base_url}/pay/{token}",
             "finalized_at": deps.timestamp(),
             "updated_at": deps.timestamp(),
@@ -296,11 +305,14 @@ def void_invoice(deps: Deps, tenant: str, invoice_id: str, version: int | None) 
         raise StaleVersion(current["version"])
     lifecycle.ensure_voidable(Status(current["status"]))
     now = deps.timestamp()
-    doc = {**current, "status": Status.VOID.value, "voided_at": now, "updated_at": now,
-           "version": current["version"] + 1}  # fmt: skip
-    deps.store.replace(
-        tenant, "invoice", doc, expected_version=current["version"], old_name=None, new_name=None
-    )
+    doc = {
+        **current,
+        "status": Status.VOID.value,
+        "voided_at": now,
+        "updated_at": now,
+        "version": current["version"] + 1,
+    }
+    deps.store.replace(tenant, "invoice", doc, expected_version=current["version"], old_name=None, new_name=None)
     return present(deps, doc)
 
 
@@ -310,9 +322,7 @@ def void_invoice(deps: Deps, tenant: str, invoice_id: str, version: int | None) 
 def present(deps: Deps, doc: Doc) -> Doc:
     """The stored document plus what is derived at read time."""
     due = doc.get("due_date")
-    overdue = lifecycle.is_overdue(
-        Status(doc["status"]), _date(due), Decimal(doc["amount_due"]), deps.today()
-    )
+    overdue = lifecycle.is_overdue(Status(doc["status"]), _date(due), Decimal(doc["amount_due"]), deps.today())
     return {**doc, "overdue": overdue}
 
 
@@ -377,7 +387,9 @@ def _resolve_line(
         if line.get("unit_price") is None:
             if product["currency"] != currency:
                 problems.append(
-                    FieldError(f"lines.{index}.unit_price", f"the product is priced in {product['currency']}, not {currency}")
+                    FieldError(
+                        f"lines.{index}.unit_price", f"the product is priced in {product['currency']}, not {currency}"
+                    )
                 )
                 return line
             line["unit_price"] = product["unit_price"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -27,9 +28,24 @@ from invoicing.models.settings import LateFees, PaymentMethods, PaymentSchedule,
 # silently ignored ("totals sent by a client are ignored", SPEC §4).
 READ_ONLY = frozenset(
     {
-        "id", "status", "number", "totals", "late_fees_total", "amount_paid", "amount_due",
-        "payments", "payment_link", "business", "customer", "created_at", "updated_at",
-        "finalized_at", "voided_at", "credit_notes", "overdue", "net",
+        "id",
+        "status",
+        "number",
+        "totals",
+        "late_fees_total",
+        "amount_paid",
+        "amount_due",
+        "payments",
+        "payment_link",
+        "business",
+        "customer",
+        "created_at",
+        "updated_at",
+        "finalized_at",
+        "voided_at",
+        "credit_notes",
+        "overdue",
+        "net",
     }
 )
 
@@ -47,7 +63,7 @@ class LineIn(_IgnoresReadOnly):
     product_id: Id | None = None
     name: Name | None = Field(default=None, description="defaults to the product's name")
     description: Text | None = None
-    quantity: Quantity = Field(default=1)  # type: ignore[assignment]
+    quantity: Quantity = Decimal(1)
     unit_price: Price | None = Field(default=None, description="defaults to the product's price")
     unit: ShortText | None = None
     discount: DiscountIn | None = None

@@ -4,6 +4,7 @@ late fees, tips, payment methods and the payment schedule (SPEC §6)."""
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
@@ -19,9 +20,7 @@ class Frequency(Input):
 class LateFees(Input):
     enabled: bool = False
     type: Literal["fixed", "percentage"] = "percentage"
-    value: Annotated[MoneyIn, Field(description="a percentage of the balance, or a flat amount")] = Field(
-        default=0
-    )
+    value: Annotated[MoneyIn, Field(description="a percentage of the balance, or a flat amount")] = Decimal(0)
     frequency: Frequency = Frequency(interval="month")
     grace_days: Annotated[int, Field(ge=0, le=365)] = 0
     max_fees: Annotated[int, Field(ge=1, le=1000)] | None = None
@@ -35,7 +34,7 @@ class LateFees(Input):
 
 class Tips(Input):
     enabled: bool = False
-    percentages: Annotated[list[Percentage], Field(max_length=5)] = [5, 10, 15]  # type: ignore[list-item]
+    percentages: Annotated[list[Percentage], Field(max_length=5)] = [Decimal(5), Decimal(10), Decimal(15)]
 
 
 class PaymentMethods(Input):

@@ -449,9 +449,7 @@ class DynamoIdempotencyStore:
     def _key(self, tenant: str, key: str) -> dict[str, Any]:
         return {"pk": _s(tenant_pk(tenant)), "sk": _s(f"IDEM#{key}")}
 
-    def claim(
-        self, tenant: str, key: str, fingerprint: str, now: int, lease_s: int, retention_s: int
-    ) -> Record | None:
+    def claim(self, tenant: str, key: str, fingerprint: str, now: int, lease_s: int, retention_s: int) -> Record | None:
         client = self._store.client
         try:
             client.put_item(

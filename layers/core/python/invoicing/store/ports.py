@@ -53,12 +53,25 @@ class Store(Protocol):
     def create(self, tenant: str, kind: str, doc: Doc, *, name: str | None) -> None: ...
 
     def replace(
-        self, tenant: str, kind: str, doc: Doc, *, expected_version: int, old_name: str | None,
-        new_name: str | None, require_draft: bool = False,
+        self,
+        tenant: str,
+        kind: str,
+        doc: Doc,
+        *,
+        expected_version: int,
+        old_name: str | None,
+        new_name: str | None,
+        require_draft: bool = False,
     ) -> None: ...
 
     def delete(
-        self, tenant: str, kind: str, id: str, *, expected_version: int | None, name: str | None,
+        self,
+        tenant: str,
+        kind: str,
+        id: str,
+        *,
+        expected_version: int | None,
+        name: str | None,
         require_draft: bool = False,
     ) -> None: ...
 

@@ -1,0 +1,218 @@
+"""Fixtures shared by every test level.
+
+- `api`: the deployed handlers called in-process on the exact events the
+  gateway builds, against moto in-process (integration tests).
+- `runtime` / `http`: the local runtime — non-threaded moto server, Lambda
+  worker processes, threaded gateway — and an HTTP client (end-to-end tests).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+# Handlers find AWS through the environment only; nothing here can reach AWS.
+os.environ.update(
+    AWS_ACCESS_KEY_ID="testing",
+    AWS_SECRET_ACCESS_KEY="testing",
+    AWS_DEFAULT_REGION="eu-west-3",
+    TABLE_NAME="invoicing-local",
+    POWERTOOLS_TRACE_DISABLED="true",
+    POWERTOOLS_METRICS_NAMESPACE="Invoicing",
+    POWERTOOLS_SERVICE_NAME="invoicing",
+    PUBLIC_BASE_URL="http://127.0.0.1:3000",
+    LOG_LEVEL="WARNING",
+)
+os.environ.pop("AWS_ENDPOINT_URL", None)
+
+
+@dataclass
+class Reply:
+    status: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def error_fields(self) -> list[str]:
+        return [item["field"] for item in self.body.get("error", {}).get("fields", [])]
+
+
+class InProcessApi:
+    """Calls the handlers the way the gateway does, without HTTP."""
+
+    def __init__(self) -> None:
+        from infra.local.lambdas import Context
+
+        self._context = Context
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        tenant: str | None = "acme",
+        headers: dict[str, str] | None = None,
+        raw: str | None = None,
+    ) -> Reply:
+        import importlib
+
+        from infra import wiring
+        from infra.local.gateway import build_event, find_route
+
+        found = find_route(method, path.split("?")[0])
+        assert found is not None, f"no route for {method} {path}"
+        route, params = found
+        data = raw.encode() if raw is not None else (json.dumps(body).encode() if body is not None else b"")
+        header_list = [("Content-Type", "application/json"), *(headers or {}).items()]
+        claims = {"sub": "user-1", "custom:tenant_id": tenant} if tenant and not route.public else None
+        event = build_event(route, params, method, path, header_list, data, claims, "localhost", "127.0.0.1")
+        fn = wiring.function(route.function)
+        handler = importlib.import_module(fn.module).lambda_handler
+        response = handler(event, self._context(fn, "test-request"))
+        text = response.get("body") or ""
+        merged = {k: ", ".join(v) for k, v in (response.get("multiValueHeaders") or {}).items()}
+        merged.update(response.get("headers") or {})
+        return Reply(response["statusCode"], json.loads(text) if text else None, merged)
+
+    def get(self, path: str, **kw: Any) -> Reply:
+        return self.call("GET", path, **kw)
+
+    def post(self, path: str, body: Any = None, **kw: Any) -> Reply:
+        return self.call("POST", path, body, **kw)
+
+    def put(self, path: str, body: Any = None, **kw: Any) -> Reply:
+        return self.call("PUT", path, body, **kw)
+
+    def patch(self, path: str, body: Any = None, **kw: Any) -> Reply:
+        return self.call("PATCH", path, body, **kw)
+
+    def delete(self, path: str, **kw: Any) -> Reply:
+        return self.call("DELETE", path, **kw)
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    """moto in-process with the stack's table, fresh for each test."""
+    import boto3
+    from moto import mock_aws
+
+    from infra.local.resources import create_table
+    from invoicing.api import routes
+
+    with mock_aws():
+        create_table(boto3.client("dynamodb"), os.environ["TABLE_NAME"])
+        routes.deps.cache_clear()  # a store bound to this test's emulation
+        yield
+        routes.deps.cache_clear()
+
+
+@pytest.fixture
+def api(aws: None) -> InProcessApi:
+    return InProcessApi()
+
+
+@pytest.fixture(scope="session")
+def runtime() -> Iterator[Any]:
+    from infra.local.runtime import LocalRuntime
+
+    started = LocalRuntime.start()
+    yield started
+    started.stop()
+
+
+class HttpApi:
+    def __init__(self, base_url: str) -> None:
+        import requests
+
+        self.base_url = base_url
+        self.session = requests.Session()
+
+    def token(self, tenant: str) -> str:
+        from infra.local.runtime import mint_token
+
+        return mint_token(tenant)
+
+    def call(
+        self, method: str, path: str, body: Any = None, *, tenant: str | None = "acme",
+        headers: dict[str, str] | None = None, raw: bytes | str | None = None,
+    ) -> Reply:  # fmt: skip
+        import requests
+
+        all_headers = {"Content-Type": "application/json", **(headers or {})}
+        if tenant:
+            all_headers["Authorization"] = f"Bearer {self.token(tenant)}"
+        data = raw if raw is not None else (json.dumps(body) if body is not None else None)
+        # a session per thread is not needed: requests.request opens its own
+        response = requests.request(method, self.base_url + path, data=data, headers=all_headers, timeout=60)
+        content = (
+            response.json()
+            if response.content and "json" in response.headers.get("Content-Type", "")
+            else response.text
+        )
+        return Reply(response.status_code, content, dict(response.headers))
+
+    def get(self, path: str, **kw: Any) -> Reply:
+        return self.call("GET", path, **kw)
+
+    def post(self, path: str, body: Any = None, **kw: Any) -> Reply:
+        return self.call("POST", path, body, **kw)
+
+    def put(self, path: str, body: Any = None, **kw: Any) -> Reply:
+        return self.call("PUT", path, body, **kw)
+
+    def patch(self, path: str, body: Any = None, **kw: Any) -> Reply:
+        return self.call("PATCH", path, body, **kw)
+
+    def delete(self, path: str, **kw: Any) -> Reply:
+        return self.call("DELETE", path, **kw)
+
+
+@pytest.fixture(scope="session")
+def http(runtime: Any) -> HttpApi:
+    return HttpApi(runtime.url)
+
+
+# The invoice of SPEC §6.1, which totals to 1398.00.
+SPEC_INVOICE: dict[str, Any] = {
+    "name": "Site web — acompte",
+    "currency": "EUR",
+    "issue_date": "2026-11-27",
+    "due_date": "2026-12-27",
+    "lines": [
+        {
+            "name": "Développement",
+            "quantity": "3",
+            "unit_price": "450.00",
+            "unit": "jour",
+            "discount": {"type": "percentage", "value": "10"},
+            "taxes": [{"name": "TVA", "rate": "20"}],
+        }
+    ],
+    "discount": {"type": "fixed", "value": "50.00"},
+    "late_fees": {
+        "enabled": True,
+        "type": "percentage",
+        "value": "1.5",
+        "frequency": {"interval": "month", "interval_count": 1},
+        "grace_days": 0,
+        "max_fees": 6,
+    },
+    "tips": {"enabled": False},
+    "payment_schedule": None,
+    "payment_methods": {"card": True, "bank_transfer": True},
+    "notes": "Merci pour votre confiance",
+    "terms": "Paiement à 30 jours",
+}
+
+BUSINESS: dict[str, Any] = {
+    "legal_name": "Acme SAS",
+    "siren": "732829320",
+    "vat_number": "FR44732829320",
+    "address": {"line1": "1 rue de la Paix", "postal_code": "75002", "city": "Paris", "country": "FR"},
+}

@@ -1,0 +1,68 @@
+"""The invoice lifecycle of SPEC §6."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal as D
+
+import pytest
+
+from invoicing.domain import lifecycle
+from invoicing.domain.errors import IllegalTransition, InvoiceNotEditable
+from invoicing.domain.lifecycle import Status
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.mark.parametrize("status", [Status.OPEN, Status.PARTIALLY_PAID, Status.PAID, Status.VOID])
+def test_only_drafts_are_editable(status):
+    lifecycle.ensure_editable(Status.DRAFT)
+    with pytest.raises(InvoiceNotEditable):
+        lifecycle.ensure_editable(status)
+
+
+def test_finalizing_a_draft_is_needed_an_issued_one_is_a_no_op_and_a_void_one_refused():
+    assert lifecycle.needs_finalization(Status.DRAFT)
+    assert not any(lifecycle.needs_finalization(s) for s in (Status.OPEN, Status.PARTIALLY_PAID, Status.PAID))
+    with pytest.raises(IllegalTransition):
+        lifecycle.needs_finalization(Status.VOID)
+
+
+@pytest.mark.parametrize("status", [Status.DRAFT, Status.PAID, Status.VOID])
+def test_only_unpaid_issued_invoices_can_be_voided(status):
+    lifecycle.ensure_voidable(Status.OPEN)
+    lifecycle.ensure_voidable(Status.PARTIALLY_PAID)
+    with pytest.raises(IllegalTransition):
+        lifecycle.ensure_voidable(status)
+
+
+def test_finalization_lists_every_problem_at_once():
+    problems = lifecycle.finalization_problems(
+        has_business=False, has_customer=False, line_count=0, issue_date=date(2026, 11, 27), due_date=date(2026, 11, 1)
+    )
+    assert [p.field for p in problems] == ["business.legal_name", "customer_id", "lines", "due_date"]
+
+
+def test_overdue_is_derived_from_due_date_balance_and_status():
+    today = date(2026, 12, 1)
+    assert lifecycle.is_overdue(Status.OPEN, date(2026, 11, 30), D("1"), today)
+    assert not lifecycle.is_overdue(Status.OPEN, date(2026, 12, 1), D("1"), today)  # due today is not late
+    assert not lifecycle.is_overdue(Status.OPEN, date(2026, 11, 30), D("0"), today)
+    assert not lifecycle.is_overdue(Status.VOID, date(2026, 11, 30), D("1"), today)
+    assert not lifecycle.is_overdue(Status.DRAFT, date(2026, 11, 30), D("1"), today)
+
+
+def test_amount_due_counts_late_fees_payments_and_credit_notes():
+    due = lifecycle.amount_due(D("100.00"), late_fees_total=D("1.50"), amount_paid=D("40.00"), credited=D("10.00"))
+    assert due == D("51.50")
+
+
+def test_names_are_unique_regardless_of_case_spacing_and_unicode_form():
+    assert lifecycle.name_key("  Acme   SAS ") == lifecycle.name_key("acme sas")
+    assert lifecycle.name_key("Cafe\u0301") == lifecycle.name_key("Café")
+
+
+def test_numbers_and_copy_names():
+    assert lifecycle.invoice_number("F-2026-", 7) == "F-2026-7"
+    assert [lifecycle.copy_name("Devis", n) for n in (1, 2)] == ["Devis (copie)", "Devis (copie 2)"]
+    assert lifecycle.default_due_date(date(2026, 11, 27), 30) == date(2026, 12, 27)
