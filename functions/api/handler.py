@@ -4,7 +4,7 @@ plus the public OpenAPI document. Thin: parse → use case → respond."""
 import warnings
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -13,7 +13,6 @@ from invoicing.api import idempotency, routes
 from invoicing.api.http import build_resolver, guarded, openapi_document
 
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics()
 warnings.filterwarnings("ignore", "No application metrics to publish")
 
@@ -27,7 +26,6 @@ def openapi():
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return guarded(app, event, context)
