@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 3000
 TENANT ?= acme
-CDK_CLI := aws-cdk@2.1033.0
+CDK_CLI := aws-cdk@2.1148.1  # the CLI must read aws-cdk-lib 2.275's cloud assembly (schema 55)
 
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export PYTHONPATH := $(CURDIR):$(CURDIR)/layers/core/python
@@ -29,14 +29,14 @@ $(BIN)/.installed: requirements-dev.txt layers/requirements.txt
 install: $(BIN)/.installed
 
 # The dependencies layer, for Lambda's Python 3.12 on arm64, without Docker.
-build/layers/deps/.built: layers/requirements.txt $(BIN)/.installed
+build/layers/deps.built: layers/requirements.txt $(BIN)/.installed
 	rm -rf build/layers/deps
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps \
 		--platform manylinux2014_aarch64 --python-version 3.12 --implementation cp \
 		--only-binary=:all: --target build/layers/deps/python -r layers/requirements.txt
 	touch $@
 
-build: build/layers/deps/.built ## build the Lambda layers
+build: build/layers/deps.built ## build the Lambda layers
 
 lint: install
 	$(BIN)/ruff check .
@@ -45,11 +45,12 @@ lint: install
 typecheck: install
 	$(BIN)/mypy layers/core/python/invoicing/domain
 
-synth: build ## synthesize the CloudFormation template into cdk.out (offline)
+synth: build ## synthesize the CloudFormation template into cdk.out (offline), cdk-nag and cfn-lint on it
 	$(BIN)/python infra/app.py
+	$(BIN)/cfn-lint cdk.out/*.template.json
 
 deploy: build ## deploy with the CDK CLI (needs AWS credentials)
-	npx --yes $(CDK_CLI) deploy --require-approval broadening
+	npx --yes $(CDK_CLI) deploy Invoicing --require-approval broadening
 
 token: install ## print a local token: make token TENANT=acme
 	@$(BIN)/python -m infra.local.token $(TENANT)

@@ -16,7 +16,7 @@ if sys.path and Path(sys.path[0]).resolve() == REPO_ROOT / "infra":
 elif str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from aws_cdk import App, Environment  # noqa: E402
+from aws_cdk import App, Environment, cx_api  # noqa: E402
 
 from infra.stack import InvoicingStack  # noqa: E402
 
@@ -45,14 +45,27 @@ def build(app: App) -> InvoicingStack:
     )
 
 
-def main() -> None:
-    if "CDK_OUTDIR" in os.environ:  # run by the CDK CLI, which passes outdir and context
+def report(assembly: cx_api.CloudAssembly) -> int:
+    """Print synthesis warnings and errors (cdk-nag's among them) as the CLI would; 1 if any error."""
+    errors = 0
+    for stack in assembly.stacks:
+        for message in stack.messages:
+            if message.level in (cx_api.SynthesisMessageLevel.ERROR, cx_api.SynthesisMessageLevel.WARNING):
+                print(f"[{message.level.value}] {message.id}: {message.entry.data}", file=sys.stderr)
+                errors += message.level == cx_api.SynthesisMessageLevel.ERROR
+    return 1 if errors else 0
+
+
+def main() -> int:
+    if "CDK_OUTDIR" in os.environ:  # run by the CDK CLI, which passes outdir and context and reports
         app = App()
-    else:
-        app = App(outdir=str(REPO_ROOT / "cdk.out"), context=project_context())
+        build(app)
+        app.synth()
+        return 0
+    app = App(outdir=str(REPO_ROOT / "cdk.out"), context=project_context())
     build(app)
-    app.synth()
+    return report(app.synth())
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -25,22 +25,26 @@ class InvoicingStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         frontend_origins = self._context_list("frontend_origins", DEFAULT_FRONTEND_ORIGINS)
 
-        self.storage = storage = Storage(self, "Storage", spec=wiring.TABLE)
-        self.functions = functions = Functions(
+        self.storage = Storage(self, "Storage", spec=wiring.TABLE)
+        self.functions = Functions(
             self,
             "Functions",
-            table=storage.table,
+            table=self.storage.table,
             functions=wiring.FUNCTIONS,
             # The handlers answer CORS on their own responses (proxy integration).
             environment={"FRONTEND_ORIGINS": ",".join(frontend_origins)},
         )
-        self.api = api = Api(self, "Api", functions=functions.by_name, routes=wiring.ROUTES, frontend_origins=frontend_origins)
-        Monitoring(
+        self.api = Api(
+            self, "Api", functions=self.functions.by_name, routes=wiring.ROUTES, frontend_origins=frontend_origins
+        )
+        for function in self.functions.by_name.values():
+            function.add_environment("PUBLIC_BASE_URL", self.api.base_url)  # payment links: {base}/pay/{token}
+        self.monitoring = Monitoring(
             self,
             "Monitoring",
-            functions=functions.by_name,
-            rest_api=api.rest_api,
-            table=storage.table,
+            functions=self.functions.by_name,
+            rest_api=self.api.rest_api,
+            table=self.storage.table,
             alarm_email=self.node.try_get_context("alarm_email"),
         )
 

@@ -21,7 +21,7 @@ class Function:
     description: str
     memory_mb: int = 512
     timeout_s: int = 10
-    # What the function may do to the table: "read" or "read_write".
+    # What the function may do to the table: "none", "read" or "read_write".
     table_access: str = "read_write"
     # Environment beyond the wiring-derived variables (TABLE_NAME, ...).
     environment: dict[str, str] = field(default_factory=dict)

@@ -72,7 +72,15 @@ class Api(Construct):
 
         self._output("ApiUrl", self.rest_api.url, "Base URL of the invoicing API (stage v1)")
         self._output("UserPoolId", self.user_pool.user_pool_id, "Cognito user pool of the CRM users")
-        self._output("UserPoolClientId", self.user_pool_client.user_pool_client_id, "Cognito app client of the frontend")
+        self._output(
+            "UserPoolClientId", self.user_pool_client.user_pool_client_id, "Cognito app client of the frontend"
+        )
+
+    @property
+    def base_url(self) -> str:
+        """The stage URL built from the API id, not the stage: functions can hold it without a dependency cycle."""
+        stack = Stack.of(self)
+        return f"https://{self.rest_api.rest_api_id}.execute-api.{stack.region}.{stack.url_suffix}/{STAGE_NAME}"
 
     def _user_pool(self) -> cognito.UserPool:
         pool = cognito.UserPool(
@@ -180,7 +188,7 @@ class Api(Construct):
         return api
 
     def _add_cors_to_gateway_responses(self, frontend_origins: Sequence[str]) -> None:
-        """Errors API Gateway answers itself (401 from the authorizer, 429, 504...) must be readable by the frontend too."""
+        """Errors API Gateway answers itself (authorizer 401, throttling 429, 504...) must reach the frontend too."""
         if len(frontend_origins) == 1:
             headers = {"Access-Control-Allow-Origin": f"'{frontend_origins[0]}'"}
         else:
@@ -194,9 +202,7 @@ class Api(Construct):
         ):
             self.rest_api.add_gateway_response(construct_id, type=response_type, response_headers=headers)
 
-    def _add_route(
-        self, route: wiring.Route, integration: apigw.Integration, authorizer: apigw.IAuthorizer
-    ) -> None:
+    def _add_route(self, route: wiring.Route, integration: apigw.Integration, authorizer: apigw.IAuthorizer) -> None:
         resource = self.rest_api.root.resource_for_path(route.path)
         if route.public:
             method = resource.add_method(route.method, integration, authorization_type=apigw.AuthorizationType.NONE)

@@ -45,6 +45,11 @@ def deps_layer_dir() -> Path:
     return DEPS_LAYER_DIR
 
 
+_READ = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem")
+_WRITE = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")  # TransactWriteItems uses these
+TABLE_ACTIONS: dict[str, tuple[str, ...]] = {"none": (), "read": _READ, "read_write": _READ + _WRITE}
+
+
 class Functions(Construct):
     """The Lambdas, each with its own role, log group and table grant.
 
@@ -115,16 +120,15 @@ class Functions(Construct):
         return function
 
     def _grant_table_access(self, fn: wiring.Function, role: iam.IRole) -> None:
-        grants = {
-            "none": None,
-            "read": self._table.grant_read_data,
-            "read_write": self._table.grant_read_write_data,
-        }
-        if fn.table_access not in grants:
-            raise ValueError(f"function {fn.name}: unknown table_access {fn.table_access!r}, expected one of {sorted(grants)}")
-        grant = grants[fn.table_access]
-        if grant is not None:
-            grant(role)
+        """Exactly the calls the store makes: reads are GetItem and Query —
+        never Scan (no request path may scan), so the role cannot either."""
+        if fn.table_access not in TABLE_ACTIONS:
+            raise ValueError(
+                f"function {fn.name}: unknown table_access {fn.table_access!r}, expected one of {sorted(TABLE_ACTIONS)}"
+            )
+        actions = TABLE_ACTIONS[fn.table_access]
+        if actions:
+            self._table.grant(role, *actions)
 
     def _suppress_findings(self, fn: wiring.Function, function: lambda_.Function, role: iam.Role) -> None:
         NagSuppressions.add_resource_suppressions(

@@ -79,7 +79,9 @@ class Monitoring(Construct):
 
         for name, function in functions.items():
             self._alarm(f"{pascal(name)}Errors", function.metric_errors(period=PERIOD), f"Lambda {name} failed")
-            self._alarm(f"{pascal(name)}Throttles", function.metric_throttles(period=PERIOD), f"Lambda {name} was throttled")
+            self._alarm(
+                f"{pascal(name)}Throttles", function.metric_throttles(period=PERIOD), f"Lambda {name} was throttled"
+            )
         self._alarm("Api5xx", rest_api.metric_server_error(period=PERIOD), "The API answered 5xx")
         for metric_name in ("ReadThrottleEvents", "WriteThrottleEvents"):
             self._alarm(
@@ -114,12 +116,14 @@ class Monitoring(Construct):
                 resources=[topic.topic_arn],
                 conditions={
                     "StringEquals": {"aws:SourceAccount": stack.account},
-                    "ArnLike": {"aws:SourceArn": stack.format_arn(
-                        service="cloudwatch",
-                        resource="alarm",
-                        resource_name="*",
-                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                    )},
+                    "ArnLike": {
+                        "aws:SourceArn": stack.format_arn(
+                            service="cloudwatch",
+                            resource="alarm",
+                            resource_name="*",
+                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                        )
+                    },
                 },
             )
         )

@@ -20,10 +20,6 @@ SYNTH_CONTEXT = {
 }
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "infra: synthesizes the CDK app (no AWS, a few seconds)")
-
-
 @pytest.fixture(scope="session")
 def stack() -> InvoicingStack:
     # Synthesis only needs the deps layer folder to exist; `make build` fills it.

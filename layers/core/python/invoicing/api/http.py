@@ -5,12 +5,13 @@ limit, and JSON with exact decimals."""
 from __future__ import annotations
 
 import json
+import os
 import re
 from decimal import Decimal
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
@@ -72,6 +73,16 @@ def tenant_of(app: APIGatewayRestResolver | Router) -> str:
     return tenant
 
 
+def public_url(app: APIGatewayRestResolver | Router) -> str:
+    """Where clients reach the public routes (the hosted invoice page):
+    PUBLIC_BASE_URL when set (a custom domain), else this API's own URL."""
+    configured = os.environ.get("PUBLIC_BASE_URL")
+    if configured:
+        return configured.rstrip("/")
+    context = app.current_event.request_context
+    return f"https://{context.domain_name}/{context.stage}"
+
+
 def if_match(app: APIGatewayRestResolver | Router) -> int | None:
     """The version in an If-Match header (`3` or `"3"`), if any."""
     raw = app.current_event.headers.get("If-Match") or app.current_event.headers.get("if-match")
@@ -112,8 +123,23 @@ def _field_of(location: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+def _cors() -> CORSConfig | None:
+    """CORS for the SaaS frontend's origins (FRONTEND_ORIGINS, set by the
+    stack): with a proxy integration only the handler can answer them."""
+    origins = [origin.strip() for origin in os.environ.get("FRONTEND_ORIGINS", "").split(",") if origin.strip()]
+    if not origins:
+        return None
+    return CORSConfig(
+        allow_origin=origins[0],
+        extra_origins=origins[1:],
+        allow_headers=["Idempotency-Key", "If-Match"],
+        expose_headers=["Location", "Idempotent-Replayed"],
+        max_age=600,
+    )
+
+
 def build_resolver(*routers: Router) -> APIGatewayRestResolver:
-    app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=_parse_json)
+    app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=_parse_json, cors=_cors())
     for router in routers:
         app.include_router(router)
 
@@ -124,6 +150,11 @@ def build_resolver(*routers: Router) -> APIGatewayRestResolver:
             return error_response(400, "malformed_json", "the body is not valid JSON")
         fields = [FieldError(_field_of(tuple(p.get("loc", ()))), _message(p)) for p in problems]
         return error_response(422, "validation_error", "; ".join(f"{f.field}: {f.message}" for f in fields), fields)
+
+    @app.not_found
+    def _no_route(_error: Exception) -> Response:
+        event = app.current_event
+        return error_response(404, "not_found", f"no route for {event.http_method} {event.path}")
 
     @app.exception_handler(DomainError)
     def _domain_error(error: DomainError) -> Response:

@@ -12,7 +12,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from pydantic import BaseModel
 
-from invoicing.api.http import if_match, json_response, responses, tenant_of
+from invoicing.api.http import if_match, json_response, public_url, responses, tenant_of
 from invoicing.logic import catalog, invoices
 from invoicing.logic.common import Deps
 from invoicing.models.common import Id
@@ -206,7 +206,8 @@ def delete_invoice(invoice_id: InvoiceId):
 )
 def mark_sent(invoice_id: InvoiceId, body: OptionalVersion = None):
     version = _version(body)
-    return json_response(200, invoices.finalize_invoice(deps(), tenant_of(invoice_routes), invoice_id, version))
+    tenant, url = tenant_of(invoice_routes), public_url(invoice_routes)
+    return json_response(200, invoices.finalize_invoice(deps(), tenant, invoice_id, version, url))
 
 
 @invoice_routes.post(

@@ -3,7 +3,6 @@ passed in, so tests choose them."""
 
 from __future__ import annotations
 
-import os
 import secrets
 import time
 from collections.abc import Callable
@@ -40,7 +39,6 @@ class Deps:
     now: Callable[[], datetime] = _utc_now
     new_id: Callable[[str], str] = new_id
     new_token: Callable[[], str] = field(default=lambda: secrets.token_urlsafe(32))
-    public_base_url: str = field(default_factory=lambda: os.environ.get("PUBLIC_BASE_URL", ""))
 
     def today(self) -> date:
         """The date in France, where the businesses are."""

@@ -143,6 +143,7 @@ def create_invoice(deps: Deps, tenant: str, data: InvoiceIn) -> Doc:
             "due_date": None,
             "discount": None,
             "payment_schedule": None,
+            "lines": [],
             **fields,
             "version": 1,
             "created_at": now,
@@ -238,7 +239,7 @@ def duplicate_invoice(deps: Deps, tenant: str, invoice_id: str) -> Doc:
 # -- issuing -----------------------------------------------------------------------
 
 
-def finalize_invoice(deps: Deps, tenant: str, invoice_id: str, version: int | None) -> Doc:
+def finalize_invoice(deps: Deps, tenant: str, invoice_id: str, version: int | None, public_url: str) -> Doc:
     """Draft → open: snapshot the business and the customer, take the next
     number. Finalizing an issued invoice changes nothing; a void one is a 409.
     Under contention the whole read-decide-write step is retried, never
@@ -278,7 +279,7 @@ def finalize_invoice(deps: Deps, tenant: str, invoice_id: str, version: int | No
             "customer": {
                 key: value for key, value in customer.items() if key not in ("version", "created_at", "updated_at")
             },
-            "payment_link": f"{deps.public_base_url}/pay/{token}",
+            "payment_link": f"{public_url}/pay/{token}",
             "finalized_at": deps.timestamp(),
             "updated_at": deps.timestamp(),
             "version": current["version"] + 1,
