@@ -10,7 +10,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export PYTHONPATH := $(CURDIR):$(CURDIR)/layers/core/python
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: dev test install build synth deploy token invoke lint typecheck test-fast clean
+.PHONY: dev test install build synth deploy token invoke lint typecheck test-fast bench clean
 
 dev: install ## install, then run the whole system on http://127.0.0.1:$(PORT)
 	PORT=$(PORT) $(BIN)/python -m infra.local.runtime
@@ -60,3 +60,6 @@ invoke: install ## run one handler on a sample event: make invoke FN=api EVENT=e
 
 clean:
 	rm -rf $(VENV) build cdk.out .coverage
+
+bench: install ## cold imports and local-runtime latencies, into bench-results/
+	$(BIN)/python tests/bench/bench.py
