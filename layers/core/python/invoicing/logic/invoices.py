@@ -340,7 +340,8 @@ def _draft(deps: Deps, tenant: str, doc: Doc) -> Doc:
     doc.pop("overdue", None)
     currency = doc["currency"]
     problems: list[FieldError] = []
-    lines = [_resolve_line(deps, tenant, i, line, currency, problems) for i, line in enumerate(doc["lines"])]
+    products: dict[str, Doc | None] = {}
+    lines = [_resolve_line(deps, tenant, i, line, currency, problems, products) for i, line in enumerate(doc["lines"])]
     if doc.get("customer_id") and deps.store.get(tenant, "customer", doc["customer_id"]) is None:
         problems.append(FieldError("customer_id", "no customer with this id"))
     problems += _money_problems(lines, doc.get("discount"), currency)
@@ -372,13 +373,24 @@ def _draft(deps: Deps, tenant: str, doc: Doc) -> Doc:
 
 
 def _resolve_line(
-    deps: Deps, tenant: str, index: int, line: dict[str, Any], currency: str, problems: list[FieldError]
+    deps: Deps,
+    tenant: str,
+    index: int,
+    line: dict[str, Any],
+    currency: str,
+    problems: list[FieldError],
+    products: dict[str, Doc | None],
 ) -> dict[str, Any]:
-    """A line naming a product takes what it leaves out from the product."""
+    """A line naming a product takes what it leaves out from the product. A
+    line that leaves nothing out (a stored one) keeps what it has, even if
+    the product has since changed or gone."""
     line = {key: value for key, value in line.items() if key != "net"}
     product_id = line.get("product_id")
-    if product_id:
-        product = deps.store.get(tenant, "product", product_id)
+    incomplete = any(line.get(key) is None for key in ("name", "unit_price", "taxes"))
+    if product_id and incomplete:
+        if product_id not in products:
+            products[product_id] = deps.store.get(tenant, "product", product_id)
+        product = products[product_id]
         if product is None:
             problems.append(FieldError(f"lines.{index}.product_id", "no product with this id"))
             return line
