@@ -43,7 +43,10 @@ class Unauthorized(DomainError):
 
 def _parse_json(body: str) -> Any:
     """Numbers become Decimals, never binary floats: 0.1 stays 0.1."""
-    return json.loads(body, parse_float=Decimal)
+    try:
+        return json.loads(body, parse_float=Decimal)
+    except RecursionError:
+        raise json.JSONDecodeError("nested too deeply", body, 0) from None
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
@@ -198,7 +201,8 @@ def guarded(app: APIGatewayRestResolver, event: dict[str, Any], context: Any) ->
     """Resolve an event, refusing oversized bodies before parsing them and
     turning any unexpected failure into a 500 without a stack trace."""
     body = event.get("body") or ""
-    if len(body) > MAX_BODY_BYTES * (4 / 3 if event.get("isBase64Encoded") else 1):
+    size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode())
+    if size > MAX_BODY_BYTES:
         return _raw(413, "too_large", f"the body is over {MAX_BODY_BYTES:,} bytes (1 MB)")
     try:
         return app.resolve(event, context)

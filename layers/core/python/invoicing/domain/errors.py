@@ -54,7 +54,8 @@ class NameTaken(Conflict):
     code = "name_taken"
 
     def __init__(self, kind: str, name: str) -> None:
-        super().__init__(f"a {kind} named {name!r} already exists")
+        article = "an" if kind[:1] in "aeiou" else "a"
+        super().__init__(f"{article} {kind} named {name!r} already exists")
         self.field = "name"
 
 

@@ -85,7 +85,8 @@ def name_key(name: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
 
 
-def copy_name(name: str, attempt: int) -> str:
-    """Name of a duplicate: "X (copie)", then "X (copie 2)", …"""
+def copy_name(name: str, attempt: int, max_length: int = 200) -> str:
+    """Name of a duplicate: "X (copie)", then "X (copie 2)", … — the original
+    shortened if need be, so the suffix always fits."""
     suffix = " (copie)" if attempt == 1 else f" (copie {attempt})"
-    return name + suffix
+    return name[: max_length - len(suffix)].rstrip() + suffix

@@ -228,7 +228,7 @@ def duplicate_invoice(deps: Deps, tenant: str, invoice_id: str) -> Doc:
     if data.get("customer_id") and deps.store.get(tenant, "customer", data["customer_id"]) is None:
         data["customer_id"] = None  # the customer was deleted since
     for attempt in range(1, DUPLICATE_NAME_ATTEMPTS + 1):
-        name = lifecycle.copy_name(source["name"], attempt)[:200]
+        name = lifecycle.copy_name(source["name"], attempt)
         try:
             return create_invoice(deps, tenant, InvoiceIn.model_validate({**data, "name": name}))
         except NameTaken:
@@ -410,6 +410,8 @@ def _resolve_line(
         if line.get(key) is None:
             problems.append(FieldError(f"lines.{index}.{key}", "required (or a product_id to take it from)"))
     line["taxes"] = line.get("taxes") or []
+    if line.get("unit_price") is not None:
+        line["unit_price"] = catalog.format_price(line["unit_price"], currency)
     return line
 
 

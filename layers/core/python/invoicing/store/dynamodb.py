@@ -7,7 +7,7 @@
     pk = PAY#{token hash}     sk = PAY                      hosted-page token → invoice
 
 Invoices also carry the keys of three sparse indexes (see `infra/wiring.py`):
-by status, by customer, and — while issued and unpaid — by due date.
+by status, by customer, and — while issued with an amount due — by due date.
 Documents are stored as zlib-compressed JSON (one attribute), so a 1,000-line
 invoice fits in an item; the attributes that queries filter on sit beside it.
 No Scan anywhere: every read is a GetItem or a Query on the tenant's keys.
@@ -20,6 +20,7 @@ import binascii
 import json
 import os
 import zlib
+from decimal import Decimal
 from typing import Any
 
 from invoicing.domain.errors import (
@@ -349,10 +350,9 @@ def _encode(tenant: str, kind: str, doc: Doc) -> dict[str, Any]:
         if doc.get("customer_id"):
             item["customer_id"] = _s(doc["customer_id"])
             item["gsi2pk"], item["gsi2sk"] = _s(f"{pk}#INV#CUS#{doc['customer_id']}"), _s(doc["id"])
-        if doc.get("due_date"):
-            item["due_date"] = _s(doc["due_date"])
-        if status in UNPAID and doc.get("due_date"):
+        if status in UNPAID and doc.get("due_date") and Decimal(doc["amount_due"]) > 0:
             item["gsi3pk"], item["gsi3sk"] = _s(f"{pk}#INV#UNPAID"), _s(f"{doc['due_date']}#{doc['id']}")
+            item["unpaid_due"] = _s(doc["due_date"])
     return item
 
 
@@ -395,9 +395,7 @@ def _plan(tenant: str, kind: str, query: InvoiceQuery) -> dict[str, Any]:
         filters.append("customer_id = :customer")
         values[":customer"] = _s(query.customer_id)
     if query.not_overdue_before:
-        filters.append("NOT (#status IN (:open, :partial) AND due_date < :today)")
-        names["#status"] = "status"
-        values[":open"], values[":partial"] = _s("open"), _s("partially_paid")
+        filters.append("(attribute_not_exists(unpaid_due) OR unpaid_due >= :today)")
         values[":today"] = _s(query.not_overdue_before)
     if filters:
         plan["filter"] = " AND ".join(filters)
