@@ -196,11 +196,25 @@ class Api(Construct):
             # these bodies are API Gateway's own messages, never tenant data.
             headers = {"Access-Control-Allow-Origin": "method.request.header.Origin", "Vary": "'Origin'"}
         headers["Access-Control-Allow-Headers"] = "'" + ",".join(CORS_ALLOW_HEADERS) + "'"
-        for construct_id, response_type in (
-            ("Default4xx", apigw.ResponseType.DEFAULT_4_XX),
-            ("Default5xx", apigw.ResponseType.DEFAULT_5_XX),
+        # The same error shape as the handlers': {"error": {"code", "message"}}.
+        for construct_id, response_type, status, code in (
+            ("Unauthorized", apigw.ResponseType.UNAUTHORIZED, "401", "unauthorized"),
+            # an unknown resource: API Gateway says 403 "Missing Authentication Token"
+            ("NoRoute", apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN, "404", "not_found"),
+            ("Default4xx", apigw.ResponseType.DEFAULT_4_XX, None, "$context.error.responseType"),
+            ("Default5xx", apigw.ResponseType.DEFAULT_5_XX, None, "$context.error.responseType"),
         ):
-            self.rest_api.add_gateway_response(construct_id, type=response_type, response_headers=headers)
+            body = json.dumps({"error": {"code": code, "message": "MESSAGE"}}).replace(
+                '"MESSAGE"',
+                "$context.error.messageString",  # already a quoted JSON string
+            )
+            self.rest_api.add_gateway_response(
+                construct_id,
+                type=response_type,
+                status_code=status,
+                response_headers=headers,
+                templates={"application/json": body},
+            )
 
     def _add_route(self, route: wiring.Route, integration: apigw.Integration, authorizer: apigw.IAuthorizer) -> None:
         resource = self.rest_api.root.resource_for_path(route.path)

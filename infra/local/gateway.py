@@ -158,14 +158,13 @@ class _Handler(BaseHTTPRequestHandler):
             return self._reply(status, {"Content-Type": content_type}, payload)
         found = find_route(method, path)
         if found is None:
-            message = json.dumps({"message": f"no route for {method} {path}"}).encode()
-            return self._reply(404, {"Content-Type": "application/json"}, message)
+            return self._error(404, "not_found", f"no route for {method} {path}")
         route, params = found
         claims = None
         if not route.public:
             claims = verify(self.headers.get("Authorization"))
             if claims is None:
-                return self._reply(401, {"Content-Type": "application/json"}, b'{"message":"Unauthorized"}')
+                return self._error(401, "unauthorized", "Unauthorized")
         event = build_event(
             route,
             params,
@@ -188,6 +187,11 @@ class _Handler(BaseHTTPRequestHandler):
         body = response.get("body") or ""
         payload = base64.b64decode(body) if response.get("isBase64Encoded") else body.encode()
         self._reply(int(response.get("statusCode", 502)), headers, payload)
+
+    def _error(self, status: int, code: str, message: str) -> None:
+        """API Gateway's own errors, in the handlers' shape (see the stack's gateway responses)."""
+        payload = json.dumps({"error": {"code": code, "message": message}}).encode()
+        self._reply(status, {"Content-Type": "application/json"}, payload)
 
     def _reply(self, status: int, headers: dict[str, str], payload: bytes) -> None:
         self.send_response(status)

@@ -4,6 +4,7 @@ limit, and JSON with exact decimals."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -204,12 +205,32 @@ def guarded(app: APIGatewayRestResolver, event: dict[str, Any], context: Any) ->
     size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode())
     if size > MAX_BODY_BYTES:
         return _raw(413, "too_large", f"the body is over {MAX_BODY_BYTES:,} bytes (1 MB)")
+    if event.get("isBase64Encoded") and body:
+        try:
+            base64.b64decode(body).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            return _raw(400, "malformed_json", "the body is not UTF-8 JSON")
+    event = _without_empty_query_values(event)
     try:
         return app.resolve(event, context)
     except Exception:
         logger.exception("unhandled error")
         request_id = getattr(context, "aws_request_id", "")
         return _raw(500, "internal_error", f"unexpected error; request id {request_id}")
+
+
+def _without_empty_query_values(event: dict[str, Any]) -> dict[str, Any]:
+    """`?status=&limit=` means no filter and the default limit, as forms send them."""
+    query = event.get("multiValueQueryStringParameters")
+    if not query or all(all(values) for values in query.values()):
+        return event
+    kept = {name: [v for v in values if v] for name, values in query.items()}
+    kept = {name: values for name, values in kept.items() if values}
+    return {
+        **event,
+        "multiValueQueryStringParameters": kept or None,
+        "queryStringParameters": {name: values[-1] for name, values in kept.items()} or None,
+    }
 
 
 def _raw(status: int, code: str, message: str) -> dict[str, Any]:

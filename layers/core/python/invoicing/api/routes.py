@@ -53,8 +53,9 @@ def page(result: PageOf) -> dict[str, Any]:
     return {"items": result.items, "next_cursor": result.cursor}
 
 
-def created(doc: dict[str, Any], location: str):
-    return json_response(201, doc, {"Location": location})
+def created(router: Router, doc: dict[str, Any], path: str) -> Response:
+    """201 with the new object's absolute URL (the deployed stage included)."""
+    return json_response(201, doc, {"Location": f"{public_url(router)}{path}"})
 
 
 def no_content():
@@ -97,7 +98,7 @@ def _crud(kind: str, create_model: type[BaseModel], patch_model: type[BaseModel]
     )
     def create(body: Annotated[create_model, Body()]):  # type: ignore[valid-type]
         doc = catalog.create(deps(), tenant_of(router), kind, body)
-        return created(doc, f"{plural}/{doc['id']}")
+        return created(router, doc, f"{plural}/{doc['id']}")
 
     @router.get(
         plural, summary=f"List {kind}s", operation_id=f"list_{kind}s", responses=responses(200, f"A page of {kind}s")
@@ -147,7 +148,7 @@ OptionalVersion = Annotated[VersionIn | None, Body()]
 @invoice_routes.post("/invoices", summary="Create a draft invoice", responses=responses(201, "The draft", Invoice, 409))
 def create_invoice(body: Annotated[InvoiceIn, Body()]):
     doc = invoices.create_invoice(deps(), tenant_of(invoice_routes), body)
-    return created(doc, f"/invoices/{doc['id']}")
+    return created(invoice_routes, doc, f"/invoices/{doc['id']}")
 
 
 @invoice_routes.get(
@@ -227,7 +228,7 @@ def void(invoice_id: InvoiceId, body: OptionalVersion = None):
 )
 def duplicate(invoice_id: InvoiceId):
     doc = invoices.duplicate_invoice(deps(), tenant_of(invoice_routes), invoice_id)
-    return created(doc, f"/invoices/{doc['id']}")
+    return created(invoice_routes, doc, f"/invoices/{doc['id']}")
 
 
 def _version(body: VersionIn | None) -> int | None:

@@ -347,6 +347,8 @@ def _draft(deps: Deps, tenant: str, doc: Doc) -> Doc:
     problems += _money_problems(lines, doc.get("discount"), currency)
     if problems:
         raise InvalidInput(problems)
+    doc["discount"] = _shown(doc.get("discount"), currency)
+    lines = [{**line, "discount": _shown(line.get("discount"), currency)} for line in lines]
     totals = totals_of(lines, doc.get("discount"), currency)
     doc["lines"] = [
         {**line, "net": format_amount(net, currency)} for line, net in zip(lines, totals.line_nets, strict=True)
@@ -413,6 +415,13 @@ def _resolve_line(
     if line.get("unit_price") is not None:
         line["unit_price"] = catalog.format_price(line["unit_price"], currency)
     return line
+
+
+def _shown(discount: dict[str, Any] | None, currency: str) -> dict[str, Any] | None:
+    """A fixed discount is an amount: it shows the currency's decimals."""
+    if discount and discount["type"] == "fixed":
+        return {**discount, "value": format_amount(Decimal(str(discount["value"])), currency)}
+    return discount
 
 
 def _date(value: str | None) -> date | None:

@@ -1,0 +1,64 @@
+"""Fixtures of the end-to-end tests. The local runtime is shared by the whole
+session, so each test works in a tenant of its own."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import uuid4
+
+import pytest
+
+from tests.conftest import BUSINESS
+
+
+class TenantClient:
+    """The session's HTTP client, bound to one tenant."""
+
+    def __init__(self, http: Any, tenant: str) -> None:
+        self.http = http
+        self.tenant = tenant
+        self.base_url: str = http.base_url
+
+    def call(self, method: str, path: str, body: Any = None, **kw: Any) -> Any:
+        kw.setdefault("tenant", self.tenant)
+        return self.http.call(method, path, body, **kw)
+
+    def get(self, path: str, **kw: Any) -> Any:
+        return self.call("GET", path, **kw)
+
+    def post(self, path: str, body: Any = None, **kw: Any) -> Any:
+        return self.call("POST", path, body, **kw)
+
+    def put(self, path: str, body: Any = None, **kw: Any) -> Any:
+        return self.call("PUT", path, body, **kw)
+
+    def patch(self, path: str, body: Any = None, **kw: Any) -> Any:
+        return self.call("PATCH", path, body, **kw)
+
+    def delete(self, path: str, **kw: Any) -> Any:
+        return self.call("DELETE", path, **kw)
+
+
+@pytest.fixture
+def tenant() -> str:
+    return f"t{uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def client(http: Any, tenant: str) -> TenantClient:
+    return TenantClient(http, tenant)
+
+
+@pytest.fixture
+def new_client(http: Any) -> Any:
+    """Another tenant's client: new_client() gives a fresh tenant."""
+    return lambda: TenantClient(http, f"t{uuid4().hex[:8]}")
+
+
+@pytest.fixture
+def ready(client: TenantClient) -> dict[str, Any]:
+    """A tenant that can issue invoices: its profile and one customer."""
+    assert client.put("/business", BUSINESS).status == 200
+    customer = client.post("/customers", {"name": "Dupont & Fils", "email": "compta@dupont.example"})
+    assert customer.status == 201, customer.body
+    return {"customer": customer.body}

@@ -1,0 +1,141 @@
+"""GET/PUT /business: the issuer profile (SPEC §5)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import BUSINESS
+
+pytestmark = pytest.mark.integration
+
+
+def test_given_no_profile_when_get_then_defaults_at_version_0(api):
+    reply = api.get("/business")
+
+    assert reply.status == 200
+    assert reply.body["version"] == 0
+    assert reply.body["legal_name"] is None
+    assert reply.body["invoice_number_prefix"] == "INV-"
+    assert reply.body["locale"] == "fr-FR"
+
+
+def test_given_no_profile_when_put_then_created_at_version_1_and_readable(api):
+    put = api.put("/business", BUSINESS)
+
+    assert put.status == 200
+    assert put.body["version"] == 1
+    assert put.body["legal_name"] == "Acme SAS"
+    assert put.body["siren"] == "732829320"
+    got = api.get("/business")
+    assert got.status == 200
+    assert got.body == put.body
+
+
+def test_given_a_profile_when_put_again_then_it_is_replaced_not_merged(api):
+    api.put("/business", {**BUSINESS, "email": "compta@acme.example", "invoice_number_prefix": "FAC-"})
+
+    reply = api.put("/business", {"legal_name": "Acme Holding", "version": 1})
+
+    assert reply.status == 200
+    assert reply.body["version"] == 2
+    assert reply.body["legal_name"] == "Acme Holding"
+    assert reply.body["email"] is None  # omitted fields are not kept from version 1
+    assert reply.body["siren"] is None
+    assert reply.body["invoice_number_prefix"] == "INV-"
+    assert api.get("/business").body == reply.body
+
+
+def test_given_version_2_when_put_with_version_1_then_409_stale_and_unchanged(api):
+    api.put("/business", BUSINESS)
+    api.put("/business", {**BUSINESS, "legal_name": "Acme v2"})
+
+    reply = api.put("/business", {**BUSINESS, "legal_name": "Acme stale", "version": 1})
+
+    assert reply.status == 409
+    assert reply.body["error"]["code"] == "stale_version"
+    assert api.get("/business").body["legal_name"] == "Acme v2"
+
+
+def test_given_a_profile_when_put_with_stale_if_match_then_409(api):
+    api.put("/business", BUSINESS)
+
+    reply = api.put("/business", {**BUSINESS, "legal_name": "Other"}, headers={"If-Match": '"0"'})
+
+    assert reply.status == 409
+    assert reply.body["error"]["code"] == "stale_version"
+
+
+def test_given_no_profile_when_put_claiming_version_3_then_409(api):
+    reply = api.put("/business", {**BUSINESS, "version": 3})
+
+    assert reply.status == 409
+    assert reply.body["error"]["code"] == "stale_version"
+    assert api.get("/business").body["version"] == 0
+
+
+def test_given_a_profile_when_put_with_current_if_match_then_saved(api):
+    api.put("/business", BUSINESS)
+
+    reply = api.put("/business", {**BUSINESS, "legal_name": "Acme SA"}, headers={"If-Match": "1"})
+
+    assert reply.status == 200
+    assert reply.body["version"] == 2
+
+
+def test_when_put_phone_with_spaces_then_stored_in_e164(api):
+    reply = api.put("/business", {**BUSINESS, "phone": "+33 6 12 34 56 78"})
+
+    assert reply.status == 200
+    assert reply.body["phone"] == "+33612345678"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("siren", "732829321"),  # Luhn check digit wrong
+        ("siren", "73282932"),  # 8 digits
+        ("vat_number", "FR45732829320"),  # French key does not match the SIREN (44)
+        ("vat_number", "732829320"),  # no country code
+        ("email", "compta-at-acme.example"),
+        ("sender_email", "compta@"),
+        ("phone", "0612345678"),  # national form, not E.164
+        ("phone", "+0612345678"),
+        ("default_currency", "XYZ"),
+        ("invoice_number_prefix", "FAC 2026/"),  # space not allowed
+        ("invoice_number_prefix", "F" * 21),
+        ("legal_name", ""),
+        ("locale", "de-DE"),
+        ("payment_terms_days", -1),
+    ],
+)
+def test_when_put_an_invalid_field_then_422_naming_it_and_nothing_saved(api, field, value):
+    reply = api.put("/business", {**BUSINESS, field: value})
+
+    assert reply.status == 422, reply.body
+    assert field in reply.error_fields
+    assert api.get("/business").body["version"] == 0
+
+
+def test_when_put_without_legal_name_then_422_naming_it(api):
+    body = {key: value for key, value in BUSINESS.items() if key != "legal_name"}
+
+    reply = api.put("/business", body)
+
+    assert reply.status == 422
+    assert reply.error_fields == ["legal_name"]
+
+
+def test_when_put_an_unknown_field_then_422_naming_it(api):
+    reply = api.put("/business", {**BUSINESS, "iban": "FR76..."})
+
+    assert reply.status == 422
+    assert reply.error_fields == ["iban"]
+
+
+def test_when_put_address_with_bad_country_then_422_naming_the_nested_field(api):
+    address = {**BUSINESS["address"], "country": "France"}
+
+    reply = api.put("/business", {**BUSINESS, "address": address})
+
+    assert reply.status == 422
+    assert reply.error_fields == ["address.country"]

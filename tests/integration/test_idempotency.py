@@ -1,0 +1,141 @@
+"""`Idempotency-Key` on writes (SPEC §5): a retried request returns the first
+response and is never executed twice."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import SPEC_INVOICE
+
+pytestmark = pytest.mark.integration
+
+KEY = {"Idempotency-Key": "0f8e7c2a-retry-me"}
+
+
+def _invoices(api, tenant: str = "acme") -> list[dict]:
+    return api.get("/invoices", tenant=tenant).body["items"]
+
+
+def test_given_a_created_invoice_when_retried_with_the_same_key_then_first_response_replayed(api):
+    first = api.post("/invoices", SPEC_INVOICE, headers=KEY)
+    second = api.post("/invoices", SPEC_INVOICE, headers=KEY)
+
+    assert first.status == second.status == 201
+    assert second.body == first.body
+    assert second.headers["Location"] == first.headers["Location"]
+    assert second.headers.get("Idempotent-Replayed") == "true"
+    assert "Idempotent-Replayed" not in first.headers
+    assert [item["id"] for item in _invoices(api)] == [first.body["id"]]
+
+
+def test_given_a_key_when_reused_with_a_different_body_then_422_and_nothing_created(api):
+    first = api.post("/invoices", SPEC_INVOICE, headers=KEY)
+
+    reply = api.post("/invoices", {**SPEC_INVOICE, "name": "Autre"}, headers=KEY)
+
+    assert reply.status == 422
+    assert reply.body["error"]["code"] == "idempotency_key_reused"
+    assert reply.error_fields == ["Idempotency-Key"]
+    assert [item["id"] for item in _invoices(api)] == [first.body["id"]]
+
+
+def test_given_two_different_keys_then_two_invoices(api):
+    first = api.post("/invoices", SPEC_INVOICE, headers={"Idempotency-Key": "key-1"})
+    second = api.post("/invoices", {**SPEC_INVOICE, "name": "Second"}, headers={"Idempotency-Key": "key-2"})
+
+    assert first.status == second.status == 201
+    assert "Idempotent-Replayed" not in second.headers
+    assert {item["id"] for item in _invoices(api)} == {first.body["id"], second.body["id"]}
+
+
+def test_given_a_request_failed_with_422_when_retried_unchanged_then_same_422_and_nothing_created(api):
+    bad = {**SPEC_INVOICE, "customer_id": "cus_unknown"}
+    first = api.post("/invoices", bad, headers=KEY)
+
+    second = api.post("/invoices", bad, headers=KEY)
+
+    assert first.status == second.status == 422
+    assert second.body == first.body
+    assert "Idempotent-Replayed" not in second.headers
+    assert _invoices(api) == []
+
+
+def test_given_a_request_failed_with_422_when_fixed_and_retried_with_the_same_key_then_201(api):
+    """A failed request stored nothing, so its key is free for the corrected body."""
+    api.post("/invoices", {**SPEC_INVOICE, "customer_id": "cus_unknown"}, headers=KEY)
+
+    reply = api.post("/invoices", SPEC_INVOICE, headers=KEY)
+
+    assert reply.status == 201, reply.body
+    assert len(_invoices(api)) == 1
+
+
+def test_given_a_409_name_taken_when_retried_with_the_same_key_then_still_409_not_replayed(api):
+    api.post("/invoices", SPEC_INVOICE)
+    first = api.post("/invoices", SPEC_INVOICE, headers=KEY)
+
+    second = api.post("/invoices", SPEC_INVOICE, headers=KEY)
+
+    assert first.status == second.status == 409
+    assert len(_invoices(api)) == 1
+
+
+def test_given_a_key_used_by_acme_when_other_tenant_uses_it_then_it_creates_its_own(api):
+    mine = api.post("/invoices", SPEC_INVOICE, headers=KEY)
+
+    theirs = api.post("/invoices", SPEC_INVOICE, headers=KEY, tenant="other")
+
+    assert theirs.status == 201
+    assert "Idempotent-Replayed" not in theirs.headers
+    assert theirs.body["id"] != mine.body["id"]
+    assert [item["id"] for item in _invoices(api, "other")] == [theirs.body["id"]]
+    assert [item["id"] for item in _invoices(api)] == [mine.body["id"]]
+
+
+def test_given_a_key_used_on_customers_when_used_on_products_then_both_created(api):
+    customer = api.post("/customers", {"name": "Dupont"}, headers=KEY)
+    product = api.post("/products", {"name": "Dupont", "unit_price": "1"}, headers=KEY)
+
+    assert (customer.status, product.status) == (201, 201)
+    assert "Idempotent-Replayed" not in product.headers
+    assert product.body["id"].startswith("prd_")
+
+
+def test_given_a_mark_sent_when_retried_with_the_same_key_then_replayed_with_the_same_number(api):
+    api.put("/business", {"legal_name": "Acme SAS"})
+    customer = api.post("/customers", {"name": "Dupont"}).body
+    draft = api.post("/invoices", {**SPEC_INVOICE, "customer_id": customer["id"]}).body
+
+    first = api.post(f"/invoices/{draft['id']}/mark-sent", headers=KEY)
+    second = api.post(f"/invoices/{draft['id']}/mark-sent", headers=KEY)
+
+    assert first.status == second.status == 200
+    assert second.headers.get("Idempotent-Replayed") == "true"
+    assert second.body == first.body
+
+
+def test_given_a_duplicate_when_retried_with_the_same_key_then_one_copy(api):
+    source = api.post("/invoices", SPEC_INVOICE).body
+
+    first = api.post(f"/invoices/{source['id']}/duplicate", headers=KEY)
+    second = api.post(f"/invoices/{source['id']}/duplicate", headers=KEY)
+
+    assert second.body["id"] == first.body["id"]
+    assert len(_invoices(api)) == 2
+
+
+@pytest.mark.parametrize("key", ["k" * 256, "tab\there"])
+def test_when_the_key_is_too_long_or_not_printable_then_400_naming_it(api, key):
+    reply = api.post("/invoices", SPEC_INVOICE, headers={"Idempotency-Key": key})
+
+    assert reply.status == 400
+    assert reply.error_fields == ["Idempotency-Key"]
+    assert _invoices(api) == []
+
+
+def test_when_the_header_name_is_lowercase_then_it_still_dedupes(api):
+    first = api.post("/invoices", SPEC_INVOICE, headers={"idempotency-key": "lower"})
+    second = api.post("/invoices", SPEC_INVOICE, headers={"idempotency-key": "lower"})
+
+    assert second.body["id"] == first.body["id"]
+    assert len(_invoices(api)) == 1

@@ -1,0 +1,228 @@
+"""Tenancy (SPEC §3): the tenant comes only from the token's claim, and another
+tenant's object answers 404 exactly like a missing one.
+
+Every non-public route of `infra.wiring.ROUTES` has a case below: a route
+added without one fails `test_every_non_public_route_has_an_isolation_case`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from infra import wiring
+from tests.conftest import BUSINESS, SPEC_INVOICE
+
+pytestmark = pytest.mark.integration
+
+OTHER = "other"
+
+
+@pytest.fixture
+def acme(api) -> dict[str, Any]:
+    """acme's world: a profile, a customer, a product, a draft and an issued invoice."""
+    assert api.put("/business", {**BUSINESS, "email": "compta@acme.example"}).status == 200
+    customer = api.post("/customers", {"name": "Dupont & Fils"}).body
+    product = api.post("/products", {"name": "Audit", "unit_price": "1000"}).body
+    draft = api.post("/invoices", {**SPEC_INVOICE, "customer_id": customer["id"]}).body
+    issued = api.post("/invoices", {**SPEC_INVOICE, "name": "Émise", "customer_id": customer["id"]}).body
+    issued = api.post(f"/invoices/{issued['id']}/mark-sent").body
+    assert issued["number"] == "INV-1"
+    return {"customer": customer, "product": product, "draft": draft, "issued": issued}
+
+
+def _snapshot(api) -> dict[str, Any]:
+    """Everything acme can read, to prove the other tenant changed none of it."""
+    return {
+        "business": api.get("/business").body,
+        "customers": api.get("/customers").body,
+        "products": api.get("/products").body,
+        "invoices": api.get("/invoices").body,
+    }
+
+
+def _not_found(reply) -> None:
+    assert reply.status == 404, (reply.status, reply.body)
+    assert reply.body["error"]["code"] == "not_found"
+
+
+# -- one case per route: what "other" does, and what it must see -------------------------
+
+
+def _get_business(api, acme):
+    reply = api.get("/business", tenant=OTHER)
+    assert reply.status == 200
+    assert reply.body["legal_name"] is None
+    assert reply.body["version"] == 0
+
+
+def _put_business(api, acme):
+    reply = api.put("/business", {"legal_name": "Other SARL", "version": 0}, tenant=OTHER)
+    assert reply.status == 200, reply.body
+    assert reply.body["version"] == 1
+    assert api.get("/business").body["legal_name"] == "Acme SAS"
+    assert api.get("/business").body["version"] == 1
+
+
+def _list(kind: str) -> Callable[..., None]:
+    def case(api, acme):
+        reply = api.get(f"/{kind}", tenant=OTHER)
+        assert reply.body == {"items": [], "next_cursor": None}
+        # a cursor taken from acme's list opens nothing of acme's
+        cursor = api.get(f"/{kind}?limit=1").body["next_cursor"]
+        if cursor:
+            assert api.get(f"/{kind}?cursor={cursor}", tenant=OTHER).body["items"] == []
+
+    return case
+
+
+def _create(kind: str) -> Callable[..., None]:
+    def case(api, acme):
+        # names are unique per tenant only: acme's name is free for "other"
+        body = {"customers": {"name": "Dupont & Fils"}, "products": {"name": "Audit", "unit_price": "1"}}[kind]
+        reply = api.post(f"/{kind}", body, tenant=OTHER)
+        assert reply.status == 201, reply.body
+        assert [item["id"] for item in api.get(f"/{kind}", tenant=OTHER).body["items"]] == [reply.body["id"]]
+
+    return case
+
+
+def _item(method: str, kind: str, key: str) -> Callable[..., None]:
+    def case(api, acme):
+        path = f"/{kind}/{acme[key]['id']}"
+        body = {"name": "Pwned", "version": acme[key]["version"]} if method == "PATCH" else None
+        _not_found(api.call(method, path, body, tenant=OTHER))
+
+    return case
+
+
+def _create_invoice(api, acme):
+    with_customer = api.post("/invoices", {"name": "X", "customer_id": acme["customer"]["id"]}, tenant=OTHER)
+    assert with_customer.status == 422
+    assert with_customer.error_fields == ["customer_id"]
+    with_product = api.post("/invoices", {"name": "Y", "lines": [{"product_id": acme["product"]["id"]}]}, tenant=OTHER)
+    assert with_product.status == 422
+    assert with_product.error_fields == ["lines.0.product_id"]
+    # acme's invoice name is free for "other"
+    assert api.post("/invoices", {"name": SPEC_INVOICE["name"]}, tenant=OTHER).status == 201
+
+
+def _list_invoices(api, acme):
+    for query in ("", "?status=open", "?status=draft", f"?customer_id={acme['customer']['id']}", "?overdue=false"):
+        reply = api.get(f"/invoices{query}", tenant=OTHER)
+        assert reply.body == {"items": [], "next_cursor": None}, query
+
+
+def _invoice_action(action: str, key: str) -> Callable[..., None]:
+    def case(api, acme):
+        _not_found(api.post(f"/invoices/{acme[key]['id']}/{action}", tenant=OTHER))
+
+    return case
+
+
+def _totals(api, acme):
+    """Stateless: a line naming acme's product gets no price from acme's catalogue."""
+    reply = api.post("/totals", {"lines": [{"product_id": acme["product"]["id"], "quantity": "1"}]}, tenant=OTHER)
+    assert reply.status == 422
+    assert reply.error_fields == ["lines.0.unit_price"]
+
+
+CASES: dict[tuple[str, str], Callable[..., None]] = {
+    ("GET", "/business"): _get_business,
+    ("PUT", "/business"): _put_business,
+    ("GET", "/customers"): _list("customers"),
+    ("POST", "/customers"): _create("customers"),
+    ("GET", "/customers/{customer_id}"): _item("GET", "customers", "customer"),
+    ("PATCH", "/customers/{customer_id}"): _item("PATCH", "customers", "customer"),
+    ("DELETE", "/customers/{customer_id}"): _item("DELETE", "customers", "customer"),
+    ("GET", "/products"): _list("products"),
+    ("POST", "/products"): _create("products"),
+    ("GET", "/products/{product_id}"): _item("GET", "products", "product"),
+    ("PATCH", "/products/{product_id}"): _item("PATCH", "products", "product"),
+    ("DELETE", "/products/{product_id}"): _item("DELETE", "products", "product"),
+    ("GET", "/invoices"): _list_invoices,
+    ("POST", "/invoices"): _create_invoice,
+    ("GET", "/invoices/{invoice_id}"): _item("GET", "invoices", "issued"),
+    ("PATCH", "/invoices/{invoice_id}"): _item("PATCH", "invoices", "draft"),
+    ("DELETE", "/invoices/{invoice_id}"): _item("DELETE", "invoices", "draft"),
+    ("POST", "/invoices/{invoice_id}/mark-sent"): _invoice_action("mark-sent", "draft"),
+    ("POST", "/invoices/{invoice_id}/void"): _invoice_action("void", "issued"),
+    ("POST", "/invoices/{invoice_id}/duplicate"): _invoice_action("duplicate", "issued"),
+    ("POST", "/totals"): _totals,
+}
+
+NON_PUBLIC = sorted((route.method, route.path) for route in wiring.ROUTES if not route.public)
+
+
+def test_every_non_public_route_has_an_isolation_case():
+    assert set(CASES) == set(NON_PUBLIC)
+
+
+@pytest.mark.parametrize("route", NON_PUBLIC, ids=" ".join)
+def test_given_acmes_data_when_other_tenant_calls_the_route_then_it_sees_and_changes_nothing_of_acme(api, acme, route):
+    before = _snapshot(api)
+
+    CASES[route](api, acme)
+
+    assert _snapshot(api) == before
+
+
+def test_given_an_issued_invoice_when_other_tenant_gets_it_then_same_404_as_a_missing_one(api, acme):
+    theirs = api.get(f"/invoices/{acme['issued']['id']}", tenant=OTHER)
+    missing = api.get("/invoices/inv_00000000000000000000000000", tenant=OTHER)
+
+    assert (theirs.status, theirs.body) == (missing.status, missing.body)
+
+
+def test_given_two_tenants_when_each_lists_then_each_sees_only_its_own(api, acme):
+    theirs = api.post("/customers", {"name": "Client de other"}, tenant=OTHER).body
+
+    assert [item["id"] for item in api.get("/customers", tenant=OTHER).body["items"]] == [theirs["id"]]
+    assert theirs["id"] not in {item["id"] for item in api.get("/customers").body["items"]}
+
+
+def _example_path(path: str) -> str:
+    return path.replace("{customer_id}", "cus_1").replace("{product_id}", "prd_1").replace("{invoice_id}", "inv_1")
+
+
+VALID_BODIES = {
+    ("PUT", "/business"): BUSINESS,
+    ("POST", "/customers"): {"name": "Dupont"},
+    ("PATCH", "/customers/{customer_id}"): {"name": "Dupont"},
+    ("POST", "/products"): {"name": "Audit", "unit_price": "1"},
+    ("PATCH", "/products/{product_id}"): {"name": "Audit"},
+    ("POST", "/invoices"): SPEC_INVOICE,
+    ("PATCH", "/invoices/{invoice_id}"): {"version": 1},
+    ("POST", "/totals"): SPEC_INVOICE,
+}
+
+
+@pytest.mark.parametrize("route", NON_PUBLIC, ids=" ".join)
+def test_given_no_tenant_claim_when_calling_any_route_then_401(api, route):
+    method, path = route
+
+    reply = api.call(method, _example_path(path), VALID_BODIES.get(route), tenant=None)
+
+    assert reply.status == 401, reply.body
+    assert reply.body["error"]["code"] == "unauthorized"
+
+
+@pytest.mark.parametrize("tenant", ["acme#INV#STATUS#open", "a" * 65, "../acme", "acme sas"])
+@pytest.mark.parametrize("route", [("GET", "/invoices"), ("POST", "/customers")], ids=" ".join)
+def test_given_a_tenant_claim_that_could_escape_its_partition_when_calling_then_401(api, route, tenant):
+    method, path = route
+
+    reply = api.call(method, path, VALID_BODIES.get(route), tenant=tenant)
+
+    assert reply.status == 401, reply.body
+
+
+def test_when_a_header_or_the_body_names_a_tenant_then_it_is_ignored(api, acme):
+    reply = api.get("/customers", tenant=OTHER, headers={"X-Tenant-Id": "acme", "custom:tenant_id": "acme"})
+    created = api.post("/customers", {"name": "Sneaky", "tenant_id": "acme"}, tenant=OTHER)
+
+    assert reply.body["items"] == []
+    assert created.status == 422  # unknown field, not a tenant switch
+    assert "Sneaky" not in {item["name"] for item in api.get("/customers").body["items"]}
