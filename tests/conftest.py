@@ -42,7 +42,29 @@ class Reply:
         return [item["field"] for item in self.body.get("error", {}).get("fields", [])]
 
 
-class InProcessApi:
+class Verbs:
+    """get/post/put/patch/delete over a `call(method, path, body, **kw)`."""
+
+    def call(self, method: str, path: str, body: Any = None, **kw: Any) -> Reply:
+        raise NotImplementedError
+
+    def get(self, path: str, **kw: Any) -> Reply:
+        return self.call("GET", path, **kw)
+
+    def post(self, path: str, body: Any = None, **kw: Any) -> Reply:
+        return self.call("POST", path, body, **kw)
+
+    def put(self, path: str, body: Any = None, **kw: Any) -> Reply:
+        return self.call("PUT", path, body, **kw)
+
+    def patch(self, path: str, body: Any = None, **kw: Any) -> Reply:
+        return self.call("PATCH", path, body, **kw)
+
+    def delete(self, path: str, **kw: Any) -> Reply:
+        return self.call("DELETE", path, **kw)
+
+
+class InProcessApi(Verbs):
     """Calls the handlers the way the gateway does, without HTTP."""
 
     def __init__(self) -> None:
@@ -80,21 +102,6 @@ class InProcessApi:
         merged.update(response.get("headers") or {})
         return Reply(response["statusCode"], json.loads(text) if text else None, merged)
 
-    def get(self, path: str, **kw: Any) -> Reply:
-        return self.call("GET", path, **kw)
-
-    def post(self, path: str, body: Any = None, **kw: Any) -> Reply:
-        return self.call("POST", path, body, **kw)
-
-    def put(self, path: str, body: Any = None, **kw: Any) -> Reply:
-        return self.call("PUT", path, body, **kw)
-
-    def patch(self, path: str, body: Any = None, **kw: Any) -> Reply:
-        return self.call("PATCH", path, body, **kw)
-
-    def delete(self, path: str, **kw: Any) -> Reply:
-        return self.call("DELETE", path, **kw)
-
 
 @pytest.fixture
 def aws() -> Iterator[None]:
@@ -126,7 +133,7 @@ def runtime() -> Iterator[Any]:
     started.stop()
 
 
-class HttpApi:
+class HttpApi(Verbs):
     def __init__(self, base_url: str) -> None:
         import requests
 
@@ -156,21 +163,6 @@ class HttpApi:
             else response.text
         )
         return Reply(response.status_code, content, dict(response.headers))
-
-    def get(self, path: str, **kw: Any) -> Reply:
-        return self.call("GET", path, **kw)
-
-    def post(self, path: str, body: Any = None, **kw: Any) -> Reply:
-        return self.call("POST", path, body, **kw)
-
-    def put(self, path: str, body: Any = None, **kw: Any) -> Reply:
-        return self.call("PUT", path, body, **kw)
-
-    def patch(self, path: str, body: Any = None, **kw: Any) -> Reply:
-        return self.call("PATCH", path, body, **kw)
-
-    def delete(self, path: str, **kw: Any) -> Reply:
-        return self.call("DELETE", path, **kw)
 
 
 @pytest.fixture(scope="session")

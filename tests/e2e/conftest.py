@@ -8,10 +8,10 @@ from uuid import uuid4
 
 import pytest
 
-from tests.conftest import BUSINESS
+from tests.conftest import BUSINESS, Verbs
 
 
-class TenantClient:
+class TenantClient(Verbs):
     """The session's HTTP client, bound to one tenant."""
 
     def __init__(self, http: Any, tenant: str) -> None:
@@ -22,21 +22,6 @@ class TenantClient:
     def call(self, method: str, path: str, body: Any = None, **kw: Any) -> Any:
         kw.setdefault("tenant", self.tenant)
         return self.http.call(method, path, body, **kw)
-
-    def get(self, path: str, **kw: Any) -> Any:
-        return self.call("GET", path, **kw)
-
-    def post(self, path: str, body: Any = None, **kw: Any) -> Any:
-        return self.call("POST", path, body, **kw)
-
-    def put(self, path: str, body: Any = None, **kw: Any) -> Any:
-        return self.call("PUT", path, body, **kw)
-
-    def patch(self, path: str, body: Any = None, **kw: Any) -> Any:
-        return self.call("PATCH", path, body, **kw)
-
-    def delete(self, path: str, **kw: Any) -> Any:
-        return self.call("DELETE", path, **kw)
 
 
 @pytest.fixture

@@ -7,9 +7,11 @@ functions' annotations at runtime, and the CRUD routes are built in a loop.
 from functools import cache
 from typing import Annotated, Any, Literal
 
+from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel
 
 from invoicing.api.http import if_match, json_response, public_url, responses, tenant_of
@@ -208,7 +210,10 @@ def delete_invoice(invoice_id: InvoiceId):
 def mark_sent(invoice_id: InvoiceId, body: OptionalVersion = None):
     version = _version(body)
     tenant, url = tenant_of(invoice_routes), public_url(invoice_routes)
-    return json_response(200, invoices.finalize_invoice(deps(), tenant, invoice_id, version, url))
+    invoice, issued = invoices.finalize_invoice(deps(), tenant, invoice_id, version, url)
+    if issued:
+        Metrics().add_metric(name="InvoicesIssued", unit=MetricUnit.Count, value=1)
+    return json_response(200, invoice)
 
 
 @invoice_routes.post(

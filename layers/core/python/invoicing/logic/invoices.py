@@ -239,9 +239,12 @@ def duplicate_invoice(deps: Deps, tenant: str, invoice_id: str) -> Doc:
 # -- issuing -----------------------------------------------------------------------
 
 
-def finalize_invoice(deps: Deps, tenant: str, invoice_id: str, version: int | None, public_url: str) -> Doc:
+def finalize_invoice(
+    deps: Deps, tenant: str, invoice_id: str, version: int | None, public_url: str
+) -> tuple[Doc, bool]:
     """Draft → open: snapshot the business and the customer, take the next
     number. Finalizing an issued invoice changes nothing; a void one is a 409.
+    Returns the invoice and whether this call issued it.
     Under contention the whole read-decide-write step is retried, never
     half-applied: a number is consumed only with the status change."""
     for attempt in range(FINALIZE_ATTEMPTS):
@@ -249,7 +252,7 @@ def finalize_invoice(deps: Deps, tenant: str, invoice_id: str, version: int | No
         if version is not None and version != current["version"]:
             raise StaleVersion(current["version"])
         if not lifecycle.needs_finalization(Status(current["status"])):
-            return present(deps, current)
+            return present(deps, current), False
         business = deps.store.get(tenant, "business", catalog.BUSINESS_ID)
         customer = current["customer_id"] and deps.store.get(tenant, "customer", current["customer_id"])
         today = deps.today()
@@ -296,7 +299,7 @@ def finalize_invoice(deps: Deps, tenant: str, invoice_id: str, version: int | No
             # Another finalization took the number, or the draft changed: read again.
             time.sleep(random.uniform(0, 0.005 * min(attempt + 1, 10)))
             continue
-        return present(deps, issued)
+        return present(deps, issued), True
     raise Busy("too many invoices are being finalized at once; nothing was changed, retry")
 
 
