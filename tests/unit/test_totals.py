@@ -80,6 +80,16 @@ def test_inclusive_tax_is_taken_out_of_the_line_amount():
     assert totals.total == D("120.00")
 
 
+def test_inclusive_prices_are_converted_once_per_group_not_once_per_line():
+    """3 × 10.00 TTC at 20 %: per line 8.33 × 3 = 24.99 + 5.00 = 29.99; per
+    group 30.00 → 25.00 net + 5.00 VAT = 30.00, the sum the client expects."""
+    vat = Tax("TVA", D("20"), inclusive=True)
+    totals = compute_totals([Line(D("1"), D("10.00"), None, (vat,))] * 3, None, "EUR")
+    assert totals.total == D("30.00")
+    assert sorted(totals.line_nets) == [D("8.33"), D("8.33"), D("8.34")]
+    assert totals.subtotal == sum(totals.line_nets) == D("25.00")
+
+
 def test_inclusive_and_exclusive_lines_at_one_rate_share_one_breakdown_entry():
     totals = compute_totals(
         [
@@ -221,3 +231,26 @@ def test_results_do_not_depend_on_line_order(invoice, rng):
         b.tax_total,
         b.total,
     )
+
+
+INCLUSIVE = st.sampled_from([Tax("TVA", D(r), inclusive=True) for r in ("20", "10", "5.5", "2.1")])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.builds(
+            Line,
+            quantity=st.integers(1, 20).map(D),
+            unit_price=st.decimals(min_value=0, max_value=10_000, places=2),
+            taxes=INCLUSIVE.map(lambda tax: (tax,)),
+        ),
+        max_size=30,
+    )
+)
+def test_inclusive_prices_total_what_was_entered_within_one_cent_per_rate(lines):
+    totals = compute_totals(lines, None, "EUR")
+    entered = sum((line.quantity * line.unit_price for line in lines), D(0))
+    rates = {line.taxes[0].rate for line in lines}
+    assert abs(totals.total - entered) <= D("0.01") * len(rates)
+    assert totals.subtotal == sum(totals.line_nets, D(0))

@@ -4,9 +4,11 @@ the stored invoice, the PDF and the amounts charged through Stripe.
 The rules (SPEC §4, EN 16931):
 
 1. Each line: ``quantity × unit_price`` minus the line discount, rounded
-   half-up to the currency's minor unit. When some of the line's taxes are
-   inclusive, that amount includes them, and the line's net is the amount
-   divided by ``1 + Σ inclusive rates``, rounded. ``subtotal = Σ line nets``.
+   half-up to the currency's minor unit. Lines are grouped by the taxes they
+   carry. When a group's taxes are inclusive, its amounts include them: the
+   group's net is its total divided by ``1 + Σ inclusive rates``, rounded
+   once (not once per line, which would lose a cent every few lines), and
+   shared back over its lines cent by cent. ``subtotal = Σ line nets``.
 2. The invoice discount (a percentage of the subtotal, rounded, or a fixed
    amount) is a document-level allowance: it is spread over the groups of
    lines that share the same taxes, pro rata to their nets, cent by cent
@@ -23,12 +25,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
-from typing import Literal
+from collections.abc import Mapping
+from typing import Literal, TypeVar
 
 from invoicing.domain.errors import FieldError, InvalidInput
 from invoicing.domain.money import HUNDRED, PRECISION, ZERO, quantum, round_money
 
 DiscountType = Literal["percentage", "fixed"]
+K = TypeVar("K", bound="tuple[object, ...] | int")
 
 
 @dataclass(frozen=True)
@@ -80,22 +84,28 @@ def compute_totals(lines: tuple[Line, ...] | list[Line], discount: Discount | No
     field when a discount exceeds what it applies to."""
     with localcontext(prec=PRECISION):
         errors: list[FieldError] = []
-        nets = tuple(_line_net(line, currency, f"lines.{i}", errors) for i, line in enumerate(lines))
+        amounts = [_line_amount(line, currency, f"lines.{i}", errors) for i, line in enumerate(lines)]
+        members: dict[GroupKey, list[int]] = {}
+        for index, line in enumerate(lines):
+            members.setdefault(_group_key(line), []).append(index)
+        groups: dict[GroupKey, Decimal] = {}
+        nets = list(amounts)
+        for key, indexes in members.items():
+            groups[key] = _group_net(key, [amounts[i] for i in indexes], currency)
+            if any(inclusive for _name, _rate, inclusive in key):  # share the group's net back over its lines
+                shares = _spread(groups[key], {i: amounts[i] for i in indexes}, currency)
+                for i in indexes:
+                    nets[i] = shares[i]
         subtotal = sum(nets, ZERO)
         invoice_discount = _discount_amount(discount, subtotal, currency, "discount", errors)
         if errors:
             raise InvalidInput(errors)
 
-        groups: dict[tuple[tuple[str, Decimal], ...], Decimal] = {}
-        for line, net in zip(lines, nets, strict=True):
-            key = tuple(sorted(tax.key for tax in line.taxes))
-            groups[key] = groups.get(key, ZERO) + net
-        shares = _spread(invoice_discount, groups, currency)
-
+        discounts = _spread(invoice_discount, groups, currency)
         bases: dict[tuple[str, Decimal], Decimal] = {}
         for key, net in groups.items():
-            for tax_key in key:
-                bases[tax_key] = bases.get(tax_key, ZERO) + net - shares[key]
+            for name, rate, _inclusive in key:
+                bases[(name, rate)] = bases.get((name, rate), ZERO) + net - discounts[key]
         breakdown = tuple(
             TaxAmount(name, rate, base, round_money(base * rate / HUNDRED, currency))
             for (name, rate), base in sorted(bases.items(), key=lambda kv: (-kv[0][1], kv[0][0]))
@@ -103,7 +113,7 @@ def compute_totals(lines: tuple[Line, ...] | list[Line], discount: Discount | No
         tax_total = sum((entry.tax for entry in breakdown), ZERO)
         return Totals(
             currency=currency,
-            line_nets=nets,
+            line_nets=tuple(nets),
             subtotal=subtotal,
             discount=invoice_discount,
             tax_breakdown=breakdown,
@@ -112,16 +122,28 @@ def compute_totals(lines: tuple[Line, ...] | list[Line], discount: Discount | No
         )
 
 
-def _line_net(line: Line, currency: str, field: str, errors: list[FieldError]) -> Decimal:
+GroupKey = tuple[tuple[str, Decimal, bool], ...]
+
+
+def _group_key(line: Line) -> GroupKey:
+    return tuple(sorted((tax.name, tax.rate, tax.inclusive) for tax in line.taxes))
+
+
+def _group_net(key: GroupKey, amounts: list[Decimal], currency: str) -> Decimal:
+    """The net of a group of lines: their amounts, less the inclusive taxes."""
+    total = sum(amounts, ZERO)
+    inclusive_rate = sum((rate for _name, rate, inclusive in key if inclusive), ZERO)
+    if inclusive_rate:
+        return round_money(total * HUNDRED / (HUNDRED + inclusive_rate), currency)
+    return total
+
+
+def _line_amount(line: Line, currency: str, field: str, errors: list[FieldError]) -> Decimal:
     gross = line.quantity * line.unit_price
-    amount = round_money(
+    return round_money(
         gross - _discount_amount(line.discount, gross, currency, f"{field}.discount", errors, exact=True),
         currency,
     )
-    inclusive_rate = sum((tax.rate for tax in line.taxes if tax.inclusive), ZERO)
-    if inclusive_rate:
-        return round_money(amount * HUNDRED / (HUNDRED + inclusive_rate), currency)
-    return amount
 
 
 def _discount_amount(
@@ -149,24 +171,22 @@ def _discount_amount(
     return discount.value
 
 
-def _spread(
-    discount: Decimal, groups: dict[tuple[tuple[str, Decimal], ...], Decimal], currency: str
-) -> dict[tuple[tuple[str, Decimal], ...], Decimal]:
-    """Split `discount` over `groups` pro rata to their nets, in whole minor
-    units: each group gets the floor of its exact share, and the cents left go
-    to the largest remainders (ties broken by the group's taxes, so the result
-    does not depend on the order of the lines)."""
+def _spread(amount: Decimal, weights: Mapping[K, Decimal], currency: str) -> dict[K, Decimal]:
+    """Split `amount` over `weights` pro rata, in whole minor units: each
+    gets the floor of its exact share, and the units left go to the largest
+    remainders (ties broken by key, so the result does not depend on the
+    order of the lines). No share exceeds its weight when `amount` does not
+    exceed their sum."""
     unit = quantum(currency)
-    total = sum(groups.values(), ZERO)
-    if not discount or not total:
-        return dict.fromkeys(groups, ZERO)
-    discount_units = int(discount / unit)
-    total_units = int(total / unit)
-    floors: dict[tuple[tuple[str, Decimal], ...], int] = {}
-    remainders: dict[tuple[tuple[str, Decimal], ...], int] = {}
-    for key, net in groups.items():
-        floors[key], remainders[key] = divmod(discount_units * int(net / unit), total_units)
-    left = discount_units - sum(floors.values())
-    for key in sorted(groups, key=lambda k: (-remainders[k], k))[:left]:
+    total = sum(weights.values(), ZERO)
+    if not amount or not total:
+        return dict.fromkeys(weights, ZERO)
+    amount_units, total_units = int(amount / unit), int(total / unit)
+    floors: dict[K, int] = {}
+    remainders: dict[K, int] = {}
+    for key, weight in weights.items():
+        floors[key], remainders[key] = divmod(amount_units * int(weight / unit), total_units)
+    left = amount_units - sum(floors.values())
+    for key in sorted(weights, key=lambda k: (-remainders[k], k))[:left]:
         floors[key] += 1
     return {key: units * unit for key, units in floors.items()}
