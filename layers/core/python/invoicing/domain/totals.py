@@ -23,9 +23,9 @@ The rules (SPEC §4, EN 16931):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
-from collections.abc import Mapping
 from typing import Literal, TypeVar
 
 from invoicing.domain.errors import FieldError, InvalidInput
