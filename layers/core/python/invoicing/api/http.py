@@ -46,8 +46,10 @@ def _parse_json(body: str) -> Any:
     """Numbers become Decimals, never binary floats: 0.1 stays 0.1."""
     try:
         return json.loads(body, parse_float=Decimal)
-    except RecursionError:
-        raise json.JSONDecodeError("nested too deeply", body, 0) from None
+    except json.JSONDecodeError:
+        raise
+    except (RecursionError, ValueError) as error:  # nested too deeply; an integer of over 4,300 digits
+        raise json.JSONDecodeError(str(error) or "nested too deeply", body, 0) from None
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
@@ -93,7 +95,7 @@ def if_match(app: APIGatewayRestResolver | Router) -> int | None:
     if raw is None:
         return None
     value = raw.strip().removeprefix("W/").strip('"')
-    if not value.isdigit():
+    if not re.fullmatch(r"[0-9]{1,18}", value):
         raise InvalidInput.of("If-Match", "a version number, such as 3")
     return int(value)
 

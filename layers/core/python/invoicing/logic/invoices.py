@@ -17,8 +17,7 @@ from invoicing.domain.totals import Discount, Line, Tax, Totals, compute_totals
 from invoicing.logic import catalog
 from invoicing.logic.common import Deps, jsonable
 from invoicing.models.invoices import InvoiceIn, InvoicePatch, TotalsRequest
-from invoicing.store.dynamodb import ConditionFailed
-from invoicing.store.ports import Doc, Finalization, InvoiceQuery, PageOf
+from invoicing.store.ports import ConditionFailed, Doc, Finalization, InvoiceQuery, PageOf
 
 FINALIZE_ATTEMPTS = 40
 DUPLICATE_NAME_ATTEMPTS = 20

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from invoicing.domain.lifecycle import name_key
 from invoicing.models.common import (
     MAX_LINES,
     Currency,
@@ -73,7 +74,7 @@ class LineIn(_IgnoresReadOnly):
 
     @model_validator(mode="after")
     def _one_tax_per_name(self) -> LineIn:
-        names = [tax.name for tax in self.taxes or []]
+        names = [name_key(tax.name) for tax in self.taxes or []]
         if len(names) != len(set(names)):
             raise ValueError("a line carries each tax at most once")
         return self

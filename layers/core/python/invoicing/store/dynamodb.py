@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import os
 import zlib
 from decimal import Decimal
-from typing import Any
+from typing import Any, NoReturn
 
 from invoicing.domain.errors import (
+    Conflict,
     InvalidInput,
     InvoiceNotEditable,
     NameTaken,
@@ -32,23 +34,16 @@ from invoicing.domain.errors import (
     TooLarge,
 )
 from invoicing.domain.lifecycle import UNPAID
-from invoicing.store.ports import Doc, Finalization, InvoiceQuery, PageOf, Record
+from invoicing.store.ports import ConditionFailed, Doc, Finalization, InvoiceQuery, PageOf, Record
 
 KINDS = {"invoice": "INV", "customer": "CUS", "product": "PRD", "business": "BUSINESS"}
 MAX_ITEM_BYTES = 380_000  # DynamoDB's limit is 400 KB per item, keys included
+RETRY = "the object changed while this request ran; read it again and retry"
 
 
 class ItemTooLarge(TooLarge):
     def __init__(self) -> None:
         super().__init__("the document is too large to store (over 380 KB compressed); split it")
-
-
-class ConditionFailed(Exception):
-    """A transaction was cancelled; `failed` lists the indexes of the failed items."""
-
-    def __init__(self, failed: list[int]) -> None:
-        super().__init__(f"conditions failed on items {failed}")
-        self.failed = failed
 
 
 def tenant_pk(tenant: str) -> str:
@@ -60,7 +55,9 @@ def doc_sk(kind: str, id: str) -> str:
 
 
 def name_sk(kind: str, name_key: str) -> str:
-    return f"NAME#{kind}#{name_key}"
+    """A hash of the name: a sort key has 1,024 bytes at most, and a
+    200-character name can normalize to more."""
+    return f"NAME#{kind}#{hashlib.sha256(name_key.encode()).hexdigest()}"
 
 
 _NAMES = {"#version": "version", "#status": "status", "#last": "last", "#response": "response"}
@@ -189,10 +186,10 @@ class DynamoStore:
             self._transact(writes)
         except ConditionFailed as failed:
             if 0 in failed.failed:
-                self._explain(tenant, kind, doc["id"], expected_version)
+                self._explain(tenant, kind, doc["id"], expected_version, require_draft)
             if 1 in failed.failed and new_name is not None:
                 raise NameTaken(kind, doc.get("name", "")) from None
-            raise
+            raise Conflict(RETRY) from None
 
     def delete(
         self,
@@ -222,8 +219,7 @@ class DynamoStore:
         try:
             self._transact(writes)
         except ConditionFailed:
-            self._explain(tenant, kind, id, expected_version)
-            raise
+            self._explain(tenant, kind, id, expected_version, require_draft)
 
     def finalize(self, tenant: str, step: Finalization) -> None:
         """Number the invoice and change its status in one transaction: the
@@ -318,15 +314,16 @@ class DynamoStore:
                 failed = [i for i, reason in enumerate(reasons) if reason.get("Code") == "TransactionConflict"]
             raise ConditionFailed(failed) from None
 
-    def _explain(self, tenant: str, kind: str, id: str, expected_version: int | None) -> None:
+    def _explain(self, tenant: str, kind: str, id: str, expected_version: int | None, require_draft: bool) -> NoReturn:
         """A conditional write on a document failed: say why, as the domain does."""
         current = self.get(tenant, kind, id)
         if current is None:
             raise NotFound(kind)
-        if kind == "invoice" and current.get("status") != "draft":
+        if require_draft and current.get("status") != "draft":
             raise InvoiceNotEditable(current["status"])
         if expected_version is not None and current.get("version") != expected_version:
             raise StaleVersion(current["version"])
+        raise Conflict(RETRY)
 
 
 # -- encoding ------------------------------------------------------------------

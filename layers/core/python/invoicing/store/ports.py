@@ -13,6 +13,15 @@ from typing import Any, Protocol
 Doc = dict[str, Any]
 
 
+class ConditionFailed(Exception):
+    """A conditional write lost a race; `failed` lists the indexes of the
+    transaction's items whose condition failed."""
+
+    def __init__(self, failed: list[int]) -> None:
+        super().__init__(f"conditions failed on items {failed}")
+        self.failed = failed
+
+
 @dataclass(frozen=True)
 class InvoiceQuery:
     status: str | None = None
