@@ -330,3 +330,71 @@ def test_when_business_body_has_wrong_types_then_422_not_500(api):
 
     assert reply.status == 422
     assert set(reply.error_fields) == {"payment_terms_days", "address"}
+
+
+# -- found in review: inputs that reached a 500 -------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/invoices", "/totals"])
+def test_when_an_integer_has_over_4300_digits_then_400_not_500(api, path):
+    raw = '{"name": "x", "lines": [{"name": "a", "unit_price": ' + "9" * 5000 + "}]}"
+
+    reply = api.call("POST", path, raw=raw)
+
+    assert reply.status == 400, reply.body
+    assert reply.body["error"]["code"] == "malformed_json"
+
+
+@pytest.mark.parametrize("value", ["²", "1" * 4301, "-1", "1.5"])
+def test_when_if_match_is_not_a_plain_version_number_then_400(api, value):
+    draft = api.post("/invoices", {"name": "x"}).body
+
+    reply = api.patch(f"/invoices/{draft['id']}", {"notes": "n"}, headers={"If-Match": value})
+
+    assert reply.status == 400, reply.body
+    assert reply.error_fields == ["If-Match"]
+
+
+def test_when_a_cursor_is_deeply_nested_json_then_400(api):
+    import base64
+
+    cursor = base64.urlsafe_b64encode(b"[" * 1536).decode().rstrip("=")
+
+    reply = api.get(f"/invoices?cursor={cursor}")
+
+    assert reply.status == 400, reply.body
+    assert reply.error_fields == ["cursor"]
+
+
+def test_when_a_cursor_of_one_listing_is_used_on_another_then_400(api):
+    """A status=draft cursor must not be replayed on the overdue listing
+    (real DynamoDB refuses a start key outside the key condition: a 500)."""
+    for n in range(3):
+        api.post("/invoices", {"name": f"d{n}"})
+    cursor = api.get("/invoices?status=draft&limit=1").body["next_cursor"]
+    assert cursor
+
+    assert api.get(f"/invoices?status=draft&limit=1&cursor={cursor}").status == 200
+    for other in ("/invoices?overdue=true", "/invoices?customer_id=cus_1", "/invoices", "/customers"):
+        reply = api.get(f"{other}{'&' if '?' in other else '?'}cursor={cursor}")
+        assert reply.status == 400, (other, reply.body)
+        assert reply.error_fields == ["cursor"]
+
+
+def test_when_two_taxes_differ_only_by_case_then_422(api):
+    line = {"name": "a", "unit_price": "1", "taxes": [{"name": "TVA", "rate": "20"}, {"name": "tva", "rate": "20"}]}
+
+    reply = api.post("/totals", {"lines": [line]})
+
+    assert reply.status == 422, reply.body
+    assert reply.error_fields == ["lines.0"]
+
+
+def test_when_a_name_normalizes_beyond_a_dynamodb_key_then_it_is_still_stored_and_unique(api):
+    name = "㍿" * 200  # NFKC turns each into 株式会社: 2,400 bytes, over the 1 KB sort-key limit
+
+    first = api.post("/customers", {"name": name})
+    second = api.post("/customers", {"name": name})
+
+    assert first.status == 201, first.body
+    assert second.status == 409

@@ -20,6 +20,7 @@ import binascii
 import hashlib
 import json
 import os
+import re
 import zlib
 from decimal import Decimal
 from typing import Any, NoReturn
@@ -399,34 +400,48 @@ def _plan(tenant: str, kind: str, query: InvoiceQuery) -> dict[str, Any]:
         plan["names"] = names
     plan["values"] = values
     plan["pk"] = values[":pk"]["S"]
+    plan["sk_prefix"] = f"{KINDS[kind]}#"
     return plan
 
 
 def _cursor(plan: dict[str, Any], last_key: dict[str, Any]) -> str:
-    """Only sort keys go into a cursor: the tenant's partition is re-derived
-    from the token on the next call, so a cursor cannot open another tenant."""
-    parts = [last_key["sk"]["S"], *(last_key[name]["S"] for name in plan["keys"][1:])]
+    """Only the listing's name and sort keys go into a cursor: the tenant's
+    partition is re-derived from the token on the next call, so a cursor
+    cannot open another tenant's data, nor another listing's."""
+    parts = [plan.get("index", "table"), last_key["sk"]["S"], *(last_key[name]["S"] for name in plan["keys"][1:])]
     return base64.urlsafe_b64encode(json.dumps(parts).encode()).decode().rstrip("=")
 
 
+_DOC_SK = re.compile(r"^(?P<kind>[A-Z]+)#(?P<id>[A-Za-z0-9_-]{1,64})$")
+_DUE_SK = re.compile(r"^\d{4}-\d{2}-\d{2}#(?P<id>[A-Za-z0-9_-]{1,64})$")
+
+
 def _start_key(plan: dict[str, Any], cursor: str) -> dict[str, Any]:
+    """The key a cursor resumes after, checked to lie inside this listing's
+    key condition (DynamoDB refuses one that does not)."""
+    invalid = InvalidInput.of("cursor", "not a cursor this list returned")
     try:
         parts = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise InvalidInput.of("cursor", "not a cursor this list returned") from None
-    expected = 1 + len(plan["keys"][1:])
-    if not (isinstance(parts, list) and len(parts) == expected and all(isinstance(p, str) for p in parts)):
-        raise InvalidInput.of("cursor", "not a cursor this list returned")
-    pk = tenant_pk_of(plan)
-    key = {"pk": _s(pk), "sk": _s(parts[0])}
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
+        raise invalid from None
+    if not (isinstance(parts, list) and all(isinstance(p, str) for p in parts)):
+        raise invalid
+    if len(parts) != 2 + len(plan["keys"][1:]) or parts[0] != plan.get("index", "table"):
+        raise invalid
+    doc = _DOC_SK.match(parts[1])
+    if doc is None or not parts[1].startswith(plan["sk_prefix"]):
+        raise invalid
+    key = {"pk": _s(tenant_pk_of(plan)), "sk": _s(parts[1])}
     if plan["keys"]:
         partition, sort = plan["keys"]
+        due = _DUE_SK.match(parts[2])
+        if plan["index"] == "by_due_date":
+            if due is None or due["id"] != doc["id"] or parts[2] >= plan["values"][":before"]["S"]:
+                raise invalid
+        elif parts[2] != doc["id"]:
+            raise invalid
         key[partition] = _s(plan["pk"])
-        key[sort] = _s(parts[1])
-        if not parts[0].startswith("INV#"):
-            raise InvalidInput.of("cursor", "not a cursor this list returned")
-    elif not parts[0].startswith(plan["values"][":kind"]["S"]):
-        raise InvalidInput.of("cursor", "not a cursor this list returned")
+        key[sort] = _s(parts[2])
     return key
 
 
