@@ -139,3 +139,19 @@ def test_when_the_header_name_is_lowercase_then_it_still_dedupes(api):
 
     assert second.body["id"] == first.body["id"]
     assert len(_invoices(api)) == 1
+
+
+def test_given_a_reply_over_400_kb_when_retried_then_it_is_replayed_not_run_again(api):
+    """The stored reply is compressed like the invoice: a 1,000-line invoice
+    whose JSON reply is ~600 KB is still recorded, and its retry replayed."""
+    description = "Prestation de développement, recette et mise en production. " * 8
+    lines = [{"name": f"Ligne {n}", "description": description, "unit_price": "1"} for n in range(1000)]
+    body = {"name": "Grosse facture", "lines": lines}
+
+    first = api.post("/invoices", body, headers=KEY)
+    second = api.post("/invoices", body, headers=KEY)
+
+    assert first.status == 201, first.body
+    assert (second.status, second.headers.get("Idempotent-Replayed")) == (201, "true")
+    assert second.body["id"] == first.body["id"]
+    assert len(_invoices(api)) == 1

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 
-from invoicing.api.http import error_response, tenant_of
+from invoicing.api.http import error_response, logger, tenant_of
 from invoicing.domain.errors import FieldError
 from invoicing.store.ports import Record
 
@@ -74,7 +74,12 @@ def middleware(store: Callable[[], IdempotencyStore]) -> Callable[..., Response]
             records.release(tenant, scoped)
             raise
         if 200 <= response.status_code < 300:
-            records.complete(tenant, scoped, _stored(response))
+            try:
+                records.complete(tenant, scoped, _stored(response))
+            except Exception:
+                # The write is done: answer it. The key stays claimed until its
+                # lease ends, so a quick retry gets a 409, not a second write.
+                logger.exception("could not record the idempotent response")
         else:
             records.release(tenant, scoped)
         return response

@@ -483,7 +483,7 @@ class DynamoIdempotencyStore:
             held = item.get("Item")
             if held is None:  # released in between: let the caller retry later
                 return Record(fingerprint, None)
-            response = json.loads(held["response"]["S"]) if "response" in held else None
+            response = json.loads(zlib.decompress(held["response"]["B"])) if "response" in held else None
             return Record(held["fingerprint"]["S"], response)
 
     def complete(self, tenant: str, key: str, response: dict[str, Any]) -> None:
@@ -492,7 +492,8 @@ class DynamoIdempotencyStore:
             Key=self._key(tenant, key),
             UpdateExpression="SET #response = :response",
             ExpressionAttributeNames={"#response": "response"},
-            ExpressionAttributeValues={":response": _s(json.dumps(response))},
+            # compressed like documents: a reply is about as large as the invoice it carries
+            ExpressionAttributeValues={":response": {"B": zlib.compress(json.dumps(response).encode(), 6)}},
         )
 
     def release(self, tenant: str, key: str) -> None:
