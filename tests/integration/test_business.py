@@ -139,3 +139,20 @@ def test_when_put_address_with_bad_country_then_422_naming_the_nested_field(api)
 
     assert reply.status == 422
     assert reply.error_fields == ["address.country"]
+
+
+@pytest.mark.parametrize("prefix", ["A1", "F-2026", "9"])
+def test_when_the_number_prefix_ends_with_a_digit_then_422_naming_it(api, prefix):
+    """A1 + 1 and A + 11 would both read A11: a prefix ends with a letter or a separator."""
+    reply = api.put("/business", {**BUSINESS, "invoice_number_prefix": prefix})
+
+    assert reply.status == 422, reply.body
+    assert reply.error_fields == ["invoice_number_prefix"]
+
+
+@pytest.mark.parametrize("prefix", ["", "F2026-", "FAC/", "A"])
+def test_when_the_number_prefix_ends_with_a_letter_a_separator_or_is_empty_then_saved(api, prefix):
+    reply = api.put("/business", {**BUSINESS, "invoice_number_prefix": prefix})
+
+    assert reply.status == 200, reply.body
+    assert reply.body["invoice_number_prefix"] == prefix

@@ -546,7 +546,7 @@ def ledger(api, business, customer):
     due_later = _invoice(api, "À échoir", customer["id"], issue_date="2026-01-01", due_date="2099-01-01")
     overdue = _invoice(api, "En retard", customer["id"], issue_date="2020-01-01", due_date="2020-01-31")
     voided = _invoice(api, "Annulée", customer["id"], issue_date="2020-01-01", due_date="2020-01-31")
-    for invoice in (due_later, overdue, voided):
+    for invoice in (overdue, voided, due_later):  # in date order: numbers follow dates
         assert api.post(f"/invoices/{invoice['id']}/mark-sent").status == 200
     api.post(f"/invoices/{voided['id']}/void")
     martin = _invoice(api, "Martin", other["id"])
@@ -622,8 +622,9 @@ def test_given_an_open_invoice_due_today_or_yesterday_then_overdue_only_from_the
 
 
 def test_given_a_ledger_when_overdue_listed_by_pages_of_1_then_each_once(api, ledger, customer):
-    extra = _invoice(api, "En retard 2", customer["id"], issue_date="2020-02-01", due_date="2020-02-28")
-    api.post(f"/invoices/{extra['id']}/mark-sent")
+    # issued after the ledger's last invoice (2026-01-01): numbers follow dates
+    extra = _invoice(api, "En retard 2", customer["id"], issue_date="2026-01-01", due_date="2026-02-28")
+    assert api.post(f"/invoices/{extra['id']}/mark-sent").status == 200
     seen, cursor = [], None
     for _ in range(5):
         reply = api.get("/invoices?overdue=true&limit=1" + (f"&cursor={cursor}" if cursor else ""))
@@ -655,3 +656,29 @@ def test_when_listed_with_a_bad_filter_then_422(api, query):
 
     assert reply.status == 422
     assert reply.error_fields == [query.split("=")[0]]
+
+
+def test_given_an_issued_invoice_when_a_draft_dated_earlier_is_finalized_then_422_on_issue_date(
+    api, business, customer
+):
+    """Numbers follow dates: INV-2 cannot be dated before INV-1."""
+    first = _invoice(api, "Novembre", customer["id"], issue_date="2026-11-20", due_date="2026-12-20")
+    backdated = _invoice(api, "Antidatée", customer["id"], issue_date="2019-01-01", due_date="2019-02-01")
+    assert api.post(f"/invoices/{first['id']}/mark-sent").status == 200
+
+    reply = api.post(f"/invoices/{backdated['id']}/mark-sent")
+
+    assert reply.status == 422, reply.body
+    assert reply.error_fields == ["issue_date"]
+    assert api.get(f"/invoices/{backdated['id']}").body["status"] == "draft"
+    follower = _invoice(api, "Suivante", customer["id"])
+    assert api.post(f"/invoices/{follower['id']}/mark-sent").body["number"] == "INV-2"  # nothing consumed
+
+
+def test_given_a_future_issue_date_when_finalized_then_422(api, business, customer):
+    future = _invoice(api, "Future", customer["id"], issue_date="2099-01-01", due_date="2099-02-01")
+
+    reply = api.post(f"/invoices/{future['id']}/mark-sent")
+
+    assert reply.status == 422, reply.body
+    assert reply.error_fields == ["issue_date"]

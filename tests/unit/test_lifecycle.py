@@ -38,9 +38,35 @@ def test_only_unpaid_issued_invoices_can_be_voided(status):
 
 def test_finalization_lists_every_problem_at_once():
     problems = lifecycle.finalization_problems(
-        has_business=False, has_customer=False, line_count=0, issue_date=date(2026, 11, 27), due_date=date(2026, 11, 1)
+        has_business=False,
+        has_customer=False,
+        line_count=0,
+        issue_date=date(2026, 11, 27),
+        due_date=date(2026, 11, 1),
+        today=date(2026, 11, 27),
+        last_issue_date=None,
     )
     assert [p.field for p in problems] == ["business.legal_name", "customer_id", "lines", "due_date"]
+
+
+def issue_date_problems(issue: date, last: date | None) -> list[str]:
+    problems = lifecycle.finalization_problems(
+        has_business=True,
+        has_customer=True,
+        line_count=1,
+        issue_date=issue,
+        due_date=issue,
+        today=date(2026, 11, 27),
+        last_issue_date=last,
+    )
+    return [p.field for p in problems]
+
+
+def test_numbers_follow_dates_no_issue_date_before_the_last_one_nor_in_the_future():
+    assert issue_date_problems(date(2026, 11, 27), date(2026, 11, 27)) == []
+    assert issue_date_problems(date(2026, 11, 20), None) == []
+    assert issue_date_problems(date(2026, 11, 20), date(2026, 11, 21)) == ["issue_date"]
+    assert issue_date_problems(date(2026, 11, 28), None) == ["issue_date"]
 
 
 def test_overdue_is_derived_from_due_date_balance_and_status():

@@ -47,10 +47,29 @@ def ensure_voidable(status: Status) -> None:
 
 
 def finalization_problems(
-    *, has_business: bool, has_customer: bool, line_count: int, issue_date: date, due_date: date
+    *,
+    has_business: bool,
+    has_customer: bool,
+    line_count: int,
+    issue_date: date,
+    due_date: date,
+    today: date,
+    last_issue_date: date | None,
 ) -> list[FieldError]:
-    """What stops a draft from becoming a legal invoice, every reason at once."""
+    """What stops a draft from becoming a legal invoice, every reason at once.
+    Numbers follow dates (French law wants numbering continuous and
+    chronological): no issue date before the last issued invoice's, none in
+    the future."""
     problems = []
+    if issue_date > today:
+        problems.append(FieldError("issue_date", "an invoice cannot be issued with a future date"))
+    if last_issue_date is not None and issue_date < last_issue_date:
+        problems.append(
+            FieldError(
+                "issue_date",
+                f"before the last issued invoice's date ({last_issue_date.isoformat()}): numbers must follow dates",
+            )
+        )
     if not has_business:
         problems.append(FieldError("business.legal_name", "set the business profile (PUT /business) first"))
     if not has_customer:

@@ -258,18 +258,21 @@ def finalize_invoice(
         issue_date = _date(current["issue_date"]) or today
         terms_days = (business or {}).get("payment_terms_days", 30)
         due_date = _date(current["due_date"]) or lifecycle.default_due_date(issue_date, terms_days)
+        numbering = deps.store.invoice_sequence(tenant)
         problems = lifecycle.finalization_problems(
             has_business=business is not None,
             has_customer=bool(customer),
             line_count=len(current["lines"]),
             issue_date=issue_date,
             due_date=due_date,
+            today=today,
+            last_issue_date=_date(numbering.last_issue_date),
         )
         if problems:
             raise InvalidInput(problems)
         assert business is not None
         assert customer
-        sequence = deps.store.invoice_sequence(tenant) + 1
+        sequence = numbering.last + 1
         token = deps.new_token()
         issued = {
             **current,

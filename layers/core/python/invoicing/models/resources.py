@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import AfterValidator, ConfigDict, Field
 
 from invoicing.models.common import (
     Address,
@@ -25,13 +25,24 @@ from invoicing.models.common import (
 )
 from invoicing.models.settings import LateFees
 
+
+def _prefix(value: str) -> str:
+    """A prefix ending in a digit makes numbers ambiguous: A1 + 1 and A + 11
+    are both A11. Ending in a letter or a separator, every number reads back
+    as one prefix and one sequence."""
+    if value[-1:].isdigit():
+        raise ValueError("must not end with a digit: end it with a letter or a separator, e.g. F2026-")
+    return value
+
+
 Prefix = Annotated[
     str,
     Field(
         max_length=20,
         pattern=r"^[A-Za-z0-9_./-]*$",
-        description="Prepended to the sequence: INV- gives INV-1, INV-2, …",
+        description="Prepended to the sequence: INV- gives INV-1, INV-2, …; must not end with a digit",
     ),
+    AfterValidator(_prefix),
 ]
 
 

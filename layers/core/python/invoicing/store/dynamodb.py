@@ -35,7 +35,7 @@ from invoicing.domain.errors import (
     TooLarge,
 )
 from invoicing.domain.lifecycle import UNPAID
-from invoicing.store.ports import ConditionFailed, Doc, Finalization, InvoiceQuery, PageOf, Record
+from invoicing.store.ports import ConditionFailed, Doc, Finalization, InvoiceQuery, PageOf, Record, Sequence
 
 KINDS = {"invoice": "INV", "customer": "CUS", "product": "PRD", "business": "BUSINESS"}
 MAX_ITEM_BYTES = 380_000  # DynamoDB's limit is 400 KB per item, keys included
@@ -137,14 +137,16 @@ class DynamoStore:
             start_key = last_key
         return PageOf(items, _cursor(plan, last_key) if last_key else None)
 
-    def invoice_sequence(self, tenant: str) -> int:
+    def invoice_sequence(self, tenant: str) -> Sequence:
         response = self.client.get_item(
             TableName=self.table,
             Key={"pk": _s(tenant_pk(tenant)), "sk": _s("SEQ#invoice")},
             ConsistentRead=True,
         )
         item = response.get("Item")
-        return int(item["last"]["N"]) if item else 0
+        if not item:
+            return Sequence()
+        return Sequence(int(item["last"]["N"]), item.get("last_issue_date", {}).get("S"))
 
     # -- writes --------------------------------------------------------------
 
@@ -230,7 +232,12 @@ class DynamoStore:
         sequence = step.sequence
         counter_put: dict[str, Any] = {
             "TableName": self.table,
-            "Item": {"pk": pk, "sk": _s("SEQ#invoice"), "last": _n(sequence)},
+            "Item": {
+                "pk": pk,
+                "sk": _s("SEQ#invoice"),
+                "last": _n(sequence),
+                "last_issue_date": _s(step.invoice["issue_date"]),
+            },
             **(
                 _condition("attribute_not_exists(pk)")
                 if sequence == 1
@@ -267,7 +274,12 @@ class DynamoStore:
                 }
             },
         ]
-        self._transact(writes)
+        try:
+            self._transact(writes)
+        except ConditionFailed as failed:
+            if failed.failed == [2]:  # only the number guard: the number exists, whatever the counter says
+                raise Conflict(f"invoice number {invoice['number']} is already used; change the prefix") from None
+            raise
 
     # -- helpers -------------------------------------------------------------
 

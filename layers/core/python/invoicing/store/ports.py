@@ -37,6 +37,15 @@ class PageOf:
 
 
 @dataclass(frozen=True)
+class Sequence:
+    """Where a tenant's numbering stands: the last number's sequence and the
+    issue date of that invoice (numbers must follow dates)."""
+
+    last: int = 0
+    last_issue_date: str | None = None
+
+
+@dataclass(frozen=True)
 class Finalization:
     """The atomic step that turns a draft into a numbered invoice."""
 
@@ -88,6 +97,6 @@ class Store(Protocol):
         self, tenant: str, kind: str, *, limit: int, cursor: str | None, query: InvoiceQuery | None = None
     ) -> PageOf: ...
 
-    def invoice_sequence(self, tenant: str) -> int: ...
+    def invoice_sequence(self, tenant: str) -> Sequence: ...
 
     def finalize(self, tenant: str, step: Finalization) -> None: ...
