@@ -27,6 +27,9 @@ def _today() -> date:
     return datetime.now(ZoneInfo("Europe/Paris")).date()
 
 
+LINE_100 = {"name": "Conseil", "unit_price": "100"}
+
+
 def _invoice(api, name: str, customer_id: str | None, **fields):
     body = {"name": name, "customer_id": customer_id, "lines": [{"name": "Conseil", "unit_price": "100"}], **fields}
     reply = api.post("/invoices", body)
@@ -682,3 +685,30 @@ def test_given_a_future_issue_date_when_finalized_then_422(api, business, custom
 
     assert reply.status == 422, reply.body
     assert reply.error_fields == ["issue_date"]
+
+
+def test_given_percentages_over_100_when_saved_then_422_on_the_schedule(api, customer):
+    schedule = {"type": "percentage", "instalments": [{"due_date": "2027-01-31", "value": "70"},
+                                                       {"due_date": "2027-02-28", "value": "80"}]}  # fmt: skip
+
+    reply = api.post("/invoices", {"name": "Échéancier", "lines": [LINE_100], "payment_schedule": schedule})
+
+    assert reply.status == 422, reply.body
+    assert reply.error_fields == ["payment_schedule.instalments"]
+
+
+def test_given_fixed_instalments_when_issued_then_they_must_add_up_to_the_total(api, business, customer):
+    """Editing a draft may leave them off for a while; issuing may not."""
+    schedule = {"type": "fixed", "instalments": [{"due_date": "2099-01-31", "value": "50.00"},
+                                                  {"due_date": "2099-02-28", "value": "50.00"}]}  # fmt: skip
+    draft = _invoice(api, "Échéancier fixe", customer["id"], due_date="2099-02-28", payment_schedule=schedule)
+    assert draft["totals"]["total"] == "100.00"
+
+    assert api.patch(f"/invoices/{draft['id']}", {"version": 1, "lines": [LINE_100, LINE_100]}).status == 200
+    refused = api.post(f"/invoices/{draft['id']}/mark-sent")
+    assert refused.status == 422, refused.body
+    assert refused.error_fields == ["payment_schedule.instalments"]
+
+    schedule["instalments"][1]["value"] = "150.00"
+    assert api.patch(f"/invoices/{draft['id']}", {"version": 2, "payment_schedule": schedule}).status == 200
+    assert api.post(f"/invoices/{draft['id']}/mark-sent").status == 200

@@ -9,7 +9,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from invoicing.domain import lifecycle
+from invoicing.domain import lifecycle, schedule
 from invoicing.domain.errors import Busy, FieldError, InvalidInput, NameTaken, NotFound, StaleVersion
 from invoicing.domain.lifecycle import Status
 from invoicing.domain.money import ZERO, format_amount, format_rate, has_at_most_decimals, minor_unit
@@ -268,6 +268,10 @@ def finalize_invoice(
             today=today,
             last_issue_date=_date(numbering.last_issue_date),
         )
+        if current.get("payment_schedule"):
+            kind, instalments = _schedule(current)
+            problems += schedule.draft_problems(kind, instalments, current["currency"], issue_date)
+            problems += schedule.issue_problems(kind, instalments, Decimal(current["totals"]["total"]))
         if problems:
             raise InvalidInput(problems)
         assert business is not None
@@ -350,6 +354,9 @@ def _draft(deps: Deps, tenant: str, doc: Doc) -> Doc:
     if doc.get("customer_id") and deps.store.get(tenant, "customer", doc["customer_id"]) is None:
         problems.append(FieldError("customer_id", "no customer with this id"))
     problems += _money_problems(lines, doc.get("discount"), currency)
+    if doc.get("payment_schedule"):
+        kind, instalments = _schedule(doc)
+        problems += schedule.draft_problems(kind, instalments, currency, _date(doc.get("issue_date")))
     if problems:
         raise InvalidInput(problems)
     doc["discount"] = _shown(doc.get("discount"), currency)
@@ -427,6 +434,14 @@ def _shown(discount: dict[str, Any] | None, currency: str) -> dict[str, Any] | N
     if discount and discount["type"] == "fixed":
         return {**discount, "value": format_amount(Decimal(str(discount["value"])), currency)}
     return discount
+
+
+def _schedule(doc: Doc) -> tuple[str, list[schedule.Instalment]]:
+    plan = doc["payment_schedule"]
+    instalments = [
+        schedule.Instalment(date.fromisoformat(i["due_date"]), Decimal(str(i["value"]))) for i in plan["instalments"]
+    ]
+    return plan["type"], instalments
 
 
 def _date(value: str | None) -> date | None:

@@ -1,0 +1,58 @@
+"""Payment schedules (SPEC §6): instalments that must add up to the total.
+
+What can be checked while the draft is edited is checked at every write
+(percentages add up to 100, dates in order, amounts in the currency's
+decimals); fixed amounts can only match the total once it is final, so that
+is checked when the invoice is issued.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from invoicing.domain.errors import FieldError
+from invoicing.domain.money import HUNDRED, has_at_most_decimals, minor_unit
+
+FIELD = "payment_schedule.instalments"
+
+
+@dataclass(frozen=True)
+class Instalment:
+    due_date: date
+    value: Decimal  # a percentage of the total, or an amount
+
+
+def draft_problems(
+    kind: str, instalments: Sequence[Instalment], currency: str, issue_date: date | None
+) -> list[FieldError]:
+    problems = []
+    if kind == "percentage":
+        total = sum((i.value for i in instalments), Decimal(0))
+        if total != HUNDRED:
+            problems.append(FieldError(FIELD, f"percentages add up to {total}, not 100"))
+    else:
+        decimals = minor_unit(currency)
+        problems += [
+            FieldError(f"{FIELD}.{n}.value", f"{currency} amounts have at most {decimals} decimals")
+            for n, instalment in enumerate(instalments)
+            if not has_at_most_decimals(instalment.value, decimals)
+        ]
+    for n in range(1, len(instalments)):
+        if instalments[n].due_date < instalments[n - 1].due_date:
+            problems.append(FieldError(f"{FIELD}.{n}.due_date", "before the previous instalment's due date"))
+    if issue_date is not None and instalments and instalments[0].due_date < issue_date:
+        problems.append(FieldError(f"{FIELD}.0.due_date", "before the issue date"))
+    return problems
+
+
+def issue_problems(kind: str, instalments: Sequence[Instalment], total: Decimal) -> list[FieldError]:
+    """At issue time: fixed instalments add up to the invoice's total."""
+    if kind != "fixed":
+        return []
+    scheduled = sum((i.value for i in instalments), Decimal(0))
+    if scheduled != total:
+        return [FieldError(FIELD, f"the instalments add up to {scheduled}, not the total {total}")]
+    return []
