@@ -11,8 +11,10 @@ environment, exactly as on AWS.
 from __future__ import annotations
 
 import importlib
+import json
 import multiprocessing
 import os
+import threading
 import time
 import uuid
 from concurrent.futures import ProcessPoolExecutor
@@ -21,7 +23,9 @@ from typing import Any
 
 from infra import wiring
 
-MAX_CONCURRENCY = 8
+MAX_CONCURRENCY = 10  # environments per function (Lambda's reserved concurrency, locally)
+THROTTLE_WAIT_S = 10
+COLD_START_S = 5
 
 
 class Context:
@@ -39,6 +43,14 @@ class Context:
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def _error(status: int, code: str, message: str) -> dict[str, Any]:
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json"},
+        "body": json.dumps({"error": {"code": code, "message": message}}),
+    }
 
 
 def _start_worker(environment: dict[str, str]) -> None:
@@ -60,6 +72,7 @@ def _warm(function_name: str) -> None:
 class Lambdas:
     def __init__(self, environment: dict[str, str], concurrency: int = MAX_CONCURRENCY) -> None:
         context = multiprocessing.get_context("spawn")  # no fork of a threaded server
+        self._free = {fn.name: threading.BoundedSemaphore(concurrency) for fn in wiring.FUNCTIONS}
         self._pools = {
             fn.name: ProcessPoolExecutor(
                 max_workers=concurrency,
@@ -76,13 +89,21 @@ class Lambdas:
             future.result()
 
     def invoke(self, function_name: str, event: dict[str, Any]) -> dict[str, Any]:
+        """Run the event in a free environment. With every environment busy
+        past THROTTLE_WAIT_S the request is throttled (429), never queued
+        behind a timeout: a queued request could time out for the client and
+        still run afterwards, which Lambda never does."""
         fn = wiring.function(function_name)
-        request_id = str(uuid.uuid4())
-        future = self._pools[function_name].submit(_invoke_in_worker, function_name, event, request_id)
+        free = self._free[function_name]
+        if not free.acquire(timeout=THROTTLE_WAIT_S):
+            return _error(429, "throttled", "Rate exceeded: every execution environment is busy")
         try:
-            return future.result(timeout=fn.timeout_s + 5)  # + the cold start
+            future = self._pools[function_name].submit(_invoke_in_worker, function_name, event, str(uuid.uuid4()))
+            return future.result(timeout=fn.timeout_s + COLD_START_S)
         except FutureTimeout:
-            return {"statusCode": 504, "body": '{"message": "Endpoint request timed out"}'}
+            return _error(504, "timeout", "Endpoint request timed out")
+        finally:
+            free.release()
 
     def close(self) -> None:
         for pool in self._pools.values():
