@@ -1,0 +1,163 @@
+"""An in-memory `Store`: the same contract as the DynamoDB adapter — the same
+conditions, the same errors, the same orders — so use cases can be tested
+in microseconds. `tests/integration/test_store_contract.py` runs one set of
+scenarios against both, so the fake cannot drift from the real thing."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+from decimal import Decimal
+from typing import Any
+
+from invoicing.domain.errors import Conflict, InvalidInput, InvoiceNotEditable, NameTaken, NotFound, StaleVersion
+from invoicing.domain.lifecycle import UNPAID
+from invoicing.store.ports import ConditionFailed, Doc, Finalization, InvoiceQuery, PageOf, Sequence
+
+
+class InMemoryStore:
+    def __init__(self) -> None:
+        self.docs: dict[tuple[str, str, str], Doc] = {}
+        self.names: dict[tuple[str, str, str], str] = {}
+        self.sequences: dict[str, Sequence] = {}
+        self.numbers: set[tuple[str, str]] = set()
+        self.payment_tokens: dict[str, tuple[str, str]] = {}
+
+    # -- reads ---------------------------------------------------------------
+
+    def get(self, tenant: str, kind: str, id: str) -> Doc | None:
+        doc = self.docs.get((tenant, kind, id))
+        return copy.deepcopy(doc) if doc is not None else None
+
+    def list(
+        self, tenant: str, kind: str, *, limit: int, cursor: str | None, query: InvoiceQuery | None = None
+    ) -> PageOf:
+        query = query or InvoiceQuery()
+        listing, rows = self._listing(tenant, kind, query)
+        if cursor:
+            after = _decode(cursor, listing)
+            rows = [row for row in rows if _after(row[0], after, listing)]
+        page = rows[:limit]
+        next_cursor = _encode(listing, page[-1][0]) if len(rows) > limit else None
+        return PageOf([copy.deepcopy(doc) for _, doc in page], next_cursor)
+
+    def invoice_sequence(self, tenant: str) -> Sequence:
+        return self.sequences.get(tenant, Sequence())
+
+    # -- writes --------------------------------------------------------------
+
+    def create(self, tenant: str, kind: str, doc: Doc, *, name: str | None) -> None:
+        if name is not None and (tenant, kind, name) in self.names:
+            raise NameTaken(kind, doc.get("name", ""))
+        self.docs[(tenant, kind, doc["id"])] = copy.deepcopy(doc)
+        if name is not None:
+            self.names[(tenant, kind, name)] = doc["id"]
+
+    def replace(
+        self,
+        tenant: str,
+        kind: str,
+        doc: Doc,
+        *,
+        expected_version: int,
+        old_name: str | None,
+        new_name: str | None,
+        require_draft: bool = False,
+    ) -> None:
+        current = self.docs.get((tenant, kind, doc["id"]))
+        if expected_version == 0:
+            if current is not None:
+                raise StaleVersion(current["version"])
+        else:
+            self._check(current, kind, expected_version, require_draft)
+        if new_name != old_name and new_name is not None and (tenant, kind, new_name) in self.names:
+            raise NameTaken(kind, doc.get("name", ""))
+        if new_name != old_name:
+            if old_name is not None:
+                self.names.pop((tenant, kind, old_name), None)
+            if new_name is not None:
+                self.names[(tenant, kind, new_name)] = doc["id"]
+        self.docs[(tenant, kind, doc["id"])] = copy.deepcopy(doc)
+
+    def delete(
+        self,
+        tenant: str,
+        kind: str,
+        id: str,
+        *,
+        expected_version: int | None,
+        name: str | None,
+        require_draft: bool = False,
+    ) -> None:
+        self._check(self.docs.get((tenant, kind, id)), kind, expected_version, require_draft)
+        del self.docs[(tenant, kind, id)]
+        if name is not None:
+            self.names.pop((tenant, kind, name), None)
+
+    def finalize(self, tenant: str, step: Finalization) -> None:
+        invoice = step.invoice
+        current = self.docs.get((tenant, "invoice", invoice["id"]))
+        counter_ok = self.invoice_sequence(tenant).last == step.sequence - 1
+        invoice_ok = current is not None and (current["version"], current["status"]) == (step.expected_version, "draft")
+        number_free = (tenant, invoice["number"]) not in self.numbers
+        if counter_ok and invoice_ok and not number_free:
+            raise Conflict(f"invoice number {invoice['number']} is already used; change the prefix")
+        if not (counter_ok and invoice_ok and number_free):
+            raise ConditionFailed([i for i, ok in enumerate((counter_ok, invoice_ok, number_free)) if not ok])
+        self.sequences[tenant] = Sequence(step.sequence, invoice["issue_date"])
+        self.numbers.add((tenant, invoice["number"]))
+        self.payment_tokens[step.payment_token_hash] = (tenant, invoice["id"])
+        self.docs[(tenant, "invoice", invoice["id"])] = copy.deepcopy(invoice)
+
+    # -- helpers -------------------------------------------------------------
+
+    @staticmethod
+    def _check(current: Doc | None, kind: str, expected_version: int | None, require_draft: bool) -> None:
+        if current is None:
+            raise NotFound(kind)
+        if require_draft and current["status"] != "draft":
+            raise InvoiceNotEditable(current["status"])
+        if expected_version is not None and current["version"] != expected_version:
+            raise StaleVersion(current["version"])
+
+    def _listing(self, tenant: str, kind: str, query: InvoiceQuery) -> tuple[str, list[tuple[Any, Doc]]]:
+        docs = [doc for (t, k, _), doc in self.docs.items() if (t, k) == (tenant, kind)]
+        if query.overdue_before:
+            listing = "by_due_date"
+            rows = [
+                ((d["due_date"], d["id"]), d) for d in docs if _unpaid_due(d) and d["due_date"] < query.overdue_before
+            ]
+            rows.sort(key=lambda row: row[0])
+        else:
+            listing = "by_customer" if query.customer_id else "by_status" if query.status else "table"
+            rows = sorted(((d["id"],), d) for d in docs)[::-1]
+        if query.status:
+            rows = [row for row in rows if row[1]["status"] == query.status]
+        if query.customer_id:
+            rows = [row for row in rows if row[1].get("customer_id") == query.customer_id]
+        if query.not_overdue_before:
+            rows = [row for row in rows if not (_unpaid_due(row[1]) and row[1]["due_date"] < query.not_overdue_before)]
+        return listing, rows
+
+
+def _unpaid_due(doc: Doc) -> bool:
+    return doc["status"] in UNPAID and bool(doc.get("due_date")) and Decimal(doc["amount_due"]) > 0
+
+
+def _after(key: tuple[str, ...], cursor: tuple[str, ...], listing: str) -> bool:
+    return key > cursor if listing == "by_due_date" else key < cursor
+
+
+def _encode(listing: str, key: tuple[str, ...]) -> str:
+    return base64.urlsafe_b64encode(json.dumps([listing, *key]).encode()).decode()
+
+
+def _decode(cursor: str, listing: str) -> tuple[str, ...]:
+    try:
+        parts = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except ValueError:
+        raise InvalidInput.of("cursor", "not a cursor this list returned") from None
+    if not isinstance(parts, list) or not parts or parts[0] != listing:
+        raise InvalidInput.of("cursor", "not a cursor this list returned")
+    return tuple(parts[1:])

@@ -1,0 +1,185 @@
+"""The store contract, run against the DynamoDB adapter (on moto) and the
+in-memory fake alike: whatever the use cases rely on, both do."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from invoicing.domain.errors import InvalidInput, InvoiceNotEditable, NameTaken, NotFound, StaleVersion
+from invoicing.store.ports import ConditionFailed, Finalization, InvoiceQuery, Sequence
+from tests.fakes.store import InMemoryStore
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(params=["dynamodb", "memory"])
+def store(request: pytest.FixtureRequest) -> Iterator[Any]:
+    if request.param == "memory":
+        yield InMemoryStore()
+        return
+    request.getfixturevalue("aws")
+    from invoicing.store.dynamodb import DynamoStore
+
+    yield DynamoStore()
+
+
+def invoice(n: int, **fields: Any) -> dict[str, Any]:
+    return {
+        "id": f"inv_{n:04d}",
+        "name": f"Facture {n}",
+        "status": "draft",
+        "version": 1,
+        "customer_id": None,
+        "due_date": None,
+        "amount_due": "10.00",
+        **fields,
+    }
+
+
+def test_a_created_document_reads_back_only_in_its_tenant(store):
+    store.create("acme", "invoice", invoice(1), name="facture 1")
+
+    assert store.get("acme", "invoice", "inv_0001") == invoice(1)
+    assert store.get("other", "invoice", "inv_0001") is None
+    assert store.get("acme", "customer", "inv_0001") is None
+
+
+def test_names_are_unique_per_tenant_and_kind(store):
+    store.create("acme", "invoice", invoice(1), name="facture")
+    with pytest.raises(NameTaken):
+        store.create("acme", "invoice", invoice(2), name="facture")
+    store.create("other", "invoice", invoice(2), name="facture")
+    store.create("acme", "customer", {"id": "cus_1", "name": "Facture", "version": 1}, name="facture")
+    assert store.get("acme", "invoice", "inv_0002") is None
+
+
+def test_replace_checks_the_version_the_draft_status_and_moves_the_name(store):
+    store.create("acme", "invoice", invoice(1), name="a")
+    store.create("acme", "invoice", invoice(2), name="b")
+
+    with pytest.raises(StaleVersion):
+        store.replace("acme", "invoice", invoice(1, version=3), expected_version=2, old_name="a", new_name="a")
+    with pytest.raises(NameTaken):
+        store.replace("acme", "invoice", invoice(1, version=2), expected_version=1, old_name="a", new_name="b")
+    store.replace("acme", "invoice", invoice(1, version=2), expected_version=1, old_name="a", new_name="c")
+    store.create("acme", "invoice", invoice(3), name="a")  # the old name is free again
+
+    store.replace(
+        "acme", "invoice", invoice(2, version=2, status="open"), expected_version=1, old_name="b", new_name="b"
+    )
+    with pytest.raises(InvoiceNotEditable):
+        store.replace(
+            "acme", "invoice", invoice(2, version=3), expected_version=2, old_name="b", new_name="b", require_draft=True
+        )
+
+
+def test_a_singleton_written_at_version_0_exists_only_once(store):
+    profile = {"id": "profile", "version": 1, "legal_name": "Acme"}
+    store.replace("acme", "business", profile, expected_version=0, old_name=None, new_name=None)
+
+    with pytest.raises(StaleVersion):
+        store.replace("acme", "business", profile, expected_version=0, old_name=None, new_name=None)
+
+
+def test_delete_checks_existence_version_and_status_and_frees_the_name(store):
+    store.create("acme", "invoice", invoice(1), name="a")
+
+    with pytest.raises(NotFound):
+        store.delete("acme", "invoice", "inv_9999", expected_version=None, name=None)
+    with pytest.raises(StaleVersion):
+        store.delete("acme", "invoice", "inv_0001", expected_version=7, name="a")
+    store.delete("acme", "invoice", "inv_0001", expected_version=1, name="a", require_draft=True)
+
+    assert store.get("acme", "invoice", "inv_0001") is None
+    store.create("acme", "invoice", invoice(2), name="a")
+
+
+def finalization(n: int, sequence: int, expected_version: int = 1, issue_date: str = "2026-11-27") -> Finalization:
+    issued = invoice(n, status="open", version=expected_version + 1, number=f"INV-{sequence}", issue_date=issue_date)
+    return Finalization(issued, expected_version, sequence, payment_token_hash=f"hash{n}")
+
+
+def test_finalize_takes_the_next_number_with_the_status_change_or_nothing(store):
+    for n in (1, 2, 3):
+        store.create("acme", "invoice", invoice(n), name=str(n))
+    assert store.invoice_sequence("acme") == Sequence(0, None)
+
+    store.finalize("acme", finalization(1, 1))
+    with pytest.raises(ConditionFailed):  # the counter moved on: this number is taken
+        store.finalize("acme", finalization(2, 1))
+    with pytest.raises(ConditionFailed):  # the draft changed since it was read
+        store.finalize("acme", finalization(2, 2, expected_version=5))
+    with pytest.raises(ConditionFailed):  # no longer a draft
+        store.finalize("acme", finalization(1, 2, expected_version=1))
+
+    assert store.get("acme", "invoice", "inv_0002")["status"] == "draft"
+    assert store.invoice_sequence("acme") == Sequence(1, "2026-11-27")
+    store.finalize("acme", finalization(2, 2, issue_date="2026-11-28"))
+    assert store.invoice_sequence("acme") == Sequence(2, "2026-11-28")
+    assert store.invoice_sequence("other") == Sequence(0, None)
+
+
+def ledger(store) -> None:
+    """Seven invoices: statuses, two customers, due dates, one open with nothing due."""
+    rows = [
+        (1, "draft", "cus_a", None, "10.00"),
+        (2, "open", "cus_a", "2026-01-10", "10.00"),
+        (3, "open", "cus_b", "2026-01-05", "10.00"),
+        (4, "void", "cus_a", "2026-01-01", "10.00"),
+        (5, "open", "cus_a", "2026-01-01", "0.00"),
+        (6, "partially_paid", "cus_b", "2099-01-01", "5.00"),
+        (7, "open", None, "2026-01-05", "10.00"),
+    ]
+    for n, status, customer, due, amount_due in rows:
+        store.create(
+            "acme",
+            "invoice",
+            invoice(n, status=status, customer_id=customer, due_date=due, amount_due=amount_due),
+            name=str(n),
+        )
+    store.create("other", "invoice", invoice(8, status="open", due_date="2026-01-01"), name="8")
+
+
+def every_page(store, query: InvoiceQuery | None, limit: int) -> list[str]:
+    ids: list[str] = []
+    cursor = None
+    for _ in range(20):
+        page = store.list("acme", "invoice", limit=limit, cursor=cursor, query=query)
+        ids += [doc["id"] for doc in page.items]
+        cursor = page.cursor
+        if cursor is None:
+            return ids
+    raise AssertionError("pagination did not end")
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        (None, [7, 6, 5, 4, 3, 2, 1]),
+        (InvoiceQuery(status="open"), [7, 5, 3, 2]),
+        (InvoiceQuery(customer_id="cus_a"), [5, 4, 2, 1]),
+        (InvoiceQuery(customer_id="cus_a", status="open"), [5, 2]),
+        (InvoiceQuery(overdue_before="2026-06-01"), [3, 7, 2]),  # oldest due first, nothing-due and void left out
+        (InvoiceQuery(overdue_before="2026-06-01", customer_id="cus_b"), [3]),
+        (InvoiceQuery(not_overdue_before="2026-06-01"), [6, 5, 4, 1]),
+    ],
+    ids=["all", "status", "customer", "customer+status", "overdue", "overdue+customer", "not-overdue"],
+)
+@pytest.mark.parametrize("limit", [1, 2, 50])
+def test_listings_are_ordered_filtered_and_paged_alike(store, query, expected, limit):
+    ledger(store)
+
+    assert every_page(store, query, limit) == [f"inv_{n:04d}" for n in expected]
+
+
+def test_a_cursor_only_resumes_the_listing_that_issued_it(store):
+    ledger(store)
+    cursor = store.list("acme", "invoice", limit=1, cursor=None, query=InvoiceQuery(status="open")).cursor
+
+    with pytest.raises(InvalidInput):
+        store.list("acme", "invoice", limit=1, cursor=cursor, query=InvoiceQuery(overdue_before="2026-06-01"))
+    with pytest.raises(InvalidInput):
+        store.list("acme", "invoice", limit=1, cursor="not-a-cursor", query=None)
