@@ -712,3 +712,15 @@ def test_given_fixed_instalments_when_issued_then_they_must_add_up_to_the_total(
     schedule["instalments"][1]["value"] = "150.00"
     assert api.patch(f"/invoices/{draft['id']}", {"version": 2, "payment_schedule": schedule}).status == 200
     assert api.post(f"/invoices/{draft['id']}/mark-sent").status == 200
+
+
+def test_lists_show_summaries_with_a_line_count_and_the_invoice_shows_its_lines(api):
+    created = _invoice(api, "Résumé", None, notes="Longues notes", lines=[LINE_100] * 3)
+
+    item = api.get("/invoices").body["items"][0]
+
+    assert item["id"] == created["id"]
+    assert (item["line_count"], item["totals"], item["amount_due"]) == (3, created["totals"], created["amount_due"])
+    assert "lines" not in item
+    assert "notes" not in item
+    assert len(api.get(f"/invoices/{created['id']}").body["lines"]) == 3

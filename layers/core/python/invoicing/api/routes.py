@@ -17,8 +17,16 @@ from pydantic import BaseModel
 from invoicing.api.http import if_match, json_response, public_url, responses, tenant_of
 from invoicing.logic import catalog, invoices
 from invoicing.logic.common import Deps
-from invoicing.models.common import Id
-from invoicing.models.invoices import Invoice, InvoiceIn, InvoicePatch, TotalsOut, TotalsRequest, VersionIn
+from invoicing.models.common import Id, Page
+from invoicing.models.invoices import (
+    Invoice,
+    InvoiceIn,
+    InvoicePatch,
+    InvoiceSummary,
+    TotalsOut,
+    TotalsRequest,
+    VersionIn,
+)
 from invoicing.models.resources import (
     Business,
     BusinessIn,
@@ -103,7 +111,10 @@ def _crud(kind: str, create_model: type[BaseModel], patch_model: type[BaseModel]
         return created(router, doc, f"{plural}/{doc['id']}")
 
     @router.get(
-        plural, summary=f"List {kind}s", operation_id=f"list_{kind}s", responses=responses(200, f"A page of {kind}s")
+        plural,
+        summary=f"List {kind}s",
+        operation_id=f"list_{kind}s",
+        responses=responses(200, f"A page of {kind}s", Page[out]),
     )
     def list_all(limit: Limit = 50, cursor: Cursor = None):
         return json_response(200, page(catalog.list_page(deps(), tenant_of(router), kind, limit, cursor)))
@@ -156,7 +167,7 @@ def create_invoice(body: Annotated[InvoiceIn, Body()]):
 @invoice_routes.get(
     "/invoices",
     summary="List invoices, newest first (overdue: oldest due first)",
-    responses=responses(200, "A page of invoices"),
+    responses=responses(200, "A page of invoice summaries", Page[InvoiceSummary]),
 )
 def list_invoices(
     limit: Limit = 50,

@@ -33,6 +33,7 @@ _COPIED = (
     "payment_methods",
     "lines",
 )
+_DETAIL = frozenset({"lines", "notes", "terms", "business", "customer", "payments"})
 _SNAPSHOT_BUSINESS = ("legal_name", "address", "email", "phone", "siren", "vat_number", "logo_url", "locale")
 
 
@@ -175,7 +176,18 @@ def list_invoices(
         not_overdue_before=today if overdue is False else None,
     )
     page = deps.store.list(tenant, "invoice", limit=limit, cursor=cursor, query=query)
-    return PageOf([present(deps, doc) for doc in page.items], page.cursor)
+    return PageOf([summary(present(deps, doc)) for doc in page.items], page.cursor)
+
+
+def summary(invoice: Doc) -> Doc:
+    """An invoice as lists show it: everything but its lines and long texts
+    (200 invoices of 1,000 lines would not fit in a Lambda response)."""
+    customer = invoice.get("customer") or {}
+    return {
+        **{key: value for key, value in invoice.items() if key not in _DETAIL},
+        "line_count": len(invoice["lines"]),
+        "customer_name": customer.get("name"),
+    }
 
 
 def update_invoice(deps: Deps, tenant: str, invoice_id: str, patch: InvoicePatch, if_match: int | None) -> Doc:

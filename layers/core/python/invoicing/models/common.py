@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Generic, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
@@ -130,8 +130,13 @@ class Timestamps(Output):
     updated_at: datetime
 
 
-class Page(Output):
-    items: list[Any]
+ItemT = TypeVar("ItemT")
+
+
+class Page(BaseModel, Generic[ItemT]):
+    """Every list: follow `next_cursor` until it is null."""
+
+    items: list[ItemT]
     next_cursor: str | None
 
 

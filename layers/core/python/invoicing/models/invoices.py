@@ -129,12 +129,17 @@ class TaxAmountOut(BaseModel):
     tax: str
 
 
-class TotalsOut(BaseModel):
+class InvoiceTotals(BaseModel):
     subtotal: str
     discount: str
     tax_breakdown: list[TaxAmountOut]
     tax_total: str
     total: str
+
+
+class TotalsOut(InvoiceTotals):
+    """`POST /totals`: the totals, and each line's net for the preview."""
+
     line_nets: list[str]
 
 
@@ -150,10 +155,31 @@ class Invoice(BaseModel):
     issue_date: date | None
     due_date: date | None
     lines: list[dict[str, Any]]
-    totals: TotalsOut
+    totals: InvoiceTotals
     late_fees_total: str
     amount_paid: str
     amount_due: str
     overdue: bool
     payment_link: str | None
+    version: int
+
+
+class InvoiceSummary(BaseModel):
+    """An invoice in a list: no lines, notes, terms or snapshots."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    name: str
+    status: Literal["draft", "open", "partially_paid", "paid", "void"]
+    number: str | None
+    customer_id: str | None
+    customer_name: str | None
+    currency: str
+    issue_date: date | None
+    due_date: date | None
+    line_count: int
+    totals: InvoiceTotals
+    amount_due: str
+    overdue: bool
     version: int
