@@ -724,3 +724,15 @@ def test_lists_show_summaries_with_a_line_count_and_the_invoice_shows_its_lines(
     assert "lines" not in item
     assert "notes" not in item
     assert len(api.get(f"/invoices/{created['id']}").body["lines"]) == 3
+
+
+def test_given_its_customer_was_deleted_then_a_draft_can_still_be_edited_but_not_issued(api, business, customer):
+    invoice = _invoice(api, "Orpheline", customer["id"])
+    assert api.delete(f"/customers/{customer['id']}").status == 204
+
+    edited = api.patch(f"/invoices/{invoice['id']}", {"version": 1, "notes": "toujours modifiable"})
+    refused = api.post(f"/invoices/{invoice['id']}/mark-sent")
+
+    assert edited.status == 200, edited.body
+    assert refused.status == 422
+    assert refused.error_fields == ["customer_id"]

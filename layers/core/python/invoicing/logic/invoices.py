@@ -206,6 +206,7 @@ def update_invoice(deps: Deps, tenant: str, invoice_id: str, patch: InvoicePatch
         deps,
         tenant,
         {**current, **changes, "version": current["version"] + 1, "updated_at": deps.timestamp()},
+        check_customer="customer_id" in changes,
     )
     deps.store.replace(
         tenant,
@@ -355,15 +356,17 @@ def _load(deps: Deps, tenant: str, invoice_id: str) -> Doc:
     return doc
 
 
-def _draft(deps: Deps, tenant: str, doc: Doc) -> Doc:
-    """Complete a draft: products filled in, references checked, totals computed."""
+def _draft(deps: Deps, tenant: str, doc: Doc, *, check_customer: bool = True) -> Doc:
+    """Complete a draft: products filled in, references checked, totals
+    computed. A customer deleted since it was chosen does not block editing
+    the draft (only issuing it), so it is checked when it is set."""
     doc = jsonable(doc)
     doc.pop("overdue", None)
     currency = doc["currency"]
     problems: list[FieldError] = []
     products: dict[str, Doc | None] = {}
     lines = [_resolve_line(deps, tenant, i, line, currency, problems, products) for i, line in enumerate(doc["lines"])]
-    if doc.get("customer_id") and deps.store.get(tenant, "customer", doc["customer_id"]) is None:
+    if check_customer and doc.get("customer_id") and deps.store.get(tenant, "customer", doc["customer_id"]) is None:
         problems.append(FieldError("customer_id", "no customer with this id"))
     problems += _money_problems(lines, doc.get("discount"), currency)
     if doc.get("payment_schedule"):
