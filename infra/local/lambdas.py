@@ -92,18 +92,24 @@ class Lambdas:
         """Run the event in a free environment. With every environment busy
         past THROTTLE_WAIT_S the request is throttled (429), never queued
         behind a timeout: a queued request could time out for the client and
-        still run afterwards, which Lambda never does."""
+        still run afterwards. (One that times out while running goes on in
+        its worker, where Lambda would stop it; its environment stays busy
+        until it ends.)"""
         fn = wiring.function(function_name)
         free = self._free[function_name]
         if not free.acquire(timeout=THROTTLE_WAIT_S):
             return _error(429, "throttled", "Rate exceeded: every execution environment is busy")
         try:
             future = self._pools[function_name].submit(_invoke_in_worker, function_name, event, str(uuid.uuid4()))
+        except BaseException:
+            free.release()
+            raise
+        # the environment is free when the work ends, not when the caller gives up
+        future.add_done_callback(lambda _done: free.release())
+        try:
             return future.result(timeout=fn.timeout_s + COLD_START_S)
         except FutureTimeout:
             return _error(504, "timeout", "Endpoint request timed out")
-        finally:
-            free.release()
 
     def close(self) -> None:
         for pool in self._pools.values():

@@ -258,3 +258,13 @@ def test_when_created_with_an_unknown_field_then_422_naming_it(api, kind):
 
     assert reply.status == 422
     assert reply.error_fields == ["colour"]
+
+
+def test_when_a_product_carries_the_same_tax_twice_then_422(api):
+    """Its lines would otherwise count the VAT twice."""
+    taxes = [{"name": "TVA", "rate": "20"}, {"name": "tva", "rate": "20"}]
+
+    reply = api.post("/products", {"name": "Double", "unit_price": "100", "taxes": taxes})
+
+    assert reply.status == 422, reply.body
+    assert reply.error_fields == ["taxes"]

@@ -3,6 +3,8 @@ response and is never executed twice."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.conftest import SPEC_INVOICE
@@ -155,3 +157,27 @@ def test_given_a_reply_over_400_kb_when_retried_then_it_is_replayed_not_run_agai
     assert (second.status, second.headers.get("Idempotent-Replayed")) == (201, "true")
     assert second.body["id"] == first.body["id"]
     assert len(_invoices(api)) == 1
+
+
+def test_given_a_large_reply_in_a_non_latin_script_when_retried_then_it_is_replayed(api):
+    """Replies are stored as UTF-8, not \\u escapes: 1,000 lines of random
+    CJK text whose document just fits must have a reply that fits too."""
+    import random
+
+    rng = random.Random(7)
+    lines = [
+        {
+            "name": f"行 {n}",
+            "description": "".join(chr(rng.randint(0x4E00, 0x9FFF)) for _ in range(160)),
+            "unit_price": "1",
+        }
+        for n in range(1000)
+    ]
+    raw = json.dumps({"name": "請求書", "lines": lines}, ensure_ascii=False)  # 0.5 MB as UTF-8
+
+    first = api.call("POST", "/invoices", raw=raw, headers=KEY)
+    second = api.call("POST", "/invoices", raw=raw, headers=KEY)
+
+    assert first.status == 201, first.body
+    assert (second.status, second.headers.get("Idempotent-Replayed")) == (201, "true")
+    assert second.body["id"] == first.body["id"]

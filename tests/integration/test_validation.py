@@ -387,7 +387,7 @@ def test_when_two_taxes_differ_only_by_case_then_422(api):
     reply = api.post("/totals", {"lines": [line]})
 
     assert reply.status == 422, reply.body
-    assert reply.error_fields == ["lines.0"]
+    assert reply.error_fields == ["lines.0.taxes"]
 
 
 def test_when_a_name_normalizes_beyond_a_dynamodb_key_then_it_is_still_stored_and_unique(api):
@@ -398,3 +398,13 @@ def test_when_a_name_normalizes_beyond_a_dynamodb_key_then_it_is_still_stored_an
 
     assert first.status == 201, first.body
     assert second.status == 409
+
+
+@pytest.mark.parametrize("field", ["issue_date", "due_date"])
+@pytest.mark.parametrize("value", ["9999-12-20", "0001-01-01"])
+def test_when_a_date_is_outside_any_real_invoice_then_422_naming_it(api, field, value):
+    """Far dates once overflowed the default due date (issue date + terms): a 500."""
+    reply = api.post("/invoices", {"name": "x", field: value})
+
+    assert reply.status == 422, reply.body
+    assert reply.error_fields == [field]

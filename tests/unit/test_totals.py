@@ -90,6 +90,15 @@ def test_inclusive_prices_are_converted_once_per_group_not_once_per_line():
     assert totals.subtotal == sum(totals.line_nets) == D("25.00")
 
 
+def test_lines_including_the_same_vat_convert_together_whatever_else_they_carry():
+    vat = Tax("TVA", D("20"), inclusive=True)
+    eco = Tax("Éco", D("0"))
+    totals = compute_totals(
+        [Line(D("1"), D("10.00"), None, (vat,)), Line(D("1"), D("10.00"), None, (vat, eco))], None, "EUR"
+    )
+    assert totals.total == D("20.00")
+
+
 def test_inclusive_and_exclusive_lines_at_one_rate_share_one_breakdown_entry():
     totals = compute_totals(
         [
@@ -243,7 +252,9 @@ INCLUSIVE = st.sampled_from([Tax("TVA", D(r), inclusive=True) for r in ("20", "1
             Line,
             quantity=st.integers(1, 20).map(D),
             unit_price=st.decimals(min_value=0, max_value=10_000, places=2),
-            taxes=INCLUSIVE.map(lambda tax: (tax,)),
+            taxes=st.tuples(INCLUSIVE, st.booleans()).map(
+                lambda pair: (pair[0], Tax("Éco", D("0"))) if pair[1] else (pair[0],)
+            ),
         ),
         max_size=30,
     )
@@ -251,6 +262,6 @@ INCLUSIVE = st.sampled_from([Tax("TVA", D(r), inclusive=True) for r in ("20", "1
 def test_inclusive_prices_total_what_was_entered_within_one_cent_per_rate(lines):
     totals = compute_totals(lines, None, "EUR")
     entered = sum((line.quantity * line.unit_price for line in lines), D(0))
-    rates = {line.taxes[0].rate for line in lines}
+    rates = {line.taxes[0].rate for line in lines}  # the conversion groups
     assert abs(totals.total - entered) <= D("0.01") * len(rates)
     assert totals.subtotal == sum(totals.line_nets, D(0))

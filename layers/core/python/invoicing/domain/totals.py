@@ -4,11 +4,11 @@ the stored invoice, the PDF and the amounts charged through Stripe.
 The rules (SPEC §4, EN 16931):
 
 1. Each line: ``quantity × unit_price`` minus the line discount, rounded
-   half-up to the currency's minor unit. Lines are grouped by the taxes they
-   carry. When a group's taxes are inclusive, its amounts include them: the
-   group's net is its total divided by ``1 + Σ inclusive rates``, rounded
-   once (not once per line, which would lose a cent every few lines), and
-   shared back over its lines cent by cent. ``subtotal = Σ line nets``.
+   half-up to the currency's minor unit. When taxes are inclusive, the
+   amount includes them: lines whose prices include the same taxes are
+   converted together — their total divided by ``1 + Σ inclusive rates``,
+   rounded once (once per line would lose a cent every few lines) — and the
+   net is shared back over them cent by cent. ``subtotal = Σ line nets``.
 2. The invoice discount (a percentage of the subtotal, rounded, or a fixed
    amount) is a document-level allowance: it is spread over the groups of
    lines that share the same taxes, pro rata to their nets, cent by cent
@@ -23,7 +23,7 @@ The rules (SPEC §4, EN 16931):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
 from typing import Literal, TypeVar
@@ -85,17 +85,11 @@ def compute_totals(lines: tuple[Line, ...] | list[Line], discount: Discount | No
     with localcontext(prec=PRECISION):
         errors: list[FieldError] = []
         amounts = [_line_amount(line, currency, f"lines.{i}", errors) for i, line in enumerate(lines)]
-        members: dict[GroupKey, list[int]] = {}
-        for index, line in enumerate(lines):
-            members.setdefault(_group_key(line), []).append(index)
+        nets = _nets(lines, amounts, currency)
         groups: dict[GroupKey, Decimal] = {}
-        nets = list(amounts)
-        for key, indexes in members.items():
-            groups[key] = _group_net(key, [amounts[i] for i in indexes], currency)
-            if any(inclusive for _name, _rate, inclusive in key):  # share the group's net back over its lines
-                shares = _spread(groups[key], {i: amounts[i] for i in indexes}, currency)
-                for i in indexes:
-                    nets[i] = shares[i]
+        for line, net in zip(lines, nets, strict=True):
+            key = _group_key(line)
+            groups[key] = groups.get(key, ZERO) + net
         subtotal = sum(nets, ZERO)
         invoice_discount = _discount_amount(discount, subtotal, currency, "discount", errors)
         if errors:
@@ -104,7 +98,7 @@ def compute_totals(lines: tuple[Line, ...] | list[Line], discount: Discount | No
         discounts = _spread(invoice_discount, groups, currency)
         bases: dict[tuple[str, Decimal], Decimal] = {}
         for key, net in groups.items():
-            for name, rate, _inclusive in key:
+            for name, rate in key:
                 bases[(name, rate)] = bases.get((name, rate), ZERO) + net - discounts[key]
         breakdown = tuple(
             TaxAmount(name, rate, base, round_money(base * rate / HUNDRED, currency))
@@ -122,20 +116,32 @@ def compute_totals(lines: tuple[Line, ...] | list[Line], discount: Discount | No
         )
 
 
-GroupKey = tuple[tuple[str, Decimal, bool], ...]
+GroupKey = tuple[tuple[str, Decimal], ...]
 
 
 def _group_key(line: Line) -> GroupKey:
-    return tuple(sorted((tax.name, tax.rate, tax.inclusive) for tax in line.taxes))
+    """Lines carrying the same taxes share the invoice discount as one."""
+    return tuple(sorted(tax.key for tax in line.taxes))
 
 
-def _group_net(key: GroupKey, amounts: list[Decimal], currency: str) -> Decimal:
-    """The net of a group of lines: their amounts, less the inclusive taxes."""
-    total = sum(amounts, ZERO)
-    inclusive_rate = sum((rate for _name, rate, inclusive in key if inclusive), ZERO)
-    if inclusive_rate:
-        return round_money(total * HUNDRED / (HUNDRED + inclusive_rate), currency)
-    return total
+def _nets(lines: Sequence[Line], amounts: list[Decimal], currency: str) -> list[Decimal]:
+    """Each line's net. Lines whose prices include the same taxes are
+    converted together — their total divided by 1 + Σ inclusive rates,
+    rounded once — and the net shared back over them cent by cent."""
+    nets = list(amounts)
+    by_inclusive: dict[GroupKey, list[int]] = {}
+    for index, line in enumerate(lines):
+        inclusive = tuple(sorted(tax.key for tax in line.taxes if tax.inclusive))
+        if inclusive:
+            by_inclusive.setdefault(inclusive, []).append(index)
+    for key, indexes in by_inclusive.items():
+        rate = sum((rate for _name, rate in key), ZERO)
+        total = sum((amounts[i] for i in indexes), ZERO)
+        net = round_money(total * HUNDRED / (HUNDRED + rate), currency)
+        shares = _spread(net, {i: amounts[i] for i in indexes}, currency)
+        for i in indexes:
+            nets[i] = shares[i]
+    return nets
 
 
 def _line_amount(line: Line, currency: str, field: str, errors: list[FieldError]) -> Decimal:

@@ -4,12 +4,13 @@ formats of French business identifiers, checked once, here."""
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Generic, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from invoicing.domain.lifecycle import name_key
 from invoicing.domain.money import CURRENCIES
 
 MAX_TEXT = 5_000
@@ -29,6 +30,9 @@ Percentage = Annotated[Decimal, Field(ge=0, le=100, decimal_places=4, allow_inf_
 MoneyIn = Annotated[Decimal, Field(ge=0, le=1_000_000_000_000, decimal_places=4, allow_inf_nan=False)]
 Count = Annotated[int, Field(ge=0, le=10_000)]
 Version = Annotated[int, Field(ge=0)]
+# Invoices are dated within these years; far enough for any real one, near
+# enough that adding payment terms can never overflow a date.
+Day = Annotated[date, Field(ge=date(1900, 1, 1), le=date(2999, 12, 31))]
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
@@ -123,6 +127,16 @@ class TaxIn(Input):
     name: Annotated[str, Field(min_length=1, max_length=50, examples=["TVA"])]
     rate: Percentage
     inclusive: bool = False
+
+
+def _distinct_taxes(taxes: list[TaxIn]) -> list[TaxIn]:
+    names = [name_key(tax.name) for tax in taxes]
+    if len(names) != len(set(names)):
+        raise ValueError("each tax at most once (names compared without case)")
+    return taxes
+
+
+Taxes = Annotated[list[TaxIn], Field(max_length=10), AfterValidator(_distinct_taxes)]
 
 
 class Timestamps(Output):

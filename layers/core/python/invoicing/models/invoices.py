@@ -8,10 +8,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from invoicing.domain.lifecycle import name_key
 from invoicing.models.common import (
     MAX_LINES,
     Currency,
+    Day,
     DiscountIn,
     Id,
     Input,
@@ -19,7 +19,7 @@ from invoicing.models.common import (
     Price,
     Quantity,
     ShortText,
-    TaxIn,
+    Taxes,
     Text,
     Version,
 )
@@ -68,16 +68,7 @@ class LineIn(_IgnoresReadOnly):
     unit_price: Price | None = Field(default=None, description="defaults to the product's price")
     unit: ShortText | None = None
     discount: DiscountIn | None = None
-    taxes: Annotated[list[TaxIn], Field(max_length=10)] | None = Field(
-        default=None, description="defaults to the product's taxes"
-    )
-
-    @model_validator(mode="after")
-    def _one_tax_per_name(self) -> LineIn:
-        names = [name_key(tax.name) for tax in self.taxes or []]
-        if len(names) != len(set(names)):
-            raise ValueError("a line carries each tax at most once")
-        return self
+    taxes: Taxes | None = Field(default=None, description="defaults to the product's taxes")
 
 
 Lines = Annotated[list[LineIn], Field(max_length=MAX_LINES, description=f"at most {MAX_LINES} lines")]
@@ -88,8 +79,8 @@ class InvoiceFields(_IgnoresReadOnly):
 
     customer_id: Id | None = None
     currency: Currency | None = Field(default=None, description="defaults to the business currency")
-    issue_date: date | None = Field(default=None, description="defaults to the finalization date")
-    due_date: date | None = Field(default=None, description="defaults to issue date + payment terms")
+    issue_date: Day | None = Field(default=None, description="defaults to the finalization date")
+    due_date: Day | None = Field(default=None, description="defaults to issue date + payment terms")
     discount: DiscountIn | None = None
     notes: Text | None = None
     terms: Text | None = None

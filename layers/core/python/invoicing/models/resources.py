@@ -17,7 +17,7 @@ from invoicing.models.common import (
     Price,
     ShortText,
     Siren,
-    TaxIn,
+    Taxes,
     Text,
     Timestamps,
     VatNumber,
@@ -107,7 +107,7 @@ class ProductIn(Input):
     unit_price: Price
     currency: Currency = "EUR"
     unit: ShortText | None = None
-    taxes: Annotated[list[TaxIn], Field(max_length=10)] = []
+    taxes: Taxes = []
 
 
 class ProductPatch(Input):
@@ -116,7 +116,7 @@ class ProductPatch(Input):
     unit_price: Price | None = None
     currency: Currency | None = None
     unit: ShortText | None = None
-    taxes: Annotated[list[TaxIn], Field(max_length=10)] | None = None
+    taxes: Taxes | None = None
     version: Version | None = None
 
 

@@ -3,13 +3,12 @@ late fees, tips, payment methods and the payment schedule (SPEC §6)."""
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from invoicing.models.common import Input, MoneyIn, Percentage
+from invoicing.models.common import Day, Input, MoneyIn, Percentage
 
 
 class Frequency(Input):
@@ -43,7 +42,7 @@ class PaymentMethods(Input):
 
 
 class Instalment(Input):
-    due_date: date
+    due_date: Day
     value: MoneyIn
 
 

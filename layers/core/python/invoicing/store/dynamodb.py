@@ -499,13 +499,14 @@ class DynamoIdempotencyStore:
             return Record(held["fingerprint"]["S"], response)
 
     def complete(self, tenant: str, key: str, response: dict[str, Any]) -> None:
+        # compressed UTF-8 like documents: a reply is about as large as the invoice it carries
+        blob = zlib.compress(json.dumps(response, ensure_ascii=False).encode(), 6)
         self._store.client.update_item(
             TableName=self._store.table,
             Key=self._key(tenant, key),
             UpdateExpression="SET #response = :response",
             ExpressionAttributeNames={"#response": "response"},
-            # compressed like documents: a reply is about as large as the invoice it carries
-            ExpressionAttributeValues={":response": {"B": zlib.compress(json.dumps(response).encode(), 6)}},
+            ExpressionAttributeValues={":response": {"B": blob}},
         )
 
     def release(self, tenant: str, key: str) -> None:
