@@ -8,11 +8,13 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import zlib
 from decimal import Decimal
 from typing import Any
 
 from invoicing.domain.errors import Conflict, InvalidInput, InvoiceNotEditable, NameTaken, NotFound, StaleVersion
 from invoicing.domain.lifecycle import UNPAID
+from invoicing.store.dynamodb import MAX_ITEM_BYTES, ItemTooLarge
 from invoicing.store.ports import ConditionFailed, Doc, Finalization, InvoiceQuery, PageOf, Sequence
 
 
@@ -48,9 +50,12 @@ class InMemoryStore:
     # -- writes --------------------------------------------------------------
 
     def create(self, tenant: str, kind: str, doc: Doc, *, name: str | None) -> None:
+        stored = _stored(doc)
+        if (tenant, kind, doc["id"]) in self.docs:
+            raise ConditionFailed([0])
         if name is not None and (tenant, kind, name) in self.names:
             raise NameTaken(kind, doc.get("name", ""))
-        self.docs[(tenant, kind, doc["id"])] = copy.deepcopy(doc)
+        self.docs[(tenant, kind, doc["id"])] = stored
         if name is not None:
             self.names[(tenant, kind, name)] = doc["id"]
 
@@ -65,6 +70,7 @@ class InMemoryStore:
         new_name: str | None,
         require_draft: bool = False,
     ) -> None:
+        stored = _stored(doc)
         current = self.docs.get((tenant, kind, doc["id"]))
         if expected_version == 0:
             if current is not None:
@@ -78,7 +84,7 @@ class InMemoryStore:
                 self.names.pop((tenant, kind, old_name), None)
             if new_name is not None:
                 self.names[(tenant, kind, new_name)] = doc["id"]
-        self.docs[(tenant, kind, doc["id"])] = copy.deepcopy(doc)
+        self.docs[(tenant, kind, doc["id"])] = stored
 
     def delete(
         self,
@@ -96,7 +102,7 @@ class InMemoryStore:
             self.names.pop((tenant, kind, name), None)
 
     def finalize(self, tenant: str, step: Finalization) -> None:
-        invoice = step.invoice
+        invoice = _stored(step.invoice)
         current = self.docs.get((tenant, "invoice", invoice["id"]))
         counter_ok = self.invoice_sequence(tenant).last == step.sequence - 1
         invoice_ok = current is not None and (current["version"], current["status"]) == (step.expected_version, "draft")
@@ -108,7 +114,7 @@ class InMemoryStore:
         self.sequences[tenant] = Sequence(step.sequence, invoice["issue_date"])
         self.numbers.add((tenant, invoice["number"]))
         self.payment_tokens[step.payment_token_hash] = (tenant, invoice["id"])
-        self.docs[(tenant, "invoice", invoice["id"])] = copy.deepcopy(invoice)
+        self.docs[(tenant, "invoice", invoice["id"])] = invoice
 
     # -- helpers -------------------------------------------------------------
 
@@ -141,6 +147,15 @@ class InMemoryStore:
         return listing, rows
 
 
+def _stored(doc: Doc) -> Doc:
+    """What the adapter would store: JSON only, compressed within an item."""
+    text = json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
+    if len(zlib.compress(text.encode(), 6)) > MAX_ITEM_BYTES:
+        raise ItemTooLarge()
+    stored: Doc = json.loads(text)
+    return stored
+
+
 def _unpaid_due(doc: Doc) -> bool:
     return doc["status"] in UNPAID and bool(doc.get("due_date")) and Decimal(doc["amount_due"]) > 0
 
@@ -156,8 +171,11 @@ def _encode(listing: str, key: tuple[str, ...]) -> str:
 def _decode(cursor: str, listing: str) -> tuple[str, ...]:
     try:
         parts = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except ValueError:
+    except (ValueError, RecursionError):
         raise InvalidInput.of("cursor", "not a cursor this list returned") from None
-    if not isinstance(parts, list) or not parts or parts[0] != listing:
+    width = 2 if listing == "by_due_date" else 1
+    if not (isinstance(parts, list) and len(parts) == 1 + width and all(isinstance(p, str) for p in parts)):
+        raise InvalidInput.of("cursor", "not a cursor this list returned")
+    if parts[0] != listing:
         raise InvalidInput.of("cursor", "not a cursor this list returned")
     return tuple(parts[1:])

@@ -183,3 +183,29 @@ def test_a_cursor_only_resumes_the_listing_that_issued_it(store):
         store.list("acme", "invoice", limit=1, cursor=cursor, query=InvoiceQuery(overdue_before="2026-06-01"))
     with pytest.raises(InvalidInput):
         store.list("acme", "invoice", limit=1, cursor="not-a-cursor", query=None)
+
+
+def test_a_document_is_stored_as_json_within_an_item_and_created_once(store):
+    from decimal import Decimal
+
+    from invoicing.domain.errors import TooLarge
+
+    store.create("acme", "invoice", invoice(1), name="a")
+    with pytest.raises(ConditionFailed):
+        store.create("acme", "invoice", invoice(1), name="b")
+    with pytest.raises(TypeError):  # money travels as strings, never as numbers
+        store.create("acme", "invoice", invoice(2, amount_due=Decimal("1.00")), name="c")
+    incompressible = "".join(chr(0x4E00 + (n * 7919) % 20000) for n in range(250_000))
+    with pytest.raises(TooLarge):
+        store.create("acme", "invoice", invoice(3, notes=incompressible), name="d")
+
+
+@pytest.mark.parametrize("parts", [["table"], ["table", 5], ["table", "INV#x", "extra"], "table"])
+def test_a_cursor_of_the_wrong_shape_is_refused(store, parts):
+    import base64
+    import json
+
+    cursor = base64.urlsafe_b64encode(json.dumps(parts).encode()).decode()
+
+    with pytest.raises(InvalidInput):
+        store.list("acme", "invoice", limit=1, cursor=cursor, query=None)
