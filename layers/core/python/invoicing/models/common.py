@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model, model_validator
 
 from invoicing.domain.lifecycle import name_key
 from invoicing.domain.money import CURRENCIES
@@ -102,6 +102,22 @@ class Input(BaseModel):
 
 class Output(BaseModel):
     model_config = ConfigDict(extra="allow")
+
+
+def _checked(annotation: Any, metadata: list[Any]) -> Any:
+    return Annotated[(annotation, *metadata)] if metadata else annotation
+
+
+def patch_of(model: type[Input], name: str) -> type[Input]:
+    """The PATCH body of `model`: each of its fields, optional, with the same
+    checks; only the fields sent change. Plus the `version` read."""
+    fields: dict[str, Any] = {
+        field_name: (_checked(field.annotation, field.metadata) | None, Field(None, description=field.description))
+        for field_name, field in model.model_fields.items()
+    }
+    fields["version"] = (Version | None, Field(None, description="the version you read (or If-Match)"))
+    patch: type[Input] = create_model(name, __base__=Input, __doc__=f"A change to a {model.__name__}.", **fields)
+    return patch
 
 
 class Address(Input):

@@ -22,6 +22,7 @@ from invoicing.models.common import (
     Timestamps,
     VatNumber,
     Version,
+    patch_of,
 )
 from invoicing.models.settings import LateFees
 
@@ -83,16 +84,7 @@ class CustomerIn(Input):
     notes: Text | None = None
 
 
-class CustomerPatch(Input):
-    name: Name | None = None
-    kind: Literal["business", "individual"] | None = None
-    email: Email | None = None
-    phone: Phone | None = None
-    address: Address | None = None
-    siren: Siren | None = None
-    vat_number: VatNumber | None = None
-    notes: Text | None = None
-    version: Version | None = None
+CustomerPatch = patch_of(CustomerIn, "CustomerPatch")
 
 
 class Customer(CustomerIn, Timestamps):
@@ -110,14 +102,7 @@ class ProductIn(Input):
     taxes: Taxes = []
 
 
-class ProductPatch(Input):
-    name: Name | None = None
-    description: Text | None = None
-    unit_price: Price | None = None
-    currency: Currency | None = None
-    unit: ShortText | None = None
-    taxes: Taxes | None = None
-    version: Version | None = None
+ProductPatch = patch_of(ProductIn, "ProductPatch")
 
 
 class Product(Output):
