@@ -34,6 +34,10 @@ build/layers/deps.built: layers/requirements.txt $(BIN)/.installed
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps \
 		--platform manylinux2014_aarch64 --python-version 3.12 --implementation cp \
 		--only-binary=:all: --target build/layers/deps/python -r layers/requirements.txt
+	# Babel ships 30 MB of locales; the documents speak French and English
+	find build/layers/deps/python/babel/locale-data -name '*.dat' \
+		! -name 'fr.dat' ! -name 'fr_FR.dat' ! -name 'en.dat' ! -name 'en_001.dat' ! -name 'en_150.dat' \
+		! -name 'root.dat' -delete
 	touch $@
 
 build: build/layers/deps.built ## build the Lambda layers

@@ -77,7 +77,14 @@ TOTALS = Function(
     table_access="none",
 )
 
-FUNCTIONS: tuple[Function, ...] = (API, TOTALS)
+DOCUMENTS = Function(
+    "documents",
+    "Invoice documents: the HTML preview (Jinja2, Babel)",
+    memory_mb=1024,
+    table_access="read",
+)
+
+FUNCTIONS: tuple[Function, ...] = (API, TOTALS, DOCUMENTS)
 
 
 def _crud(path: str, item: str, function: str, *, update: str = "PATCH") -> list[Route]:
@@ -100,6 +107,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/invoices/{invoice_id}/mark-sent", "api"),
     Route("POST", "/invoices/{invoice_id}/void", "api"),
     Route("POST", "/invoices/{invoice_id}/duplicate", "api"),
+    Route("GET", "/invoices/{invoice_id}/preview", "documents"),
     Route("POST", "/totals", "totals"),
 )
 

@@ -100,7 +100,8 @@ class InProcessApi(Verbs):
         text = response.get("body") or ""
         merged = {k: ", ".join(v) for k, v in (response.get("multiValueHeaders") or {}).items()}
         merged.update(response.get("headers") or {})
-        return Reply(response["statusCode"], json.loads(text) if text else None, merged)
+        is_json = "json" in merged.get("Content-Type", "application/json")
+        return Reply(response["statusCode"], (json.loads(text) if is_json else text) if text else None, merged)
 
 
 @pytest.fixture

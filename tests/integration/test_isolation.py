@@ -122,6 +122,11 @@ def _invoice_action(action: str, key: str) -> Callable[..., None]:
     return case
 
 
+def _preview(api, acme):
+    for key in ("draft", "issued"):
+        _not_found(api.get(f"/invoices/{acme[key]['id']}/preview", tenant=OTHER))
+
+
 def _totals(api, acme):
     """Stateless: a line naming acme's product gets no price from acme's catalogue."""
     reply = api.post("/totals", {"lines": [{"product_id": acme["product"]["id"], "quantity": "1"}]}, tenant=OTHER)
@@ -150,6 +155,7 @@ CASES: dict[tuple[str, str], Callable[..., None]] = {
     ("POST", "/invoices/{invoice_id}/mark-sent"): _invoice_action("mark-sent", "draft"),
     ("POST", "/invoices/{invoice_id}/void"): _invoice_action("void", "issued"),
     ("POST", "/invoices/{invoice_id}/duplicate"): _invoice_action("duplicate", "issued"),
+    ("GET", "/invoices/{invoice_id}/preview"): _preview,
     ("POST", "/totals"): _totals,
 }
 

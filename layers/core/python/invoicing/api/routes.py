@@ -253,6 +253,26 @@ def _version(body: VersionIn | None) -> int | None:
     return catalog.expected_version(in_body, header)
 
 
+# -- documents (their own Lambda: the only one loading Jinja2, Babel and, later, fpdf2) ---
+
+document_routes = Router()
+
+
+@document_routes.get(
+    "/invoices/<invoice_id>/preview",
+    summary="The invoice as HTML, as the client will see it (drafts too)",
+    responses={
+        **responses(200, "", None, 404),
+        200: {"description": "An HTML page", "content": {"text/html": {"schema": {"type": "string"}}}},
+    },
+)
+def preview_invoice(invoice_id: InvoiceId):
+    from invoicing.logic import documents
+
+    html = documents.preview(deps(), tenant_of(document_routes), invoice_id)
+    return Response(status_code=200, content_type="text/html; charset=utf-8", body=html)
+
+
 # -- totals (its own Lambda; registered here for the OpenAPI document too) -------------
 
 totals = Router()
@@ -266,4 +286,4 @@ def preview_totals(body: Annotated[TotalsRequest, Body()]):
     return json_response(200, invoices.preview(body))
 
 
-ALL = (business, customers, products, invoice_routes, totals)
+ALL = (business, customers, products, invoice_routes, document_routes, totals)

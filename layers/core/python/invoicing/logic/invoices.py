@@ -34,7 +34,9 @@ _COPIED = (
     "lines",
 )
 _DETAIL = frozenset({"lines", "notes", "terms", "business", "customer", "payments"})
-_SNAPSHOT_BUSINESS = ("legal_name", "address", "email", "phone", "siren", "vat_number", "logo_url", "locale")
+_SNAPSHOT_BUSINESS = (
+    "legal_name", "address", "email", "phone", "siren", "vat_number", "logo_url", "locale", "vat_franchise",
+)  # fmt: skip
 
 
 # -- totals ----------------------------------------------------------------------

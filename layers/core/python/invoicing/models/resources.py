@@ -62,6 +62,9 @@ class BusinessIn(Input):
     default_notes: Text | None = None
     late_fees: LateFees | None = None
     locale: Literal["fr-FR", "en"] = "fr-FR"
+    vat_franchise: bool = Field(
+        default=False, description='franchise en base: no VAT, "TVA non applicable, art. 293 B du CGI"'
+    )
     sender_email: Email | None = None
     version: Version | None = Field(default=None, description="the version you read; omit to overwrite")
 

@@ -1,0 +1,26 @@
+"""The HTML rendering of the view-model (Jinja2, autoescaped: every value a
+client typed is text, never markup). Only the documents function imports it."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+@cache
+def _environment() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def render_html(view: dict[str, Any]) -> str:
+    return _environment().get_template("invoice.html").render(v=view)

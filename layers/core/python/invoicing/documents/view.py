@@ -1,0 +1,166 @@
+"""One view-model for every rendering of an invoice: the HTML preview and the
+PDF both show exactly what this pure function returns — amounts and dates
+formatted for the locale (Babel), labels from the locale files, and the
+French mandatory mentions (CGI ann. II art. 242 nonies A, C. com. L441-9,
+L441-10, D441-5)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from babel.dates import format_date
+from babel.numbers import format_currency, format_decimal
+
+LOCALES = Path(__file__).parent / "locales"
+BABEL_LOCALES = {"fr-FR": "fr_FR", "en": "en"}
+
+
+@cache
+def labels(locale: str) -> dict[str, str]:
+    name = "fr" if locale.startswith("fr") else "en"
+    text: dict[str, str] = json.loads((LOCALES / f"{name}.json").read_text(encoding="utf-8"))
+    return text
+
+
+def invoice_view(invoice: dict[str, Any], business: dict[str, Any], customer: dict[str, Any] | None) -> dict[str, Any]:
+    """The document of `invoice`. An issued invoice shows its own snapshots
+    of the business and the customer; a draft shows them as they are now."""
+    seller = invoice.get("business") or business
+    buyer = invoice.get("customer") or customer or {}
+    locale = seller.get("locale") or "fr-FR"
+    text = labels(locale)
+    babel_locale = BABEL_LOCALES.get(locale, "fr_FR")
+    currency = invoice["currency"]
+
+    def money(amount: str | Decimal) -> str:
+        return format_currency(Decimal(amount), currency, locale=babel_locale)
+
+    def number(value: str | Decimal) -> str:
+        return format_decimal(Decimal(value), locale=babel_locale, decimal_quantization=False)
+
+    def day(value: str | None) -> str | None:
+        return format_date(date.fromisoformat(value), format="short", locale=babel_locale) if value else None
+
+    def percent(rate: str | Decimal) -> str:
+        return f"{number(rate)} %"
+
+    totals = invoice["totals"]
+    franchise = bool(seller.get("vat_franchise"))
+    rows = [{"label": text["subtotal"], "amount": money(totals["subtotal"])}]
+    if Decimal(totals["discount"]):
+        rows.append({"label": text["invoice_discount"], "amount": "−" + money(totals["discount"])})
+    rows += [
+        {
+            "label": text["tax_line"].format(name=entry["name"], rate=number(entry["rate"])),
+            "amount": money(entry["tax"]),
+        }
+        for entry in totals["tax_breakdown"]
+    ]
+    rows.append({"label": text["total"], "amount": money(totals["total"]), "strong": True})
+    if Decimal(invoice.get("late_fees_total") or 0):
+        rows.append({"label": text["late_fees"], "amount": money(invoice["late_fees_total"])})
+    if Decimal(invoice.get("amount_paid") or 0):
+        rows.append({"label": text["amount_paid"], "amount": "−" + money(invoice["amount_paid"])})
+    rows.append({"label": text["amount_due"], "amount": money(invoice["amount_due"]), "strong": True})
+
+    return {
+        "lang": "fr" if locale.startswith("fr") else "en",
+        "text": text,
+        "title": text["invoice"],
+        "banner": text["draft"]
+        if invoice["status"] == "draft"
+        else text["void"]
+        if invoice["status"] == "void"
+        else None,
+        "number": invoice.get("number"),
+        "issue_date": day(invoice.get("issue_date")),
+        "due_date": day(invoice.get("due_date")),
+        "seller": _party(seller, "legal_name"),
+        "buyer": _party(buyer, "name"),
+        "lines": [
+            {
+                "name": line["name"],
+                "description": line.get("description"),
+                "quantity": number(line.get("quantity", 1)),
+                "unit": line.get("unit"),
+                "unit_price": money(line["unit_price"]),
+                "discount": _discount(line.get("discount"), money, percent),
+                "vat": ", ".join(percent(tax["rate"]) for tax in line.get("taxes") or []) or None,
+                "net": money(line["net"]),
+            }
+            for line in invoice["lines"]
+        ],
+        "vat_breakdown": [
+            {
+                "label": entry["name"],
+                "rate": percent(entry["rate"]),
+                "base": money(entry["base"]),
+                "tax": money(entry["tax"]),
+            }
+            for entry in totals["tax_breakdown"]
+        ],
+        "totals": rows,
+        "schedule": [
+            {"due_date": day(instalment["due_date"]), "amount": _instalment(instalment, invoice, money, percent)}
+            for instalment in (invoice.get("payment_schedule") or {}).get("instalments", [])
+        ],
+        "notes": invoice.get("notes"),
+        "terms": invoice.get("terms"),
+        "mentions": _mentions(invoice, buyer, franchise, text, day, number),
+    }
+
+
+def _party(party: dict[str, Any], name_field: str) -> dict[str, Any]:
+    address = party.get("address") or {}
+    lines = [
+        address.get("line1"),
+        address.get("line2"),
+        " ".join(filter(None, [address.get("postal_code"), address.get("city")])),
+        address.get("country"),
+    ]
+    return {
+        "name": party.get(name_field) or party.get("name"),
+        "address": [line for line in lines if line],
+        "siren": party.get("siren"),
+        "vat_number": party.get("vat_number"),
+        "email": party.get("email"),
+        "phone": party.get("phone"),
+    }
+
+
+def _discount(discount: dict[str, Any] | None, money: Any, percent: Any) -> str | None:
+    if not discount or not Decimal(discount["value"]):
+        return None
+    return percent(discount["value"]) if discount["type"] == "percentage" else money(discount["value"])
+
+
+def _instalment(instalment: dict[str, Any], invoice: dict[str, Any], money: Any, percent: Any) -> str:
+    if (invoice.get("payment_schedule") or {}).get("type") == "percentage":
+        return percent(instalment["value"])
+    return money(instalment["value"])
+
+
+def _mentions(
+    invoice: dict[str, Any], buyer: dict[str, Any], franchise: bool, text: dict[str, str], day: Any, number: Any
+) -> list[str]:
+    """The mentions French law requires on every invoice between businesses."""
+    mentions = []
+    if invoice.get("due_date"):
+        mentions.append(text["mention_due"].format(date=day(invoice["due_date"])))
+    late_fees = invoice.get("late_fees") or {}
+    if late_fees.get("enabled") and late_fees.get("type") == "percentage":
+        frequency = text[f"frequency_{(late_fees.get('frequency') or {}).get('interval', 'month')}"]
+        mentions.append(text["mention_penalty_rate"].format(rate=number(late_fees["value"]), frequency=frequency))
+    else:
+        mentions.append(text["mention_penalty_legal"])
+    if buyer.get("kind", "business") == "business":
+        mentions.append(text["mention_indemnity"])
+    mentions.append(text["mention_no_discount"])
+    if franchise:
+        mentions.append(text["mention_franchise"])
+    return mentions
