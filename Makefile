@@ -10,7 +10,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export PYTHONPATH := $(CURDIR):$(CURDIR)/layers/core/python
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: dev test install build synth deploy token invoke lint typecheck test-fast bench clean
+.PHONY: fonts dev test install build synth deploy token invoke lint typecheck test-fast bench clean
 
 dev: install ## install, then run the whole system on http://127.0.0.1:$(PORT)
 	PORT=$(PORT) $(BIN)/python -m infra.local.runtime
@@ -26,7 +26,13 @@ $(BIN)/.installed: requirements-dev.txt layers/requirements.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-install: $(BIN)/.installed
+install: $(BIN)/.installed fonts
+
+# The PDF font (DejaVu Sans: €, œ, Greek…) comes from Debian's fonts-dejavu-core.
+FONT := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
+fonts:
+	@test -f $(FONT) || { apt-get update -qq && apt-get install -y -qq fonts-dejavu-core; } \
+		|| { echo "install Debian's fonts-dejavu-core (as root) for the PDF font"; exit 1; }
 
 # The dependencies layer, for Lambda's Python 3.12 on arm64, without Docker.
 build/layers/deps.built: layers/requirements.txt $(BIN)/.installed

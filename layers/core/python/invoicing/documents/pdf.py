@@ -1,0 +1,169 @@
+"""The PDF rendering of the view-model (fpdf2, A4). Only the documents
+function imports it: fpdf2 costs 200 ms to import.
+
+The font is DejaVu Sans (Unicode: €, œ, Greek, Cyrillic…), embedded and
+subset. It comes from Debian's fonts-dejavu-core at build time: FONTS_DIR
+(a Lambda layer puts it in /opt/fonts), else the system's copy.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from fpdf import FPDF, XPos, YPos
+
+FONT = "DejaVu"
+FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
+FONT_DIRS = ("/opt/fonts", "/usr/share/fonts/truetype/dejavu")
+MARGIN = 12
+LINE_HEIGHT = 4.6
+# description, quantity, unit, unit price, discount, VAT, net: 186 mm across A4
+COLUMNS = ((70, "L"), (14, "R"), (16, "L"), (26, "R"), (16, "R"), (16, "R"), (28, "R"))
+
+
+def font_dir() -> Path:
+    for candidate in (os.environ.get("FONTS_DIR"), *FONT_DIRS):
+        if candidate and (Path(candidate) / FONT_FILES[""]).is_file():
+            return Path(candidate)
+    raise FileNotFoundError("DejaVu Sans not found: install fonts-dejavu-core or set FONTS_DIR (make build does)")
+
+
+class _Document(FPDF):
+    def __init__(self, view: dict[str, Any]) -> None:
+        super().__init__(format="A4", unit="mm")
+        self.view = view
+        self.table_header: list[str] | None = None  # repeated at the top of each page while set
+        self._add_fonts()
+        self.set_margins(MARGIN, MARGIN, MARGIN)
+        self.set_auto_page_break(True, margin=18)
+        self.alias_nb_pages("{nb}")
+        title = f"{view['title']} {view['number']}" if view.get("number") else view["title"]
+        self.set_title(title)
+        self.set_author(view["seller"]["name"] or "")
+        self.set_creator("invoicing")
+
+    def _add_fonts(self) -> None:
+        """Parsed for each document (~20 ms a style): fpdf2 subsets the font
+        tables in place when it writes the file, so no two documents can
+        share them. (Sharing them was measured: the second document lost
+        glyphs.)"""
+        fonts = font_dir()
+        for style, file in FONT_FILES.items():
+            self.add_font(FONT, style, str(fonts / file))
+
+    def header(self) -> None:
+        if self.page_no() > 1 and self.table_header is not None:
+            self.set_y(MARGIN)
+            self._row(self.table_header, bold=True)
+
+    def footer(self) -> None:
+        self.set_y(-14)
+        self.set_font(FONT, "", 7)
+        seller = self.view["seller"]
+        identity = " · ".join(
+            filter(None, [seller["name"], seller.get("siren") and f"SIREN {seller['siren']}", seller.get("vat_number")])
+        )
+        self.cell(0, 4, identity, align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        page = self.view["text"]["page"].format(page=self.page_no(), pages="{nb}")
+        self.cell(0, 4, page, align="C")
+
+    def _row(self, cells: list[str], bold: bool = False, fill: bool = False) -> None:
+        """One table row: the description wraps, the figures do not."""
+        self.set_font(FONT, "B" if bold else "", 8)
+        width = COLUMNS[0][0]
+        one_line = "\n" not in cells[0] and self.get_string_width(cells[0]) < width - 2 * self.c_margin
+        lines = 1 if one_line else len(self.multi_cell(width, LINE_HEIGHT, cells[0], dry_run=True, output="LINES"))
+        height = LINE_HEIGHT * max(1, lines)
+        if self.will_page_break(height):
+            self.add_page()
+            self.set_font(FONT, "B" if bold else "", 8)
+        x, y = self.get_x(), self.get_y()
+        if one_line:  # the common case, several times cheaper than multi_cell
+            self.cell(width, height, cells[0], border="B", fill=fill)
+        else:
+            self.multi_cell(width, LINE_HEIGHT, cells[0], border="B", fill=fill, max_line_height=LINE_HEIGHT)
+        self.set_xy(x + COLUMNS[0][0], y)
+        for (width, align), text in zip(COLUMNS[1:], cells[1:], strict=True):
+            self.cell(width, height, text, border="B", align=align, fill=fill)
+        self.set_xy(x, y + height)
+
+
+def render_pdf(view: dict[str, Any]) -> bytes:
+    pdf = _Document(view)
+    text = view["text"]
+    pdf.add_page()
+
+    if view.get("banner"):
+        pdf.set_font(FONT, "B", 9)
+        pdf.set_text_color(155, 28, 28)
+        pdf.cell(0, 6, view["banner"], new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.set_text_color(0, 0, 0)
+    pdf.set_font(FONT, "B", 16)
+    heading = f"{view['title']} {text['number']} {view['number']}" if view.get("number") else view["title"]
+    pdf.cell(120, 9, heading)
+    pdf.set_font(FONT, "", 9)
+    dates = [(text["issue_date"], view.get("issue_date")), (text["due_date"], view.get("due_date"))]
+    pdf.multi_cell(0, 4.5, "\n".join(f"{label} : {value}" for label, value in dates if value), align="R",
+                   new_x=XPos.LMARGIN, new_y=YPos.NEXT)  # fmt: skip
+    pdf.ln(4)
+
+    top = pdf.get_y()
+    for offset, (role, party) in enumerate(((text["seller"], view["seller"]), (text["buyer"], view["buyer"]))):
+        pdf.set_xy(MARGIN + offset * 96, top)
+        pdf.set_font(FONT, "B", 9)
+        pdf.cell(90, 5, role, new_x=XPos.LEFT, new_y=YPos.NEXT)
+        details = [party["name"] or "", *party["address"]]
+        if party.get("siren"):
+            details.append(f"{text['siren']} {party['siren']}")
+        if party.get("vat_number"):
+            details.append(f"{text['vat_number']} {party['vat_number']}")
+        pdf.set_font(FONT, "", 9)
+        pdf.multi_cell(90, 4.5, "\n".join(details), new_x=XPos.LEFT, new_y=YPos.NEXT)
+    pdf.set_xy(MARGIN, max(pdf.get_y(), top + 30) + 4)
+
+    header = [text["description"], text["quantity"], text["unit"], text["unit_price"], text["discount"],
+              text["vat_rate"], text["net"]]  # fmt: skip
+    pdf.set_fill_color(240, 240, 240)
+    pdf._row(header, bold=True, fill=True)
+    pdf.table_header = header
+    for line in view["lines"]:
+        name = f"{line['name']}\n{line['description']}" if line.get("description") else line["name"]
+        pdf._row([name, line["quantity"], line["unit"] or "", line["unit_price"], line["discount"] or "",
+                  line["vat"] or "", line["net"]])  # fmt: skip
+    pdf.table_header = None
+    pdf.ln(4)
+
+    _amounts(pdf, [(text["vat_breakdown"], "")] + [
+        (f"{row['label']} {row['rate']} — {text['base']} {row['base']}", row["tax"]) for row in view["vat_breakdown"]
+    ] if view["vat_breakdown"] else [])  # fmt: skip
+    _amounts(pdf, [(row["label"], row["amount"]) for row in view["totals"]], strong={
+        row["label"] for row in view["totals"] if row.get("strong")
+    })  # fmt: skip
+    if view["schedule"]:
+        _amounts(pdf, [(text["schedule"], "")] + [(row["due_date"], row["amount"]) for row in view["schedule"]])
+
+    for title, body in ((text["notes"], view.get("notes")), (text["terms"], view.get("terms"))):
+        if body:
+            pdf.ln(2)
+            pdf.set_font(FONT, "B", 9)
+            pdf.cell(0, 5, title, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            pdf.set_font(FONT, "", 8)
+            pdf.multi_cell(0, 4, body, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.ln(3)
+    pdf.set_font(FONT, "", 7.5)
+    pdf.set_text_color(80, 80, 80)
+    for mention in view["mentions"]:
+        pdf.multi_cell(0, 3.8, mention, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    return bytes(pdf.output())
+
+
+def _amounts(pdf: _Document, rows: list[tuple[str, str]], strong: set[str] | None = None) -> None:
+    """Label and amount pairs, right-aligned under the lines."""
+    for label, amount in rows:
+        pdf.set_font(FONT, "B" if strong and label in strong else "", 9)
+        pdf.set_x(MARGIN + 76)
+        pdf.cell(80, 5.5, label, align="R")
+        pdf.cell(30, 5.5, amount, align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.ln(2)
