@@ -38,7 +38,7 @@ fonts:
 build/layers/deps.built: layers/requirements.txt $(BIN)/.installed
 	rm -rf build/layers/deps
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps \
-		--platform manylinux2014_aarch64 --python-version 3.12 --implementation cp \
+		--platform manylinux2014_aarch64 --platform manylinux_2_28_aarch64 --python-version 3.12 --implementation cp \
 		--only-binary=:all: --target build/layers/deps/python -r layers/requirements.txt
 	# Babel ships 30 MB of locales; the documents speak French and English
 	find build/layers/deps/python/babel/locale-data -name '*.dat' \
@@ -46,7 +46,17 @@ build/layers/deps.built: layers/requirements.txt $(BIN)/.installed
 		! -name 'root.dat' -delete
 	touch $@
 
-build: build/layers/deps.built ## build the Lambda layers
+# The PDF layer: fpdf2 and what it needs, and the font (→ /opt/fonts in Lambda).
+build/layers/pdf.built: layers/requirements-pdf.txt $(BIN)/.installed | fonts
+	rm -rf build/layers/pdf
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps \
+		--platform manylinux2014_aarch64 --platform manylinux_2_28_aarch64 --python-version 3.12 --implementation cp \
+		--only-binary=:all: --target build/layers/pdf/python -r layers/requirements-pdf.txt
+	mkdir -p build/layers/pdf/fonts
+	cp $(dir $(FONT))DejaVuSans.ttf $(dir $(FONT))DejaVuSans-Bold.ttf build/layers/pdf/fonts/
+	touch $@
+
+build: build/layers/deps.built build/layers/pdf.built ## build the Lambda layers
 
 lint: install
 	$(BIN)/ruff check .

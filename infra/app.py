@@ -39,7 +39,7 @@ def build(app: App) -> InvoicingStack:
     return InvoicingStack(
         app,
         STACK_NAME,
-        description="Serverless invoicing for the CRM: API, functions, table, alarms",
+        description="Serverless invoicing for the CRM: API, functions, table, documents bucket, alarms",
         # Environment-agnostic unless the CLI knows the target account/region.
         env=Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=os.environ.get("CDK_DEFAULT_REGION")),
     )

@@ -30,6 +30,7 @@ class InvoicingStack(Stack):
             self,
             "Functions",
             table=self.storage.table,
+            bucket=self.storage.documents_bucket,
             functions=wiring.FUNCTIONS,
             # The handlers answer CORS on their own responses (proxy integration).
             environment={"FRONTEND_ORIGINS": ",".join(frontend_origins)},

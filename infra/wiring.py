@@ -23,6 +23,11 @@ class Function:
     timeout_s: int = 10
     # What the function may do to the table: "none", "read" or "read_write".
     table_access: str = "read_write"
+    # What the function may do to the documents bucket: "none" or "read_write".
+    bucket_access: str = "none"
+    # Lambda layers, by name (see LAYERS): the shared code and the common
+    # dependencies; the renderer adds fpdf2 and the font.
+    layers: tuple[str, ...] = ("core", "deps")
     # Environment beyond the wiring-derived variables (TABLE_NAME, ...).
     environment: dict[str, str] = field(default_factory=dict)
 
@@ -79,9 +84,12 @@ TOTALS = Function(
 
 DOCUMENTS = Function(
     "documents",
-    "Invoice documents: the HTML preview (Jinja2, Babel)",
+    "Invoice documents: the HTML preview (Jinja2, Babel) and the PDF (fpdf2) in S3",
     memory_mb=1024,
+    timeout_s=20,
     table_access="read",
+    bucket_access="read_write",
+    layers=("core", "deps", "pdf"),
 )
 
 FUNCTIONS: tuple[Function, ...] = (API, TOTALS, DOCUMENTS)
@@ -108,8 +116,21 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/invoices/{invoice_id}/void", "api"),
     Route("POST", "/invoices/{invoice_id}/duplicate", "api"),
     Route("GET", "/invoices/{invoice_id}/preview", "documents"),
+    Route("GET", "/invoices/{invoice_id}/pdf", "documents"),
     Route("POST", "/totals", "totals"),
 )
+
+# Layer name → its folder, relative to the repository (built ones by `make build`).
+LAYERS: dict[str, str] = {
+    "core": "layers/core",  # python/invoicing: the shared package
+    "deps": "build/layers/deps",  # python/: powertools, pydantic, jinja2, babel
+    "pdf": "build/layers/pdf",  # python/: fpdf2 and what it needs; fonts/: DejaVu Sans (→ /opt/fonts)
+}
+
+# The private bucket of rendered PDFs (and, later, attachments): keys are
+# {tenant}/invoices/{invoice id}/v{version}.pdf. Its name reaches the
+# functions in this variable.
+DOCUMENTS_BUCKET_ENV = "DOCUMENTS_BUCKET"
 
 TABLE = TableSpec(
     indexes=(

@@ -22,6 +22,7 @@ os.environ.update(
     AWS_SECRET_ACCESS_KEY="testing",
     AWS_DEFAULT_REGION="eu-west-3",
     TABLE_NAME="invoicing-local",
+    DOCUMENTS_BUCKET="invoicing-local-documents",
     POWERTOOLS_TRACE_DISABLED="true",
     POWERTOOLS_METRICS_NAMESPACE="Invoicing",
     POWERTOOLS_SERVICE_NAME="invoicing",
@@ -110,11 +111,12 @@ def aws() -> Iterator[None]:
     import boto3
     from moto import mock_aws
 
-    from infra.local.resources import create_table
+    from infra.local.resources import create_bucket, create_table
     from invoicing.api import routes
 
     with mock_aws():
         create_table(boto3.client("dynamodb"), os.environ["TABLE_NAME"])
+        create_bucket(boto3.client("s3"), os.environ["DOCUMENTS_BUCKET"])
         routes.deps.cache_clear()  # a store bound to this test's emulation
         yield
         routes.deps.cache_clear()

@@ -1,4 +1,4 @@
-"""One Lambda per `wiring.FUNCTIONS` entry, sharing the core and deps layers."""
+"""One Lambda per `wiring.FUNCTIONS` entry, with the layers it names in `wiring.LAYERS`."""
 
 from __future__ import annotations
 
@@ -10,14 +10,21 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
 from infra import wiring
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-CORE_LAYER_DIR = REPO_ROOT / "layers" / "core"
-DEPS_LAYER_DIR = REPO_ROOT / "build" / "layers" / "deps"
+# Layer name -> its folder; those under build/ are made by `make build`.
+LAYER_DIRS: dict[str, Path] = {name: REPO_ROOT / folder for name, folder in wiring.LAYERS.items()}
+BUILD_DIR = REPO_ROOT / "build"
+LAYER_DESCRIPTIONS = {
+    "core": "invoicing: the shared domain and adapters package",
+    "deps": "invoicing: third-party libraries (pip, aarch64)",
+    "pdf": "invoicing: the PDF renderer's libraries (fpdf2, aarch64) and font",
+}
 
 RUNTIME = lambda_.Runtime.PYTHON_3_12
 ARCHITECTURE = lambda_.Architecture.ARM_64
@@ -36,24 +43,47 @@ def pascal(name: str) -> str:
     return "".join(part.capitalize() for part in name.replace("-", "_").split("_"))
 
 
-def deps_layer_dir() -> Path:
-    if not (DEPS_LAYER_DIR / "python").is_dir():
-        raise FileNotFoundError(
-            f"{DEPS_LAYER_DIR / 'python'} does not exist: run `make build` first; it installs the "
-            "Lambda dependencies (manylinux2014_aarch64, Python 3.12) that the deps layer ships."
-        )
-    return DEPS_LAYER_DIR
+def is_built(layer_dir: Path) -> bool:
+    return layer_dir.resolve().is_relative_to(BUILD_DIR.resolve())
+
+
+def layer_dir(name: str) -> Path:
+    """The folder of layer `name`; it must hold the `python/` folder Lambda mounts at /opt/python."""
+    if name not in LAYER_DIRS:
+        raise ValueError(f"unknown layer {name!r}, expected one of {sorted(LAYER_DIRS)} (wiring.LAYERS)")
+    path = LAYER_DIRS[name]
+    if not (path / "python").is_dir():
+        if is_built(path):
+            raise FileNotFoundError(
+                f"{path / 'python'} does not exist: run `make build` first; it installs the "
+                f"Lambda dependencies (aarch64, Python 3.12) that the {name} layer ships."
+            )
+        raise FileNotFoundError(f"{path / 'python'} does not exist: the {name} layer has no code to ship.")
+    return path
 
 
 _READ = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem")
 _WRITE = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")  # TransactWriteItems uses these
 TABLE_ACTIONS: dict[str, tuple[str, ...]] = {"none": (), "read": _READ, "read_write": _READ + _WRITE}
 
+# The blob store's calls: HeadObject (authorized by s3:GetObject), GetObject,
+# PutObject, DeleteObject, and the pre-signed GET and POST URLs, which S3
+# authorizes against the signing role (s3:GetObject, s3:PutObject). Never
+# s3:DeleteObjectVersion: the bucket's versions are the invoices' history.
+BUCKET_OBJECT_ACTIONS: dict[str, tuple[str, ...]] = {
+    "none": (),
+    "read_write": ("s3:GetObject", "s3:PutObject", "s3:DeleteObject"),
+}
+# On the bucket itself, so that HeadObject/GetObject on a missing key answer
+# 404 (the store's "not rendered yet") instead of 403 AccessDenied.
+BUCKET_ACTIONS: dict[str, tuple[str, ...]] = {"none": (), "read_write": ("s3:ListBucket",)}
+
 
 class Functions(Construct):
-    """The Lambdas, each with its own role, log group and table grant.
+    """The Lambdas, each with its own role, log group, table and bucket grants.
 
-    `by_name` maps each wiring function name to its `lambda_.Function`.
+    `by_name` maps each wiring function name to its `lambda_.Function`;
+    `layers` each layer name used by at least one function to its version.
     """
 
     def __init__(
@@ -62,26 +92,26 @@ class Functions(Construct):
         construct_id: str,
         *,
         table: dynamodb.Table,
+        bucket: s3.IBucket | None = None,
         environment: Mapping[str, str] | None = None,
         functions: tuple[wiring.Function, ...] = wiring.FUNCTIONS,
     ) -> None:
         super().__init__(scope, construct_id)
         self._table = table
+        self._bucket = bucket
         self._environment = {**BASE_ENVIRONMENT, "TABLE_NAME": table.table_name, **(environment or {})}
-        self._layers = [
-            self._layer("CoreLayer", CORE_LAYER_DIR, "invoicing: the shared domain and adapters package"),
-            self._layer("DepsLayer", deps_layer_dir(), "invoicing: third-party libraries (pip, aarch64)"),
-        ]
+        used = dict.fromkeys(name for fn in functions for name in fn.layers)  # first use order, no duplicates
+        self.layers: dict[str, lambda_.LayerVersion] = {name: self._layer(name) for name in used}
         self.by_name: dict[str, lambda_.Function] = {fn.name: self._function(fn) for fn in functions}
 
-    def _layer(self, construct_id: str, path: Path, description: str) -> lambda_.LayerVersion:
+    def _layer(self, name: str) -> lambda_.LayerVersion:
         return lambda_.LayerVersion(
             self,
-            construct_id,
-            code=lambda_.Code.from_asset(str(path), exclude=ASSET_EXCLUDES),
+            f"{pascal(name)}Layer",
+            code=lambda_.Code.from_asset(str(layer_dir(name)), exclude=ASSET_EXCLUDES),
             compatible_runtimes=[RUNTIME],
             compatible_architectures=[ARCHITECTURE],
-            description=description,
+            description=LAYER_DESCRIPTIONS.get(name, f"invoicing: the {name} layer"),
         )
 
     def _function(self, fn: wiring.Function) -> lambda_.Function:
@@ -106,8 +136,8 @@ class Functions(Construct):
             architecture=ARCHITECTURE,
             memory_size=fn.memory_mb,
             timeout=Duration.seconds(fn.timeout_s),
-            layers=self._layers,
-            environment={**self._environment, **fn.environment},
+            layers=[self.layers[name] for name in fn.layers],
+            environment={**self._environment, **self._bucket_environment(fn), **fn.environment},
             tracing=lambda_.Tracing.ACTIVE,
             log_group=log_group,
             role=role,
@@ -116,6 +146,7 @@ class Functions(Construct):
         # harmless, but cfn-lint W3005 reports the redundancy.
         function.node.default_child.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3005"]}})
         self._grant_table_access(fn, role)
+        self._grant_bucket_access(fn, role)
         self._suppress_findings(fn, function, role)
         return function
 
@@ -130,6 +161,33 @@ class Functions(Construct):
         if actions:
             self._table.grant(role, *actions)
 
+    def _bucket_environment(self, fn: wiring.Function) -> dict[str, str]:
+        if fn.bucket_access not in BUCKET_OBJECT_ACTIONS:
+            raise ValueError(
+                f"function {fn.name}: unknown bucket_access {fn.bucket_access!r}, "
+                f"expected one of {sorted(BUCKET_OBJECT_ACTIONS)}"
+            )
+        if fn.bucket_access == "none":
+            return {}
+        if self._bucket is None:
+            raise ValueError(f"function {fn.name}: bucket_access {fn.bucket_access!r} but no bucket was given")
+        return {wiring.DOCUMENTS_BUCKET_ENV: self._bucket.bucket_name}
+
+    def _grant_bucket_access(self, fn: wiring.Function, role: iam.IRole) -> None:
+        """Spelled out rather than `bucket.grant_read_write`, whose `s3:GetObject*`,
+        `s3:List*` and `s3:Abort*` patterns reach versions, ACLs and tags."""
+        if fn.bucket_access == "none" or self._bucket is None:  # validated by _bucket_environment
+            return
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=list(BUCKET_OBJECT_ACTIONS[fn.bucket_access]),
+                resources=[self._bucket.arn_for_objects("*")],
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(actions=list(BUCKET_ACTIONS[fn.bucket_access]), resources=[self._bucket.bucket_arn])
+        )
+
     def _suppress_findings(self, fn: wiring.Function, function: lambda_.Function, role: iam.Role) -> None:
         NagSuppressions.add_resource_suppressions(
             function,
@@ -137,7 +195,7 @@ class Functions(Construct):
                 NagPackSuppression(
                     id="AwsSolutions-L1",
                     reason="Python 3.12 is pinned on purpose: the deps layer is built for it "
-                    "(pip --python-version 3.12 --platform manylinux2014_aarch64); move both together.",
+                    "(pip --python-version 3.12, manylinux aarch64 wheels); move both together.",
                 ),
             ],
         )
@@ -157,6 +215,18 @@ class Functions(Construct):
                     reason="Queries on the table's global secondary indexes (wiring.TABLE.indexes): "
                     "<table ARN>/index/* covers this one table's indexes and nothing else.",
                     applies_to=[f"Resource::<{table_id}.Arn>/index/*"],
+                )
+            )
+        if fn.bucket_access != "none" and self._bucket is not None:
+            bucket_id = Stack.of(self).get_logical_id(self._bucket.node.default_child)
+            wildcards.append(
+                NagPackSuppression(
+                    id="AwsSolutions-IAM5",
+                    reason="Objects of the documents bucket: keys ({tenant}/invoices/{invoice id}/"
+                    "v{version}.pdf, pending/ uploads) are made at run time, so the object ARN ends in /*. "
+                    "Only s3:GetObject, PutObject and DeleteObject, on this one bucket's objects; the tenant "
+                    "prefix comes from the verified token's claims (SPEC §3), as for the table's keys.",
+                    applies_to=[f"Resource::<{bucket_id}.Arn>/*"],
                 )
             )
         NagSuppressions.add_resource_suppressions(role, wildcards, apply_to_children=True)

@@ -12,7 +12,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from infra.local.resources import TABLE_NAME, create_table
+from infra import wiring
+from infra.local.resources import BUCKET_NAME, TABLE_NAME, create_bucket, create_table
 
 REGION = "eu-west-3"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": REGION}
@@ -61,11 +62,17 @@ class Emulation:
     def provision(self) -> None:
         """Create what the CDK stack would create."""
         create_table(self.client("dynamodb"), self.table_name)
+        create_bucket(self.client("s3"), BUCKET_NAME)
 
     def environment(self) -> dict[str, str]:
         """What a handler needs to find the emulated resources — endpoint
         configuration only, as on AWS."""
-        return {**CREDENTIALS, "AWS_ENDPOINT_URL": self.endpoint, "TABLE_NAME": self.table_name}
+        return {
+            **CREDENTIALS,
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "TABLE_NAME": self.table_name,
+            wiring.DOCUMENTS_BUCKET_ENV: BUCKET_NAME,
+        }
 
     def stop(self) -> None:
         if self._server is not None:

@@ -55,6 +55,31 @@ def timed(call: Any, count: int) -> list[float]:
     return samples
 
 
+def render_times() -> dict[str, dict[str, float]]:
+    """PDF rendering in-process, warm, from the view-model of an issued
+    invoice with short line names (the common case)."""
+    from invoicing.documents.pdf import render_pdf
+    from invoicing.documents.view import invoice_view
+    from invoicing.logic.invoices import totals_of, totals_view
+
+    figures = {}
+    for count in (20, 200):
+        line = {"name": "Développement", "quantity": "3", "unit": "jour", "unit_price": "450.00",
+                "taxes": [{"name": "TVA", "rate": "20"}]}  # fmt: skip
+        totals = totals_view(totals_of([line] * count, None, "EUR"))
+        nets = totals.pop("line_nets")
+        invoice = {
+            "status": "open", "number": "INV-1", "currency": "EUR", "issue_date": "2026-11-27",
+            "due_date": "2026-12-27", "lines": [{**line, "net": net} for net in nets], "totals": totals,
+            "amount_due": totals["total"], "business": {"legal_name": "Bench SAS", "siren": "732829320"},
+            "customer": {"name": "Client"},
+        }  # fmt: skip
+        view = invoice_view(invoice, {}, None)
+        size = len(render_pdf(view))
+        figures[f"PDF render, {count} lines ({size // 1024} KB)"] = summary(timed(lambda v=view: render_pdf(v), 15))
+    return figures
+
+
 def main() -> None:
     import requests
 
@@ -66,6 +91,8 @@ def main() -> None:
     )
     for fn in wiring.FUNCTIONS:
         results[f"cold import {fn.module}"] = summary(cold_import_ms(f"import {fn.module}"))
+
+    results.update(render_times())
 
     runtime = LocalRuntime.start()
     try:

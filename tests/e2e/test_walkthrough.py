@@ -128,3 +128,18 @@ def test_when_the_route_is_unknown_then_404_not_500(http):
     reply = requests.get(f"{http.base_url}/no/such/route", timeout=10)
 
     assert reply.status_code == 404
+
+
+def test_the_pdf_link_downloads_the_pdf_from_the_emulated_s3(client):
+    import requests
+
+    client.put("/business", BUSINESS)
+    draft = client.post("/invoices", {"name": "PDF", "lines": [{"name": "Cours", "unit_price": "40"}]}).body
+
+    link = client.get(f"/invoices/{draft['id']}/pdf")
+
+    assert link.status == 200, link.body
+    download = requests.get(link.body["url"], timeout=30)
+    assert download.status_code == 200
+    assert download.content.startswith(b"%PDF-")
+    assert download.headers["Content-Type"] == "application/pdf"

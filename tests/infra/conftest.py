@@ -9,7 +9,7 @@ from aws_cdk import App
 from aws_cdk.assertions import Annotations, Template
 
 from infra.app import build, project_context
-from infra.constructs.functions import DEPS_LAYER_DIR
+from infra.constructs.functions import LAYER_DIRS, is_built
 from infra.stack import InvoicingStack
 
 SYNTH_CONTEXT = {
@@ -22,8 +22,11 @@ SYNTH_CONTEXT = {
 
 @pytest.fixture(scope="session")
 def stack() -> InvoicingStack:
-    # Synthesis only needs the deps layer folder to exist; `make build` fills it.
-    (DEPS_LAYER_DIR / "python").mkdir(parents=True, exist_ok=True)
+    # Synthesis only needs the built layers' folders to exist; `make build`
+    # fills them. An empty placeholder where one is absent, never touching a build.
+    for folder in LAYER_DIRS.values():
+        if is_built(folder) and not (folder / "python").is_dir():
+            (folder / "python").mkdir(parents=True)
     return build(App(context={**project_context(), **SYNTH_CONTEXT}))
 
 

@@ -8,13 +8,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import Stack
+from aws_cdk import App, Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Annotations, Match, Template
 from cfnlint.api import ManualArgs, lint
 from constructs import IConstruct
 
 from infra import wiring
-from infra.constructs.functions import CORE_LAYER_DIR, DEPS_LAYER_DIR, REPO_ROOT
+from infra.constructs import functions as functions_module
+from infra.constructs.functions import REPO_ROOT, Functions
 from infra.stack import InvoicingStack
 
 pytestmark = pytest.mark.infra
@@ -22,6 +25,8 @@ pytestmark = pytest.mark.infra
 CORS_HEADERS = ("Authorization", "Content-Type", "Idempotency-Key", "If-Match")
 DYNAMODB_WRITES = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
 DYNAMODB_READS = {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem"}
+S3_OBJECT_ACTIONS = {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}
+S3_ALLOWED = S3_OBJECT_ACTIONS | {"s3:ListBucket"}
 
 
 # --- reading the template --------------------------------------------------
@@ -82,13 +87,37 @@ def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def role_actions(cfn: dict[str, Any], role_id: str) -> set[str]:
-    actions: set[str] = set()
+def role_statements(cfn: dict[str, Any], role_id: str) -> list[dict[str, Any]]:
+    found = []
     for policy in resources(cfn, "AWS::IAM::Policy").values():
         if {"Ref": role_id} in policy["Properties"]["Roles"]:
-            for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
-                actions.update(as_list(statement["Action"]))
-    return actions
+            found += policy["Properties"]["PolicyDocument"]["Statement"]
+    # Inline and managed policies would escape the walk above.
+    role = cfn["Resources"][role_id]["Properties"]
+    assert not role.get("Policies"), f"{role_id} has inline policies"
+    assert not role.get("ManagedPolicyArns"), f"{role_id} has managed policies"
+    return found
+
+
+def role_actions(cfn: dict[str, Any], role_id: str) -> set[str]:
+    return {action for statement in role_statements(cfn, role_id) for action in as_list(statement["Action"])}
+
+
+def function_role_id(stack: InvoicingStack, cfn: dict[str, Any], fn: wiring.Function) -> str:
+    return cfn["Resources"][logical_id(stack.functions.by_name[fn.name])]["Properties"]["Role"]["Fn::GetAtt"][0]
+
+
+def bucket_policy_statements(cfn: dict[str, Any], bucket_id: str) -> list[dict[str, Any]]:
+    return [
+        statement
+        for policy in resources(cfn, "AWS::S3::BucketPolicy").values()
+        if policy["Properties"]["Bucket"] == {"Ref": bucket_id}
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def object_arn(bucket_id: str) -> dict[str, Any]:
+    return {"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, "/*"]]}
 
 
 def route_id(route: wiring.Route) -> str:
@@ -200,7 +229,7 @@ def test_the_frontend_finds_the_api_url_user_pool_and_client_in_the_outputs(temp
 
 
 @pytest.mark.parametrize("fn", wiring.FUNCTIONS, ids=lambda fn: fn.name)
-def test_each_wiring_function_runs_its_code_on_python312_arm64_with_both_layers(
+def test_each_wiring_function_runs_its_code_on_python312_arm64_with_its_declared_layers(
     fn: wiring.Function, stack: InvoicingStack, cfn: dict[str, Any]
 ) -> None:
     function = cfn["Resources"][logical_id(stack.functions.by_name[fn.name])]
@@ -214,7 +243,7 @@ def test_each_wiring_function_runs_its_code_on_python312_arm64_with_both_layers(
     assert props["TracingConfig"] == {"Mode": "Active"}
 
     layer_folders = [asset_folder(cfn["Resources"][layer["Ref"]]) for layer in props["Layers"]]
-    assert layer_folders == [CORE_LAYER_DIR.resolve(), DEPS_LAYER_DIR.resolve()]
+    assert layer_folders == [(REPO_ROOT / wiring.LAYERS[name]).resolve() for name in fn.layers]
 
     environment = props["Environment"]["Variables"]
     assert environment["TABLE_NAME"] == {"Ref": logical_id(stack.storage.table)}
@@ -228,12 +257,56 @@ def test_each_wiring_function_runs_its_code_on_python312_arm64_with_both_layers(
     assert log_group["Properties"]["RetentionInDays"] > 0
 
 
+def test_one_layer_version_per_layer_some_function_uses(cfn: dict[str, Any]) -> None:
+    used = {name for fn in wiring.FUNCTIONS for name in fn.layers}
+    folders = sorted(str(asset_folder(layer)) for layer in resources(cfn, "AWS::Lambda::LayerVersion").values())
+    assert folders == sorted(str((REPO_ROOT / wiring.LAYERS[name]).resolve()) for name in used)
+
+
+@pytest.mark.parametrize("fn", wiring.FUNCTIONS, ids=lambda fn: fn.name)
+def test_only_functions_with_bucket_access_know_the_documents_bucket(
+    fn: wiring.Function, stack: InvoicingStack, cfn: dict[str, Any]
+) -> None:
+    environment = cfn["Resources"][logical_id(stack.functions.by_name[fn.name])]["Properties"]["Environment"]
+    if fn.bucket_access == "read_write":
+        bucket_name = {"Ref": logical_id(stack.storage.documents_bucket)}
+        assert environment["Variables"].get(wiring.DOCUMENTS_BUCKET_ENV) == bucket_name
+    else:
+        assert wiring.DOCUMENTS_BUCKET_ENV not in environment["Variables"]
+
+
+@pytest.mark.parametrize("fn", wiring.FUNCTIONS, ids=lambda fn: fn.name)
+def test_each_function_gets_exactly_its_declared_bucket_access(
+    fn: wiring.Function, stack: InvoicingStack, cfn: dict[str, Any]
+) -> None:
+    bucket_id = logical_id(stack.storage.documents_bucket)
+    s3_statements = [
+        statement
+        for statement in role_statements(cfn, function_role_id(stack, cfn, fn))
+        if any(action.startswith("s3:") for action in as_list(statement["Action"]))
+    ]
+    actions = {action for statement in s3_statements for action in as_list(statement["Action"])}
+    if fn.bucket_access == "none":
+        assert actions == set()
+        return
+    assert actions <= S3_ALLOWED
+    assert {"s3:GetObject", "s3:PutObject"} <= actions  # what rendering and pre-signing need
+    # Object actions on this bucket's objects, ListBucket on this bucket itself: nowhere else.
+    bucket_arn = {"Fn::GetAtt": [bucket_id, "Arn"]}
+    for statement in s3_statements:
+        assert statement["Effect"] == "Allow"
+        if set(as_list(statement["Action"])) == {"s3:ListBucket"}:
+            assert as_list(statement["Resource"]) == [bucket_arn]
+        else:
+            assert set(as_list(statement["Action"])) <= S3_OBJECT_ACTIONS
+            assert as_list(statement["Resource"]) == [object_arn(bucket_id)]
+
+
 @pytest.mark.parametrize("fn", wiring.FUNCTIONS, ids=lambda fn: fn.name)
 def test_each_function_gets_exactly_its_declared_table_access(
     fn: wiring.Function, stack: InvoicingStack, cfn: dict[str, Any]
 ) -> None:
-    role_id = cfn["Resources"][logical_id(stack.functions.by_name[fn.name])]["Properties"]["Role"]["Fn::GetAtt"][0]
-    actions = role_actions(cfn, role_id)
+    actions = role_actions(cfn, function_role_id(stack, cfn, fn))
     if fn.table_access == "none":
         assert not {action for action in actions if action.startswith("dynamodb:")}
     elif fn.table_access == "read":
@@ -245,10 +318,13 @@ def test_each_function_gets_exactly_its_declared_table_access(
     assert "dynamodb:Scan" not in actions
 
 
-def test_no_policy_statement_has_a_wildcard_action(cfn: dict[str, Any]) -> None:
+def test_no_policy_statement_allows_a_wildcard_action(cfn: dict[str, Any]) -> None:
     found = list(statements(cfn))
     assert found, "the walk found no policy statement: the test would prove nothing"
     for statement in found:
+        assert "NotAction" not in statement, f"NotAction in {statement}"
+        if statement.get("Effect") == "Deny":
+            continue  # a wildcard in a Deny (the buckets' TLS-only s3:*) only widens the denial
         for action in as_list(statement.get("Action", [])):
             assert action != "*", f"wildcard action in {statement}"
             assert not action.endswith(":*"), f"service-wide action {action!r} in {statement}"
@@ -307,6 +383,134 @@ def test_each_wiring_index_is_a_gsi_projecting_all_on_string_keys(index: wiring.
             ),
         },
     )
+
+
+# --- documents bucket ------------------------------------------------------
+
+
+def test_the_documents_bucket_is_private_encrypted_versioned_and_retained(
+    stack: InvoicingStack, cfn: dict[str, Any]
+) -> None:
+    bucket = cfn["Resources"][logical_id(stack.storage.documents_bucket)]
+    assert bucket["DeletionPolicy"] == "Retain"
+    assert bucket["UpdateReplacePolicy"] == "Retain"
+    props = bucket["Properties"]
+    assert props["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    [encryption] = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms")
+    assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert props["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]  # no ACLs
+
+
+def test_the_documents_bucket_aborts_stale_multipart_uploads_and_expires_only_pending_uploads(
+    stack: InvoicingStack, cfn: dict[str, Any]
+) -> None:
+    rules = cfn["Resources"][logical_id(stack.storage.documents_bucket)]["Properties"]["LifecycleConfiguration"][
+        "Rules"
+    ]
+    assert all(rule["Status"] == "Enabled" for rule in rules)
+    assert any(rule.get("AbortIncompleteMultipartUpload") == {"DaysAfterInitiation": 1} for rule in rules)
+    pending = [rule for rule in rules if rule.get("Prefix") == "pending/"]
+    assert [rule.get("ExpirationInDays") for rule in pending] == [1]
+    # Invoices are kept ten years: nothing outside pending/ ever expires or
+    # moves to another storage class, and no version is deleted there.
+    for rule in rules:
+        if rule.get("Prefix") != "pending/":
+            assert "Prefix" not in rule, f"unexpected prefix in {rule}"
+            assert "Filter" not in rule, f"unexpected filter in {rule}"
+            assert (
+                not {
+                    "ExpirationInDays",
+                    "ExpirationDate",
+                    "NoncurrentVersionExpiration",
+                    "Transitions",
+                    "NoncurrentVersionTransitions",
+                }
+                & rule.keys()
+            ), f"rule {rule['Id']} ages invoices"
+
+
+@pytest.mark.parametrize("bucket_name", ["documents_bucket", "access_logs_bucket"])
+def test_each_bucket_refuses_plain_http(bucket_name: str, stack: InvoicingStack, cfn: dict[str, Any]) -> None:
+    bucket_id = logical_id(getattr(stack.storage, bucket_name))
+    denials = [
+        statement
+        for statement in bucket_policy_statements(cfn, bucket_id)
+        if statement["Effect"] == "Deny" and statement.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
+    ]
+    assert len(denials) == 1
+    [deny] = denials
+    assert deny["Principal"] == {"AWS": "*"}
+    assert deny["Action"] == "s3:*"
+    assert {"Fn::GetAtt": [bucket_id, "Arn"]} in deny["Resource"]
+    assert object_arn(bucket_id) in deny["Resource"]
+
+
+def test_the_documents_bucket_logs_its_accesses_to_an_encrypted_retained_private_log_bucket(
+    stack: InvoicingStack, cfn: dict[str, Any]
+) -> None:
+    logs_id = logical_id(stack.storage.access_logs_bucket)
+    logging = cfn["Resources"][logical_id(stack.storage.documents_bucket)]["Properties"]["LoggingConfiguration"]
+    assert logging["DestinationBucketName"] == {"Ref": logs_id}
+
+    log_bucket = cfn["Resources"][logs_id]
+    assert log_bucket["DeletionPolicy"] == "Retain"
+    props = log_bucket["Properties"]
+    assert all(props["PublicAccessBlockConfiguration"].values())
+    assert len(props["PublicAccessBlockConfiguration"]) == 4
+    # Server access logging delivers only to SSE-S3 buckets.
+    [encryption] = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    # Delivery through the bucket policy (ACLs stay disabled), from the documents bucket only.
+    assert props["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    [delivery] = [
+        statement
+        for statement in bucket_policy_statements(cfn, logs_id)
+        if statement["Effect"] == "Allow" and statement.get("Principal") == {"Service": "logging.s3.amazonaws.com"}
+    ]
+    assert delivery["Action"] == "s3:PutObject"
+    assert delivery["Condition"]["ArnLike"]["aws:SourceArn"] == {
+        "Fn::GetAtt": [logical_id(stack.storage.documents_bucket), "Arn"]
+    }
+
+
+# --- construct guards -------------------------------------------------------
+
+
+def build_functions(functions: tuple[wiring.Function, ...], *, with_bucket: bool = True) -> Functions:
+    stack = Stack(App(), "Guard")
+    table = dynamodb.Table(
+        stack, "Table", partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING)
+    )
+    bucket = s3.Bucket(stack, "Bucket") if with_bucket else None
+    return Functions(stack, "Functions", table=table, bucket=bucket, functions=functions)
+
+
+def test_an_unknown_bucket_access_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown bucket_access 'write'"):
+        build_functions((wiring.Function("api", "x", bucket_access="write"),))
+
+
+def test_bucket_access_without_a_bucket_is_refused() -> None:
+    with pytest.raises(ValueError, match="no bucket"):
+        build_functions((wiring.Function("api", "x", bucket_access="read_write"),), with_bucket=False)
+
+
+def test_an_unknown_layer_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown layer 'fonts'"):
+        build_functions((wiring.Function("api", "x", layers=("core", "fonts")),))
+
+
+def test_a_missing_built_layer_asks_for_make_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(functions_module, "BUILD_DIR", tmp_path)
+    monkeypatch.setitem(functions_module.LAYER_DIRS, "pdf", tmp_path / "layers" / "pdf")
+    with pytest.raises(FileNotFoundError, match="run `make build` first"):
+        build_functions((wiring.Function("api", "x", layers=("core", "pdf")),))
 
 
 # --- monitoring -------------------------------------------------------------

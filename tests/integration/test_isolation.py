@@ -122,9 +122,12 @@ def _invoice_action(action: str, key: str) -> Callable[..., None]:
     return case
 
 
-def _preview(api, acme):
-    for key in ("draft", "issued"):
-        _not_found(api.get(f"/invoices/{acme[key]['id']}/preview", tenant=OTHER))
+def _document(kind: str) -> Callable[..., None]:
+    def case(api, acme):
+        for key in ("draft", "issued"):
+            _not_found(api.get(f"/invoices/{acme[key]['id']}/{kind}", tenant=OTHER))
+
+    return case
 
 
 def _totals(api, acme):
@@ -155,7 +158,8 @@ CASES: dict[tuple[str, str], Callable[..., None]] = {
     ("POST", "/invoices/{invoice_id}/mark-sent"): _invoice_action("mark-sent", "draft"),
     ("POST", "/invoices/{invoice_id}/void"): _invoice_action("void", "issued"),
     ("POST", "/invoices/{invoice_id}/duplicate"): _invoice_action("duplicate", "issued"),
-    ("GET", "/invoices/{invoice_id}/preview"): _preview,
+    ("GET", "/invoices/{invoice_id}/preview"): _document("preview"),
+    ("GET", "/invoices/{invoice_id}/pdf"): _document("pdf"),
     ("POST", "/totals"): _totals,
 }
 

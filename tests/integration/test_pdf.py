@@ -120,3 +120,44 @@ def test_hostile_text_neither_crashes_nor_overflows(api):
 
     assert any("<script>{{ 7*7 }}</script>" in page for page in pages)
     assert all(page.endswith(f"Page {n}/{len(pages)}") for n, page in enumerate(pages, 1))
+
+
+# -- GET /invoices/{id}/pdf: stored in S3 per version, reached by a pre-signed URL ---------
+
+
+def stored_versions(key: str) -> list[dict]:
+    import boto3
+
+    listing = boto3.client("s3").list_object_versions(Bucket="invoicing-local-documents", Prefix=key)
+    return listing.get("Versions", [])
+
+
+def test_the_pdf_link_points_at_the_rendered_version_in_the_tenants_prefix(api):
+    import boto3
+
+    invoice = issue(api, SPEC_INVOICE)
+
+    reply = api.get(f"/invoices/{invoice['id']}/pdf")
+
+    assert reply.status == 200, reply.body
+    assert (reply.body["expires_in"], reply.body["version"]) == (300, invoice["version"])
+    key = f"acme/invoices/{invoice['id']}/v{invoice['version']}.pdf"
+    assert key in reply.body["url"]
+    assert "X-Amz-Signature=" in reply.body["url"]
+    obj = boto3.client("s3").get_object(Bucket="invoicing-local-documents", Key=key)
+    assert obj["ContentType"] == "application/pdf"
+    assert obj["Body"].read().startswith(b"%PDF-")
+
+
+def test_asking_again_reuses_the_stored_pdf_and_a_new_version_gets_its_own(api):
+    draft = api.post("/invoices", {"name": "Brouillon", "lines": [{"name": "Cours", "unit_price": "40"}]}).body
+    first_key = f"acme/invoices/{draft['id']}/v1.pdf"
+
+    api.get(f"/invoices/{draft['id']}/pdf")
+    api.get(f"/invoices/{draft['id']}/pdf")
+    assert len(stored_versions(first_key)) == 1  # rendered once
+
+    assert api.patch(f"/invoices/{draft['id']}", {"version": 1, "notes": "modifié"}).status == 200
+    reply = api.get(f"/invoices/{draft['id']}/pdf")
+    assert reply.body["version"] == 2
+    assert len(stored_versions(f"acme/invoices/{draft['id']}/v2.pdf")) == 1

@@ -23,6 +23,7 @@ from invoicing.models.invoices import (
     InvoiceIn,
     InvoicePatch,
     InvoiceSummary,
+    PdfLink,
     TotalsOut,
     TotalsRequest,
     VersionIn,
@@ -47,8 +48,9 @@ Cursor = Annotated[str | None, Query(max_length=2048, description="next_cursor o
 def deps() -> Deps:
     """One store per Lambda container, created on first use."""
     from invoicing.store.dynamodb import DynamoStore
+    from invoicing.store.s3 import S3Blobs
 
-    return Deps(store=DynamoStore())
+    return Deps(store=DynamoStore(), blobs=S3Blobs())
 
 
 def idempotency_store() -> Any:
@@ -271,6 +273,17 @@ def preview_invoice(invoice_id: InvoiceId):
 
     html = documents.preview(deps(), tenant_of(document_routes), invoice_id)
     return Response(status_code=200, content_type="text/html; charset=utf-8", body=html)
+
+
+@document_routes.get(
+    "/invoices/<invoice_id>/pdf",
+    summary="A link to the PDF, valid a few minutes (rendered now if need be)",
+    responses=responses(200, "A pre-signed URL of the PDF", PdfLink, 404),
+)
+def invoice_pdf(invoice_id: InvoiceId):
+    from invoicing.logic import documents
+
+    return json_response(200, documents.pdf_link(deps(), tenant_of(document_routes), invoice_id))
 
 
 # -- totals (its own Lambda; registered here for the OpenAPI document too) -------------

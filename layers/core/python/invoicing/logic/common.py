@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from invoicing.store.ports import Store
+from invoicing.store.ports import BlobStore, Store
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 BUSINESS_TIMEZONE = ZoneInfo("Europe/Paris")
@@ -36,6 +36,7 @@ def _utc_now() -> datetime:
 @dataclass
 class Deps:
     store: Store
+    blobs: BlobStore | None = None  # only the documents function has a bucket
     now: Callable[[], datetime] = _utc_now
     new_id: Callable[[str], str] = new_id
     new_token: Callable[[], str] = field(default=lambda: secrets.token_urlsafe(32))

@@ -174,3 +174,9 @@ class InvoiceSummary(BaseModel):
     amount_due: str
     overdue: bool
     version: int
+
+
+class PdfLink(BaseModel):
+    url: str = Field(description="pre-signed GET of the PDF")
+    expires_in: int = Field(description="seconds")
+    version: int = Field(description="the invoice version the PDF shows")
