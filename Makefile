@@ -28,8 +28,12 @@ $(BIN)/.installed: requirements-dev.txt layers/requirements.txt
 
 install: $(BIN)/.installed fonts
 
-# The PDF font (DejaVu Sans: €, œ, Greek…) comes from Debian's fonts-dejavu-core.
+# The PDF font (DejaVu Sans: €, œ, Greek…) comes from Debian's fonts-dejavu-core;
+# the layer keeps the scripts a European invoice uses (Latin, Greek, Cyrillic,
+# punctuation, currency, arrows, maths): a quarter of the glyphs, parsed in a
+# third less time for every PDF.
 FONT := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
+FONT_RANGES := U+0000-024F,U+0259,U+02B0-036F,U+0370-03FF,U+0400-04FF,U+1E00-1EFF,U+2000-206F,U+20A0-20CF,U+2100-214F,U+2190-22FF,U+25A0-25FF,U+FB00-FB06
 fonts:
 	@test -f $(FONT) || { apt-get update -qq && apt-get install -y -qq fonts-dejavu-core; } \
 		|| { echo "install Debian's fonts-dejavu-core (as root) for the PDF font"; exit 1; }
@@ -53,7 +57,10 @@ build/layers/pdf.built: layers/requirements-pdf.txt $(BIN)/.installed | fonts
 		--platform manylinux2014_aarch64 --platform manylinux_2_28_aarch64 --python-version 3.12 --implementation cp \
 		--only-binary=:all: --target build/layers/pdf/python -r layers/requirements-pdf.txt
 	mkdir -p build/layers/pdf/fonts
-	cp $(dir $(FONT))DejaVuSans.ttf $(dir $(FONT))DejaVuSans-Bold.ttf build/layers/pdf/fonts/
+	for style in DejaVuSans DejaVuSans-Bold; do \
+		$(BIN)/pyftsubset $(dir $(FONT))$$style.ttf --unicodes="$(FONT_RANGES)" --layout-features='*' \
+			--output-file=build/layers/pdf/fonts/$$style.ttf 2>/dev/null || exit 1; \
+	done
 	touch $@
 
 build: build/layers/deps.built build/layers/pdf.built ## build the Lambda layers

@@ -30,6 +30,10 @@ os.environ.update(
     LOG_LEVEL="WARNING",
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
+# The PDFs use the font the Lambda layer ships (`make build`), not the system's.
+_LAYER_FONTS = os.path.join(os.path.dirname(__file__), "..", "build", "layers", "pdf", "fonts")
+if os.path.isfile(os.path.join(_LAYER_FONTS, "DejaVuSans.ttf")):
+    os.environ["FONTS_DIR"] = os.path.abspath(_LAYER_FONTS)
 
 
 @dataclass

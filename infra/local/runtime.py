@@ -59,6 +59,9 @@ class LocalRuntime:
             "POWERTOOLS_TRACE_DISABLED": "true",
             "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
         }
+        layer_fonts = ROOT / "build" / "layers" / "pdf" / "fonts"
+        if (layer_fonts / "DejaVuSans.ttf").is_file():  # the font the Lambda layer ships
+            environment["FONTS_DIR"] = str(layer_fonts)
         gateway = Gateway((host, port), {("GET", "/swagger"): _swagger})
         # the hosted-page links point at this gateway
         lambdas = Lambdas({**environment, "PUBLIC_BASE_URL": gateway.url})

@@ -58,6 +58,9 @@ def timed(call: Any, count: int) -> list[float]:
 def render_times() -> dict[str, dict[str, float]]:
     """PDF rendering in-process, warm, from the view-model of an issued
     invoice with short line names (the common case)."""
+    layer_fonts = ROOT / "build" / "layers" / "pdf" / "fonts"
+    if layer_fonts.is_dir():  # the font the Lambda layer ships
+        os.environ.setdefault("FONTS_DIR", str(layer_fonts))
     from invoicing.documents.pdf import render_pdf
     from invoicing.documents.view import invoice_view
     from invoicing.logic.invoices import totals_of, totals_view
