@@ -292,7 +292,7 @@ def finalize_invoice(
         assert business is not None
         assert customer
         sequence = numbering.last + 1
-        token = deps.new_token()
+        token, now = deps.new_token(), deps.timestamp()
         issued = {
             **current,
             "status": Status.OPEN.value,
@@ -304,8 +304,8 @@ def finalize_invoice(
                 key: value for key, value in customer.items() if key not in ("version", "created_at", "updated_at")
             },
             "payment_link": f"{public_url}/pay/{token}",
-            "finalized_at": deps.timestamp(),
-            "updated_at": deps.timestamp(),
+            "finalized_at": now,
+            "updated_at": now,
             "version": current["version"] + 1,
         }
         step = Finalization(

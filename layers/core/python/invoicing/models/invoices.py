@@ -134,7 +134,9 @@ class TotalsOut(InvoiceTotals):
     line_nets: list[str]
 
 
-class Invoice(BaseModel):
+class _InvoiceOut(BaseModel):
+    """What an invoice and its list entry both show."""
+
     model_config = ConfigDict(extra="allow")
 
     id: str
@@ -145,7 +147,6 @@ class Invoice(BaseModel):
     currency: str
     issue_date: date | None
     due_date: date | None
-    lines: list[dict[str, Any]]
     totals: InvoiceTotals
     late_fees_total: str
     amount_paid: str
@@ -155,25 +156,15 @@ class Invoice(BaseModel):
     version: int
 
 
-class InvoiceSummary(BaseModel):
+class Invoice(_InvoiceOut):
+    lines: list[dict[str, Any]]
+
+
+class InvoiceSummary(_InvoiceOut):
     """An invoice in a list: no lines, notes, terms or snapshots."""
 
-    model_config = ConfigDict(extra="allow")
-
-    id: str
-    name: str
-    status: Literal["draft", "open", "partially_paid", "paid", "void"]
-    number: str | None
-    customer_id: str | None
     customer_name: str | None
-    currency: str
-    issue_date: date | None
-    due_date: date | None
     line_count: int
-    totals: InvoiceTotals
-    amount_due: str
-    overdue: bool
-    version: int
 
 
 class PdfLink(BaseModel):
