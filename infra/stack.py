@@ -10,6 +10,7 @@ from constructs import Construct
 
 from infra import wiring
 from infra.constructs.api import Api
+from infra.constructs.events import Bus
 from infra.constructs.functions import Functions
 from infra.constructs.monitoring import Monitoring
 from infra.constructs.storage import Storage
@@ -40,12 +41,14 @@ class InvoicingStack(Stack):
         )
         for function in self.functions.by_name.values():
             function.add_environment("PUBLIC_BASE_URL", self.api.base_url)  # payment links: {base}/pay/{token}
+        self.bus = Bus(self, "Events", functions=self.functions.by_name)
         self.monitoring = Monitoring(
             self,
             "Monitoring",
             functions=self.functions.by_name,
             rest_api=self.api.rest_api,
             table=self.storage.table,
+            dead_letter_queues=self.bus.dead_letter_queues,
             alarm_email=self.node.try_get_context("alarm_email"),
         )
 

@@ -1,7 +1,7 @@
 """The one declaration of the system's wiring.
 
-Which function answers which route (and, in later issues, which schedule or
-event), and the shape of the single table. Both the CDK app (`infra/stack.py`)
+Which function answers which route and which event of the invoicing bus
+(and, in later issues, which schedule), and the shape of the single table. Both the CDK app (`infra/stack.py`)
 and the local runtime (`infra/local/`) read this module, so they cannot drift.
 
 Plain Python only: no CDK, no boto3, so the local runtime imports it for free.
@@ -28,6 +28,8 @@ class Function:
     # Lambda layers, by name (see LAYERS): the shared code and the common
     # dependencies; the renderer adds fpdf2 and the font.
     layers: tuple[str, ...] = ("core", "deps")
+    # Whether it publishes on the invoicing bus (events:PutEvents, EVENT_BUS_NAME).
+    publishes_events: bool = False
     # Environment beyond the wiring-derived variables (TABLE_NAME, ...).
     environment: dict[str, str] = field(default_factory=dict)
 
@@ -59,6 +61,21 @@ class Route:
 
 
 @dataclass(frozen=True)
+class EventRule:
+    """Events of the invoicing bus, by detail type, delivered to a function.
+    The function runs asynchronously: an invocation that fails is retried
+    `retry_attempts` times (Lambda allows 0–2), then the event is kept in the
+    target's dead-letter queue, which has an alarm. The local runtime
+    retries the same way."""
+
+    name: str
+    detail_types: tuple[str, ...]
+    function: str
+    retry_attempts: int = 2
+    max_event_age_s: int = 6 * 3600
+
+
+@dataclass(frozen=True)
 class Index:
     name: str
     partition_key: str
@@ -73,7 +90,7 @@ class TableSpec:
     indexes: tuple[Index, ...] = ()
 
 
-API = Function("api", "Business profile, customers, products and invoices")
+API = Function("api", "Business profile, customers, products and invoices", publishes_events=True)
 TOTALS = Function(
     "totals",
     "Stateless totals for the editor's live preview",
@@ -84,7 +101,7 @@ TOTALS = Function(
 
 DOCUMENTS = Function(
     "documents",
-    "Invoice documents: the HTML preview (Jinja2, Babel) and the PDF (fpdf2) in S3",
+    "Invoice documents: the HTML preview (Jinja2, Babel) and the PDF (fpdf2), stored in S3 on bus events",
     memory_mb=1024,
     timeout_s=20,
     table_access="read",
@@ -120,6 +137,16 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/totals", "totals"),
 )
 
+# Every event the system publishes comes from this source
+# (layers/core/python/invoicing/events.py names the detail types).
+EVENT_SOURCE = "invoicing"
+EVENT_BUS_ENV = "EVENT_BUS_NAME"
+
+EVENT_RULES: tuple[EventRule, ...] = (
+    # A PDF for every issued version, made before anyone asks for it.
+    EventRule("render-pdf", ("Invoice Finalized", "Invoice Amounts Changed"), "documents"),
+)
+
 # Layer name → its folder, relative to the repository (built ones by `make build`).
 LAYERS: dict[str, str] = {
     "core": "layers/core",  # python/invoicing: the shared package
@@ -153,3 +180,10 @@ def function(name: str) -> Function:
 
 def routes_of(function_name: str) -> list[Route]:
     return [route for route in ROUTES if route.function == function_name]
+
+
+def rules_for(detail_type: str, source: str = EVENT_SOURCE) -> list[EventRule]:
+    """The rules an event matches (EventBridge's pattern on source and detail-type)."""
+    if source != EVENT_SOURCE:
+        return []
+    return [rule for rule in EVENT_RULES if detail_type in rule.detail_types]

@@ -23,6 +23,7 @@ os.environ.update(
     AWS_DEFAULT_REGION="eu-west-3",
     TABLE_NAME="invoicing-local",
     DOCUMENTS_BUCKET="invoicing-local-documents",
+    EVENT_BUS_NAME="invoicing-local-events",
     POWERTOOLS_TRACE_DISABLED="true",
     POWERTOOLS_METRICS_NAMESPACE="Invoicing",
     POWERTOOLS_SERVICE_NAME="invoicing",
@@ -102,6 +103,36 @@ class InProcessApi(Verbs):
         fn = wiring.function(route.function)
         handler = importlib.import_module(fn.module).lambda_handler
         response = handler(event, self._context(fn, "test-request"))
+        return self._reply(response)
+
+    def deliver_events(self) -> list[tuple[str, dict[str, Any]]]:
+        """Hand what was published on the bus (moto keeps it in a queue, see
+        the `aws` fixture) to the functions of the rules it matches, as
+        EventBridge would: (function, the handler's result) for each."""
+        import boto3
+
+        from infra import wiring
+
+        sqs = boto3.client("sqs")
+        queue = sqs.get_queue_url(QueueName=EVENT_CAPTURE_QUEUE)["QueueUrl"]
+        delivered = []
+        while messages := sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", []):
+            for message in messages:
+                event = json.loads(message["Body"])
+                for rule in wiring.rules_for(event["detail-type"], event["source"]):
+                    delivered.append((rule.function, self.invoke_function(rule.function, event)))
+                sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+        return delivered
+
+    def invoke_function(self, name: str, event: dict[str, Any]) -> Any:
+        import importlib
+
+        from infra import wiring
+
+        fn = wiring.function(name)
+        return importlib.import_module(fn.module).lambda_handler(event, self._context(fn, "test-event"))
+
+    def _reply(self, response: dict[str, Any]) -> Reply:
         text = response.get("body") or ""
         merged = {k: ", ".join(v) for k, v in (response.get("multiValueHeaders") or {}).items()}
         merged.update(response.get("headers") or {})
@@ -109,9 +140,14 @@ class InProcessApi(Verbs):
         return Reply(response["statusCode"], (json.loads(text) if is_json else text) if text else None, merged)
 
 
+EVENT_CAPTURE_QUEUE = "captured-events"
+
+
 @pytest.fixture
 def aws() -> Iterator[None]:
-    """moto in-process with the stack's table, fresh for each test."""
+    """moto in-process with the stack's table, bucket and bus, fresh for each
+    test. moto cannot run Lambda targets, so a rule keeps every event of the
+    bus in a queue, for `InProcessApi.deliver_events`."""
     import boto3
     from moto import mock_aws
 
@@ -121,9 +157,23 @@ def aws() -> Iterator[None]:
     with mock_aws():
         create_table(boto3.client("dynamodb"), os.environ["TABLE_NAME"])
         create_bucket(boto3.client("s3"), os.environ["DOCUMENTS_BUCKET"])
+        _capture_bus(os.environ["EVENT_BUS_NAME"])
         routes.deps.cache_clear()  # a store bound to this test's emulation
         yield
         routes.deps.cache_clear()
+
+
+def _capture_bus(bus: str) -> None:
+    import boto3
+
+    from infra import wiring
+
+    events, sqs = boto3.client("events"), boto3.client("sqs")
+    events.create_event_bus(Name=bus)
+    queue = sqs.create_queue(QueueName=EVENT_CAPTURE_QUEUE)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="capture", EventBusName=bus, EventPattern=json.dumps({"source": [wiring.EVENT_SOURCE]}))
+    events.put_targets(Rule="capture", EventBusName=bus, Targets=[{"Id": "queue", "Arn": arn}])
 
 
 @pytest.fixture

@@ -1,5 +1,9 @@
 """The documents function: an invoice as the client will see it. The only
-function that loads the rendering libraries."""
+function that loads the rendering libraries.
+
+Two kinds of events reach it: API Gateway requests (the preview, the PDF
+link) and, from the invoicing bus, the events that call for a new PDF
+(`infra/wiring.py` EVENT_RULES)."""
 
 from typing import Any
 
@@ -16,4 +20,20 @@ app = build_resolver(routes.document_routes)
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if "detail-type" in event:
+        return on_bus_event(event)
     return guarded(app, event, context)
+
+
+def on_bus_event(event: dict[str, Any]) -> dict[str, Any]:
+    """Store the PDF the event calls for. An exception fails the invocation,
+    and EventBridge retries it (then the rule's dead-letter queue keeps it)."""
+    from invoicing.logic import documents
+
+    detail = event["detail"]
+    outcome = documents.on_event(routes.deps(), detail)
+    logger.info(
+        "pdf",
+        extra={"detail_type": event["detail-type"], "invoice_id": detail["invoice_id"], "outcome": outcome},
+    )
+    return {"outcome": outcome}

@@ -14,6 +14,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.constructs.functions import pascal
@@ -69,6 +70,7 @@ class Monitoring(Construct):
         functions: Mapping[str, lambda_.IFunction],
         rest_api: apigw.RestApi,
         table: dynamodb.ITable,
+        dead_letter_queues: Mapping[str, sqs.IQueue] | None = None,
         alarm_email: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -81,6 +83,12 @@ class Monitoring(Construct):
             self._alarm(f"{pascal(name)}Errors", function.metric_errors(period=PERIOD), f"Lambda {name} failed")
             self._alarm(
                 f"{pascal(name)}Throttles", function.metric_throttles(period=PERIOD), f"Lambda {name} was throttled"
+            )
+        for name, queue in (dead_letter_queues or {}).items():
+            self._alarm(
+                f"{pascal(name)}DeadLetters",
+                queue.metric_approximate_number_of_messages_visible(period=PERIOD, statistic=cloudwatch.Stats.MAXIMUM),
+                f"Events that Lambda {name} could not handle wait in its dead-letter queue",
             )
         self._alarm("Api5xx", rest_api.metric_server_error(period=PERIOD), "The API answered 5xx")
         for metric_name in ("ReadThrottleEvents", "WriteThrottleEvents"):

@@ -42,7 +42,9 @@ def main(function_name: str, event_path: str) -> int:
     handler = importlib.import_module(fn.module).lambda_handler
     response = handler(event, Context(fn, str(uuid.uuid4())))
     print(json.dumps(response, indent=2, ensure_ascii=False))
-    return 0 if int(response.get("statusCode", 500)) < 500 else 1
+    if "statusCode" not in response:  # a bus event's handler: it raises when it fails
+        return 0
+    return 0 if int(response["statusCode"]) < 500 else 1
 
 
 if __name__ == "__main__":

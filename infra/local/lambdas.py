@@ -28,6 +28,14 @@ THROTTLE_WAIT_S = 10
 COLD_START_S = 5
 
 
+class Throttled(Exception):
+    """Every execution environment of the function stayed busy."""
+
+
+class TimedOut(Exception):
+    """The handler ran past the function's timeout."""
+
+
 class Context:
     """The fields of Lambda's context object that handlers and Powertools read."""
 
@@ -51,6 +59,14 @@ def _error(status: int, code: str, message: str) -> dict[str, Any]:
         "headers": {"Content-Type": "application/json"},
         "body": json.dumps({"error": {"code": code, "message": message}}),
     }
+
+
+def function_environment(fn: wiring.Function, environment: dict[str, str]) -> dict[str, str]:
+    """What the stack gives this function: the bus only to the publishers."""
+    granted = dict(environment)
+    if not fn.publishes_events:
+        granted.pop(wiring.EVENT_BUS_ENV, None)
+    return {**granted, **fn.environment}
 
 
 def _start_worker(environment: dict[str, str]) -> None:
@@ -78,7 +94,7 @@ class Lambdas:
                 max_workers=concurrency,
                 mp_context=context,
                 initializer=_start_worker,
-                initargs=({**environment, **fn.environment},),
+                initargs=(function_environment(fn, environment),),
             )
             for fn in wiring.FUNCTIONS
         }
@@ -89,16 +105,27 @@ class Lambdas:
             future.result()
 
     def invoke(self, function_name: str, event: dict[str, Any]) -> dict[str, Any]:
-        """Run the event in a free environment. With every environment busy
-        past THROTTLE_WAIT_S the request is throttled (429), never queued
-        behind a timeout: a queued request could time out for the client and
-        still run afterwards. (One that times out while running goes on in
-        its worker, where Lambda would stop it; its environment stays busy
-        until it ends.)"""
+        """A synchronous invocation, as API Gateway makes it: throttling and
+        timeouts answer as API Gateway does (429, 504)."""
+        try:
+            return self.run(function_name, event)
+        except Throttled:
+            return _error(429, "throttled", "Rate exceeded: every execution environment is busy")
+        except TimedOut:
+            return _error(504, "timeout", "Endpoint request timed out")
+
+    def run(self, function_name: str, event: dict[str, Any]) -> dict[str, Any]:
+        """Run the event in a free environment and return what the handler
+        returned; raise what it raised, Throttled or TimedOut. With every
+        environment busy past THROTTLE_WAIT_S the request is throttled, never
+        queued behind a timeout: a queued request could time out for the
+        client and still run afterwards. (One that times out while running
+        goes on in its worker, where Lambda would stop it; its environment
+        stays busy until it ends.)"""
         fn = wiring.function(function_name)
         free = self._free[function_name]
         if not free.acquire(timeout=THROTTLE_WAIT_S):
-            return _error(429, "throttled", "Rate exceeded: every execution environment is busy")
+            raise Throttled(function_name)
         try:
             future = self._pools[function_name].submit(_invoke_in_worker, function_name, event, str(uuid.uuid4()))
         except BaseException:
@@ -109,7 +136,7 @@ class Lambdas:
         try:
             return future.result(timeout=fn.timeout_s + COLD_START_S)
         except FutureTimeout:
-            return _error(504, "timeout", "Endpoint request timed out")
+            raise TimedOut(function_name) from None
 
     def close(self) -> None:
         for pool in self._pools.values():

@@ -13,7 +13,9 @@ from pathlib import Path
 
 import jwt
 
-from infra.local.emulation import Emulation
+from infra import wiring
+from infra.local.bus import Bus
+from infra.local.emulation import REGION, Emulation
 from infra.local.gateway import Gateway, jwt_secret
 from infra.local.lambdas import Lambdas
 
@@ -41,6 +43,7 @@ class LocalRuntime:
     emulation: Emulation
     lambdas: Lambdas
     gateway: Gateway
+    bus: Bus
 
     @property
     def url(self) -> str:
@@ -63,14 +66,24 @@ class LocalRuntime:
         if (layer_fonts / "DejaVuSans.ttf").is_file():  # the font the Lambda layer ships
             environment["FONTS_DIR"] = str(layer_fonts)
         gateway = Gateway((host, port), {("GET", "/swagger"): _swagger})
-        # the hosted-page links point at this gateway
-        lambdas = Lambdas({**environment, "PUBLIC_BASE_URL": gateway.url})
-        gateway.lambdas = lambdas
+        bus = Bus((host, 0), REGION)
+        environment.update(
+            {
+                "PUBLIC_BASE_URL": gateway.url,  # the hosted-page links point at this gateway
+                "AWS_ENDPOINT_URL_EVENTBRIDGE": bus.url,  # events go to the local bus, the rest to moto
+                wiring.EVENT_BUS_ENV: bus.name,
+            }
+        )
+        lambdas = Lambdas(environment)
+        gateway.lambdas = bus.lambdas = lambdas
         threading.Thread(target=gateway.serve_forever, name="gateway", daemon=True).start()
+        threading.Thread(target=bus.serve_forever, name="bus", daemon=True).start()
         lambdas.warm()
-        return cls(emulation, lambdas, gateway)
+        return cls(emulation, lambdas, gateway, bus)
 
     def stop(self) -> None:
+        self.bus.shutdown()
+        self.bus.server_close()
         self.gateway.shutdown()
         self.gateway.server_close()
         self.lambdas.close()

@@ -513,6 +513,65 @@ def test_a_missing_built_layer_asks_for_make_build(tmp_path: Path, monkeypatch: 
         build_functions((wiring.Function("api", "x", layers=("core", "pdf")),))
 
 
+# --- the bus -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("rule", wiring.EVENT_RULES, ids=lambda rule: rule.name)
+def test_each_wiring_rule_sends_its_detail_types_on_the_bus_to_its_function(
+    rule: wiring.EventRule, stack: InvoicingStack, template: Template
+) -> None:
+    function_id = logical_id(stack.functions.by_name[rule.function])
+    template.has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "EventBusName": {"Ref": logical_id(stack.bus.bus)},
+            "EventPattern": {"source": [wiring.EVENT_SOURCE], "detail-type": list(rule.detail_types)},
+            "Targets": [
+                Match.object_like(
+                    {
+                        "Arn": {"Fn::GetAtt": [function_id, "Arn"]},
+                        "RetryPolicy": {
+                            "MaximumRetryAttempts": rule.retry_attempts,
+                            "MaximumEventAgeInSeconds": rule.max_event_age_s,
+                        },
+                        "DeadLetterConfig": {"Arn": Match.any_value()},
+                    }
+                )
+            ],
+        },
+    )
+
+
+@pytest.mark.parametrize("rule", wiring.EVENT_RULES, ids=lambda rule: rule.name)
+def test_a_target_that_keeps_failing_leaves_the_event_in_an_alarmed_encrypted_queue(
+    rule: wiring.EventRule, stack: InvoicingStack, template: Template
+) -> None:
+    queue_id = logical_id(stack.bus.dead_letter_queues[rule.function])
+    template.has_resource_properties(
+        "AWS::Lambda::EventInvokeConfig",
+        {
+            "FunctionName": {"Ref": logical_id(stack.functions.by_name[rule.function])},
+            "MaximumRetryAttempts": rule.retry_attempts,
+            "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": [queue_id, "Arn"]}}},
+        },
+    )
+    template.has_resource_properties("AWS::SQS::Queue", {"SqsManagedSseEnabled": True})
+    template.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        alarm_on("ApproximateNumberOfMessagesVisible", {"Name": "QueueName", "Value": Match.any_value()}),
+    )
+
+
+@pytest.mark.parametrize("fn", wiring.FUNCTIONS, ids=lambda fn: fn.name)
+def test_only_publishers_may_put_events_and_know_the_bus(
+    fn: wiring.Function, stack: InvoicingStack, cfn: dict[str, Any]
+) -> None:
+    actions = role_actions(cfn, function_role_id(stack, cfn, fn))
+    variables = cfn["Resources"][logical_id(stack.functions.by_name[fn.name])]["Properties"]["Environment"]["Variables"]
+    assert ("events:PutEvents" in actions) == fn.publishes_events
+    assert (wiring.EVENT_BUS_ENV in variables) == fn.publishes_events
+
+
 # --- monitoring -------------------------------------------------------------
 
 

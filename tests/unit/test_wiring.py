@@ -46,3 +46,35 @@ def test_gateway_matches_path_parameters():
     assert (route.path, params) == ("/invoices/{invoice_id}/mark-sent", {"invoice_id": "inv_1"})
     assert find_route("GET", "/invoices/inv_1/unknown") is None
     assert find_route("PUT", "/invoices/inv_1") is None
+
+
+def test_bus_names_match_the_shared_package():
+    from invoicing import events
+    from invoicing.store import eventbridge, s3
+
+    assert wiring.EVENT_SOURCE == events.SOURCE
+    assert wiring.EVENT_BUS_ENV == eventbridge.EVENT_BUS_ENV
+    assert wiring.DOCUMENTS_BUCKET_ENV == s3.DOCUMENTS_BUCKET_ENV
+
+
+def test_every_rule_listens_to_published_events_and_targets_a_function():
+    from invoicing import events
+
+    for rule in wiring.EVENT_RULES:
+        assert set(rule.detail_types) <= set(events.DETAIL_TYPES), rule.name
+        assert wiring.function(rule.function)  # raises KeyError if unknown
+    names = [rule.name for rule in wiring.EVENT_RULES]
+    assert len(names) == len(set(names))
+
+
+def test_an_event_reaches_the_rules_that_name_its_detail_type():
+    assert [rule.function for rule in wiring.rules_for("Invoice Finalized")] == ["documents"]
+    assert wiring.rules_for("Invoice Finalized", source="someone.else") == []
+    assert wiring.rules_for("Unknown Happened") == []
+
+
+@pytest.mark.parametrize("rule", wiring.EVENT_RULES, ids=lambda rule: rule.name)
+def test_every_rule_target_handles_bus_events(rule):
+    """The target's handler takes an EventBridge event apart from API Gateway ones."""
+    handler = importlib.import_module(wiring.function(rule.function).module)
+    assert callable(getattr(handler, "on_bus_event", None))

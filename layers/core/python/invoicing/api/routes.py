@@ -4,6 +4,7 @@ No `from __future__ import annotations` here: Powertools reads the route
 functions' annotations at runtime, and the CRUD routes are built in a loop.
 """
 
+import os
 from functools import cache
 from typing import Annotated, Any, Literal
 
@@ -48,9 +49,11 @@ Cursor = Annotated[str | None, Query(max_length=2048, description="next_cursor o
 def deps() -> Deps:
     """One store per Lambda container, created on first use."""
     from invoicing.store.dynamodb import DynamoStore
+    from invoicing.store.eventbridge import EVENT_BUS_ENV, EventBridgeEvents
     from invoicing.store.s3 import S3Blobs
 
-    return Deps(store=DynamoStore(), blobs=S3Blobs())
+    events = EventBridgeEvents() if os.environ.get(EVENT_BUS_ENV) else None  # only publishers have a bus
+    return Deps(store=DynamoStore(), blobs=S3Blobs(), events=events)
 
 
 def idempotency_store() -> Any:

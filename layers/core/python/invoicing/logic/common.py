@@ -3,6 +3,7 @@ passed in, so tests choose them."""
 
 from __future__ import annotations
 
+import logging
 import secrets
 import time
 from collections.abc import Callable
@@ -12,7 +13,10 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from invoicing.store.ports import BlobStore, Store
+from invoicing.events import invoice_detail
+from invoicing.store.ports import BlobStore, Events, Store
+
+logger = logging.getLogger(__name__)
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 BUSINESS_TIMEZONE = ZoneInfo("Europe/Paris")
@@ -37,6 +41,7 @@ def _utc_now() -> datetime:
 class Deps:
     store: Store
     blobs: BlobStore | None = None  # only the documents function has a bucket
+    events: Events | None = None  # only the functions that publish have a bus
     now: Callable[[], datetime] = _utc_now
     new_id: Callable[[str], str] = new_id
     new_token: Callable[[], str] = field(default=lambda: secrets.token_urlsafe(32))
@@ -47,6 +52,19 @@ class Deps:
 
     def timestamp(self) -> str:
         return self.now().astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def announce(deps: Deps, detail_type: str, tenant: str, invoice: dict[str, Any]) -> None:
+    """Publish what a committed write did. The write is the truth: a bus
+    that refuses the event does not undo it or fail the request, and every
+    consumer has a way back (the PDF renders on first request if its event
+    was lost), so the failure is logged for an operator and the call goes on."""
+    if deps.events is None:
+        return
+    try:
+        deps.events.publish(detail_type, invoice_detail(tenant, invoice))
+    except Exception:
+        logger.exception("event not published", extra={"detail_type": detail_type, "invoice_id": invoice["id"]})
 
 
 def jsonable(value: Any) -> Any:

@@ -9,13 +9,14 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from invoicing import events
 from invoicing.domain import lifecycle, schedule
 from invoicing.domain.errors import Busy, FieldError, InvalidInput, NameTaken, NotFound, StaleVersion
 from invoicing.domain.lifecycle import Status
 from invoicing.domain.money import ZERO, format_amount, format_rate, has_at_most_decimals, minor_unit
 from invoicing.domain.totals import Discount, Line, Tax, Totals, compute_totals
 from invoicing.logic import catalog
-from invoicing.logic.common import Deps, jsonable
+from invoicing.logic.common import Deps, announce, jsonable
 from invoicing.models.invoices import InvoiceIn, InvoicePatch, TotalsRequest
 from invoicing.store.ports import ConditionFailed, Doc, Finalization, InvoiceQuery, PageOf
 
@@ -320,6 +321,7 @@ def finalize_invoice(
             # Another finalization took the number, or the draft changed: read again.
             time.sleep(random.uniform(0, 0.005 * min(attempt + 1, 10)))
             continue
+        announce(deps, events.INVOICE_FINALIZED, tenant, issued)
         return present(deps, issued), True
     raise Busy("too many invoices are being finalized at once; nothing was changed, retry")
 

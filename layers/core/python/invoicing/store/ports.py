@@ -108,6 +108,16 @@ class BlobStore(Protocol):
 
     def exists(self, key: str) -> bool: ...
 
-    def put(self, key: str, data: bytes, content_type: str) -> None: ...
+    def put(self, key: str, data: bytes, content_type: str, *, if_absent: bool = False) -> bool:
+        """Store the object; with `if_absent`, only if no object has the key
+        (False then, and nothing written)."""
+        ...
 
     def download_url(self, key: str, filename: str, expires_s: int) -> str: ...
+
+
+class Events(Protocol):
+    """The invoicing event bus (EventBridge): what happened, for whoever
+    listens (the renderer, later the delivery and the sweeps)."""
+
+    def publish(self, detail_type: str, detail: Doc) -> None: ...

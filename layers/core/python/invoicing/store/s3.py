@@ -39,8 +39,20 @@ class S3Blobs:
             raise
         return True
 
-    def put(self, key: str, data: bytes, content_type: str) -> None:
-        self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
+    def put(self, key: str, data: bytes, content_type: str, *, if_absent: bool = False) -> bool:
+        client = self.client
+        options = {"IfNoneMatch": "*"} if if_absent else {}
+        try:
+            client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type, **options)
+        except client.exceptions.ClientError as error:
+            # 412: the key exists; 409: a concurrent conditional write to it is in progress.
+            if if_absent and error.response.get("Error", {}).get("Code") in (
+                "PreconditionFailed",
+                "ConditionalRequestConflict",
+            ):
+                return False
+            raise
+        return True
 
     def download_url(self, key: str, filename: str, expires_s: int) -> str:
         url: str = self.client.generate_presigned_url(

@@ -1,0 +1,20 @@
+"""The events the system publishes on its bus: their names and their detail.
+
+`infra/wiring.py` routes them to functions by these names (a unit test
+holds the two together). Every detail names the tenant and the invoice, and
+the invoice's version when it was published: a consumer re-reads the
+invoice and acts on what it finds, so a late or repeated event is harmless.
+"""
+
+from __future__ import annotations
+
+SOURCE = "invoicing"
+
+INVOICE_FINALIZED = "Invoice Finalized"  # a draft got its number
+INVOICE_AMOUNTS_CHANGED = "Invoice Amounts Changed"  # a payment or a late fee changed what is due
+
+DETAIL_TYPES = (INVOICE_FINALIZED, INVOICE_AMOUNTS_CHANGED)
+
+
+def invoice_detail(tenant: str, invoice: dict[str, object]) -> dict[str, object]:
+    return {"tenant_id": tenant, "invoice_id": invoice["id"], "version": invoice["version"]}

@@ -1,0 +1,41 @@
+"""The event bus adapter (EventBridge PutEvents)."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from invoicing.events import SOURCE
+
+EVENT_BUS_ENV = "EVENT_BUS_NAME"  # infra/wiring.py names it for the stack
+
+
+class PublishFailed(Exception):
+    """EventBridge refused the entry (its error code and message)."""
+
+
+class EventBridgeEvents:
+    def __init__(self, client: Any = None, bus: str | None = None) -> None:
+        self._client = client
+        self._bus = bus
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            import boto3
+
+            self._client = boto3.client("events")
+        return self._client
+
+    def publish(self, detail_type: str, detail: dict[str, Any]) -> None:
+        entry = {
+            "Source": SOURCE,
+            "DetailType": detail_type,
+            "Detail": json.dumps(detail, separators=(",", ":")),
+            "EventBusName": self._bus or os.environ[EVENT_BUS_ENV],
+        }
+        reply = self.client.put_events(Entries=[entry])
+        if reply.get("FailedEntryCount"):
+            failed = reply["Entries"][0]
+            raise PublishFailed(f"{failed.get('ErrorCode')}: {failed.get('ErrorMessage')}")

@@ -1,0 +1,90 @@
+"""The local bus (issue 3 §6): an issued invoice's PDF lands in the emulated
+S3 through the same rule the stack deploys, with retries, once."""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def stored_versions(runtime: Any, key: str) -> list[dict[str, Any]]:
+    from infra.local.resources import BUCKET_NAME
+
+    listed = runtime.emulation.client("s3").list_object_versions(Bucket=BUCKET_NAME, Prefix=key)
+    return [version for version in listed.get("Versions", []) if version["Key"] == key]
+
+
+def issue(client: Any, ready: dict[str, Any]) -> dict[str, Any]:
+    body = {"name": "Bus", "customer_id": ready["customer"]["id"], "lines": [{"name": "Cours", "unit_price": "40"}]}
+    draft = client.post("/invoices", body).body
+    issued = client.post(f"/invoices/{draft['id']}/mark-sent")
+    assert issued.status == 200, issued.body
+    return issued.body
+
+
+def test_issuing_stores_the_pdf_in_s3_through_the_bus(runtime, client, ready):
+    invoice = issue(client, ready)
+
+    assert runtime.bus.drain(timeout_s=60)
+
+    key = f"{client.tenant}/invoices/{invoice['id']}/v{invoice['version']}.pdf"
+    (stored,) = stored_versions(runtime, key)
+    assert stored["Size"] > 1000
+    assert runtime.bus.dead_letters == []
+
+
+def test_the_same_event_delivered_concurrently_stores_one_object(runtime, client, ready):
+    invoice = issue(client, ready)
+    assert runtime.bus.drain(timeout_s=60)
+    key = f"{client.tenant}/invoices/{invoice['id']}/v{invoice['version']}.pdf"
+    runtime.emulation.client("s3").delete_object(Bucket="invoicing-local-documents", Key=key)  # as if not rendered
+    detail = {"tenant_id": client.tenant, "invoice_id": invoice["id"], "version": invoice["version"]}
+    event = {"detail-type": "Invoice Finalized", "source": "invoicing", "detail": detail}
+    barrier, outcomes = threading.Barrier(4), []
+
+    def deliver() -> None:
+        barrier.wait()
+        outcomes.append(runtime.lambdas.run("documents", event)["outcome"])
+
+    threads = [threading.Thread(target=deliver) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(outcomes).count("rendered") == 1
+    assert set(outcomes) == {"rendered", "present"}
+    live = [version for version in stored_versions(runtime, key) if version["IsLatest"]]
+    assert len(live) == 1
+    assert live[0]["Size"] > 1000
+
+
+def test_a_failing_target_is_retried_then_kept_as_a_dead_letter(runtime, monkeypatch):
+    from infra import wiring
+    from infra.local import bus
+
+    monkeypatch.setattr(bus, "RETRY_BASE_S", 0.01)
+    before = len(runtime.bus.dead_letters)
+    detail = {"invoice_id": "inv_x"}  # names no tenant: the handler raises
+
+    accepted = runtime.bus.put(
+        {"Source": "invoicing", "DetailType": "Invoice Finalized", "Detail": json.dumps(detail),
+         "EventBusName": runtime.bus.name}
+    )  # fmt: skip
+
+    assert "EventId" in accepted
+    assert runtime.bus.drain(timeout_s=60)
+    (dead,) = runtime.bus.dead_letters[before:]
+    assert dead["rule"] == wiring.EVENT_RULES[0].name
+    assert dead["event"]["detail"] == detail
+
+
+def test_an_unknown_bus_is_refused_per_entry(runtime):
+    reply = runtime.bus.put({"Source": "invoicing", "DetailType": "x", "Detail": "{}", "EventBusName": "other"})
+
+    assert reply["ErrorCode"] == "ResourceNotFoundException"
