@@ -259,6 +259,10 @@ SPEC_INVOICE: dict[str, Any] = {
     "terms": "Paiement à 30 jours",
 }
 
+# A client's address is a mandatory mention: an invoice is issued only to a customer who has one.
+CLIENT_ADDRESS: dict[str, Any] = {"line1": "12 avenue Foch", "postal_code": "69006", "city": "Lyon", "country": "FR"}
+CUSTOMER: dict[str, Any] = {"name": "Dupont & Fils", "email": "compta@dupont.example", "address": CLIENT_ADDRESS}
+
 BUSINESS: dict[str, Any] = {
     "legal_name": "Acme SAS",
     "siren": "732829320",

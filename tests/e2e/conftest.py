@@ -8,7 +8,7 @@ from uuid import uuid4
 
 import pytest
 
-from tests.conftest import BUSINESS, Verbs
+from tests.conftest import BUSINESS, CUSTOMER, Verbs
 
 
 class TenantClient(Verbs):
@@ -44,6 +44,6 @@ def new_client(http: Any) -> Any:
 def ready(client: TenantClient) -> dict[str, Any]:
     """A tenant that can issue invoices: its profile and one customer."""
     assert client.put("/business", BUSINESS).status == 200
-    customer = client.post("/customers", {"name": "Dupont & Fils", "email": "compta@dupont.example"})
+    customer = client.post("/customers", CUSTOMER)
     assert customer.status == 201, customer.body
     return {"customer": customer.body}

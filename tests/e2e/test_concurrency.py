@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import BUSINESS
+from tests.conftest import BUSINESS, CLIENT_ADDRESS
 
 pytestmark = pytest.mark.e2e
 
@@ -139,7 +139,7 @@ def test_when_8_creates_race_with_the_same_name_then_one_201_and_seven_409(clien
 def test_given_two_tenants_when_both_finalize_concurrently_then_each_numbers_from_1(client, ready, new_client):
     other = new_client()
     other.put("/business", BUSINESS)
-    other_customer = other.post("/customers", {"name": "Client"}).body
+    other_customer = other.post("/customers", {"name": "Client", "address": CLIENT_ADDRESS}).body
     mine = [_draft(client, f"A{i}", ready["customer"]["id"]) for i in range(4)]
     theirs = [_draft(other, f"A{i}", other_customer["id"]) for i in range(4)]
 

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from infra import wiring
-from tests.conftest import BUSINESS, SPEC_INVOICE
+from tests.conftest import BUSINESS, CUSTOMER, SPEC_INVOICE
 
 pytestmark = pytest.mark.e2e
 
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.e2e
 def test_given_a_new_tenant_when_walking_through_the_readme_then_inv_1_of_1398_with_a_payment_link(client, http):
     business = client.put("/business", BUSINESS)
     assert business.status == 200, business.body
-    customer = client.post("/customers", {"name": "Dupont & Fils", "email": "compta@dupont.example"})
+    customer = client.post("/customers", CUSTOMER)
     assert customer.status == 201, customer.body
     created = client.post(
         "/invoices", {**SPEC_INVOICE, "customer_id": customer.body["id"]}, headers={"Idempotency-Key": "6f1d-readme"}

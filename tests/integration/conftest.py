@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import BUSINESS, SPEC_INVOICE
+from tests.conftest import BUSINESS, CUSTOMER, SPEC_INVOICE
 
 
 @pytest.fixture
@@ -24,7 +24,7 @@ def business(api: Any) -> dict[str, Any]:
 @pytest.fixture
 def customer(api: Any) -> dict[str, Any]:
     """One of acme's customers."""
-    reply = api.post("/customers", {"name": "Dupont & Fils", "email": "compta@dupont.example"})
+    reply = api.post("/customers", CUSTOMER)
     assert reply.status == 201, reply.body
     return reply.body
 

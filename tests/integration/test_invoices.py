@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.conftest import BUSINESS, SPEC_INVOICE
+from tests.conftest import BUSINESS, CLIENT_ADDRESS, SPEC_INVOICE
 
 pytestmark = pytest.mark.integration
 
@@ -353,7 +353,7 @@ def test_given_a_custom_prefix_when_mark_sent_then_number_uses_it(api, customer)
 
 def test_given_numbering_in_two_tenants_then_each_starts_at_1(api, business, customer):
     api.put("/business", BUSINESS, tenant="other")
-    other_customer = api.post("/customers", {"name": "Client"}, tenant="other").body
+    other_customer = api.post("/customers", {"name": "Client", "address": CLIENT_ADDRESS}, tenant="other").body
     mine = _invoice(api, "A", customer["id"])
     theirs = api.post("/invoices", {"name": "A", "customer_id": other_customer["id"],
                                     "lines": [{"name": "x", "unit_price": "1"}]}, tenant="other").body  # fmt: skip
@@ -390,6 +390,50 @@ def test_given_a_due_date_before_the_issue_date_when_mark_sent_then_422_naming_d
 
     assert reply.status == 422
     assert reply.error_fields == ["due_date"]
+
+
+def test_given_a_business_with_only_its_name_when_mark_sent_then_422_lists_every_missing_mention(api, draft):
+    assert api.put("/business", {"legal_name": "Acme SAS"}).status == 200
+    customer = api.post("/customers", {"name": "Sans Adresse"}).body
+    api.patch(f"/invoices/{draft['id']}", {"customer_id": customer["id"], "version": draft["version"]})
+
+    reply = api.post(f"/invoices/{draft['id']}/mark-sent")
+
+    assert reply.status == 422
+    assert reply.error_fields == ["business.address", "business.siren", "business.vat_number", "customer.address"]
+    assert "PUT /business" in reply.body["error"]["message"]
+    after = api.get(f"/invoices/{draft['id']}").body
+    assert (after["status"], after["number"]) == ("draft", None)  # nothing written, no number consumed
+
+
+def test_given_a_franchise_en_base_business_then_no_vat_number_is_required(api, customer, draft):
+    business = {key: value for key, value in BUSINESS.items() if key != "vat_number"}
+    assert api.put("/business", {**business, "vat_franchise": True}).status == 200
+
+    reply = api.post(f"/invoices/{draft['id']}/mark-sent")
+
+    assert reply.status == 200, reply.body
+
+
+def test_given_a_seller_outside_france_then_no_siren_is_required(api, customer, draft):
+    belgian = {"legal_name": "Brux SRL", "vat_number": "BE0403170701"}
+    address = {"line1": "Rue Neuve 1", "postal_code": "1000", "city": "Bruxelles", "country": "BE"}
+    assert api.put("/business", {**belgian, "address": address}).status == 200
+
+    reply = api.post(f"/invoices/{draft['id']}/mark-sent")
+
+    assert reply.status == 200, reply.body
+
+
+def test_given_the_missing_mentions_are_filled_in_then_the_same_draft_is_issued(api, customer, draft):
+    api.put("/business", {"legal_name": "Acme SAS"})
+    assert api.post(f"/invoices/{draft['id']}/mark-sent").status == 422
+
+    api.put("/business", BUSINESS)
+    reply = api.post(f"/invoices/{draft['id']}/mark-sent")
+
+    assert reply.status == 200
+    assert reply.body["number"] == "INV-1"
 
 
 def test_given_the_customer_changes_after_issue_then_the_invoice_keeps_its_snapshot(api, customer, issued):
@@ -544,7 +588,7 @@ def _ids(reply) -> set[str]:
 def ledger(api, business, customer):
     """A draft, an open invoice not yet due, an overdue one, a void one, and a
     draft of another customer."""
-    other = api.post("/customers", {"name": "Martin SARL"}).body
+    other = api.post("/customers", {"name": "Martin SARL", "address": CLIENT_ADDRESS}).body
     draft = _invoice(api, "Brouillon", customer["id"])
     due_later = _invoice(api, "À échoir", customer["id"], issue_date="2026-01-01", due_date="2099-01-01")
     overdue = _invoice(api, "En retard", customer["id"], issue_date="2020-01-01", due_date="2020-01-31")

@@ -10,7 +10,7 @@ import re
 import pypdf
 import pytest
 
-from tests.conftest import BUSINESS, SPEC_INVOICE
+from tests.conftest import BUSINESS, CLIENT_ADDRESS, SPEC_INVOICE
 
 pytestmark = pytest.mark.integration
 
@@ -27,7 +27,9 @@ def render(api, invoice_id: str) -> list[str]:
 
 def issue(api, body: dict, customer: dict | None = None, business: dict | None = None) -> dict:
     assert api.put("/business", business or BUSINESS).status == 200
-    customer = api.post("/customers", customer or {"name": "Dupont & Fils", "siren": "552100554"}).body
+    customer = api.post(
+        "/customers", {"address": CLIENT_ADDRESS, **(customer or {"name": "Dupont & Fils", "siren": "552100554"})}
+    ).body
     draft = api.post("/invoices", {**body, "customer_id": customer["id"]})
     assert draft.status == 201, draft.body
     draft = draft.body

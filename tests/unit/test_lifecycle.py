@@ -92,3 +92,20 @@ def test_numbers_and_copy_names():
     assert lifecycle.invoice_number("F-2026-", 7) == "F-2026-7"
     assert [lifecycle.copy_name("Devis", n) for n in (1, 2)] == ["Devis (copie)", "Devis (copie 2)"]
     assert lifecycle.default_due_date(date(2026, 11, 27), 30) == date(2026, 12, 27)
+
+
+FRENCH_ADDRESS = {"line1": "1 rue de la Paix", "postal_code": "75002", "city": "Paris", "country": "FR"}
+
+
+@pytest.mark.parametrize(
+    ("business", "customer", "missing"),
+    [
+        ({"address": FRENCH_ADDRESS, "siren": "732829320", "vat_number": "FR44732829320"}, {"address": {"x": 1}}, []),
+        ({}, {}, ["business.address", "business.siren", "business.vat_number", "customer.address"]),
+        ({"address": FRENCH_ADDRESS, "vat_franchise": True}, {"address": {"x": 1}}, ["business.siren"]),
+        ({"address": {**FRENCH_ADDRESS, "country": "BE"}, "vat_number": "BE0403170701"}, {"address": {"x": 1}}, []),
+    ],
+    ids=["complete", "name-only", "franchise-without-siren", "belgian-seller"],
+)
+def test_legal_problems_name_each_missing_mention(business, customer, missing):
+    assert [problem.field for problem in lifecycle.legal_problems(business, customer)] == missing

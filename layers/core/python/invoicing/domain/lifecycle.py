@@ -8,9 +8,11 @@ through payments, late fees and voiding. Overdue is derived, never stored.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Mapping
 from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from invoicing.domain.errors import FieldError, IllegalTransition, InvoiceNotEditable
 
@@ -78,6 +80,32 @@ def finalization_problems(
         problems.append(FieldError("lines", "an invoice has at least one line"))
     if due_date < issue_date:
         problems.append(FieldError("due_date", "the due date is before the issue date"))
+    return problems
+
+
+def legal_problems(business: Mapping[str, Any], customer: Mapping[str, Any]) -> list[FieldError]:
+    """What a French invoice must name and the profiles lack (CGI ann. II
+    art. 242 nonies A, C. com. L441-9): the seller's address and SIREN (a
+    French seller's), its VAT number unless it is under franchise en base,
+    and the client's address. Every missing item at once."""
+    problems = []
+    address = business.get("address")
+    if not address:
+        problems.append(FieldError("business.address", "the seller's address is a mandatory mention: PUT /business"))
+    if not business.get("siren") and (not address or address.get("country") == "FR"):
+        problems.append(FieldError("business.siren", "a French seller's SIREN is a mandatory mention: PUT /business"))
+    if not business.get("vat_number") and not business.get("vat_franchise"):
+        problems.append(
+            FieldError(
+                "business.vat_number",
+                "the seller's VAT number is a mandatory mention, unless it is under franchise en base "
+                "(vat_franchise: true): PUT /business",
+            )
+        )
+    if not customer.get("address"):
+        problems.append(
+            FieldError("customer.address", "the client's address is a mandatory mention: PATCH the customer")
+        )
     return problems
 
 

@@ -284,6 +284,8 @@ def finalize_invoice(
             today=today,
             last_issue_date=_date(numbering.last_issue_date),
         )
+        if business and customer:
+            problems += lifecycle.legal_problems(business, customer)
         if current.get("payment_schedule"):
             kind, instalments = _schedule(current)
             problems += schedule.draft_problems(kind, instalments, current["currency"], issue_date)
