@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from infra import wiring
-from tests.conftest import BUSINESS, SPEC_INVOICE
+from tests.conftest import BUSINESS, CLIENT_ADDRESS, SPEC_INVOICE
 
 pytestmark = pytest.mark.integration
 
@@ -24,7 +24,7 @@ OTHER = "other"
 def acme(api) -> dict[str, Any]:
     """acme's world: a profile, a customer, a product, a draft and an issued invoice."""
     assert api.put("/business", {**BUSINESS, "email": "compta@acme.example"}).status == 200
-    customer = api.post("/customers", {"name": "Dupont & Fils"}).body
+    customer = api.post("/customers", {"name": "Dupont & Fils", "address": CLIENT_ADDRESS}).body
     product = api.post("/products", {"name": "Audit", "unit_price": "1000"}).body
     draft = api.post("/invoices", {**SPEC_INVOICE, "customer_id": customer["id"]}).body
     issued = api.post("/invoices", {**SPEC_INVOICE, "name": "Émise", "customer_id": customer["id"]}).body

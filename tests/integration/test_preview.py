@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tests.conftest import BUSINESS, SPEC_INVOICE
+from tests.conftest import BUSINESS, CLIENT_ADDRESS, SPEC_INVOICE
 
 pytestmark = pytest.mark.integration
 
@@ -22,7 +22,7 @@ def text_of(page: str) -> str:
 @pytest.fixture
 def issued(api):
     assert api.put("/business", BUSINESS).status == 200
-    customer = api.post("/customers", {"name": "Dupont & Fils", "siren": "552100554"}).body
+    customer = api.post("/customers", {"name": "Dupont & Fils", "siren": "552100554", "address": CLIENT_ADDRESS}).body
     draft = api.post("/invoices", {**SPEC_INVOICE, "customer_id": customer["id"]}).body
     reply = api.post(f"/invoices/{draft['id']}/mark-sent")
     assert reply.status == 200, reply.body
