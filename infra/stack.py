@@ -26,7 +26,7 @@ class InvoicingStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         frontend_origins = self._context_list("frontend_origins", DEFAULT_FRONTEND_ORIGINS)
 
-        self.storage = Storage(self, "Storage", spec=wiring.TABLE)
+        self.storage = Storage(self, "Storage", spec=wiring.TABLE, upload_origins=frontend_origins)
         self.functions = Functions(
             self,
             "Functions",

@@ -109,7 +109,16 @@ DOCUMENTS = Function(
     layers=("core", "deps", "pdf"),
 )
 
-FUNCTIONS: tuple[Function, ...] = (API, TOTALS, DOCUMENTS)
+ATTACHMENTS = Function(
+    "attachments",
+    "Files joined to draft invoices: pre-signed S3 uploads, checked on confirm",
+    memory_mb=512,
+    timeout_s=10,
+    table_access="read_write",
+    bucket_access="read_write",
+)
+
+FUNCTIONS: tuple[Function, ...] = (API, TOTALS, DOCUMENTS, ATTACHMENTS)
 
 
 def _crud(path: str, item: str, function: str, *, update: str = "PATCH") -> list[Route]:
@@ -134,6 +143,11 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/invoices/{invoice_id}/duplicate", "api"),
     Route("GET", "/invoices/{invoice_id}/preview", "documents"),
     Route("GET", "/invoices/{invoice_id}/pdf", "documents"),
+    Route("POST", "/invoices/{invoice_id}/attachments", "attachments"),
+    Route("GET", "/invoices/{invoice_id}/attachments", "attachments"),
+    Route("GET", "/invoices/{invoice_id}/attachments/{attachment_id}", "attachments"),
+    Route("DELETE", "/invoices/{invoice_id}/attachments/{attachment_id}", "attachments"),
+    Route("POST", "/invoices/{invoice_id}/attachments/{attachment_id}/confirm", "attachments"),
     Route("POST", "/totals", "totals"),
 )
 
@@ -154,9 +168,10 @@ LAYERS: dict[str, str] = {
     "pdf": "build/layers/pdf",  # python/: fpdf2 and what it needs; fonts/: DejaVu Sans (→ /opt/fonts)
 }
 
-# The private bucket of rendered PDFs (and, later, attachments): keys are
-# {tenant}/invoices/{invoice id}/v{version}.pdf. Its name reaches the
-# functions in this variable.
+# The private bucket of rendered PDFs and attachments: keys are
+# {tenant}/invoices/{invoice id}/v{version}.pdf and
+# {tenant}/invoices/{invoice id}/attachments/{attachment id}, uploads land
+# under pending/ until confirmed. Its name reaches the functions in this variable.
 DOCUMENTS_BUCKET_ENV = "DOCUMENTS_BUCKET"
 
 TABLE = TableSpec(

@@ -29,7 +29,7 @@ def _string_key(name: str) -> dynamodb.Attribute:
 
 class Storage(Construct):
     """Invoices, customers, products, counters and idempotency records (the
-    table); rendered PDFs and, later, attachments (the documents bucket).
+    table); rendered PDFs and attachments (the documents bucket).
 
     The table is encrypted with the AWS managed key (`alias/aws/dynamodb`):
     data is encrypted with KMS and every use of the key shows in CloudTrail,
@@ -47,7 +47,14 @@ class Storage(Construct):
     revocable or shared across accounts.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, spec: wiring.TableSpec = wiring.TABLE) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        spec: wiring.TableSpec = wiring.TABLE,
+        upload_origins: list[str] | None = None,
+    ) -> None:
         super().__init__(scope, construct_id)
         # Before any child: feature flags are read from the construct tree.
         self.node.set_context(ACCESS_LOGS_USE_BUCKET_POLICY, True)
@@ -73,11 +80,13 @@ class Storage(Construct):
                 projection_type=dynamodb.ProjectionType.ALL,
             )
         self.access_logs_bucket = self._access_logs_bucket()
-        self.documents_bucket = self._documents_bucket(self.access_logs_bucket)
+        self.documents_bucket = self._documents_bucket(self.access_logs_bucket, upload_origins or [])
 
-    def _documents_bucket(self, access_logs: s3.IBucket) -> s3.Bucket:
+    def _documents_bucket(self, access_logs: s3.IBucket, upload_origins: list[str]) -> s3.Bucket:
         """Keys: `{tenant}/invoices/{invoice id}/v{version}.pdf` (one object per
-        invoice version) and `pending/...` (unconfirmed uploads)."""
+        invoice version), `{tenant}/invoices/{invoice id}/attachments/{id}`
+        and `pending/...` (unconfirmed uploads). The frontend's origins may
+        POST uploads (with the form the API signs) and GET what links point at."""
         return s3.Bucket(
             self,
             "DocumentsBucket",
@@ -94,6 +103,16 @@ class Storage(Construct):
             removal_policy=RemovalPolicy.RETAIN,
             server_access_logs_bucket=access_logs,
             server_access_logs_prefix="documents/",
+            cors=[
+                s3.CorsRule(
+                    allowed_methods=[s3.HttpMethods.POST, s3.HttpMethods.GET],
+                    allowed_origins=upload_origins,
+                    allowed_headers=["*"],
+                    max_age=600,
+                )
+            ]
+            if upload_origins
+            else None,
             lifecycle_rules=[
                 s3.LifecycleRule(
                     id="AbortIncompleteMultipartUploads",

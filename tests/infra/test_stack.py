@@ -407,6 +407,16 @@ def test_the_documents_bucket_is_private_encrypted_versioned_and_retained(
     assert props["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]  # no ACLs
 
 
+def test_only_the_frontend_may_post_uploads_to_the_documents_bucket(stack: InvoicingStack, cfn: dict[str, Any]) -> None:
+    from infra.stack import DEFAULT_FRONTEND_ORIGINS
+
+    [rule] = cfn["Resources"][logical_id(stack.storage.documents_bucket)]["Properties"]["CorsConfiguration"][
+        "CorsRules"
+    ]
+    assert sorted(rule["AllowedMethods"]) == ["GET", "POST"]
+    assert rule["AllowedOrigins"] == DEFAULT_FRONTEND_ORIGINS.split(",")
+
+
 def test_the_documents_bucket_aborts_stale_multipart_uploads_and_expires_only_pending_uploads(
     stack: InvoicingStack, cfn: dict[str, Any]
 ) -> None:

@@ -6,6 +6,7 @@ these fixtures build the state each test needs, through the API only.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
@@ -43,3 +44,35 @@ def issued(api: Any, business: dict[str, Any], draft: dict[str, Any]) -> dict[st
     reply = api.post(f"/invoices/{draft['id']}/mark-sent")
     assert reply.status == 200, reply.body
     return reply.body
+
+
+PDF_BYTES = b"%PDF-1.7\n% a purchase order\n" + b"0" * 2000
+
+
+def attach(
+    api: Any,
+    invoice_id: str,
+    data: bytes = PDF_BYTES,
+    filename: str = "bon-de-commande.pdf",
+    content_type: str = "application/pdf",
+    *,
+    confirm: bool = True,
+    declared_size: int | None = None,
+    tenant: str = "acme",
+) -> Any:
+    """Reserve an attachment, store the file where the upload form would
+    (moto in-process does not take browser POSTs; the e2e tests do), and
+    confirm it: the confirm reply, or the reservation's when confirm=False."""
+    import boto3
+
+    reserved = api.post(
+        f"/invoices/{invoice_id}/attachments",
+        {"filename": filename, "content_type": content_type, "size": declared_size or len(data)},
+        tenant=tenant,
+    )
+    assert reserved.status == 201, reserved.body
+    key = reserved.body["upload"]["fields"]["key"]
+    boto3.client("s3").put_object(Bucket=os.environ["DOCUMENTS_BUCKET"], Key=key, Body=data, ContentType=content_type)
+    if not confirm:
+        return reserved
+    return api.post(f"/invoices/{invoice_id}/attachments/{reserved.body['id']}/confirm", tenant=tenant)

@@ -7,13 +7,16 @@ added without one fails `test_every_non_public_route_has_an_isolation_case`.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
+import boto3
 import pytest
 
 from infra import wiring
 from tests.conftest import BUSINESS, CLIENT_ADDRESS, SPEC_INVOICE
+from tests.integration.conftest import attach
 
 pytestmark = pytest.mark.integration
 
@@ -28,9 +31,18 @@ def acme(api) -> dict[str, Any]:
     product = api.post("/products", {"name": "Audit", "unit_price": "1000"}).body
     draft = api.post("/invoices", {**SPEC_INVOICE, "customer_id": customer["id"]}).body
     issued = api.post("/invoices", {**SPEC_INVOICE, "name": "Émise", "customer_id": customer["id"]}).body
+    attachment = attach(api, draft["id"]).body
+    pending = attach(api, draft["id"], confirm=False).body
     issued = api.post(f"/invoices/{issued['id']}/mark-sent").body
     assert issued["number"] == "INV-1"
-    return {"customer": customer, "product": product, "draft": draft, "issued": issued}
+    return {
+        "customer": customer,
+        "product": product,
+        "draft": api.get(f"/invoices/{draft['id']}").body,
+        "issued": issued,
+        "attachment": attachment,
+        "pending": pending,
+    }
 
 
 def _snapshot(api) -> dict[str, Any]:
@@ -40,6 +52,10 @@ def _snapshot(api) -> dict[str, Any]:
         "customers": api.get("/customers").body,
         "products": api.get("/products").body,
         "invoices": api.get("/invoices").body,
+        "objects": sorted(
+            (item["Key"], item["ETag"])
+            for item in boto3.client("s3").list_objects_v2(Bucket=os.environ["DOCUMENTS_BUCKET"]).get("Contents", [])
+        ),
     }
 
 
@@ -130,6 +146,25 @@ def _document(kind: str) -> Callable[..., None]:
     return case
 
 
+def _attachment(method: str, suffix: str = "") -> Callable[..., None]:
+    """Every attachment route, on acme's draft and its confirmed and pending files."""
+
+    def case(api, acme):
+        invoice = acme["draft"]["id"]
+        for attachment in (acme["attachment"], acme["pending"]):
+            _not_found(api.call(method, f"/invoices/{invoice}/attachments/{attachment['id']}{suffix}", tenant=OTHER))
+
+    return case
+
+
+def _attachments_of_invoice(api, acme):
+    invoice = acme["draft"]["id"]
+    _not_found(api.get(f"/invoices/{invoice}/attachments", tenant=OTHER))
+    body = {"filename": "x.pdf", "content_type": "application/pdf", "size": 10}
+    _not_found(api.post(f"/invoices/{invoice}/attachments", body, tenant=OTHER))
+    assert len(api.get(f"/invoices/{invoice}/attachments").body["items"]) == 1
+
+
 def _totals(api, acme):
     """Stateless: a line naming acme's product gets no price from acme's catalogue."""
     reply = api.post("/totals", {"lines": [{"product_id": acme["product"]["id"], "quantity": "1"}]}, tenant=OTHER)
@@ -160,6 +195,11 @@ CASES: dict[tuple[str, str], Callable[..., None]] = {
     ("POST", "/invoices/{invoice_id}/duplicate"): _invoice_action("duplicate", "issued"),
     ("GET", "/invoices/{invoice_id}/preview"): _document("preview"),
     ("GET", "/invoices/{invoice_id}/pdf"): _document("pdf"),
+    ("GET", "/invoices/{invoice_id}/attachments"): _attachments_of_invoice,
+    ("POST", "/invoices/{invoice_id}/attachments"): _attachments_of_invoice,
+    ("GET", "/invoices/{invoice_id}/attachments/{attachment_id}"): _attachment("GET"),
+    ("DELETE", "/invoices/{invoice_id}/attachments/{attachment_id}"): _attachment("DELETE"),
+    ("POST", "/invoices/{invoice_id}/attachments/{attachment_id}/confirm"): _attachment("POST", "/confirm"),
     ("POST", "/totals"): _totals,
 }
 
@@ -194,7 +234,14 @@ def test_given_two_tenants_when_each_lists_then_each_sees_only_its_own(api, acme
 
 
 def _example_path(path: str) -> str:
-    return path.replace("{customer_id}", "cus_1").replace("{product_id}", "prd_1").replace("{invoice_id}", "inv_1")
+    for name, example in (
+        ("customer_id", "cus_1"),
+        ("product_id", "prd_1"),
+        ("invoice_id", "inv_1"),
+        ("attachment_id", "att_1"),
+    ):
+        path = path.replace(f"{{{name}}}", example)
+    return path
 
 
 VALID_BODIES = {
@@ -206,6 +253,7 @@ VALID_BODIES = {
     ("POST", "/invoices"): SPEC_INVOICE,
     ("PATCH", "/invoices/{invoice_id}"): {"version": 1},
     ("POST", "/totals"): SPEC_INVOICE,
+    ("POST", "/invoices/{invoice_id}/attachments"): {"filename": "a.pdf", "content_type": "application/pdf", "size": 1},
 }
 
 

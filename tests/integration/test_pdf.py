@@ -105,6 +105,17 @@ def test_a_franchise_en_base_business_says_so(api):
     assert "Total TTC 40,00 €" in page
 
 
+def test_the_early_payment_terms_of_the_business_replace_the_no_discount_mention(api):
+    terms = "Escompte de 2 % pour paiement sous 10 jours."
+    invoice = issue(api, SPEC_INVOICE, business={**BUSINESS, "early_payment_terms": terms})
+
+    (page,) = render(api, invoice["id"])
+
+    assert terms in page
+    assert "Pas d'escompte" not in page
+    assert invoice["business"]["early_payment_terms"] == terms  # frozen with the invoice
+
+
 def test_a_greek_client_name_is_embedded_in_the_font(api):
     invoice = issue(api, SPEC_INVOICE, customer={"name": "Δημήτρης Παπαδόπουλος"})
 

@@ -26,6 +26,7 @@ from invoicing.domain.errors import (
     NotFound,
     StaleVersion,
     TooLarge,
+    UnsupportedType,
 )
 from invoicing.domain.money import UnknownCurrency
 from invoicing.models.common import ErrorResponse
@@ -107,7 +108,8 @@ ERRORS: dict[int, dict[str, Any]] = {
         401: "Missing or invalid token",
         404: "Unknown, or another tenant's",
         409: "Conflict: name taken, stale version, illegal state transition",
-        413: "Body over 1 MB, or document too large",
+        413: "Body over 1 MB, document too large, or a file over its size limit",
+        415: "A file of a type not taken, or not of the type it claims",
         422: "Invalid field: the error names it",
         503: "Too much contention; nothing was written, retry",
     }.items()
@@ -194,7 +196,11 @@ def _from_domain(error: DomainError) -> Response:
     if isinstance(error, Unauthorized):
         return error_response(401, error.code, error.message)
     if isinstance(error, TooLarge):
-        return error_response(413, error.code, error.message)
+        return error_response(
+            413, error.code, error.message, [FieldError(error.field, error.message)] if error.field else None
+        )
+    if isinstance(error, UnsupportedType):
+        return error_response(415, error.code, error.message, [FieldError(error.field, error.message)])
     if isinstance(error, Busy):
         return error_response(503, error.code, error.message)
     return error_response(400, error.code, error.message)

@@ -20,6 +20,10 @@ from invoicing.logic import catalog, invoices
 from invoicing.logic.common import Deps
 from invoicing.models.common import Id, Page
 from invoicing.models.invoices import (
+    Attachment,
+    AttachmentIn,
+    AttachmentLink,
+    AttachmentUpload,
     Invoice,
     InvoiceIn,
     InvoicePatch,
@@ -289,6 +293,74 @@ def invoice_pdf(invoice_id: InvoiceId):
     return json_response(200, documents.pdf_link(deps(), tenant_of(document_routes), invoice_id))
 
 
+# -- attachments (their own Lambda: the table and the bucket's uploads) -------------------
+
+attachment_routes = Router()
+AttachmentId = Annotated[str, Path(alias="attachment_id", max_length=64)]
+
+
+class AttachmentList(BaseModel):
+    items: list[Attachment]
+
+
+@attachment_routes.post(
+    "/invoices/<invoice_id>/attachments",
+    summary="Reserve an attachment on a draft: upload the file with the form, then confirm",
+    responses=responses(201, "The upload form (a pre-signed S3 POST)", AttachmentUpload, 404, 409, 415),
+)
+def request_attachment(invoice_id: InvoiceId, body: Annotated[AttachmentIn, Body()]):
+    from invoicing.logic import attachments
+
+    doc = attachments.request_upload(deps(), tenant_of(attachment_routes), invoice_id, body)
+    return created(attachment_routes, doc, f"/invoices/{invoice_id}/attachments/{doc['id']}")
+
+
+@attachment_routes.post(
+    "/invoices/<invoice_id>/attachments/<attachment_id>/confirm",
+    summary="Check the uploaded file (size, type from its bytes) and list it on the invoice",
+    responses=responses(200, "The attachment", Attachment, 404, 409, 415),
+)
+def confirm_attachment(invoice_id: InvoiceId, attachment_id: AttachmentId):
+    from invoicing.logic import attachments
+
+    doc = attachments.confirm(deps(), tenant_of(attachment_routes), invoice_id, attachment_id)
+    return json_response(200, doc)
+
+
+@attachment_routes.get(
+    "/invoices/<invoice_id>/attachments",
+    summary="The invoice's confirmed attachments",
+    responses=responses(200, "The attachments, in upload order", AttachmentList, 404),
+)
+def list_attachments(invoice_id: InvoiceId):
+    from invoicing.logic import attachments
+
+    return json_response(200, {"items": attachments.list_attachments(deps(), tenant_of(attachment_routes), invoice_id)})
+
+
+@attachment_routes.get(
+    "/invoices/<invoice_id>/attachments/<attachment_id>",
+    summary="An attachment and a link that downloads it, valid a few minutes",
+    responses=responses(200, "The attachment and its link", AttachmentLink, 404),
+)
+def get_attachment(invoice_id: InvoiceId, attachment_id: AttachmentId):
+    from invoicing.logic import attachments
+
+    return json_response(200, attachments.link(deps(), tenant_of(attachment_routes), invoice_id, attachment_id))
+
+
+@attachment_routes.delete(
+    "/invoices/<invoice_id>/attachments/<attachment_id>",
+    summary="Remove an attachment from a draft",
+    responses=responses(204, "Removed", None, 404, 409),
+)
+def delete_attachment(invoice_id: InvoiceId, attachment_id: AttachmentId):
+    from invoicing.logic import attachments
+
+    attachments.delete(deps(), tenant_of(attachment_routes), invoice_id, attachment_id)
+    return no_content()
+
+
 # -- totals (its own Lambda; registered here for the OpenAPI document too) -------------
 
 totals = Router()
@@ -302,4 +374,4 @@ def preview_totals(body: Annotated[TotalsRequest, Body()]):
     return json_response(200, invoices.preview(body))
 
 
-ALL = (business, customers, products, invoice_routes, document_routes, totals)
+ALL = (business, customers, products, invoice_routes, document_routes, attachment_routes, totals)

@@ -144,7 +144,12 @@ def render_pdf(view: dict[str, Any]) -> bytes:
     if view["schedule"]:
         _amounts(pdf, [(text["schedule"], "")] + [(row["due_date"], row["amount"]) for row in view["schedule"]])
 
-    for title, body in ((text["notes"], view.get("notes")), (text["terms"], view.get("terms"))):
+    attached = "\n".join(view.get("attachments") or [])
+    for title, body in (
+        (text["notes"], view.get("notes")),
+        (text["terms"], view.get("terms")),
+        (text["attachments"], attached),
+    ):
         if body:
             pdf.ln(2)
             pdf.set_font(FONT, "B", 9)

@@ -111,7 +111,11 @@ def invoice_view(invoice: dict[str, Any], business: dict[str, Any], customer: di
         ],
         "notes": invoice.get("notes"),
         "terms": invoice.get("terms"),
-        "mentions": _mentions(invoice, buyer, franchise, text, day, number),
+        "attachments": [
+            text["file_size"].format(name=item["filename"], size=number(max(1, -(-item["size"] // 1024))))
+            for item in invoice.get("attachments") or []
+        ],
+        "mentions": _mentions(invoice, seller, buyer, franchise, text, day, number),
     }
 
 
@@ -146,7 +150,13 @@ def _instalment(instalment: dict[str, Any], invoice: dict[str, Any], money: Any,
 
 
 def _mentions(
-    invoice: dict[str, Any], buyer: dict[str, Any], franchise: bool, text: dict[str, str], day: Any, number: Any
+    invoice: dict[str, Any],
+    seller: dict[str, Any],
+    buyer: dict[str, Any],
+    franchise: bool,
+    text: dict[str, str],
+    day: Any,
+    number: Any,
 ) -> list[str]:
     """The mentions French law requires on every invoice between businesses."""
     mentions = []
@@ -160,7 +170,7 @@ def _mentions(
         mentions.append(text["mention_penalty_legal"])
     if buyer.get("kind", "business") == "business":
         mentions.append(text["mention_indemnity"])
-    mentions.append(text["mention_no_discount"])
+    mentions.append(seller.get("early_payment_terms") or text["mention_no_discount"])
     if franchise:
         mentions.append(text["mention_franchise"])
     return mentions

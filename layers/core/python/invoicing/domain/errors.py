@@ -82,9 +82,24 @@ class IllegalTransition(Conflict):
 
 
 class TooLarge(DomainError):
-    """A body or a document over a size limit (413)."""
+    """A body, a document or a file over a size limit (413)."""
 
     code = "too_large"
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class UnsupportedType(DomainError):
+    """A file of a type the system does not take, or not of the type it
+    claims to be (415)."""
+
+    code = "unsupported_type"
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class Busy(DomainError):

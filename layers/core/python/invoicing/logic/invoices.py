@@ -35,8 +35,11 @@ _COPIED = (
     "lines",
 )
 _DETAIL = frozenset({"lines", "notes", "terms", "business", "customer", "payments"})
+# Kept on the document, never shown: uploads reserved but not confirmed (logic.attachments).
+INTERNAL = frozenset({"uploads"})
 _SNAPSHOT_BUSINESS = (
     "legal_name", "address", "email", "phone", "siren", "vat_number", "logo_url", "locale", "vat_franchise",
+    "early_payment_terms",
 )  # fmt: skip
 
 
@@ -187,7 +190,7 @@ def summary(invoice: Doc) -> Doc:
     (200 invoices of 1,000 lines would not fit in a Lambda response)."""
     customer = invoice.get("customer") or {}
     return {
-        **{key: value for key, value in invoice.items() if key not in _DETAIL},
+        **{key: value for key, value in invoice.items() if key not in _DETAIL | INTERNAL},
         "line_count": len(invoice["lines"]),
         "customer_name": customer.get("name"),
     }
@@ -310,6 +313,7 @@ def finalize_invoice(
             "finalized_at": now,
             "updated_at": now,
             "version": current["version"] + 1,
+            "uploads": [],  # an upload not confirmed by now never will be: the bucket lets it expire
         }
         step = Finalization(
             invoice=issued,
@@ -352,7 +356,8 @@ def present(deps: Deps, doc: Doc) -> Doc:
     """The stored document plus what is derived at read time."""
     due = doc.get("due_date")
     overdue = lifecycle.is_overdue(Status(doc["status"]), _date(due), Decimal(doc["amount_due"]), deps.today())
-    return {**doc, "overdue": overdue}
+    shown = {key: value for key, value in doc.items() if key not in INTERNAL}
+    return {**shown, "attachments": doc.get("attachments", []), "overdue": overdue}
 
 
 def _load(deps: Deps, tenant: str, invoice_id: str) -> Doc:

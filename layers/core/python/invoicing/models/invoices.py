@@ -45,6 +45,7 @@ READ_ONLY = frozenset(
         "finalized_at",
         "voided_at",
         "credit_notes",
+        "attachments",
         "overdue",
         "net",
     }
@@ -158,6 +159,7 @@ class _InvoiceOut(BaseModel):
 
 class Invoice(_InvoiceOut):
     lines: list[dict[str, Any]]
+    attachments: list[Attachment] = Field(default=[], description="confirmed attachments, in upload order")
 
 
 class InvoiceSummary(_InvoiceOut):
@@ -171,3 +173,55 @@ class PdfLink(BaseModel):
     url: str = Field(description="pre-signed GET of the PDF")
     expires_in: int = Field(description="seconds")
     version: int = Field(description="the invoice version the PDF shows")
+
+
+Filename = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=255,
+        pattern=r"^[^/\\\x00-\x1f\x7f]+$",
+        description="the file's name as the client will see it, without folders",
+        examples=["bon-de-commande.pdf"],
+    ),
+]
+
+
+class AttachmentIn(Input):
+    filename: Filename
+    content_type: Annotated[
+        str, Field(max_length=255, examples=["application/pdf"], description="PDF, PNG, JPEG, GIF, WebP or office")
+    ]
+    size: Annotated[int, Field(ge=1, description="bytes; at most 20 MiB (20,971,520)")]
+
+
+class Attachment(BaseModel):
+    """A confirmed attachment, as the invoice lists it."""
+
+    id: str
+    filename: str
+    content_type: str
+    size: int
+    uploaded_at: str
+
+
+class UploadForm(BaseModel):
+    url: str = Field(description="POST a multipart form here: `fields` first, then the file as `file`")
+    fields: dict[str, str]
+
+
+class AttachmentUpload(BaseModel):
+    """A reserved attachment: upload the file with `upload`, then confirm it."""
+
+    id: str
+    filename: str
+    content_type: str
+    size: int = Field(description="as declared; confirm measures the stored file")
+    status: Literal["pending"]
+    upload: UploadForm
+    expires_in: int = Field(description="seconds the upload form stays valid")
+
+
+class AttachmentLink(Attachment):
+    url: str = Field(description="pre-signed GET of the file")
+    expires_in: int = Field(description="seconds")

@@ -61,6 +61,18 @@ class BusinessIn(Input):
     default_terms: Text | None = None
     default_notes: Text | None = None
     late_fees: LateFees | None = None
+    early_payment_terms: (
+        Annotated[
+            str,
+            Field(
+                max_length=500,
+                description="the early-payment discount (escompte) granted, as the invoice states it; "
+                "without it invoices say there is none",
+                examples=["Escompte de 2 % pour paiement sous 10 jours."],
+            ),
+        ]
+        | None
+    ) = None
     locale: Literal["fr-FR", "en"] = "fr-FR"
     vat_franchise: bool = Field(
         default=False, description='franchise en base: no VAT, "TVA non applicable, art. 293 B du CGI"'

@@ -102,9 +102,13 @@ class Store(Protocol):
     def finalize(self, tenant: str, step: Finalization) -> None: ...
 
 
+class MissingBlob(Exception):
+    """The object is not (or no longer) in the bucket."""
+
+
 class BlobStore(Protocol):
-    """Where rendered documents live (S3): private objects, reached by the
-    client only through short-lived pre-signed URLs."""
+    """Where documents and attachments live (S3): private objects, reached
+    by clients only through short-lived pre-signed URLs."""
 
     def exists(self, key: str) -> bool: ...
 
@@ -113,7 +117,28 @@ class BlobStore(Protocol):
         (False then, and nothing written)."""
         ...
 
-    def download_url(self, key: str, filename: str, expires_s: int) -> str: ...
+    def size(self, key: str) -> int | None:
+        """The stored object's size in bytes, None if there is none."""
+        ...
+
+    def head_bytes(self, key: str, count: int) -> bytes:
+        """The object's first `count` bytes (fewer if it is shorter); MissingBlob if there is none."""
+        ...
+
+    def copy(self, source: str, target: str, content_type: str) -> None:
+        """Copy the object (MissingBlob if the source is gone)."""
+        ...
+
+    def delete(self, key: str) -> None: ...
+
+    def upload_form(self, key: str, content_type: str, max_bytes: int, expires_s: int) -> dict[str, Any]:
+        """A pre-signed POST: `{url, fields}`, whose policy fixes the key and
+        the content type and limits the size to 1..max_bytes."""
+        ...
+
+    def download_url(
+        self, key: str, filename: str, expires_s: int, content_type: str = "application/pdf", inline: bool = True
+    ) -> str: ...
 
 
 class Events(Protocol):

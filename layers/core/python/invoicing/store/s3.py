@@ -1,11 +1,27 @@
-"""The blob store on the documents bucket (S3)."""
+"""The blob store on the documents bucket (S3): PDFs and attachments."""
 
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
+from urllib.parse import quote
+
+from invoicing.store.ports import MissingBlob
 
 DOCUMENTS_BUCKET_ENV = "DOCUMENTS_BUCKET"  # infra/wiring.py names it for the stack
+
+
+def content_disposition(kind: str, filename: str) -> str:
+    """An ASCII `filename` for old clients, the exact one as RFC 6266's
+    `filename*` (UTF-8, percent-encoded): "Devis été.pdf" survives."""
+    fallback = re.sub(r"[^A-Za-z0-9._-]+", "_", filename) or "file"
+    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+def _raise_missing(error: Any, key: str) -> None:
+    if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+        raise MissingBlob(key) from None
 
 
 class S3Blobs:
@@ -54,14 +70,63 @@ class S3Blobs:
             raise
         return True
 
-    def download_url(self, key: str, filename: str, expires_s: int) -> str:
+    def size(self, key: str) -> int | None:
+        client = self.client
+        try:
+            head = client.head_object(Bucket=self.bucket, Key=key)
+        except client.exceptions.ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+        return int(head["ContentLength"])
+
+    def head_bytes(self, key: str, count: int) -> bytes:
+        client = self.client
+        try:
+            body = client.get_object(Bucket=self.bucket, Key=key, Range=f"bytes=0-{count - 1}")["Body"]
+        except client.exceptions.ClientError as error:
+            _raise_missing(error, key)
+            raise
+        data: bytes = body.read()
+        return data[:count]
+
+    def copy(self, source: str, target: str, content_type: str) -> None:
+        client = self.client
+        try:
+            client.copy_object(
+                Bucket=self.bucket,
+                Key=target,
+                CopySource={"Bucket": self.bucket, "Key": source},
+                ContentType=content_type,
+                MetadataDirective="REPLACE",
+            )
+        except client.exceptions.ClientError as error:
+            _raise_missing(error, source)
+            raise
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=key)
+
+    def upload_form(self, key: str, content_type: str, max_bytes: int, expires_s: int) -> dict[str, Any]:
+        form: dict[str, Any] = self.client.generate_presigned_post(
+            Bucket=self.bucket,
+            Key=key,
+            Fields={"Content-Type": content_type},
+            Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, max_bytes]],
+            ExpiresIn=expires_s,
+        )
+        return {"url": form["url"], "fields": form["fields"]}
+
+    def download_url(
+        self, key: str, filename: str, expires_s: int, content_type: str = "application/pdf", inline: bool = True
+    ) -> str:
         url: str = self.client.generate_presigned_url(
             "get_object",
             Params={
                 "Bucket": self.bucket,
                 "Key": key,
-                "ResponseContentDisposition": f'inline; filename="{filename}"',
-                "ResponseContentType": "application/pdf",
+                "ResponseContentDisposition": content_disposition("inline" if inline else "attachment", filename),
+                "ResponseContentType": content_type,
             },
             ExpiresIn=expires_s,
         )
