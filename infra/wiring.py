@@ -158,7 +158,7 @@ EVENT_BUS_ENV = "EVENT_BUS_NAME"
 
 EVENT_RULES: tuple[EventRule, ...] = (
     # A PDF for every issued version, made before anyone asks for it.
-    EventRule("render-pdf", ("Invoice Finalized", "Invoice Amounts Changed"), "documents"),
+    EventRule("render-pdf", ("Invoice Finalized", "Invoice Amounts Changed", "Invoice Voided"), "documents"),
 )
 
 # Layer name → its folder, relative to the repository (built ones by `make build`).

@@ -124,3 +124,12 @@ def test_the_event_detail_is_what_the_rule_and_the_consumer_read(api, issued):
 
     assert (event["source"], event["detail-type"]) == ("invoicing", "Invoice Finalized")
     assert event["detail"] == {"tenant_id": "acme", "invoice_id": issued["id"], "version": issued["version"]}
+
+
+def test_voiding_publishes_an_event_and_the_void_version_gets_its_pdf(api, issued):
+    api.deliver_events()
+
+    voided = api.post(f"/invoices/{issued['id']}/void").body
+
+    assert api.deliver_events() == [("documents", {"outcome": "rendered"})]
+    assert "Annulée" in pdf_text(f"acme/invoices/{issued['id']}/v{voided['version']}.pdf")

@@ -346,6 +346,7 @@ def void_invoice(deps: Deps, tenant: str, invoice_id: str, version: int | None) 
         "version": current["version"] + 1,
     }
     deps.store.replace(tenant, "invoice", doc, expected_version=current["version"], old_name=None, new_name=None)
+    announce(deps, events.INVOICE_VOIDED, tenant, doc)
     return present(deps, doc)
 
 
