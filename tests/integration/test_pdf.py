@@ -174,3 +174,15 @@ def test_asking_again_reuses_the_stored_pdf_and_a_new_version_gets_its_own(api):
     reply = api.get(f"/invoices/{draft['id']}/pdf")
     assert reply.body["version"] == 2
     assert len(stored_versions(f"acme/invoices/{draft['id']}/v2.pdf")) == 1
+
+
+def test_documents_rendered_one_after_another_each_keep_their_own_glyphs(api):
+    """The renderer parses the font once per process and gives each document
+    its own font tables: a document must not lose glyphs another one used."""
+    greek = issue(api, {**SPEC_INVOICE, "name": "G"}, customer={"name": "Δημήτρης Παπαδόπουλος"})
+    cyrillic = issue(api, {**SPEC_INVOICE, "name": "C", "issue_date": None}, customer={"name": "Ольга Смирнова"})
+
+    pages = [render(api, invoice["id"])[0] for invoice in (greek, cyrillic, greek, cyrillic)]
+
+    assert all("Δημήτρης Παπαδόπουλος" in page for page in pages[0::2])
+    assert all("Ольга Смирнова" in page for page in pages[1::2])

@@ -9,10 +9,14 @@ subset. It comes from Debian's fonts-dejavu-core at build time: FONTS_DIR
 from __future__ import annotations
 
 import os
+from functools import cache
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
+from fontTools.ttLib import TTFont
 from fpdf import FPDF, XPos, YPos
+from fpdf.fonts import SubsetMap, TTFFont
 
 FONT = "DejaVu"
 FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
@@ -30,6 +34,36 @@ def font_dir() -> Path:
     raise FileNotFoundError("DejaVu Sans not found: install fonts-dejavu-core or set FONTS_DIR (make build does)")
 
 
+@cache
+def _font_template(style: str) -> tuple[TTFFont, bytes]:
+    """The font of `style`, parsed once per process: its metrics (widths,
+    glyph ids, descriptor) never change; its file, as bytes."""
+    path = font_dir() / FONT_FILES[style]
+    scratch = FPDF()
+    scratch.add_font(FONT, style, str(path))
+    return scratch.fonts[f"{FONT.lower()}{style}"], path.read_bytes()
+
+
+def _fresh_font(style: str, number: int) -> TTFFont:
+    """The font for one document: the template's metrics, shared, with
+    its own font tables and subset. fpdf2 subsets the font tables in place
+    when it writes a file, so no two documents may share those (sharing
+    them was measured: the second document lost glyphs); reading them is
+    lazy, and costs only what the subset needs."""
+    template, data = _font_template(style)
+    font = TTFFont.__new__(TTFFont)
+    for slot in TTFFont.__slots__:
+        if hasattr(template, slot):
+            setattr(font, slot, getattr(template, slot))
+    font.i = number
+    font.ttfont = TTFont(BytesIO(data), lazy=True, recalcTimestamp=False)
+    font.subset = SubsetMap(font)
+    font.missing_glyphs = []
+    font.biggest_size_pt = 0
+    font._hbfont = None
+    return font
+
+
 class _Document(FPDF):
     def __init__(self, view: dict[str, Any]) -> None:
         super().__init__(format="A4", unit="mm")
@@ -45,13 +79,9 @@ class _Document(FPDF):
         self.set_creator("invoicing")
 
     def _add_fonts(self) -> None:
-        """Parsed for each document (~20 ms a style): fpdf2 subsets the font
-        tables in place when it writes the file, so no two documents can
-        share them. (Sharing them was measured: the second document lost
-        glyphs.)"""
-        fonts = font_dir()
-        for style, file in FONT_FILES.items():
-            self.add_font(FONT, style, str(fonts / file))
+        for style in FONT_FILES:
+            font = _fresh_font(style, len(self.fonts) + 1)
+            self.fonts[font.fontkey] = font
 
     def header(self) -> None:
         if self.page_no() > 1 and self.table_header is not None:
