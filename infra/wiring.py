@@ -111,7 +111,7 @@ DOCUMENTS = Function(
 
 ATTACHMENTS = Function(
     "attachments",
-    "Files joined to draft invoices: pre-signed S3 uploads, checked on confirm",
+    "Files: attachments of draft invoices and the business logo, uploaded to S3 and checked on confirm",
     memory_mb=512,
     timeout_s=10,
     table_access="read_write",
@@ -135,6 +135,9 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/openapi.json", "api", public=True),
     Route("GET", "/business", "api"),
     Route("PUT", "/business", "api"),
+    Route("POST", "/business/logo", "attachments"),
+    Route("POST", "/business/logo/confirm", "attachments"),
+    Route("DELETE", "/business/logo", "attachments"),
     *_crud("/customers", "customer_id", "api"),
     *_crud("/products", "product_id", "api"),
     *_crud("/invoices", "invoice_id", "api"),

@@ -17,6 +17,7 @@ import pytest
 from infra import wiring
 from tests.conftest import BUSINESS, CLIENT_ADDRESS, SPEC_INVOICE
 from tests.integration.conftest import attach
+from tests.integration.test_logo import png, upload_logo
 
 pytestmark = pytest.mark.integration
 
@@ -31,6 +32,7 @@ def acme(api) -> dict[str, Any]:
     product = api.post("/products", {"name": "Audit", "unit_price": "1000"}).body
     draft = api.post("/invoices", {**SPEC_INVOICE, "customer_id": customer["id"]}).body
     issued = api.post("/invoices", {**SPEC_INVOICE, "name": "Émise", "customer_id": customer["id"]}).body
+    logo = upload_logo(api, png()).body["logo"]
     attachment = attach(api, draft["id"]).body
     pending = attach(api, draft["id"], confirm=False).body
     issued = api.post(f"/invoices/{issued['id']}/mark-sent").body
@@ -41,6 +43,7 @@ def acme(api) -> dict[str, Any]:
         "draft": api.get(f"/invoices/{draft['id']}").body,
         "issued": issued,
         "attachment": attachment,
+        "logo": logo,
         "pending": pending,
     }
 
@@ -79,7 +82,7 @@ def _put_business(api, acme):
     assert reply.status == 200, reply.body
     assert reply.body["version"] == 1
     assert api.get("/business").body["legal_name"] == "Acme SAS"
-    assert api.get("/business").body["version"] == 1
+    assert api.get("/business").body["version"] == 2  # saved, then its logo set
 
 
 def _list(kind: str) -> Callable[..., None]:
@@ -165,6 +168,17 @@ def _attachments_of_invoice(api, acme):
     assert len(api.get(f"/invoices/{invoice}/attachments").body["items"]) == 1
 
 
+def _logo(api, acme):
+    """acme's logo id names nothing in "other"'s files; "other" removing its
+    own logo touches acme's not at all."""
+    form = api.post("/business/logo", {"content_type": "image/png", "size": 100}, tenant=OTHER)
+    assert form.status == 201
+    assert form.body["upload"]["fields"]["key"].startswith(f"pending/{OTHER}/business/logo/")
+    assert api.post("/business/logo/confirm", {"id": acme["logo"]["id"]}, tenant=OTHER).status == 409
+    assert api.delete("/business/logo", tenant=OTHER).status == 204
+    assert api.get("/business").body["logo"] == acme["logo"]
+
+
 def _totals(api, acme):
     """Stateless: a line naming acme's product gets no price from acme's catalogue."""
     reply = api.post("/totals", {"lines": [{"product_id": acme["product"]["id"], "quantity": "1"}]}, tenant=OTHER)
@@ -201,6 +215,9 @@ CASES: dict[tuple[str, str], Callable[..., None]] = {
     ("DELETE", "/invoices/{invoice_id}/attachments/{attachment_id}"): _attachment("DELETE"),
     ("POST", "/invoices/{invoice_id}/attachments/{attachment_id}/confirm"): _attachment("POST", "/confirm"),
     ("POST", "/totals"): _totals,
+    ("POST", "/business/logo"): _logo,
+    ("POST", "/business/logo/confirm"): _logo,
+    ("DELETE", "/business/logo"): _logo,
 }
 
 NON_PUBLIC = sorted((route.method, route.path) for route in wiring.ROUTES if not route.public)
@@ -254,6 +271,8 @@ VALID_BODIES = {
     ("PATCH", "/invoices/{invoice_id}"): {"version": 1},
     ("POST", "/totals"): SPEC_INVOICE,
     ("POST", "/invoices/{invoice_id}/attachments"): {"filename": "a.pdf", "content_type": "application/pdf", "size": 1},
+    ("POST", "/business/logo"): {"content_type": "image/png", "size": 1},
+    ("POST", "/business/logo/confirm"): {"id": "logo_" + "0" * 26},
 }
 
 

@@ -39,6 +39,9 @@ from invoicing.models.resources import (
     Customer,
     CustomerIn,
     CustomerPatch,
+    LogoConfirm,
+    LogoIn,
+    LogoUpload,
     Product,
     ProductIn,
     ProductPatch,
@@ -358,6 +361,44 @@ def delete_attachment(invoice_id: InvoiceId, attachment_id: AttachmentId):
     from invoicing.logic import attachments
 
     attachments.delete(deps(), tenant_of(attachment_routes), invoice_id, attachment_id)
+    return no_content()
+
+
+# The business's logo, on the same function: an upload to the bucket, like attachments.
+
+
+@attachment_routes.post(
+    "/business/logo",
+    summary="The form that uploads the business's logo (PNG or JPEG, 512 KiB at most)",
+    responses=responses(201, "The upload form (a pre-signed S3 POST)", LogoUpload),
+)
+def request_logo(body: Annotated[LogoIn, Body()]):
+    from invoicing.logic import logo
+
+    doc = logo.request_upload(deps(), tenant_of(attachment_routes), body)
+    return json_response(201, doc)
+
+
+@attachment_routes.post(
+    "/business/logo/confirm",
+    summary="Check the uploaded logo and put it on the documents issued from now on",
+    responses=responses(200, "The business profile", Business, 409, 415),
+)
+def confirm_logo(body: Annotated[LogoConfirm, Body()]):
+    from invoicing.logic import logo
+
+    return json_response(200, logo.confirm(deps(), tenant_of(attachment_routes), body.id))
+
+
+@attachment_routes.delete(
+    "/business/logo",
+    summary="No logo on the documents issued from now on (issued ones keep theirs)",
+    responses=responses(204, "Removed"),
+)
+def delete_logo():
+    from invoicing.logic import logo
+
+    logo.remove(deps(), tenant_of(attachment_routes))
     return no_content()
 
 

@@ -8,6 +8,7 @@ subset. It comes from Debian's fonts-dejavu-core at build time: FONTS_DIR
 
 from __future__ import annotations
 
+import logging
 import os
 from functools import cache
 from io import BytesIO
@@ -18,10 +19,13 @@ from fontTools.ttLib import TTFont
 from fpdf import FPDF, XPos, YPos
 from fpdf.fonts import SubsetMap, TTFFont
 
+logger = logging.getLogger(__name__)
+
 FONT = "DejaVu"
 FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
 FONT_DIRS = ("/opt/fonts", "/usr/share/fonts/truetype/dejavu")
 MARGIN = 12
+LOGO_HEIGHT, LOGO_WIDTH = 16, 60
 LINE_HEIGHT = 4.6
 # description, quantity, unit, unit price, discount, VAT, net: 186 mm across A4
 COLUMNS = ((70, "L"), (14, "R"), (16, "L"), (26, "R"), (16, "R"), (16, "R"), (28, "R"))
@@ -130,6 +134,8 @@ def render_pdf(view: dict[str, Any]) -> bytes:
         pdf.set_text_color(155, 28, 28)
         pdf.cell(0, 6, view["banner"], new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         pdf.set_text_color(0, 0, 0)
+    if view.get("logo"):
+        _logo(pdf, view["logo"]["image"])
     pdf.set_font(FONT, "B", 16)
     heading = f"{view['title']} {text['number']} {view['number']}" if view.get("number") else view["title"]
     pdf.cell(120, 9, heading)
@@ -192,6 +198,19 @@ def render_pdf(view: dict[str, Any]) -> bytes:
     for mention in view["mentions"]:
         pdf.multi_cell(0, 3.8, mention, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     return bytes(pdf.output())
+
+
+def _logo(pdf: _Document, image: bytes) -> None:
+    """The seller's logo, 16 mm high at most, top left. An image Pillow
+    cannot read (it passed the upload's signature check only) is left out
+    rather than failing the invoice."""
+    top = pdf.get_y()
+    try:
+        placed = pdf.image(BytesIO(image), x=MARGIN, y=top, h=LOGO_HEIGHT, keep_aspect_ratio=True, w=LOGO_WIDTH)
+    except Exception:
+        logger.warning("logo left out: the image could not be read", exc_info=True)
+        return
+    pdf.set_y(top + placed.rendered_height + 3)
 
 
 def _amounts(pdf: _Document, rows: list[tuple[str, str]], strong: set[str] | None = None) -> None:

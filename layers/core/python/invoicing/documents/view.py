@@ -6,6 +6,7 @@ L441-10, D441-5)."""
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import date
 from decimal import Decimal
@@ -27,9 +28,15 @@ def labels(locale: str) -> dict[str, str]:
     return text
 
 
-def invoice_view(invoice: dict[str, Any], business: dict[str, Any], customer: dict[str, Any] | None) -> dict[str, Any]:
+def invoice_view(
+    invoice: dict[str, Any],
+    business: dict[str, Any],
+    customer: dict[str, Any] | None,
+    logo: bytes | None = None,
+) -> dict[str, Any]:
     """The document of `invoice`. An issued invoice shows its own snapshots
-    of the business and the customer; a draft shows them as they are now."""
+    of the business and the customer; a draft shows them as they are now.
+    `logo` is the image of the seller's logo, when it has one."""
     seller = invoice.get("business") or business
     buyer = invoice.get("customer") or customer or {}
     locale = seller.get("locale") or "fr-FR"
@@ -70,6 +77,7 @@ def invoice_view(invoice: dict[str, Any], business: dict[str, Any], customer: di
 
     return {
         "lang": "fr" if locale.startswith("fr") else "en",
+        "logo": _logo(logo, (seller.get("logo") or {}).get("content_type")),
         "text": text,
         "title": text["invoice"],
         "banner": text["draft"]
@@ -117,6 +125,13 @@ def invoice_view(invoice: dict[str, Any], business: dict[str, Any], customer: di
         ],
         "mentions": _mentions(invoice, seller, buyer, franchise, text, day, number),
     }
+
+
+def _logo(image: bytes | None, content_type: str | None) -> dict[str, Any] | None:
+    """The image for the PDF, and as a data URI for the HTML (no link to expire)."""
+    if not image or content_type not in ("image/png", "image/jpeg"):
+        return None
+    return {"image": image, "data_uri": f"data:{content_type};base64,{base64.b64encode(image).decode()}"}
 
 
 def _party(party: dict[str, Any], name_field: str) -> dict[str, Any]:

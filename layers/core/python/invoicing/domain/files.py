@@ -76,3 +76,12 @@ def content_matches(content_type: str, head: bytes) -> bool:
     """Whether the stored bytes start as the declared type's files do."""
     kind = TYPES.get(content_type)
     return kind is not None and kind.matches(head)
+
+
+MAX_LOGO_BYTES = 512 * 1024
+LOGO_TYPES = ("image/png", "image/jpeg")
+
+
+def logo_type(head: bytes) -> str | None:
+    """The logo's type from its first bytes: PNG or JPEG, what fpdf2 and every browser draw."""
+    return next((kind for kind in LOGO_TYPES if TYPES[kind].matches(head)), None)

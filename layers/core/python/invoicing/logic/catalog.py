@@ -24,7 +24,7 @@ def get_business(deps: Deps, tenant: str) -> Doc:
     business = deps.store.get(tenant, "business", BUSINESS_ID)
     if business is None:
         defaults = BusinessIn.model_construct(legal_name=None).model_dump(exclude={"version"})
-        return {"id": BUSINESS_ID, **jsonable(defaults), "version": 0}
+        return {"id": BUSINESS_ID, **jsonable(defaults), "logo": None, "version": 0}
     return business
 
 
@@ -38,6 +38,7 @@ def put_business(deps: Deps, tenant: str, data: BusinessIn, if_match: int | None
     doc = {
         "id": BUSINESS_ID,
         **jsonable(data.model_dump(exclude={"version"})),
+        "logo": (current or {}).get("logo"),  # uploaded apart (logic.logo), kept across PUTs
         "version": current_version + 1,
         "created_at": current["created_at"] if current else now,
         "updated_at": now,

@@ -84,5 +84,9 @@ def _view(deps: Deps, tenant: str, invoice: dict[str, Any] | str) -> dict[str, A
 
     if isinstance(invoice, str):
         invoice = invoices.get_invoice(deps, tenant, invoice)
+    from invoicing.logic.logo import logo_bytes
+
     customer = deps.store.get(tenant, "customer", invoice["customer_id"]) if invoice.get("customer_id") else None
-    return invoice_view(invoice, catalog.get_business(deps, tenant), customer)
+    business = catalog.get_business(deps, tenant)
+    seller = invoice.get("business") or business
+    return invoice_view(invoice, business, customer, logo=logo_bytes(deps, tenant, seller.get("logo")))

@@ -39,7 +39,7 @@ _DETAIL = frozenset({"lines", "notes", "terms", "business", "customer", "payment
 INTERNAL = frozenset({"uploads"})
 _SNAPSHOT_BUSINESS = (
     "legal_name", "address", "email", "phone", "siren", "vat_number", "logo_url", "locale", "vat_franchise",
-    "early_payment_terms",
+    "early_payment_terms", "logo",
 )  # fmt: skip
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, ConfigDict, Field
 
@@ -81,9 +81,17 @@ class BusinessIn(Input):
     version: Version | None = Field(default=None, description="the version you read; omit to overwrite")
 
 
+class Logo(Output):
+    id: str
+    content_type: str
+    size: int
+    uploaded_at: str
+
+
 class Business(BusinessIn, Timestamps):
     model_config = ConfigDict(extra="allow")
     version: Version  # type: ignore[assignment]
+    logo: Logo | None = Field(default=None, description="set with POST /business/logo, shown on the documents")
 
 
 class CustomerIn(Input):
@@ -129,3 +137,19 @@ class Product(Output):
     unit: str | None = None
     taxes: list[dict[str, object]]
     version: Version
+
+
+class LogoIn(Input):
+    content_type: Literal["image/png", "image/jpeg"]
+    size: Annotated[int, Field(ge=1, description="bytes; at most 512 KiB (524,288)")]
+
+
+class LogoConfirm(Input):
+    id: Annotated[str, Field(pattern=r"^logo_[0-9A-Z]{26}$", description="the id the upload form came with")]
+
+
+class LogoUpload(Output):
+    id: str = Field(description="send it to POST /business/logo/confirm once uploaded")
+    content_type: str
+    upload: dict[str, Any] = Field(description="{url, fields}: POST a multipart form, the fields then the file")
+    expires_in: int

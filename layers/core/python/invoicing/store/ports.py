@@ -121,6 +121,10 @@ class BlobStore(Protocol):
         """The stored object's size in bytes, None if there is none."""
         ...
 
+    def read(self, key: str) -> bytes:
+        """The whole object (MissingBlob if there is none)."""
+        ...
+
     def head_bytes(self, key: str, count: int) -> bytes:
         """The object's first `count` bytes (fewer if it is shorter); MissingBlob if there is none."""
         ...

@@ -80,6 +80,16 @@ class S3Blobs:
             raise
         return int(head["ContentLength"])
 
+    def read(self, key: str) -> bytes:
+        client = self.client
+        try:
+            body = client.get_object(Bucket=self.bucket, Key=key)["Body"]
+        except client.exceptions.ClientError as error:
+            _raise_missing(error, key)
+            raise
+        data: bytes = body.read()
+        return data
+
     def head_bytes(self, key: str, count: int) -> bytes:
         client = self.client
         try:
