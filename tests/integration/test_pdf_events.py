@@ -13,6 +13,8 @@ import boto3
 import pypdf
 import pytest
 
+from infra import wiring
+
 pytestmark = pytest.mark.integration
 
 
@@ -133,3 +135,14 @@ def test_voiding_publishes_an_event_and_the_void_version_gets_its_pdf(api, issue
 
     assert api.deliver_events() == [("documents", {"outcome": "rendered"})]
     assert "Annulée" in pdf_text(f"acme/invoices/{issued['id']}/v{voided['version']}.pdf")
+
+
+def test_an_amounts_changed_event_stores_the_current_version_it_finds(api, issued):
+    """Payments and late fees (issues 5 and 6) publish it; the rule is in place."""
+    event = {**finalized_event(issued), "detail-type": "Invoice Amounts Changed"}
+
+    (delivered,) = [rule.function for rule in wiring.rules_for("Invoice Amounts Changed")]
+    outcome = api.invoke_function(delivered, event)
+
+    assert outcome == {"outcome": "rendered"}
+    assert len(versions_of(f"acme/invoices/{issued['id']}/v{issued['version']}.pdf")) == 1

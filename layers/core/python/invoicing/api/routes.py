@@ -309,7 +309,7 @@ class AttachmentList(BaseModel):
 @attachment_routes.post(
     "/invoices/<invoice_id>/attachments",
     summary="Reserve an attachment on a draft: upload the file with the form, then confirm",
-    responses=responses(201, "The upload form (a pre-signed S3 POST)", AttachmentUpload, 404, 409, 415),
+    responses=responses(201, "The upload form (a pre-signed S3 POST)", AttachmentUpload, 404, 409, 415, 503),
 )
 def request_attachment(invoice_id: InvoiceId, body: Annotated[AttachmentIn, Body()]):
     from invoicing.logic import attachments
@@ -321,7 +321,7 @@ def request_attachment(invoice_id: InvoiceId, body: Annotated[AttachmentIn, Body
 @attachment_routes.post(
     "/invoices/<invoice_id>/attachments/<attachment_id>/confirm",
     summary="Check the uploaded file (size, type from its bytes) and list it on the invoice",
-    responses=responses(200, "The attachment", Attachment, 404, 409, 415),
+    responses=responses(200, "The attachment", Attachment, 404, 409, 415, 503),
 )
 def confirm_attachment(invoice_id: InvoiceId, attachment_id: AttachmentId):
     from invoicing.logic import attachments
@@ -355,7 +355,7 @@ def get_attachment(invoice_id: InvoiceId, attachment_id: AttachmentId):
 @attachment_routes.delete(
     "/invoices/<invoice_id>/attachments/<attachment_id>",
     summary="Remove an attachment from a draft",
-    responses=responses(204, "Removed", None, 404, 409),
+    responses=responses(204, "Removed", None, 404, 409, 503),
 )
 def delete_attachment(invoice_id: InvoiceId, attachment_id: AttachmentId):
     from invoicing.logic import attachments
@@ -382,7 +382,7 @@ def request_logo(body: Annotated[LogoIn, Body()]):
 @attachment_routes.post(
     "/business/logo/confirm",
     summary="Check the uploaded logo and put it on the documents issued from now on",
-    responses=responses(200, "The business profile", Business, 409, 415),
+    responses=responses(200, "The business profile", Business, 409, 415, 503),
 )
 def confirm_logo(body: Annotated[LogoConfirm, Body()]):
     from invoicing.logic import logo
@@ -393,7 +393,7 @@ def confirm_logo(body: Annotated[LogoConfirm, Body()]):
 @attachment_routes.delete(
     "/business/logo",
     summary="No logo on the documents issued from now on (issued ones keep theirs)",
-    responses=responses(204, "Removed"),
+    responses=responses(204, "Removed", None, 503),
 )
 def delete_logo():
     from invoicing.logic import logo
