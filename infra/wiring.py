@@ -162,6 +162,8 @@ EVENT_BUS_ENV = "EVENT_BUS_NAME"
 EVENT_RULES: tuple[EventRule, ...] = (
     # A PDF for every issued version, made before anyone asks for it.
     EventRule("render-pdf", ("Invoice Finalized", "Invoice Amounts Changed", "Invoice Voided"), "documents"),
+    # A deleted draft's attachments leave the bucket.
+    EventRule("purge-attachments", ("Invoice Deleted",), "attachments"),
 )
 
 # Layer name → its folder, relative to the repository (built ones by `make build`).

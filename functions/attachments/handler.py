@@ -1,5 +1,6 @@
-"""The attachments function: files joined to a draft, uploaded straight to
-S3 with a pre-signed POST and checked when confirmed."""
+"""The attachments function: files joined to a draft and the business
+logo, uploaded straight to S3 with a pre-signed POST and checked when
+confirmed. From the bus, it removes a deleted draft's files."""
 
 from typing import Any
 
@@ -17,4 +18,17 @@ app.use([idempotency.middleware(routes.idempotency_store)])  # a retried reserva
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if "detail-type" in event:
+        return on_bus_event(event)
     return guarded(app, event, context)
+
+
+def on_bus_event(event: dict[str, Any]) -> dict[str, Any]:
+    """A draft was deleted: its files go. An exception fails the invocation,
+    and it is retried (then kept in the rule's dead-letter queue)."""
+    from invoicing.logic import attachments
+
+    detail = event["detail"]
+    deleted = attachments.purge(routes.deps(), detail["tenant_id"], detail["invoice_id"])
+    logger.info("purged", extra={"invoice_id": detail["invoice_id"], "files": deleted})
+    return {"deleted": deleted}

@@ -13,6 +13,10 @@ from infra import wiring
 # there after a day was abandoned.
 PENDING_PREFIX = "pending/"
 PENDING_TTL = Duration.days(1)
+# Attachments removed from drafts (or with their deleted draft): the delete
+# leaves a noncurrent version, kept this long for a mistaken delete, then gone.
+ATTACHMENTS_PREFIX = "attachments/"
+DELETED_ATTACHMENT_TTL = Duration.days(30)
 INCOMPLETE_UPLOAD_TTL = Duration.days(1)
 # Server access logs name the caller's IP (a customer downloading a PDF):
 # kept as long as the API's access logs, then deleted.
@@ -128,6 +132,12 @@ class Storage(Construct):
                     # Versioned: expiring only adds a delete marker; this
                     # removes the upload itself a day later.
                     noncurrent_version_expiration=PENDING_TTL,
+                ),
+                s3.LifecycleRule(
+                    id="ExpireDeletedAttachments",
+                    prefix=ATTACHMENTS_PREFIX,
+                    # Only what a delete made noncurrent: a listed file never expires.
+                    noncurrent_version_expiration=DELETED_ATTACHMENT_TTL,
                 ),
             ],
         )

@@ -44,7 +44,7 @@ def test_a_pdf_uploaded_and_confirmed_is_listed_on_the_invoice_and_downloadable(
     assert [item["id"] for item in invoice["attachments"]] == [reserved.body["id"]]
     assert "uploads" not in invoice
     assert api.get(f"/invoices/{draft['id']}/attachments").body["items"] == invoice["attachments"]
-    assert keys() == [f"acme/invoices/{draft['id']}/attachments/{reserved.body['id']}"]  # out of pending/
+    assert keys() == [f"attachments/acme/invoices/{draft['id']}/{reserved.body['id']}"]  # out of pending/
     link = api.get(f"/invoices/{draft['id']}/attachments/{reserved.body['id']}")
     assert link.status == 200
     assert "X-Amz-Signature=" in link.body["url"]
@@ -216,7 +216,7 @@ def test_deleting_an_attachment_takes_it_off_the_draft_and_out_of_the_bucket(api
 
 def test_an_issued_invoice_keeps_its_attachments_and_takes_no_new_one(api, business, draft):
     done = attach(api, draft["id"])
-    pending = reserve(api, draft["id"])
+    pending = attach(api, draft["id"], confirm=False)
     issued = api.post(f"/invoices/{draft['id']}/mark-sent").body
 
     assert [item["id"] for item in issued["attachments"]] == [done.body["id"]]
@@ -225,9 +225,72 @@ def test_an_issued_invoice_keeps_its_attachments_and_takes_no_new_one(api, busin
         api.post(f"/invoices/{draft['id']}/attachments/{pending.body['id']}/confirm"),
         api.delete(f"/invoices/{draft['id']}/attachments/{done.body['id']}"),
     ):
-        assert reply.status in (404, 409), reply.body
-    assert reserve(api, draft["id"]).body["error"]["code"] == "invoice_not_editable"
+        assert reply.status == 409, reply.body
+        assert reply.body["error"]["code"] == "invoice_not_editable"
     assert api.get(f"/invoices/{draft['id']}/attachments/{done.body['id']}").status == 200  # still downloadable
+
+
+def test_an_empty_upload_is_refused_at_confirm_and_gives_its_place_back(api, draft):
+    """The emulation takes an empty POST despite the policy's 1-byte minimum."""
+    reserved = attach(api, draft["id"], data=b"", confirm=False, declared_size=10)
+
+    reply = api.post(f"/invoices/{draft['id']}/attachments/{reserved.body['id']}/confirm")
+
+    assert (reply.status, reply.error_fields) == (422, ["size"])
+    assert keys() == []
+    for _ in range(10):
+        assert reserve(api, draft["id"]).status == 201
+
+
+def test_the_file_checked_is_the_file_kept_even_if_the_form_is_used_again(api, draft, monkeypatch):
+    """The upload form stays valid a while: a second POST after the check
+    must not slip an unchecked file in. Confirm copies the version it checked."""
+    from invoicing.store.s3 import S3Blobs
+
+    reserved = attach(api, draft["id"], confirm=False)
+    key = reserved.body["upload"]["fields"]["key"]
+    original_copy = S3Blobs.copy
+
+    def swap_then_copy(self, source, target, content_type, version=None):
+        boto3.client("s3").put_object(Bucket=BUCKET, Key=key, Body=b"MZ\x90\x00 an executable")
+        return original_copy(self, source, target, content_type, version)
+
+    monkeypatch.setattr(S3Blobs, "copy", swap_then_copy)
+    reply = api.post(f"/invoices/{draft['id']}/attachments/{reserved.body['id']}/confirm")
+
+    assert reply.status == 200
+    stored = f"attachments/acme/invoices/{draft['id']}/{reserved.body['id']}"
+    assert boto3.client("s3").get_object(Bucket=BUCKET, Key=stored)["Body"].read() == PDF_BYTES
+
+
+def test_deleting_a_draft_removes_its_files_through_the_bus(api, draft):
+    done = attach(api, draft["id"])
+    other = api.post("/invoices", {"name": "Autre", "lines": []}).body
+    kept = attach(api, other["id"])
+    api.deliver_events()
+
+    assert api.delete(f"/invoices/{draft['id']}").status == 204
+    delivered = api.deliver_events()
+
+    assert delivered == [("attachments", {"deleted": 1})]
+    assert keys() == [f"attachments/acme/invoices/{other['id']}/{kept.body['id']}"]
+    assert done.body["id"] not in " ".join(keys())
+
+
+def test_a_purge_event_for_a_live_invoice_deletes_nothing(api, draft):
+    attach(api, draft["id"])
+    event = {"detail-type": "Invoice Deleted", "source": "invoicing",
+             "detail": {"tenant_id": "acme", "invoice_id": draft["id"], "version": 1}}  # fmt: skip
+
+    assert api.invoke_function("attachments", event) == {"deleted": 0}
+    assert len(keys("attachments/")) == 1
+
+
+def test_deleting_a_draft_without_files_publishes_nothing(api):
+    draft = api.post("/invoices", {"name": "Vide", "lines": []}).body
+
+    assert api.delete(f"/invoices/{draft['id']}").status == 204
+    assert api.deliver_events() == []
 
 
 def test_a_duplicate_starts_without_attachments(api, draft):

@@ -169,12 +169,17 @@ def _attachments_of_invoice(api, acme):
 
 
 def _logo(api, acme):
-    """acme's logo id names nothing in "other"'s files; "other" removing its
-    own logo touches acme's not at all."""
+    """acme's logo id names nothing in "other"'s files (with a profile of its
+    own, "other" is refused for want of an upload); "other" removing its own
+    logo touches acme's not at all."""
+    assert api.put("/business", {**BUSINESS, "legal_name": "Other SARL"}, tenant=OTHER).status == 200
     form = api.post("/business/logo", {"content_type": "image/png", "size": 100}, tenant=OTHER)
     assert form.status == 201
     assert form.body["upload"]["fields"]["key"].startswith(f"pending/{OTHER}/business/logo/")
-    assert api.post("/business/logo/confirm", {"id": acme["logo"]["id"]}, tenant=OTHER).status == 409
+    stolen = api.post("/business/logo/confirm", {"id": acme["logo"]["id"]}, tenant=OTHER)
+    assert stolen.status == 409
+    assert "nothing was uploaded" in stolen.body["error"]["message"]
+    assert api.get("/business", tenant=OTHER).body["logo"] is None
     assert api.delete("/business/logo", tenant=OTHER).status == 204
     assert api.get("/business").body["logo"] == acme["logo"]
 
@@ -286,8 +291,12 @@ def test_given_no_tenant_claim_when_calling_any_route_then_401(api, route):
     assert reply.body["error"]["code"] == "unauthorized"
 
 
-@pytest.mark.parametrize("tenant", ["acme#INV#STATUS#open", "a" * 65, "../acme", "acme sas"])
-@pytest.mark.parametrize("route", [("GET", "/invoices"), ("POST", "/customers")], ids=" ".join)
+@pytest.mark.parametrize(
+    "tenant", ["acme#INV#STATUS#open", "a" * 65, "../acme", "acme sas", "pending", "Attachments", "logos"]
+)  # the last three: the bucket's own folders (an upload expiry rule would reach the tenant's PDFs)
+@pytest.mark.parametrize(
+    "route", [("GET", "/invoices"), ("POST", "/customers"), ("GET", "/invoices/inv_1/pdf")], ids=" ".join
+)
 def test_given_a_tenant_claim_that_could_escape_its_partition_when_calling_then_401(api, route, tenant):
     method, path = route
 

@@ -141,3 +141,38 @@ def test_a_logo_needs_a_saved_profile_an_upload_and_a_well_formed_id(api):
     assert api.post("/business/logo/confirm", {"id": "logo_" + "0" * 26}).status == 409  # nothing uploaded
     bad = api.post("/business/logo/confirm", {"id": "../../etc/passwd"})
     assert (bad.status, bad.error_fields) == (422, ["id"])
+
+
+def test_an_empty_logo_is_refused(api, business):
+    reply = upload_logo(api, b"", declared=100)
+
+    assert (reply.status, reply.error_fields) == (422, ["size"])
+
+
+def test_a_png_too_large_to_decode_for_every_document_is_refused(api, business):
+    """A few kilobytes can declare a huge image; its header says so."""
+    reply = upload_logo(api, png("white", (5000, 10)))
+
+    assert (reply.status, reply.error_fields) == (422, ["size"])
+    assert api.get("/business").body["logo"] is None
+
+
+def test_a_jpeg_too_large_to_decode_is_left_out_of_the_pdf(api, business, customer):
+    """A JPEG's size is read by the renderer, which leaves such a logo out."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("L", (4500, 20), 255).save(buffer, format="JPEG")
+    assert upload_logo(api, buffer.getvalue(), "image/jpeg").status == 200
+
+    invoice = issue(api, customer, "Huge")
+
+    assert pdf_images(api, invoice["id"]) == 0
+
+
+def test_the_logo_is_kept_under_the_logos_folder(api, business):
+    logo = upload_logo(api, png()).body["logo"]
+
+    listed = boto3.client("s3").list_objects_v2(Bucket=BUCKET)["Contents"]
+
+    assert [item["Key"] for item in listed] == [f"logos/acme/{logo['id']}"]

@@ -164,7 +164,7 @@ def test_the_pdf_link_points_at_the_rendered_version_in_the_tenants_prefix(api):
 
 def test_asking_again_reuses_the_stored_pdf_and_a_new_version_gets_its_own(api):
     draft = api.post("/invoices", {"name": "Brouillon", "lines": [{"name": "Cours", "unit_price": "40"}]}).body
-    first_key = f"acme/invoices/{draft['id']}/v1.pdf"
+    first_key = f"acme/invoices/{draft['id']}/v1-draft-b0-c0.pdf"  # no profile, no customer yet
 
     api.get(f"/invoices/{draft['id']}/pdf")
     api.get(f"/invoices/{draft['id']}/pdf")
@@ -173,7 +173,22 @@ def test_asking_again_reuses_the_stored_pdf_and_a_new_version_gets_its_own(api):
     assert api.patch(f"/invoices/{draft['id']}", {"version": 1, "notes": "modifié"}).status == 200
     reply = api.get(f"/invoices/{draft['id']}/pdf")
     assert reply.body["version"] == 2
-    assert len(stored_versions(f"acme/invoices/{draft['id']}/v2.pdf")) == 1
+    assert len(stored_versions(f"acme/invoices/{draft['id']}/v2-draft-b0-c0.pdf")) == 1
+
+
+def test_a_draft_pdf_follows_the_business_and_customer_it_shows(api):
+    """A draft shows today's profile and customer: a change to either is a new PDF."""
+    customer = api.post("/customers", {"name": "Dupont & Fils", "address": CLIENT_ADDRESS}).body
+    draft = api.post("/invoices", {**SPEC_INVOICE, "customer_id": customer["id"]}).body
+    api.put("/business", BUSINESS)
+    before = api.get(f"/invoices/{draft['id']}/pdf").body
+
+    api.put("/business", {**BUSINESS, "legal_name": "Acme Renommée SAS"})
+    after = api.get(f"/invoices/{draft['id']}/pdf").body
+
+    assert before["url"].split("?")[0] != after["url"].split("?")[0]
+    assert "Acme Renommée SAS" in render(api, draft["id"])[0]
+    assert len(stored_versions(f"acme/invoices/{draft['id']}/v1-draft-b2-c1.pdf")) == 1
 
 
 def test_documents_rendered_one_after_another_each_keep_their_own_glyphs(api):

@@ -13,8 +13,9 @@ SOURCE = "invoicing"
 INVOICE_FINALIZED = "Invoice Finalized"  # a draft got its number
 INVOICE_AMOUNTS_CHANGED = "Invoice Amounts Changed"  # a payment or a late fee changed what is due
 INVOICE_VOIDED = "Invoice Voided"  # its document now says so
+INVOICE_DELETED = "Invoice Deleted"  # a draft with attachments: they are to be removed
 
-DETAIL_TYPES = (INVOICE_FINALIZED, INVOICE_AMOUNTS_CHANGED, INVOICE_VOIDED)
+DETAIL_TYPES = (INVOICE_FINALIZED, INVOICE_AMOUNTS_CHANGED, INVOICE_VOIDED, INVOICE_DELETED)
 
 
 def invoice_detail(tenant: str, invoice: dict[str, object]) -> dict[str, object]:

@@ -36,6 +36,9 @@ logger = Logger(service="invoicing")
 MAX_BODY_BYTES = 1_000_000
 TENANT_CLAIM = "custom:tenant_id"
 _TENANT = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+# The bucket's top-level folders that are not tenants: a tenant of that name
+# would share a prefix (and its lifecycle rules) with them.
+RESERVED_TENANTS = frozenset({"pending", "attachments", "logos"})
 JSON = "application/json"
 
 
@@ -75,7 +78,7 @@ def tenant_of(app: APIGatewayRestResolver | Router) -> str:
     authorizer = app.current_event.request_context.authorizer
     claims = (authorizer.raw_event or {}).get("claims") or {}
     tenant = claims.get(TENANT_CLAIM) if isinstance(claims, dict) else None
-    if not isinstance(tenant, str) or not _TENANT.match(tenant):
+    if not isinstance(tenant, str) or not _TENANT.match(tenant) or tenant.lower() in RESERVED_TENANTS:
         raise Unauthorized("the token carries no valid custom:tenant_id claim")
     return tenant
 

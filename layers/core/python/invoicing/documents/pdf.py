@@ -8,6 +8,7 @@ subset. It comes from Debian's fonts-dejavu-core at build time: FONTS_DIR
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 from functools import cache
@@ -26,6 +27,7 @@ FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
 FONT_DIRS = ("/opt/fonts", "/usr/share/fonts/truetype/dejavu")
 MARGIN = 12
 LOGO_HEIGHT, LOGO_WIDTH = 16, 60
+LOGO_MAX_PIXELS = 4000  # per side, as the upload checks it (a JPEG's size is only known here)
 LINE_HEIGHT = 4.6
 # description, quantity, unit, unit price, discount, VAT, net: 186 mm across A4
 COLUMNS = ((70, "L"), (14, "R"), (16, "L"), (26, "R"), (16, "R"), (16, "R"), (28, "R"))
@@ -60,6 +62,7 @@ def _fresh_font(style: str, number: int) -> TTFFont:
         if hasattr(template, slot):
             setattr(font, slot, getattr(template, slot))
     font.i = number
+    font.desc = copy.copy(template.desc)  # fpdf2 writes the embedded file's ids onto it
     font.ttfont = TTFont(BytesIO(data), lazy=True, recalcTimestamp=False)
     font.subset = SubsetMap(font)
     font.missing_glyphs = []
@@ -206,6 +209,11 @@ def _logo(pdf: _Document, image: bytes) -> None:
     rather than failing the invoice."""
     top = pdf.get_y()
     try:
+        from PIL import Image
+
+        with Image.open(BytesIO(image)) as probe:  # reads the header only
+            if max(probe.size) > LOGO_MAX_PIXELS:
+                raise ValueError(f"a logo of {probe.size} pixels is too large to decode for every document")
         placed = pdf.image(BytesIO(image), x=MARGIN, y=top, h=LOGO_HEIGHT, keep_aspect_ratio=True, w=LOGO_WIDTH)
     except Exception:
         logger.warning("logo left out: the image could not be read", exc_info=True)

@@ -79,9 +79,17 @@ def content_matches(content_type: str, head: bytes) -> bool:
 
 
 MAX_LOGO_BYTES = 512 * 1024
+MAX_LOGO_PIXELS = 4000  # per side: a small file can declare a huge image, to be decoded at every render
 LOGO_TYPES = ("image/png", "image/jpeg")
 
 
 def logo_type(head: bytes) -> str | None:
     """The logo's type from its first bytes: PNG or JPEG, what fpdf2 and every browser draw."""
     return next((kind for kind in LOGO_TYPES if TYPES[kind].matches(head)), None)
+
+
+def png_dimensions(head: bytes) -> tuple[int, int] | None:
+    """Width and height from a PNG's header chunk (IHDR, always first)."""
+    if not TYPES["image/png"].matches(head) or head[12:16] != b"IHDR":
+        return None
+    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")

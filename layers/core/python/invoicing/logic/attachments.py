@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from invoicing.domain import files, lifecycle
-from invoicing.domain.errors import Busy, Conflict, NotFound, StaleVersion, TooLarge, UnsupportedType
+from invoicing.domain.errors import Busy, Conflict, InvalidInput, NotFound, StaleVersion, TooLarge, UnsupportedType
 from invoicing.domain.lifecycle import Status
 from invoicing.logic.common import Deps
 from invoicing.models.invoices import AttachmentIn
@@ -38,7 +38,13 @@ def pending_key(tenant: str, invoice_id: str, attachment_id: str) -> str:
 
 
 def stored_key(tenant: str, invoice_id: str, attachment_id: str) -> str:
-    return f"{tenant}/invoices/{invoice_id}/attachments/{attachment_id}"
+    """Under attachments/: the bucket expires what is deleted there (its
+    noncurrent versions) a few weeks later, and nothing else."""
+    return f"{invoice_prefix(tenant, invoice_id)}{attachment_id}"
+
+
+def invoice_prefix(tenant: str, invoice_id: str) -> str:
+    return f"attachments/{tenant}/invoices/{invoice_id}/"
 
 
 def request_upload(deps: Deps, tenant: str, invoice_id: str, data: AttachmentIn) -> Doc:
@@ -84,17 +90,20 @@ def confirm(deps: Deps, tenant: str, invoice_id: str, attachment_id: str) -> Doc
     done = _confirmed(invoice, attachment_id)
     if done:
         return done
-    upload = _upload(invoice, attachment_id, deps.now())
     lifecycle.ensure_editable(Status(invoice["status"]))
+    upload = _upload(invoice, attachment_id, deps.now())
     source = pending_key(tenant, invoice_id, attachment_id)
     target = stored_key(tenant, invoice_id, attachment_id)
     try:
         size = _checked_copy(deps, tenant, invoice_id, upload, source, target)
     except MissingBlob:
-        # Nothing uploaded yet — or a concurrent confirm listed it and moved the file.
-        done = _confirmed(_load(deps, tenant, invoice_id), attachment_id)
+        # Nothing uploaded yet — or a concurrent confirm listed it and moved
+        # the file, or a concurrent delete took it.
+        current = _load(deps, tenant, invoice_id)
+        done = _confirmed(current, attachment_id)
         if done:
             return done
+        _upload(current, attachment_id, deps.now())
         raise Conflict("nothing was uploaded for this attachment yet: POST the file to upload.url first") from None
     attachment = {
         "id": attachment_id,
@@ -163,6 +172,20 @@ def delete(deps: Deps, tenant: str, invoice_id: str, attachment_id: str) -> None
     blobs.delete(pending_key(tenant, invoice_id, attachment_id))
 
 
+def purge(deps: Deps, tenant: str, invoice_id: str) -> int:
+    """A draft was deleted: take its files out of the bucket (their bytes
+    expire with the bucket's rule for deleted attachments). Only once the
+    invoice is gone, so an event can never empty a live invoice. The
+    number of files deleted."""
+    if deps.store.get(tenant, "invoice", invoice_id) is not None:
+        return 0
+    blobs = _blobs(deps)
+    keys = blobs.list_keys(invoice_prefix(tenant, invoice_id))
+    for key in keys:
+        blobs.delete(key)
+    return len(keys)
+
+
 # -- helpers ------------------------------------------------------------------
 
 
@@ -171,21 +194,26 @@ def _checked_copy(deps: Deps, tenant: str, invoice_id: str, upload: Doc, source:
     breaks a limit, else copy it out of pending/. Its size; MissingBlob
     when there is no upload."""
     blobs = _blobs(deps)
-    size = blobs.size(source)
-    if size is None:
+    stored = blobs.stat(source)
+    if stored is None:
         raise MissingBlob(source)
-    if size > files.MAX_BYTES:
+    if stored.size == 0:
+        _refuse(deps, tenant, invoice_id, upload["id"])
+        raise InvalidInput.of("size", "the uploaded file is empty; it was deleted")
+    if stored.size > files.MAX_BYTES:
         _refuse(deps, tenant, invoice_id, upload["id"])
         raise TooLarge(
-            f"the file is {size:,} bytes, over the {files.MAX_BYTES:,} (20 MiB) limit; it was deleted", "size"
+            f"the file is {stored.size:,} bytes, over the {files.MAX_BYTES:,} (20 MiB) limit; it was deleted", "size"
         )
-    if not files.content_matches(upload["content_type"], blobs.head_bytes(source, files.SNIFF_BYTES)):
+    head = blobs.head_bytes(source, files.SNIFF_BYTES, stored.version)
+    if not files.content_matches(upload["content_type"], head):
         _refuse(deps, tenant, invoice_id, upload["id"])
         raise UnsupportedType(
             f"the file's content is not {upload['content_type']} as declared; it was deleted", "content_type"
         )
-    blobs.copy(source, target, upload["content_type"])
-    return size
+    # The version checked, not whatever the upload form (valid a while longer) stored since.
+    blobs.copy(source, target, upload["content_type"], stored.version)
+    return stored.size
 
 
 def _refuse(deps: Deps, tenant: str, invoice_id: str, attachment_id: str) -> None:

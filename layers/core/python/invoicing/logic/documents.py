@@ -19,11 +19,13 @@ def preview(deps: Deps, tenant: str, invoice_id: str) -> str:
     customer; an issued invoice shows its snapshots)."""
     from invoicing.documents.html import render_html
 
-    return render_html(_view(deps, tenant, invoice_id))
+    invoice = invoices.get_invoice(deps, tenant, invoice_id)
+    return render_html(_view(deps, tenant, invoice, *_parties(deps, tenant, invoice)))
 
 
 def pdf(deps: Deps, tenant: str, invoice_id: str) -> bytes:
-    return _render(deps, tenant, invoices.get_invoice(deps, tenant, invoice_id))
+    invoice = invoices.get_invoice(deps, tenant, invoice_id)
+    return _render(deps, tenant, invoice, *_parties(deps, tenant, invoice))
 
 
 def pdf_link(deps: Deps, tenant: str, invoice_id: str) -> dict[str, Any]:
@@ -45,13 +47,19 @@ def store_pdf(deps: Deps, tenant: str, invoice_id: str) -> tuple[dict[str, Any],
     there: the invoice, the object's key, and whether this call rendered it.
     One object per version, `{tenant}/invoices/{id}/v{version}.pdf`, written
     only if absent: a repeated or concurrent render stores nothing twice, and
-    a link never shows an amount the invoice no longer has."""
+    a link never shows an amount the invoice no longer has. A draft shows
+    today's business and customer, so their versions are in its key too."""
     assert deps.blobs is not None, "the documents function has a bucket"
     invoice = invoices.get_invoice(deps, tenant, invoice_id)
+    business, customer = _parties(deps, tenant, invoice)
     key = pdf_key(tenant, invoice_id, invoice["version"])
+    if invoice["status"] == "draft":
+        key = key.removesuffix(".pdf") + f"-draft-b{business['version']}-c{(customer or {}).get('version', 0)}.pdf"
     if deps.blobs.exists(key):
         return invoice, key, False
-    rendered = deps.blobs.put(key, _render(deps, tenant, invoice), "application/pdf", if_absent=True)
+    rendered = deps.blobs.put(
+        key, _render(deps, tenant, invoice, business, customer), "application/pdf", if_absent=True
+    )
     return invoice, key, rendered
 
 
@@ -73,20 +81,26 @@ def pdf_key(tenant: str, invoice_id: str, version: int) -> str:
     return f"{tenant}/invoices/{invoice_id}/v{version}.pdf"
 
 
-def _render(deps: Deps, tenant: str, invoice: dict[str, Any]) -> bytes:
+def _render(
+    deps: Deps, tenant: str, invoice: dict[str, Any], business: dict[str, Any], customer: dict[str, Any] | None
+) -> bytes:
     from invoicing.documents.pdf import render_pdf
 
-    return render_pdf(_view(deps, tenant, invoice))
+    return render_pdf(_view(deps, tenant, invoice, business, customer))
 
 
-def _view(deps: Deps, tenant: str, invoice: dict[str, Any] | str) -> dict[str, Any]:
+def _parties(deps: Deps, tenant: str, invoice: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The business and the customer as they are now (an issued invoice
+    shows its snapshots instead)."""
+    customer = deps.store.get(tenant, "customer", invoice["customer_id"]) if invoice.get("customer_id") else None
+    return catalog.get_business(deps, tenant), customer
+
+
+def _view(
+    deps: Deps, tenant: str, invoice: dict[str, Any], business: dict[str, Any], customer: dict[str, Any] | None
+) -> dict[str, Any]:
     from invoicing.documents.view import invoice_view
-
-    if isinstance(invoice, str):
-        invoice = invoices.get_invoice(deps, tenant, invoice)
     from invoicing.logic.logo import logo_bytes
 
-    customer = deps.store.get(tenant, "customer", invoice["customer_id"]) if invoice.get("customer_id") else None
-    business = catalog.get_business(deps, tenant)
     seller = invoice.get("business") or business
     return invoice_view(invoice, business, customer, logo=logo_bytes(deps, tenant, seller.get("logo")))

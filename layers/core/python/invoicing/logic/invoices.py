@@ -237,6 +237,8 @@ def delete_invoice(deps: Deps, tenant: str, invoice_id: str, version: int | None
         name=lifecycle.name_key(current["name"]),
         require_draft=True,
     )
+    if current.get("attachments") or current.get("uploads"):
+        announce(deps, events.INVOICE_DELETED, tenant, current)  # its files go too
 
 
 def duplicate_invoice(deps: Deps, tenant: str, invoice_id: str) -> Doc:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from invoicing.domain import files
-from invoicing.domain.errors import Busy, Conflict, StaleVersion, TooLarge, UnsupportedType
+from invoicing.domain.errors import Busy, Conflict, InvalidInput, StaleVersion, TooLarge, UnsupportedType
 from invoicing.logic import catalog
 from invoicing.logic.common import Deps
 from invoicing.models.resources import LogoIn
@@ -23,7 +23,7 @@ def pending_key(tenant: str, logo_id: str) -> str:
 
 
 def stored_key(tenant: str, logo_id: str) -> str:
-    return f"{tenant}/business/logo/{logo_id}"
+    return f"logos/{tenant}/{logo_id}"
 
 
 def request_upload(deps: Deps, tenant: str, data: LogoIn) -> Doc:
@@ -48,20 +48,25 @@ def confirm(deps: Deps, tenant: str, logo_id: str) -> Doc:
     if not business["version"]:
         raise Conflict("save the business profile (PUT /business) before its logo")
     source = pending_key(tenant, logo_id)
-    size = blobs.size(source)
-    if size is None:
-        raise Conflict("nothing was uploaded for this logo: POST the file to upload.url first")
-    if size > files.MAX_LOGO_BYTES:
-        blobs.delete(source)
-        raise TooLarge(f"the logo is {size:,} bytes, over {files.MAX_LOGO_BYTES:,} (512 KiB); it was deleted", "size")
-    content_type = files.logo_type(blobs.head_bytes(source, files.SNIFF_BYTES))
-    if content_type is None:
-        blobs.delete(source)
-        raise UnsupportedType("a logo is a PNG or a JPEG image; the file was deleted", "content_type")
     try:
-        blobs.copy(source, stored_key(tenant, logo_id), content_type)
-    except MissingBlob:  # a concurrent confirm moved it
-        return catalog.get_business(deps, tenant)
+        stored = blobs.stat(source)
+        if stored is None:
+            raise MissingBlob(source)
+        head = blobs.head_bytes(source, files.SNIFF_BYTES, stored.version)
+        problem = _problem(stored.size, head)
+        if problem:
+            blobs.delete(source)
+            raise problem
+        content_type = files.logo_type(head)
+        assert content_type is not None  # _problem checked it
+        # The version checked, not whatever the upload form stored since.
+        blobs.copy(source, stored_key(tenant, logo_id), content_type, stored.version)
+    except MissingBlob:
+        business = catalog.get_business(deps, tenant)
+        if (business.get("logo") or {}).get("id") == logo_id:
+            return business  # a concurrent confirm moved it
+        raise Conflict("nothing was uploaded for this logo: POST the file to upload.url first") from None
+    size = stored.size
     logo = {"id": logo_id, "content_type": content_type, "size": size, "uploaded_at": deps.timestamp()}
     business = _set_logo(deps, tenant, logo)
     blobs.delete(source)
@@ -83,6 +88,22 @@ def logo_bytes(deps: Deps, tenant: str, logo: dict[str, Any] | None) -> bytes | 
         return deps.blobs.read(stored_key(tenant, logo["id"]))
     except MissingBlob:
         return None
+
+
+def _problem(size: int, head: bytes) -> Exception | None:
+    """Why the stored file cannot be the logo, if it cannot."""
+    if size == 0:
+        return InvalidInput.of("size", "the uploaded logo is empty; it was deleted")
+    if size > files.MAX_LOGO_BYTES:
+        return TooLarge(f"the logo is {size:,} bytes, over {files.MAX_LOGO_BYTES:,} (512 KiB); it was deleted", "size")
+    if files.logo_type(head) is None:
+        return UnsupportedType("a logo is a PNG or a JPEG image; the file was deleted", "content_type")
+    dimensions = files.png_dimensions(head)
+    if dimensions and max(dimensions) > files.MAX_LOGO_PIXELS:
+        return InvalidInput.of(
+            "size", f"a logo is at most {files.MAX_LOGO_PIXELS} pixels wide and high; it was deleted"
+        )
+    return None
 
 
 def _set_logo(deps: Deps, tenant: str, logo: Doc | None) -> Doc:

@@ -24,8 +24,12 @@ class EventBridgeEvents:
     def client(self) -> Any:
         if self._client is None:
             import boto3
+            from botocore.config import Config
 
-            self._client = boto3.client("events")
+            # Publishing happens inside an API request whose write has committed:
+            # a slow bus must not hold it past API Gateway's 29 s.
+            config = Config(connect_timeout=2, read_timeout=3, retries={"max_attempts": 3, "mode": "standard"})
+            self._client = boto3.client("events", config=config)
         return self._client
 
     def publish(self, detail_type: str, detail: dict[str, Any]) -> None:

@@ -102,6 +102,12 @@ class Store(Protocol):
     def finalize(self, tenant: str, step: Finalization) -> None: ...
 
 
+@dataclass(frozen=True)
+class BlobStat:
+    size: int
+    version: str | None  # pins what was checked: a later upload to the key is another version
+
+
 class MissingBlob(Exception):
     """The object is not (or no longer) in the bucket."""
 
@@ -117,21 +123,24 @@ class BlobStore(Protocol):
         (False then, and nothing written)."""
         ...
 
-    def size(self, key: str) -> int | None:
-        """The stored object's size in bytes, None if there is none."""
+    def stat(self, key: str) -> BlobStat | None:
+        """The stored object's size and version, None if there is none."""
         ...
 
     def read(self, key: str) -> bytes:
         """The whole object (MissingBlob if there is none)."""
         ...
 
-    def head_bytes(self, key: str, count: int) -> bytes:
-        """The object's first `count` bytes (fewer if it is shorter); MissingBlob if there is none."""
+    def head_bytes(self, key: str, count: int, version: str | None = None) -> bytes:
+        """The first `count` bytes of the object (of that version): fewer
+        if it is shorter, none if it is empty; MissingBlob if there is none."""
         ...
 
-    def copy(self, source: str, target: str, content_type: str) -> None:
-        """Copy the object (MissingBlob if the source is gone)."""
+    def copy(self, source: str, target: str, content_type: str, version: str | None = None) -> None:
+        """Copy the object (that version of it); MissingBlob if it is gone."""
         ...
+
+    def list_keys(self, prefix: str) -> list[str]: ...
 
     def delete(self, key: str) -> None: ...
 

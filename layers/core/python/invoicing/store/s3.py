@@ -7,7 +7,7 @@ import re
 from typing import Any
 from urllib.parse import quote
 
-from invoicing.store.ports import MissingBlob
+from invoicing.store.ports import BlobStat, MissingBlob
 
 DOCUMENTS_BUCKET_ENV = "DOCUMENTS_BUCKET"  # infra/wiring.py names it for the stack
 
@@ -20,7 +20,7 @@ def content_disposition(kind: str, filename: str) -> str:
 
 
 def _raise_missing(error: Any, key: str) -> None:
-    if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+    if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound", "NoSuchVersion"):
         raise MissingBlob(key) from None
 
 
@@ -70,7 +70,7 @@ class S3Blobs:
             raise
         return True
 
-    def size(self, key: str) -> int | None:
+    def stat(self, key: str) -> BlobStat | None:
         client = self.client
         try:
             head = client.head_object(Bucket=self.bucket, Key=key)
@@ -78,7 +78,7 @@ class S3Blobs:
             if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
                 return None
             raise
-        return int(head["ContentLength"])
+        return BlobStat(int(head["ContentLength"]), head.get("VersionId"))
 
     def read(self, key: str) -> bytes:
         client = self.client
@@ -90,29 +90,37 @@ class S3Blobs:
         data: bytes = body.read()
         return data
 
-    def head_bytes(self, key: str, count: int) -> bytes:
+    def head_bytes(self, key: str, count: int, version: str | None = None) -> bytes:
         client = self.client
+        pinned = {"VersionId": version} if version else {}
         try:
-            body = client.get_object(Bucket=self.bucket, Key=key, Range=f"bytes=0-{count - 1}")["Body"]
+            body = client.get_object(Bucket=self.bucket, Key=key, Range=f"bytes=0-{count - 1}", **pinned)["Body"]
         except client.exceptions.ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "InvalidRange":
+                return b""  # an empty object has no byte 0
             _raise_missing(error, key)
             raise
         data: bytes = body.read()
         return data[:count]
 
-    def copy(self, source: str, target: str, content_type: str) -> None:
+    def copy(self, source: str, target: str, content_type: str, version: str | None = None) -> None:
         client = self.client
+        copy_source = {"Bucket": self.bucket, "Key": source, **({"VersionId": version} if version else {})}
         try:
             client.copy_object(
                 Bucket=self.bucket,
                 Key=target,
-                CopySource={"Bucket": self.bucket, "Key": source},
+                CopySource=copy_source,
                 ContentType=content_type,
                 MetadataDirective="REPLACE",
             )
         except client.exceptions.ClientError as error:
             _raise_missing(error, source)
             raise
+
+    def list_keys(self, prefix: str) -> list[str]:
+        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)
+        return [item["Key"] for page in pages for item in page.get("Contents", [])]
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=key)
