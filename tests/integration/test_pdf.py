@@ -201,3 +201,16 @@ def test_documents_rendered_one_after_another_each_keep_their_own_glyphs(api):
 
     assert all("Δημήτρης Παπαδόπουλος" in page for page in pages[0::2])
     assert all("Ольга Смирнова" in page for page in pages[1::2])
+
+
+def test_a_percentage_schedule_shows_each_instalment_amount_the_last_taking_the_rounding_cent(api):
+    thirds = [
+        {"due_date": f"2026-12-{day}", "value": value} for day, value in ((10, "33.33"), (20, "33.33"), (27, "33.34"))
+    ]
+    invoice = issue(api, {**SPEC_INVOICE, "payment_schedule": {"type": "percentage", "instalments": thirds}})
+
+    (page,) = render(api, invoice["id"])
+
+    # date and amount sit in two columns, which the extracted text runs together
+    assert "10/12/202633,33 % — 465,95 €" in page
+    assert "27/12/202633,34 % — 466,10 €" in page

@@ -7,7 +7,10 @@ from datetime import date
 from decimal import Decimal as D
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from invoicing.domain import schedule
 from invoicing.domain.schedule import Instalment, draft_problems, issue_problems
 
 pytestmark = pytest.mark.unit
@@ -42,3 +45,29 @@ def test_fixed_amounts_have_the_currency_decimals_and_add_up_to_the_total_at_iss
         "payment_schedule.instalments.0.value"
     ]
     assert issue_problems("percentage", amounts, D("1")) == []
+
+
+def test_percentage_instalments_are_rounded_and_the_last_takes_what_rounding_left():
+    thirds = [
+        schedule.Instalment(date(2026, 12, day), D(value)) for day, value in ((1, "33.33"), (2, "33.33"), (3, "33.34"))
+    ]
+
+    assert schedule.amounts("percentage", thirds, D("1398.00"), "EUR") == [D("465.95"), D("465.95"), D("466.10")]
+    assert schedule.amounts("percentage", thirds, D("1000"), "JPY") == [D("333"), D("333"), D("334")]
+    assert schedule.amounts("fixed", [schedule.Instalment(date(2026, 12, 1), D("10.00"))], D("10.00"), "EUR") == [
+        D("10.00")
+    ]
+    assert schedule.amounts("percentage", [], D("10.00"), "EUR") == []
+
+
+@given(
+    total=st.decimals(min_value=0, max_value=10**9, places=2),
+    cuts=st.lists(st.integers(min_value=1, max_value=9999), min_size=1, max_size=12),
+)
+def test_percentage_instalments_always_add_up_to_the_total(total, cuts):
+    weights = [D(cut) for cut in cuts]
+    percents = [(w * 100 / sum(weights)).quantize(D("0.01")) for w in weights[:-1]]
+    percents.append(D(100) - sum(percents, D(0)))
+    instalments = [schedule.Instalment(date(2026, 12, 1), p) for p in percents]
+
+    assert sum(schedule.amounts("percentage", instalments, total, "EUR"), D(0)) == total

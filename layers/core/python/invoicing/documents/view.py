@@ -17,6 +17,8 @@ from typing import Any
 from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal
 
+from invoicing.domain import schedule
+
 LOCALES = Path(__file__).parent / "locales"
 BABEL_LOCALES = {"fr-FR": "fr_FR", "en": "en"}
 
@@ -113,10 +115,7 @@ def invoice_view(
             for entry in totals["tax_breakdown"]
         ],
         "totals": rows,
-        "schedule": [
-            {"due_date": day(instalment["due_date"]), "amount": _instalment(instalment, invoice, money, percent)}
-            for instalment in (invoice.get("payment_schedule") or {}).get("instalments", [])
-        ],
+        "schedule": _schedule(invoice, money, percent, day),
         "notes": invoice.get("notes"),
         "terms": invoice.get("terms"),
         "attachments": [
@@ -158,10 +157,25 @@ def _discount(discount: dict[str, Any] | None, money: Any, percent: Any) -> str 
     return percent(discount["value"]) if discount["type"] == "percentage" else money(discount["value"])
 
 
-def _instalment(instalment: dict[str, Any], invoice: dict[str, Any], money: Any, percent: Any) -> str:
-    if (invoice.get("payment_schedule") or {}).get("type") == "percentage":
-        return percent(instalment["value"])
-    return money(instalment["value"])
+def _schedule(invoice: dict[str, Any], money: Any, percent: Any, day: Any) -> list[dict[str, Any]]:
+    """Each instalment's due date and amount (with its share, for a percentage schedule)."""
+    plan = invoice.get("payment_schedule") or {}
+    instalments = [
+        schedule.Instalment(date.fromisoformat(item["due_date"]), Decimal(item["value"]))
+        for item in plan.get("instalments", [])
+    ]
+    due = schedule.amounts(
+        plan.get("type", "fixed"), instalments, Decimal(invoice["totals"]["total"]), invoice["currency"]
+    )
+    return [
+        {
+            "due_date": day(instalment.due_date.isoformat()),
+            "amount": f"{percent(instalment.value)} — {money(amount)}"
+            if plan.get("type") == "percentage"
+            else money(amount),
+        }
+        for instalment, amount in zip(instalments, due, strict=True)
+    ]
 
 
 def _mentions(

@@ -14,7 +14,7 @@ from datetime import date
 from decimal import Decimal
 
 from invoicing.domain.errors import FieldError
-from invoicing.domain.money import HUNDRED, has_at_most_decimals, minor_unit
+from invoicing.domain.money import HUNDRED, has_at_most_decimals, minor_unit, round_money
 
 FIELD = "payment_schedule.instalments"
 
@@ -56,3 +56,13 @@ def issue_problems(kind: str, instalments: Sequence[Instalment], total: Decimal)
     if scheduled != total:
         return [FieldError(FIELD, f"the instalments add up to {scheduled}, not the total {total}")]
     return []
+
+
+def amounts(kind: str, instalments: Sequence[Instalment], total: Decimal, currency: str) -> list[Decimal]:
+    """What each instalment asks for. Percentages are rounded to the
+    currency, and the last instalment takes what rounding left, so the
+    amounts always add up to the total; fixed amounts are what they say."""
+    if kind != "percentage":
+        return [i.value for i in instalments]
+    shares = [round_money(total * i.value / HUNDRED, currency) for i in instalments[:-1]]
+    return [*shares, total - sum(shares, Decimal(0))] if instalments else []
