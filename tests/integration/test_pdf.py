@@ -214,3 +214,14 @@ def test_a_percentage_schedule_shows_each_instalment_amount_the_last_taking_the_
     # date and amount sit in two columns, which the extracted text runs together
     assert "10/12/202633,33 % — 465,95 €" in page
     assert "27/12/202633,34 % — 466,10 €" in page
+
+
+def test_the_date_of_the_service_shows_when_it_differs_from_the_issue_date(api):
+    invoice = issue(api, {**SPEC_INVOICE, "service_date": "2026-11-20"})
+    same_day = issue(api, {**SPEC_INVOICE, "name": "Même jour", "service_date": "2026-11-27"}, customer={"name": "B"})
+
+    (page,) = render(api, invoice["id"])
+    (other,) = render(api, same_day["id"])
+
+    assert "Date de la vente ou de la prestation : 20/11/2026" in page
+    assert "Date de la vente ou de la prestation" not in other  # the issue date says it

@@ -143,7 +143,11 @@ def render_pdf(view: dict[str, Any]) -> bytes:
     heading = f"{view['title']} {text['number']} {view['number']}" if view.get("number") else view["title"]
     pdf.cell(120, 9, heading)
     pdf.set_font(FONT, "", 9)
-    dates = [(text["issue_date"], view.get("issue_date")), (text["due_date"], view.get("due_date"))]
+    dates = [
+        (text["issue_date"], view.get("issue_date")),
+        (text["service_date"], view.get("service_date")),
+        (text["due_date"], view.get("due_date")),
+    ]
     pdf.multi_cell(0, 4.5, "\n".join(f"{label} : {value}" for label, value in dates if value), align="R",
                    new_x=XPos.LMARGIN, new_y=YPos.NEXT)  # fmt: skip
     pdf.ln(4)

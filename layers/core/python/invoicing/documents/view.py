@@ -90,6 +90,10 @@ def invoice_view(
         "number": invoice.get("number"),
         "issue_date": day(invoice.get("issue_date")),
         "due_date": day(invoice.get("due_date")),
+        # Shown when it differs from the issue date (then the issue date says it).
+        "service_date": day(invoice.get("service_date"))
+        if invoice.get("service_date") and invoice.get("service_date") != invoice.get("issue_date")
+        else None,
         "seller": _party(seller, "legal_name"),
         "buyer": _party(buyer, "name"),
         "lines": [

@@ -147,6 +147,7 @@ def create_invoice(deps: Deps, tenant: str, data: InvoiceIn) -> Doc:
             "customer_id": None,
             "issue_date": None,
             "due_date": None,
+            "service_date": None,
             "discount": None,
             "payment_schedule": None,
             "lines": [],

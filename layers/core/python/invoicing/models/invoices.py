@@ -82,6 +82,10 @@ class InvoiceFields(_IgnoresReadOnly):
     currency: Currency | None = Field(default=None, description="defaults to the business currency")
     issue_date: Day | None = Field(default=None, description="defaults to the finalization date")
     due_date: Day | None = Field(default=None, description="defaults to issue date + payment terms")
+    service_date: Day | None = Field(
+        default=None,
+        description="the date of the sale or of the service (a mandatory mention when it differs from the issue date)",
+    )
     discount: DiscountIn | None = None
     notes: Text | None = None
     terms: Text | None = None
