@@ -49,6 +49,9 @@ build/layers/deps.built: layers/requirements.txt $(BIN)/.installed
 	find build/layers/deps/python/babel/locale-data -name '*.dat' \
 		! -name 'fr.dat' ! -name 'fr_FR.dat' ! -name 'en.dat' ! -name 'en_001.dat' ! -name 'en_150.dat' \
 		! -name 'root.dat' -delete
+	# phonenumbers ships 45 MB of geocoding and carrier names; parsing needs none
+	rm -rf build/layers/deps/python/phonenumbers/geodata build/layers/deps/python/phonenumbers/carrierdata \
+		build/layers/deps/python/phonenumbers/tzdata
 	touch $@
 
 # The PDF layer: fpdf2 and what it needs, and the font (→ /opt/fonts in Lambda).

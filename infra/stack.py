@@ -16,11 +16,13 @@ from infra.constructs.monitoring import Monitoring
 from infra.constructs.storage import Storage
 
 DEFAULT_FRONTEND_ORIGINS = "http://localhost:5173"
+DEFAULT_SENDER = "factures@example.com"
 
 
 class InvoicingStack(Stack):
-    """Context keys: `frontend_origins` (comma separated CORS origins) and
-    `alarm_email` (optional subscriber of the alarm topic)."""
+    """Context keys: `frontend_origins` (comma separated CORS origins),
+    `default_sender` (the verified SES address of businesses without their
+    own) and `alarm_email` (optional subscriber of the alarm topic)."""
 
     def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -42,6 +44,10 @@ class InvoicingStack(Stack):
         for function in self.functions.by_name.values():
             function.add_environment("PUBLIC_BASE_URL", self.api.base_url)  # payment links: {base}/pay/{token}
         self.bus = Bus(self, "Events", functions=self.functions.by_name)
+        sender = self.node.try_get_context("default_sender") or DEFAULT_SENDER
+        for fn in wiring.FUNCTIONS:
+            if fn.sends_messages:  # the platform's verified sender, for businesses without their own
+                self.functions.by_name[fn.name].add_environment("DEFAULT_SENDER", sender)
         self.monitoring = Monitoring(
             self,
             "Monitoring",

@@ -30,6 +30,8 @@ class Function:
     layers: tuple[str, ...] = ("core", "deps")
     # Whether it publishes on the invoicing bus (events:PutEvents, EVENT_BUS_NAME).
     publishes_events: bool = False
+    # Whether it sends e-mail (SES) and SMS (SNS) to the businesses' clients.
+    sends_messages: bool = False
     # Environment beyond the wiring-derived variables (TABLE_NAME, ...).
     environment: dict[str, str] = field(default_factory=dict)
 
@@ -118,7 +120,18 @@ ATTACHMENTS = Function(
     bucket_access="read_write",
 )
 
-FUNCTIONS: tuple[Function, ...] = (API, TOTALS, DOCUMENTS, ATTACHMENTS)
+DELIVERY = Function(
+    "delivery",
+    "Sends invoices by e-mail (SES, the PDF attached) and SMS (SNS), from the bus",
+    memory_mb=1024,
+    timeout_s=60,
+    table_access="read_write",
+    bucket_access="read_write",  # reads the PDF, renders it if its own event has not yet
+    layers=("core", "deps", "pdf"),
+    sends_messages=True,
+)
+
+FUNCTIONS: tuple[Function, ...] = (API, TOTALS, DOCUMENTS, ATTACHMENTS, DELIVERY)
 
 
 def _crud(path: str, item: str, function: str, *, update: str = "PATCH") -> list[Route]:
@@ -144,6 +157,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/invoices/{invoice_id}/mark-sent", "api"),
     Route("POST", "/invoices/{invoice_id}/void", "api"),
     Route("POST", "/invoices/{invoice_id}/duplicate", "api"),
+    Route("POST", "/invoices/{invoice_id}/send", "api"),
     Route("GET", "/invoices/{invoice_id}/preview", "documents"),
     Route("GET", "/invoices/{invoice_id}/pdf", "documents"),
     Route("POST", "/invoices/{invoice_id}/attachments", "attachments"),
@@ -164,6 +178,8 @@ EVENT_RULES: tuple[EventRule, ...] = (
     EventRule("render-pdf", ("Invoice Finalized", "Invoice Amounts Changed", "Invoice Voided"), "documents"),
     # A deleted draft's attachments leave the bucket.
     EventRule("purge-attachments", ("Invoice Deleted",), "attachments"),
+    # Deliveries requested by POST /invoices/{id}/send.
+    EventRule("deliver", ("Invoice Sent",), "delivery"),
 )
 
 # Layer name → its folder, relative to the repository (built ones by `make build`).

@@ -24,6 +24,7 @@ os.environ.update(
     TABLE_NAME="invoicing-local",
     DOCUMENTS_BUCKET="invoicing-local-documents",
     EVENT_BUS_NAME="invoicing-local-events",
+    DEFAULT_SENDER="factures@invoicing.local",
     POWERTOOLS_TRACE_DISABLED="true",
     POWERTOOLS_METRICS_NAMESPACE="Invoicing",
     POWERTOOLS_SERVICE_NAME="invoicing",
@@ -151,6 +152,7 @@ def aws() -> Iterator[None]:
     import boto3
     from moto import mock_aws
 
+    from functions.delivery import handler as delivery_handler
     from infra.local.resources import create_bucket, create_table
     from invoicing.api import routes
 
@@ -158,9 +160,13 @@ def aws() -> Iterator[None]:
         create_table(boto3.client("dynamodb"), os.environ["TABLE_NAME"])
         create_bucket(boto3.client("s3"), os.environ["DOCUMENTS_BUCKET"])
         _capture_bus(os.environ["EVENT_BUS_NAME"])
+        # the platform sender's domain, verified as an operator would in SES
+        boto3.client("sesv2").create_email_identity(EmailIdentity="invoicing.local")
         routes.deps.cache_clear()  # a store bound to this test's emulation
+        delivery_handler.messenger.cache_clear()
         yield
         routes.deps.cache_clear()
+        delivery_handler.messenger.cache_clear()
 
 
 def _capture_bus(bus: str) -> None:

@@ -147,6 +147,7 @@ class Functions(Construct):
         function.node.default_child.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3005"]}})
         self._grant_table_access(fn, role)
         self._grant_bucket_access(fn, role)
+        self._grant_messaging(fn, role)
         self._suppress_findings(fn, function, role)
         return function
 
@@ -188,6 +189,20 @@ class Functions(Construct):
             iam.PolicyStatement(actions=list(BUCKET_ACTIONS[fn.bucket_access]), resources=[self._bucket.bucket_arn])
         )
 
+    def _grant_messaging(self, fn: wiring.Function, role: iam.IRole) -> None:
+        """Sending only: SES e-mail from the account's verified identities (the
+        businesses' senders, verified by an operator), SMS through SNS."""
+        if not fn.sends_messages:
+            return
+        stack = Stack.of(self)
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["ses:SendEmail", "ses:SendRawEmail"],
+                resources=[stack.format_arn(service="ses", resource="identity", resource_name="*")],
+            )
+        )
+        role.add_to_principal_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=["*"]))
+
     def _suppress_findings(self, fn: wiring.Function, function: lambda_.Function, role: iam.Role) -> None:
         NagSuppressions.add_resource_suppressions(
             function,
@@ -199,14 +214,25 @@ class Functions(Construct):
                 ),
             ],
         )
-        wildcards = [
-            NagPackSuppression(
-                id="AwsSolutions-IAM5",
-                reason="X-Ray active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords "
-                "support no resource-level permissions, so their resource is '*'.",
-                applies_to=["Resource::*"],
+        star_reason = (
+            "X-Ray active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords "
+            "support no resource-level permissions, so their resource is '*'."
+        )
+        if fn.sends_messages:
+            star_reason += (
+                " sns:Publish to a phone number (an SMS) has no resource to name either: the only "
+                "action allowed on '*' besides X-Ray is that one."
             )
-        ]
+        wildcards = [NagPackSuppression(id="AwsSolutions-IAM5", reason=star_reason, applies_to=["Resource::*"])]
+        if fn.sends_messages:
+            wildcards.append(
+                NagPackSuppression(
+                    id="AwsSolutions-IAM5",
+                    reason="SES identities are the businesses' sender addresses, verified by an operator at run "
+                    "time: identity/* of this account and region, SendEmail and SendRawEmail only.",
+                    applies_to=["Resource::arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:identity/*"],
+                )
+            )
         if fn.table_access != "none":
             table_id = Stack.of(self).get_logical_id(self._table.node.default_child)
             wildcards.append(

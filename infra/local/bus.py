@@ -17,7 +17,9 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -45,6 +47,7 @@ class Bus(ThreadingHTTPServer):
         self._workers = ThreadPoolExecutor(max_workers=8, thread_name_prefix="bus")
         self._pending = 0
         self._idle = threading.Condition()
+        self._held: list[dict[str, Any]] | None = None
 
     @property
     def url(self) -> str:
@@ -71,6 +74,9 @@ class Bus(ThreadingHTTPServer):
             "resources": entry.get("Resources", []),
             "detail": detail,
         }
+        if self._held is not None:
+            self._held.append(event)
+            return {"EventId": event["id"]}
         for rule in wiring.rules_for(detail_type, source):
             self._start(rule, event)
         return {"EventId": event["id"]}
@@ -78,6 +84,20 @@ class Bus(ThreadingHTTPServer):
     @property
     def arn(self) -> str:
         return f"arn:aws:events:{self.region}:{ACCOUNT}:event-bus/{self.name}"
+
+    @contextmanager
+    def hold(self) -> Iterator[list[dict[str, Any]]]:
+        """Accept events without delivering them until the block ends (then
+        they go): a test sees what was published and can deliver it itself."""
+        held: list[dict[str, Any]] = []
+        self._held = held
+        try:
+            yield held
+        finally:
+            self._held = None
+            for event in held:
+                for rule in wiring.rules_for(event["detail-type"], event["source"]):
+                    self._start(rule, event)
 
     def drain(self, timeout_s: float = 30.0) -> bool:
         """Wait until every delivery (retries included) has ended; False on timeout."""

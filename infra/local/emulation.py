@@ -16,6 +16,9 @@ from infra import wiring
 from infra.local.resources import BUCKET_NAME, TABLE_NAME, create_bucket, create_table
 
 REGION = "eu-west-3"
+# The platform's sender, for businesses without their own; its domain is a
+# verified SES identity in the emulation.
+DEFAULT_SENDER = "factures@invoicing.local"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": REGION}
 
 
@@ -63,6 +66,7 @@ class Emulation:
         """Create what the CDK stack would create."""
         create_table(self.client("dynamodb"), self.table_name)
         create_bucket(self.client("s3"), BUCKET_NAME)
+        self.client("sesv2").create_email_identity(EmailIdentity=DEFAULT_SENDER.rpartition("@")[2])
 
     def environment(self) -> dict[str, str]:
         """What a handler needs to find the emulated resources — endpoint

@@ -15,9 +15,10 @@ import jwt
 
 from infra import wiring
 from infra.local.bus import Bus
-from infra.local.emulation import REGION, Emulation
+from infra.local.emulation import DEFAULT_SENDER, REGION, Emulation
 from infra.local.gateway import Gateway, jwt_secret
 from infra.local.lambdas import Lambdas
+from infra.local.outbox import outbox_route
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED_CODE = ROOT / "layers" / "core" / "python"
@@ -65,13 +66,16 @@ class LocalRuntime:
         layer_fonts = ROOT / "build" / "layers" / "pdf" / "fonts"
         if (layer_fonts / "DejaVuSans.ttf").is_file():  # the font the Lambda layer ships
             environment["FONTS_DIR"] = str(layer_fonts)
-        gateway = Gateway((host, port), {("GET", "/swagger"): _swagger})
+        gateway = Gateway(
+            (host, port), {("GET", "/swagger"): _swagger, ("GET", "/_local/outbox"): outbox_route(REGION)}
+        )
         bus = Bus((host, 0), REGION)
         environment.update(
             {
                 "PUBLIC_BASE_URL": gateway.url,  # the hosted-page links point at this gateway
                 "AWS_ENDPOINT_URL_EVENTBRIDGE": bus.url,  # events go to the local bus, the rest to moto
                 wiring.EVENT_BUS_ENV: bus.name,
+                "DEFAULT_SENDER": DEFAULT_SENDER,  # verified in the emulation, as an operator would in SES
             }
         )
         lambdas = Lambdas(environment)

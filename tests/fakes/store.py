@@ -44,6 +44,12 @@ class InMemoryStore:
         next_cursor = _encode(listing, page[-1][0]) if len(rows) > limit else None
         return PageOf([copy.deepcopy(doc) for _, doc in page], next_cursor)
 
+    def children(self, tenant: str, kind: str, parent_id: str) -> list[Doc]:
+        found = [
+            doc for (t, k, id), doc in self.docs.items() if (t, k) == (tenant, kind) and id.startswith(f"{parent_id}.")
+        ]
+        return [copy.deepcopy(doc) for doc in sorted(found, key=lambda doc: doc["id"])]
+
     def invoice_sequence(self, tenant: str) -> Sequence:
         return self.sequences.get(tenant, Sequence())
 

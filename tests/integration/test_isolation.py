@@ -141,6 +141,17 @@ def _invoice_action(action: str, key: str) -> Callable[..., None]:
     return case
 
 
+def _send(api, acme):
+    """Neither acme's draft nor its issued invoice can be sent by "other",
+    even to "other"'s own address; nothing reaches the bus."""
+    body = {"channels": ["email"], "to": {"emails": ["thief@other.example"]}}
+    for key in ("draft", "issued"):
+        _not_found(api.post(f"/invoices/{acme[key]['id']}/send", body, tenant=OTHER))
+    queue = boto3.client("sqs").get_queue_url(QueueName="captured-events")["QueueUrl"]
+    published = boto3.client("sqs").receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+    assert not [message for message in published if "Invoice Sent" in message["Body"]]
+
+
 def _document(kind: str) -> Callable[..., None]:
     def case(api, acme):
         for key in ("draft", "issued"):
@@ -212,6 +223,7 @@ CASES: dict[tuple[str, str], Callable[..., None]] = {
     ("POST", "/invoices/{invoice_id}/mark-sent"): _invoice_action("mark-sent", "draft"),
     ("POST", "/invoices/{invoice_id}/void"): _invoice_action("void", "issued"),
     ("POST", "/invoices/{invoice_id}/duplicate"): _invoice_action("duplicate", "issued"),
+    ("POST", "/invoices/{invoice_id}/send"): _send,
     ("GET", "/invoices/{invoice_id}/preview"): _document("preview"),
     ("GET", "/invoices/{invoice_id}/pdf"): _document("pdf"),
     ("GET", "/invoices/{invoice_id}/attachments"): _attachments_of_invoice,

@@ -209,3 +209,12 @@ def test_a_cursor_of_the_wrong_shape_is_refused(store, parts):
 
     with pytest.raises(InvalidInput):
         store.list("acme", "invoice", limit=1, cursor=cursor, query=None)
+
+
+def test_children_are_the_documents_of_one_parent_in_id_order(store):
+    for id in ("inv_2.b", "inv_2.a", "inv_20.a", "inv_1.a"):
+        store.create("acme", "delivery", {"id": id, "version": 1}, name=None)
+    store.create("other", "delivery", {"id": "inv_2.c", "version": 1}, name=None)
+
+    assert [doc["id"] for doc in store.children("acme", "delivery", "inv_2")] == ["inv_2.a", "inv_2.b"]
+    assert store.children("acme", "delivery", "inv_3") == []

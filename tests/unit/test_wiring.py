@@ -15,7 +15,9 @@ pytestmark = pytest.mark.unit
 
 
 def served(function: wiring.Function) -> set[tuple[str, str]]:
-    app = importlib.import_module(function.module).app
+    app = getattr(importlib.import_module(function.module), "app", None)
+    if app is None:  # a function of the bus only
+        return set()
     return {(route.method, route.openapi_path) for route in app._static_routes + app._dynamic_routes}
 
 

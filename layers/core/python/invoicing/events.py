@@ -14,9 +14,10 @@ INVOICE_FINALIZED = "Invoice Finalized"  # a draft got its number
 INVOICE_AMOUNTS_CHANGED = "Invoice Amounts Changed"  # a payment or a late fee changed what is due
 INVOICE_VOIDED = "Invoice Voided"  # its document now says so
 INVOICE_DELETED = "Invoice Deleted"  # a draft with attachments: they are to be removed
+INVOICE_SENT = "Invoice Sent"  # deliveries requested; the detail lists their ids
 
-DETAIL_TYPES = (INVOICE_FINALIZED, INVOICE_AMOUNTS_CHANGED, INVOICE_VOIDED, INVOICE_DELETED)
+DETAIL_TYPES = (INVOICE_FINALIZED, INVOICE_AMOUNTS_CHANGED, INVOICE_VOIDED, INVOICE_DELETED, INVOICE_SENT)
 
 
-def invoice_detail(tenant: str, invoice: dict[str, object]) -> dict[str, object]:
-    return {"tenant_id": tenant, "invoice_id": invoice["id"], "version": invoice["version"]}
+def invoice_detail(tenant: str, invoice: dict[str, object], **extra: object) -> dict[str, object]:
+    return {"tenant_id": tenant, "invoice_id": invoice["id"], "version": invoice["version"], **extra}

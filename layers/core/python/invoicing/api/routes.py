@@ -19,6 +19,7 @@ from invoicing.api.http import if_match, json_response, public_url, responses, t
 from invoicing.logic import catalog, invoices
 from invoicing.logic.common import Deps
 from invoicing.models.common import Id, Page
+from invoicing.models.delivery import SendRequest
 from invoicing.models.invoices import (
     Attachment,
     AttachmentIn,
@@ -166,6 +167,18 @@ products = _crud("product", ProductIn, ProductPatch, Product)
 # -- invoices ------------------------------------------------------------------------------
 
 invoice_routes = Router()
+
+
+def with_deliveries(tenant: str, invoice: dict[str, Any]) -> dict[str, Any]:
+    """An invoice as every route answers it: with its deliveries (a draft has none)."""
+    if invoice["status"] == "draft":
+        return {**invoice, "deliveries": []}
+    from invoicing.logic import delivery
+
+    sent = [delivery.shown(item) for item in delivery.deliveries_of(deps(), tenant, invoice["id"])]
+    return {**invoice, "deliveries": sent}
+
+
 InvoiceId = Annotated[str, Path(alias="invoice_id", max_length=64)]
 OptionalVersion = Annotated[VersionIn | None, Body()]
 
@@ -173,7 +186,7 @@ OptionalVersion = Annotated[VersionIn | None, Body()]
 @invoice_routes.post("/invoices", summary="Create a draft invoice", responses=responses(201, "The draft", Invoice, 409))
 def create_invoice(body: Annotated[InvoiceIn, Body()]):
     doc = invoices.create_invoice(deps(), tenant_of(invoice_routes), body)
-    return created(invoice_routes, doc, f"/invoices/{doc['id']}")
+    return created(invoice_routes, with_deliveries("", doc), f"/invoices/{doc['id']}")
 
 
 @invoice_routes.get(
@@ -204,7 +217,8 @@ def list_invoices(
     "/invoices/<invoice_id>", summary="Get an invoice", responses=responses(200, "The invoice", Invoice, 404)
 )
 def get_invoice(invoice_id: InvoiceId):
-    return json_response(200, invoices.get_invoice(deps(), tenant_of(invoice_routes), invoice_id))
+    tenant = tenant_of(invoice_routes)
+    return json_response(200, with_deliveries(tenant, invoices.get_invoice(deps(), tenant, invoice_id)))
 
 
 @invoice_routes.patch(
@@ -214,7 +228,7 @@ def get_invoice(invoice_id: InvoiceId):
 )
 def update_invoice(invoice_id: InvoiceId, body: Annotated[InvoicePatch, Body()]):
     doc = invoices.update_invoice(deps(), tenant_of(invoice_routes), invoice_id, body, if_match(invoice_routes))
-    return json_response(200, doc)
+    return json_response(200, with_deliveries("", doc))
 
 
 @invoice_routes.delete(
@@ -236,7 +250,7 @@ def mark_sent(invoice_id: InvoiceId, body: OptionalVersion = None):
     invoice, issued = invoices.finalize_invoice(deps(), tenant, invoice_id, version, url)
     if issued:
         Metrics().add_metric(name="InvoicesIssued", unit=MetricUnit.Count, value=1)
-    return json_response(200, invoice)
+    return json_response(200, with_deliveries(tenant, invoice))
 
 
 @invoice_routes.post(
@@ -245,8 +259,8 @@ def mark_sent(invoice_id: InvoiceId, body: OptionalVersion = None):
     responses=responses(200, "The void invoice", Invoice, 404, 409),
 )
 def void(invoice_id: InvoiceId, body: OptionalVersion = None):
-    version = _version(body)
-    return json_response(200, invoices.void_invoice(deps(), tenant_of(invoice_routes), invoice_id, version))
+    version, tenant = _version(body), tenant_of(invoice_routes)
+    return json_response(200, with_deliveries(tenant, invoices.void_invoice(deps(), tenant, invoice_id, version)))
 
 
 @invoice_routes.post(
@@ -256,7 +270,21 @@ def void(invoice_id: InvoiceId, body: OptionalVersion = None):
 )
 def duplicate(invoice_id: InvoiceId):
     doc = invoices.duplicate_invoice(deps(), tenant_of(invoice_routes), invoice_id)
-    return created(invoice_routes, doc, f"/invoices/{doc['id']}")
+    return created(invoice_routes, with_deliveries("", doc), f"/invoices/{doc['id']}")
+
+
+@invoice_routes.post(
+    "/invoices/<invoice_id>/send",
+    summary="Send the invoice by e-mail and/or SMS (a draft is finalized first); the sending happens next",
+    responses=responses(202, "The invoice, with its deliveries", Invoice, 404, 409, 503),
+)
+def send_invoice(invoice_id: InvoiceId, body: Annotated[SendRequest | None, Body()] = None):
+    from invoicing.logic import delivery
+
+    tenant = tenant_of(invoice_routes)
+    request = body or SendRequest()
+    invoice, deliveries = delivery.request_send(deps(), tenant, invoice_id, request, public_url(invoice_routes))
+    return json_response(202, {**invoice, "deliveries": deliveries})
 
 
 def _version(body: VersionIn | None) -> int | None:

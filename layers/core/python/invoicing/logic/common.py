@@ -54,7 +54,7 @@ class Deps:
         return self.now().astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def announce(deps: Deps, detail_type: str, tenant: str, invoice: dict[str, Any]) -> None:
+def announce(deps: Deps, detail_type: str, tenant: str, invoice: dict[str, Any], **extra: Any) -> None:
     """Publish what a committed write did. The write is the truth: a bus
     that refuses the event does not undo it or fail the request, and every
     consumer has a way back (the PDF renders on first request if its event
@@ -62,7 +62,7 @@ def announce(deps: Deps, detail_type: str, tenant: str, invoice: dict[str, Any])
     if deps.events is None:
         return
     try:
-        deps.events.publish(detail_type, invoice_detail(tenant, invoice))
+        deps.events.publish(detail_type, invoice_detail(tenant, invoice, **extra))
     except Exception:
         logger.exception("event not published", extra={"detail_type": detail_type, "invoice_id": invoice["id"]})
 

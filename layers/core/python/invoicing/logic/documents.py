@@ -20,12 +20,12 @@ def preview(deps: Deps, tenant: str, invoice_id: str) -> str:
     from invoicing.documents.html import render_html
 
     invoice = invoices.get_invoice(deps, tenant, invoice_id)
-    return render_html(_view(deps, tenant, invoice, *_parties(deps, tenant, invoice)))
+    return render_html(view_model(deps, tenant, invoice, *parties(deps, tenant, invoice)))
 
 
 def pdf(deps: Deps, tenant: str, invoice_id: str) -> bytes:
     invoice = invoices.get_invoice(deps, tenant, invoice_id)
-    return _render(deps, tenant, invoice, *_parties(deps, tenant, invoice))
+    return _render(deps, tenant, invoice, *parties(deps, tenant, invoice))
 
 
 def pdf_link(deps: Deps, tenant: str, invoice_id: str) -> dict[str, Any]:
@@ -51,7 +51,7 @@ def store_pdf(deps: Deps, tenant: str, invoice_id: str) -> tuple[dict[str, Any],
     today's business and customer, so their versions are in its key too."""
     assert deps.blobs is not None, "the documents function has a bucket"
     invoice = invoices.get_invoice(deps, tenant, invoice_id)
-    business, customer = _parties(deps, tenant, invoice)
+    business, customer = parties(deps, tenant, invoice)
     key = pdf_key(tenant, invoice_id, invoice["version"])
     if invoice["status"] == "draft":
         key = key.removesuffix(".pdf") + f"-draft-b{business['version']}-c{(customer or {}).get('version', 0)}.pdf"
@@ -86,17 +86,17 @@ def _render(
 ) -> bytes:
     from invoicing.documents.pdf import render_pdf
 
-    return render_pdf(_view(deps, tenant, invoice, business, customer))
+    return render_pdf(view_model(deps, tenant, invoice, business, customer))
 
 
-def _parties(deps: Deps, tenant: str, invoice: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
+def parties(deps: Deps, tenant: str, invoice: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """The business and the customer as they are now (an issued invoice
     shows its snapshots instead)."""
     customer = deps.store.get(tenant, "customer", invoice["customer_id"]) if invoice.get("customer_id") else None
     return catalog.get_business(deps, tenant), customer
 
 
-def _view(
+def view_model(
     deps: Deps, tenant: str, invoice: dict[str, Any], business: dict[str, Any], customer: dict[str, Any] | None
 ) -> dict[str, Any]:
     from invoicing.documents.view import invoice_view

@@ -56,10 +56,20 @@ def _email(value: str) -> str:
 
 
 def _phone(value: str) -> str:
+    """A number that exists, in E.164. phonenumbers loads on the first phone
+    a request carries, never at import."""
     compact = re.sub(r"[\s.()-]", "", value)
     if not _E164.match(compact):
         raise ValueError("use the international E.164 form, e.g. +33612345678")
-    return compact
+    import phonenumbers
+
+    try:
+        number = phonenumbers.parse(compact)
+    except phonenumbers.NumberParseException:
+        raise ValueError("not a phone number: use the E.164 form, e.g. +33612345678") from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError("no such phone number (check the country code and the length)")
+    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
 
 def luhn_ok(digits: str) -> bool:

@@ -23,6 +23,7 @@ from invoicing.models.common import (
     Text,
     Version,
 )
+from invoicing.models.delivery import Delivery
 from invoicing.models.settings import LateFees, PaymentMethods, PaymentSchedule, Tips
 
 # What a client may send back from a response: computed or server-owned, so
@@ -46,6 +47,7 @@ READ_ONLY = frozenset(
         "voided_at",
         "credit_notes",
         "attachments",
+        "deliveries",
         "overdue",
         "net",
     }
@@ -164,6 +166,7 @@ class _InvoiceOut(BaseModel):
 class Invoice(_InvoiceOut):
     lines: list[dict[str, Any]]
     attachments: list[Attachment] = Field(default=[], description="confirmed attachments, in upload order")
+    deliveries: list[Delivery] = Field(default=[], description="e-mails and SMS sent or to send, oldest first")
 
 
 class InvoiceSummary(_InvoiceOut):

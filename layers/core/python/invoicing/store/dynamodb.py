@@ -1,6 +1,6 @@
 """The store on one DynamoDB table (single-table design).
 
-    pk = T#{tenant}           sk = {KIND}#{id}            a document
+    pk = T#{tenant}           sk = {KIND}#{id}            a document (a child's id: {parent id}.{id})
     pk = T#{tenant}           sk = NAME#{kind}#{name key}  name uniqueness guard
     pk = T#{tenant}           sk = SEQ#invoice              the numbering counter
     pk = T#{tenant}           sk = NUM#{number}             number uniqueness guard
@@ -37,7 +37,13 @@ from invoicing.domain.errors import (
 from invoicing.domain.lifecycle import UNPAID
 from invoicing.store.ports import ConditionFailed, Doc, Finalization, InvoiceQuery, PageOf, Record, Sequence
 
-KINDS = {"invoice": "INV", "customer": "CUS", "product": "PRD", "business": "BUSINESS"}
+KINDS = {
+    "invoice": "INV",
+    "customer": "CUS",
+    "product": "PRD",
+    "business": "BUSINESS",
+    "delivery": "DLV",  # id {invoice id}.{digest}: one per (version, channel, recipient)
+}
 MAX_ITEM_BYTES = 380_000  # DynamoDB's limit is 400 KB per item, keys included
 RETRY = "the object changed while this request ran; read it again and retry"
 
@@ -136,6 +142,24 @@ class DynamoStore:
                 break
             start_key = last_key
         return PageOf(items, _cursor(plan, last_key) if last_key else None)
+
+    def children(self, tenant: str, kind: str, parent_id: str) -> list[Doc]:
+        request: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "ExpressionAttributeValues": {
+                ":pk": _s(tenant_pk(tenant)),
+                ":prefix": _s(doc_sk(kind, f"{parent_id}.")),
+            },
+            "ConsistentRead": True,
+        }
+        docs: list[Doc] = []
+        while True:
+            response = self.client.query(**request)
+            docs.extend(_decode(item) for item in response.get("Items", []))
+            if "LastEvaluatedKey" not in response:
+                return docs
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def invoice_sequence(self, tenant: str) -> Sequence:
         response = self.client.get_item(

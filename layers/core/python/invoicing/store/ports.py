@@ -97,6 +97,11 @@ class Store(Protocol):
         self, tenant: str, kind: str, *, limit: int, cursor: str | None, query: InvoiceQuery | None = None
     ) -> PageOf: ...
 
+    def children(self, tenant: str, kind: str, parent_id: str) -> list[Doc]:
+        """The documents of `kind` that belong to `parent_id` (their ids are
+        `{parent_id}.{...}`), in id order."""
+        ...
+
     def invoice_sequence(self, tenant: str) -> Sequence: ...
 
     def finalize(self, tenant: str, step: Finalization) -> None: ...
@@ -159,3 +164,20 @@ class Events(Protocol):
     listens (the renderer, later the delivery and the sweeps)."""
 
     def publish(self, detail_type: str, detail: Doc) -> None: ...
+
+
+class SendThrottled(Exception):
+    """The provider asks to slow down: try again later."""
+
+
+class SendRejected(Exception):
+    """The provider refused the message for good (bad address, unverified
+    sender, …): retrying would fail the same way."""
+
+
+class Messenger(Protocol):
+    """E-mail (SES) and SMS (SNS). Both answer the provider's message id."""
+
+    def send_email(self, sender: str, recipient: str, mime: bytes) -> str: ...
+
+    def send_sms(self, phone: str, text: str) -> str: ...

@@ -1,0 +1,230 @@
+"""Use cases of delivery (SPEC §5 `send`, §7): the request, answered at
+once (202), and the work, done by the delivery function from the bus.
+
+A delivery is one message to one recipient on one channel for one version
+of the invoice: its id is derived from the three, and it is created only if
+absent, so a second click, a retried request or a repeated event sends
+nothing twice. The worker claims a delivery (pending → sending, under its
+version) before sending, so two concurrent events cannot both send; a claim
+left by a worker that died is taken over after CLAIM_S.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from datetime import timedelta
+from typing import Any
+
+from invoicing import events
+from invoicing.domain.errors import FieldError, IllegalTransition, InvalidInput, StaleVersion
+from invoicing.logic import invoices
+from invoicing.logic.common import Deps, announce
+from invoicing.models.delivery import SendRequest
+from invoicing.store.ports import ConditionFailed, Doc, Messenger, SendRejected, SendThrottled
+
+CLAIM_S = 120  # longer than the delivery function's timeout
+DEFAULT_SENDER_ENV = "DEFAULT_SENDER"  # the platform's verified sender, when the business has none
+
+
+def delivery_id(invoice_id: str, version: int, channel: str, recipient: str) -> str:
+    digest = hashlib.sha256(f"{version}|{channel}|{recipient.lower()}".encode()).hexdigest()[:24]
+    return f"{invoice_id}.{digest}"
+
+
+def deliveries_of(deps: Deps, tenant: str, invoice_id: str) -> list[Doc]:
+    found = deps.store.children(tenant, "delivery", invoice_id)
+    return sorted(found, key=lambda item: (item["requested_at"], item["id"]))
+
+
+def request_send(
+    deps: Deps, tenant: str, invoice_id: str, request: SendRequest, public_url: str
+) -> tuple[Doc, list[Doc]]:
+    """Finalize a draft if need be, record one pending delivery per
+    recipient and channel, and publish them. The invoice and its deliveries."""
+    current = invoices.get_invoice(deps, tenant, invoice_id)
+    if current["status"] == "void":
+        raise IllegalTransition("send", "void")
+    recipients = _recipients(deps, tenant, current, request)
+    invoice, _ = invoices.finalize_invoice(deps, tenant, invoice_id, request.version, public_url)
+    now = deps.timestamp()
+    requested = []
+    for channel, recipient in recipients:
+        doc = {
+            "id": delivery_id(invoice_id, invoice["version"], channel, recipient),
+            "invoice_id": invoice_id,
+            "invoice_version": invoice["version"],
+            "channel": channel,
+            "recipient": recipient,
+            "status": "pending",
+            "attempts": 0,
+            "provider_message_id": None,
+            "error": None,
+            "requested_at": now,
+            "sent_at": None,
+            "updated_at": now,
+            "version": 1,
+        }
+        try:
+            deps.store.create(tenant, "delivery", doc, name=None)
+        except ConditionFailed:
+            doc = _retry_if_failed(deps, tenant, doc["id"], now)
+        requested.append(doc)
+    ids = [doc["id"] for doc in requested if doc["status"] == "pending"]
+    if ids:
+        announce(deps, events.INVOICE_SENT, tenant, invoice, deliveries=ids)
+    return invoice, [shown(doc) for doc in requested]
+
+
+def shown(delivery: Doc) -> Doc:
+    return {key: value for key, value in delivery.items() if key not in ("version", "attempts", "claimed_until")}
+
+
+def deliver(deps: Deps, messenger: Messenger, detail: dict[str, Any]) -> dict[str, int]:
+    """Send the deliveries an "Invoice Sent" event names. Throttling raises
+    (the invocation is retried, the delivery back to pending); a rejection
+    is recorded as failed and never retried. Counts by outcome."""
+    from invoicing.logic import documents
+
+    tenant, invoice_id = detail["tenant_id"], detail["invoice_id"]
+    outcome = {"sent": 0, "failed": 0, "skipped": 0}
+    pdf_cache: dict[str, Any] = {}
+    for id in detail.get("deliveries", []):
+        delivery = _claim(deps, tenant, id)
+        if delivery is None:
+            outcome["skipped"] += 1
+            continue
+        try:
+            if not pdf_cache:
+                pdf_cache.update(_document(deps, documents, tenant, invoice_id))
+            message_id = _send(messenger, delivery, pdf_cache)
+        except SendThrottled:
+            _finish(deps, tenant, delivery, status="pending", error="throttled: will retry")
+            raise
+        except SendRejected as rejected:
+            _finish(deps, tenant, delivery, status="failed", error=str(rejected)[:500])
+            outcome["failed"] += 1
+            continue
+        except Exception:
+            _finish(deps, tenant, delivery, status="pending", error="interrupted: will retry")
+            raise
+        _finish(deps, tenant, delivery, status="sent", message_id=message_id)
+        outcome["sent"] += 1
+    return outcome
+
+
+# -- helpers ------------------------------------------------------------------
+
+
+def _recipients(deps: Deps, tenant: str, invoice: Doc, request: SendRequest) -> list[tuple[str, str]]:
+    """(channel, recipient) pairs: those the request names, else the
+    customer's. A channel with nobody to reach is a 422 naming it."""
+    customer = (
+        invoice.get("customer")
+        or (deps.store.get(tenant, "customer", invoice["customer_id"]) if invoice.get("customer_id") else None)
+        or {}
+    )
+    to = request.to
+    pairs, problems = [], []
+    for channel, field, default in (
+        ("email", "emails", customer.get("email")),
+        ("sms", "phones", customer.get("phone")),
+    ):
+        if channel not in request.channels:
+            continue
+        given = getattr(to, field) if to is not None else []
+        chosen = list(dict.fromkeys(given or ([default] if default else [])))
+        if not chosen:
+            problems.append(
+                FieldError(
+                    f"to.{field}",
+                    f"the customer has no {'e-mail' if channel == 'email' else 'phone'}: name a recipient",
+                )
+            )
+        pairs += [(channel, recipient) for recipient in chosen]
+    if problems:
+        raise InvalidInput(problems)
+    return pairs
+
+
+def _retry_if_failed(deps: Deps, tenant: str, id: str, now: str) -> Doc:
+    """Sent again to the same recipient: a failed delivery gets another try;
+    a pending or sent one stays as it is."""
+    existing = deps.store.get(tenant, "delivery", id)
+    assert existing is not None
+    if existing["status"] != "failed":
+        return existing
+    retried = {**existing, "status": "pending", "error": None, "updated_at": now, "version": existing["version"] + 1}
+    try:
+        deps.store.replace(
+            tenant, "delivery", retried, expected_version=existing["version"], old_name=None, new_name=None
+        )
+    except StaleVersion:
+        return deps.store.get(tenant, "delivery", id) or existing
+    return retried
+
+
+def _claim(deps: Deps, tenant: str, id: str) -> Doc | None:
+    delivery = deps.store.get(tenant, "delivery", id)
+    if delivery is None or delivery["status"] in ("sent", "failed"):
+        return None
+    now = deps.now()
+    if delivery["status"] == "sending" and delivery.get("claimed_until", "") > now.isoformat():
+        return None  # another worker is on it
+    claimed = {
+        **delivery,
+        "status": "sending",
+        "attempts": delivery["attempts"] + 1,
+        "claimed_until": (now + timedelta(seconds=CLAIM_S)).isoformat(),
+        "updated_at": deps.timestamp(),
+        "version": delivery["version"] + 1,
+    }
+    try:
+        deps.store.replace(
+            tenant, "delivery", claimed, expected_version=delivery["version"], old_name=None, new_name=None
+        )
+    except StaleVersion:
+        return None  # a concurrent worker claimed it first
+    return claimed
+
+
+def _finish(
+    deps: Deps, tenant: str, delivery: Doc, *, status: str, message_id: str | None = None, error: str | None = None
+) -> None:
+    now = deps.timestamp()
+    done = {
+        **delivery,
+        "status": status,
+        "provider_message_id": message_id or delivery.get("provider_message_id"),
+        "error": error,
+        "sent_at": now if status == "sent" else delivery.get("sent_at"),
+        "claimed_until": None,
+        "updated_at": now,
+        "version": delivery["version"] + 1,
+    }
+    deps.store.replace(tenant, "delivery", done, expected_version=delivery["version"], old_name=None, new_name=None)
+
+
+def _document(deps: Deps, documents: Any, tenant: str, invoice_id: str) -> dict[str, Any]:
+    """The invoice's view-model and the PDF of its current version (rendered
+    now if its own event has not stored it yet)."""
+    invoice, key, _ = documents.store_pdf(deps, tenant, invoice_id)
+    assert deps.blobs is not None
+    business, customer = documents.parties(deps, tenant, invoice)
+    view = documents.view_model(deps, tenant, invoice, business, customer)
+    filename = re.sub(r"[^A-Za-z0-9._-]+", "_", invoice.get("number") or invoice["name"])[:80] + ".pdf"
+    # Who sends is today's setting (an operational choice), not the invoice's snapshot.
+    sender = business.get("sender_email") or os.environ.get(DEFAULT_SENDER_ENV, "factures@invoicing.local")
+    return {"view": view, "pdf": deps.blobs.read(key), "filename": filename, "link": invoice.get("payment_link"),
+            "sender": sender}  # fmt: skip
+
+
+def _send(messenger: Messenger, delivery: Doc, document: dict[str, Any]) -> str:
+    from invoicing.documents import messages
+
+    if delivery["channel"] == "email":
+        mime = messages.email(document["view"], document["link"], document["sender"], delivery["recipient"],
+                              document["pdf"], document["filename"])  # fmt: skip
+        return messenger.send_email(document["sender"], delivery["recipient"], mime)
+    return messenger.send_sms(delivery["recipient"], messages.sms(document["view"], document["link"]))

@@ -1,0 +1,42 @@
+"""Wire models of sending an invoice (SPEC §5 `send`, §7)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+from invoicing.models.common import Email, Input, Phone, Version
+
+MAX_RECIPIENTS = 10
+
+
+class Recipients(Input):
+    emails: Annotated[list[Email], Field(max_length=MAX_RECIPIENTS)] = []
+    phones: Annotated[list[Phone], Field(max_length=MAX_RECIPIENTS, description="E.164, e.g. +33612345678")] = []
+
+
+class SendRequest(Input):
+    channels: Annotated[list[Literal["email", "sms"]], Field(min_length=1, max_length=2)] = ["email"]
+    to: Recipients | None = Field(default=None, description="defaults to the customer's e-mail and phone")
+    version: Version | None = Field(default=None, description="the draft version you read, when it is finalized")
+
+    @field_validator("channels")
+    @classmethod
+    def _once_each(cls, channels: list[str]) -> list[str]:
+        if len(set(channels)) != len(channels):
+            raise ValueError("name each channel once")
+        return channels
+
+
+class Delivery(BaseModel):
+    id: str
+    channel: Literal["email", "sms"]
+    recipient: str
+    status: Literal["pending", "sending", "sent", "failed"]
+    invoice_version: int
+    provider_message_id: str | None = None
+    error: str | None = None
+    requested_at: str
+    sent_at: str | None = None
+    updated_at: str

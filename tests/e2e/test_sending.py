@@ -1,0 +1,74 @@
+"""Sending through the local runtime: the bus runs the delivery function,
+moto's SES and SNS keep what was sent, GET /_local/outbox shows it."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+import requests
+
+from tests.conftest import CLIENT_ADDRESS
+
+pytestmark = pytest.mark.e2e
+
+
+def outbox(client: Any) -> dict[str, Any]:
+    reply = requests.get(f"{client.base_url}/_local/outbox", timeout=10)
+    assert reply.status_code == 200
+    return reply.json()
+
+
+def test_send_by_email_and_sms_then_read_the_outbox(runtime, client, ready):
+    phone = "+33698765432"
+    customer = client.post(
+        "/customers", {"name": "Client SMS", "email": "sms@client.example", "phone": phone, "address": CLIENT_ADDRESS}
+    ).body
+    draft = client.post(
+        "/invoices",
+        {"name": "À envoyer", "customer_id": customer["id"], "lines": [{"name": "Cours", "unit_price": "40"}]},
+    ).body
+
+    sent = client.post(f"/invoices/{draft['id']}/send", {"channels": ["email", "sms"]})
+    assert sent.status == 202, sent.body
+    assert runtime.bus.drain(timeout_s=60)
+
+    box = outbox(client)
+    (email,) = [item for item in box["emails"] if item["to"] == ["sms@client.example"]]
+    assert email["subject"] == f"Facture {sent.body['number']} de Acme SAS"
+    assert [(a["filename"], a["content_type"]) for a in email["attachments"]] == [
+        (f"{sent.body['number']}.pdf", "application/pdf")
+    ]
+    assert email["attachments"][0]["size"] > 1000
+    (sms,) = [item for item in box["sms"] if item["to"] == phone]
+    assert sent.body["payment_link"] in sms["text"]
+    deliveries = client.get(f"/invoices/{draft['id']}").body["deliveries"]
+    assert [d["status"] for d in deliveries] == ["sent", "sent"]
+
+
+def test_the_same_send_event_delivered_concurrently_sends_one_email(runtime, client, ready):
+    draft = client.post(
+        "/invoices",
+        {"name": "Une fois", "customer_id": ready["customer"]["id"], "lines": [{"name": "X", "unit_price": "1"}]},
+    ).body
+    before = len(outbox(client)["emails"])
+    with runtime.bus.hold() as held:
+        assert client.post(f"/invoices/{draft['id']}/send").status == 202
+        (event,) = [event for event in held if event["detail-type"] == "Invoice Sent"]
+        barrier, outcomes = threading.Barrier(4), []
+
+        def deliver() -> None:
+            barrier.wait()
+            outcomes.append(runtime.lambdas.run("delivery", event))
+
+        threads = [threading.Thread(target=deliver) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert runtime.bus.drain(timeout_s=60)  # the held event too: a fifth delivery of it
+
+    assert sum(outcome["sent"] for outcome in outcomes) == 1
+    assert len(outbox(client)["emails"]) == before + 1
+    assert [d["status"] for d in client.get(f"/invoices/{draft['id']}").body["deliveries"]] == ["sent"]

@@ -1,0 +1,199 @@
+"""Sending (issue 4 §1–2): POST /invoices/{id}/send answers 202 with pending
+deliveries and publishes them; the delivery function sends each once."""
+
+from __future__ import annotations
+
+import io
+from email import message_from_bytes, policy
+
+import pypdf
+import pytest
+
+from tests.conftest import BUSINESS, CLIENT_ADDRESS, SPEC_INVOICE
+
+pytestmark = pytest.mark.integration
+
+PHONE = "+33612345678"
+
+
+def sent_emails() -> list:
+    from moto.ses.models import ses_backends
+
+    sent = ses_backends["123456789012"]["eu-west-3"].sent_messages
+    raw = [m.raw_data.encode() if isinstance(m.raw_data, str) else m.raw_data for m in sent]
+    return [message_from_bytes(data, policy=policy.default) for data in raw]
+
+
+def sent_sms() -> list[tuple[str, str]]:
+    from moto.sns.models import sns_backends
+
+    return list(sns_backends["123456789012"]["eu-west-3"].sms_messages.values())
+
+
+@pytest.fixture
+def reachable(api, business):
+    customer = {"name": "Dupont & Fils", "email": "compta@dupont.example", "phone": PHONE, "address": CLIENT_ADDRESS}
+    created = api.post("/customers", customer)
+    assert created.status == 201, created.body
+    draft = api.post("/invoices", {**SPEC_INVOICE, "customer_id": created.body["id"]})
+    return draft.body
+
+
+def test_sending_a_draft_issues_it_and_answers_202_with_pending_deliveries(api, reachable):
+    reply = api.post(f"/invoices/{reachable['id']}/send", {"channels": ["email", "sms"]})
+
+    assert reply.status == 202, reply.body
+    assert reply.body["number"] == "INV-1"
+    assert [(d["channel"], d["recipient"], d["status"]) for d in reply.body["deliveries"]] == [
+        ("email", "compta@dupont.example", "pending"),
+        ("sms", PHONE, "pending"),
+    ]
+
+
+def test_the_delivery_function_sends_the_pdf_by_email_and_the_link_by_sms(api, reachable):
+    invoice = api.post(f"/invoices/{reachable['id']}/send", {"channels": ["email", "sms"]}).body
+
+    delivered = api.deliver_events()
+
+    assert ("delivery", {"sent": 2, "failed": 0, "skipped": 0}) in delivered
+    (email,) = sent_emails()
+    assert email["Subject"] == "Facture INV-1 de Acme SAS"
+    assert email["To"] == "compta@dupont.example"
+    assert "factures@invoicing.local" in email["From"]
+    (pdf,) = list(email.iter_attachments())
+    assert pdf.get_filename() == "INV-1.pdf"
+    text = " ".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf.get_payload(decode=True))).pages)
+    assert "INV-1" in text
+    assert "1 398,00" in text.replace("\u202f", " ").replace("\xa0", " ")
+    assert invoice["payment_link"] in email.get_body(("plain",)).get_content()
+    ((phone, sms),) = sent_sms()
+    assert phone == PHONE
+    assert invoice["payment_link"] in sms
+    assert "INV-1" in sms
+    assert len(sms) <= 306
+    deliveries = api.get(f"/invoices/{reachable['id']}").body["deliveries"]
+    assert {d["status"] for d in deliveries} == {"sent"}
+    assert all(d["provider_message_id"] for d in deliveries)
+
+
+def test_the_same_event_delivered_twice_sends_one_email(api, reachable):
+    api.post(f"/invoices/{reachable['id']}/send")
+    import json
+
+    import boto3
+
+    sqs = boto3.client("sqs")
+    queue = sqs.get_queue_url(QueueName="captured-events")["QueueUrl"]
+    messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
+    event = next(json.loads(m["Body"]) for m in messages if json.loads(m["Body"])["detail-type"] == "Invoice Sent")
+
+    first = api.invoke_function("delivery", event)
+    second = api.invoke_function("delivery", event)
+
+    assert (first["sent"], second["sent"], second["skipped"]) == (1, 0, 1)
+    assert len(sent_emails()) == 1
+
+
+def test_sending_again_to_the_same_recipient_sends_nothing_more(api, reachable):
+    api.post(f"/invoices/{reachable['id']}/send")
+    api.deliver_events()
+
+    again = api.post(f"/invoices/{reachable['id']}/send")
+
+    assert again.status == 202
+    assert [d["status"] for d in again.body["deliveries"]] == ["sent"]
+    assert [function for function, _ in api.deliver_events()] == []
+    assert len(sent_emails()) == 1
+
+
+def test_a_throttled_email_is_retried_and_sent_once(api, reachable, monkeypatch):
+    from invoicing.store.messaging import AwsMessenger
+    from invoicing.store.ports import SendThrottled
+
+    api.post(f"/invoices/{reachable['id']}/send")
+    events = _captured(api)
+    original, calls = AwsMessenger.send_email, []
+
+    def throttled_once(self, sender, recipient, mime):
+        calls.append(recipient)
+        if len(calls) == 1:
+            raise SendThrottled("TooManyRequestsException: slow down")
+        return original(self, sender, recipient, mime)
+
+    monkeypatch.setattr(AwsMessenger, "send_email", throttled_once)
+    with pytest.raises(SendThrottled):
+        api.invoke_function("delivery", events[0])  # the invocation fails: Lambda retries it
+    assert api.get(f"/invoices/{reachable['id']}").body["deliveries"][0]["status"] == "pending"
+
+    retried = api.invoke_function("delivery", events[0])
+
+    assert retried["sent"] == 1
+    assert len(sent_emails()) == 1
+    assert api.get(f"/invoices/{reachable['id']}").body["deliveries"][0]["status"] == "sent"
+
+
+def test_an_unverified_sender_is_a_failed_delivery_with_its_reason_and_no_retry(api, reachable):
+    api.put("/business", {**BUSINESS, "sender_email": "factures@acme.example", "version": 1})
+    api.post(f"/invoices/{reachable['id']}/send")
+
+    delivered = api.deliver_events()  # no exception: nothing to retry
+
+    assert ("delivery", {"sent": 0, "failed": 1, "skipped": 0}) in delivered
+    (delivery,) = api.get(f"/invoices/{reachable['id']}").body["deliveries"]
+    assert delivery["status"] == "failed"
+    assert "MessageRejected" in delivery["error"]
+    assert sent_emails() == []
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"channels": ["sms"], "to": {"phones": ["+3361234"]}}, "to.phones.0"),
+        ({"channels": ["sms"], "to": {"phones": ["0612345678"]}}, "to.phones.0"),
+        ({"channels": ["email"], "to": {"emails": ["pas-une-adresse"]}}, "to.emails.0"),
+        ({"channels": ["email"], "to": {"emails": [f"c{n}@x.fr" for n in range(11)]}}, "to.emails"),
+        ({"channels": ["fax"]}, "channels.0"),
+        ({"channels": ["email", "email"]}, "channels"),
+    ],
+)
+def test_bad_recipients_are_a_422_naming_the_field_and_nothing_is_sent_or_issued(api, reachable, body, field):
+    reply = api.post(f"/invoices/{reachable['id']}/send", body)
+
+    assert reply.status == 422, reply.body
+    assert field in reply.error_fields
+    assert api.get(f"/invoices/{reachable['id']}").body["status"] == "draft"
+    assert api.deliver_events() == []
+
+
+def test_a_customer_without_a_phone_needs_one_named(api, business, draft):
+    reply = api.post(f"/invoices/{draft['id']}/send", {"channels": ["sms"]})
+
+    assert (reply.status, reply.error_fields) == (422, ["to.phones"])
+    assert api.get(f"/invoices/{draft['id']}").body["status"] == "draft"
+
+
+def test_a_void_invoice_cannot_be_sent(api, reachable):
+    api.post(f"/invoices/{reachable['id']}/mark-sent")
+    api.post(f"/invoices/{reachable['id']}/void")
+
+    reply = api.post(f"/invoices/{reachable['id']}/send")
+
+    assert reply.status == 409
+    assert reply.body["error"]["code"] == "illegal_transition"
+
+
+def _captured(api) -> list[dict]:
+    import json
+
+    import boto3
+
+    sqs = boto3.client("sqs")
+    queue = sqs.get_queue_url(QueueName="captured-events")["QueueUrl"]
+    found = []
+    while messages := sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", []):
+        for message in messages:
+            event = json.loads(message["Body"])
+            if event["detail-type"] == "Invoice Sent":
+                found.append(event)
+            sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+    return found
