@@ -585,6 +585,27 @@ def test_only_publishers_may_put_events_and_know_the_bus(
     assert (wiring.EVENT_BUS_ENV in variables) == fn.publishes_events
 
 
+@pytest.mark.parametrize("fn", wiring.FUNCTIONS, ids=lambda fn: fn.name)
+def test_only_the_sender_may_send_email_from_the_accounts_identities_and_sms(
+    fn: wiring.Function, stack: InvoicingStack, cfn: dict[str, Any]
+) -> None:
+    statements = role_statements(cfn, function_role_id(stack, cfn, fn))
+    ses = [st for st in statements if "ses:SendRawEmail" in as_list(st["Action"])]
+    sns = [st for st in statements if "sns:Publish" in as_list(st["Action"])]
+    if not fn.sends_messages:
+        assert (ses, sns) == ([], [])
+        return
+    (ses_statement,) = ses
+    assert sorted(as_list(ses_statement["Action"])) == ["ses:SendEmail", "ses:SendRawEmail"]
+    assert ":identity/*" in json.dumps(ses_statement["Resource"])
+    (sns_statement,) = sns  # merged by CDK with X-Ray's, the other actions on '*'
+    assert set(as_list(sns_statement["Action"])) == {
+        "sns:Publish", "xray:PutTraceSegments", "xray:PutTelemetryRecords"
+    }  # fmt: skip
+    variables = cfn["Resources"][logical_id(stack.functions.by_name[fn.name])]["Properties"]["Environment"]["Variables"]
+    assert variables["DEFAULT_SENDER"]
+
+
 # --- monitoring -------------------------------------------------------------
 
 

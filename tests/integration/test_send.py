@@ -197,3 +197,14 @@ def _captured(api) -> list[dict]:
                 found.append(event)
             sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
     return found
+
+
+def test_a_duplicate_of_a_sent_invoice_has_no_deliveries(api, reachable):
+    api.post(f"/invoices/{reachable['id']}/send")
+    api.deliver_events()
+
+    copy = api.post(f"/invoices/{reachable['id']}/duplicate")
+
+    assert copy.status == 201
+    assert (copy.body["status"], copy.body["number"], copy.body["deliveries"]) == ("draft", None, [])
+    assert api.get(f"/invoices/{copy.body['id']}").body["deliveries"] == []

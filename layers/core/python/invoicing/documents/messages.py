@@ -4,6 +4,7 @@ documents, in the business's language. Only the delivery function imports it."""
 
 from __future__ import annotations
 
+import unicodedata
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 from functools import cache
@@ -12,8 +13,6 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from invoicing.documents.html import TEMPLATES
-
-SMS_SEGMENT = 160  # GSM-7 characters in one SMS; two segments carry 306
 
 
 @cache
@@ -56,15 +55,46 @@ def email(view: dict[str, Any], link: str | None, sender: str, recipient: str, p
     return message.as_bytes()
 
 
+# GSM 03.38: what one SMS segment carries 160 of (153 when concatenated);
+# any other character switches the whole message to UCS-2, 70 per segment.
+GSM7 = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    "ÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM7_EXTENDED = frozenset("^{}\\[~]|€")  # two septets each
+SMS_BUDGET = 2 * 153  # septets in two concatenated segments
+
+
+def gsm7(text: str) -> str:
+    """The text in the GSM alphabet: spaces of every width become spaces,
+    letters lose the accents GSM lacks (ê → e), the rest becomes "?"."""
+    out = []
+    for char in text:
+        if char in GSM7 or char in GSM7_EXTENDED:
+            out.append(char)
+        elif unicodedata.category(char) == "Zs":
+            out.append(" ")
+        else:
+            base = unicodedata.normalize("NFKD", char).encode("ascii", "ignore").decode()
+            out.append(base if base and all(c in GSM7 for c in base) else "?")
+    return "".join(out)
+
+
+def septets(text: str) -> int:
+    return sum(2 if char in GSM7_EXTENDED else 1 for char in text)
+
+
 def sms(view: dict[str, Any], link: str | None) -> str:
     """The business, the number, the amount due, the due date and the link,
-    in at most two segments: the business name is shortened first."""
+    in the GSM alphabet and at most two segments: a long business name is
+    shortened first."""
     facts = _facts(view)
     template = view["text"]["sms"]
-    text = template.format(**facts, link=link or "").strip()
-    budget = 2 * 153  # two concatenated segments
-    if len(text) > budget:
-        spare = len(text) - budget
-        facts["business"] = facts["business"][: max(8, len(facts["business"]) - spare - 1)] + "…"
-        text = template.format(**facts, link=link or "").strip()
-    return text[:budget]
+    text = gsm7(template.format(**facts, link=link or "").strip())
+    excess = septets(text) - SMS_BUDGET
+    if excess > 0:
+        facts["business"] = facts["business"][: max(8, len(facts["business"]) - excess - 1)] + "."
+        text = gsm7(template.format(**facts, link=link or "").strip())
+    while septets(text) > SMS_BUDGET:  # a link or a number too long to fit: cut, never a third segment
+        text = text[:-1]
+    return text
