@@ -33,6 +33,7 @@ def acme(api) -> dict[str, Any]:
     draft = api.post("/invoices", {**SPEC_INVOICE, "customer_id": customer["id"]}).body
     issued = api.post("/invoices", {**SPEC_INVOICE, "name": "Émise", "customer_id": customer["id"]}).body
     logo = upload_logo(api, png()).body["logo"]
+    template = api.post("/templates", {"name": "Mensuel", "lines": [{"name": "Abonnement", "unit_price": "30"}]}).body
     attachment = attach(api, draft["id"]).body
     pending = attach(api, draft["id"], confirm=False).body
     issued = api.post(f"/invoices/{issued['id']}/mark-sent").body
@@ -44,6 +45,7 @@ def acme(api) -> dict[str, Any]:
         "issued": issued,
         "attachment": attachment,
         "logo": logo,
+        "template": template,
         "pending": pending,
     }
 
@@ -55,6 +57,7 @@ def _snapshot(api) -> dict[str, Any]:
         "customers": api.get("/customers").body,
         "products": api.get("/products").body,
         "invoices": api.get("/invoices").body,
+        "templates": api.get("/templates").body,
         "objects": sorted(
             (item["Key"], item["ETag"])
             for item in boto3.client("s3").list_objects_v2(Bucket=os.environ["DOCUMENTS_BUCKET"]).get("Contents", [])
@@ -100,7 +103,11 @@ def _list(kind: str) -> Callable[..., None]:
 def _create(kind: str) -> Callable[..., None]:
     def case(api, acme):
         # names are unique per tenant only: acme's name is free for "other"
-        body = {"customers": {"name": "Dupont & Fils"}, "products": {"name": "Audit", "unit_price": "1"}}[kind]
+        body = {
+            "customers": {"name": "Dupont & Fils"},
+            "products": {"name": "Audit", "unit_price": "1"},
+            "templates": {"name": "Mensuel", "lines": [{"name": "Abonnement", "unit_price": "30"}]},
+        }[kind]
         reply = api.post(f"/{kind}", body, tenant=OTHER)
         assert reply.status == 201, reply.body
         assert [item["id"] for item in api.get(f"/{kind}", tenant=OTHER).body["items"]] == [reply.body["id"]]
@@ -139,6 +146,21 @@ def _invoice_action(action: str, key: str) -> Callable[..., None]:
         _not_found(api.post(f"/invoices/{acme[key]['id']}/{action}", tenant=OTHER))
 
     return case
+
+
+def _template_to_invoice(api, acme):
+    """acme's template makes no draft for "other", nor with acme's customer."""
+    theirs = api.post("/customers", {"name": "Client", "address": CLIENT_ADDRESS}, tenant=OTHER).body
+    for customer in (theirs["id"], acme["customer"]["id"]):
+        body = {"customer_id": customer}
+        _not_found(api.post(f"/templates/{acme['template']['id']}/invoices", body, tenant=OTHER))
+    assert api.get("/invoices", tenant=OTHER).body["items"] == []
+
+
+def _invoice_to_template(api, acme):
+    for key in ("draft", "issued"):
+        _not_found(api.post(f"/invoices/{acme[key]['id']}/template", {"name": f"Vol {key}"}, tenant=OTHER))
+    assert api.get("/templates", tenant=OTHER).body["items"] == []
 
 
 def _send(api, acme):
@@ -224,6 +246,13 @@ CASES: dict[tuple[str, str], Callable[..., None]] = {
     ("POST", "/invoices/{invoice_id}/void"): _invoice_action("void", "issued"),
     ("POST", "/invoices/{invoice_id}/duplicate"): _invoice_action("duplicate", "issued"),
     ("POST", "/invoices/{invoice_id}/send"): _send,
+    ("POST", "/invoices/{invoice_id}/template"): _invoice_to_template,
+    ("GET", "/templates"): _list("templates"),
+    ("POST", "/templates"): _create("templates"),
+    ("GET", "/templates/{template_id}"): _item("GET", "templates", "template"),
+    ("PATCH", "/templates/{template_id}"): _item("PATCH", "templates", "template"),
+    ("DELETE", "/templates/{template_id}"): _item("DELETE", "templates", "template"),
+    ("POST", "/templates/{template_id}/invoices"): _template_to_invoice,
     ("GET", "/invoices/{invoice_id}/preview"): _document("preview"),
     ("GET", "/invoices/{invoice_id}/pdf"): _document("pdf"),
     ("GET", "/invoices/{invoice_id}/attachments"): _attachments_of_invoice,
@@ -289,6 +318,9 @@ VALID_BODIES = {
     ("POST", "/totals"): SPEC_INVOICE,
     ("POST", "/invoices/{invoice_id}/attachments"): {"filename": "a.pdf", "content_type": "application/pdf", "size": 1},
     ("POST", "/business/logo"): {"content_type": "image/png", "size": 1},
+    ("POST", "/templates"): {"name": "T"},
+    ("PATCH", "/templates/{template_id}"): {"name": "T"},
+    ("POST", "/templates/{template_id}/invoices"): {"customer_id": "cus_1"},
     ("POST", "/business/logo/confirm"): {"id": "logo_" + "0" * 26},
 }
 

@@ -47,6 +47,7 @@ from invoicing.models.resources import (
     ProductIn,
     ProductPatch,
 )
+from invoicing.models.templates import FromInvoice, InvoiceFromTemplate, Template, TemplateIn, TemplatePatch
 from invoicing.store.ports import PageOf
 
 Limit = Annotated[int, Query(ge=1, le=200, description="at most 200")]
@@ -162,6 +163,22 @@ def _crud(kind: str, create_model: type[BaseModel], patch_model: type[BaseModel]
 
 customers = _crud("customer", CustomerIn, CustomerPatch, Customer)
 products = _crud("product", ProductIn, ProductPatch, Product)
+templates = _crud("template", TemplateIn, TemplatePatch, Template)
+
+
+@templates.post(
+    "/templates/<template_id>/invoices",
+    summary="A draft invoice from the template, for a customer and dates",
+    responses=responses(201, "The draft", Invoice, 404, 409),
+)
+def invoice_from_template(
+    template_id: Annotated[str, Path(alias="template_id", max_length=64)],
+    body: Annotated[InvoiceFromTemplate, Body()],
+):
+    from invoicing.logic import templates as use_cases
+
+    doc = use_cases.new_invoice(deps(), tenant_of(templates), template_id, body)
+    return created(templates, {**doc, "deliveries": []}, f"/invoices/{doc['id']}")
 
 
 # -- invoices ------------------------------------------------------------------------------
@@ -271,6 +288,18 @@ def void(invoice_id: InvoiceId, body: OptionalVersion = None):
 def duplicate(invoice_id: InvoiceId):
     doc = invoices.duplicate_invoice(deps(), tenant_of(invoice_routes), invoice_id)
     return created(invoice_routes, with_deliveries("", doc), f"/invoices/{doc['id']}")
+
+
+@invoice_routes.post(
+    "/invoices/<invoice_id>/template",
+    summary="A template from the invoice: its content, without customer, dates, number or payments",
+    responses=responses(201, "The template", Template, 404, 409),
+)
+def template_from_invoice(invoice_id: InvoiceId, body: Annotated[FromInvoice | None, Body()] = None):
+    from invoicing.logic import templates as use_cases
+
+    doc = use_cases.from_invoice(deps(), tenant_of(invoice_routes), invoice_id, body or FromInvoice())
+    return created(invoice_routes, doc, f"/templates/{doc['id']}")
 
 
 @invoice_routes.post(
@@ -443,4 +472,4 @@ def preview_totals(body: Annotated[TotalsRequest, Body()]):
     return json_response(200, invoices.preview(body))
 
 
-ALL = (business, customers, products, invoice_routes, document_routes, attachment_routes, totals)
+ALL = (business, customers, products, templates, invoice_routes, document_routes, attachment_routes, totals)

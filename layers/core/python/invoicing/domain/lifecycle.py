@@ -132,6 +132,12 @@ def name_key(name: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
 
 
+def numbered_name(name: str, attempt: int, max_length: int = 200) -> str:
+    """ "X (2)", "X (3)", … — the original shortened if need be."""
+    suffix = f" ({attempt})"
+    return name[: max_length - len(suffix)].rstrip() + suffix
+
+
 def copy_name(name: str, attempt: int, max_length: int = 200) -> str:
     """Name of a duplicate: "X (copie)", then "X (copie 2)", … — the original
     shortened if need be, so the suffix always fits."""

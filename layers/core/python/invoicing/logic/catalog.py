@@ -15,7 +15,7 @@ from invoicing.models.resources import BusinessIn, ProductPatch
 from invoicing.store.ports import Doc, PageOf
 
 BUSINESS_ID = "profile"
-ID_PREFIXES = {"customer": "cus", "product": "prd"}
+ID_PREFIXES = {"customer": "cus", "product": "prd", "template": "tpl"}
 _SERVER_FIELDS = ("id", "version", "created_at", "updated_at")
 
 
@@ -105,10 +105,32 @@ def list_page(deps: Deps, tenant: str, kind: str, limit: int, cursor: str | None
 
 
 def _fields(kind: str, data: dict[str, Any]) -> dict[str, Any]:
+    if kind == "template":
+        _check_template(data)
     if kind == "product":
         _check_price(data)
         data["unit_price"] = format_price(data["unit_price"], data["currency"])
     return {key: value for key, value in jsonable(data).items() if key != "version"}
+
+
+def _check_template(data: dict[str, Any]) -> None:
+    """What can be checked without dates: percentages add up to 100, amounts
+    in the currency's decimals (the rest is checked on each invoice made)."""
+    from datetime import date, timedelta
+
+    from invoicing.domain import schedule
+
+    plan = data.get("payment_schedule")
+    if not plan:
+        return
+    start = date(2000, 1, 1)
+    instalments = [
+        schedule.Instalment(start + timedelta(days=item["days_after_issue"]), Decimal(str(item["value"])))
+        for item in plan["instalments"]
+    ]
+    problems = schedule.draft_problems(plan["type"], instalments, data.get("currency") or "EUR", start)
+    if problems:
+        raise InvalidInput([FieldError(p.field.replace(".due_date", ".days_after_issue"), p.message) for p in problems])
 
 
 def _check_price(data: dict[str, Any]) -> None:

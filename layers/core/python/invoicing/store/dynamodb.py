@@ -43,6 +43,7 @@ KINDS = {
     "product": "PRD",
     "business": "BUSINESS",
     "delivery": "DLV",  # id {invoice id}.{digest}: one per (version, channel, recipient)
+    "template": "TPL",
 }
 MAX_ITEM_BYTES = 380_000  # DynamoDB's limit is 400 KB per item, keys included
 RETRY = "the object changed while this request ran; read it again and retry"

@@ -1,0 +1,61 @@
+"""Wire models of invoice templates (issue 4 §3): what an invoice is made of,
+without its customer, dates, number or payments; its schedule as offsets
+from the issue date."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import ConfigDict, Field
+
+from invoicing.models.common import Currency, Day, DiscountIn, Id, Input, MoneyIn, Name, Output, Text, Version, patch_of
+from invoicing.models.invoices import Lines
+from invoicing.models.settings import LateFees, PaymentMethods, Tips
+
+
+class OffsetInstalment(Input):
+    days_after_issue: Annotated[int, Field(ge=0, le=3650)]
+    value: MoneyIn
+
+
+class OffsetSchedule(Input):
+    type: Literal["percentage", "fixed"]
+    instalments: Annotated[list[OffsetInstalment], Field(min_length=1, max_length=24)]
+
+
+class TemplateIn(Input):
+    name: Name
+    currency: Currency | None = None
+    lines: Lines = []
+    discount: DiscountIn | None = None
+    notes: Text | None = None
+    terms: Text | None = None
+    late_fees: LateFees | None = None
+    tips: Tips | None = None
+    payment_methods: PaymentMethods | None = None
+    payment_terms_days: Annotated[int, Field(ge=0, le=365)] | None = Field(
+        default=None, description="the due date, in days after the issue date (default: the business's terms)"
+    )
+    payment_schedule: OffsetSchedule | None = None
+
+
+TemplatePatch = patch_of(TemplateIn, "TemplatePatch")
+
+
+class Template(Output):
+    model_config = ConfigDict(extra="allow")
+    id: str
+    name: str
+    lines: list[dict[str, object]]
+    version: Version
+
+
+class FromInvoice(Input):
+    name: Name | None = Field(default=None, description="defaults to the invoice's name")
+
+
+class InvoiceFromTemplate(Input):
+    customer_id: Id
+    name: Name | None = Field(default=None, description="defaults to the template's name, numbered if taken")
+    issue_date: Day | None = Field(default=None, description="the schedule's offsets count from it (default: today)")
+    due_date: Day | None = Field(default=None, description="defaults to issue date + the template's terms")
