@@ -208,3 +208,15 @@ def test_a_duplicate_of_a_sent_invoice_has_no_deliveries(api, reachable):
     assert copy.status == 201
     assert (copy.body["status"], copy.body["number"], copy.body["deliveries"]) == ("draft", None, [])
     assert api.get(f"/invoices/{copy.body['id']}").body["deliveries"] == []
+
+
+def test_an_english_speaking_business_sends_in_english(api, reachable):
+    api.put("/business", {**BUSINESS, "locale": "en", "version": 1})
+    api.post(f"/invoices/{reachable['id']}/send")
+
+    api.deliver_events()
+
+    (email,) = sent_emails()
+    assert email["Subject"] == "Invoice INV-1 from Acme SAS"
+    assert "Please find attached invoice INV-1" in email.get_body(("plain",)).get_content()
+    assert "View and pay the invoice" in email.get_body(("html",)).get_content()
