@@ -132,8 +132,17 @@ def test_a_throttled_email_is_retried_and_sent_once(api, reachable, monkeypatch)
     assert api.get(f"/invoices/{reachable['id']}").body["deliveries"][0]["status"] == "sent"
 
 
-def test_an_unverified_sender_is_a_failed_delivery_with_its_reason_and_no_retry(api, reachable):
-    api.put("/business", {**BUSINESS, "sender_email": "factures@acme.example", "version": 1})
+def test_a_rejected_email_is_a_failed_delivery_with_its_reason_and_no_retry(api, reachable, monkeypatch):
+    from botocore.exceptions import ClientError
+
+    from invoicing.store import messaging
+
+    def rejected(self, sender, recipient, mime):
+        error = {"Error": {"Code": "MessageRejected", "Message": "Email address is not verified."},
+                 "ResponseMetadata": {"HTTPStatusCode": 400}}  # fmt: skip
+        raise messaging._classified(ClientError(error, "SendEmail"))
+
+    monkeypatch.setattr(messaging.AwsMessenger, "send_email", rejected)
     api.post(f"/invoices/{reachable['id']}/send")
 
     delivered = api.deliver_events()  # no exception: nothing to retry
@@ -143,6 +152,69 @@ def test_an_unverified_sender_is_a_failed_delivery_with_its_reason_and_no_retry(
     assert delivery["status"] == "failed"
     assert "MessageRejected" in delivery["error"]
     assert sent_emails() == []
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "kind"),
+    [
+        ("MessageRejected", 400, "SendRejected"),
+        ("ParameterValueInvalid", 400, "SendRejected"),  # SNS: a bad phone number
+        ("TooManyRequestsException", 429, "SendThrottled"),
+        ("Throttling", 400, "SendThrottled"),
+        ("SendingPausedException", 400, "ClientError"),  # the account: retried
+        ("InternalFailure", 500, "ClientError"),
+    ],
+)
+def test_provider_errors_are_told_apart(code, status, kind):
+    from botocore.exceptions import ClientError
+
+    from invoicing.store import messaging
+
+    error = ClientError({"Error": {"Code": code, "Message": "m"}, "ResponseMetadata": {"HTTPStatusCode": status}}, "Op")
+
+    assert type(messaging._classified(error)).__name__ == kind
+
+
+def test_the_email_comes_from_the_platform_in_the_business_name_and_replies_go_to_the_business(api, reachable):
+    api.put("/business", {**BUSINESS, "sender_email": "factures@acme.example", "version": 1})
+    api.post(f"/invoices/{reachable['id']}/send")
+
+    api.deliver_events()
+
+    (email,) = sent_emails()
+    assert email["From"] == "Acme SAS <factures@invoicing.local>"
+    assert email["Reply-To"] == "Acme SAS <factures@acme.example>"
+
+
+def test_an_invoice_voided_before_its_delivery_is_not_sent(api, reachable):
+    api.post(f"/invoices/{reachable['id']}/send")
+    events = _captured(api)
+    api.post(f"/invoices/{reachable['id']}/void")
+
+    outcome = api.invoke_function("delivery", events[0])
+
+    assert outcome == {"sent": 0, "failed": 1, "skipped": 0}
+    assert "voided" in api.get(f"/invoices/{reachable['id']}").body["deliveries"][0]["error"]
+    assert sent_emails() == []
+
+
+def test_a_delivery_left_sending_by_a_dead_worker_is_retried_after_its_claim_and_sent_once(api, reachable):
+    from invoicing.api.routes import deps
+    from invoicing.logic import delivery
+
+    api.post(f"/invoices/{reachable['id']}/send")
+    (event,) = _captured(api)
+    (stuck,) = deps().store.children("acme", "delivery", reachable["id"])
+    claimed = {**stuck, "status": "sending", "claimed_until": "2999-01-01T00:00:00+00:00", "version": 2}
+    deps().store.replace("acme", "delivery", claimed, expected_version=1, old_name=None, new_name=None)
+
+    with pytest.raises(delivery.DeliveryBusy):  # a live claim: retried later, not dropped
+        api.invoke_function("delivery", event)
+    expired = {**claimed, "claimed_until": "2020-01-01T00:00:00+00:00", "version": 3}
+    deps().store.replace("acme", "delivery", expired, expected_version=2, old_name=None, new_name=None)
+
+    assert api.invoke_function("delivery", event)["sent"] == 1
+    assert len(sent_emails()) == 1
 
 
 @pytest.mark.parametrize(

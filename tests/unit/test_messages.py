@@ -37,3 +37,18 @@ def test_a_very_long_business_name_is_shortened_to_keep_two_segments():
     assert messages.septets(text) <= 306
     assert text.endswith(link)
     assert "INV-12" in text
+
+
+def test_a_euro_sign_is_never_split_across_two_segments():
+    assert messages.segments("a" * 160) == 1
+    assert messages.segments("a" * 306) == 2
+    assert messages.segments("a" * 152 + "€" + "a" * 152) == 3  # the € cannot straddle: 152 + 155
+
+
+def test_a_name_cannot_carry_a_line_break_into_an_email_header():
+    from pydantic import ValidationError
+
+    from invoicing.models.resources import BusinessIn
+
+    with pytest.raises(ValidationError, match="one line"):
+        BusinessIn(legal_name="Acme\r\nBcc: everyone@example.com")

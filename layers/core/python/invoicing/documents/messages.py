@@ -36,7 +36,15 @@ def _facts(view: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def email(view: dict[str, Any], link: str | None, sender: str, recipient: str, pdf: bytes, filename: str) -> bytes:
+def email(
+    view: dict[str, Any],
+    link: str | None,
+    sender: str,
+    recipient: str,
+    pdf: bytes,
+    filename: str,
+    reply_to: str | None = None,
+) -> bytes:
     """The e-mail as MIME: text and HTML alternatives, the PDF attached."""
     text = view["text"]
     facts = _facts(view)
@@ -46,6 +54,8 @@ def email(view: dict[str, Any], link: str | None, sender: str, recipient: str, p
     message["Subject"] = message_view["subject"]
     message["From"] = formataddr((facts["business"], sender))
     message["To"] = recipient
+    if reply_to:
+        message["Reply-To"] = formataddr((facts["business"], reply_to))
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
     message.set_content(_environment(False).get_template("email.txt").render(v=view, m=message_view))
     message.add_alternative(
@@ -84,17 +94,31 @@ def septets(text: str) -> int:
     return sum(2 if char in GSM7_EXTENDED else 1 for char in text)
 
 
+def segments(text: str) -> int:
+    """How many SMS the text takes: one up to 160 septets, else 153 a
+    segment, an escaped character (€) never split across two."""
+    if septets(text) <= 160:
+        return 1
+    count, used = 1, 0
+    for char in text:
+        size = 2 if char in GSM7_EXTENDED else 1
+        if used + size > 153:
+            count, used = count + 1, 0
+        used += size
+    return count
+
+
 def sms(view: dict[str, Any], link: str | None) -> str:
     """The business, the number, the amount due, the due date and the link,
     in the GSM alphabet and at most two segments: a long business name is
-    shortened first."""
+    shortened, never the link."""
     facts = _facts(view)
     template = view["text"]["sms"]
+    name = facts["business"]
     text = gsm7(template.format(**facts, link=link or "").strip())
-    excess = septets(text) - SMS_BUDGET
-    if excess > 0:
-        facts["business"] = facts["business"][: max(8, len(facts["business"]) - excess - 1)] + "."
-        text = gsm7(template.format(**facts, link=link or "").strip())
-    while septets(text) > SMS_BUDGET:  # a link or a number too long to fit: cut, never a third segment
+    while segments(text) > 2 and len(name) > 8:
+        name = name[: max(8, len(name) - (septets(text) - SMS_BUDGET) - 1)]
+        text = gsm7(template.format(**{**facts, "business": name + "."}, link=link or "").strip())
+    while segments(text) > 2:  # a link or a number too long to fit: cut, never a third segment
         text = text[:-1]
     return text

@@ -77,6 +77,8 @@ def update(deps: Deps, tenant: str, kind: str, id: str, patch: BaseModel, if_mat
     merged.update(jsonable(changes))
     if kind == "product":
         merged = _fields(kind, ProductPatch.model_validate(merged).model_dump())
+    if kind == "template":
+        _check_template(merged)
     doc = {
         **merged,
         "id": id,

@@ -71,7 +71,7 @@ def request_send(
         except ConditionFailed:
             doc = _retry_if_failed(deps, tenant, doc["id"], now)
         requested.append(doc)
-    ids = [doc["id"] for doc in requested if doc["status"] == "pending"]
+    ids = [doc["id"] for doc in requested if doc["status"] == "pending"]  # new, failed or stranded: (re)sent
     if ids:
         announce(deps, events.INVOICE_SENT, tenant, invoice, deliveries=ids)
     return invoice, [shown(doc) for doc in requested]
@@ -81,24 +81,50 @@ def shown(delivery: Doc) -> Doc:
     return {key: value for key, value in delivery.items() if key not in ("version", "attempts", "claimed_until")}
 
 
+class DeliveryBusy(Exception):
+    """Another worker holds the delivery: fail this invocation so it is
+    retried after the claim, which finishes it if that worker died."""
+
+
 def deliver(deps: Deps, messenger: Messenger, detail: dict[str, Any]) -> dict[str, int]:
     """Send the deliveries an "Invoice Sent" event names. Throttling raises
-    (the invocation is retried, the delivery back to pending); a rejection
-    is recorded as failed and never retried. Counts by outcome."""
+    (the invocation is retried, the delivery back to pending); a rejection,
+    or a message that cannot be built, is recorded as failed and never
+    retried. Counts by outcome."""
     from invoicing.logic import documents
 
     tenant, invoice_id = detail["tenant_id"], detail["invoice_id"]
     outcome = {"sent": 0, "failed": 0, "skipped": 0}
     pdf_cache: dict[str, Any] = {}
+    busy = False
     for id in detail.get("deliveries", []):
-        delivery = _claim(deps, tenant, id)
+        try:
+            delivery = _claim(deps, tenant, id)
+        except DeliveryBusy:
+            busy = True
+            continue
         if delivery is None:
             outcome["skipped"] += 1
             continue
         try:
             if not pdf_cache:
                 pdf_cache.update(_document(deps, documents, tenant, invoice_id))
-            message_id = _send(messenger, delivery, pdf_cache)
+            if pdf_cache["status"] == "void":
+                raise SendRejected("the invoice was voided before it could be sent")
+            message = _message(delivery, pdf_cache)
+        except SendRejected as rejected:
+            _finish(deps, tenant, delivery, status="failed", error=str(rejected)[:500])
+            outcome["failed"] += 1
+            continue
+        except (ValueError, LookupError) as broken:  # a message that can never be built
+            _finish(deps, tenant, delivery, status="failed", error=f"the message could not be built: {broken}"[:500])
+            outcome["failed"] += 1
+            continue
+        except Exception:
+            _finish(deps, tenant, delivery, status="pending", error="interrupted: will retry")
+            raise
+        try:
+            message_id = _send(messenger, delivery, pdf_cache, message)
         except SendThrottled:
             _finish(deps, tenant, delivery, status="pending", error="throttled: will retry")
             raise
@@ -111,6 +137,8 @@ def deliver(deps: Deps, messenger: Messenger, detail: dict[str, Any]) -> dict[st
             raise
         _finish(deps, tenant, delivery, status="sent", message_id=message_id)
         outcome["sent"] += 1
+    if busy:
+        raise DeliveryBusy(f"{invoice_id}: a delivery is held by another worker; retry after its claim")
     return outcome
 
 
@@ -153,7 +181,8 @@ def _retry_if_failed(deps: Deps, tenant: str, id: str, now: str) -> Doc:
     a pending or sent one stays as it is."""
     existing = deps.store.get(tenant, "delivery", id)
     assert existing is not None
-    if existing["status"] != "failed":
+    stranded = existing["status"] == "sending" and (existing.get("claimed_until") or "") < deps.now().isoformat()
+    if existing["status"] != "failed" and not stranded:
         return existing
     retried = {**existing, "status": "pending", "error": None, "updated_at": now, "version": existing["version"] + 1}
     try:
@@ -170,8 +199,8 @@ def _claim(deps: Deps, tenant: str, id: str) -> Doc | None:
     if delivery is None or delivery["status"] in ("sent", "failed"):
         return None
     now = deps.now()
-    if delivery["status"] == "sending" and delivery.get("claimed_until", "") > now.isoformat():
-        return None  # another worker is on it
+    if delivery["status"] == "sending" and (delivery.get("claimed_until") or "") > now.isoformat():
+        raise DeliveryBusy(id)  # another worker is on it, or died on it: see again after the claim
     claimed = {
         **delivery,
         "status": "sending",
@@ -214,17 +243,27 @@ def _document(deps: Deps, documents: Any, tenant: str, invoice_id: str) -> dict[
     business, customer = documents.parties(deps, tenant, invoice)
     view = documents.view_model(deps, tenant, invoice, business, customer)
     filename = re.sub(r"[^A-Za-z0-9._-]+", "_", invoice.get("number") or invoice["name"])[:80] + ".pdf"
-    # Who sends is today's setting (an operational choice), not the invoice's snapshot.
-    sender = business.get("sender_email") or os.environ.get(DEFAULT_SENDER_ENV, "factures@invoicing.local")
+    # From the platform's verified address, in the business's name; replies
+    # go to the business. (A business's own address needs an identity it was
+    # proven to own: any tenant could otherwise write another's.)
+    sender = os.environ.get(DEFAULT_SENDER_ENV, "factures@invoicing.local")
+    reply_to = business.get("sender_email") or business.get("email")
     return {"view": view, "pdf": deps.blobs.read(key), "filename": filename, "link": invoice.get("payment_link"),
-            "sender": sender}  # fmt: skip
+            "sender": sender, "reply_to": reply_to, "status": invoice["status"]}  # fmt: skip
 
 
-def _send(messenger: Messenger, delivery: Doc, document: dict[str, Any]) -> str:
+def _message(delivery: Doc, document: dict[str, Any]) -> bytes | str:
     from invoicing.documents import messages
 
     if delivery["channel"] == "email":
-        mime = messages.email(document["view"], document["link"], document["sender"], delivery["recipient"],
-                              document["pdf"], document["filename"])  # fmt: skip
-        return messenger.send_email(document["sender"], delivery["recipient"], mime)
-    return messenger.send_sms(delivery["recipient"], messages.sms(document["view"], document["link"]))
+        return messages.email(document["view"], document["link"], document["sender"], delivery["recipient"],
+                              document["pdf"], document["filename"], reply_to=document["reply_to"])  # fmt: skip
+    return messages.sms(document["view"], document["link"])
+
+
+def _send(messenger: Messenger, delivery: Doc, document: dict[str, Any], message: bytes | str) -> str:
+    if delivery["channel"] == "email":
+        assert isinstance(message, bytes)
+        return messenger.send_email(document["sender"], delivery["recipient"], message)
+    assert isinstance(message, str)
+    return messenger.send_sms(delivery["recipient"], message)

@@ -19,7 +19,16 @@ MAX_LINES = 1_000
 MAX_LIST = 200
 
 Text = Annotated[str, Field(max_length=MAX_TEXT)]
-Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME)]
+
+
+def _one_line(value: str) -> str:
+    """Names go into e-mail headers, SMS and PDF cells: no line breaks."""
+    if len(value.splitlines()) > 1 or any(ch in value for ch in "\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"):
+        raise ValueError("a name is one line: no line breaks")
+    return value
+
+
+Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME), AfterValidator(_one_line)]
 ShortText = Annotated[str, Field(max_length=MAX_NAME)]
 
 # Numbers arrive as JSON numbers or strings; both become exact Decimals

@@ -33,7 +33,7 @@ class TemplateIn(Input):
     late_fees: LateFees | None = None
     tips: Tips | None = None
     payment_methods: PaymentMethods | None = None
-    payment_terms_days: Annotated[int, Field(ge=0, le=365)] | None = Field(
+    payment_terms_days: Annotated[int, Field(ge=0, le=3650)] | None = Field(
         default=None, description="the due date, in days after the issue date (default: the business's terms)"
     )
     payment_schedule: OffsetSchedule | None = None

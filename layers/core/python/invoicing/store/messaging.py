@@ -8,20 +8,6 @@ from typing import Any
 
 from invoicing.store.ports import SendRejected, SendThrottled
 
-# Retrying these cannot succeed: the address, the sender or the message is wrong.
-_PERMANENT = {
-    "MessageRejected",
-    "MailFromDomainNotVerifiedException",
-    "AccountSuspendedException",
-    "SendingPausedException",
-    "BadRequestException",
-    "NotFoundException",
-    "InvalidParameter",
-    "InvalidParameterValue",
-    "InvalidParameterException",
-    "OptedOutException",
-    "AuthorizationError",
-}
 _THROTTLING = {
     "TooManyRequestsException",
     "Throttling",
@@ -29,6 +15,9 @@ _THROTTLING = {
     "ThrottledException",
     "LimitExceededException",
 }
+# The account, not the message, is at fault: every delivery would fail now and
+# may succeed later, so they are retried (and alarm through the dead-letter queue).
+_ACCOUNT_WIDE = {"AccountSuspendedException", "SendingPausedException", "KMSThrottlingException"}
 
 
 class AwsMessenger:
@@ -72,10 +61,14 @@ class AwsMessenger:
 
 
 def _classified(error: Any) -> Exception:
+    """Throttling: later. Any other 4xx (a rejected message, a bad or opted
+    out address, an unverified sender): never, retrying would fail the same
+    way. 5xx and the account-wide 4xx: let the invocation fail and retry."""
     code = error.response.get("Error", {}).get("Code", "")
     message = error.response.get("Error", {}).get("Message", "")
-    if code in _THROTTLING:
+    status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 500)
+    if code in _THROTTLING or status == 429:
         return SendThrottled(f"{code}: {message}")
-    if code in _PERMANENT:
+    if 400 <= status < 500 and code not in _ACCOUNT_WIDE:
         return SendRejected(f"{code}: {message}")
-    return error  # unknown: let the invocation fail and be retried
+    return error
