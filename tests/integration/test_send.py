@@ -292,3 +292,11 @@ def test_an_english_speaking_business_sends_in_english(api, reachable):
     assert email["Subject"] == "Invoice INV-1 from Acme SAS"
     assert "Please find attached invoice INV-1" in email.get_body(("plain",)).get_content()
     assert "View and pay the invoice" in email.get_body(("html",)).get_content()
+
+
+def test_one_address_written_twice_in_two_cases_is_one_delivery(api, reachable):
+    body = {"channels": ["email"], "to": {"emails": ["Compta@Dupont.example", "compta@dupont.example"]}}
+
+    reply = api.post(f"/invoices/{reachable['id']}/send", body)
+
+    assert [d["recipient"] for d in reply.body["deliveries"]] == ["Compta@Dupont.example"]

@@ -162,7 +162,11 @@ def _recipients(deps: Deps, tenant: str, invoice: Doc, request: SendRequest) -> 
         if channel not in request.channels:
             continue
         given = getattr(to, field) if to is not None else []
-        chosen = list(dict.fromkeys(given or ([default] if default else [])))
+        # once each, e-mail addresses whatever their case (the delivery id ignores it)
+        chosen: list[str] = []
+        for recipient in given or ([default] if default else []):
+            if recipient.lower() not in {seen.lower() for seen in chosen}:
+                chosen.append(recipient)
         if not chosen:
             problems.append(
                 FieldError(
