@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 from datetime import timedelta
 from typing import Any
 
@@ -246,14 +245,20 @@ def _document(deps: Deps, documents: Any, tenant: str, invoice_id: str) -> dict[
     assert deps.blobs is not None
     business, customer = documents.parties(deps, tenant, invoice)
     view = documents.view_model(deps, tenant, invoice, business, customer)
-    filename = re.sub(r"[^A-Za-z0-9._-]+", "_", invoice.get("number") or invoice["name"])[:80] + ".pdf"
     # From the platform's verified address, in the business's name; replies
     # go to the business. (A business's own address needs an identity it was
     # proven to own: any tenant could otherwise write another's.)
     sender = os.environ.get(DEFAULT_SENDER_ENV, "factures@invoicing.local")
     reply_to = business.get("sender_email") or business.get("email")
-    return {"view": view, "pdf": deps.blobs.read(key), "filename": filename, "link": invoice.get("payment_link"),
-            "sender": sender, "reply_to": reply_to, "status": invoice["status"]}  # fmt: skip
+    return {
+        "view": view,
+        "pdf": deps.blobs.read(key),
+        "filename": documents.pdf_filename(invoice),
+        "link": invoice.get("payment_link"),
+        "sender": sender,
+        "reply_to": reply_to,
+        "status": invoice["status"],
+    }
 
 
 def _message(delivery: Doc, document: dict[str, Any]) -> bytes | str:

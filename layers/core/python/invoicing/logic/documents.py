@@ -34,9 +34,8 @@ def pdf_link(deps: Deps, tenant: str, invoice_id: str) -> dict[str, Any]:
     still on its way, or the invoice is a draft)."""
     assert deps.blobs is not None, "the documents function has a bucket"
     invoice, key, _ = store_pdf(deps, tenant, invoice_id)
-    filename = re.sub(r"[^A-Za-z0-9._-]+", "_", invoice.get("number") or invoice["name"])[:80] + ".pdf"
     return {
-        "url": deps.blobs.download_url(key, filename, LINK_TTL_S),
+        "url": deps.blobs.download_url(key, pdf_filename(invoice), LINK_TTL_S),
         "expires_in": LINK_TTL_S,
         "version": invoice["version"],
     }
@@ -75,6 +74,11 @@ def on_event(deps: Deps, detail: dict[str, Any]) -> str:
     if invoice["version"] < detail["version"]:  # reads are consistent: versions only grow
         raise RuntimeError(f"read version {invoice['version']}, older than the event's {detail['version']}")
     return "rendered" if rendered else "present"
+
+
+def pdf_filename(invoice: dict[str, Any]) -> str:
+    """The file's name as the client saves it: its number (a draft's name)."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", invoice.get("number") or invoice["name"])[:80] + ".pdf"
 
 
 def pdf_key(tenant: str, invoice_id: str, version: int) -> str:
