@@ -122,7 +122,7 @@ ATTACHMENTS = Function(
 
 DELIVERY = Function(
     "delivery",
-    "Sends invoices by e-mail (SES, the PDF attached) and SMS (SNS), from the bus",
+    "Sends invoices by e-mail (SES, the PDF attached) and SMS (SNS), from the bus; the sender-address routes",
     memory_mb=1024,
     timeout_s=60,
     table_access="read_write",
@@ -151,6 +151,10 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/business/logo", "attachments"),
     Route("POST", "/business/logo/confirm", "attachments"),
     Route("DELETE", "/business/logo", "attachments"),
+    Route("GET", "/business/sender", "delivery"),
+    Route("POST", "/business/sender", "delivery"),
+    Route("POST", "/business/sender/confirm", "delivery"),
+    Route("DELETE", "/business/sender", "delivery"),
     *_crud("/customers", "customer_id", "api"),
     *_crud("/products", "product_id", "api"),
     *_crud("/templates", "template_id", "api"),

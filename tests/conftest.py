@@ -152,7 +152,6 @@ def aws() -> Iterator[None]:
     import boto3
     from moto import mock_aws
 
-    from functions.delivery import handler as delivery_handler
     from infra.local.resources import create_bucket, create_table
     from invoicing.api import routes
 
@@ -163,10 +162,10 @@ def aws() -> Iterator[None]:
         # the platform sender's domain, verified as an operator would in SES
         boto3.client("sesv2").create_email_identity(EmailIdentity="invoicing.local")
         routes.deps.cache_clear()  # a store bound to this test's emulation
-        delivery_handler.messenger.cache_clear()
+        routes.messenger.cache_clear()
         yield
         routes.deps.cache_clear()
-        delivery_handler.messenger.cache_clear()
+        routes.messenger.cache_clear()
 
 
 def _capture_bus(bus: str) -> None:

@@ -1,27 +1,26 @@
 """The delivery function: sends the e-mails and SMS an "Invoice Sent" event
-names (a target of the invoicing bus, `infra/wiring.py` EVENT_RULES)."""
+names (a target of the invoicing bus, `infra/wiring.py` EVENT_RULES), and
+answers the routes of the business's sender address, which talk to SES too."""
 
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from invoicing.api import routes
+from invoicing.api import idempotency, routes
+from invoicing.api.http import build_resolver, guarded
 
 logger = Logger()
+app = build_resolver(routes.sender_routes)
+app.use([idempotency.middleware(routes.idempotency_store)])  # a retried request e-mails no second code
 
 
-@cache
-def messenger() -> Any:
-    from invoicing.store.messaging import AwsMessenger
-
-    return AwsMessenger()
-
-
-@logger.inject_lambda_context
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return on_bus_event(event)
+    if "detail-type" in event:
+        return on_bus_event(event)
+    return guarded(app, event, context)
 
 
 def on_bus_event(event: dict[str, Any]) -> dict[str, Any]:
@@ -31,6 +30,6 @@ def on_bus_event(event: dict[str, Any]) -> dict[str, Any]:
     from invoicing.logic import delivery
 
     detail = event["detail"]
-    outcome = delivery.deliver(routes.deps(), messenger(), detail)
+    outcome = delivery.deliver(routes.deps(), routes.messenger(), detail)
     logger.info("delivered", extra={"invoice_id": detail["invoice_id"], **outcome})
     return outcome

@@ -190,14 +190,15 @@ class Functions(Construct):
         )
 
     def _grant_messaging(self, fn: wiring.Function, role: iam.IRole) -> None:
-        """Sending only: SES e-mail from the account's verified identities (the
-        businesses' senders, verified by an operator), SMS through SNS."""
+        """SES e-mail from the account's verified identities (the platform's,
+        and the businesses' addresses, which this function asks SES to verify
+        once the business proved it reads them), SMS through SNS."""
         if not fn.sends_messages:
             return
         stack = Stack.of(self)
         role.add_to_principal_policy(
             iam.PolicyStatement(
-                actions=["ses:SendEmail", "ses:SendRawEmail"],
+                actions=["ses:SendEmail", "ses:SendRawEmail", "ses:CreateEmailIdentity", "ses:GetEmailIdentity"],
                 resources=[stack.format_arn(service="ses", resource="identity", resource_name="*")],
             )
         )
@@ -228,8 +229,8 @@ class Functions(Construct):
             wildcards.append(
                 NagPackSuppression(
                     id="AwsSolutions-IAM5",
-                    reason="SES identities are the businesses' sender addresses, verified by an operator at run "
-                    "time: identity/* of this account and region, SendEmail and SendRawEmail only.",
+                    reason="SES identities are the platform's and the businesses' sender addresses, created at run "
+                    "time: identity/* of this account and region; send, create and read identities only.",
                     applies_to=["Resource::arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:identity/*"],
                 )
             )

@@ -1,6 +1,6 @@
 """`GET /_local/outbox` (SPEC §9.1): what the emulated SES and SNS accepted,
-newest last — e-mails with their recipients, subject and attachments'
-names and sizes, SMS with their text. moto keeps them in the process that
+newest last — e-mails with their recipients, subject, text part and
+attachments' names and sizes, SMS with their text. moto keeps them in the process that
 serves the emulation, which is the local runtime's."""
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ def outbox(region: str) -> dict[str, Any]:
                 # moto adds the To header's addresses to the API's destinations: once each
                 "to": list(dict.fromkeys(str(a) for a in getattr(sent, "destinations", None) or [message["To"]])),
                 "subject": str(message["Subject"]),
+                "text": _text(message),
                 "attachments": [
                     {
                         "filename": part.get_filename(),
@@ -44,6 +45,12 @@ def outbox(region: str) -> dict[str, Any]:
         for id, (phone, text) in sns_backends[ACCOUNT][region].sms_messages.items()
     ]
     return {"emails": emails, "sms": sms}
+
+
+def _text(message: Any) -> str | None:
+    """The plain-text part, where a developer reads a link or a code."""
+    part = message.get_body(("plain",))
+    return str(part.get_content())[:4000] if part is not None else None
 
 
 def outbox_route(region: str) -> Any:

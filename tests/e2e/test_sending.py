@@ -3,6 +3,7 @@ moto's SES and SNS keep what was sent, GET /_local/outbox shows it."""
 
 from __future__ import annotations
 
+import re
 import threading
 from typing import Any
 
@@ -76,3 +77,62 @@ def test_the_same_send_event_delivered_concurrently_sends_one_email(runtime, cli
     assert set(busy) <= {"DeliveryBusy"}
     assert len(outbox(client)["emails"]) == before + 1
     assert [d["status"] for d in client.get(f"/invoices/{draft['id']}").body["deliveries"]] == ["sent"]
+
+
+def test_a_business_proves_its_address_from_the_outbox_and_its_invoices_come_from_it(runtime, client, ready):
+    address = f"factures@{client.tenant}.example"
+
+    asked = client.post("/business/sender", {"email": address})
+    assert asked.status == 202, asked.body
+    (mail,) = [item for item in outbox(client)["emails"] if item["to"] == [address]]
+    code = re.search(r"\b(\d{6})\b", mail["text"]).group(1)
+    confirmed = client.post("/business/sender/confirm", {"code": code})
+    assert confirmed.status == 200, confirmed.body
+    lines = [{"name": "X", "unit_price": "1"}]
+    draft = client.post("/invoices", {"name": "Depuis", "customer_id": ready["customer"]["id"], "lines": lines}).body
+    assert client.post(f"/invoices/{draft['id']}/send").status == 202
+    assert runtime.bus.drain(timeout_s=60)
+
+    (invoice_mail,) = [item for item in outbox(client)["emails"] if item["subject"].startswith("Facture") and
+                       address in item["from"]]  # fmt: skip
+    assert invoice_mail["from"] == f"Acme SAS <{address}>"
+
+
+def test_concurrent_requests_for_a_code_email_one(client, ready):
+    address = f"concurrent@{client.tenant}.example"
+    barrier, statuses = threading.Barrier(4), []
+
+    def ask() -> None:
+        barrier.wait()
+        statuses.append(client.post("/business/sender", {"email": address}).status)
+
+    threads = [threading.Thread(target=ask) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert statuses.count(202) == 1, statuses
+    assert set(statuses) <= {202, 409, 429}
+    assert len([item for item in outbox(client)["emails"] if item["to"] == [address]]) == 1
+
+
+def test_concurrent_confirms_of_one_code_all_end_confirmed(client, ready):
+    address = f"twice@{client.tenant}.example"
+    client.post("/business/sender", {"email": address})
+    (mail,) = [item for item in outbox(client)["emails"] if item["to"] == [address]]
+    code = re.search(r"\b(\d{6})\b", mail["text"]).group(1)
+    barrier, replies = threading.Barrier(4), []
+
+    def confirm() -> None:
+        barrier.wait()
+        replies.append(client.post("/business/sender/confirm", {"code": code}))
+
+    threads = [threading.Thread(target=confirm) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert [reply.status for reply in replies] == [200] * 4, [reply.body for reply in replies]
+    assert {reply.body["sending_from"] for reply in replies} == {address}

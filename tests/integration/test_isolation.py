@@ -18,6 +18,7 @@ from infra import wiring
 from tests.conftest import BUSINESS, CLIENT_ADDRESS, SPEC_INVOICE
 from tests.integration.conftest import attach
 from tests.integration.test_logo import png, upload_logo
+from tests.integration.test_sender import ADDRESS, confirm_sender, the_code
 
 pytestmark = pytest.mark.integration
 
@@ -38,6 +39,8 @@ def acme(api) -> dict[str, Any]:
     pending = attach(api, draft["id"], confirm=False).body
     issued = api.post(f"/invoices/{issued['id']}/mark-sent").body
     assert issued["number"] == "INV-1"
+    confirm_sender(api)
+    assert api.post("/business/sender", {"email": "nouvelle@acme.example"}).status == 202  # a code waiting
     return {
         "customer": customer,
         "product": product,
@@ -58,6 +61,7 @@ def _snapshot(api) -> dict[str, Any]:
         "products": api.get("/products").body,
         "invoices": api.get("/invoices").body,
         "templates": api.get("/templates").body,
+        "sender": api.get("/business/sender").body,
         "objects": sorted(
             (item["Key"], item["ETag"])
             for item in boto3.client("s3").list_objects_v2(Bucket=os.environ["DOCUMENTS_BUCKET"]).get("Contents", [])
@@ -217,6 +221,21 @@ def _logo(api, acme):
     assert api.get("/business").body["logo"] == acme["logo"]
 
 
+def _sender(api, acme):
+    """acme's address and its waiting code are not "other"'s: it sees none,
+    cannot confirm acme's code, removes only its own; asking for acme's
+    address e-mails a code to acme's mailbox and gives "other" nothing."""
+    reply = api.get("/business/sender", tenant=OTHER)
+    assert reply.status == 200
+    assert (reply.body["email"], reply.body["pending_email"]) == (None, None)
+    assert api.post("/business/sender/confirm", {"code": the_code("nouvelle@acme.example")}, tenant=OTHER).status == 409
+    assert api.delete("/business/sender", tenant=OTHER).status == 204
+    asked = api.post("/business/sender", {"email": ADDRESS}, tenant=OTHER)
+    assert asked.status == 202
+    assert asked.body["email"] is None
+    assert asked.body["sending_from"] != ADDRESS
+
+
 def _totals(api, acme):
     """Stateless: a line naming acme's product gets no price from acme's catalogue."""
     reply = api.post("/totals", {"lines": [{"product_id": acme["product"]["id"], "quantity": "1"}]}, tenant=OTHER)
@@ -264,6 +283,10 @@ CASES: dict[tuple[str, str], Callable[..., None]] = {
     ("POST", "/business/logo"): _logo,
     ("POST", "/business/logo/confirm"): _logo,
     ("DELETE", "/business/logo"): _logo,
+    ("GET", "/business/sender"): _sender,
+    ("POST", "/business/sender"): _sender,
+    ("POST", "/business/sender/confirm"): _sender,
+    ("DELETE", "/business/sender"): _sender,
 }
 
 NON_PUBLIC = sorted((route.method, route.path) for route in wiring.ROUTES if not route.public)
@@ -322,6 +345,8 @@ VALID_BODIES = {
     ("PATCH", "/templates/{template_id}"): {"name": "T"},
     ("POST", "/templates/{template_id}/invoices"): {"customer_id": "cus_1"},
     ("POST", "/business/logo/confirm"): {"id": "logo_" + "0" * 26},
+    ("POST", "/business/sender"): {"email": "a@b.example"},
+    ("POST", "/business/sender/confirm"): {"code": "123456"},
 }
 
 
@@ -336,8 +361,10 @@ def test_given_no_tenant_claim_when_calling_any_route_then_401(api, route):
 
 
 @pytest.mark.parametrize(
-    "tenant", ["acme#INV#STATUS#open", "a" * 65, "../acme", "acme sas", "pending", "Attachments", "logos"]
-)  # the last three: the bucket's own folders (an upload expiry rule would reach the tenant's PDFs)
+    "tenant",
+    ["acme#INV#STATUS#open", "a" * 65, "../acme", "acme sas", "pending", "Attachments", "logos", "Platform"],
+)  # then the bucket's own folders (an upload expiry rule would reach the tenant's PDFs), and the table's
+# partition of what is no tenant's (who owns each sender address)
 @pytest.mark.parametrize(
     "route", [("GET", "/invoices"), ("POST", "/customers"), ("GET", "/invoices/inv_1/pdf")], ids=" ".join
 )

@@ -26,6 +26,7 @@ from invoicing.domain.errors import (
     NotFound,
     StaleVersion,
     TooLarge,
+    TooSoon,
     UnsupportedType,
 )
 from invoicing.domain.money import UnknownCurrency
@@ -36,9 +37,10 @@ logger = Logger(service="invoicing")
 MAX_BODY_BYTES = 1_000_000
 TENANT_CLAIM = "custom:tenant_id"
 _TENANT = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-# The bucket's top-level folders that are not tenants: a tenant of that name
-# would share a prefix (and its lifecycle rules) with them.
-RESERVED_TENANTS = frozenset({"pending", "attachments", "logos"})
+# Names that are not tenants: the bucket's other top-level folders (a tenant
+# of that name would share their prefix and lifecycle rules) and the table's
+# partition of what belongs to no tenant (logic.sender's address owners).
+RESERVED_TENANTS = frozenset({"pending", "attachments", "logos", "platform"})
 JSON = "application/json"
 
 
@@ -65,11 +67,17 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
     )
 
 
-def error_response(status: int, code: str, message: str, fields: list[FieldError] | None = None) -> Response:
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    fields: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
     error: dict[str, Any] = {"code": code, "message": message}
     if fields is not None:
         error["fields"] = [{"field": f.field, "message": f.message} for f in fields]
-    return json_response(status, {"error": error})
+    return json_response(status, {"error": error}, headers)
 
 
 def tenant_of(app: APIGatewayRestResolver | Router) -> str:
@@ -114,6 +122,7 @@ ERRORS: dict[int, dict[str, Any]] = {
         413: "Body over 1 MB, document too large, or a file over its size limit",
         415: "A file of a type not taken, or not of the type it claims",
         422: "Invalid field: the error names it",
+        429: "Asked again too soon; Retry-After says when to",
         503: "Too much contention; nothing was written, retry",
     }.items()
 }
@@ -206,6 +215,8 @@ def _from_domain(error: DomainError) -> Response:
         return error_response(415, error.code, error.message, [FieldError(error.field, error.message)])
     if isinstance(error, Busy):
         return error_response(503, error.code, error.message)
+    if isinstance(error, TooSoon):
+        return error_response(429, error.code, error.message, headers={"Retry-After": str(error.retry_after_s)})
     return error_response(400, error.code, error.message)
 
 

@@ -19,7 +19,7 @@ from invoicing.api.http import if_match, json_response, public_url, responses, t
 from invoicing.logic import catalog, invoices
 from invoicing.logic.common import Deps
 from invoicing.models.common import Id, Page
-from invoicing.models.delivery import SendRequest
+from invoicing.models.delivery import Sender, SenderCode, SenderIn, SendRequest
 from invoicing.models.invoices import (
     Attachment,
     AttachmentIn,
@@ -63,6 +63,14 @@ def deps() -> Deps:
 
     events = EventBridgeEvents() if os.environ.get(EVENT_BUS_ENV) else None  # only publishers have a bus
     return Deps(store=DynamoStore(), blobs=S3Blobs(), events=events)
+
+
+@cache
+def messenger() -> Any:
+    """E-mail and SMS, for the functions that send them."""
+    from invoicing.store.messaging import AwsMessenger
+
+    return AwsMessenger()
 
 
 def idempotency_store() -> Any:
@@ -459,6 +467,56 @@ def delete_logo():
     return no_content()
 
 
+# -- the sender address (on the delivery function: it talks to SES) -----------------------
+
+sender_routes = Router()
+
+
+@sender_routes.get(
+    "/business/sender",
+    summary="The address the invoices' e-mails come from",
+    responses=responses(200, "The sender address", Sender),
+)
+def get_sender():
+    from invoicing.logic import sender
+
+    return json_response(200, sender.status(deps(), messenger(), tenant_of(sender_routes)))
+
+
+@sender_routes.post(
+    "/business/sender",
+    summary="E-mail a code to the address the invoices should come from",
+    responses=responses(202, "The code is on its way; confirm it", Sender, 409, 429, 503),
+)
+def request_sender_code(body: Annotated[SenderIn, Body()]):
+    from invoicing.logic import sender
+
+    return json_response(202, sender.request_code(deps(), messenger(), tenant_of(sender_routes), body.email))
+
+
+@sender_routes.post(
+    "/business/sender/confirm",
+    summary="The code received: the invoices' e-mails come from the address from now on",
+    responses=responses(200, "The sender address", Sender, 409, 503),
+)
+def confirm_sender(body: Annotated[SenderCode, Body()]):
+    from invoicing.logic import sender
+
+    return json_response(200, sender.confirm(deps(), messenger(), tenant_of(sender_routes), body.code))
+
+
+@sender_routes.delete(
+    "/business/sender",
+    summary="The invoices' e-mails come from the platform's address again",
+    responses=responses(204, "Removed", None, 409),
+)
+def delete_sender():
+    from invoicing.logic import sender
+
+    sender.remove(deps(), tenant_of(sender_routes))
+    return no_content()
+
+
 # -- totals (its own Lambda; registered here for the OpenAPI document too) -------------
 
 totals = Router()
@@ -472,4 +530,14 @@ def preview_totals(body: Annotated[TotalsRequest, Body()]):
     return json_response(200, invoices.preview(body))
 
 
-ALL = (business, customers, products, templates, invoice_routes, document_routes, attachment_routes, totals)
+ALL = (
+    business,
+    customers,
+    products,
+    templates,
+    invoice_routes,
+    document_routes,
+    attachment_routes,
+    sender_routes,
+    totals,
+)

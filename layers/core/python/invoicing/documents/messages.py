@@ -122,3 +122,19 @@ def sms(view: dict[str, Any], link: str | None) -> str:
     while segments(text) > 2:  # a link or a number too long to fit: cut, never a third segment
         text = text[:-1]
     return text
+
+
+def sender_code(locale: str, business: str, code: str, minutes: int, sender: str, recipient: str) -> bytes:
+    """The e-mail that proves a business reads the address it wants its
+    invoices to come from: the code, and what to do if nobody asked."""
+    from invoicing.documents.view import labels
+
+    text = labels(locale)
+    facts = {"business": business or recipient, "code": code, "minutes": minutes}
+    message = EmailMessage()
+    message["Subject"] = text["sender_code_subject"].format(**facts)
+    message["From"] = sender
+    message["To"] = recipient
+    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
+    message.set_content(text["sender_code_body"].format(**facts))
+    return message.as_bytes()

@@ -102,6 +102,16 @@ class UnsupportedType(DomainError):
         self.field = field
 
 
+class TooSoon(DomainError):
+    """The same request came again before it may (429): wait and retry."""
+
+    code = "too_soon"
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
 class Busy(DomainError):
     """Too much contention to finish now; nothing was written (503, retry)."""
 

@@ -12,19 +12,20 @@ left by a worker that died is taken over after CLAIM_S.
 from __future__ import annotations
 
 import hashlib
-import os
+import logging
 from datetime import timedelta
 from typing import Any
 
 from invoicing import events
 from invoicing.domain.errors import FieldError, IllegalTransition, InvalidInput, StaleVersion
-from invoicing.logic import invoices
+from invoicing.logic import invoices, sender
 from invoicing.logic.common import Deps, announce
 from invoicing.models.delivery import SendRequest
 from invoicing.store.ports import ConditionFailed, Doc, Messenger, SendRejected, SendThrottled
 
+logger = logging.getLogger(__name__)
+
 CLAIM_S = 120  # longer than the delivery function's timeout
-DEFAULT_SENDER_ENV = "DEFAULT_SENDER"  # the platform's verified sender, when the business has none
 
 
 def delivery_id(invoice_id: str, version: int, channel: str, recipient: str) -> str:
@@ -245,17 +246,16 @@ def _document(deps: Deps, documents: Any, tenant: str, invoice_id: str) -> dict[
     assert deps.blobs is not None
     business, customer = documents.parties(deps, tenant, invoice)
     view = documents.view_model(deps, tenant, invoice, business, customer)
-    # From the platform's verified address, in the business's name; replies
-    # go to the business. (A business's own address needs an identity it was
-    # proven to own: any tenant could otherwise write another's.)
-    sender = os.environ.get(DEFAULT_SENDER_ENV, "factures@invoicing.local")
-    reply_to = business.get("sender_email") or business.get("email")
+    # From the business's address when it proved it reads it (logic.sender),
+    # else from the platform's in the business's name; replies to the business.
+    own = sender.sending_address(deps, tenant)
+    reply_to = business.get("sender_email") or own or business.get("email")
     return {
         "view": view,
         "pdf": deps.blobs.read(key),
         "filename": documents.pdf_filename(invoice),
         "link": invoice.get("payment_link"),
-        "sender": sender,
+        "sender": own or sender.platform_sender(),
         "reply_to": reply_to,
         "status": invoice["status"],
     }
@@ -271,8 +271,17 @@ def _message(delivery: Doc, document: dict[str, Any]) -> bytes | str:
 
 
 def _send(messenger: Messenger, delivery: Doc, document: dict[str, Any], message: bytes | str) -> str:
-    if delivery["channel"] == "email":
-        assert isinstance(message, bytes)
+    if delivery["channel"] == "sms":
+        assert isinstance(message, str)
+        return messenger.send_sms(delivery["recipient"], message)
+    assert isinstance(message, bytes)
+    try:
         return messenger.send_email(document["sender"], delivery["recipient"], message)
-    assert isinstance(message, str)
-    return messenger.send_sms(delivery["recipient"], message)
+    except SendRejected:
+        if document["sender"] == sender.platform_sender():
+            raise
+    # SES refused the business's address (not verified in SES yet, or no
+    # longer): the platform's, as for a business without one, from now on.
+    logger.warning("own sender refused", extra={"invoice_id": delivery["invoice_id"]})
+    document["sender"] = sender.platform_sender()
+    return messenger.send_email(document["sender"], delivery["recipient"], _message(delivery, document))

@@ -40,3 +40,27 @@ class Delivery(BaseModel):
     requested_at: str
     sent_at: str | None = None
     updated_at: str
+
+
+class SenderIn(Input):
+    email: Email = Field(description="the address the business's invoices should come from; a code is sent to it")
+
+
+class SenderCode(Input):
+    code: Annotated[str, Field(pattern=r"^[0-9]{6}$", description="the six digits e-mailed to the address")]
+
+
+class Sender(BaseModel):
+    email: str | None = Field(description="the address the business proved it reads; None until one is confirmed")
+    confirmed_at: str | None = None
+    sending_from: str = Field(
+        description="the From of the invoices' e-mails: the confirmed address, or the platform's (in the "
+        "business's name, replies to the business) while there is none or another business confirmed it since"
+    )
+    ses_verified: bool | None = Field(
+        default=None,
+        description="whether SES verified the address (its owner follows the link SES e-mails once); while it "
+        "has not, SES refuses it and each e-mail goes from the platform's address instead",
+    )
+    pending_email: str | None = Field(default=None, description="an address waiting for its code")
+    code_expires_at: str | None = None

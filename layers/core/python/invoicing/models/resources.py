@@ -77,7 +77,10 @@ class BusinessIn(Input):
     vat_franchise: bool = Field(
         default=False, description='franchise en base: no VAT, "TVA non applicable, art. 293 B du CGI"'
     )
-    sender_email: Email | None = None
+    sender_email: Email | None = Field(
+        default=None,
+        description="where clients' replies go (Reply-To); the e-mails' From is set with POST /business/sender",
+    )
     version: Version | None = Field(default=None, description="the version you read; omit to overwrite")
 
 

@@ -4,6 +4,7 @@ tells apart: try later (throttling) or never (a rejection)."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from invoicing.store.ports import SendRejected, SendThrottled
@@ -58,6 +59,21 @@ class AwsMessenger:
         except client.exceptions.ClientError as error:
             raise _classified(error) from None
         return str(reply["MessageId"])
+
+    def register_sender(self, address: str) -> None:
+        client = self._client("sesv2")
+        with contextlib.suppress(client.exceptions.AlreadyExistsException):
+            client.create_email_identity(EmailIdentity=address)
+
+    def sender_verified(self, address: str) -> bool:
+        client = self._client("sesv2")
+        for identity in (address, address.rpartition("@")[2]):
+            try:
+                if client.get_email_identity(EmailIdentity=identity).get("VerifiedForSendingStatus"):
+                    return True
+            except client.exceptions.NotFoundException:
+                continue
+        return False
 
 
 def _classified(error: Any) -> Exception:
