@@ -165,6 +165,8 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/invoices/{invoice_id}/duplicate", "api"),
     Route("POST", "/invoices/{invoice_id}/send", "api"),
     Route("POST", "/invoices/{invoice_id}/template", "api"),
+    Route("POST", "/invoices/{invoice_id}/payments", "api"),
+    Route("GET", "/invoices/{invoice_id}/payments", "api"),
     Route("GET", "/invoices/{invoice_id}/preview", "documents"),
     Route("GET", "/invoices/{invoice_id}/pdf", "documents"),
     Route("POST", "/invoices/{invoice_id}/attachments", "attachments"),
@@ -182,7 +184,11 @@ EVENT_BUS_ENV = "EVENT_BUS_NAME"
 
 EVENT_RULES: tuple[EventRule, ...] = (
     # A PDF for every issued version, made before anyone asks for it.
-    EventRule("render-pdf", ("Invoice Finalized", "Invoice Amounts Changed", "Invoice Voided"), "documents"),
+    EventRule(
+        "render-pdf",
+        ("Invoice Finalized", "Invoice Amounts Changed", "Invoice Voided", "Payment Recorded"),
+        "documents",
+    ),
     # A deleted draft's attachments leave the bucket.
     EventRule("purge-attachments", ("Invoice Deleted",), "attachments"),
     # Deliveries requested by POST /invoices/{id}/send.

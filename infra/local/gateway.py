@@ -120,6 +120,7 @@ def build_event(
 
 class Gateway(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # listen backlog: socketserver's 5 resets a burst of clients (a frontend, a test)
 
     lambdas: Lambdas  # set before serving
 

@@ -199,3 +199,34 @@ def test_given_6_drafts_when_each_is_deleted_while_finalized_then_no_number_is_l
     assert sorted(numbers) == list(range(1, len(numbers) + 1))
     following = _draft(client, "La suivante", ready["customer"]["id"])
     assert client.post(f"/invoices/{following['id']}/mark-sent").body["number"] == f"INV-{len(numbers) + 1}"
+
+
+def test_given_50_concurrent_payments_of_1_on_50_then_paid_exactly_and_a_51st_is_a_409(client, ready):
+    draft = client.post(
+        "/invoices",
+        {"name": "Cinquante", "customer_id": ready["customer"]["id"], "lines": [{"name": "X", "unit_price": "50"}]},
+    ).body
+    invoice = client.post(f"/invoices/{draft['id']}/mark-sent").body
+    assert invoice["amount_due"] == "50.00"
+
+    def pay(key: str) -> Any:
+        """As a client would: the same Idempotency-Key again while the platform is busy."""
+        for _ in range(20):
+            reply = client.post(
+                f"/invoices/{invoice['id']}/payments",
+                {"method": "cash", "amount": "1.00"},
+                headers={"Idempotency-Key": key},
+            )
+            if reply.status not in (429, 503):
+                return reply
+        return reply
+
+    replies = all_at_once([lambda n=n: pay(f"pay-{n}") for n in range(50)])
+    extra = client.post(f"/invoices/{invoice['id']}/payments", {"method": "cash", "amount": "1.00"})
+
+    assert [reply.status for reply in replies] == [201] * 50, Counter(reply.status for reply in replies)
+    assert extra.status == 409
+    stored = client.get(f"/invoices/{invoice['id']}").body
+    assert (stored["status"], stored["amount_paid"], stored["amount_due"]) == ("paid", "50.00", "0.00")
+    payments = client.get(f"/invoices/{invoice['id']}/payments?limit=200").body["items"]
+    assert len(payments) == len({p["id"] for p in payments}) == 50

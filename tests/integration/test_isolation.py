@@ -39,6 +39,8 @@ def acme(api) -> dict[str, Any]:
     pending = attach(api, draft["id"], confirm=False).body
     issued = api.post(f"/invoices/{issued['id']}/mark-sent").body
     assert issued["number"] == "INV-1"
+    payment = api.post(f"/invoices/{issued['id']}/payments", {"method": "cash", "amount": "100"}).body
+    issued = api.get(f"/invoices/{issued['id']}").body
     confirm_sender(api)
     assert api.post("/business/sender", {"email": "nouvelle@acme.example"}).status == 202  # a code waiting
     return {
@@ -46,6 +48,7 @@ def acme(api) -> dict[str, Any]:
         "product": product,
         "draft": api.get(f"/invoices/{draft['id']}").body,
         "issued": issued,
+        "payment": payment,
         "attachment": attachment,
         "logo": logo,
         "template": template,
@@ -178,6 +181,14 @@ def _send(api, acme):
     assert not [message for message in published if "Invoice Sent" in message["Body"]]
 
 
+def _payments(api, acme):
+    """ "other" can neither list acme's payments nor pay acme's invoice."""
+    invoice = acme["issued"]["id"]
+    _not_found(api.get(f"/invoices/{invoice}/payments", tenant=OTHER))
+    _not_found(api.post(f"/invoices/{invoice}/payments", {"method": "cash", "amount": "1"}, tenant=OTHER))
+    assert [p["id"] for p in api.get(f"/invoices/{invoice}/payments").body["items"]] == [acme["payment"]["id"]]
+
+
 def _document(kind: str) -> Callable[..., None]:
     def case(api, acme):
         for key in ("draft", "issued"):
@@ -265,6 +276,8 @@ CASES: dict[tuple[str, str], Callable[..., None]] = {
     ("POST", "/invoices/{invoice_id}/void"): _invoice_action("void", "issued"),
     ("POST", "/invoices/{invoice_id}/duplicate"): _invoice_action("duplicate", "issued"),
     ("POST", "/invoices/{invoice_id}/send"): _send,
+    ("POST", "/invoices/{invoice_id}/payments"): _payments,
+    ("GET", "/invoices/{invoice_id}/payments"): _payments,
     ("POST", "/invoices/{invoice_id}/template"): _invoice_to_template,
     ("GET", "/templates"): _list("templates"),
     ("POST", "/templates"): _create("templates"),
@@ -347,6 +360,7 @@ VALID_BODIES = {
     ("POST", "/business/logo/confirm"): {"id": "logo_" + "0" * 26},
     ("POST", "/business/sender"): {"email": "a@b.example"},
     ("POST", "/business/sender/confirm"): {"code": "123456"},
+    ("POST", "/invoices/{invoice_id}/payments"): {"method": "cash", "amount": "1"},
 }
 
 

@@ -15,8 +15,18 @@ INVOICE_AMOUNTS_CHANGED = "Invoice Amounts Changed"  # a payment or a late fee c
 INVOICE_VOIDED = "Invoice Voided"  # its document now says so
 INVOICE_DELETED = "Invoice Deleted"  # a draft with attachments: they are to be removed
 INVOICE_SENT = "Invoice Sent"  # deliveries requested; the detail lists their ids
+PAYMENT_RECORDED = "Payment Recorded"  # the detail names the payment; the amounts changed with it
+INVOICE_PAID = "Invoice Paid"  # nothing is due any more
 
-DETAIL_TYPES = (INVOICE_FINALIZED, INVOICE_AMOUNTS_CHANGED, INVOICE_VOIDED, INVOICE_DELETED, INVOICE_SENT)
+DETAIL_TYPES = (
+    INVOICE_FINALIZED,
+    INVOICE_AMOUNTS_CHANGED,
+    INVOICE_VOIDED,
+    INVOICE_DELETED,
+    INVOICE_SENT,
+    PAYMENT_RECORDED,
+    INVOICE_PAID,
+)
 
 
 def invoice_detail(tenant: str, invoice: dict[str, object], **extra: object) -> dict[str, object]:

@@ -30,7 +30,7 @@ from invoicing.domain.errors import (
     UnsupportedType,
 )
 from invoicing.domain.money import UnknownCurrency
-from invoicing.models.common import ErrorResponse
+from invoicing.models.common import UNION_TAGS, ErrorResponse
 
 logger = Logger(service="invoicing")
 
@@ -136,11 +136,18 @@ def responses(status: int, description: str, model: Any = None, *errors: int) ->
     return {status: success, **{code: ERRORS[code] for code in (400, 401, 413, 422, *errors)}}
 
 
-def _field_of(location: tuple[Any, ...]) -> str:
-    parts = [str(part) for part in location]
+def _field_of(problem: dict[str, Any]) -> str:
+    """The field at fault, as the client wrote it: a union's tag (pydantic
+    puts the chosen variant in the path: body.cash.amount) is not a field,
+    and a tag nobody knows is the discriminator's fault."""
+    parts = [str(part) for part in problem.get("loc", ())]
     if parts and parts[0] in ("body", "query", "path", "header"):
         parts = parts[1:]
-    return ".".join(parts) or "body"
+    if problem.get("type") in ("union_tag_invalid", "union_tag_not_found"):
+        parts.append(str((problem.get("ctx") or {}).get("discriminator", "")).strip("'"))
+    elif parts and parts[0] in UNION_TAGS:
+        parts = parts[1:]
+    return ".".join(part for part in parts if part) or "body"
 
 
 def _cors() -> CORSConfig | None:
@@ -168,7 +175,7 @@ def build_resolver(*routers: Router) -> APIGatewayRestResolver:
         problems = error.errors()
         if any(problem.get("type") == "json_invalid" for problem in problems):
             return error_response(400, "malformed_json", "the body is not valid JSON")
-        fields = [FieldError(_field_of(tuple(p.get("loc", ()))), _message(p)) for p in problems]
+        fields = [FieldError(_field_of(p), _message(p)) for p in problems]
         return error_response(422, "validation_error", "; ".join(f"{f.field}: {f.message}" for f in fields), fields)
 
     @app.not_found

@@ -34,6 +34,7 @@ from invoicing.models.invoices import (
     TotalsRequest,
     VersionIn,
 )
+from invoicing.models.payments import PaymentIn, PaymentList, PaymentRecorded
 from invoicing.models.resources import (
     Business,
     BusinessIn,
@@ -322,6 +323,29 @@ def send_invoice(invoice_id: InvoiceId, body: Annotated[SendRequest | None, Body
     request = body or SendRequest()
     invoice, deliveries = delivery.request_send(deps(), tenant, invoice_id, request, public_url(invoice_routes))
     return json_response(202, {**invoice, "deliveries": deliveries})
+
+
+@invoice_routes.post(
+    "/invoices/<invoice_id>/payments",
+    summary="Record a payment received (cash, transfer, cheque, card charged elsewhere)",
+    responses=responses(201, "The payment, and where the invoice stands after it", PaymentRecorded, 404, 409, 503),
+)
+def record_payment(invoice_id: InvoiceId, body: Annotated[PaymentIn, Body()]):
+    from invoicing.logic import payments
+
+    payment = payments.record(deps(), tenant_of(invoice_routes), invoice_id, body)
+    return created(invoice_routes, payment, f"/invoices/{invoice_id}/payments")
+
+
+@invoice_routes.get(
+    "/invoices/<invoice_id>/payments",
+    summary="The invoice's payments, oldest first",
+    responses=responses(200, "A page of payments", PaymentList, 404),
+)
+def list_payments(invoice_id: InvoiceId, limit: Limit = 50, cursor: Cursor = None):
+    from invoicing.logic import payments
+
+    return json_response(200, payments.listed(deps(), tenant_of(invoice_routes), invoice_id, limit, cursor))
 
 
 def _version(body: VersionIn | None) -> int | None:

@@ -293,7 +293,7 @@ def finalize_invoice(
         if business and customer:
             problems += lifecycle.legal_problems(business, customer)
         if current.get("payment_schedule"):
-            kind, instalments = _schedule(current)
+            kind, instalments = schedule_of(current)
             problems += schedule.draft_problems(kind, instalments, current["currency"], issue_date)
             problems += schedule.issue_problems(kind, instalments, Decimal(current["totals"]["total"]))
         if problems:
@@ -360,7 +360,11 @@ def present(deps: Deps, doc: Doc) -> Doc:
     """The stored document plus what is derived at read time."""
     due = doc.get("due_date")
     overdue = lifecycle.is_overdue(Status(doc["status"]), _date(due), Decimal(doc["amount_due"]), deps.today())
+    from invoicing.logic import payments
+
     shown = {key: value for key, value in doc.items() if key not in INTERNAL}
+    if doc.get("payment_schedule"):
+        shown["payment_schedule"] = {**doc["payment_schedule"], "instalments": payments.instalments(doc)}
     return {**shown, "attachments": doc.get("attachments", []), "overdue": overdue}
 
 
@@ -385,7 +389,7 @@ def _draft(deps: Deps, tenant: str, doc: Doc, *, check_customer: bool = True) ->
         problems.append(FieldError("customer_id", "no customer with this id"))
     problems += _money_problems(lines, doc.get("discount"), currency)
     if doc.get("payment_schedule"):
-        kind, instalments = _schedule(doc)
+        kind, instalments = schedule_of(doc)
         problems += schedule.draft_problems(kind, instalments, currency, _date(doc.get("issue_date")))
     if problems:
         raise InvalidInput(problems)
@@ -466,7 +470,7 @@ def _shown(discount: dict[str, Any] | None, currency: str) -> dict[str, Any] | N
     return discount
 
 
-def _schedule(doc: Doc) -> tuple[str, list[schedule.Instalment]]:
+def schedule_of(doc: Doc) -> tuple[str, list[schedule.Instalment]]:
     plan = doc["payment_schedule"]
     instalments = [
         schedule.Instalment(date.fromisoformat(i["due_date"]), Decimal(str(i["value"]))) for i in plan["instalments"]

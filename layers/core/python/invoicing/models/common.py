@@ -113,6 +113,11 @@ Siren = Annotated[str, Field(max_length=11, examples=["732829320"]), AfterValida
 VatNumber = Annotated[str, Field(max_length=20, examples=["FR44732829320"]), AfterValidator(_vat_number)]
 
 
+# The tags of the request unions (a payment's `method`): pydantic names the
+# variant in an error's path, the API leaves it out (api.http._field_of).
+UNION_TAGS: set[str] = set()
+
+
 class Input(BaseModel):
     """Every request model: unknown fields are an error naming the field."""
 

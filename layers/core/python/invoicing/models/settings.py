@@ -4,7 +4,7 @@ late fees, tips, payment methods and the payment schedule (SPEC §6)."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -44,6 +44,17 @@ class PaymentMethods(Input):
 class Instalment(Input):
     due_date: Day
     value: MoneyIn
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_computed(cls, data: Any) -> Any:
+        """What a response adds to an instalment, sent back, is ignored."""
+        if isinstance(data, dict):
+            return {key: value for key, value in data.items() if key not in _COMPUTED}
+        return data
+
+
+_COMPUTED = frozenset({"id", "amount", "amount_paid", "amount_due", "status"})
 
 
 class PaymentSchedule(Input):

@@ -1,0 +1,176 @@
+"""Use cases of payments (SPEC §5 `payments`, §6): recorded on the invoice
+itself, in one conditional write with the amounts and the status they give
+it, so concurrent payments never lose one another (the loser re-reads and
+tries again) and never pay more than is due."""
+
+from __future__ import annotations
+
+import base64
+import random
+import time
+from decimal import Decimal
+from typing import Any
+
+from invoicing import events
+from invoicing.domain import payments as ledger
+from invoicing.domain.errors import Busy, InvalidInput, StaleVersion
+from invoicing.domain.lifecycle import Status
+from invoicing.domain.money import format_amount, has_at_most_decimals, minor_unit
+from invoicing.logic import invoices
+from invoicing.logic.common import Deps, announce
+from invoicing.store.ports import Doc
+
+ATTEMPTS = 80  # fifty payers at once on one invoice still get through
+MAX_PAYMENTS = 500  # per invoice: the invoice and its payments are one item
+METHOD_FIELDS = {
+    "cash": ("notes",),
+    "bank_transfer": ("reference",),
+    "cheque": ("cheque_number",),
+    "card": ("brand", "last4"),
+}
+
+
+def record(deps: Deps, tenant: str, invoice_id: str, data: Any) -> Doc:
+    """A payment received outside the system. The payment, with where the
+    invoice stands after it."""
+    for _ in range(ATTEMPTS):
+        current = invoices.get_invoice(deps, tenant, invoice_id)
+        currency = current["currency"]
+        amount = Decimal(data.amount)
+        if not has_at_most_decimals(amount, minor_unit(currency)):
+            raise InvalidInput.of("amount", f"{currency} amounts have at most {minor_unit(currency)} decimals")
+        ledger.ensure_payable(Status(current["status"]), amount, Decimal(current["amount_due"]), currency)
+        _check_instalment(current, data.instalment_id)
+        paid_at = data.paid_at or deps.today()
+        if paid_at > deps.today():
+            raise InvalidInput.of("paid_at", "a payment cannot be received in the future")
+        if len(current.get("payments") or []) >= MAX_PAYMENTS:
+            raise InvalidInput.of("amount", f"an invoice takes at most {MAX_PAYMENTS} payments")
+        payment = {
+            "id": deps.new_id("pay"),
+            "method": data.method,
+            "amount": format_amount(amount, currency),
+            "paid_at": paid_at.isoformat(),
+            "instalment_id": data.instalment_id,
+            **{field: getattr(data, field) for field in METHOD_FIELDS[data.method]},
+            "source": "manual",
+            "tip": format_amount(Decimal(0), currency),
+            "amount_refunded": format_amount(Decimal(0), currency),
+            "recorded_at": deps.timestamp(),
+        }
+        doc = settled({**current, "payments": [*(current.get("payments") or []), payment]}, deps.timestamp())
+        try:
+            deps.store.replace(
+                tenant, "invoice", doc, expected_version=current["version"], old_name=None, new_name=None
+            )
+        except StaleVersion:
+            time.sleep(random.uniform(0.002, 0.02))  # another payment won: read again
+            continue
+        published(deps, tenant, current, doc, payment["id"])
+        return {**payment, "invoice": position(doc)}
+    raise Busy("the invoice is being paid too often at once to record this payment now; retry")
+
+
+def listed(deps: Deps, tenant: str, invoice_id: str, limit: int, cursor: str | None) -> Doc:
+    """The invoice's payments, oldest first, a page at a time."""
+    found = invoices.get_invoice(deps, tenant, invoice_id).get("payments") or []
+    start = _offset(cursor)
+    page = found[start : start + limit]
+    more = start + limit < len(found)
+    return {"items": page, "next_cursor": _cursor(start + limit) if more else None}
+
+
+def settled(doc: Doc, now: str) -> Doc:
+    """The invoice with the amounts and status its payments give it."""
+    currency = doc["currency"]
+    paid = ledger.amount_paid(_ledger(doc))
+    due = (
+        Decimal(doc["totals"]["total"])
+        + Decimal(doc.get("late_fees_total") or 0)
+        - paid
+        - Decimal(doc.get("credited") or 0)
+    )
+    status = ledger.status_of(Status(doc["status"]), paid, due)
+    return {
+        **doc,
+        "amount_paid": format_amount(paid, currency),
+        "amount_due": format_amount(due, currency),
+        "status": status.value,
+        "paid_at": (doc.get("paid_at") or now) if status is Status.PAID else None,
+        "updated_at": now,
+        "version": doc["version"] + 1,
+    }
+
+
+def instalments(doc: Doc) -> list[dict[str, Any]] | None:
+    """The schedule's instalments with what each asks, has received and still
+    needs (SPEC §6.1), or None without a schedule."""
+    plan = doc.get("payment_schedule")
+    if not plan:
+        return None
+    kind, planned = invoices.schedule_of(doc)
+    from invoicing.domain import schedule
+
+    amounts = schedule.amounts(kind, planned, Decimal(doc["totals"]["total"]), doc["currency"])
+    positions = ledger.allocate(amounts, _ledger(doc))
+    currency = doc["currency"]
+    return [
+        {
+            **item,
+            "id": position.id,
+            "amount": format_amount(position.amount, currency),
+            "amount_paid": format_amount(position.amount_paid, currency),
+            "amount_due": format_amount(position.amount_due, currency),
+            "status": position.status,
+        }
+        for item, position in zip(plan["instalments"], positions, strict=True)
+    ]
+
+
+def position(doc: Doc) -> Doc:
+    return {key: doc[key] for key in ("status", "amount_paid", "amount_due", "version")}
+
+
+def published(deps: Deps, tenant: str, before: Doc, after: Doc, payment_id: str | None) -> None:
+    """What the bus hears: a payment recorded (or amounts changed, for a
+    refund), and the invoice paid when it just became so."""
+    if payment_id is not None:
+        announce(deps, events.PAYMENT_RECORDED, tenant, after, payment_id=payment_id)
+    else:
+        announce(deps, events.INVOICE_AMOUNTS_CHANGED, tenant, after)
+    if after["status"] == "paid" and before["status"] != "paid":
+        announce(deps, events.INVOICE_PAID, tenant, after)
+
+
+def _ledger(doc: Doc) -> list[ledger.Paid]:
+    return [
+        ledger.Paid(Decimal(p["amount"]) - Decimal(p.get("amount_refunded") or 0), p.get("instalment_id"))
+        for p in doc.get("payments") or []
+    ]
+
+
+def _check_instalment(invoice: Doc, instalment_id: str | None) -> None:
+    if instalment_id is None:
+        return
+    known = [item["id"] for item in instalments(invoice) or []]
+    if instalment_id not in known:
+        raise InvalidInput.of(
+            "instalment_id",
+            f"the invoice has no instalment {instalment_id}" + (f" (it has {', '.join(known)})" if known else ""),
+        )
+
+
+def _offset(cursor: str | None) -> int:
+    if cursor is None:
+        return 0
+    try:
+        offset = int(base64.urlsafe_b64decode(cursor.encode()).decode().removeprefix("payments:"))
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInput.of("cursor", "not a cursor of this list") from None
+    if offset < 0:
+        raise InvalidInput.of("cursor", "not a cursor of this list")
+    return offset
+
+
+def _cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"payments:{offset}".encode()).decode()

@@ -1,0 +1,94 @@
+"""Wire models of payments (SPEC §5 `payments`, §6): one shape per method,
+told apart by `method`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from invoicing.models.common import UNION_TAGS, Day, Id, Input, MoneyIn, ShortText, Text
+
+PositiveAmount = Annotated[MoneyIn, Field(gt=0, description="in the invoice's currency, e.g. 250.00")]
+
+
+class _PaymentIn(Input):
+    amount: PositiveAmount
+    paid_at: Day | None = Field(default=None, description="the day the money was received; defaults to today")
+    instalment_id: Id | None = Field(
+        default=None, description="the instalment it pays (ins_1, ins_2, …); defaults to the earliest unpaid"
+    )
+
+
+class CashPayment(_PaymentIn):
+    method: Literal["cash"]
+    notes: Text | None = None
+
+
+class BankTransferPayment(_PaymentIn):
+    method: Literal["bank_transfer"]
+    reference: ShortText | None = Field(default=None, description="the transfer's reference, as the bank shows it")
+
+
+class ChequePayment(_PaymentIn):
+    method: Literal["cheque"]
+    cheque_number: Annotated[str, Field(min_length=1, max_length=40)]
+
+
+class CardPayment(_PaymentIn):
+    method: Literal["card"]
+    brand: Annotated[str, Field(max_length=40, examples=["visa"])] | None = None
+    last4: Annotated[str, Field(pattern=r"^[0-9]{4}$")] | None = None
+    payment_method_id: (
+        Annotated[
+            str,
+            Field(
+                pattern=r"^pm_[A-Za-z0-9_]{1,250}$",
+                description="a card the client saved with Stripe: it is charged now, off-session; without it, "
+                "the payment records a card charged elsewhere",
+            ),
+        ]
+        | None
+    ) = None
+
+    @model_validator(mode="after")
+    def _charged_or_recorded(self) -> CardPayment:
+        if self.payment_method_id and (self.brand or self.last4):
+            raise ValueError("a saved card (payment_method_id) brings its own brand and last4: send neither")
+        return self
+
+
+PaymentIn = Annotated[CashPayment | BankTransferPayment | ChequePayment | CardPayment, Field(discriminator="method")]
+UNION_TAGS.update(("cash", "bank_transfer", "cheque", "card"))
+
+
+class Payment(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    method: Literal["cash", "bank_transfer", "cheque", "card"]
+    amount: str = Field(description="what it paid toward the invoice (tip apart)")
+    paid_at: str
+    instalment_id: str | None = None
+    source: Literal["manual", "stripe"]
+    tip: str = Field(description="a tip paid with it, never part of the invoice's amounts")
+    amount_refunded: str = Field(description="of the amount, what was refunded since: it is due again")
+    recorded_at: str
+
+
+class PaymentList(BaseModel):
+    items: list[Payment]
+    next_cursor: str | None
+
+
+class InvoicePosition(BaseModel):
+    status: Literal["open", "partially_paid", "paid"]
+    amount_paid: str
+    amount_due: str
+    version: int
+
+
+class PaymentRecorded(Payment):
+    """`POST /invoices/{id}/payments`: the payment, and where the invoice stands after it."""
+
+    invoice: InvoicePosition
