@@ -198,7 +198,13 @@ class Functions(Construct):
         stack = Stack.of(self)
         role.add_to_principal_policy(
             iam.PolicyStatement(
-                actions=["ses:SendEmail", "ses:SendRawEmail", "ses:CreateEmailIdentity", "ses:GetEmailIdentity"],
+                actions=[
+                    "ses:SendEmail",
+                    "ses:SendRawEmail",
+                    "ses:CreateEmailIdentity",
+                    "ses:GetEmailIdentity",
+                    "ses:DeleteEmailIdentity",
+                ],
                 resources=[stack.format_arn(service="ses", resource="identity", resource_name="*")],
             )
         )
@@ -230,7 +236,7 @@ class Functions(Construct):
                 NagPackSuppression(
                     id="AwsSolutions-IAM5",
                     reason="SES identities are the platform's and the businesses' sender addresses, created at run "
-                    "time: identity/* of this account and region; send, create and read identities only.",
+                    "time: identity/* of this account and region; send, and create, read or renew identities only.",
                     applies_to=["Resource::arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:identity/*"],
                 )
             )

@@ -136,3 +136,29 @@ def test_concurrent_confirms_of_one_code_all_end_confirmed(client, ready):
 
     assert [reply.status for reply in replies] == [200] * 4, [reply.body for reply in replies]
     assert {reply.body["sending_from"] for reply in replies} == {address}
+
+
+def test_concurrent_wrong_guesses_all_count_and_spend_the_code(client, ready):
+    address = f"guess@{client.tenant}.example"
+    client.post("/business/sender", {"email": address})
+    (mail,) = [item for item in outbox(client)["emails"] if item["to"] == [address]]
+    right = re.search(r"\b(\d{6})\b", mail["text"]).group(1)
+    wrong = f"{(int(right) + 1) % 10**6:06d}"
+    barrier, replies = threading.Barrier(8), []
+
+    def guess() -> None:
+        barrier.wait()
+        replies.append(client.post("/business/sender/confirm", {"code": wrong}))
+
+    threads = [threading.Thread(target=guess) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    late = client.post("/business/sender/confirm", {"code": right})
+
+    assert [reply.status for reply in replies] == [422] * 8
+    messages = [reply.body["error"]["fields"][0]["message"] for reply in replies]
+    assert sorted(messages) == ["too many wrong codes: ask for a new one"] * 3 + ["wrong code"] * 5
+    assert late.status == 422
+    assert "too many wrong codes" in late.body["error"]["message"]

@@ -598,7 +598,8 @@ def test_only_the_sender_may_send_email_from_the_accounts_identities_and_sms(
     (ses_statement,) = ses
     # sending, and the sender-address routes' verification of a business's address
     assert sorted(as_list(ses_statement["Action"])) == [
-        "ses:CreateEmailIdentity", "ses:GetEmailIdentity", "ses:SendEmail", "ses:SendRawEmail"
+        "ses:CreateEmailIdentity", "ses:DeleteEmailIdentity", "ses:GetEmailIdentity", "ses:SendEmail",
+        "ses:SendRawEmail",
     ]  # fmt: skip
     assert ":identity/*" in json.dumps(ses_statement["Resource"])
     (sns_statement,) = sns  # merged by CDK with X-Ray's, the other actions on '*'

@@ -21,7 +21,7 @@ PLATFORM = "factures@invoicing.local"
 
 def the_code(address: str = ADDRESS) -> str:
     """The code of the last e-mail to the address, as its reader would find it."""
-    (email, *_) = [e for e in reversed(sent_emails()) if e["To"] == address]
+    (email, *_) = [e for e in reversed(sent_emails()) if e["To"].lower() == address.lower()]
     return re.search(r"\b(\d{6})\b", email.get_body(("plain",)).get_content()).group(1)
 
 
@@ -99,13 +99,11 @@ def test_a_wrong_code_is_a_422_and_five_spend_the_code(api, business):
     right = the_code()
     wrong = f"{(int(right) + 1) % 10**6:06d}"
 
-    first = api.post("/business/sender/confirm", {"code": wrong})
-    for _ in range(4):
-        api.post("/business/sender/confirm", {"code": wrong})
+    guesses = [api.post("/business/sender/confirm", {"code": wrong}) for _ in range(5)]
     late = api.post("/business/sender/confirm", {"code": right})
 
-    assert first.status == 422
-    assert first.body["error"]["fields"] == [{"field": "code", "message": "wrong code"}]
+    assert [guess.status for guess in guesses] == [422] * 5
+    assert {str(guess.body["error"]["fields"]) for guess in guesses} == {"[{'field': 'code', 'message': 'wrong code'}]"}
     assert late.status == 422
     assert "too many wrong codes" in late.body["error"]["message"]
     assert api.get("/business/sender").body["email"] is None
@@ -161,6 +159,64 @@ def test_a_new_code_after_a_minute_replaces_the_first(api, business, monkeypatch
     if first != second:  # one chance in a million that they are the same
         assert api.post("/business/sender/confirm", {"code": first}).status == 422
     assert api.post("/business/sender/confirm", {"code": second}).status == 200
+
+
+def test_codes_are_rationed_per_address_whoever_asks_and_per_business(api, business, other_business, monkeypatch):
+    from invoicing.api import routes
+
+    start = routes.deps().now()
+    minutes = iter(range(0, 10_000, 2))
+    monkeypatch.setattr(routes.deps(), "now", lambda: start + timedelta(minutes=next(minutes)))
+
+    # X, then Y, then X again: each a new code, and the address's allowance counts them all
+    asked = [api.post("/business/sender", {"email": address}, tenant=tenant).status for address, tenant in [
+        (ADDRESS, "acme"), ("y@acme.example", "acme"), (ADDRESS, "acme"), (ADDRESS, "other"), (ADDRESS, "acme"),
+        (ADDRESS, "other"), (ADDRESS, "acme"),
+    ]]  # fmt: skip
+    per_business = [api.post("/business/sender", {"email": f"a{n}@acme.example"}).status for n in range(10)]
+
+    assert asked == [202, 202, 202, 202, 202, 202, 429]  # five to ADDRESS a day
+    assert per_business == [202] * (10 - 4) + [429] * 4  # ten a day from acme: four spent above, none by the 429
+    assert len([e for e in sent_emails() if e["To"] == ADDRESS]) == 5
+
+
+def test_an_address_of_the_platforms_domain_is_refused(api, business):
+    reply = api.post("/business/sender", {"email": "someone@INVOICING.local"})
+
+    assert reply.status == 422
+    assert reply.body["error"]["fields"][0]["field"] == "email"
+    assert sent_emails() == []
+
+
+def test_ses_failing_during_confirm_changes_nothing_and_the_code_still_works(
+    api, business, other_business, monkeypatch
+):
+    from invoicing.store import messaging
+    from invoicing.store.ports import SendThrottled
+
+    confirm_sender(api, tenant="other")
+    api.post("/business/sender", {"email": ADDRESS})
+    code = the_code()
+    real = messaging.AwsMessenger.register_sender
+
+    def throttled(self, address):
+        raise SendThrottled("TooManyRequestsException: Maximum sending rate exceeded.")
+
+    monkeypatch.setattr(messaging.AwsMessenger, "register_sender", throttled)
+    busy = api.post("/business/sender/confirm", {"code": code})
+    monkeypatch.setattr(messaging.AwsMessenger, "register_sender", real)
+
+    assert busy.status == 503
+    assert api.get("/business/sender", tenant="other").body["sending_from"] == ADDRESS  # still other's
+    assert api.post("/business/sender/confirm", {"code": code}).status == 200
+    assert api.get("/business/sender", tenant="other").body["sending_from"] == PLATFORM
+
+
+def test_an_address_is_stored_with_its_domain_in_lower_case(api, business):
+    confirmed = confirm_sender(api, "Factures@ACME.Example")
+
+    assert confirmed["email"] == "Factures@acme.example"
+    assert api.post("/business/sender", {"email": "factures@acme.EXAMPLE"}).body["pending_email"] is None
 
 
 def test_a_retried_request_with_its_idempotency_key_emails_one_code(api, business):

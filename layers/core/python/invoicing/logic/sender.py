@@ -16,14 +16,17 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
+import logging
 import os
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from invoicing.domain.errors import Busy, Conflict, InvalidInput, NotFound, StaleVersion, TooSoon
+from invoicing.domain.errors import Busy, Conflict, InvalidInput, NotFound, TooSoon
 from invoicing.logic import catalog
 from invoicing.logic.common import Deps
 from invoicing.store.ports import ConditionFailed, Doc, Messenger, SendRejected, SendThrottled
+
+logger = logging.getLogger(__name__)
 
 KIND = "sender"
 RECORD_ID = "sender"  # the tenant's one record
@@ -31,6 +34,8 @@ PLATFORM = "platform"  # the table's partition of what belongs to no tenant (a r
 CODE_TTL_S = 1800
 RESEND_AFTER_S = 60
 MAX_WRONG_CODES = 5
+CODES_PER_TENANT = 10  # a day
+CODES_PER_ADDRESS = 5  # a day, whoever asks
 ATTEMPTS = 10
 PLATFORM_SENDER_ENV = "DEFAULT_SENDER"
 LOCAL_PLATFORM_SENDER = "factures@invoicing.local"
@@ -43,16 +48,21 @@ def platform_sender() -> str:
 
 def status(deps: Deps, messenger: Messenger, tenant: str) -> Doc:
     record = _record(deps, tenant)
-    verified = messenger.sender_verified(record["email"]) if record["email"] else None
-    return _shown(deps, tenant, record, verified)
+    return _shown(deps, tenant, record, _verified(messenger, record["email"]) if record["email"] else None)
 
 
 def request_code(deps: Deps, messenger: Messenger, tenant: str, email: str) -> Doc:
     """E-mail a code to the address. Nothing is sent when it is the
-    business's confirmed address already, and a code is not sent again to
-    the same address within RESEND_AFTER_S (429)."""
+    business's confirmed address already. Codes are rationed (429): one a
+    minute to an address, CODES_PER_TENANT a day from a tenant and
+    CODES_PER_ADDRESS a day to an address whoever asks, so guessing
+    (MAX_WRONG_CODES a code) stays hopeless and the platform's address
+    cannot be turned against an inbox."""
+    email = normalized(email)
+    if email.rpartition("@")[2] == platform_sender().rpartition("@")[2]:
+        raise InvalidInput.of("email", "an address of the platform's own domain cannot be a business's")
     record = _record(deps, tenant)
-    if record["email"] and record["email"].lower() == email.lower() and _owner(deps, email) == tenant:
+    if (record["email"] or "").lower() == email.lower() and _owner(deps, email) == tenant:
         return _shown(deps, tenant, record, None)
     now = deps.now()
     pending = record.get("pending")
@@ -60,6 +70,14 @@ def request_code(deps: Deps, messenger: Messenger, tenant: str, email: str) -> D
         wait = (_at(pending["requested_at"]) + timedelta(seconds=RESEND_AFTER_S) - now).total_seconds()
         if wait > 0:
             raise TooSoon(f"a code was e-mailed to this address less than {RESEND_AFTER_S} s ago", int(wait) + 1)
+    allowances = [
+        (f"tenant:{tenant}", CODES_PER_TENANT, "this business asked for too many codes today"),
+        (f"address:{email.lower()}", CODES_PER_ADDRESS, "too many codes were sent to this address today"),
+    ]
+    for allowance in allowances:  # both checked before either is spent: a refusal costs nothing
+        _spend(deps, *allowance, dry_run=True)
+    for allowance in allowances:
+        _spend(deps, *allowance)
     code = f"{secrets.randbelow(10**6):06d}"
     requested = {
         **record,
@@ -83,12 +101,21 @@ def request_code(deps: Deps, messenger: Messenger, tenant: str, email: str) -> D
     )  # fmt: skip
     try:
         messenger.send_email(platform_sender(), email, mime)
-    except (SendRejected, SendThrottled) as error:
+    except Exception as error:  # no code went out: none waits, and asking again is not "too soon"
         _save(deps, tenant, {**requested, "pending": None}, requested["version"], quiet=True)
         if isinstance(error, SendThrottled):
             raise Busy("the e-mail service is busy; ask for the code again in a minute") from None
-        raise InvalidInput.of("email", f"the code could not be e-mailed to this address ({error})") from None
+        if isinstance(error, SendRejected):
+            raise InvalidInput.of("email", f"the code could not be e-mailed to this address ({error})") from None
+        raise
     return _shown(deps, tenant, requested, None)
+
+
+def normalized(email: str) -> str:
+    """One spelling per address: its domain in lower case (the part before
+    the @ is the mail server's to interpret, but compared without case)."""
+    local, _, domain = email.strip().rpartition("@")
+    return f"{local}@{domain.lower()}"
 
 
 def confirm(deps: Deps, messenger: Messenger, tenant: str, code: str) -> Doc:
@@ -100,7 +127,7 @@ def confirm(deps: Deps, messenger: Messenger, tenant: str, code: str) -> Doc:
         record = _record(deps, tenant)
         pending = record.get("pending")
         if pending is None and confirming and record["email"] == confirming:
-            return _shown(deps, tenant, record, messenger.sender_verified(confirming))  # a concurrent confirm did it
+            return _shown(deps, tenant, record, _verified(messenger, confirming))  # a concurrent confirm did it
         if pending is None:
             raise Conflict("no code is waiting: ask for one with POST /business/sender")
         if deps.now() >= _at(pending["expires_at"]):
@@ -115,28 +142,29 @@ def confirm(deps: Deps, messenger: Messenger, tenant: str, code: str) -> Doc:
                 continue  # counted under the version it read, so concurrent guesses all count
             raise InvalidInput.of("code", "wrong code")
         email = confirming = pending["email"]
+        _register(messenger, email)  # before any write: SES failing leaves everything as it was
         _take(deps, tenant, email)
-        messenger.register_sender(email)
         confirmed = {**record, "email": email, "confirmed_at": deps.timestamp(), "pending": None}
         try:
             confirmed = _save(deps, tenant, confirmed, record["version"])
         except Conflict:
             continue  # changed meanwhile: the next turn finds it confirmed, or tries again
-        return _shown(deps, tenant, confirmed, messenger.sender_verified(email))
+        return _shown(deps, tenant, confirmed, _verified(messenger, email))
     raise Busy("the sender address is changing too often to confirm it now; retry")
 
 
 def remove(deps: Deps, tenant: str) -> None:
-    """Back to the platform's address; the address is released for others."""
+    """Back to the platform's address; the address is released for others.
+    The business's record first: if it changed meanwhile (409), nothing did."""
     record = _record(deps, tenant)
     if not record["version"]:
         return
+    _save(deps, tenant, {**record, "email": None, "confirmed_at": None, "pending": None}, record["version"])
     if record["email"]:
         guard = deps.store.get(PLATFORM, KIND, record["email"].lower())
         if guard and guard["owner"] == tenant:
             with contextlib.suppress(Conflict, NotFound):  # taken over or released meanwhile: not ours to release
                 deps.store.delete(PLATFORM, KIND, guard["id"], expected_version=guard["version"], name=None)
-    _save(deps, tenant, {**record, "email": None, "confirmed_at": None, "pending": None}, record["version"])
 
 
 def sending_address(deps: Deps, tenant: str) -> str | None:
@@ -158,6 +186,46 @@ def _record(deps: Deps, tenant: str) -> Doc:
         "pending": None,
         "version": 0,
     }
+
+
+def _register(messenger: Messenger, email: str) -> None:
+    try:
+        messenger.register_sender(email)
+    except SendThrottled:
+        raise Busy("the e-mail service is busy; confirm the code again in a minute") from None
+    except SendRejected as rejected:
+        raise InvalidInput.of("code", f"SES refused the address ({rejected}); ask for a code to another") from None
+
+
+def _verified(messenger: Messenger, email: str) -> bool | None:
+    """What SES says of the address; None when it cannot say now."""
+    try:
+        return messenger.sender_verified(email)
+    except Exception:
+        logger.warning("SES verification status unavailable", exc_info=True)
+        return None
+
+
+def _spend(deps: Deps, key: str, limit: int, message: str, dry_run: bool = False) -> None:
+    """Count one against a daily allowance (in the platform's partition,
+    removed by the table's TTL after the day); 429 once it is spent."""
+    today = deps.now().astimezone(UTC)
+    id = f"quota:{key}:{today.date().isoformat()}"
+    tomorrow = datetime.combine(today.date() + timedelta(days=1), datetime.min.time(), UTC)
+    for _ in range(ATTEMPTS):
+        quota = deps.store.get(PLATFORM, KIND, id) or {"id": id, "count": 0, "version": 0}
+        if quota["count"] >= limit:
+            raise TooSoon(f"{message} (at most {limit})", int((tomorrow - today).total_seconds()) + 1)
+        if dry_run:
+            return
+        spent = {**quota, "count": quota["count"] + 1, "version": quota["version"] + 1,
+                 "expires_epoch": int(tomorrow.timestamp()) + 86_400}  # fmt: skip
+        try:
+            deps.store.replace(PLATFORM, KIND, spent, expected_version=quota["version"], old_name=None, new_name=None)
+        except Conflict:
+            continue
+        return
+    raise Busy("too many codes are being asked for at once; retry")
 
 
 def _owner(deps: Deps, email: str) -> str | None:
@@ -182,7 +250,7 @@ def _take(deps: Deps, tenant: str, email: str) -> None:
         taken = {**guard, "owner": tenant, "version": guard["version"] + 1, "updated_at": now}
         try:
             deps.store.replace(PLATFORM, KIND, taken, expected_version=guard["version"], old_name=None, new_name=None)
-        except StaleVersion:
+        except (Conflict, NotFound):  # changed or released meanwhile: look again
             continue
         return
     raise Busy("the address is changing hands too often to take it now; retry")

@@ -379,6 +379,8 @@ def _encode(tenant: str, kind: str, doc: Doc) -> dict[str, Any]:
         "version": _n(doc["version"]),
         "doc": {"B": blob},
     }
+    if isinstance(doc.get("expires_epoch"), int):  # the table's TTL removes it after then
+        item["expires_at"] = _n(doc["expires_epoch"])
     if kind == "invoice":
         status = doc["status"]
         item["status"] = _s(status)

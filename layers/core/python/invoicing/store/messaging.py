@@ -4,7 +4,6 @@ tells apart: try later (throttling) or never (a rejection)."""
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 from invoicing.store.ports import SendRejected, SendThrottled
@@ -61,9 +60,20 @@ class AwsMessenger:
         return str(reply["MessageId"])
 
     def register_sender(self, address: str) -> None:
+        """SES e-mails the owner a link, valid 24 hours: asked again for an
+        address it knows but never saw verified, the identity is made anew,
+        which sends a new link."""
         client = self._client("sesv2")
-        with contextlib.suppress(client.exceptions.AlreadyExistsException):
-            client.create_email_identity(EmailIdentity=address)
+        try:
+            try:
+                client.create_email_identity(EmailIdentity=address)
+            except client.exceptions.AlreadyExistsException:
+                if self.sender_verified(address):
+                    return
+                client.delete_email_identity(EmailIdentity=address)
+                client.create_email_identity(EmailIdentity=address)
+        except client.exceptions.ClientError as error:
+            raise _classified(error) from None
 
     def sender_verified(self, address: str) -> bool:
         client = self._client("sesv2")
