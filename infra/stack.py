@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Aspects, Stack
-from cdk_nag import AwsSolutionsChecks
+from aws_cdk import Aspects, RemovalPolicy, Stack
+from aws_cdk import aws_secretsmanager as secretsmanager
+from cdk_nag import AwsSolutionsChecks, NagPackSuppression, NagSuppressions
 from constructs import Construct
 
 from infra import wiring
@@ -48,6 +49,29 @@ class InvoicingStack(Stack):
         for fn in wiring.FUNCTIONS:
             if fn.sends_messages:  # the platform's verified sender, for businesses without their own
                 self.functions.by_name[fn.name].add_environment("DEFAULT_SENDER", sender)
+        # The platform's Stripe API key and webhook signing secret: set their
+        # values after deploying (README); read through Powertools Parameters.
+        self.stripe_secret = secretsmanager.Secret(
+            self,
+            "StripeSecret",
+            description='Stripe: {"secret_key": "sk_…", "webhook_secret": "whsec_…"}',
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        NagSuppressions.add_resource_suppressions(
+            self.stripe_secret,
+            [
+                NagPackSuppression(
+                    id="AwsSolutions-SMG4",
+                    reason="Stripe keys are rolled in Stripe's dashboard, not by a Lambda rotation: the operator "
+                    "rolls them there and writes the new values here.",
+                )
+            ],
+        )
+        for fn in wiring.FUNCTIONS:
+            if fn.reads_stripe_secret:
+                function = self.functions.by_name[fn.name]
+                self.stripe_secret.grant_read(function)
+                function.add_environment(wiring.STRIPE_SECRET_ENV, self.stripe_secret.secret_name)
         self.monitoring = Monitoring(
             self,
             "Monitoring",

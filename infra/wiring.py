@@ -32,6 +32,8 @@ class Function:
     publishes_events: bool = False
     # Whether it sends e-mail (SES) and SMS (SNS) to the businesses' clients.
     sends_messages: bool = False
+    # Whether it reads the platform's Stripe secrets (STRIPE_SECRET_NAME, a Secrets Manager secret).
+    reads_stripe_secret: bool = False
     # Environment beyond the wiring-derived variables (TABLE_NAME, ...).
     environment: dict[str, str] = field(default_factory=dict)
 
@@ -131,7 +133,16 @@ DELIVERY = Function(
     sends_messages=True,
 )
 
-FUNCTIONS: tuple[Function, ...] = (API, TOTALS, DOCUMENTS, ATTACHMENTS, DELIVERY)
+WEBHOOKS = Function(
+    "webhooks",
+    "Stripe's webhook: payments, failures and refunds, from the signed events",
+    memory_mb=512,
+    timeout_s=10,
+    publishes_events=True,  # a payment re-renders the PDF
+    reads_stripe_secret=True,
+)
+
+FUNCTIONS: tuple[Function, ...] = (API, TOTALS, DOCUMENTS, ATTACHMENTS, DELIVERY, WEBHOOKS)
 
 
 def _crud(path: str, item: str, function: str, *, update: str = "PATCH") -> list[Route]:
@@ -175,12 +186,14 @@ ROUTES: tuple[Route, ...] = (
     Route("DELETE", "/invoices/{invoice_id}/attachments/{attachment_id}", "attachments"),
     Route("POST", "/invoices/{invoice_id}/attachments/{attachment_id}/confirm", "attachments"),
     Route("POST", "/totals", "totals"),
+    Route("POST", "/webhooks/stripe", "webhooks", public=True),
 )
 
 # Every event the system publishes comes from this source
 # (layers/core/python/invoicing/events.py names the detail types).
 EVENT_SOURCE = "invoicing"
 EVENT_BUS_ENV = "EVENT_BUS_NAME"
+STRIPE_SECRET_ENV = "STRIPE_SECRET_NAME"  # invoicing.store.secrets reads it
 
 EVENT_RULES: tuple[EventRule, ...] = (
     # A PDF for every issued version, made before anyone asks for it.

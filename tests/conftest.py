@@ -25,6 +25,7 @@ os.environ.update(
     DOCUMENTS_BUCKET="invoicing-local-documents",
     EVENT_BUS_NAME="invoicing-local-events",
     DEFAULT_SENDER="factures@invoicing.local",
+    STRIPE_SECRET_NAME="invoicing/stripe",
     POWERTOOLS_TRACE_DISABLED="true",
     POWERTOOLS_METRICS_NAMESPACE="Invoicing",
     POWERTOOLS_SERVICE_NAME="invoicing",
@@ -88,7 +89,11 @@ class InProcessApi(Verbs):
         tenant: str | None = "acme",
         headers: dict[str, str] | None = None,
         raw: str | None = None,
+        base64_body: bool = False,
     ) -> Reply:
+        """`raw` is the body as sent; `base64_body` hands it to the handler
+        base64-encoded, as API Gateway does for binary media types."""
+        import base64
         import importlib
 
         from infra import wiring
@@ -101,6 +106,8 @@ class InProcessApi(Verbs):
         header_list = [("Content-Type", "application/json"), *(headers or {}).items()]
         claims = {"sub": "user-1", "custom:tenant_id": tenant} if tenant and not route.public else None
         event = build_event(route, params, method, path, header_list, data, claims, "localhost", "127.0.0.1")
+        if base64_body:
+            event = {**event, "body": base64.b64encode(data).decode(), "isBase64Encoded": True}
         fn = wiring.function(route.function)
         handler = importlib.import_module(fn.module).lambda_handler
         response = handler(event, self._context(fn, "test-request"))
@@ -152,10 +159,11 @@ def aws() -> Iterator[None]:
     import boto3
     from moto import mock_aws
 
-    from infra.local.resources import create_bucket, create_table
+    from infra.local.resources import create_bucket, create_stripe_secret, create_table
     from invoicing.api import routes
 
     with mock_aws():
+        create_stripe_secret(boto3.client("secretsmanager"))
         create_table(boto3.client("dynamodb"), os.environ["TABLE_NAME"])
         create_bucket(boto3.client("s3"), os.environ["DOCUMENTS_BUCKET"])
         _capture_bus(os.environ["EVENT_BUS_NAME"])

@@ -13,7 +13,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from infra import wiring
-from infra.local.resources import BUCKET_NAME, TABLE_NAME, create_bucket, create_table
+from infra.local.resources import (
+    BUCKET_NAME,
+    STRIPE_SECRET_NAME,
+    TABLE_NAME,
+    create_bucket,
+    create_stripe_secret,
+    create_table,
+)
 
 REGION = "eu-west-3"
 # The platform's sender, for businesses without their own; its domain is a
@@ -67,6 +74,7 @@ class Emulation:
         create_table(self.client("dynamodb"), self.table_name)
         create_bucket(self.client("s3"), BUCKET_NAME)
         self.client("sesv2").create_email_identity(EmailIdentity=DEFAULT_SENDER.rpartition("@")[2])
+        create_stripe_secret(self.client("secretsmanager"))
 
     def environment(self) -> dict[str, str]:
         """What a handler needs to find the emulated resources — endpoint
@@ -76,6 +84,7 @@ class Emulation:
             "AWS_ENDPOINT_URL": self.endpoint,
             "TABLE_NAME": self.table_name,
             wiring.DOCUMENTS_BUCKET_ENV: BUCKET_NAME,
+            wiring.STRIPE_SECRET_ENV: STRIPE_SECRET_NAME,
         }
 
     def stop(self) -> None:

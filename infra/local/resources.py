@@ -3,6 +3,8 @@ from the same declaration (`infra.wiring`)."""
 
 from __future__ import annotations
 
+import json
+import os
 from typing import Any
 
 from infra import wiring
@@ -64,4 +66,20 @@ def create_bucket(s3: Any, name: str = BUCKET_NAME) -> str:
                 "RestrictPublicBuckets": True,
             },
         )
+    return name
+
+
+STRIPE_SECRET_NAME = "invoicing/stripe"
+
+
+def create_stripe_secret(secretsmanager: Any, name: str = STRIPE_SECRET_NAME) -> str:
+    """The secret the stack creates, with local values: the webhook signing
+    secret from STRIPE_WEBHOOK_SECRET (default whsec_local_dev, SPEC §8, so
+    `stripe listen --forward-to` can be given it) and the API key from
+    STRIPE_SECRET_KEY (a test key when Stripe is reached, else a placeholder)."""
+    value = {
+        "secret_key": os.environ.get("STRIPE_SECRET_KEY", "sk_test_local"),
+        "webhook_secret": os.environ.get("STRIPE_WEBHOOK_SECRET", "whsec_local_dev"),
+    }
+    secretsmanager.create_secret(Name=name, SecretString=json.dumps(value))
     return name

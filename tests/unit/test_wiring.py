@@ -39,8 +39,8 @@ def test_routes_are_declared_once():
     assert len(keys) == len(set(keys))
 
 
-def test_only_the_openapi_document_is_public():
-    assert {route.path for route in wiring.ROUTES if route.public} == {"/openapi.json"}
+def test_only_the_openapi_document_and_stripes_signed_webhook_are_public():
+    assert {route.path for route in wiring.ROUTES if route.public} == {"/openapi.json", "/webhooks/stripe"}
 
 
 def test_gateway_matches_path_parameters():
@@ -52,11 +52,12 @@ def test_gateway_matches_path_parameters():
 
 def test_bus_names_match_the_shared_package():
     from invoicing import events
-    from invoicing.store import eventbridge, s3
+    from invoicing.store import eventbridge, s3, secrets
 
     assert wiring.EVENT_SOURCE == events.SOURCE
     assert wiring.EVENT_BUS_ENV == eventbridge.EVENT_BUS_ENV
     assert wiring.DOCUMENTS_BUCKET_ENV == s3.DOCUMENTS_BUCKET_ENV
+    assert wiring.STRIPE_SECRET_ENV == secrets.STRIPE_SECRET_ENV
 
 
 def test_every_rule_listens_to_published_events_and_targets_a_function():

@@ -4,11 +4,12 @@ No `from __future__ import annotations` here: Powertools reads the route
 functions' annotations at runtime, and the CRUD routes are built in a loop.
 """
 
+import json
 import os
 from functools import cache
 from typing import Annotated, Any, Literal
 
-from aws_lambda_powertools import Metrics
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
@@ -16,6 +17,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel
 
 from invoicing.api.http import if_match, json_response, public_url, responses, tenant_of
+from invoicing.domain.errors import InvalidInput
 from invoicing.logic import catalog, invoices
 from invoicing.logic.common import Deps
 from invoicing.models.common import Id, Page
@@ -50,6 +52,8 @@ from invoicing.models.resources import (
 )
 from invoicing.models.templates import FromInvoice, InvoiceFromTemplate, Template, TemplateIn, TemplatePatch
 from invoicing.store.ports import PageOf
+
+logger = Logger(service="invoicing")
 
 Limit = Annotated[int, Query(ge=1, le=200, description="at most 200")]
 Cursor = Annotated[str | None, Query(max_length=2048, description="next_cursor of the previous page")]
@@ -541,6 +545,45 @@ def delete_sender():
     return no_content()
 
 
+# -- Stripe's webhook (its own Lambda, public: the signature is the authentication) ----------
+
+webhook_routes = Router()
+
+
+class WebhookReceipt(BaseModel):
+    received: bool
+    outcome: str
+
+
+@webhook_routes.post(
+    "/webhooks/stripe",
+    summary="Stripe's events, signed (Stripe-Signature over the raw body, 300 s tolerance)",
+    responses=responses(200, "Taken (recorded, already processed, or not about an invoice of ours)", WebhookReceipt),
+)
+def stripe_webhook():
+    import time
+
+    from invoicing.logic import stripe_events
+    from invoicing.store.secrets import stripe_secrets
+
+    request = webhook_routes.current_event
+    payload = (request.decoded_body or "").encode()  # the bytes Stripe signed (API Gateway may have encoded them)
+    signature = request.headers.get("Stripe-Signature") or request.headers.get("stripe-signature")
+    stripe_events.verify(payload, signature, stripe_secrets()["webhook_secret"], time.time())
+    try:
+        event = json.loads(payload)
+        event_id = str(event["id"])
+    except (ValueError, KeyError, TypeError):
+        raise InvalidInput.of("body", "not a Stripe event") from None
+    store = deps()
+    if stripe_events.seen(store, event_id):
+        return json_response(200, {"received": True, "outcome": "already processed"})
+    outcome = stripe_events.handle(store, event)
+    stripe_events.done(store, event_id)
+    logger.info("stripe event", extra={"event_id": event_id, "type": event.get("type"), "outcome": outcome})
+    return json_response(200, {"received": True, "outcome": outcome})
+
+
 # -- totals (its own Lambda; registered here for the OpenAPI document too) -------------
 
 totals = Router()
@@ -563,5 +606,6 @@ ALL = (
     document_routes,
     attachment_routes,
     sender_routes,
+    webhook_routes,
     totals,
 )

@@ -45,6 +45,7 @@ KINDS = {
     "delivery": "DLV",  # id {invoice id}.{digest}: one per (version, channel, recipient)
     "template": "TPL",
     "sender": "SENDER",  # a tenant's sender address; under the "platform" tenant, who owns each address
+    "stripe": "STRIPE",  # under the "platform" tenant: events processed, intents' invoices, early refunds
 }
 MAX_ITEM_BYTES = 380_000  # DynamoDB's limit is 400 KB per item, keys included
 RETRY = "the object changed while this request ran; read it again and retry"

@@ -1,0 +1,310 @@
+"""Stripe's webhook events (SPEC §8): verified, then recorded from the signed
+object itself with Stripe's cumulative fields, so a duplicated, late or
+reordered event converges on the same state without calling Stripe back.
+
+A card or bank-transfer payment is one payment per PaymentIntent on the
+invoice its metadata names: `amount_received` only grows, and so does
+`amount_refunded`, so each event sets the payment to the larger of what it
+knew and what the event says. A refund that arrives before its payment is
+kept (in the platform's partition) until the payment comes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import random
+import re
+import time
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from invoicing.domain.errors import DomainError, StaleVersion
+from invoicing.domain.money import format_amount, minor_unit
+from invoicing.logic import payments
+from invoicing.logic.common import BUSINESS_TIMEZONE, Deps
+from invoicing.store.ports import ConditionFailed, Doc
+
+TOLERANCE_S = 300
+ATTEMPTS = 80
+PLATFORM = "platform"
+KIND = "stripe"  # under the platform: processed events, payment intents' invoices, early refunds
+EVENT_RETENTION_S = 30 * 86_400  # Stripe retries an event for three days
+MAX_FAILURES = 20
+_TENANT = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_RESERVED = frozenset({"pending", "attachments", "logos", "platform"})
+
+
+class BadSignature(DomainError):
+    code = "bad_signature"
+
+
+def verify(payload: bytes, header: str | None, secret: str, now: float) -> None:
+    """Stripe's scheme: `t=<unix time>,v1=<hex HMAC-SHA256 of "t.payload">`
+    (several v1 while a secret is rolled), at most TOLERANCE_S old."""
+    if not header:
+        raise BadSignature("no Stripe-Signature header")
+    pairs = [part.split("=", 1) for part in header.split(",") if "=" in part]
+    stamps = [value for key, value in pairs if key.strip() == "t"]
+    signatures = [value.strip() for key, value in pairs if key.strip() == "v1"]
+    if len(stamps) != 1 or not stamps[0].strip().isdigit() or not signatures:
+        raise BadSignature("the Stripe-Signature header is not t=…,v1=…")
+    stamp = int(stamps[0])
+    if abs(now - stamp) > TOLERANCE_S:
+        raise BadSignature(f"the signature is more than {TOLERANCE_S} s away from now")
+    expected = hmac.new(secret.encode(), f"{stamp}.".encode() + payload, hashlib.sha256).hexdigest()
+    if not any(hmac.compare_digest(expected, signature) for signature in signatures):
+        raise BadSignature("the signature does not match the body")
+
+
+def sign(payload: bytes, secret: str, stamp: int) -> str:
+    """The header Stripe would send (for the local tools and the tests)."""
+    digest = hmac.new(secret.encode(), f"{stamp}.".encode() + payload, hashlib.sha256).hexdigest()
+    return f"t={stamp},v1={digest}"
+
+
+def seen(deps: Deps, event_id: str) -> bool:
+    return deps.store.get(PLATFORM, KIND, f"event:{event_id}") is not None
+
+
+def handle(deps: Deps, event: dict[str, Any]) -> str:
+    """Apply the event; what was done, for the log."""
+    kind = event.get("type")
+    obj = (event.get("data") or {}).get("object") or {}
+    if kind in ("checkout.session.completed", "checkout.session.async_payment_succeeded"):
+        if obj.get("payment_status") != "paid":
+            return "awaiting payment"  # a bank transfer: payment_intent.succeeded will say when it arrives
+        intent = obj.get("payment_intent") or obj["id"]
+        return _paid(deps, event, obj.get("metadata") or {}, intent, obj["amount_total"], obj["currency"],
+                     obj.get("payment_method_types"))  # fmt: skip
+    if kind == "payment_intent.succeeded":
+        return _paid(deps, event, obj.get("metadata") or {}, obj["id"], obj["amount_received"], obj["currency"],
+                     obj.get("payment_method_types"))  # fmt: skip
+    if kind == "payment_intent.payment_failed":
+        return _failed(deps, event, obj)
+    if kind == "charge.refunded":
+        return _refunded(deps, obj)
+    return "ignored"
+
+
+def done(deps: Deps, event_id: str) -> None:
+    """Remember the event (a repeat is answered at once); kept a month."""
+    now = deps.timestamp()
+    doc = {
+        "id": f"event:{event_id}",
+        "version": 1,
+        "created_at": now,
+        "updated_at": now,
+        "expires_epoch": int(deps.now().timestamp()) + EVENT_RETENTION_S,
+    }
+    with contextlib.suppress(ConditionFailed):  # a concurrent delivery of it got there first
+        deps.store.create(PLATFORM, KIND, doc, name=None)
+
+
+# -- the events -----------------------------------------------------------------
+
+
+def _paid(
+    deps: Deps, event: dict[str, Any], metadata: dict[str, Any], intent: str, received: int, currency: str,
+    methods: list[str] | None,
+) -> str:  # fmt: skip
+    target = _target(deps, metadata) or _known_intent(deps, intent)
+    if target is None:
+        return "no invoice of ours"
+    tenant, invoice_id = target
+    _remember_intent(deps, intent, tenant, invoice_id)
+    for _ in range(ATTEMPTS):
+        invoice = deps.store.get(tenant, "invoice", invoice_id)
+        if invoice is None:
+            return "no invoice of ours"
+        code = invoice["currency"]
+        if currency.upper() != code:
+            return f"paid in {currency.upper()}, not the invoice's {code}: left to the business"
+        total = _amount(received, code)
+        tip = min(total, _amount(_minor(metadata.get("tip")), code))
+        refunded = _amount(_early_refund(deps, intent), code)
+        existing = next((p for p in invoice.get("payments") or [] if p.get("stripe_payment_intent") == intent), None)
+        toward = max(total - tip, Decimal(existing["amount"]) if existing else Decimal(0))
+        refunded = max(refunded, _refunded_total(existing))
+        payment = {
+            "id": existing["id"] if existing else deps.new_id("pay"),
+            "method": "bank_transfer" if methods == ["customer_balance"] else "card",
+            "amount": format_amount(toward, code),
+            "paid_at": existing["paid_at"] if existing else _day(event),
+            "instalment_id": metadata.get("instalment_id") or None,
+            "source": "stripe",
+            "tip": format_amount(max(tip, Decimal(existing["tip"]) if existing else Decimal(0)), code),
+            **_refund_split(refunded, toward, code),
+            "stripe_payment_intent": intent,
+            "recorded_at": existing["recorded_at"] if existing else deps.timestamp(),
+        }
+        if existing == payment:
+            return "already recorded"
+        others = [p for p in invoice.get("payments") or [] if p.get("stripe_payment_intent") != intent]
+        doc = payments.settled({**invoice, "payments": [*others, payment]}, deps.timestamp())
+        try:
+            deps.store.replace(
+                tenant, "invoice", doc, expected_version=invoice["version"], old_name=None, new_name=None
+            )
+        except StaleVersion:
+            time.sleep(random.uniform(0.002, 0.02))
+            continue
+        payments.published(deps, tenant, invoice, doc, None if existing else payment["id"])
+        return "recorded" if existing is None else "updated"
+    raise RuntimeError(f"invoice {invoice_id} too busy to record {intent}; Stripe will retry")
+
+
+def _refunded(deps: Deps, charge: dict[str, Any]) -> str:
+    intent = charge.get("payment_intent")
+    if not intent:
+        return "not a payment intent's charge"
+    _keep_early_refund(deps, intent, int(charge.get("amount_refunded") or 0))
+    target = _known_intent(deps, intent) or _target(deps, charge.get("metadata") or {})
+    if target is None:
+        return "refund kept until its payment"
+    tenant, invoice_id = target
+    for _ in range(ATTEMPTS):
+        invoice = deps.store.get(tenant, "invoice", invoice_id)
+        if invoice is None:
+            return "no invoice of ours"
+        existing = next((p for p in invoice.get("payments") or [] if p.get("stripe_payment_intent") == intent), None)
+        if existing is None:
+            return "refund kept until its payment"
+        code = invoice["currency"]
+        refunded = max(_amount(int(charge.get("amount_refunded") or 0), code), _refunded_total(existing))
+        payment = {**existing, **_refund_split(refunded, Decimal(existing["amount"]), code)}
+        if payment == existing:
+            return "already recorded"
+        others = [p if p is not existing else payment for p in invoice["payments"]]
+        doc = payments.settled({**invoice, "payments": others}, deps.timestamp())
+        try:
+            deps.store.replace(
+                tenant, "invoice", doc, expected_version=invoice["version"], old_name=None, new_name=None
+            )
+        except StaleVersion:
+            time.sleep(random.uniform(0.002, 0.02))
+            continue
+        payments.published(deps, tenant, invoice, doc, None)
+        return "refund recorded"
+    raise RuntimeError(f"invoice {invoice_id} too busy to record a refund of {intent}; Stripe will retry")
+
+
+def _failed(deps: Deps, event: dict[str, Any], intent: dict[str, Any]) -> str:
+    """Shown to the business on the invoice (`payment_failures`), newest
+    last; nothing is paid."""
+    target = _target(deps, intent.get("metadata") or {})
+    if target is None:
+        return "no invoice of ours"
+    tenant, invoice_id = target
+    error = intent.get("last_payment_error") or {}
+    failure = {
+        "stripe_payment_intent": intent["id"],
+        "event_id": event.get("id"),
+        "code": error.get("decline_code") or error.get("code"),
+        "message": (error.get("message") or "the payment failed")[:500],
+        "failed_at": _stamp(event),
+    }
+    for _ in range(ATTEMPTS):
+        invoice = deps.store.get(tenant, "invoice", invoice_id)
+        if invoice is None:
+            return "no invoice of ours"
+        known = invoice.get("payment_failures") or []
+        if any(item.get("event_id") == failure["event_id"] for item in known):
+            return "already recorded"
+        listed = sorted([*known, failure], key=lambda item: item["failed_at"])[-MAX_FAILURES:]
+        doc = {**invoice, "payment_failures": listed, "version": invoice["version"] + 1, "updated_at": deps.timestamp()}
+        try:
+            deps.store.replace(
+                tenant, "invoice", doc, expected_version=invoice["version"], old_name=None, new_name=None
+            )
+        except StaleVersion:
+            continue
+        return "failure recorded"
+    raise RuntimeError(f"invoice {invoice_id} too busy to record a failure; Stripe will retry")
+
+
+# -- helpers ------------------------------------------------------------------
+
+
+def _target(deps: Deps, metadata: dict[str, Any]) -> tuple[str, str] | None:
+    tenant, invoice_id = metadata.get("tenant_id"), metadata.get("invoice_id")
+    if not isinstance(tenant, str) or not _TENANT.match(tenant) or tenant.lower() in _RESERVED:
+        return None
+    if not isinstance(invoice_id, str) or deps.store.get(tenant, "invoice", invoice_id) is None:
+        return None
+    return tenant, invoice_id
+
+
+def _known_intent(deps: Deps, intent: str) -> tuple[str, str] | None:
+    known = deps.store.get(PLATFORM, KIND, f"intent:{intent}")
+    return (known["tenant_id"], known["invoice_id"]) if known else None
+
+
+def _remember_intent(deps: Deps, intent: str, tenant: str, invoice_id: str) -> None:
+    """Which invoice a PaymentIntent pays, for the events that do not say
+    (a charge's refund)."""
+    now = deps.timestamp()
+    doc = {"id": f"intent:{intent}", "tenant_id": tenant, "invoice_id": invoice_id, "version": 1,
+           "created_at": now, "updated_at": now}  # fmt: skip
+    with contextlib.suppress(ConditionFailed):
+        deps.store.create(PLATFORM, KIND, doc, name=None)
+
+
+def _early_refund(deps: Deps, intent: str) -> int:
+    kept = deps.store.get(PLATFORM, KIND, f"refund:{intent}")
+    return int(kept["amount_refunded"]) if kept else 0
+
+
+def _keep_early_refund(deps: Deps, intent: str, amount_refunded: int) -> None:
+    """The largest cumulative refund seen for the intent (minor units)."""
+    for _ in range(ATTEMPTS):
+        kept = deps.store.get(PLATFORM, KIND, f"refund:{intent}")
+        if kept and int(kept["amount_refunded"]) >= amount_refunded:
+            return
+        now = deps.timestamp()
+        version = kept["version"] if kept else 0
+        doc = {"id": f"refund:{intent}", "amount_refunded": amount_refunded, "version": version + 1,
+               "created_at": (kept or {}).get("created_at", now), "updated_at": now}  # fmt: skip
+        try:
+            deps.store.replace(PLATFORM, KIND, doc, expected_version=version, old_name=None, new_name=None)
+        except StaleVersion:
+            continue
+        return
+
+
+def _refund_split(refunded: Decimal, toward: Decimal, currency: str) -> dict[str, str]:
+    """A refund gives back the invoice's part first, then the tip."""
+    of_invoice = min(refunded, toward)
+    return {
+        "amount_refunded": format_amount(of_invoice, currency),
+        "tip_refunded": format_amount(refunded - of_invoice, currency),
+    }
+
+
+def _refunded_total(payment: Doc | None) -> Decimal:
+    if payment is None:
+        return Decimal(0)
+    return Decimal(payment.get("amount_refunded") or 0) + Decimal(payment.get("tip_refunded") or 0)
+
+
+def _amount(minor: int, currency: str) -> Decimal:
+    return Decimal(minor).scaleb(-minor_unit(currency))
+
+
+def _minor(value: Any) -> int:
+    try:
+        return max(0, int(str(value))) if value not in (None, "") else 0
+    except ValueError:
+        return 0
+
+
+def _day(event: dict[str, Any]) -> str:
+    created = datetime.fromtimestamp(int(event.get("created") or time.time()), UTC)
+    return created.astimezone(BUSINESS_TIMEZONE).date().isoformat()
+
+
+def _stamp(event: dict[str, Any]) -> str:
+    created = datetime.fromtimestamp(int(event.get("created") or time.time()), UTC)
+    return created.isoformat(timespec="seconds").replace("+00:00", "Z")

@@ -1,0 +1,53 @@
+"""Stripe's webhook through the local runtime: the same signed event
+delivered 20 times, 10 of them at once, records one payment; the signing
+secret is the emulated Secrets Manager's (STRIPE_WEBHOOK_SECRET locally)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+
+from invoicing.logic.stripe_events import sign
+
+pytestmark = pytest.mark.e2e
+
+
+def test_one_event_delivered_20_times_10_at_once_records_one_payment(client, ready):
+    draft = client.post(
+        "/invoices",
+        {"name": "Carte", "customer_id": ready["customer"]["id"], "lines": [{"name": "X", "unit_price": "80"}]},
+    ).body
+    invoice = client.post(f"/invoices/{draft['id']}/mark-sent").body
+    event = {
+        "id": f"evt_{client.tenant}", "type": "payment_intent.succeeded", "created": int(time.time()),
+        "data": {"object": {
+            "id": f"pi_{client.tenant}", "object": "payment_intent", "amount_received": 8000, "currency": "eur",
+            "metadata": {"tenant_id": client.tenant, "invoice_id": invoice["id"]}, "payment_method_types": ["card"],
+        }},
+    }  # fmt: skip
+    payload = json.dumps(event)
+
+    def deliver() -> int:
+        headers = {"Stripe-Signature": sign(payload.encode(), "whsec_local_dev", int(time.time()))}
+        return client.call("POST", "/webhooks/stripe", raw=payload, headers=headers, tenant=None).status
+
+    barrier, statuses = threading.Barrier(10), []
+
+    def at_once() -> None:
+        barrier.wait()
+        statuses.append(deliver())
+
+    threads = [threading.Thread(target=at_once) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    statuses += [deliver() for _ in range(10)]
+
+    assert statuses == [200] * 20
+    stored = client.get(f"/invoices/{invoice['id']}").body
+    assert len(stored["payments"]) == 1
+    assert (stored["status"], stored["amount_paid"], stored["amount_due"]) == ("paid", "80.00", "0.00")

@@ -1,0 +1,190 @@
+"""The Stripe webhook (issue 5 §6, SPEC §8): signed events recorded from
+their own objects, converging whatever their order and repetitions."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from invoicing.logic.stripe_events import sign
+from tests.conftest import CLIENT_ADDRESS, SPEC_INVOICE
+
+pytestmark = pytest.mark.integration
+
+SECRET = "whsec_local_dev"
+
+
+@pytest.fixture
+def invoice(api, business):
+    customer = api.post("/customers", {"name": "Dupont & Fils", "address": CLIENT_ADDRESS}).body
+    draft = api.post("/invoices", {**SPEC_INVOICE, "customer_id": customer["id"]}).body
+    issued = api.post(f"/invoices/{draft['id']}/mark-sent").body
+    assert issued["amount_due"] == "1398.00"
+    return issued
+
+
+def event(kind: str, obj: dict, id: str = "evt_1", created: int | None = None) -> dict:
+    return {"id": id, "object": "event", "type": kind, "created": created or int(time.time()), "data": {"object": obj}}
+
+
+def metadata(invoice: dict, **extra: str) -> dict:
+    return {"tenant_id": "acme", "invoice_id": invoice["id"], **extra}
+
+
+def succeeded(invoice: dict, received: int, intent: str = "pi_1", id: str = "evt_1", **extra: str) -> dict:
+    return event("payment_intent.succeeded", {
+        "id": intent, "object": "payment_intent", "amount_received": received, "currency": "eur",
+        "metadata": metadata(invoice, **extra), "payment_method_types": ["card"],
+    }, id)  # fmt: skip
+
+
+def completed(
+    invoice: dict, total: int, intent: str = "pi_1", id: str = "evt_cs", status: str = "paid", **extra
+) -> dict:
+    return event("checkout.session.completed", {
+        "id": "cs_1", "object": "checkout.session", "payment_intent": intent, "payment_status": status,
+        "amount_total": total, "currency": "eur", "metadata": metadata(invoice, **extra),
+        "payment_method_types": ["card"],
+    }, id)  # fmt: skip
+
+
+def refunded(refunded_minor: int, intent: str = "pi_1", id: str = "evt_refund") -> dict:
+    return event("charge.refunded", {
+        "id": "ch_1", "object": "charge", "payment_intent": intent, "amount": 139_800,
+        "amount_refunded": refunded_minor, "currency": "eur", "metadata": {},
+    }, id)  # fmt: skip
+
+
+def deliver(api, stripe_event: dict, secret: str = SECRET, stamp: int | None = None, body: bytes | None = None,
+            encoded: bool = False):  # fmt: skip
+    payload = json.dumps(stripe_event).encode()
+    header = sign(payload, secret, stamp or int(time.time()))
+    sent = (body if body is not None else payload).decode()
+    return api.call("POST", "/webhooks/stripe", raw=sent, headers={"Stripe-Signature": header}, tenant=None,
+                    base64_body=encoded)  # fmt: skip
+
+
+def stored(api, invoice: dict) -> dict:
+    return api.get(f"/invoices/{invoice['id']}").body
+
+
+def test_a_payment_intent_succeeded_records_a_card_payment_and_keeps_the_tip_apart(api, invoice):
+    reply = deliver(api, succeeded(invoice, 139_800 + 13_980, tip="13980"))
+
+    assert reply.status == 200, reply.body
+    assert reply.body["outcome"] == "recorded"
+    after = stored(api, invoice)
+    assert (after["status"], after["amount_paid"], after["amount_due"]) == ("paid", "1398.00", "0.00")
+    (payment,) = after["payments"]
+    assert (payment["method"], payment["amount"], payment["tip"], payment["source"]) == (
+        "card", "1398.00", "139.80", "stripe"
+    )  # fmt: skip
+    assert payment["stripe_payment_intent"] == "pi_1"
+
+
+def test_the_same_event_delivered_20_times_records_one_payment(api, invoice):
+    replies = [deliver(api, succeeded(invoice, 50_000)) for _ in range(20)]
+
+    assert {reply.status for reply in replies} == {200}
+    assert [reply.body["outcome"] for reply in replies[1:]] == ["already processed"] * 19
+    assert len(stored(api, invoice)["payments"]) == 1
+    assert stored(api, invoice)["amount_paid"] == "500.00"
+
+
+@pytest.mark.parametrize("order", ["session first", "intent first"])
+def test_the_session_and_its_intent_are_one_payment_in_either_order(api, invoice, order):
+    events = [completed(invoice, 139_800), succeeded(invoice, 139_800)]
+    for stripe_event in events if order == "session first" else events[::-1]:
+        assert deliver(api, stripe_event).status == 200
+
+    after = stored(api, invoice)
+    assert len(after["payments"]) == 1
+    assert (after["status"], after["amount_due"]) == ("paid", "0.00")
+
+
+@pytest.mark.parametrize("order", ["refund first", "payment first"])
+def test_a_refund_raises_the_amount_due_again_whatever_the_order(api, invoice, order):
+    events = [refunded(50_000), succeeded(invoice, 139_800)]
+    for stripe_event in events if order == "refund first" else events[::-1]:
+        assert deliver(api, stripe_event).status == 200
+
+    after = stored(api, invoice)
+    assert (after["status"], after["amount_paid"], after["amount_due"]) == ("partially_paid", "898.00", "500.00")
+    assert after["payments"][0]["amount_refunded"] == "500.00"
+
+
+def test_a_second_larger_refund_of_the_same_charge_counts_once(api, invoice):
+    deliver(api, succeeded(invoice, 139_800))
+    deliver(api, refunded(10_000, id="evt_r1"))
+    deliver(api, refunded(30_000, id="evt_r2"))
+    deliver(api, refunded(10_000, id="evt_r1_late"))  # an older state, delivered late
+
+    assert stored(api, invoice)["amount_due"] == "300.00"
+
+
+def test_a_session_not_yet_paid_records_nothing(api, invoice):
+    reply = deliver(api, completed(invoice, 139_800, status="unpaid"))
+
+    assert reply.body["outcome"] == "awaiting payment"
+    assert stored(api, invoice)["payments"] == []
+
+
+def test_a_failed_payment_is_shown_to_the_business_and_pays_nothing(api, invoice):
+    failed = event("payment_intent.payment_failed", {
+        "id": "pi_9", "object": "payment_intent", "amount_received": 0, "currency": "eur",
+        "metadata": metadata(invoice),
+        "last_payment_error": {"code": "card_declined", "decline_code": "insufficient_funds",
+                               "message": "Your card has insufficient funds."},
+    }, "evt_fail")  # fmt: skip
+
+    deliver(api, failed)
+    deliver(api, failed)
+
+    after = stored(api, invoice)
+    assert after["amount_paid"] == "0.00"
+    assert [(f["code"], f["message"]) for f in after["payment_failures"]] == [
+        ("insufficient_funds", "Your card has insufficient funds.")
+    ]
+
+
+def test_an_event_naming_no_invoice_of_ours_is_acknowledged_and_ignored(api, invoice):
+    stray = succeeded({"id": "inv_00000000000000000000000000"}, 1000)
+    other_tenant = succeeded(invoice, 1000, tenant_id="other", id="evt_2")
+
+    assert deliver(api, stray).body["outcome"] == "no invoice of ours"
+    assert deliver(api, other_tenant).body["outcome"] == "no invoice of ours"
+    assert stored(api, invoice)["payments"] == []
+
+
+def test_a_body_api_gateway_encoded_in_base64_is_verified_decoded(api, invoice):
+    reply = deliver(api, succeeded(invoice, 1000), encoded=True)
+
+    assert reply.status == 200, reply.body
+    assert stored(api, invoice)["amount_paid"] == "10.00"
+
+
+@pytest.mark.parametrize(
+    "attack",
+    ["tampered body", "wrong secret", "ten minutes old", "no signature", "from the future"],
+)
+def test_a_bad_or_stale_signature_is_a_400_and_records_nothing(api, invoice, attack):
+    genuine = succeeded(invoice, 139_800)
+    if attack == "tampered body":
+        forged = json.dumps(succeeded(invoice, 139_800_000)).encode()
+        reply = deliver(api, genuine, body=forged)
+    elif attack == "wrong secret":
+        reply = deliver(api, genuine, secret="whsec_someone_else")
+    elif attack == "ten minutes old":
+        reply = deliver(api, genuine, stamp=int(time.time()) - 600)
+    elif attack == "from the future":
+        reply = deliver(api, genuine, stamp=int(time.time()) + 600)
+    else:
+        reply = api.call("POST", "/webhooks/stripe", raw=json.dumps(genuine), tenant=None)
+
+    assert reply.status == 400
+    assert reply.body["error"]["code"] == "bad_signature"
+    assert stored(api, invoice)["payments"] == []
+    # and the event was not remembered as processed: the genuine delivery still records it
+    assert deliver(api, genuine).body["outcome"] == "recorded"
