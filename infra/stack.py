@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Aspects, RemovalPolicy, Stack
+from aws_cdk import Aspects, CfnOutput, RemovalPolicy, Stack
 from aws_cdk import aws_secretsmanager as secretsmanager
 from cdk_nag import AwsSolutionsChecks, NagPackSuppression, NagSuppressions
 from constructs import Construct
@@ -67,6 +67,8 @@ class InvoicingStack(Stack):
                 )
             ],
         )
+        CfnOutput(self, "StripeSecretName", value=self.stripe_secret.secret_name,
+                  description="write {secret_key, webhook_secret} here after deploying")  # fmt: skip
         for fn in wiring.FUNCTIONS:
             if fn.reads_stripe_secret:
                 function = self.functions.by_name[fn.name]

@@ -156,3 +156,13 @@ def test_when_the_number_prefix_ends_with_a_letter_a_separator_or_is_empty_then_
 
     assert reply.status == 200, reply.body
     assert reply.body["invoice_number_prefix"] == prefix
+
+
+def test_the_business_names_its_stripe_connected_account_and_nothing_else_passes_for_one(api):
+    saved = api.put("/business", {**BUSINESS, "stripe_account_id": "acct_1Nv0FGQ9RKHgCVdK"})
+    secret_key = api.put("/business", {**BUSINESS, "stripe_account_id": "sk_live_51H"})
+
+    assert saved.status == 200
+    assert api.get("/business").body["stripe_account_id"] == "acct_1Nv0FGQ9RKHgCVdK"
+    assert secret_key.status == 422
+    assert secret_key.error_fields == ["stripe_account_id"]

@@ -77,6 +77,17 @@ class BusinessIn(Input):
     vat_franchise: bool = Field(
         default=False, description='franchise en base: no VAT, "TVA non applicable, art. 293 B du CGI"'
     )
+    stripe_account_id: (
+        Annotated[
+            str,
+            Field(
+                pattern=r"^acct_[A-Za-z0-9]{1,255}$",
+                description="the business's Stripe connected account: its clients pay it there (card, bank transfer)",
+                examples=["acct_1Nv0FGQ9RKHgCVdK"],
+            ),
+        ]
+        | None
+    ) = None
     sender_email: Email | None = Field(
         default=None,
         description="where clients' replies go (Reply-To); the e-mails' From is set with POST /business/sender",
