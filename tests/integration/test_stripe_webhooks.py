@@ -188,3 +188,72 @@ def test_a_bad_or_stale_signature_is_a_400_and_records_nothing(api, invoice, att
     assert stored(api, invoice)["payments"] == []
     # and the event was not remembered as processed: the genuine delivery still records it
     assert deliver(api, genuine).body["outcome"] == "recorded"
+
+
+def test_an_event_from_another_stripe_account_cannot_pay_the_invoice_its_metadata_names(api, invoice):
+    from tests.conftest import BUSINESS
+
+    api.put("/business", {**BUSINESS, "stripe_account_id": "acct_acme"})
+    forged = {**succeeded(invoice, 139_800), "account": "acct_someone_else"}
+    platform = succeeded(invoice, 139_800, id="evt_2")  # no account: the platform's own, not acme's
+    genuine = {**succeeded(invoice, 139_800, id="evt_3"), "account": "acct_acme"}
+
+    assert deliver(api, forged).body["outcome"] == "no invoice of ours"
+    assert deliver(api, platform).body["outcome"] == "no invoice of ours"
+    assert stored(api, invoice)["payments"] == []
+    assert deliver(api, genuine).body["outcome"] == "recorded"
+
+
+def test_a_refund_from_another_account_does_not_touch_the_payment(api, invoice):
+    deliver(api, succeeded(invoice, 139_800))
+
+    deliver(api, {**refunded(139_800), "account": "acct_someone_else"})
+
+    assert stored(api, invoice)["amount_due"] == "0.00"
+
+
+@pytest.mark.parametrize("order", ["session first", "intent first"])
+def test_a_tip_only_one_event_names_still_converges(api, invoice, order):
+    events = [completed(invoice, 139_800 + 13_980, tip="13980"), succeeded(invoice, 139_800 + 13_980)]
+    for stripe_event in events if order == "session first" else events[::-1]:
+        deliver(api, stripe_event)
+
+    after = stored(api, invoice)
+    (payment,) = after["payments"]
+    assert (payment["amount"], payment["tip"]) == ("1398.00", "139.80")
+    assert (after["amount_paid"], after["amount_due"]) == ("1398.00", "0.00")
+
+
+def test_a_stripe_payment_updated_later_keeps_its_place_among_the_payments(api, invoice):
+    deliver(api, succeeded(invoice, 10_000, intent="pi_a", id="evt_a"))
+    api.post(f"/invoices/{invoice['id']}/payments", {"method": "cash", "amount": "50"})
+    deliver(api, refunded(5_000, intent="pi_a", id="evt_ra"))
+
+    assert [p["method"] for p in stored(api, invoice)["payments"]] == ["card", "cash"]
+
+
+def test_more_paid_through_stripe_than_due_shows_nothing_due_and_the_excess(api, invoice):
+    api.post(f"/invoices/{invoice['id']}/payments", {"method": "cash", "amount": "1398"})
+
+    deliver(api, succeeded(invoice, 10_000))
+
+    after = stored(api, invoice)
+    assert (after["status"], after["amount_due"], after["amount_overpaid"]) == ("paid", "0.00", "100.00")
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "t=\u00b2,v1=" + "a" * 64,
+        "t=" + "9" * 5000 + ",v1=" + "a" * 64,
+        "t=1,v1=\u00e9\u00e9",
+        "v1=" + "a" * 64,
+        "garbage",
+    ],
+)
+def test_a_malformed_signature_header_is_a_400_not_a_500(api, invoice, header):
+    reply = api.call("POST", "/webhooks/stripe", raw=json.dumps(succeeded(invoice, 100)),
+                     headers={"Stripe-Signature": header}, tenant=None)  # fmt: skip
+
+    assert reply.status == 400, reply.body
+    assert stored(api, invoice)["payments"] == []

@@ -33,6 +33,10 @@ METHOD_FIELDS = {
 def record(deps: Deps, tenant: str, invoice_id: str, data: Any) -> Doc:
     """A payment received outside the system. The payment, with where the
     invoice stands after it."""
+    if getattr(data, "payment_method_id", None):
+        raise InvalidInput.of(
+            "payment_method_id", "charging a saved card is not available yet: record a card charged elsewhere"
+        )
     for _ in range(ATTEMPTS):
         current = invoices.get_invoice(deps, tenant, invoice_id)
         currency = current["currency"]
@@ -94,7 +98,10 @@ def settled(doc: Doc, now: str) -> Doc:
     return {
         **doc,
         "amount_paid": format_amount(paid, currency),
-        "amount_due": format_amount(due, currency),
+        # Stripe may take more than is due (two clients paying at once): nothing is
+        # due, and the business sees what to give back
+        "amount_due": format_amount(max(due, Decimal(0)), currency),
+        "amount_overpaid": format_amount(max(-due, Decimal(0)), currency),
         "status": status.value,
         "paid_at": (doc.get("paid_at") or now) if status is Status.PAID else None,
         "updated_at": now,

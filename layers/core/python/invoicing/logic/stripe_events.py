@@ -23,7 +23,7 @@ from typing import Any
 
 from invoicing.domain.errors import DomainError, StaleVersion
 from invoicing.domain.money import format_amount, minor_unit
-from invoicing.logic import payments
+from invoicing.logic import catalog, payments
 from invoicing.logic.common import BUSINESS_TIMEZONE, Deps
 from invoicing.store.ports import ConditionFailed, Doc
 
@@ -35,6 +35,8 @@ EVENT_RETENTION_S = 30 * 86_400  # Stripe retries an event for three days
 MAX_FAILURES = 20
 _TENANT = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _RESERVED = frozenset({"pending", "attachments", "logos", "platform"})
+_STAMP = re.compile(r"[0-9]{1,12}")
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
 class BadSignature(DomainError):
@@ -44,13 +46,15 @@ class BadSignature(DomainError):
 def verify(payload: bytes, header: str | None, secret: str, now: float) -> None:
     """Stripe's scheme: `t=<unix time>,v1=<hex HMAC-SHA256 of "t.payload">`
     (several v1 while a secret is rolled), at most TOLERANCE_S old."""
+    if not secret:
+        raise RuntimeError("the webhook signing secret is empty: anyone could sign events")
     if not header:
         raise BadSignature("no Stripe-Signature header")
     pairs = [part.split("=", 1) for part in header.split(",") if "=" in part]
-    stamps = [value for key, value in pairs if key.strip() == "t"]
-    signatures = [value.strip() for key, value in pairs if key.strip() == "v1"]
-    if len(stamps) != 1 or not stamps[0].strip().isdigit() or not signatures:
-        raise BadSignature("the Stripe-Signature header is not t=…,v1=…")
+    stamps = [value.strip() for key, value in pairs if key.strip() == "t"]
+    signatures = [value.strip() for key, value in pairs if key.strip() == "v1" and _HEX64.fullmatch(value.strip())]
+    if len(stamps) != 1 or not _STAMP.fullmatch(stamps[0]) or not signatures:
+        raise BadSignature("the Stripe-Signature header is not t=<seconds>,v1=<64 hex digits>")
     stamp = int(stamps[0])
     if abs(now - stamp) > TOLERANCE_S:
         raise BadSignature(f"the signature is more than {TOLERANCE_S} s away from now")
@@ -85,7 +89,7 @@ def handle(deps: Deps, event: dict[str, Any]) -> str:
     if kind == "payment_intent.payment_failed":
         return _failed(deps, event, obj)
     if kind == "charge.refunded":
-        return _refunded(deps, obj)
+        return _refunded(deps, event, obj)
     return "ignored"
 
 
@@ -110,7 +114,7 @@ def _paid(
     deps: Deps, event: dict[str, Any], metadata: dict[str, Any], intent: str, received: int, currency: str,
     methods: list[str] | None,
 ) -> str:  # fmt: skip
-    target = _target(deps, metadata) or _known_intent(deps, intent)
+    target = _target(deps, event, metadata) or _known_intent(deps, event, intent)
     if target is None:
         return "no invoice of ours"
     tenant, invoice_id = target
@@ -122,28 +126,33 @@ def _paid(
         code = invoice["currency"]
         if currency.upper() != code:
             return f"paid in {currency.upper()}, not the invoice's {code}: left to the business"
-        total = _amount(received, code)
-        tip = min(total, _amount(_minor(metadata.get("tip")), code))
-        refunded = _amount(_early_refund(deps, intent), code)
         existing = next((p for p in invoice.get("payments") or [] if p.get("stripe_payment_intent") == intent), None)
-        toward = max(total - tip, Decimal(existing["amount"]) if existing else Decimal(0))
-        refunded = max(refunded, _refunded_total(existing))
+        # Each a maximum (Stripe's amounts only grow), and the amount what they leave: any order converges.
+        received_total = max(_amount(received, code), Decimal((existing or {}).get("stripe_amount_received") or 0))
+        tip = min(
+            received_total, max(_amount(_minor(metadata.get("tip")), code), Decimal((existing or {}).get("tip") or 0))
+        )
+        toward = received_total - tip
+        refunded = max(_amount(_early_refund(deps, intent), code), _refunded_total(existing))
         payment = {
             "id": existing["id"] if existing else deps.new_id("pay"),
-            "method": "bank_transfer" if methods == ["customer_balance"] else "card",
+            "method": _method(methods, existing),
             "amount": format_amount(toward, code),
             "paid_at": existing["paid_at"] if existing else _day(event),
-            "instalment_id": metadata.get("instalment_id") or None,
+            "instalment_id": metadata.get("instalment_id") or (existing or {}).get("instalment_id"),
             "source": "stripe",
-            "tip": format_amount(max(tip, Decimal(existing["tip"]) if existing else Decimal(0)), code),
+            "tip": format_amount(tip, code),
             **_refund_split(refunded, toward, code),
             "stripe_payment_intent": intent,
+            "stripe_amount_received": format_amount(received_total, code),
             "recorded_at": existing["recorded_at"] if existing else deps.timestamp(),
         }
         if existing == payment:
             return "already recorded"
-        others = [p for p in invoice.get("payments") or [] if p.get("stripe_payment_intent") != intent]
-        doc = payments.settled({**invoice, "payments": [*others, payment]}, deps.timestamp())
+        listed = invoice.get("payments") or []
+        # in its place: the order of payments decides the instalments they fill
+        updated = [payment if p is existing else p for p in listed] if existing else [*listed, payment]
+        doc = payments.settled({**invoice, "payments": updated}, deps.timestamp())
         try:
             deps.store.replace(
                 tenant, "invoice", doc, expected_version=invoice["version"], old_name=None, new_name=None
@@ -156,12 +165,13 @@ def _paid(
     raise RuntimeError(f"invoice {invoice_id} too busy to record {intent}; Stripe will retry")
 
 
-def _refunded(deps: Deps, charge: dict[str, Any]) -> str:
+def _refunded(deps: Deps, event: dict[str, Any], charge: dict[str, Any]) -> str:
     intent = charge.get("payment_intent")
     if not intent:
         return "not a payment intent's charge"
     _keep_early_refund(deps, intent, int(charge.get("amount_refunded") or 0))
-    target = _known_intent(deps, intent) or _target(deps, charge.get("metadata") or {})
+    remembered = _known_intent(deps, event, intent)
+    target = remembered or _target(deps, event, charge.get("metadata") or {})
     if target is None:
         return "refund kept until its payment"
     tenant, invoice_id = target
@@ -170,6 +180,10 @@ def _refunded(deps: Deps, charge: dict[str, Any]) -> str:
         if invoice is None:
             return "no invoice of ours"
         existing = next((p for p in invoice.get("payments") or [] if p.get("stripe_payment_intent") == intent), None)
+        if existing is None and remembered:
+            # its payment is being written now (the intent is remembered first), maybe
+            # without this refund: fail, so that Stripe delivers the refund again
+            raise RuntimeError(f"the payment of {intent} is being recorded; Stripe will retry the refund")
         if existing is None:
             return "refund kept until its payment"
         code = invoice["currency"]
@@ -194,7 +208,7 @@ def _refunded(deps: Deps, charge: dict[str, Any]) -> str:
 def _failed(deps: Deps, event: dict[str, Any], intent: dict[str, Any]) -> str:
     """Shown to the business on the invoice (`payment_failures`), newest
     last; nothing is paid."""
-    target = _target(deps, intent.get("metadata") or {})
+    target = _target(deps, event, intent.get("metadata") or {})
     if target is None:
         return "no invoice of ours"
     tenant, invoice_id = target
@@ -228,18 +242,31 @@ def _failed(deps: Deps, event: dict[str, Any], intent: dict[str, Any]) -> str:
 # -- helpers ------------------------------------------------------------------
 
 
-def _target(deps: Deps, metadata: dict[str, Any]) -> tuple[str, str] | None:
+def _target(deps: Deps, event: dict[str, Any], metadata: dict[str, Any]) -> tuple[str, str] | None:
+    """The invoice the metadata names, if the event comes from the Stripe
+    account of that invoice's business: any business could write another's
+    ids into the metadata of a payment on its own account."""
     tenant, invoice_id = metadata.get("tenant_id"), metadata.get("invoice_id")
     if not isinstance(tenant, str) or not _TENANT.match(tenant) or tenant.lower() in _RESERVED:
         return None
-    if not isinstance(invoice_id, str) or deps.store.get(tenant, "invoice", invoice_id) is None:
+    if not isinstance(invoice_id, str) or not _from_its_account(deps, event, tenant):
+        return None
+    if deps.store.get(tenant, "invoice", invoice_id) is None:
         return None
     return tenant, invoice_id
 
 
-def _known_intent(deps: Deps, intent: str) -> tuple[str, str] | None:
+def _from_its_account(deps: Deps, event: dict[str, Any], tenant: str) -> bool:
+    """A connected account's event carries `account`; the platform's own, none."""
+    business = deps.store.get(tenant, "business", catalog.BUSINESS_ID) or {}
+    return (event.get("account") or None) == (business.get("stripe_account_id") or None)
+
+
+def _known_intent(deps: Deps, event: dict[str, Any], intent: str) -> tuple[str, str] | None:
     known = deps.store.get(PLATFORM, KIND, f"intent:{intent}")
-    return (known["tenant_id"], known["invoice_id"]) if known else None
+    if not known or not _from_its_account(deps, event, known["tenant_id"]):
+        return None
+    return known["tenant_id"], known["invoice_id"]
 
 
 def _remember_intent(deps: Deps, intent: str, tenant: str, invoice_id: str) -> None:
@@ -272,6 +299,16 @@ def _keep_early_refund(deps: Deps, intent: str, amount_refunded: int) -> None:
         except StaleVersion:
             continue
         return
+
+
+def _method(offered: list[str] | None, existing: Doc | None) -> str:
+    """How it was paid: certain when the object offered one way only (a
+    bank transfer is Stripe's customer_balance); otherwise as first known."""
+    if offered == ["customer_balance"]:
+        return "bank_transfer"
+    if offered == ["card"] or existing is None:
+        return "card"
+    return str(existing["method"])
 
 
 def _refund_split(refunded: Decimal, toward: Decimal, currency: str) -> dict[str, str]:
