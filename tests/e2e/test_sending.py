@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from tests.conftest import CLIENT_ADDRESS
+from tests.e2e.test_concurrency import all_at_once
 
 pytestmark = pytest.mark.e2e
 
@@ -79,14 +80,18 @@ def test_the_same_send_event_delivered_concurrently_sends_one_email(runtime, cli
     assert [d["status"] for d in client.get(f"/invoices/{draft['id']}").body["deliveries"]] == ["sent"]
 
 
+def code_mailed_to(client: Any, address: str) -> str:
+    """The code of the one e-mail the address got, as its reader finds it."""
+    (mail,) = [item for item in outbox(client)["emails"] if item["to"] == [address]]
+    return re.search(r"\b(\d{6})\b", mail["text"]).group(1)
+
+
 def test_a_business_proves_its_address_from_the_outbox_and_its_invoices_come_from_it(runtime, client, ready):
     address = f"factures@{client.tenant}.example"
 
     asked = client.post("/business/sender", {"email": address})
     assert asked.status == 202, asked.body
-    (mail,) = [item for item in outbox(client)["emails"] if item["to"] == [address]]
-    code = re.search(r"\b(\d{6})\b", mail["text"]).group(1)
-    confirmed = client.post("/business/sender/confirm", {"code": code})
+    confirmed = client.post("/business/sender/confirm", {"code": code_mailed_to(client, address)})
     assert confirmed.status == 200, confirmed.body
     lines = [{"name": "X", "unit_price": "1"}]
     draft = client.post("/invoices", {"name": "Depuis", "customer_id": ready["customer"]["id"], "lines": lines}).body
@@ -100,17 +105,10 @@ def test_a_business_proves_its_address_from_the_outbox_and_its_invoices_come_fro
 
 def test_concurrent_requests_for_a_code_email_one(client, ready):
     address = f"concurrent@{client.tenant}.example"
-    barrier, statuses = threading.Barrier(4), []
 
-    def ask() -> None:
-        barrier.wait()
-        statuses.append(client.post("/business/sender", {"email": address}).status)
-
-    threads = [threading.Thread(target=ask) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    statuses = [reply.status for reply in all_at_once(
+        [lambda: client.post("/business/sender", {"email": address})] * 4
+    )]  # fmt: skip
 
     assert statuses.count(202) == 1, statuses
     assert set(statuses) <= {202, 409, 429}
@@ -120,19 +118,9 @@ def test_concurrent_requests_for_a_code_email_one(client, ready):
 def test_concurrent_confirms_of_one_code_all_end_confirmed(client, ready):
     address = f"twice@{client.tenant}.example"
     client.post("/business/sender", {"email": address})
-    (mail,) = [item for item in outbox(client)["emails"] if item["to"] == [address]]
-    code = re.search(r"\b(\d{6})\b", mail["text"]).group(1)
-    barrier, replies = threading.Barrier(4), []
+    code = code_mailed_to(client, address)
 
-    def confirm() -> None:
-        barrier.wait()
-        replies.append(client.post("/business/sender/confirm", {"code": code}))
-
-    threads = [threading.Thread(target=confirm) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    replies = all_at_once([lambda: client.post("/business/sender/confirm", {"code": code})] * 4)
 
     assert [reply.status for reply in replies] == [200] * 4, [reply.body for reply in replies]
     assert {reply.body["sending_from"] for reply in replies} == {address}
@@ -141,20 +129,10 @@ def test_concurrent_confirms_of_one_code_all_end_confirmed(client, ready):
 def test_concurrent_wrong_guesses_all_count_and_spend_the_code(client, ready):
     address = f"guess@{client.tenant}.example"
     client.post("/business/sender", {"email": address})
-    (mail,) = [item for item in outbox(client)["emails"] if item["to"] == [address]]
-    right = re.search(r"\b(\d{6})\b", mail["text"]).group(1)
+    right = code_mailed_to(client, address)
     wrong = f"{(int(right) + 1) % 10**6:06d}"
-    barrier, replies = threading.Barrier(8), []
 
-    def guess() -> None:
-        barrier.wait()
-        replies.append(client.post("/business/sender/confirm", {"code": wrong}))
-
-    threads = [threading.Thread(target=guess) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    replies = all_at_once([lambda: client.post("/business/sender/confirm", {"code": wrong})] * 8)
     late = client.post("/business/sender/confirm", {"code": right})
 
     assert [reply.status for reply in replies] == [422] * 8

@@ -5,12 +5,12 @@ secret is the emulated Secrets Manager's (STRIPE_WEBHOOK_SECRET locally)."""
 from __future__ import annotations
 
 import json
-import threading
 import time
 
 import pytest
 
 from invoicing.logic.stripe_events import sign
+from tests.e2e.test_concurrency import all_at_once
 
 pytestmark = pytest.mark.e2e
 
@@ -34,17 +34,7 @@ def test_one_event_delivered_20_times_10_at_once_records_one_payment(client, rea
         headers = {"Stripe-Signature": sign(payload.encode(), "whsec_local_dev", int(time.time()))}
         return client.call("POST", "/webhooks/stripe", raw=payload, headers=headers, tenant=None).status
 
-    barrier, statuses = threading.Barrier(10), []
-
-    def at_once() -> None:
-        barrier.wait()
-        statuses.append(deliver())
-
-    threads = [threading.Thread(target=at_once) for _ in range(10)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    statuses = all_at_once([deliver] * 10)
     statuses += [deliver() for _ in range(10)]
 
     assert statuses == [200] * 20

@@ -62,13 +62,8 @@ def record(deps: Deps, tenant: str, invoice_id: str, data: Any) -> Doc:
             "amount_refunded": format_amount(Decimal(0), currency),
             "recorded_at": deps.timestamp(),
         }
-        doc = settled({**current, "payments": [*(current.get("payments") or []), payment]}, deps.timestamp())
-        try:
-            deps.store.replace(
-                tenant, "invoice", doc, expected_version=current["version"], old_name=None, new_name=None
-            )
-        except StaleVersion:
-            time.sleep(random.uniform(0.002, 0.02))  # another payment won: read again
+        doc = save(deps, tenant, current, [*(current.get("payments") or []), payment])
+        if doc is None:
             continue
         published(deps, tenant, current, doc, payment["id"])
         return {**payment, "invoice": position(doc)}
@@ -82,6 +77,19 @@ def listed(deps: Deps, tenant: str, invoice_id: str, limit: int, cursor: str | N
     page = found[start : start + limit]
     more = start + limit < len(found)
     return {"items": page, "next_cursor": _cursor(start + limit) if more else None}
+
+
+def save(deps: Deps, tenant: str, invoice: Doc, listed: list[Doc]) -> Doc | None:
+    """The invoice with these payments, settled and written under the
+    version read; None when another write got there first (after a short,
+    random pause: read it again and retry)."""
+    doc = settled({**invoice, "payments": listed}, deps.timestamp())
+    try:
+        deps.store.replace(tenant, "invoice", doc, expected_version=invoice["version"], old_name=None, new_name=None)
+    except StaleVersion:
+        time.sleep(random.uniform(0.002, 0.02))
+        return None
+    return doc
 
 
 def settled(doc: Doc, now: str) -> Doc:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
-import random
 import re
 import time
 from datetime import UTC, datetime
@@ -152,13 +151,8 @@ def _paid(
         listed = invoice.get("payments") or []
         # in its place: the order of payments decides the instalments they fill
         updated = [payment if p is existing else p for p in listed] if existing else [*listed, payment]
-        doc = payments.settled({**invoice, "payments": updated}, deps.timestamp())
-        try:
-            deps.store.replace(
-                tenant, "invoice", doc, expected_version=invoice["version"], old_name=None, new_name=None
-            )
-        except StaleVersion:
-            time.sleep(random.uniform(0.002, 0.02))
+        doc = payments.save(deps, tenant, invoice, updated)
+        if doc is None:
             continue
         payments.published(deps, tenant, invoice, doc, None if existing else payment["id"])
         return "recorded" if existing is None else "updated"
@@ -191,14 +185,8 @@ def _refunded(deps: Deps, event: dict[str, Any], charge: dict[str, Any]) -> str:
         payment = {**existing, **_refund_split(refunded, Decimal(existing["amount"]), code)}
         if payment == existing:
             return "already recorded"
-        others = [p if p is not existing else payment for p in invoice["payments"]]
-        doc = payments.settled({**invoice, "payments": others}, deps.timestamp())
-        try:
-            deps.store.replace(
-                tenant, "invoice", doc, expected_version=invoice["version"], old_name=None, new_name=None
-            )
-        except StaleVersion:
-            time.sleep(random.uniform(0.002, 0.02))
+        doc = payments.save(deps, tenant, invoice, [payment if p is existing else p for p in invoice["payments"]])
+        if doc is None:
             continue
         payments.published(deps, tenant, invoice, doc, None)
         return "refund recorded"
