@@ -69,11 +69,32 @@ class InvoicingStack(Stack):
         )
         CfnOutput(self, "StripeSecretName", value=self.stripe_secret.secret_name,
                   description="write {secret_key, webhook_secret} here after deploying")  # fmt: skip
+        # The key payment links are derived from (invoicing.logic.paylinks):
+        # generated here, never seen by anyone; rotating it changes every link.
+        self.pay_link_secret = secretsmanager.Secret(
+            self,
+            "PayLinkKey",
+            description="The key of the hosted invoice page's links (HMAC-SHA256)",
+            generate_secret_string=secretsmanager.SecretStringGenerator(password_length=64, exclude_punctuation=True),
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        NagSuppressions.add_resource_suppressions(
+            self.pay_link_secret,
+            [
+                NagPackSuppression(
+                    id="AwsSolutions-SMG4",
+                    reason="Rotating the key would break every payment link already e-mailed to clients.",
+                )
+            ],
+        )
         for fn in wiring.FUNCTIONS:
+            function = self.functions.by_name[fn.name]
             if fn.reads_stripe_secret:
-                function = self.functions.by_name[fn.name]
                 self.stripe_secret.grant_read(function)
                 function.add_environment(wiring.STRIPE_SECRET_ENV, self.stripe_secret.secret_name)
+            if fn.signs_pay_links:
+                self.pay_link_secret.grant_read(function)
+                function.add_environment(wiring.PAY_LINK_SECRET_ENV, self.pay_link_secret.secret_name)
         self.monitoring = Monitoring(
             self,
             "Monitoring",

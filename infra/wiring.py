@@ -34,6 +34,9 @@ class Function:
     sends_messages: bool = False
     # Whether it reads the platform's Stripe secrets (STRIPE_SECRET_NAME, a Secrets Manager secret).
     reads_stripe_secret: bool = False
+    # Whether it shows or issues payment links (PAY_LINK_SECRET_NAME, the
+    # Secrets Manager secret they are derived from: invoicing.logic.paylinks).
+    signs_pay_links: bool = False
     # Environment beyond the wiring-derived variables (TABLE_NAME, ...).
     environment: dict[str, str] = field(default_factory=dict)
 
@@ -94,7 +97,7 @@ class TableSpec:
     indexes: tuple[Index, ...] = ()
 
 
-API = Function("api", "Business profile, customers, products and invoices", publishes_events=True)
+API = Function("api", "Business profile, customers, products and invoices", publishes_events=True, signs_pay_links=True)
 TOTALS = Function(
     "totals",
     "Stateless totals for the editor's live preview",
@@ -131,6 +134,7 @@ DELIVERY = Function(
     bucket_access="read_write",  # reads the PDF, renders it if its own event has not yet
     layers=("core", "deps", "pdf"),
     sends_messages=True,
+    signs_pay_links=True,  # the link in the message
 )
 
 WEBHOOKS = Function(
@@ -194,6 +198,7 @@ ROUTES: tuple[Route, ...] = (
 EVENT_SOURCE = "invoicing"
 EVENT_BUS_ENV = "EVENT_BUS_NAME"
 STRIPE_SECRET_ENV = "STRIPE_SECRET_NAME"  # invoicing.store.secrets reads it
+PAY_LINK_SECRET_ENV = "PAY_LINK_SECRET_NAME"  # likewise
 
 EVENT_RULES: tuple[EventRule, ...] = (
     # A PDF for every issued version, made before anyone asks for it.

@@ -26,6 +26,7 @@ os.environ.update(
     EVENT_BUS_NAME="invoicing-local-events",
     DEFAULT_SENDER="factures@invoicing.local",
     STRIPE_SECRET_NAME="invoicing/stripe",
+    PAY_LINK_SECRET_NAME="invoicing/pay-links",
     POWERTOOLS_TRACE_DISABLED="true",
     POWERTOOLS_METRICS_NAMESPACE="Invoicing",
     POWERTOOLS_SERVICE_NAME="invoicing",
@@ -157,13 +158,16 @@ def aws() -> Iterator[None]:
     test. moto cannot run Lambda targets, so a rule keeps every event of the
     bus in a queue, for `InProcessApi.deliver_events`."""
     import boto3
+    from aws_lambda_powertools.utilities import parameters
     from moto import mock_aws
 
-    from infra.local.resources import create_bucket, create_stripe_secret, create_table
+    from infra.local.resources import create_bucket, create_pay_link_secret, create_stripe_secret, create_table
     from invoicing.api import routes
 
     with mock_aws():
+        parameters.clear_caches()  # this test's secrets, not the last one's
         create_stripe_secret(boto3.client("secretsmanager"))
+        create_pay_link_secret(boto3.client("secretsmanager"))
         create_table(boto3.client("dynamodb"), os.environ["TABLE_NAME"])
         create_bucket(boto3.client("s3"), os.environ["DOCUMENTS_BUCKET"])
         _capture_bus(os.environ["EVENT_BUS_NAME"])

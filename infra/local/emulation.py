@@ -15,9 +15,11 @@ from typing import Any
 from infra import wiring
 from infra.local.resources import (
     BUCKET_NAME,
+    PAY_LINK_SECRET_NAME,
     STRIPE_SECRET_NAME,
     TABLE_NAME,
     create_bucket,
+    create_pay_link_secret,
     create_stripe_secret,
     create_table,
 )
@@ -75,6 +77,7 @@ class Emulation:
         create_bucket(self.client("s3"), BUCKET_NAME)
         self.client("sesv2").create_email_identity(EmailIdentity=DEFAULT_SENDER.rpartition("@")[2])
         create_stripe_secret(self.client("secretsmanager"))
+        create_pay_link_secret(self.client("secretsmanager"))
 
     def environment(self) -> dict[str, str]:
         """What a handler needs to find the emulated resources — endpoint
@@ -85,6 +88,7 @@ class Emulation:
             "TABLE_NAME": self.table_name,
             wiring.DOCUMENTS_BUCKET_ENV: BUCKET_NAME,
             wiring.STRIPE_SECRET_ENV: STRIPE_SECRET_NAME,
+            wiring.PAY_LINK_SECRET_ENV: PAY_LINK_SECRET_NAME,
         }
 
     def stop(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 from typing import Any
 
 from infra import wiring
@@ -82,4 +83,14 @@ def create_stripe_secret(secretsmanager: Any, name: str = STRIPE_SECRET_NAME) ->
         "webhook_secret": os.environ.get("STRIPE_WEBHOOK_SECRET", "whsec_local_dev"),
     }
     secretsmanager.create_secret(Name=name, SecretString=json.dumps(value))
+    return name
+
+
+PAY_LINK_SECRET_NAME = "invoicing/pay-links"
+
+
+def create_pay_link_secret(secretsmanager: Any, name: str = PAY_LINK_SECRET_NAME) -> str:
+    """The key payment links are derived from: random, as the stack generates
+    it (the emulation's data lives as long as the process, and so do links)."""
+    secretsmanager.create_secret(Name=name, SecretString=secrets.token_urlsafe(48))
     return name

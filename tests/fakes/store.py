@@ -122,6 +122,9 @@ class InMemoryStore:
         self.payment_tokens[step.payment_token_hash] = (tenant, invoice["id"])
         self.docs[(tenant, "invoice", invoice["id"])] = invoice
 
+    def payment_token(self, token_hash: str) -> tuple[str, str] | None:
+        return self.payment_tokens.get(token_hash)
+
     # -- helpers -------------------------------------------------------------
 
     @staticmethod

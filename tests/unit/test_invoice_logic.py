@@ -5,13 +5,14 @@ our read and our write)."""
 from __future__ import annotations
 
 import itertools
+import json
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from invoicing.domain.errors import Busy, InvalidInput, NameTaken
-from invoicing.logic import catalog, invoices
+from invoicing.logic import catalog, invoices, paylinks
 from invoicing.logic.common import Deps
 from invoicing.models.invoices import InvoiceIn
 from invoicing.models.resources import BusinessIn, CustomerIn, ProductIn
@@ -31,7 +32,7 @@ def make_deps(store: Any = None) -> Deps:
         store=store or InMemoryStore(),
         now=lambda: datetime(2026, 11, 27, 10, 0, tzinfo=UTC),
         new_id=lambda prefix: f"{prefix}_{next(ids):04d}",
-        new_token=lambda: "t" * 43,
+        link_key=lambda: b"k" * 32,
     )
 
 
@@ -56,7 +57,11 @@ def test_finalizing_snapshots_numbers_and_dates_the_invoice(deps):
     assert (invoice["issue_date"], invoice["due_date"]) == ("2026-11-27", "2027-01-11")  # + 45 days
     assert invoice["business"]["legal_name"] == "Acme SAS"
     assert invoice["customer"]["name"] == "Dupont"
-    assert invoice["payment_link"] == f"{URL}/pay/{'t' * 43}"
+    token = invoice["payment_link"].removeprefix(f"{URL}/pay/")
+    assert len(token) == 43
+    assert token == paylinks.token(deps, "acme", invoice["id"])
+    assert deps.store.payment_token(paylinks.token_hash(token)) == ("acme", invoice["id"])
+    assert token not in json.dumps(list(deps.store.docs.values()))  # the table keeps its hash only
     again, issued_again = invoices.finalize_invoice(deps, "acme", invoice["id"], None, URL)
     assert (again["number"], issued_again) == ("INV-1", False)
 

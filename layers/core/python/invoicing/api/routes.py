@@ -65,9 +65,11 @@ def deps() -> Deps:
     from invoicing.store.dynamodb import DynamoStore
     from invoicing.store.eventbridge import EVENT_BUS_ENV, EventBridgeEvents
     from invoicing.store.s3 import S3Blobs
+    from invoicing.store.secrets import PAY_LINK_SECRET_ENV, pay_link_key
 
     events = EventBridgeEvents() if os.environ.get(EVENT_BUS_ENV) else None  # only publishers have a bus
-    return Deps(store=DynamoStore(), blobs=S3Blobs(), events=events)
+    link_key = pay_link_key if os.environ.get(PAY_LINK_SECRET_ENV) else None  # only who shows links
+    return Deps(store=DynamoStore(), blobs=S3Blobs(), events=events, link_key=link_key)
 
 
 @cache

@@ -7,7 +7,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -44,7 +44,9 @@ class Deps:
     events: Events | None = None  # only the functions that publish have a bus
     now: Callable[[], datetime] = _utc_now
     new_id: Callable[[str], str] = new_id
-    new_token: Callable[[], str] = field(default=lambda: secrets.token_urlsafe(32))
+    # The platform's key for payment links (store.secrets.pay_link_key), in
+    # the functions that show or issue invoices: logic.paylinks.
+    link_key: Callable[[], bytes] | None = None
 
     def today(self) -> date:
         """The date in France, where the businesses are."""

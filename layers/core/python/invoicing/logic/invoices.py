@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import random
 import time
 from datetime import date
@@ -15,7 +14,7 @@ from invoicing.domain.errors import Busy, FieldError, InvalidInput, NameTaken, N
 from invoicing.domain.lifecycle import Status
 from invoicing.domain.money import ZERO, format_amount, format_rate, has_at_most_decimals, minor_unit
 from invoicing.domain.totals import Discount, Line, Tax, Totals, compute_totals
-from invoicing.logic import catalog
+from invoicing.logic import catalog, paylinks
 from invoicing.logic.common import Deps, announce, jsonable
 from invoicing.models.invoices import InvoiceIn, InvoicePatch, TotalsRequest
 from invoicing.store.ports import ConditionFailed, Doc, Finalization, InvoiceQuery, PageOf
@@ -36,7 +35,8 @@ _COPIED = (
 )
 _DETAIL = frozenset({"lines", "notes", "terms", "business", "customer", "payments"})
 # Kept on the document, never shown: uploads reserved but not confirmed (logic.attachments).
-INTERNAL = frozenset({"uploads"})
+# and where the payment link points (logic.paylinks derives the link itself).
+INTERNAL = frozenset({"uploads", "pay_base_url"})
 _SNAPSHOT_BUSINESS = (
     "legal_name", "address", "email", "phone", "siren", "vat_number", "logo_url", "locale", "vat_franchise",
     "early_payment_terms", "logo",
@@ -158,11 +158,11 @@ def create_invoice(deps: Deps, tenant: str, data: InvoiceIn) -> Doc:
         },
     )
     deps.store.create(tenant, "invoice", doc, name=lifecycle.name_key(doc["name"]))
-    return present(deps, doc)
+    return present(deps, tenant, doc)
 
 
 def get_invoice(deps: Deps, tenant: str, invoice_id: str) -> Doc:
-    return present(deps, _load(deps, tenant, invoice_id))
+    return present(deps, tenant, _load(deps, tenant, invoice_id))
 
 
 def list_invoices(
@@ -183,7 +183,7 @@ def list_invoices(
         not_overdue_before=today if overdue is False else None,
     )
     page = deps.store.list(tenant, "invoice", limit=limit, cursor=cursor, query=query)
-    return PageOf([summary(present(deps, doc)) for doc in page.items], page.cursor)
+    return PageOf([summary(present(deps, tenant, doc)) for doc in page.items], page.cursor)
 
 
 def summary(invoice: Doc) -> Doc:
@@ -224,7 +224,7 @@ def update_invoice(deps: Deps, tenant: str, invoice_id: str, patch: InvoicePatch
         new_name=lifecycle.name_key(doc["name"]),
         require_draft=True,
     )
-    return present(deps, doc)
+    return present(deps, tenant, doc)
 
 
 def delete_invoice(deps: Deps, tenant: str, invoice_id: str, version: int | None) -> None:
@@ -273,7 +273,7 @@ def finalize_invoice(
         if version is not None and version != current["version"]:
             raise StaleVersion(current["version"])
         if not lifecycle.needs_finalization(Status(current["status"])):
-            return present(deps, current), False
+            return present(deps, tenant, current), False
         business = deps.store.get(tenant, "business", catalog.BUSINESS_ID)
         customer = current["customer_id"] and deps.store.get(tenant, "customer", current["customer_id"])
         today = deps.today()
@@ -301,7 +301,7 @@ def finalize_invoice(
         assert business is not None
         assert customer
         sequence = numbering.last + 1
-        token, now = deps.new_token(), deps.timestamp()
+        now = deps.timestamp()
         issued = {
             **current,
             "status": Status.OPEN.value,
@@ -312,7 +312,7 @@ def finalize_invoice(
             "customer": {
                 key: value for key, value in customer.items() if key not in ("version", "created_at", "updated_at")
             },
-            "payment_link": f"{public_url}/pay/{token}",
+            "pay_base_url": public_url,
             "finalized_at": now,
             "updated_at": now,
             "version": current["version"] + 1,
@@ -322,7 +322,7 @@ def finalize_invoice(
             invoice=issued,
             expected_version=current["version"],
             sequence=sequence,
-            payment_token_hash=hashlib.sha256(token.encode()).hexdigest(),
+            payment_token_hash=paylinks.token_hash(paylinks.token(deps, tenant, current["id"])),
         )
         try:
             deps.store.finalize(tenant, step)
@@ -331,7 +331,7 @@ def finalize_invoice(
             time.sleep(random.uniform(0, 0.005 * min(attempt + 1, 10)))
             continue
         announce(deps, events.INVOICE_FINALIZED, tenant, issued)
-        return present(deps, issued), True
+        return present(deps, tenant, issued), True
     raise Busy("too many invoices are being finalized at once; nothing was changed, retry")
 
 
@@ -350,19 +350,20 @@ def void_invoice(deps: Deps, tenant: str, invoice_id: str, version: int | None) 
     }
     deps.store.replace(tenant, "invoice", doc, expected_version=current["version"], old_name=None, new_name=None)
     announce(deps, events.INVOICE_VOIDED, tenant, doc)
-    return present(deps, doc)
+    return present(deps, tenant, doc)
 
 
 # -- helpers -----------------------------------------------------------------------
 
 
-def present(deps: Deps, doc: Doc) -> Doc:
+def present(deps: Deps, tenant: str, doc: Doc) -> Doc:
     """The stored document plus what is derived at read time."""
     due = doc.get("due_date")
     overdue = lifecycle.is_overdue(Status(doc["status"]), _date(due), Decimal(doc["amount_due"]), deps.today())
     from invoicing.logic import payments
 
     shown = {key: value for key, value in doc.items() if key not in INTERNAL}
+    shown["payment_link"] = paylinks.link(deps, tenant, doc)
     if doc.get("payment_schedule"):
         shown["payment_schedule"] = {**doc["payment_schedule"], "instalments": payments.instalments(doc)}
     return {**shown, "attachments": doc.get("attachments", []), "overdue": overdue}
@@ -407,7 +408,6 @@ def _draft(deps: Deps, tenant: str, doc: Doc, *, check_customer: bool = True) ->
     doc["amount_paid"] = doc.get("amount_paid") or zero
     doc["credited"] = doc.get("credited") or zero
     doc["payments"] = doc.get("payments") or []
-    doc["payment_link"] = doc.get("payment_link")
     doc["amount_due"] = format_amount(
         lifecycle.amount_due(
             totals.total,

@@ -308,6 +308,12 @@ class DynamoStore:
                 raise Conflict(f"invoice number {invoice['number']} is already used; change the prefix") from None
             raise
 
+    def payment_token(self, token_hash: str) -> tuple[str, str] | None:
+        item = self.client.get_item(
+            TableName=self.table, Key={"pk": _s(f"PAY#{token_hash}"), "sk": _s("PAY")}, ConsistentRead=True
+        ).get("Item")
+        return (item["tenant"]["S"], item["invoice_id"]["S"]) if item else None
+
     # -- helpers -------------------------------------------------------------
 
     def _put(

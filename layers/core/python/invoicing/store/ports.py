@@ -106,6 +106,10 @@ class Store(Protocol):
 
     def finalize(self, tenant: str, step: Finalization) -> None: ...
 
+    def payment_token(self, token_hash: str) -> tuple[str, str] | None:
+        """The (tenant, invoice id) whose payment link has this token hash."""
+        ...
+
 
 @dataclass(frozen=True)
 class BlobStat:
