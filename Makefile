@@ -21,7 +21,7 @@ test: install build lint typecheck ## install, then pass the whole suite
 test-fast: install ## the suite without infra tests (no CDK synth)
 	$(BIN)/pytest -m "not infra"
 
-$(BIN)/.installed: requirements-dev.txt layers/requirements.txt
+$(BIN)/.installed: requirements-dev.txt layers/requirements.txt layers/requirements-stripe.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
@@ -67,7 +67,14 @@ build/layers/pdf.built: layers/requirements-pdf.txt $(BIN)/.installed Makefile |
 	done
 	touch $@
 
-build: build/layers/deps.built build/layers/pdf.built ## build the Lambda layers
+# The Stripe layer: the stripe library (pure Python), for the functions that call Stripe.
+build/layers/stripe.built: layers/requirements-stripe.txt $(BIN)/.installed
+	rm -rf build/layers/stripe
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --python-version 3.12 --implementation cp \
+		--only-binary=:all: --target build/layers/stripe/python -r layers/requirements-stripe.txt
+	touch $@
+
+build: build/layers/deps.built build/layers/pdf.built build/layers/stripe.built ## build the Lambda layers
 
 lint: install
 	$(BIN)/ruff check .

@@ -146,7 +146,18 @@ WEBHOOKS = Function(
     reads_stripe_secret=True,
 )
 
-FUNCTIONS: tuple[Function, ...] = (API, TOTALS, DOCUMENTS, ATTACHMENTS, DELIVERY, WEBHOOKS)
+PAY = Function(
+    "pay",
+    "The hosted invoice page: the invoice, its PDF, and Stripe Checkout for the client (public)",
+    memory_mb=1024,
+    timeout_s=20,
+    table_access="read",  # a payment is recorded from Stripe's event (webhooks), never here
+    bucket_access="read_write",  # the PDF, rendered if its event has not stored it yet
+    layers=("core", "deps", "pdf", "stripe"),
+    reads_stripe_secret=True,
+)
+
+FUNCTIONS: tuple[Function, ...] = (API, TOTALS, DOCUMENTS, ATTACHMENTS, DELIVERY, WEBHOOKS, PAY)
 
 
 def _crud(path: str, item: str, function: str, *, update: str = "PATCH") -> list[Route]:
@@ -191,6 +202,9 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/invoices/{invoice_id}/attachments/{attachment_id}/confirm", "attachments"),
     Route("POST", "/totals", "totals"),
     Route("POST", "/webhooks/stripe", "webhooks", public=True),
+    Route("GET", "/pay/{token}", "pay", public=True),
+    Route("GET", "/pay/{token}/pdf", "pay", public=True),
+    Route("POST", "/pay/{token}/checkout", "pay", public=True),
 )
 
 # Every event the system publishes comes from this source
@@ -218,6 +232,7 @@ LAYERS: dict[str, str] = {
     "core": "layers/core",  # python/invoicing: the shared package
     "deps": "build/layers/deps",  # python/: powertools, pydantic, jinja2, babel
     "pdf": "build/layers/pdf",  # python/: fpdf2 and what it needs; fonts/: DejaVu Sans (→ /opt/fonts)
+    "stripe": "build/layers/stripe",  # python/: the stripe library
 }
 
 # The private bucket of rendered PDFs and attachments: keys are

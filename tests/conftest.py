@@ -198,6 +198,21 @@ def api(aws: None) -> InProcessApi:
     return InProcessApi()
 
 
+@pytest.fixture
+def stripe_standin(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The local stand-in for Stripe's API, where the functions' Stripe
+    client goes (STRIPE_API_BASE); it keeps what it received."""
+    from infra.local.stripe_standin import StripeStandIn
+    from invoicing.store import stripe_api
+
+    standin = StripeStandIn().start()
+    monkeypatch.setenv(stripe_api.STRIPE_API_BASE_ENV, standin.url)
+    stripe_api._client.cache_clear()
+    yield standin
+    stripe_api._client.cache_clear()
+    standin.stop()
+
+
 @pytest.fixture(scope="session")
 def runtime() -> Iterator[Any]:
     from infra.local.runtime import LocalRuntime

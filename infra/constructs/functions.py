@@ -24,6 +24,7 @@ LAYER_DESCRIPTIONS = {
     "core": "invoicing: the shared domain and adapters package",
     "deps": "invoicing: third-party libraries (pip, aarch64)",
     "pdf": "invoicing: the PDF renderer's libraries (fpdf2, aarch64) and font",
+    "stripe": "invoicing: Stripe's library, for the functions that call Stripe",
 }
 
 RUNTIME = lambda_.Runtime.PYTHON_3_12

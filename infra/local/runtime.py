@@ -19,6 +19,7 @@ from infra.local.emulation import DEFAULT_SENDER, REGION, Emulation
 from infra.local.gateway import Gateway, jwt_secret
 from infra.local.lambdas import Lambdas
 from infra.local.outbox import outbox_route
+from infra.local.stripe_standin import StripeStandIn
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED_CODE = ROOT / "layers" / "core" / "python"
@@ -45,6 +46,7 @@ class LocalRuntime:
     lambdas: Lambdas
     gateway: Gateway
     bus: Bus
+    stripe: StripeStandIn | None = None  # without STRIPE_SECRET_KEY, Stripe is the local stand-in
 
     @property
     def url(self) -> str:
@@ -78,12 +80,19 @@ class LocalRuntime:
                 "DEFAULT_SENDER": DEFAULT_SENDER,  # verified in the emulation, as an operator would in SES
             }
         )
+        stripe = None
+        if not os.environ.get("STRIPE_SECRET_KEY"):
+            stripe = StripeStandIn(
+                webhook_url=f"{gateway.url}/webhooks/stripe",
+                webhook_secret=os.environ.get("STRIPE_WEBHOOK_SECRET", "whsec_local_dev"),
+            ).start(host)
+            environment["STRIPE_API_BASE"] = stripe.url
         lambdas = Lambdas(environment)
         gateway.lambdas = bus.lambdas = lambdas
         threading.Thread(target=gateway.serve_forever, name="gateway", daemon=True).start()
         threading.Thread(target=bus.serve_forever, name="bus", daemon=True).start()
         lambdas.warm()
-        return cls(emulation, lambdas, gateway, bus)
+        return cls(emulation, lambdas, gateway, bus, stripe)
 
     def stop(self) -> None:
         self.bus.shutdown()
@@ -91,6 +100,8 @@ class LocalRuntime:
         self.gateway.shutdown()
         self.gateway.server_close()
         self.lambdas.close()
+        if self.stripe is not None:
+            self.stripe.stop()
         self.emulation.stop()
 
 
@@ -109,6 +120,11 @@ Invoicing API on {runtime.url}  (embedded AWS on {runtime.emulation.endpoint})
 
   token (tenant acme):  {token}
   OpenAPI:              {runtime.url}/openapi.json   Swagger UI: {runtime.url}/swagger
+  Stripe:               {
+            runtime.stripe.url + " (local stand-in: pay by hand, it sends the webhook events)"
+            if runtime.stripe
+            else "api.stripe.com with STRIPE_SECRET_KEY"
+        }
 
   curl -s -X PUT {runtime.url}/business -H "Authorization: Bearer $TOKEN" \\
        -H 'Content-Type: application/json' -d '{{"legal_name": "Acme SAS"}}'

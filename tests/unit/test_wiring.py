@@ -39,8 +39,14 @@ def test_routes_are_declared_once():
     assert len(keys) == len(set(keys))
 
 
-def test_only_the_openapi_document_and_stripes_signed_webhook_are_public():
-    assert {route.path for route in wiring.ROUTES if route.public} == {"/openapi.json", "/webhooks/stripe"}
+def test_only_the_openapi_document_stripes_signed_webhook_and_the_tokened_pay_page_are_public():
+    assert {route.path for route in wiring.ROUTES if route.public} == {
+        "/openapi.json",
+        "/webhooks/stripe",
+        "/pay/{token}",
+        "/pay/{token}/pdf",
+        "/pay/{token}/checkout",
+    }
 
 
 def test_gateway_matches_path_parameters():

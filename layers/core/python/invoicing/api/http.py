@@ -24,6 +24,7 @@ from invoicing.domain.errors import (
     InvalidInput,
     NameTaken,
     NotFound,
+    PaymentDeclined,
     StaleVersion,
     TooLarge,
     TooSoon,
@@ -117,13 +118,14 @@ ERRORS: dict[int, dict[str, Any]] = {
     for status, description in {
         400: "Malformed request (JSON, cursor, header)",
         401: "Missing or invalid token",
+        402: "A saved card was refused (card_declined, authentication_required…); nothing was recorded",
         404: "Unknown, or another tenant's",
         409: "Conflict: name taken, stale version, illegal state transition",
         413: "Body over 1 MB, document too large, or a file over its size limit",
         415: "A file of a type not taken, or not of the type it claims",
         422: "Invalid field: the error names it",
         429: "Asked again too soon; Retry-After says when to",
-        503: "Too much contention; nothing was written, retry",
+        503: "Too much contention, or a service that did not answer; nothing was written, retry",
     }.items()
 }
 
@@ -222,6 +224,8 @@ def _from_domain(error: DomainError) -> Response:
         return error_response(415, error.code, error.message, [FieldError(error.field, error.message)])
     if isinstance(error, Busy):
         return error_response(503, error.code, error.message)
+    if isinstance(error, PaymentDeclined):
+        return error_response(402, error.code, error.message, [FieldError("payment_method_id", error.message)])
     if isinstance(error, TooSoon):
         return error_response(429, error.code, error.message, headers={"Retry-After": str(error.retry_after_s)})
     return error_response(400, error.code, error.message)

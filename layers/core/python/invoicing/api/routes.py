@@ -333,13 +333,23 @@ def send_invoice(invoice_id: InvoiceId, body: Annotated[SendRequest | None, Body
 
 @invoice_routes.post(
     "/invoices/<invoice_id>/payments",
-    summary="Record a payment received (cash, transfer, cheque, card charged elsewhere)",
-    responses=responses(201, "The payment, and where the invoice stands after it", PaymentRecorded, 404, 409, 503),
+    summary="Record a payment received (cash, transfer, cheque, card charged elsewhere), "
+    "or charge a card the client saved (card with payment_method_id)",
+    responses=responses(201, "The payment, and where the invoice stands after it", PaymentRecorded, 402, 404, 409, 503),
 )
 def record_payment(invoice_id: InvoiceId, body: Annotated[PaymentIn, Body()]):
     from invoicing.logic import payments
 
-    payment = payments.record(deps(), tenant_of(invoice_routes), invoice_id, body)
+    tenant = tenant_of(invoice_routes)
+    if getattr(body, "payment_method_id", None):
+        from invoicing.logic import card_charges
+        from invoicing.store.stripe_api import StripeApi
+
+        request = invoice_routes.current_event.headers
+        key = request.get("Idempotency-Key") or request.get("idempotency-key")
+        payment = card_charges.charge(deps(), StripeApi(), tenant, invoice_id, body, key)
+    else:
+        payment = payments.record(deps(), tenant, invoice_id, body)
     return created(invoice_routes, payment, f"/invoices/{invoice_id}/payments")
 
 
@@ -586,6 +596,121 @@ def stripe_webhook():
     return json_response(200, {"received": True, "outcome": outcome})
 
 
+# -- the hosted invoice page (public: the token is the credential) --------------------
+
+pay_routes = Router()
+
+HTML = "text/html; charset=utf-8"
+_HTML_PAGE = {200: {"description": "An HTML page", "content": {"text/html": {"schema": {"type": "string"}}}}}
+_HTML_ERROR = {"description": "An HTML page that says why", "content": {"text/html": {"schema": {"type": "string"}}}}
+PayToken = Annotated[str, Path(description="the payment link's token", max_length=64)]
+
+
+def _page_headers() -> dict[str, str]:
+    """No script at all; the form may post here and be sent on to Stripe's
+    Checkout (or the local stand-in); the token in the URL never leaves in a
+    Referer; nothing cached, nothing framed."""
+    checkout = "https://checkout.stripe.com"
+    local = os.environ.get("STRIPE_API_BASE")
+    form_action = f"'self' {checkout}" + (f" {local.rstrip('/')}" if local else "")
+    return {
+        "Content-Security-Policy": f"default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+        f"form-action {form_action}; base-uri 'none'; frame-ancestors 'none'",
+        "Referrer-Policy": "no-referrer",
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "no-store",
+    }
+
+
+def _html(status: int, body: str) -> Response:
+    return Response(status_code=status, content_type=HTML, body=body, headers=_page_headers())
+
+
+def _missing() -> Response:
+    from invoicing.documents.html import render_missing_page
+
+    return _html(404, render_missing_page())
+
+
+def _page_url(token: str) -> str:
+    return f"{public_url(pay_routes)}/pay/{token}"
+
+
+@pay_routes.get(
+    "/pay/<token>",
+    summary="The hosted invoice page: the invoice, its PDF, and the Pay button (no token needed)",
+    responses={**_HTML_PAGE, 404: _HTML_ERROR},
+)
+def pay_page(token: PayToken, paid: Annotated[str | None, Query(max_length=8)] = None):
+    from invoicing.domain.errors import NotFound
+    from invoicing.logic import paypage
+
+    try:
+        return _html(200, paypage.page(deps(), token, _page_url(token), returned=paid is not None))
+    except NotFound:
+        return _missing()
+
+
+@pay_routes.get(
+    "/pay/<token>/pdf",
+    summary="The invoice's PDF: a redirection to a link valid a few minutes",
+    responses={302: {"description": "To the PDF"}, 404: _HTML_ERROR},
+)
+def pay_pdf(token: PayToken):
+    from invoicing.domain.errors import NotFound
+    from invoicing.logic import paypage
+
+    try:
+        url = paypage.pdf_url(deps(), token)
+    except NotFound:
+        return _missing()
+    return Response(status_code=302, body="", headers={"Location": url, **_page_headers()})
+
+
+@pay_routes.post(
+    "/pay/<token>/checkout",
+    summary="The Pay button (a form: target = balance or an instalment id, tip = a percentage offered): "
+    "to Stripe's Checkout",
+    responses={
+        303: {"description": "To Stripe's Checkout page"},
+        404: _HTML_ERROR,
+        409: _HTML_ERROR,
+        422: _HTML_ERROR,
+        502: _HTML_ERROR,
+        503: _HTML_ERROR,
+    },
+)
+def pay_checkout(token: PayToken):
+    from urllib.parse import parse_qsl
+
+    from invoicing.domain.errors import Conflict, InvalidInput, NotFound
+    from invoicing.logic import paypage
+    from invoicing.store.stripe_api import StripeApi, StripeRefused, StripeUnavailable
+
+    body = pay_routes.current_event.decoded_body or ""
+    form = {key: value[:64] for key, value in parse_qsl(body, keep_blank_values=True)}
+    url = _page_url(token)
+    try:
+        checkout = paypage.checkout(deps(), StripeApi(), token, url, form)
+    except NotFound:
+        return _missing()
+    except Conflict:  # paid, or the instalment chosen is, since the page was shown
+        status, problem = 409, "pay_stale"
+    except InvalidInput as error:
+        status, problem = 422, str(error)
+    except StripeRefused as error:  # the business's Stripe set-up: for the operator's eyes
+        logger.error("stripe refused a checkout session", extra={"code": error.code, "status": error.status})
+        status, problem = 502, "pay_refused"
+    except StripeUnavailable:
+        status, problem = 503, "pay_unavailable"
+    else:
+        return Response(status_code=303, body="", headers={"Location": checkout, **_page_headers()})
+    try:
+        return _html(status, paypage.page(deps(), token, url, problem=problem))
+    except NotFound:
+        return _missing()
+
+
 # -- totals (its own Lambda; registered here for the OpenAPI document too) -------------
 
 totals = Router()
@@ -609,5 +734,6 @@ ALL = (
     attachment_routes,
     sender_routes,
     webhook_routes,
+    pay_routes,
     totals,
 )

@@ -24,3 +24,11 @@ def _environment() -> Environment:
 
 def render_html(view: dict[str, Any]) -> str:
     return _environment().get_template("invoice.html").render(v=view)
+
+
+def render_pay_page(view: dict[str, Any]) -> str:
+    return _environment().get_template("pay.html").render(v=view)
+
+
+def render_missing_page() -> str:
+    return _environment().get_template("pay_missing.html").render()

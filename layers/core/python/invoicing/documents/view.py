@@ -120,6 +120,8 @@ def invoice_view(
         ],
         "totals": rows,
         "schedule": _schedule(invoice, money, percent, day),
+        "amount_due": money(invoice["amount_due"]),
+        "status": invoice["status"],
         "notes": invoice.get("notes"),
         "terms": invoice.get("terms"),
         "attachments": [
@@ -171,15 +173,18 @@ def _schedule(invoice: dict[str, Any], money: Any, percent: Any, day: Any) -> li
     due = schedule.amounts(
         plan.get("type", "fixed"), instalments, Decimal(invoice["totals"]["total"]), invoice["currency"]
     )
-    return [
-        {
+    rows = []
+    for item, instalment, amount in zip(plan.get("instalments", []), instalments, due, strict=True):
+        row = {
             "due_date": day(instalment.due_date.isoformat()),
             "amount": f"{percent(instalment.value)} — {money(amount)}"
             if plan.get("type") == "percentage"
             else money(amount),
         }
-        for instalment, amount in zip(instalments, due, strict=True)
-    ]
+        if "status" in item:  # an issued invoice's: what each has received (logic.payments.instalments)
+            row |= {"id": item["id"], "paid": item["status"] == "paid", "remaining": money(item["amount_due"])}
+        rows.append(row)
+    return rows
 
 
 def _mentions(
@@ -207,3 +212,53 @@ def _mentions(
     if franchise:
         mentions.append(text["mention_franchise"])
     return mentions
+
+
+def pay_view(
+    invoice: dict[str, Any],
+    business: dict[str, Any],
+    customer: dict[str, Any] | None,
+    logo: bytes | None,
+    offer: dict[str, Any],
+) -> dict[str, Any]:
+    """The hosted page: the invoice's view-model, and above it what the
+    client can pay online (`offer`, from logic.paypage: the balance and the
+    unpaid instalments, the tips, the payment methods, a notice)."""
+    view = invoice_view(invoice, business, customer, logo)
+    text = view["text"]
+    babel_locale = BABEL_LOCALES.get((invoice.get("business") or business).get("locale") or "fr-FR", "fr_FR")
+
+    def money(amount: Decimal) -> str:
+        return format_currency(amount, invoice["currency"], locale=babel_locale)
+
+    def day(value: str) -> str:
+        return format_date(date.fromisoformat(value), format="short", locale=babel_locale)
+
+    targets = [
+        {
+            "value": target["value"],
+            "label": text["pay_balance"].format(amount=money(target["amount"]))
+            if target["value"] == "balance"
+            else text["pay_instalment"].format(date=day(target["due_date"]), amount=money(target["amount"])),
+        }
+        for target in offer["targets"]
+    ]
+    tips = [
+        {"value": str(rate), "label": text["pay_tip_choice"].format(rate=format_decimal(rate, locale=babel_locale))}
+        for rate in offer["tips"]
+    ]
+    methods = text["pay_or"].join(text[f"method_{method}"] for method in offer["methods"])
+    return {
+        **view,
+        "pay": {
+            "targets": targets,
+            "tips": tips,
+            "methods": text["pay_by"].format(methods=methods) if methods else None,
+            "notice": text[offer["notice"]] if offer.get("notice") else None,
+            "problem": text["pay_problem"].format(reason=text.get(offer["problem"], offer["problem"]))
+            if offer.get("problem")
+            else None,
+            "action": offer["action"],
+            "pdf": offer["pdf"],
+        },
+    }

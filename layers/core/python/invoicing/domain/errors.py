@@ -116,3 +116,14 @@ class Busy(DomainError):
     """Too much contention to finish now; nothing was written (503, retry)."""
 
     code = "busy"
+
+
+class PaymentDeclined(DomainError):
+    """A card was refused (402): `code` says why as Stripe does —
+    card_declined, authentication_required (the client must pay on the
+    hosted page, where the bank can ask), expired_card… Nothing was recorded."""
+
+    def __init__(self, code: str, message: str, decline_code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.decline_code = decline_code

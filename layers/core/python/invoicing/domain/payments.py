@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from invoicing.domain.errors import Conflict, IllegalTransition
 from invoicing.domain.lifecycle import UNPAID, Status
-from invoicing.domain.money import format_amount
+from invoicing.domain.money import format_amount, round_money
 
 ZERO = Decimal(0)
 
@@ -97,3 +97,53 @@ def allocate(amounts: Sequence[Decimal], payments: Sequence[Paid]) -> list[Insta
                 paid[index] += taken
                 left -= taken
     return [InstalmentPosition(id, amount, share) for id, amount, share in zip(ids, amounts, paid, strict=True)]
+
+
+# -- paying online ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OnlineCharge:
+    """What a client pays on the hosted page: toward the invoice (its whole
+    balance, or one instalment) and a tip on top, never part of the invoice."""
+
+    toward: Decimal
+    tip: Decimal
+    instalment_id: str | None
+
+    @property
+    def total(self) -> Decimal:
+        return self.toward + self.tip
+
+
+def tip_on(amount: Decimal, percentage: Decimal, currency: str) -> Decimal:
+    """The tip of `percentage` % on `amount`, rounded half-up to the currency."""
+    return round_money(amount * percentage / 100, currency)
+
+
+def online_charge(
+    amount_due: Decimal,
+    instalments: Sequence[InstalmentPosition],
+    target: str,
+    tip_percentage: Decimal,
+    currency: str,
+) -> OnlineCharge:
+    """The charge for `target` ("balance", or the id of an unpaid
+    instalment), with a tip of `tip_percentage` % of it. An instalment asks
+    for what it still needs, never more than the balance (a payment made
+    against another instalment may have covered part of it)."""
+    if amount_due <= 0:
+        raise IllegalTransition("pay", "already paid")
+    if target == "balance":
+        toward, instalment = amount_due, None
+    else:
+        position = next((item for item in instalments if item.id == target), None)
+        if position is None or position.amount_due <= 0:
+            raise Conflict("that instalment is paid already")
+        toward, instalment = min(position.amount_due, amount_due), position.id
+    return OnlineCharge(toward, tip_on(toward, tip_percentage, currency), instalment)
+
+
+def to_minor_units(amount: Decimal, decimals: int) -> int:
+    """Stripe's integer amount: 12.34 EUR → 1234, 1234 JPY → 1234."""
+    return int(amount.scaleb(decimals))

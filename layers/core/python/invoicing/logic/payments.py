@@ -33,18 +33,11 @@ METHOD_FIELDS = {
 def record(deps: Deps, tenant: str, invoice_id: str, data: Any) -> Doc:
     """A payment received outside the system. The payment, with where the
     invoice stands after it."""
-    if getattr(data, "payment_method_id", None):
-        raise InvalidInput.of(
-            "payment_method_id", "charging a saved card is not available yet: record a card charged elsewhere"
-        )
     for _ in range(ATTEMPTS):
         current = invoices.get_invoice(deps, tenant, invoice_id)
         currency = current["currency"]
         amount = Decimal(data.amount)
-        if not has_at_most_decimals(amount, minor_unit(currency)):
-            raise InvalidInput.of("amount", f"{currency} amounts have at most {minor_unit(currency)} decimals")
-        ledger.ensure_payable(Status(current["status"]), amount, Decimal(current["amount_due"]), currency)
-        _check_instalment(current, data.instalment_id)
+        check(current, amount, data.instalment_id)
         paid_at = data.paid_at or deps.today()
         if paid_at > deps.today():
             raise InvalidInput.of("paid_at", "a payment cannot be received in the future")
@@ -68,6 +61,15 @@ def record(deps: Deps, tenant: str, invoice_id: str, data: Any) -> Doc:
         published(deps, tenant, current, doc, payment["id"])
         return {**payment, "invoice": position(doc)}
     raise Busy("the invoice is being paid too often at once to record this payment now; retry")
+
+
+def check(invoice: Doc, amount: Decimal, instalment_id: str | None) -> None:
+    """That `amount` can be paid on the invoice now (toward `instalment_id`)."""
+    currency = invoice["currency"]
+    if not has_at_most_decimals(amount, minor_unit(currency)):
+        raise InvalidInput.of("amount", f"{currency} amounts have at most {minor_unit(currency)} decimals")
+    ledger.ensure_payable(Status(invoice["status"]), amount, Decimal(invoice["amount_due"]), currency)
+    _check_instalment(invoice, instalment_id)
 
 
 def listed(deps: Deps, tenant: str, invoice_id: str, limit: int, cursor: str | None) -> Doc:

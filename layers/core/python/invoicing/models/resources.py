@@ -119,6 +119,17 @@ class CustomerIn(Input):
     siren: Siren | None = None
     vat_number: VatNumber | None = None
     notes: Text | None = None
+    stripe_customer_id: (
+        Annotated[
+            str,
+            Field(
+                pattern=r"^cus_[A-Za-z0-9]{1,250}$",
+                description="the client as a Stripe customer of the business's connected account: its saved "
+                "cards can be charged (payment_method_id), and the hosted page's payments are made in its name",
+            ),
+        ]
+        | None
+    ) = None
 
 
 CustomerPatch = patch_of(CustomerIn, "CustomerPatch")

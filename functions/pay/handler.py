@@ -1,0 +1,21 @@
+"""The hosted invoice page, `/pay/{token}` (public: the token is the
+credential): the invoice as HTML, its PDF, and the Pay button that opens
+Stripe's Checkout (invoicing.logic.paypage). Stripe's library loads on the
+first Pay only."""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from invoicing.api import routes
+from invoicing.api.http import build_resolver, guarded
+
+logger = Logger()
+app = build_resolver(routes.pay_routes)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return guarded(app, event, context)

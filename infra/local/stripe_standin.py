@@ -1,0 +1,392 @@
+"""A stand-in for the part of Stripe's HTTP API the system calls, on
+loopback: Checkout Sessions and PaymentIntents confirmed off-session.
+
+It checks what Stripe would (the key, the parameters, idempotency keys
+reused with other parameters), answers in Stripe's shapes, and keeps every
+request it received for the tests to read. Its Checkout page lets a
+developer pay by hand under `make dev`: it then sends the webhook events
+Stripe would, signed with the local signing secret, to the local gateway.
+
+Test payment methods, named as Stripe names them: pm_card_visa (and any
+other pm_…) succeeds; pm_card_chargeDeclined, pm_card_chargeDeclinedInsufficientFunds
+and pm_card_authenticationRequired are refused as Stripe refuses them;
+pm_missing does not exist."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import secrets
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+MINIMUM_CHARGE = {"eur": 50, "usd": 50, "gbp": 30, "chf": 50, "jpy": 50}  # minor units, Stripe's minimums
+DECLINES = {
+    "pm_card_chargeDeclined": ("card_declined", "generic_decline", "Your card was declined."),
+    "pm_card_chargeDeclinedInsufficientFunds": (
+        "card_declined",
+        "insufficient_funds",
+        "Your card has insufficient funds.",
+    ),
+    "pm_card_authenticationRequired": (
+        "authentication_required",
+        "authentication_required",
+        "Your card was declined. This transaction requires authentication.",
+    ),
+}
+_KEY = re.compile(r"([^\[\]]+)|\[([^\[\]]*)\]")
+
+
+@dataclass
+class Received:
+    method: str
+    path: str
+    headers: dict[str, str]  # lower-case names
+    params: dict[str, Any]  # the form body, nested as Stripe reads it
+
+    @property
+    def account(self) -> str | None:
+        return self.headers.get("stripe-account")
+
+    @property
+    def idempotency_key(self) -> str | None:
+        return self.headers.get("idempotency-key")
+
+
+@dataclass
+class StripeStandIn:
+    webhook_url: str | None = None
+    webhook_secret: str = "whsec_local_dev"
+    received: list[Received] = field(default_factory=list)
+    sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sent_events: list[dict[str, Any]] = field(default_factory=list)
+    _accounts: dict[str, str | None] = field(default_factory=dict)
+    _replies: dict[tuple[str | None, str], tuple[str, int, dict[str, Any]]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _server: ThreadingHTTPServer | None = None
+
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> StripeStandIn:
+        standin = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                pass
+
+            def do_GET(self) -> None:
+                standin._serve(self)
+
+            def do_POST(self) -> None:
+                standin._serve(self)
+
+        self._server = ThreadingHTTPServer((host, port), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, name="stripe-standin", daemon=True).start()
+        return self
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def requests_to(self, path: str) -> list[Received]:
+        return [request for request in self.received if request.path == path]
+
+    # -- paying a session, as the client would on Stripe's page ------------------
+
+    def complete(self, session_id: str, method: str = "card") -> list[dict[str, Any]]:
+        """The client pays the session: the events Stripe sends (and sends
+        them, when there is a webhook URL). By bank transfer, the session
+        completes unpaid and the PaymentIntent succeeds when the money comes."""
+        with self._lock:
+            session = self.sessions[session_id]
+            account = self._accounts.get(session_id)
+            if session["status"] == "complete":
+                return []
+            intent = _intent(session["amount_total"], session["currency"], session["metadata"],
+                             [method], session.get("customer"))  # fmt: skip
+            intent["metadata"] = dict((session.get("payment_intent_data") or {}).get("metadata") or session["metadata"])
+            session.update(status="complete", payment_intent=intent["id"],
+                           payment_status="paid" if method == "card" else "unpaid")  # fmt: skip
+            shown = _public(session)
+        events = [_event("checkout.session.completed", shown, account),
+                  _event("payment_intent.succeeded", intent, account)]  # fmt: skip
+        for event in events:
+            self._send(event)
+        return events
+
+    def _send(self, event: dict[str, Any]) -> None:
+        self.sent_events.append(event)
+        if not self.webhook_url:
+            return
+        from invoicing.logic.stripe_events import sign
+
+        payload = json.dumps(event).encode()
+        request = urllib.request.Request(
+            self.webhook_url,
+            data=payload,
+            headers={
+                "Content-Type": "application/json",
+                "Stripe-Signature": sign(payload, self.webhook_secret, int(time.time())),
+            },  # fmt: skip
+        )
+        with urllib.request.urlopen(request, timeout=30) as reply:  # noqa: S310 - loopback, our own gateway
+            reply.read()
+
+    # -- the HTTP side -----------------------------------------------------------------
+
+    def _serve(self, handler: BaseHTTPRequestHandler) -> None:
+        length = int(handler.headers.get("Content-Length") or 0)
+        body = handler.rfile.read(length).decode() if length else ""
+        path = urlsplit(handler.path).path
+        headers = {name.lower(): value for name, value in handler.headers.items()}
+        page = re.fullmatch(r"/checkout/(cs_test_\w+)(/pay)?", path)
+        if page:
+            self._checkout_page(handler, page.group(1), bool(page.group(2)), dict(parse_qsl(body)))
+            return
+        request = Received(handler.command, path, headers, unflatten(parse_qsl(body, keep_blank_values=True)))
+        with self._lock:
+            self.received.append(request)
+        status, reply = self._api(request)
+        _send_json(handler, status, reply)
+
+    def _api(self, request: Received) -> tuple[int, dict[str, Any]]:
+        if not (request.headers.get("authorization") or "").startswith("Bearer sk_"):
+            return 401, _error("invalid_request_error", None, "Invalid API Key provided.")
+        routes = {("POST", "/v1/checkout/sessions"): self._create_session,
+                  ("POST", "/v1/payment_intents"): self._create_intent}  # fmt: skip
+        route = routes.get((request.method, request.path))
+        if route is None:
+            return 404, _error(
+                "invalid_request_error", "resource_missing", f"Unrecognized request URL ({request.path})."
+            )
+        key = request.idempotency_key
+        fingerprint = json.dumps([request.path, request.params], sort_keys=True)
+        with self._lock:
+            if key is not None and (request.account, key) in self._replies:
+                first, status, reply = self._replies[(request.account, key)]
+                if first != fingerprint:
+                    return 400, _error(
+                        "idempotency_error",
+                        None,
+                        "Keys for idempotent requests can only be used with the same parameters they were first "
+                        "used with.",
+                    )
+                return status, reply
+            status, reply = route(request)
+            if key is not None:
+                self._replies[(request.account, key)] = (fingerprint, status, reply)
+        return status, reply
+
+    def _create_session(self, request: Received) -> tuple[int, dict[str, Any]]:
+        params = request.params
+        problem = _session_problem(params)
+        if problem:
+            return 400, _error("invalid_request_error", "parameter_invalid", problem)
+        lines = params["line_items"]
+        currency = lines[0]["price_data"]["currency"]
+        total = sum(int(line["price_data"]["unit_amount"]) * int(line.get("quantity", 1)) for line in lines)
+        if total < MINIMUM_CHARGE.get(currency, 50):
+            return 400, _error("invalid_request_error", "amount_too_small",
+                               "The Checkout Session's total amount due must add up to at least 0.50 €.")  # fmt: skip
+        session_id = "cs_test_" + secrets.token_hex(12)
+        now = int(time.time())
+        session = {
+            "id": session_id,
+            "object": "checkout.session",
+            "amount_subtotal": total,
+            "amount_total": total,
+            "currency": currency,
+            "mode": params["mode"],
+            "status": "open",
+            "payment_status": "unpaid",
+            "payment_intent": None,
+            "payment_method_types": params.get("payment_method_types") or ["card"],
+            "metadata": params.get("metadata") or {},
+            "client_reference_id": params.get("client_reference_id"),
+            "customer": params.get("customer"),
+            "customer_email": params.get("customer_email"),
+            "locale": params.get("locale"),
+            "success_url": params["success_url"],
+            "cancel_url": params.get("cancel_url"),
+            "url": f"{self.url}/checkout/{session_id}",
+            "livemode": False,
+            "created": now,
+            "expires_at": now + 24 * 3600,
+            "line_items_shown": lines,
+            "payment_intent_data": params.get("payment_intent_data") or {},
+        }
+        self.sessions[session_id] = session
+        self._accounts[session_id] = request.account
+        return 200, _public(session)
+
+    def _create_intent(self, request: Received) -> tuple[int, dict[str, Any]]:
+        params = request.params
+        for name in ("amount", "currency"):
+            if name not in params:
+                return 400, _error("invalid_request_error", "parameter_missing", f"Missing required param: {name}.")
+        method = params.get("payment_method")
+        if params.get("off_session") == "true" and not params.get("customer"):
+            needs = "A PaymentIntent confirmed off-session needs the customer the card is saved to."
+            return 400, _error("invalid_request_error", "parameter_missing", needs)
+        if method == "pm_missing":
+            return 400, _error("invalid_request_error", "resource_missing", f"No such PaymentMethod: '{method}'")
+        intent = _intent(int(params["amount"]), params["currency"], params.get("metadata") or {}, ["card"],
+                         params.get("customer"))  # fmt: skip
+        intent["payment_method"] = method
+        if method in DECLINES:
+            code, decline, message = DECLINES[method]
+            intent.update(status="requires_payment_method", amount_received=0)
+            error = _error("card_error", code, message)
+            error["error"] |= {"decline_code": decline, "payment_intent": intent}
+            return 402, error
+        return 200, intent
+
+    def _checkout_page(self, handler: BaseHTTPRequestHandler, session_id: str, pay: bool, form: dict[str, str]) -> None:
+        session = self.sessions.get(session_id)
+        if session is None:
+            _send_page(handler, 404, "<p>No such Checkout Session.</p>")
+            return
+        if pay and handler.command == "POST":
+            self.complete(session_id, form.get("method") or "card")
+            handler.send_response(303)
+            handler.send_header("Location", session["success_url"].replace("{CHECKOUT_SESSION_ID}", session_id))
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
+            return
+        amount = f"{session['amount_total'] / 100:.2f} {session['currency'].upper()}"
+        lines = "".join(
+            f"<li>{html.escape(line['price_data']['product_data']['name'])}: "
+            f"{int(line['price_data']['unit_amount']) / 100:.2f}</li>"
+            for line in session["line_items_shown"]
+        )
+        methods = "".join(
+            f'<label><input type="radio" name="method" value="{m}"{" checked" if i == 0 else ""}> {m}</label><br>'
+            for i, m in enumerate(session["payment_method_types"])
+        )
+        _send_page(
+            handler,
+            200,
+            f"<h1>Stripe Checkout — local stand-in</h1><p>Nothing is charged: paying here sends the events "
+            f"Stripe would send.</p><ul>{lines}</ul><p><strong>{amount}</strong></p>"
+            f'<form method="post" action="/checkout/{session_id}/pay">{methods}'
+            f'<button type="submit" id="standin-pay">Pay {amount}</button></form>'
+            f'<p><a href="{html.escape(session.get("cancel_url") or "/")}">Back</a></p>',
+        )
+
+
+def unflatten(pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    """Stripe's form encoding (a[b][0][c]=v) back into nested values."""
+    root: dict[str, Any] = {}
+    for key, value in pairs:
+        parts = [name or index for name, index in _KEY.findall(key)]
+        node = root
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    return _lists(root)
+
+
+def _lists(value: Any) -> Any:
+    if isinstance(value, dict):
+        items = {key: _lists(item) for key, item in value.items()}
+        if items and all(key.isdigit() for key in items):
+            return [items[key] for key in sorted(items, key=int)]
+        return items
+    return value
+
+
+def _session_problem(params: dict[str, Any]) -> str | None:
+    if params.get("mode") != "payment":
+        return "mode: this stand-in takes payment sessions only"
+    lines = params.get("line_items")
+    if not isinstance(lines, list) or not lines:
+        return "Missing required param: line_items."
+    currencies = {line.get("price_data", {}).get("currency") for line in lines}
+    if len(currencies) != 1:
+        return "line_items: all lines must be in one currency"
+    for line in lines:
+        amount = line.get("price_data", {}).get("unit_amount", "")
+        if not str(amount).isdigit():
+            return "line_items: unit_amount must be a non-negative integer (minor units)"
+    if not params.get("success_url"):
+        return "Missing required param: success_url."
+    types = params.get("payment_method_types") or ["card"]
+    if set(types) - {"card", "customer_balance"}:
+        return f"payment_method_types: {types} is not offered here"
+    if params.get("customer") and params.get("customer_creation"):
+        return "customer_creation cannot be used with customer"
+    if "customer_balance" in types and not (params.get("customer") or params.get("customer_creation") == "always"):
+        return "customer_balance requires a customer (customer, or customer_creation=always)"
+    return None
+
+
+def _intent(
+    amount: int, currency: str, metadata: dict[str, Any], types: list[str], customer: str | None
+) -> dict[str, Any]:
+    return {
+        "id": "pi_" + secrets.token_hex(12),
+        "object": "payment_intent",
+        "amount": amount,
+        "amount_received": amount,
+        "currency": currency,
+        "status": "succeeded",
+        "metadata": dict(metadata),
+        "payment_method_types": ["customer_balance"] if types == ["customer_balance"] else types,
+        "customer": customer,
+        "latest_charge": "ch_" + secrets.token_hex(12),
+        "livemode": False,
+        "created": int(time.time()),
+    }
+
+
+def _event(kind: str, obj: dict[str, Any], account: str | None) -> dict[str, Any]:
+    event = {"id": "evt_" + secrets.token_hex(12), "object": "event", "type": kind, "created": int(time.time()),
+             "livemode": False, "data": {"object": obj}}  # fmt: skip
+    if account:
+        event["account"] = account
+    return event
+
+
+def _public(session: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in session.items() if key not in ("line_items_shown", "payment_intent_data")}
+
+
+def _error(kind: str, code: str | None, message: str) -> dict[str, Any]:
+    error: dict[str, Any] = {"type": kind, "message": message}
+    if code:
+        error["code"] = code
+    return {"error": error}
+
+
+def _send_json(handler: BaseHTTPRequestHandler, status: int, body: dict[str, Any]) -> None:
+    payload = json.dumps(body).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Request-Id", "req_" + secrets.token_hex(8))
+    handler.send_header("Content-Length", str(len(payload)))
+    handler.end_headers()
+    handler.wfile.write(payload)
+
+
+def _send_page(handler: BaseHTTPRequestHandler, status: int, content: str) -> None:
+    payload = (
+        '<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">'
+        f"<title>Stripe (local)</title></head><body>{content}</body></html>"
+    ).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "text/html; charset=utf-8")
+    handler.send_header("Content-Length", str(len(payload)))
+    handler.end_headers()
+    handler.wfile.write(payload)

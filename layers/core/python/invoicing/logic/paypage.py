@@ -1,0 +1,226 @@
+"""The hosted invoice page, `/pay/{token}` (SPEC §5, §8): the client's view
+of an issued invoice, its PDF, and a Pay button that opens a Stripe Checkout
+Session on the business's connected account.
+
+Nothing here writes to the table: a payment is recorded when Stripe's
+signed event says it was made (logic.stripe_events). A second click, a
+reload or a retry asks Stripe again with the same idempotency key, and gets
+the same session back."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from invoicing.domain import payments as ledger
+from invoicing.domain.errors import Conflict, InvalidInput, NotFound
+from invoicing.domain.money import minor_unit
+from invoicing.logic import catalog, documents, invoices, paylinks
+from invoicing.logic.common import Deps
+from invoicing.store.ports import Doc
+
+TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")  # 32 bytes, base64url (logic.paylinks)
+BANK_TRANSFER_CURRENCIES = {"EUR"}  # Stripe's EU bank transfers (customer_balance) are in euros
+STRIPE_LOCALES = {"fr": "fr", "en": "en"}
+
+
+def open_invoice(deps: Deps, token: str) -> tuple[str, Doc]:
+    """The tenant and invoice of a payment link: unknown, malformed, draft
+    or void (a voided invoice's link is revoked) are all the same 404."""
+    if not TOKEN.match(token):
+        raise NotFound("invoice")
+    found = deps.store.payment_token(paylinks.token_hash(token))
+    if found is None:
+        raise NotFound("invoice")
+    tenant, invoice_id = found
+    invoice = invoices.get_invoice(deps, tenant, invoice_id)
+    if invoice["status"] in ("draft", "void"):
+        raise NotFound("invoice")
+    return tenant, invoice
+
+
+def page(deps: Deps, token: str, page_url: str, *, returned: bool = False, problem: str | None = None) -> str:
+    """The page's HTML. `returned`: the client is back from Stripe's page
+    (the payment shows once Stripe's event has come)."""
+    from invoicing.documents.html import render_pay_page
+    from invoicing.documents.view import pay_view
+    from invoicing.logic.logo import logo_bytes
+
+    tenant, invoice = open_invoice(deps, token)
+    business, customer = documents.parties(deps, tenant, invoice)
+    notice = "paid_notice" if invoice["status"] == "paid" else "processing_notice" if returned else None
+    offered = {
+        **offer(invoice, business),
+        "notice": notice,
+        "problem": problem,
+        "action": f"{page_url}/checkout",
+        "pdf": f"{page_url}/pdf",
+    }
+    seller = invoice.get("business") or business
+    logo = logo_bytes(deps, tenant, seller.get("logo"))
+    return render_pay_page(pay_view(invoice, business, customer, logo, offered))
+
+
+def pdf_url(deps: Deps, token: str) -> str:
+    """A short-lived link to the invoice's PDF (rendered now if need be)."""
+    tenant, invoice = open_invoice(deps, token)
+    return str(documents.pdf_link(deps, tenant, invoice["id"])["url"])
+
+
+def offer(invoice: Doc, business: Doc) -> dict[str, Any]:
+    """What the client can pay online: the next unpaid instalment (when
+    there is a schedule) and the whole balance, the tips, and the ways to
+    pay. Nothing without a connected Stripe account, or once paid."""
+    due = Decimal(invoice["amount_due"])
+    methods = _methods(invoice, business)
+    if due <= 0 or not methods:
+        return {"targets": [], "tips": [], "methods": methods}
+    targets: list[dict[str, Any]] = []
+    unpaid = [item for item in _instalments(invoice) if item["status"] != "paid"]
+    if unpaid and Decimal(unpaid[0]["amount_due"]) < due:
+        nearest = unpaid[0]
+        targets.append(
+            {"value": nearest["id"], "amount": Decimal(nearest["amount_due"]), "due_date": nearest["due_date"]}
+        )
+    targets.append({"value": "balance", "amount": due})
+    tips = invoice.get("tips") or {}
+    rates = [Decimal(str(rate)) for rate in tips.get("percentages") or []] if tips.get("enabled") else []
+    return {"targets": targets, "tips": [rate for rate in rates if rate > 0], "methods": methods}
+
+
+def checkout(deps: Deps, stripe: Any, token: str, page_url: str, form: dict[str, str]) -> str:
+    """Open a Checkout Session for what the form chose; its URL. The
+    amounts are the invoice's as it stands now, never the form's."""
+    tenant, invoice = open_invoice(deps, token)
+    business = catalog.get_business(deps, tenant)
+    offered = offer(invoice, business)
+    if not offered["targets"]:
+        raise Conflict("nothing to pay online on this invoice")
+    currency = invoice["currency"]
+    target = form.get("target") or "balance"
+    rate = _tip_rate(form.get("tip"), offered["tips"])
+    positions = [
+        ledger.InstalmentPosition(item["id"], Decimal(item["amount"]), Decimal(item["amount_paid"]))
+        for item in _instalments(invoice)
+    ]
+    charge = ledger.online_charge(Decimal(invoice["amount_due"]), positions, target, rate, currency)
+    customer = _customer(deps, tenant, invoice)
+    params = session_params(tenant, invoice, business, customer, charge, offered["methods"], page_url)
+    key = idempotency_key(tenant, invoice, target, rate)
+    session = stripe.create_checkout_session(business["stripe_account_id"], params, key)
+    return str(session["url"])
+
+
+def session_params(
+    tenant: str,
+    invoice: Doc,
+    business: Doc,
+    customer: Doc | None,
+    charge: ledger.OnlineCharge,
+    methods: list[str],
+    page_url: str,
+) -> dict[str, Any]:
+    """The Checkout Session: the invoice's part and the tip as two lines (the
+    tip is never part of the invoice), the invoice's payment methods, and
+    metadata naming the invoice, on the session and on its PaymentIntent
+    (the events about either find the invoice: SPEC §8)."""
+    from invoicing.documents.view import labels
+
+    currency = invoice["currency"]
+    decimals = minor_unit(currency)
+    locale = (invoice.get("business") or business).get("locale") or "fr-FR"
+    text = labels(locale)
+    instalment = next((item for item in _instalments(invoice) if item["id"] == charge.instalment_id), None)
+    name = (
+        text["checkout_line_instalment"].format(number=invoice["number"], date=instalment["due_date"])
+        if instalment
+        else text["checkout_line"].format(number=invoice["number"])
+    )
+    lines = [_line(name, charge.toward, currency, decimals)]
+    if charge.tip > 0:
+        lines.append(_line(text["checkout_tip"], charge.tip, currency, decimals))
+    metadata = {"tenant_id": tenant, "invoice_id": invoice["id"], "invoice_number": invoice["number"]}
+    if charge.instalment_id:
+        metadata["instalment_id"] = charge.instalment_id
+    if charge.tip > 0:
+        metadata["tip"] = str(ledger.to_minor_units(charge.tip, decimals))
+    types = [{"card": "card", "bank_transfer": "customer_balance"}[method] for method in methods]
+    params: dict[str, Any] = {
+        "mode": "payment",
+        "line_items": lines,
+        "payment_method_types": types,
+        "success_url": f"{page_url}?paid=1",
+        "cancel_url": page_url,
+        "client_reference_id": invoice["id"],
+        "locale": STRIPE_LOCALES["fr" if locale.startswith("fr") else "en"],
+        "metadata": dict(metadata),
+        "payment_intent_data": {"metadata": dict(metadata), "description": name},
+    }
+    stripe_customer = (customer or {}).get("stripe_customer_id")
+    email = (invoice.get("customer") or customer or {}).get("email")
+    if stripe_customer:
+        params["customer"] = stripe_customer
+    elif "customer_balance" in types:
+        params["customer_creation"] = "always"  # a bank transfer needs a Stripe customer (its virtual IBAN)
+    if email and not stripe_customer:
+        params["customer_email"] = email
+    if "customer_balance" in types:
+        params["payment_method_options"] = {
+            "customer_balance": {
+                "funding_type": "bank_transfer",
+                "bank_transfer": {"type": "eu_bank_transfer", "eu_bank_transfer": {"country": "FR"}},
+            }
+        }
+    return params
+
+
+def idempotency_key(tenant: str, invoice: Doc, target: str, rate: Decimal) -> str:
+    """The same choice on the same version of the invoice is the same
+    request: Stripe answers it with the session it already made."""
+    seed = json.dumps([tenant, invoice["id"], invoice["version"], target, f"{rate.normalize():f}"])
+    return "checkout-" + hashlib.sha256(seed.encode()).hexdigest()[:48]
+
+
+def _line(name: str, amount: Decimal, currency: str, decimals: int) -> dict[str, Any]:
+    return {
+        "price_data": {
+            "currency": currency.lower(),
+            "unit_amount": ledger.to_minor_units(amount, decimals),
+            "product_data": {"name": name},
+        },
+        "quantity": 1,
+    }
+
+
+def _methods(invoice: Doc, business: Doc) -> list[str]:
+    if not business.get("stripe_account_id"):
+        return []
+    allowed = invoice.get("payment_methods") or {"card": True, "bank_transfer": True}
+    methods = ["card"] if allowed.get("card") else []
+    if allowed.get("bank_transfer") and invoice["currency"] in BANK_TRANSFER_CURRENCIES:
+        methods.append("bank_transfer")
+    return methods
+
+
+def _instalments(invoice: Doc) -> list[Doc]:
+    return list((invoice.get("payment_schedule") or {}).get("instalments") or [])
+
+
+def _customer(deps: Deps, tenant: str, invoice: Doc) -> Doc | None:
+    customer_id = invoice.get("customer_id")
+    return deps.store.get(tenant, "customer", customer_id) if customer_id else None
+
+
+def _tip_rate(raw: str | None, offered: list[Decimal]) -> Decimal:
+    if raw in (None, "", "0"):
+        return Decimal(0)
+    try:
+        rate = Decimal(raw)
+    except InvalidOperation:
+        rate = None
+    if rate is None or rate not in offered:
+        raise InvalidInput.of("tip", "choose one of the tips offered")
+    return rate

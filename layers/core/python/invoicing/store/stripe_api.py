@@ -1,0 +1,85 @@
+"""Stripe's HTTP API, for the two calls the system makes: a Checkout Session
+(the hosted page's Pay button) and a PaymentIntent confirmed off-session (a
+saved card). Each on the business's connected account (Stripe-Account),
+with an idempotency key, so a retry — the library's own, on a lost
+connection, or the client's second click — creates nothing twice.
+
+The `stripe` library loads here, on the first call, in the functions that
+make one (pay, api). STRIPE_API_BASE points it at a local stand-in
+(infra/local/stripe_standin.py); unset on AWS, it reaches api.stripe.com."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from typing import Any
+
+from invoicing.store.secrets import stripe_secrets
+
+STRIPE_API_BASE_ENV = "STRIPE_API_BASE"
+NETWORK_RETRIES = 2  # the library retries a lost connection with the same idempotency key
+
+
+class CardFailed(Exception):
+    """Stripe refused the charge: `code` is Stripe's (card_declined,
+    authentication_required, expired_card, …), `decline_code` the bank's."""
+
+    def __init__(self, code: str, message: str, decline_code: str | None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.decline_code = decline_code
+
+
+class StripeRefused(Exception):
+    """Stripe answered the request with an error that is not the card's
+    (a wrong parameter, an account not connected, a key refused)."""
+
+    def __init__(self, code: str | None, message: str, status: int | None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+
+
+class StripeUnavailable(Exception):
+    """Stripe could not be reached, or answered 5xx or 429 after retries."""
+
+
+class StripeApi:
+    def create_checkout_session(self, account: str | None, params: dict[str, Any], key: str) -> dict[str, Any]:
+        return self._call(lambda client, options: client.v1.checkout.sessions.create(params, options), account, key)
+
+    def confirm_off_session(self, account: str | None, params: dict[str, Any], key: str) -> dict[str, Any]:
+        return self._call(lambda client, options: client.v1.payment_intents.create(params, options), account, key)
+
+    def _call(self, request: Any, account: str | None, key: str) -> dict[str, Any]:
+        import stripe
+
+        options: dict[str, Any] = {"idempotency_key": key}
+        if account:
+            options["stripe_account"] = account
+        try:
+            result: dict[str, Any] = request(_client(stripe_secrets()["secret_key"]), options).to_dict()
+        except stripe.CardError as error:
+            body = (error.json_body or {}).get("error") or {}
+            raise CardFailed(error.code or "card_declined", error.user_message or str(error),
+                             body.get("decline_code")) from None  # fmt: skip
+        except (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError) as error:
+            raise StripeUnavailable(str(error)) from None
+        except stripe.StripeError as error:
+            raise StripeRefused(error.code, error.user_message or str(error), error.http_status) from None
+        return result
+
+
+@cache
+def _client(secret_key: str) -> Any:
+    """One client per key (a rolled key makes a new one). urllib, not
+    requests: one library less to load."""
+    import stripe
+
+    base = os.environ.get(STRIPE_API_BASE_ENV)
+    return stripe.StripeClient(
+        secret_key,
+        base_addresses={"api": base} if base else None,
+        http_client=stripe.UrllibClient(),
+        max_network_retries=NETWORK_RETRIES,
+    )
