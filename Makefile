@@ -10,12 +10,12 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export PYTHONPATH := $(CURDIR):$(CURDIR)/layers/core/python
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: fonts dev test install build synth deploy token invoke lint typecheck test-fast bench clean
+.PHONY: fonts browser dev test install build synth deploy token invoke lint typecheck test-fast bench clean
 
 dev: install ## install, then run the whole system on http://127.0.0.1:$(PORT)
 	PORT=$(PORT) $(BIN)/python -m infra.local.runtime
 
-test: install build lint typecheck ## install, then pass the whole suite
+test: install build browser lint typecheck ## install, then pass the whole suite
 	$(BIN)/pytest --cov --cov-report=term
 
 test-fast: install ## the suite without infra tests (no CDK synth)
@@ -38,6 +38,12 @@ FONT_RANGES := U+0000-024F,U+0259,U+02B0-036F,U+0370-03FF,U+0400-04FF,U+1E00-1EF
 fonts:
 	@test -f $(FONT) || { apt-get update -qq && apt-get install -y -qq fonts-dejavu-core; } \
 		|| { echo "install Debian's fonts-dejavu-core (as root) for the PDF font"; exit 1; }
+
+# The hosted page's tests run in Debian's Chromium (Playwright drives it; no browser download).
+CHROMIUM := /usr/bin/chromium
+browser:
+	@test -x $(CHROMIUM) || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
+		|| { echo "install Debian's chromium (as root) for the browser tests"; exit 1; }
 
 # The dependencies layer, for Lambda's Python 3.12 on arm64, without Docker.
 build/layers/deps.built: layers/requirements.txt $(BIN)/.installed

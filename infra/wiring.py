@@ -225,6 +225,8 @@ EVENT_RULES: tuple[EventRule, ...] = (
     EventRule("purge-attachments", ("Invoice Deleted",), "attachments"),
     # Deliveries requested by POST /invoices/{id}/send.
     EventRule("deliver", ("Invoice Sent",), "delivery"),
+    # The client's receipt, when nothing is due any more.
+    EventRule("receipt", ("Invoice Paid",), "delivery"),
 )
 
 # Layer name → its folder, relative to the repository (built ones by `make build`).

@@ -1,5 +1,6 @@
 """The delivery function: sends the e-mails and SMS an "Invoice Sent" event
-names (a target of the invoicing bus, `infra/wiring.py` EVENT_RULES), and
+names and the receipt of an "Invoice Paid" (targets of the invoicing bus,
+`infra/wiring.py` EVENT_RULES), and
 answers the routes of the business's sender address, which talk to SES too."""
 
 from typing import Any
@@ -30,6 +31,7 @@ def on_bus_event(event: dict[str, Any]) -> dict[str, Any]:
     from invoicing.logic import delivery
 
     detail = event["detail"]
-    outcome = delivery.deliver(routes.deps(), routes.messenger(), detail)
-    logger.info("delivered", extra={"invoice_id": detail["invoice_id"], **outcome})
+    send = delivery.send_receipt if event["detail-type"] == "Invoice Paid" else delivery.deliver
+    outcome = send(routes.deps(), routes.messenger(), detail)
+    logger.info("delivered", extra={"detail_type": event["detail-type"], "invoice_id": detail["invoice_id"], **outcome})
     return outcome

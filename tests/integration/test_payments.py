@@ -200,13 +200,3 @@ def test_a_client_sending_back_the_instalments_it_read_is_not_refused(api, custo
     reply = api.patch(f"/invoices/{draft['id']}", {"payment_schedule": shown["payment_schedule"], "version": 1})
 
     assert reply.status == 200, reply.body
-
-
-def test_a_saved_card_is_not_charged_yet_and_nothing_is_recorded(api, customer):
-    invoice = issued(api, customer)
-
-    reply = pay(api, invoice, "100", "card", payment_method_id="pm_card_visa")
-
-    assert reply.status == 422
-    assert reply.body["error"]["fields"][0]["field"] == "payment_method_id"
-    assert api.get(f"/invoices/{invoice['id']}").body["amount_paid"] == "0.00"

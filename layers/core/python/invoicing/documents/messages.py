@@ -32,6 +32,7 @@ def _facts(view: dict[str, Any]) -> dict[str, str]:
         "number": view.get("number") or "",
         "business": view["seller"]["name"] or "",
         "amount": due,
+        "amount_paid": view.get("amount_paid") or "",
         "due_date": view.get("due_date") or "",
     }
 
@@ -44,12 +45,19 @@ def email(
     pdf: bytes,
     filename: str,
     reply_to: str | None = None,
+    kind: str = "invoice",
 ) -> bytes:
-    """The e-mail as MIME: text and HTML alternatives, the PDF attached."""
+    """The e-mail as MIME: text and HTML alternatives, the PDF attached.
+    `kind` "receipt": the invoice is paid, thank you, here it is."""
     text = view["text"]
     facts = _facts(view)
-    message_view = {"subject": text["email_subject"].format(**facts), "intro": text["email_intro"].format(**facts),
-                    "link": link}  # fmt: skip
+    prefix = "receipt" if kind == "receipt" else "email"
+    message_view = {
+        "subject": text[f"{prefix}_subject"].format(**facts),
+        "intro": text[f"{prefix}_intro"].format(**facts),
+        "link": link,
+        "button": text[f"{prefix}_pay"],
+    }
     message = EmailMessage()
     message["Subject"] = message_view["subject"]
     message["From"] = formataddr((facts["business"], sender))

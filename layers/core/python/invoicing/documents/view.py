@@ -121,6 +121,7 @@ def invoice_view(
         "totals": rows,
         "schedule": _schedule(invoice, money, percent, day),
         "amount_due": money(invoice["amount_due"]),
+        "amount_paid": money(invoice.get("amount_paid") or 0),
         "status": invoice["status"],
         "notes": invoice.get("notes"),
         "terms": invoice.get("terms"),

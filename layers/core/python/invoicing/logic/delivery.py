@@ -11,6 +11,7 @@ left by a worker that died is taken over after CLAIM_S.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 from datetime import timedelta
@@ -75,6 +76,38 @@ def request_send(
     if ids:
         announce(deps, events.INVOICE_SENT, tenant, invoice, deliveries=ids)
     return invoice, [shown(doc) for doc in requested]
+
+
+def send_receipt(deps: Deps, messenger: Messenger, detail: dict[str, Any]) -> dict[str, int]:
+    """The invoice was paid: e-mail its client a receipt (the PDF of the paid
+    invoice attached), once per paid version, whatever the event's
+    repetitions. Not when a refund made it due again since, nor to a client
+    without an e-mail address."""
+    tenant, invoice_id = detail["tenant_id"], detail["invoice_id"]
+    invoice = invoices.get_invoice(deps, tenant, invoice_id)
+    recipient = (invoice.get("customer") or {}).get("email")
+    if invoice["status"] != "paid" or not recipient:
+        return {"sent": 0, "failed": 0, "skipped": 1}
+    now = deps.timestamp()
+    doc = {
+        "id": delivery_id(invoice_id, detail["version"], "receipt", recipient),
+        "kind": "receipt",
+        "invoice_id": invoice_id,
+        "invoice_version": detail["version"],
+        "channel": "email",
+        "recipient": recipient,
+        "status": "pending",
+        "attempts": 0,
+        "provider_message_id": None,
+        "error": None,
+        "requested_at": now,
+        "sent_at": None,
+        "updated_at": now,
+        "version": 1,
+    }
+    with contextlib.suppress(ConditionFailed):  # the event came again: the receipt exists, claimed or sent
+        deps.store.create(tenant, "delivery", doc, name=None)
+    return deliver(deps, messenger, {**detail, "deliveries": [doc["id"]]})
 
 
 def shown(delivery: Doc) -> Doc:
@@ -266,7 +299,8 @@ def _message(delivery: Doc, document: dict[str, Any]) -> bytes | str:
 
     if delivery["channel"] == "email":
         return messages.email(document["view"], document["link"], document["sender"], delivery["recipient"],
-                              document["pdf"], document["filename"], reply_to=document["reply_to"])  # fmt: skip
+                              document["pdf"], document["filename"], reply_to=document["reply_to"],
+                              kind=delivery.get("kind", "invoice"))  # fmt: skip
     return messages.sms(document["view"], document["link"])
 
 

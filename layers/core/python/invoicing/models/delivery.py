@@ -31,6 +31,9 @@ class SendRequest(Input):
 
 class Delivery(BaseModel):
     id: str
+    kind: Literal["invoice", "receipt"] = Field(
+        default="invoice", description="the invoice itself, or the receipt e-mailed when it is paid"
+    )
     channel: Literal["email", "sms"]
     recipient: str
     status: Literal["pending", "sending", "sent", "failed"]

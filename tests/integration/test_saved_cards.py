@@ -1,0 +1,149 @@
+"""Charging a card the client saved (issue 5 §5): a PaymentIntent confirmed
+off-session on the business's connected account, recorded when it
+succeeds, nothing recorded when it is refused."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import time
+
+import pytest
+
+from invoicing.logic.stripe_events import sign
+from tests.conftest import BUSINESS, CLIENT_ADDRESS, SPEC_INVOICE
+
+pytestmark = pytest.mark.integration
+
+ACCOUNT = "acct_1AcmeConnected"
+STRIPE_CUSTOMER = "cus_Q1dupont"
+
+
+@pytest.fixture
+def invoice(api, business):
+    api.put("/business", {**BUSINESS, "stripe_account_id": ACCOUNT})
+    customer = api.post("/customers", {"name": "Dupont & Fils", "address": CLIENT_ADDRESS,
+                                       "stripe_customer_id": STRIPE_CUSTOMER}).body  # fmt: skip
+    draft = api.post("/invoices", {**SPEC_INVOICE, "customer_id": customer["id"]}).body
+    return api.post(f"/invoices/{draft['id']}/mark-sent").body
+
+
+def charge(api, invoice: dict, amount: str = "398.00", method: str = "pm_card_visa", headers=None, **fields):
+    body = {"method": "card", "amount": amount, "payment_method_id": method, **fields}
+    return api.post(f"/invoices/{invoice['id']}/payments", body, headers=headers)
+
+
+def stored(api, invoice: dict) -> dict:
+    return api.get(f"/invoices/{invoice['id']}").body
+
+
+def test_a_saved_card_is_charged_off_session_on_the_connected_account_and_recorded(api, invoice, stripe_standin):
+    reply = charge(api, invoice, instalment_id=None)
+
+    assert reply.status == 201, reply.body
+    assert (reply.body["method"], reply.body["amount"], reply.body["source"]) == ("card", "398.00", "stripe")
+    assert reply.body["invoice"]["amount_due"] == "1000.00"
+    (request,) = stripe_standin.requests_to("/v1/payment_intents")
+    assert request.account == ACCOUNT
+    assert request.idempotency_key.startswith("card-")
+    params = request.params
+    assert (params["amount"], params["currency"], params["customer"]) == ("39800", "eur", STRIPE_CUSTOMER)
+    assert (params["payment_method"], params["off_session"], params["confirm"]) == ("pm_card_visa", "true", "true")
+    assert params["metadata"] == {"tenant_id": "acme", "invoice_id": invoice["id"], "invoice_number": "INV-1"}
+    assert reply.body["stripe_payment_intent"].startswith("pi_")
+
+
+def test_stripes_event_about_the_same_charge_records_nothing_more(api, invoice, stripe_standin):
+    reply = charge(api, invoice)
+    intent = reply.body["stripe_payment_intent"]
+    metadata = {"tenant_id": "acme", "invoice_id": invoice["id"]}
+    intent_object = {"id": intent, "object": "payment_intent", "amount_received": 39800, "currency": "eur",
+                     "metadata": metadata, "payment_method_types": ["card"]}  # fmt: skip
+    event = {"id": "evt_pi", "object": "event", "type": "payment_intent.succeeded", "account": ACCOUNT,
+             "created": int(time.time()), "data": {"object": intent_object}}  # fmt: skip
+    payload = json.dumps(event)
+    header = sign(payload.encode(), "whsec_local_dev", int(time.time()))
+
+    delivered = api.call("POST", "/webhooks/stripe", raw=payload, headers={"Stripe-Signature": header}, tenant=None)
+
+    assert delivered.body["outcome"] == "already recorded"
+    assert len(stored(api, invoice)["payments"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("method", "code"),
+    [
+        ("pm_card_chargeDeclined", "card_declined"),
+        ("pm_card_chargeDeclinedInsufficientFunds", "card_declined"),
+        ("pm_card_authenticationRequired", "authentication_required"),
+    ],
+)
+def test_a_refused_card_is_a_402_that_says_why_and_records_nothing(api, invoice, stripe_standin, method, code):
+    reply = charge(api, invoice, method=method)
+
+    assert reply.status == 402
+    assert reply.body["error"]["code"] == code
+    assert reply.body["error"]["fields"][0]["field"] == "payment_method_id"
+    after = stored(api, invoice)
+    assert (after["version"], after["payments"], after["amount_due"]) == (invoice["version"], [], "1398.00")
+
+
+def test_an_unknown_payment_method_is_a_422_naming_it(api, invoice, stripe_standin):
+    reply = charge(api, invoice, method="pm_missing")
+
+    assert reply.status == 422
+    assert reply.body["error"]["fields"][0]["field"] == "payment_method_id"
+    assert "No such PaymentMethod" in reply.body["error"]["message"]
+
+
+def test_what_cannot_be_paid_is_refused_before_stripe_is_asked(api, invoice, stripe_standin):
+    assert charge(api, invoice, amount="1398.01").status == 409  # more than is due
+    assert charge(api, invoice, amount="1.001").status == 422
+    assert charge(api, invoice, instalment_id="ins_9").status == 422
+    assert charge(api, invoice, paid_at="2026-01-02").status == 422  # a card charged now is paid today
+    assert stripe_standin.received == []
+
+
+def test_a_customer_without_a_stripe_customer_or_a_business_without_an_account_cannot_be_charged(
+    api, invoice, stripe_standin
+):
+    plain = api.post("/customers", {"name": "Sans carte", "address": CLIENT_ADDRESS}).body
+    draft = api.post("/invoices", {**SPEC_INVOICE, "name": "Autre", "customer_id": plain["id"]}).body
+    other = api.post(f"/invoices/{draft['id']}/mark-sent").body
+    reply = charge(api, other)
+    assert reply.status == 422
+    assert "stripe_customer_id" in reply.body["error"]["message"]
+
+    api.put("/business", BUSINESS)  # no connected account any more
+    assert charge(api, invoice).status == 409
+    assert stripe_standin.received == []
+
+
+def test_the_same_request_twice_with_its_idempotency_key_charges_once(api, invoice, stripe_standin):
+    headers = {"Idempotency-Key": "f3b0c2a4-charge-1"}
+
+    first, second = charge(api, invoice, headers=headers), charge(api, invoice, headers=headers)
+
+    assert first.status == second.status == 201
+    assert first.body["id"] == second.body["id"]
+    assert len(stored(api, invoice)["payments"]) == 1
+
+
+def test_the_same_charge_sent_at_once_by_a_double_click_is_made_and_recorded_once(api, invoice, stripe_standin):
+    with concurrent.futures.ThreadPoolExecutor(5) as pool:
+        replies = list(pool.map(lambda _: charge(api, invoice), range(5)))
+
+    assert {reply.status for reply in replies} == {201}
+    assert len({reply.body["stripe_payment_intent"] for reply in replies}) == 1
+    assert len({request.idempotency_key for request in stripe_standin.requests_to("/v1/payment_intents")}) == 1
+    after = stored(api, invoice)
+    assert (len(after["payments"]), after["amount_paid"]) == (1, "398.00")
+
+
+def test_another_tenant_cannot_charge_a_card_on_acmes_invoice(api, invoice, stripe_standin):
+    body = {"method": "card", "amount": "10.00", "payment_method_id": "pm_card_visa"}
+
+    reply = api.post(f"/invoices/{invoice['id']}/payments", body, tenant="globex")
+
+    assert reply.status == 404
+    assert stripe_standin.received == []
