@@ -97,7 +97,14 @@ class TableSpec:
     indexes: tuple[Index, ...] = ()
 
 
-API = Function("api", "Business profile, customers, products and invoices", publishes_events=True, signs_pay_links=True)
+API = Function(
+    "api",
+    "Business profile, customers, products and invoices",
+    publishes_events=True,
+    signs_pay_links=True,
+    reads_stripe_secret=True,  # charging a saved card
+    layers=("core", "deps", "stripe"),
+)
 TOTALS = Function(
     "totals",
     "Stateless totals for the editor's live preview",

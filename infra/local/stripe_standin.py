@@ -26,6 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+THREE_DECIMAL = {"bhd", "jod", "kwd", "omr", "tnd"}  # Stripe takes them with a last decimal of 0
 MINIMUM_CHARGE = {"eur": 50, "usd": 50, "gbp": 30, "chf": 50, "jpy": 50}  # minor units, Stripe's minimums
 DECLINES = {
     "pm_card_chargeDeclined": ("card_declined", "generic_decline", "Your card was declined."),
@@ -63,6 +64,7 @@ class Received:
 class StripeStandIn:
     webhook_url: str | None = None
     webhook_secret: str = "whsec_local_dev"
+    valid_keys: set[str] | None = None  # the secret keys it takes (None: any sk_…)
     received: list[Received] = field(default_factory=list)
     sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
     sent_events: list[dict[str, Any]] = field(default_factory=list)
@@ -107,21 +109,28 @@ class StripeStandIn:
 
     def complete(self, session_id: str, method: str = "card") -> list[dict[str, Any]]:
         """The client pays the session: the events Stripe sends (and sends
-        them, when there is a webhook URL). By bank transfer, the session
-        completes unpaid and the PaymentIntent succeeds when the money comes."""
+        them, when there is a webhook URL). By card the session completes
+        paid; by bank transfer (customer_balance) it completes unpaid, and
+        the money's arrival brings payment_intent.succeeded and
+        checkout.session.async_payment_succeeded. As on Stripe, the
+        PaymentIntent lists every method the session offered."""
         with self._lock:
             session = self.sessions[session_id]
             account = self._accounts.get(session_id)
             if session["status"] == "complete":
                 return []
-            intent = _intent(session["amount_total"], session["currency"], session["metadata"],
-                             [method], session.get("customer"))  # fmt: skip
-            intent["metadata"] = dict((session.get("payment_intent_data") or {}).get("metadata") or session["metadata"])
+            metadata = (session.get("payment_intent_data") or {}).get("metadata") or session["metadata"]
+            intent = _intent(session["amount_total"], session["currency"], metadata,
+                             session["payment_method_types"], session.get("customer"))  # fmt: skip
+            paid_now = method == "card"
             session.update(status="complete", payment_intent=intent["id"],
-                           payment_status="paid" if method == "card" else "unpaid")  # fmt: skip
-            shown = _public(session)
-        events = [_event("checkout.session.completed", shown, account),
+                           payment_status="paid" if paid_now else "unpaid")  # fmt: skip
+            completed = _public(session)
+            later = {**completed, "payment_status": "paid"}
+        events = [_event("checkout.session.completed", completed, account),
                   _event("payment_intent.succeeded", intent, account)]  # fmt: skip
+        if not paid_now:
+            events.append(_event("checkout.session.async_payment_succeeded", later, account))
         for event in events:
             self._send(event)
         return events
@@ -162,7 +171,8 @@ class StripeStandIn:
         _send_json(handler, status, reply)
 
     def _api(self, request: Received) -> tuple[int, dict[str, Any]]:
-        if not (request.headers.get("authorization") or "").startswith("Bearer sk_"):
+        key_given = (request.headers.get("authorization") or "").removeprefix("Bearer ")
+        if not key_given.startswith("sk_") or (self.valid_keys is not None and key_given not in self.valid_keys):
             return 401, _error("invalid_request_error", None, "Invalid API Key provided.")
         routes = {("POST", "/v1/checkout/sessions"): self._create_session,
                   ("POST", "/v1/payment_intents"): self._create_intent}  # fmt: skip
@@ -196,6 +206,9 @@ class StripeStandIn:
             return 400, _error("invalid_request_error", "parameter_invalid", problem)
         lines = params["line_items"]
         currency = lines[0]["price_data"]["currency"]
+        if currency in THREE_DECIMAL and any(int(line["price_data"]["unit_amount"]) % 10 for line in lines):
+            return 400, _error("invalid_request_error", "parameter_invalid_integer",
+                               f"{currency.upper()} amounts must end in 0.")  # fmt: skip
         total = sum(int(line["price_data"]["unit_amount"]) * int(line.get("quantity", 1)) for line in lines)
         if total < MINIMUM_CHARGE.get(currency, 50):
             return 400, _error("invalid_request_error", "amount_too_small",
@@ -240,6 +253,14 @@ class StripeStandIn:
         if params.get("off_session") == "true" and not params.get("customer"):
             needs = "A PaymentIntent confirmed off-session needs the customer the card is saved to."
             return 400, _error("invalid_request_error", "parameter_missing", needs)
+        amount, currency = params["amount"], params["currency"]
+        if not str(amount).isdigit():
+            return 400, _error("invalid_request_error", "parameter_invalid_integer", "Invalid integer: amount")
+        if int(amount) < MINIMUM_CHARGE.get(currency, 50):
+            return 400, _error("invalid_request_error", "amount_too_small", "Amount must be at least the minimum.")
+        if currency in THREE_DECIMAL and int(amount) % 10:
+            return 400, _error("invalid_request_error", "parameter_invalid_integer",
+                               f"{currency.upper()} amounts must end in 0.")  # fmt: skip
         if method == "pm_missing":
             return 400, _error("invalid_request_error", "resource_missing", f"No such PaymentMethod: '{method}'")
         intent = _intent(int(params["amount"]), params["currency"], params.get("metadata") or {}, ["card"],
@@ -343,7 +364,7 @@ def _intent(
         "currency": currency,
         "status": "succeeded",
         "metadata": dict(metadata),
-        "payment_method_types": ["customer_balance"] if types == ["customer_balance"] else types,
+        "payment_method_types": list(types),
         "customer": customer,
         "latest_charge": "ch_" + secrets.token_hex(12),
         "livemode": False,

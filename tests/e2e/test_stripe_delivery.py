@@ -10,6 +10,7 @@ import time
 import pytest
 
 from invoicing.logic.stripe_events import sign
+from tests.conftest import BUSINESS
 from tests.e2e.test_concurrency import all_at_once
 
 pytestmark = pytest.mark.e2e
@@ -41,3 +42,25 @@ def test_one_event_delivered_20_times_10_at_once_records_one_payment(client, rea
     stored = client.get(f"/invoices/{invoice['id']}").body
     assert len(stored["payments"]) == 1
     assert (stored["status"], stored["amount_paid"], stored["amount_due"]) == ("paid", "80.00", "0.00")
+
+
+def test_a_saved_card_is_charged_through_the_api_functions_own_grants(client, ready, runtime):
+    """Through the local runtime, where each function gets only the
+    environment the stack grants it: the api function reaches Stripe (the
+    stand-in) with the platform's key from Secrets Manager."""
+    assert runtime.stripe is not None
+    client.put("/business", {**BUSINESS, "stripe_account_id": "acct_1E2eCards"})
+    customer = ready["customer"]
+    client.patch(f"/customers/{customer['id']}", {"stripe_customer_id": "cus_E2e", "version": customer["version"]})
+    draft = client.post("/invoices", {"name": "Carte enregistrée", "customer_id": customer["id"],
+                                      "lines": [{"name": "X", "unit_price": "80"}]}).body  # fmt: skip
+    invoice = client.post(f"/invoices/{draft['id']}/mark-sent").body
+
+    reply = client.post(f"/invoices/{invoice['id']}/payments",
+                        {"method": "card", "amount": "80.00", "payment_method_id": "pm_card_visa"},
+                        headers={"Idempotency-Key": f"e2e-{client.tenant}"})  # fmt: skip
+
+    assert reply.status == 201, reply.body
+    assert reply.body["invoice"]["status"] == "paid"
+    (request,) = [r for r in runtime.stripe.requests_to("/v1/payment_intents") if r.account == "acct_1E2eCards"]
+    assert request.params["customer"] == "cus_E2e"

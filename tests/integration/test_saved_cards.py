@@ -7,8 +7,11 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import time
+import uuid
 
+import boto3
 import pytest
+from aws_lambda_powertools.utilities import parameters
 
 from invoicing.logic.stripe_events import sign
 from tests.conftest import BUSINESS, CLIENT_ADDRESS, SPEC_INVOICE
@@ -28,8 +31,10 @@ def invoice(api, business):
     return api.post(f"/invoices/{draft['id']}/mark-sent").body
 
 
-def charge(api, invoice: dict, amount: str = "398.00", method: str = "pm_card_visa", headers=None, **fields):
+def charge(api, invoice: dict, amount: str = "398.00", method: str = "pm_card_visa", key: str | None = None, **fields):
+    """A charge, with a new Idempotency-Key unless one is given."""
     body = {"method": "card", "amount": amount, "payment_method_id": method, **fields}
+    headers = {"Idempotency-Key": key or f"charge-{uuid.uuid4()}"}
     return api.post(f"/invoices/{invoice['id']}/payments", body, headers=headers)
 
 
@@ -119,25 +124,89 @@ def test_a_customer_without_a_stripe_customer_or_a_business_without_an_account_c
     assert stripe_standin.received == []
 
 
-def test_the_same_request_twice_with_its_idempotency_key_charges_once(api, invoice, stripe_standin):
-    headers = {"Idempotency-Key": "f3b0c2a4-charge-1"}
+def test_a_charge_without_an_idempotency_key_is_refused_before_stripe_is_asked(api, invoice, stripe_standin):
+    body = {"method": "card", "amount": "10.00", "payment_method_id": "pm_card_visa"}
 
-    first, second = charge(api, invoice, headers=headers), charge(api, invoice, headers=headers)
+    reply = api.post(f"/invoices/{invoice['id']}/payments", body)
+
+    assert reply.status == 400
+    assert reply.error_fields == ["Idempotency-Key"]
+    assert stripe_standin.received == []
+
+
+def test_the_same_request_twice_with_its_idempotency_key_charges_once(api, invoice, stripe_standin):
+    first, second = charge(api, invoice, key="charge-1"), charge(api, invoice, key="charge-1")
 
     assert first.status == second.status == 201
     assert first.body["id"] == second.body["id"]
+    assert len(stripe_standin.requests_to("/v1/payment_intents")) == 1
     assert len(stored(api, invoice)["payments"]) == 1
 
 
-def test_the_same_charge_sent_at_once_by_a_double_click_is_made_and_recorded_once(api, invoice, stripe_standin):
-    with concurrent.futures.ThreadPoolExecutor(5) as pool:
-        replies = list(pool.map(lambda _: charge(api, invoice), range(5)))
+def test_a_retry_the_api_has_forgotten_is_still_the_same_payment_intent(api, invoice, stripe_standin):
+    from invoicing.api import routes
+    from invoicing.logic import card_charges
+    from invoicing.models.payments import CardPayment
+    from invoicing.store.stripe_api import StripeApi
 
-    assert {reply.status for reply in replies} == {201}
-    assert len({reply.body["stripe_payment_intent"] for reply in replies}) == 1
+    data = CardPayment(method="card", amount="398.00", payment_method_id="pm_card_visa")
+    first = card_charges.charge(routes.deps(), StripeApi(), "acme", invoice["id"], data, "charge-7")
+    again = card_charges.charge(routes.deps(), StripeApi(), "acme", invoice["id"], data, "charge-7")
+
+    assert again["id"] == first["id"]
     assert len({request.idempotency_key for request in stripe_standin.requests_to("/v1/payment_intents")}) == 1
     after = stored(api, invoice)
     assert (len(after["payments"]), after["amount_paid"]) == (1, "398.00")
+
+
+def test_a_double_click_at_once_charges_and_records_once(api, invoice, stripe_standin):
+    with concurrent.futures.ThreadPoolExecutor(5) as pool:
+        replies = list(pool.map(lambda _: charge(api, invoice, key="double-click"), range(5)))
+
+    assert {reply.status for reply in replies} <= {201, 409}  # 409: the first is still running, retry
+    assert 201 in {reply.status for reply in replies}
+    intents = {request.idempotency_key for request in stripe_standin.requests_to("/v1/payment_intents")}
+    assert len(intents) == 1
+    after = stored(api, invoice)
+    assert (len(after["payments"]), after["amount_paid"]) == (1, "398.00")
+
+
+def test_two_different_charges_at_once_never_take_more_than_is_due(api, invoice, stripe_standin):
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        replies = list(pool.map(lambda key: charge(api, invoice, amount="1000.00", key=key), ["a-1", "b-2"]))
+
+    assert sorted(reply.status for reply in replies) == [201, 409]
+    assert len(stripe_standin.requests_to("/v1/payment_intents")) == 1
+    after = stored(api, invoice)
+    assert (after["amount_paid"], after["amount_due"]) == ("1000.00", "398.00")
+
+
+def test_a_lapsed_lease_of_a_crashed_charge_is_taken_over(api, invoice, stripe_standin):
+    from invoicing.api import routes
+    from invoicing.logic import stripe_events
+
+    lapsed = {"id": f"charging:acme:{invoice['id']}", "version": 1, "created_at": "2026-11-28T00:00:00Z",
+              "updated_at": "2026-11-28T00:00:00Z", "expires_epoch": int(time.time()) - 1}  # fmt: skip
+    routes.deps().store.create(stripe_events.PLATFORM, stripe_events.KIND, lapsed, name=None)
+
+    assert charge(api, invoice).status == 201
+
+
+def test_stripe_refusing_for_the_set_up_is_a_502_and_too_small_an_amount_a_422(api, invoice, stripe_standin):
+    too_small = charge(api, invoice, amount="0.30")
+    assert too_small.status == 422
+    assert too_small.error_fields == ["amount"]
+
+    # the platform's key refused (rolled in Stripe's dashboard, not here yet)
+    boto3.client("secretsmanager").put_secret_value(
+        SecretId="invoicing/stripe", SecretString=json.dumps({"secret_key": "sk_rolled", "webhook_secret": "x"})
+    )
+    stripe_standin.valid_keys = {"sk_test_local"}
+    parameters.clear_caches()
+    refused = charge(api, invoice)
+    assert refused.status == 502
+    assert refused.body["error"]["code"] == "provider_refused"
+    assert stored(api, invoice)["payments"] == []
 
 
 def test_another_tenant_cannot_charge_a_card_on_acmes_invoice(api, invoice, stripe_standin):

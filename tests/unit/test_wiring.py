@@ -87,3 +87,12 @@ def test_every_rule_target_handles_bus_events(rule):
     """The target's handler takes an EventBridge event apart from API Gateway ones."""
     handler = importlib.import_module(wiring.function(rule.function).module)
     assert callable(getattr(handler, "on_bus_event", None))
+
+
+def test_the_functions_that_call_stripe_have_its_library_and_its_key():
+    callers = {"api", "pay"}  # saved cards; the hosted page's Checkout (invoicing.store.stripe_api)
+    for name in callers:
+        fn = wiring.function(name)
+        assert "stripe" in fn.layers, name
+        assert fn.reads_stripe_secret, name
+    assert {fn.name for fn in wiring.FUNCTIONS if "stripe" in fn.layers} == callers  # 31 MB nowhere else

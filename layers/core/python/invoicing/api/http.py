@@ -25,6 +25,7 @@ from invoicing.domain.errors import (
     NameTaken,
     NotFound,
     PaymentDeclined,
+    ProviderRefused,
     StaleVersion,
     TooLarge,
     TooSoon,
@@ -125,6 +126,7 @@ ERRORS: dict[int, dict[str, Any]] = {
         415: "A file of a type not taken, or not of the type it claims",
         422: "Invalid field: the error names it",
         429: "Asked again too soon; Retry-After says when to",
+        502: "Stripe refused the request for a reason of the set-up (the business's account, the platform's key)",
         503: "Too much contention, or a service that did not answer; nothing was written, retry",
     }.items()
 }
@@ -226,6 +228,8 @@ def _from_domain(error: DomainError) -> Response:
         return error_response(503, error.code, error.message)
     if isinstance(error, PaymentDeclined):
         return error_response(402, error.code, error.message, [FieldError("payment_method_id", error.message)])
+    if isinstance(error, ProviderRefused):
+        return error_response(502, error.code, error.message)
     if isinstance(error, TooSoon):
         return error_response(429, error.code, error.message, headers={"Retry-After": str(error.retry_after_s)})
     return error_response(400, error.code, error.message)

@@ -127,3 +127,10 @@ class PaymentDeclined(DomainError):
         super().__init__(message)
         self.code = code
         self.decline_code = decline_code
+
+
+class ProviderRefused(DomainError):
+    """A payment provider refused a request for a reason that is not the
+    client's input (the platform's key, the business's account): 502."""
+
+    code = "provider_refused"

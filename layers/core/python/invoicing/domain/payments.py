@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
-from invoicing.domain.errors import Conflict, IllegalTransition
+from invoicing.domain.errors import Conflict, IllegalTransition, InvalidInput
 from invoicing.domain.lifecycle import UNPAID, Status
-from invoicing.domain.money import format_amount, round_money
+from invoicing.domain.money import format_amount
 
 ZERO = Decimal(0)
 
@@ -116,9 +116,10 @@ class OnlineCharge:
         return self.toward + self.tip
 
 
-def tip_on(amount: Decimal, percentage: Decimal, currency: str) -> Decimal:
-    """The tip of `percentage` % on `amount`, rounded half-up to the currency."""
-    return round_money(amount * percentage / 100, currency)
+def tip_on(amount: Decimal, percentage: Decimal, step: Decimal) -> Decimal:
+    """The tip of `percentage` % on `amount`, rounded half-up to `step` (the
+    smallest amount the payment can carry)."""
+    return (amount * percentage / 100).quantize(step, rounding=ROUND_HALF_UP)
 
 
 def online_charge(
@@ -126,24 +127,21 @@ def online_charge(
     instalments: Sequence[InstalmentPosition],
     target: str,
     tip_percentage: Decimal,
-    currency: str,
+    step: Decimal,
 ) -> OnlineCharge:
     """The charge for `target` ("balance", or the id of an unpaid
-    instalment), with a tip of `tip_percentage` % of it. An instalment asks
-    for what it still needs, never more than the balance (a payment made
-    against another instalment may have covered part of it)."""
+    instalment), with a tip of `tip_percentage` % of it, to `step`. An
+    instalment asks for what it still needs, never more than the balance (a
+    payment made against another instalment may have covered part of it)."""
     if amount_due <= 0:
         raise IllegalTransition("pay", "already paid")
     if target == "balance":
         toward, instalment = amount_due, None
     else:
         position = next((item for item in instalments if item.id == target), None)
-        if position is None or position.amount_due <= 0:
+        if position is None:
+            raise InvalidInput.of("target", "the balance, or the id of an unpaid instalment")
+        if position.amount_due <= 0:
             raise Conflict("that instalment is paid already")
         toward, instalment = min(position.amount_due, amount_due), position.id
-    return OnlineCharge(toward, tip_on(toward, tip_percentage, currency), instalment)
-
-
-def to_minor_units(amount: Decimal, decimals: int) -> int:
-    """Stripe's integer amount: 12.34 EUR → 1234, 1234 JPY → 1234."""
-    return int(amount.scaleb(decimals))
+    return OnlineCharge(toward, tip_on(toward, tip_percentage, step), instalment)

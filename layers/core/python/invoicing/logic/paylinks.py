@@ -35,6 +35,8 @@ def link(deps: Deps, tenant: str, invoice: dict[str, Any]) -> str | None:
     """The invoice's link: issued and not void, else none. Functions
     without the key (documents, webhooks) never show invoices to anyone."""
     base = invoice.get("pay_base_url")
-    if not base or invoice["status"] in ("draft", "void") or deps.link_key is None:
+    if invoice["status"] in ("draft", "void") or deps.link_key is None:
         return None
+    if not base:  # issued before links were derived: the link it was sent with
+        return invoice.get("payment_link")
     return f"{base}/pay/{token(deps, tenant, invoice['id'])}"

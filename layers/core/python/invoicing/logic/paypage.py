@@ -16,8 +16,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from invoicing.domain import payments as ledger
+from invoicing.domain import stripe_money
 from invoicing.domain.errors import Conflict, InvalidInput, NotFound
-from invoicing.domain.money import minor_unit
 from invoicing.logic import catalog, documents, invoices, paylinks
 from invoicing.logic.common import Deps
 from invoicing.store.ports import Doc
@@ -73,14 +73,21 @@ def pdf_url(deps: Deps, token: str) -> str:
 def offer(invoice: Doc, business: Doc) -> dict[str, Any]:
     """What the client can pay online: the next unpaid instalment (when
     there is a schedule) and the whole balance, the tips, and the ways to
-    pay. Nothing without a connected Stripe account, or once paid."""
+    pay. Nothing without a connected Stripe account, once paid, or for an
+    amount Stripe cannot charge exactly (1398.50 in a currency Stripe takes
+    in whole units)."""
     due = Decimal(invoice["amount_due"])
+    currency = invoice["currency"]
     methods = _methods(invoice, business)
-    if due <= 0 or not methods:
+    if due <= 0 or not methods or not stripe_money.chargeable(due, currency):
         return {"targets": [], "tips": [], "methods": methods}
     targets: list[dict[str, Any]] = []
     unpaid = [item for item in _instalments(invoice) if item["status"] != "paid"]
-    if unpaid and Decimal(unpaid[0]["amount_due"]) < due:
+    if (
+        unpaid
+        and Decimal(unpaid[0]["amount_due"]) < due
+        and stripe_money.chargeable(Decimal(unpaid[0]["amount_due"]), currency)
+    ):
         nearest = unpaid[0]
         targets.append(
             {"value": nearest["id"], "amount": Decimal(nearest["amount_due"]), "due_date": nearest["due_date"]}
@@ -106,10 +113,11 @@ def checkout(deps: Deps, stripe: Any, token: str, page_url: str, form: dict[str,
         ledger.InstalmentPosition(item["id"], Decimal(item["amount"]), Decimal(item["amount_paid"]))
         for item in _instalments(invoice)
     ]
-    charge = ledger.online_charge(Decimal(invoice["amount_due"]), positions, target, rate, currency)
+    step = stripe_money.step(currency)
+    charge = ledger.online_charge(Decimal(invoice["amount_due"]), positions, target, rate, step)
     customer = _customer(deps, tenant, invoice)
     params = session_params(tenant, invoice, business, customer, charge, offered["methods"], page_url)
-    key = idempotency_key(tenant, invoice, target, rate)
+    key = idempotency_key(business["stripe_account_id"], params)
     session = stripe.create_checkout_session(business["stripe_account_id"], params, key)
     return str(session["url"])
 
@@ -130,7 +138,6 @@ def session_params(
     from invoicing.documents.view import labels
 
     currency = invoice["currency"]
-    decimals = minor_unit(currency)
     locale = (invoice.get("business") or business).get("locale") or "fr-FR"
     text = labels(locale)
     instalment = next((item for item in _instalments(invoice) if item["id"] == charge.instalment_id), None)
@@ -139,14 +146,14 @@ def session_params(
         if instalment
         else text["checkout_line"].format(number=invoice["number"])
     )
-    lines = [_line(name, charge.toward, currency, decimals)]
+    lines = [_line(name, charge.toward, currency)]
     if charge.tip > 0:
-        lines.append(_line(text["checkout_tip"], charge.tip, currency, decimals))
+        lines.append(_line(text["checkout_tip"], charge.tip, currency))
     metadata = {"tenant_id": tenant, "invoice_id": invoice["id"], "invoice_number": invoice["number"]}
     if charge.instalment_id:
         metadata["instalment_id"] = charge.instalment_id
     if charge.tip > 0:
-        metadata["tip"] = str(ledger.to_minor_units(charge.tip, decimals))
+        metadata["tip"] = str(stripe_money.to_stripe(charge.tip, currency, "tip"))
     types = [{"card": "card", "bank_transfer": "customer_balance"}[method] for method in methods]
     params: dict[str, Any] = {
         "mode": "payment",
@@ -177,18 +184,19 @@ def session_params(
     return params
 
 
-def idempotency_key(tenant: str, invoice: Doc, target: str, rate: Decimal) -> str:
-    """The same choice on the same version of the invoice is the same
-    request: Stripe answers it with the session it already made."""
-    seed = json.dumps([tenant, invoice["id"], invoice["version"], target, f"{rate.normalize():f}"])
+def idempotency_key(account: str, params: dict[str, Any]) -> str:
+    """The same session asked again (a second click, a reload, a retry) is
+    the same request: Stripe answers it with the session it already made.
+    Anything different — an amount, the tip, the customer — is another."""
+    seed = json.dumps([account, params], sort_keys=True, separators=(",", ":"))
     return "checkout-" + hashlib.sha256(seed.encode()).hexdigest()[:48]
 
 
-def _line(name: str, amount: Decimal, currency: str, decimals: int) -> dict[str, Any]:
+def _line(name: str, amount: Decimal, currency: str) -> dict[str, Any]:
     return {
         "price_data": {
             "currency": currency.lower(),
-            "unit_amount": ledger.to_minor_units(amount, decimals),
+            "unit_amount": stripe_money.to_stripe(amount, currency),
             "product_data": {"name": name},
         },
         "quantity": 1,
@@ -221,6 +229,6 @@ def _tip_rate(raw: str | None, offered: list[Decimal]) -> Decimal:
         rate = Decimal(raw)
     except InvalidOperation:
         rate = None
-    if rate is None or rate not in offered:
+    if rate is None or not rate.is_finite() or rate not in offered:
         raise InvalidInput.of("tip", "choose one of the tips offered")
     return rate

@@ -20,8 +20,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from invoicing.domain import stripe_money
 from invoicing.domain.errors import DomainError, StaleVersion
-from invoicing.domain.money import format_amount, minor_unit
+from invoicing.domain.money import format_amount
 from invoicing.logic import catalog, payments
 from invoicing.logic.common import BUSINESS_TIMEZONE, Deps
 from invoicing.store.ports import ConditionFailed, Doc
@@ -80,8 +81,10 @@ def handle(deps: Deps, event: dict[str, Any]) -> str:
         if obj.get("payment_status") != "paid":
             return "awaiting payment"  # a bank transfer: payment_intent.succeeded will say when it arrives
         intent = obj.get("payment_intent") or obj["id"]
-        return _paid(deps, event, obj.get("metadata") or {}, intent, obj["amount_total"], obj["currency"],
-                     obj.get("payment_method_types"))  # fmt: skip
+        # a session offers several ways; only a bank transfer (customer_balance) is paid later
+        delayed = kind == "checkout.session.async_payment_succeeded"
+        methods = ["customer_balance"] if delayed else obj.get("payment_method_types")
+        return _paid(deps, event, obj.get("metadata") or {}, intent, obj["amount_total"], obj["currency"], methods)
     if kind == "payment_intent.succeeded":
         return _paid(deps, event, obj.get("metadata") or {}, obj["id"], obj["amount_received"], obj["currency"],
                      obj.get("payment_method_types"))  # fmt: skip
@@ -315,7 +318,7 @@ def _refunded_total(payment: Doc | None) -> Decimal:
 
 
 def _amount(minor: int, currency: str) -> Decimal:
-    return Decimal(minor).scaleb(-minor_unit(currency))
+    return stripe_money.from_stripe(minor, currency)
 
 
 def _minor(value: Any) -> int:
