@@ -258,6 +258,12 @@ TABLE = TableSpec(
         Index("by_customer", "gsi2pk", "gsi2sk"),
         # Sparse: issued, unpaid invoices of one tenant by due date (overdue).
         Index("by_due_date", "gsi3pk", "gsi3sk"),
+        # Sparse, across tenants, sharded: the invoices a scheduled sweep has
+        # work for, by the day it is due (the next late fee, the next reminder).
+        # An existing table takes one new index per deployment (DynamoDB):
+        # add them one after the other there.
+        Index("by_late_fees_date", "gsi4pk", "gsi4sk"),
+        Index("by_reminders_date", "gsi5pk", "gsi5sk"),
     )
 )
 

@@ -15,7 +15,16 @@ from typing import Any
 from invoicing.domain.errors import Conflict, InvalidInput, InvoiceNotEditable, NameTaken, NotFound, StaleVersion
 from invoicing.domain.lifecycle import UNPAID
 from invoicing.store.dynamodb import MAX_ITEM_BYTES, ItemTooLarge
-from invoicing.store.ports import ConditionFailed, Doc, Finalization, InvoiceQuery, PageOf, Sequence
+from invoicing.store.ports import (
+    Candidate,
+    Candidates,
+    ConditionFailed,
+    Doc,
+    Finalization,
+    InvoiceQuery,
+    PageOf,
+    Sequence,
+)
 
 
 class InMemoryStore:
@@ -124,6 +133,24 @@ class InMemoryStore:
 
     def payment_token(self, token_hash: str) -> tuple[str, str] | None:
         return self.payment_tokens.get(token_hash)
+
+    def sweep_candidates(self, sweep: str, shard: int, today: str, cursor: str | None, limit: int) -> Candidates:
+        from invoicing.store.dynamodb import sweep_shard
+
+        found = [
+            (doc[f"sweep_{sweep}_on"], tenant, doc)
+            for (tenant, kind, _), doc in self.docs.items()
+            if kind == "invoice"
+            and doc["status"] in ("open", "partially_paid")
+            and Decimal(doc["amount_due"]) > 0
+            and (doc.get(f"sweep_{sweep}_on") or "9999") <= today
+            and sweep_shard(tenant, doc["id"]) == shard
+        ]
+        found.sort(key=lambda entry: (entry[0], entry[1], entry[2]["id"]))
+        start = int(cursor or 0)
+        page = found[start : start + limit]
+        more = start + limit < len(found)
+        return Candidates([Candidate(tenant, doc) for _, tenant, doc in page], str(start + limit) if more else None)
 
     # -- helpers -------------------------------------------------------------
 

@@ -17,6 +17,7 @@ INVOICE_DELETED = "Invoice Deleted"  # a draft with attachments: they are to be 
 INVOICE_SENT = "Invoice Sent"  # deliveries requested; the detail lists their ids
 PAYMENT_RECORDED = "Payment Recorded"  # the detail names the payment; the amounts changed with it
 INVOICE_PAID = "Invoice Paid"  # nothing is due any more
+REMINDER_DUE = "Invoice Reminder Due"  # reminders queued by the sweep; the detail lists their deliveries
 
 DETAIL_TYPES = (
     INVOICE_FINALIZED,
@@ -26,6 +27,7 @@ DETAIL_TYPES = (
     INVOICE_SENT,
     PAYMENT_RECORDED,
     INVOICE_PAID,
+    REMINDER_DUE,
 )
 
 

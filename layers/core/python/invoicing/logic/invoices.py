@@ -14,9 +14,10 @@ from invoicing.domain.errors import Busy, FieldError, InvalidInput, NameTaken, N
 from invoicing.domain.lifecycle import Status
 from invoicing.domain.money import ZERO, format_amount, format_rate, has_at_most_decimals, minor_unit
 from invoicing.domain.totals import Discount, Line, Tax, Totals, compute_totals
-from invoicing.logic import catalog, paylinks
+from invoicing.logic import catalog, paylinks, sweeps
 from invoicing.logic.common import Deps, announce, jsonable
 from invoicing.models.invoices import InvoiceIn, InvoicePatch, TotalsRequest
+from invoicing.models.settings import Reminders
 from invoicing.store.ports import ConditionFailed, Doc, Finalization, InvoiceQuery, PageOf
 
 FINALIZE_ATTEMPTS = 40
@@ -36,7 +37,8 @@ _COPIED = (
 _DETAIL = frozenset({"lines", "notes", "terms", "business", "customer", "payments"})
 # Kept on the document, never shown: uploads reserved but not confirmed (logic.attachments).
 # and where the payment link points (logic.paylinks derives the link itself).
-INTERNAL = frozenset({"uploads", "pay_base_url"})
+# and the days the scheduled sweeps next have work for it (logic.sweeps).
+INTERNAL = frozenset({"uploads", "pay_base_url", "sweep_late_fees_on", "sweep_reminders_on", "reminders_done"})
 _SNAPSHOT_BUSINESS = (
     "legal_name", "address", "email", "phone", "siren", "vat_number", "logo_url", "locale", "vat_franchise",
     "early_payment_terms", "logo",
@@ -313,11 +315,13 @@ def finalize_invoice(
                 key: value for key, value in customer.items() if key not in ("version", "created_at", "updated_at")
             },
             "pay_base_url": public_url,
+            "reminders": business.get("reminders") or Reminders().model_dump(),
             "finalized_at": now,
             "updated_at": now,
             "version": current["version"] + 1,
             "uploads": [],  # an upload not confirmed by now never will be: the bucket lets it expire
         }
+        issued = sweeps.plan(issued)
         step = Finalization(
             invoice=issued,
             expected_version=current["version"],

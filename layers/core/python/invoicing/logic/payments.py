@@ -105,18 +105,22 @@ def settled(doc: Doc, now: str) -> Doc:
         - Decimal(doc.get("credited") or 0)
     )
     status = ledger.status_of(Status(doc["status"]), paid, due)
-    return {
-        **doc,
-        "amount_paid": format_amount(paid, currency),
-        # Stripe may take more than is due (two clients paying at once): nothing is
-        # due, and the business sees what to give back
-        "amount_due": format_amount(max(due, Decimal(0)), currency),
-        "amount_overpaid": format_amount(max(-due, Decimal(0)), currency),
-        "status": status.value,
-        "paid_at": (doc.get("paid_at") or now) if status is Status.PAID else None,
-        "updated_at": now,
-        "version": doc["version"] + 1,
-    }
+    from invoicing.logic.sweeps import plan
+
+    return plan(
+        {
+            **doc,
+            "amount_paid": format_amount(paid, currency),
+            # Stripe may take more than is due (two clients paying at once): nothing is
+            # due, and the business sees what to give back
+            "amount_due": format_amount(max(due, Decimal(0)), currency),
+            "amount_overpaid": format_amount(max(-due, Decimal(0)), currency),
+            "status": status.value,
+            "paid_at": (doc.get("paid_at") or now) if status is Status.PAID else None,
+            "updated_at": now,
+            "version": doc["version"] + 1,
+        }
+    )
 
 
 def instalments(doc: Doc) -> list[dict[str, Any]] | None:

@@ -24,7 +24,7 @@ from invoicing.models.common import (
     Version,
     patch_of,
 )
-from invoicing.models.settings import LateFees
+from invoicing.models.settings import LateFees, Reminders
 
 
 def _prefix(value: str) -> str:
@@ -61,6 +61,10 @@ class BusinessIn(Input):
     default_terms: Text | None = None
     default_notes: Text | None = None
     late_fees: LateFees | None = None
+    reminders: Reminders = Field(
+        default_factory=Reminders,
+        description="reminders of the invoices issued from now on (each keeps the settings it was issued with)",
+    )
     early_payment_terms: (
         Annotated[
             str,

@@ -31,6 +31,21 @@ class LateFees(Input):
         return self
 
 
+class Reminders(Input):
+    """Payment reminders, before and after each instalment's due date (the
+    invoice's, without a schedule): days from it, negative before."""
+
+    enabled: bool = True
+    offsets: Annotated[list[Annotated[int, Field(ge=-60, le=90)]], Field(min_length=1, max_length=6)] = [-3, 0, 7]
+    channels: Annotated[list[Literal["email", "sms"]], Field(min_length=1, max_length=2)] = ["email"]
+
+    @model_validator(mode="after")
+    def _once_each(self) -> Reminders:
+        if len(set(self.offsets)) != len(self.offsets) or len(set(self.channels)) != len(self.channels):
+            raise ValueError("name each offset and each channel once")
+        return self
+
+
 class Tips(Input):
     enabled: bool = False
     percentages: Annotated[list[Percentage], Field(max_length=5)] = [Decimal(5), Decimal(10), Decimal(15)]

@@ -6,6 +6,10 @@
     pk = T#{tenant}           sk = NUM#{number}             number uniqueness guard
     pk = PAY#{token hash}     sk = PAY                      hosted-page token → invoice
 
+Issued, unpaid invoices that a scheduled sweep has work for also carry the
+keys of its index, across tenants: SWEEP#{sweep}#{shard} and the day the
+work is due, so a sweep reads only what it has to do today (infra/wiring.py).
+
 Invoices also carry the keys of three sparse indexes (see `infra/wiring.py`):
 by status, by customer, and — while issued with an amount due — by due date.
 Documents are stored as zlib-compressed JSON (one attribute), so a 1,000-line
@@ -35,7 +39,19 @@ from invoicing.domain.errors import (
     TooLarge,
 )
 from invoicing.domain.lifecycle import UNPAID
-from invoicing.store.ports import ConditionFailed, Doc, Finalization, InvoiceQuery, PageOf, Record, Sequence
+from invoicing.store.ports import (
+    SWEEP_SHARDS,
+    SWEEPS,
+    Candidate,
+    Candidates,
+    ConditionFailed,
+    Doc,
+    Finalization,
+    InvoiceQuery,
+    PageOf,
+    Record,
+    Sequence,
+)
 
 KINDS = {
     "invoice": "INV",
@@ -96,6 +112,7 @@ class DynamoStore:
     def __init__(self, client: Any = None, table_name: str | None = None) -> None:
         self._client = client
         self.table = table_name or os.environ["TABLE_NAME"]
+        self.items_read = 0  # by get and the sweeps' queries: what a sweep costs (make bench)
 
     @property
     def client(self) -> Any:
@@ -114,6 +131,7 @@ class DynamoStore:
             ConsistentRead=True,
         )
         item = response.get("Item")
+        self.items_read += 1 if item else 0
         return _decode(item) if item else None
 
     def list(
@@ -308,6 +326,25 @@ class DynamoStore:
                 raise Conflict(f"invoice number {invoice['number']} is already used; change the prefix") from None
             raise
 
+    def sweep_candidates(self, sweep: str, shard: int, today: str, cursor: str | None, limit: int) -> Candidates:
+        number = SWEEPS.index(sweep) + 4
+        request: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": f"by_{sweep}_date",
+            "KeyConditionExpression": "#pk = :pk AND #sk < :after",
+            "ExpressionAttributeNames": {"#pk": f"gsi{number}pk", "#sk": f"gsi{number}sk"},
+            "ExpressionAttributeValues": {":pk": _s(f"SWEEP#{sweep}#{shard}"), ":after": _s(f"{today}$")},
+            "Limit": limit,
+        }
+        if cursor:
+            request["ExclusiveStartKey"] = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        response = self.client.query(**request)
+        found = response.get("Items", [])
+        self.items_read += len(found)
+        candidates = [Candidate(item["pk"]["S"].removeprefix("T#"), _decode(item)) for item in found]
+        last = response.get("LastEvaluatedKey")
+        return Candidates(candidates, base64.urlsafe_b64encode(json.dumps(last).encode()).decode() if last else None)
+
     def payment_token(self, token_hash: str) -> tuple[str, str] | None:
         item = self.client.get_item(
             TableName=self.table, Key={"pk": _s(f"PAY#{token_hash}"), "sk": _s("PAY")}, ConsistentRead=True
@@ -398,7 +435,17 @@ def _encode(tenant: str, kind: str, doc: Doc) -> dict[str, Any]:
         if status in UNPAID and doc.get("due_date") and Decimal(doc["amount_due"]) > 0:
             item["gsi3pk"], item["gsi3sk"] = _s(f"{pk}#INV#UNPAID"), _s(f"{doc['due_date']}#{doc['id']}")
             item["unpaid_due"] = _s(doc["due_date"])
+            for number, sweep in enumerate(SWEEPS, start=4):
+                on = doc.get(f"sweep_{sweep}_on")
+                if on:
+                    shard = sweep_shard(tenant, doc["id"])
+                    item[f"gsi{number}pk"] = _s(f"SWEEP#{sweep}#{shard}")
+                    item[f"gsi{number}sk"] = _s(f"{on}#{tenant}#{doc['id']}")
     return item
+
+
+def sweep_shard(tenant: str, invoice_id: str) -> int:
+    return zlib.crc32(f"{tenant}/{invoice_id}".encode()) % SWEEP_SHARDS
 
 
 def _decode(item: dict[str, Any]) -> Doc:

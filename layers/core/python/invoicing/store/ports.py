@@ -37,6 +37,24 @@ class PageOf:
 
 
 @dataclass(frozen=True)
+class Candidate:
+    """An invoice a sweep has work for, as the index holds it."""
+
+    tenant: str
+    invoice: Doc
+
+
+@dataclass(frozen=True)
+class Candidates:
+    items: list[Candidate]
+    cursor: str | None  # where the next page starts; None at the end
+
+
+SWEEP_SHARDS = 8  # the index's partitions per sweep: candidates spread over them by tenant and id
+SWEEPS = ("late_fees", "reminders")  # the invoice fields sweep_{name}_on say when each has work
+
+
+@dataclass(frozen=True)
 class Sequence:
     """Where a tenant's numbering stands: the last number's sequence and the
     issue date of that invoice (numbers must follow dates)."""
@@ -108,6 +126,11 @@ class Store(Protocol):
 
     def payment_token(self, token_hash: str) -> tuple[str, str] | None:
         """The (tenant, invoice id) whose payment link has this token hash."""
+        ...
+
+    def sweep_candidates(self, sweep: str, shard: int, today: str, cursor: str | None, limit: int) -> Candidates:
+        """Invoices of every tenant whose `sweep_{sweep}_on` is today or
+        earlier, in one shard of the index, a page at a time."""
         ...
 
 

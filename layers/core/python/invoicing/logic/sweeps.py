@@ -1,0 +1,213 @@
+"""The scheduled sweeps (SPEC §9): late fees and payment reminders.
+
+Each issued, unpaid invoice says in `sweep_late_fees_on` and
+`sweep_reminders_on` the day each sweep next has work for it (or nothing),
+kept by `plan` on every write that changes what it owes; the store indexes
+those days across tenants, so a sweep reads only today's work. Work on one
+invoice is one conditional write under the version read: a second run, a
+retry or a concurrent run finds the fee's period or the reminder's key
+already there and adds nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import random
+import time
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from invoicing import events
+from invoicing.domain import late_fees, reminders
+from invoicing.domain.errors import StaleVersion
+from invoicing.domain.money import format_amount
+from invoicing.logic.common import Deps, announce
+from invoicing.store.ports import ConditionFailed, Doc
+
+ATTEMPTS = 20
+UNPAID = ("open", "partially_paid")
+
+
+# -- planning: what each sweep next has to do for an invoice ---------------------------
+
+
+def plan(doc: Doc) -> Doc:
+    """The invoice with the days its sweeps next have work for it."""
+    unpaid = doc["status"] in UNPAID and Decimal(doc["amount_due"]) > 0 and doc.get("due_date")
+    fee_on = reminder_on = None
+    if unpaid:
+        policy = policy_of(doc)
+        if policy is not None and _principal_unpaid(doc) > 0:
+            fee_on = late_fees.next_fee_date(policy, date.fromisoformat(doc["due_date"]), _applied(doc))
+        settings = doc.get("reminders") or {}
+        if settings.get("enabled"):
+            done = set(doc.get("reminders_done") or [])
+            reminder_on = reminders.next_reminder_date(deadlines(doc), _offsets(doc), done)
+    return {
+        **doc,
+        "sweep_late_fees_on": fee_on.isoformat() if fee_on else None,
+        "sweep_reminders_on": reminder_on.isoformat() if reminder_on else None,
+    }
+
+
+def policy_of(doc: Doc) -> late_fees.Policy | None:
+    settings = doc.get("late_fees") or {}
+    if not settings.get("enabled"):
+        return None
+    frequency = settings.get("frequency") or {}
+    return late_fees.Policy(
+        kind=settings.get("type", "percentage"),
+        value=Decimal(str(settings.get("value", 0))),
+        interval=frequency.get("interval", "month"),
+        interval_count=int(frequency.get("interval_count", 1)),
+        grace_days=int(settings.get("grace_days", 0)),
+        max_fees=settings.get("max_fees"),
+    )
+
+
+def deadlines(doc: Doc) -> list[reminders.Deadline]:
+    """The instalments with their state, or the invoice's own due date."""
+    from invoicing.logic import payments
+
+    scheduled = payments.instalments(doc)
+    if scheduled:
+        return [reminders.Deadline(item["id"], date.fromisoformat(item["due_date"]), item["status"] == "paid")
+                for item in scheduled]  # fmt: skip
+    return [reminders.Deadline("invoice", date.fromisoformat(doc["due_date"]), Decimal(doc["amount_due"]) <= 0)]
+
+
+# -- the work on one invoice -------------------------------------------------------------
+
+
+def apply_late_fees(deps: Deps, tenant: str, doc: Doc, today: date) -> int:
+    """Apply the fees `doc` owes as of `today`; how many were applied.
+    `doc` is the invoice as the index gave it: read again only when another
+    write got there first."""
+    from invoicing.logic import payments
+
+    for _ in range(ATTEMPTS):
+        policy = policy_of(doc)
+        fees = []
+        if policy is not None and doc["status"] in UNPAID:
+            fees = late_fees.fees_due(policy, date.fromisoformat(doc["due_date"]), _applied(doc),
+                                      _principal_unpaid(doc), today, doc["currency"])  # fmt: skip
+        currency, now = doc["currency"], deps.timestamp()
+        entries = [*(doc.get("late_fee_entries") or []),
+                   *({"period": fee.period, "amount": format_amount(fee.amount, currency),
+                      "applied_on": today.isoformat(), "applied_at": now} for fee in fees)]  # fmt: skip
+        total = sum((Decimal(entry["amount"]) for entry in entries), Decimal(0))
+        updated = payments.settled({**doc, "late_fee_entries": entries,
+                                    "late_fees_total": format_amount(total, currency)}, now)  # fmt: skip
+        if not fees and _same_plan(doc, updated):
+            return 0
+        if _write(deps, tenant, doc, updated):
+            if fees:
+                announce(deps, events.INVOICE_AMOUNTS_CHANGED, tenant, updated)
+            return len(fees)
+        doc = _reread(deps, tenant, doc)
+        if doc is None:
+            return 0
+    raise RuntimeError(f"invoice {doc['id']} too busy for its late fees; the sweep retries it")
+
+
+def send_reminders(deps: Deps, tenant: str, doc: Doc, today: date) -> int:
+    """Queue the reminders `doc` owes as of `today` (one per unpaid
+    deadline, to the customer's e-mail and/or phone as the invoice's
+    settings say) and mark them done; how many deliveries were queued."""
+    for _ in range(ATTEMPTS):
+        settings = doc.get("reminders") or {}
+        done = set(doc.get("reminders_done") or [])
+        due, passed = ([], [])
+        if settings.get("enabled") and doc["status"] in UNPAID:
+            due, passed = reminders.due_now(deadlines(doc), _offsets(doc), done, today)
+        ids = [_queue(deps, tenant, doc, reminder, channel, recipient)
+               for reminder in due for channel, recipient in _recipients(doc, settings)]  # fmt: skip
+        marked = sorted(done | {reminder.key for reminder in due} | set(passed))
+        updated = plan({**doc, "reminders_done": marked, "updated_at": deps.timestamp(), "version": doc["version"] + 1})
+        if not due and not passed and _same_plan(doc, updated):
+            return 0
+        if _write(deps, tenant, doc, updated):
+            if ids:
+                announce(deps, events.REMINDER_DUE, tenant, updated, deliveries=ids)
+            return len(ids)
+        doc = _reread(deps, tenant, doc)
+        if doc is None:
+            return 0
+    raise RuntimeError(f"invoice {doc['id']} too busy for its reminders; the sweep retries it")
+
+
+# -- helpers ---------------------------------------------------------------------------
+
+
+def _queue(deps: Deps, tenant: str, doc: Doc, reminder: reminders.Reminder, channel: str, recipient: str) -> str:
+    """The reminder's delivery, created once (its id derives from the invoice,
+    the reminder's key, the channel and the recipient)."""
+    digest = hashlib.sha256(f"reminder|{reminder.key}|{channel}|{recipient.lower()}".encode()).hexdigest()[:24]
+    now = deps.timestamp()
+    record = {
+        "id": f"{doc['id']}.{digest}",
+        "kind": "reminder",
+        "reminder": {
+            "key": reminder.key,
+            "due_date": (reminder.on - timedelta(days=reminder.offset)).isoformat(),
+            "offset": reminder.offset,
+        },  # fmt: skip
+        "invoice_id": doc["id"],
+        "invoice_version": doc["version"] + 1,
+        "channel": channel,
+        "recipient": recipient,
+        "status": "pending",
+        "attempts": 0,
+        "provider_message_id": None,
+        "error": None,
+        "requested_at": now,
+        "sent_at": None,
+        "updated_at": now,
+        "version": 1,
+    }
+    with contextlib.suppress(ConditionFailed):  # queued by an earlier run that did not finish: it goes out once
+        deps.store.create(tenant, "delivery", record, name=None)
+    return str(record["id"])
+
+
+def _recipients(doc: Doc, settings: dict[str, Any]) -> list[tuple[str, str]]:
+    customer = doc.get("customer") or {}
+    found = []
+    for channel in settings.get("channels") or ["email"]:
+        address = customer.get("email" if channel == "email" else "phone")
+        if address:
+            found.append((channel, address))
+    return found
+
+
+def _offsets(doc: Doc) -> tuple[int, ...]:
+    return tuple((doc.get("reminders") or {}).get("offsets") or reminders.DEFAULT_OFFSETS)
+
+
+def _applied(doc: Doc) -> set[str]:
+    return {entry["period"] for entry in doc.get("late_fee_entries") or []}
+
+
+def _principal_unpaid(doc: Doc) -> Decimal:
+    """What is unpaid of the invoice itself, fees apart."""
+    paid = Decimal(doc.get("amount_paid") or 0) + Decimal(doc.get("credited") or 0)
+    return Decimal(doc["totals"]["total"]) - paid
+
+
+def _same_plan(before: Doc, after: Doc) -> bool:
+    return all(before.get(f"sweep_{name}_on") == after.get(f"sweep_{name}_on") for name in ("late_fees", "reminders"))
+
+
+def _write(deps: Deps, tenant: str, before: Doc, after: Doc) -> bool:
+    try:
+        deps.store.replace(tenant, "invoice", after, expected_version=before["version"], old_name=None, new_name=None)
+    except StaleVersion:
+        time.sleep(random.uniform(0.002, 0.02))
+        return False
+    return True
+
+
+def _reread(deps: Deps, tenant: str, doc: Doc) -> Doc | None:
+    return deps.store.get(tenant, "invoice", doc["id"])
