@@ -14,6 +14,7 @@ from infra.constructs.api import Api
 from infra.constructs.events import Bus
 from infra.constructs.functions import Functions
 from infra.constructs.monitoring import Monitoring
+from infra.constructs.schedules import Schedules
 from infra.constructs.storage import Storage
 
 DEFAULT_FRONTEND_ORIGINS = "http://localhost:5173"
@@ -95,13 +96,18 @@ class InvoicingStack(Stack):
             if fn.signs_pay_links:
                 self.pay_link_secret.grant_read(function)
                 function.add_environment(wiring.PAY_LINK_SECRET_ENV, self.pay_link_secret.secret_name)
+        # The sweeps' rules (context `{name}_cron` moves one) and their work queue.
+        crons = {schedule.name: self.node.try_get_context(f"{schedule.name}_cron") for schedule in wiring.SCHEDULES}
+        self.schedules = Schedules(
+            self, "Schedules", functions=self.functions.by_name, crons={k: v for k, v in crons.items() if v}
+        )
         self.monitoring = Monitoring(
             self,
             "Monitoring",
             functions=self.functions.by_name,
             rest_api=self.api.rest_api,
             table=self.storage.table,
-            dead_letter_queues=self.bus.dead_letter_queues,
+            dead_letter_queues={**self.bus.dead_letter_queues, **self.schedules.dead_letter_queues},
             alarm_email=self.node.try_get_context("alarm_email"),
         )
 

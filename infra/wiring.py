@@ -83,6 +83,31 @@ class EventRule:
 
 
 @dataclass(frozen=True)
+class Schedule:
+    """A scheduled rule (EventBridge, cron in UTC): it invokes `function`
+    with `input` and the event's time, the sweeps' clock. The stack's
+    context can move it (`{name}_cron`)."""
+
+    name: str
+    cron: str  # EventBridge's six fields: minute hour day-of-month month day-of-week year
+    function: str
+    input: dict[str, str]
+
+
+@dataclass(frozen=True)
+class WorkQueue:
+    """An SQS queue of work that `function` consumes in batches, reporting
+    the messages it failed one by one; a message failed `max_receives`
+    times moves to the queue's dead-letter queue, which has an alarm."""
+
+    name: str
+    function: str
+    batch_size: int = 10
+    max_receives: int = 3
+    visibility_timeout_s: int = 6 * 60  # six times the function's timeout, as AWS advises
+
+
+@dataclass(frozen=True)
 class Index:
     name: str
     partition_key: str
@@ -164,7 +189,16 @@ PAY = Function(
     reads_stripe_secret=True,
 )
 
-FUNCTIONS: tuple[Function, ...] = (API, TOTALS, DOCUMENTS, ATTACHMENTS, DELIVERY, WEBHOOKS, PAY)
+SWEEPS = Function(
+    "sweeps",
+    "The scheduled sweeps (late fees, reminders): fans each out by index shard, then works the pages from its queue",
+    memory_mb=1024,
+    timeout_s=60,
+    table_access="read_write",
+    publishes_events=True,  # amounts changed (the PDF), reminders to deliver
+)
+
+FUNCTIONS: tuple[Function, ...] = (API, TOTALS, DOCUMENTS, ATTACHMENTS, DELIVERY, WEBHOOKS, PAY, SWEEPS)
 
 
 def _crud(path: str, item: str, function: str, *, update: str = "PATCH") -> list[Route]:
@@ -230,11 +264,23 @@ EVENT_RULES: tuple[EventRule, ...] = (
     ),
     # A deleted draft's attachments leave the bucket.
     EventRule("purge-attachments", ("Invoice Deleted",), "attachments"),
-    # Deliveries requested by POST /invoices/{id}/send.
-    EventRule("deliver", ("Invoice Sent",), "delivery"),
+    # Deliveries requested by POST /invoices/{id}/send, and the reminders the sweep queued.
+    EventRule("deliver", ("Invoice Sent", "Invoice Reminder Due"), "delivery"),
     # The client's receipt, when nothing is due any more.
     EventRule("receipt", ("Invoice Paid",), "delivery"),
 )
+
+# Daily, in UTC: the fees first, so that the day's reminders show them.
+SCHEDULES: tuple[Schedule, ...] = (
+    Schedule("late-fees", "0 5 * * ? *", "sweeps", {"sweep": "late_fees"}),
+    Schedule("reminders", "0 7 * * ? *", "sweeps", {"sweep": "reminders"}),
+)
+
+# The pages of candidates a sweep fans out (one message per index shard, then
+# one per next page); a poison invoice is sent to the dead-letter queue alone.
+QUEUES: tuple[WorkQueue, ...] = (WorkQueue("sweep-pages", "sweeps", batch_size=1, max_receives=3),)
+SWEEP_QUEUE_ENV = "SWEEP_QUEUE_URL"
+SWEEP_DEAD_LETTERS_ENV = "SWEEP_DEAD_LETTERS_URL"
 
 # Layer name → its folder, relative to the repository (built ones by `make build`).
 LAYERS: dict[str, str] = {

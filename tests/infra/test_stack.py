@@ -682,3 +682,63 @@ def test_cfn_lint_finds_no_error_or_warning(cfn: dict[str, Any]) -> None:
     matches = lint(json.dumps(cfn), config=ManualArgs(regions=["eu-west-3", "us-east-1"]))
     problems = [match for match in matches if match.rule.id[0] in "EW"]
     assert problems == [], "\n".join(str(match) for match in problems)
+
+
+@pytest.mark.parametrize("schedule", wiring.SCHEDULES, ids=lambda schedule: schedule.name)
+def test_each_schedule_fires_its_function_daily_with_its_input_and_the_events_time(
+    schedule: wiring.Schedule, stack: InvoicingStack, template: Template
+) -> None:
+    function_id = logical_id(stack.functions.by_name[schedule.function])
+    template.has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "ScheduleExpression": f"cron({schedule.cron})",
+            "Targets": [
+                Match.object_like(
+                    {
+                        "Arn": {"Fn::GetAtt": [function_id, "Arn"]},
+                        "InputTransformer": {
+                            "InputPathsMap": {"time": "$.time"},
+                            "InputTemplate": Match.string_like_regexp(f'"sweep":"{schedule.input["sweep"]}"'),
+                        },
+                    }
+                )
+            ],
+        },
+    )
+
+
+def test_a_schedule_moves_with_the_context() -> None:
+    app = App(context={"late-fees_cron": "30 3 * * ? *"})
+    moved = Template.from_stack(InvoicingStack(app, "Moved"))
+    moved.has_resource_properties("AWS::Events::Rule", {"ScheduleExpression": "cron(30 3 * * ? *)"})
+
+
+@pytest.mark.parametrize("work", wiring.QUEUES, ids=lambda work: work.name)
+def test_each_work_queue_feeds_its_function_reporting_failures_one_by_one_into_an_alarmed_dead_letter_queue(
+    work: wiring.WorkQueue, stack: InvoicingStack, template: Template, cfn: dict[str, Any]
+) -> None:
+    queue_id = logical_id(stack.schedules.queues[work.name])
+    dead_id = logical_id(stack.schedules.dead_letter_queues[work.name])
+    template.has_resource_properties(
+        "AWS::Lambda::EventSourceMapping",
+        {
+            "EventSourceArn": {"Fn::GetAtt": [queue_id, "Arn"]},
+            "FunctionName": {"Ref": logical_id(stack.functions.by_name[work.function])},
+            "BatchSize": work.batch_size,
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        },
+    )
+    queue = cfn["Resources"][queue_id]["Properties"]
+    assert queue["RedrivePolicy"] == {"deadLetterTargetArn": {"Fn::GetAtt": [dead_id, "Arn"]},
+                                      "maxReceiveCount": work.max_receives}  # fmt: skip
+    assert queue["VisibilityTimeout"] == work.visibility_timeout_s
+    assert queue["SqsManagedSseEnabled"] is True
+    environment = cfn["Resources"][logical_id(stack.functions.by_name[work.function])]["Properties"]["Environment"]
+    assert set(environment["Variables"]) >= {wiring.SWEEP_QUEUE_ENV, wiring.SWEEP_DEAD_LETTERS_ENV}
+    template.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        alarm_on(
+            "ApproximateNumberOfMessagesVisible", {"Name": "QueueName", "Value": {"Fn::GetAtt": [dead_id, "QueueName"]}}
+        ),
+    )

@@ -48,10 +48,11 @@ def email(
     kind: str = "invoice",
 ) -> bytes:
     """The e-mail as MIME: text and HTML alternatives, the PDF attached.
-    `kind` "receipt": the invoice is paid, thank you, here it is."""
+    `kind` "receipt": the invoice is paid, thank you, here it is;
+    "reminder": a deadline comes, is today, or has passed."""
     text = view["text"]
     facts = _facts(view)
-    prefix = "receipt" if kind == "receipt" else "email"
+    prefix = {"receipt": "receipt", "reminder": view.get("reminder_prefix", "reminder_before")}.get(kind, "email")
     message_view = {
         "subject": text[f"{prefix}_subject"].format(**facts),
         "intro": text[f"{prefix}_intro"].format(**facts),
@@ -116,12 +117,27 @@ def segments(text: str) -> int:
     return count
 
 
-def sms(view: dict[str, Any], link: str | None) -> str:
+def about_deadline(view: dict[str, Any], reminder: dict[str, Any]) -> dict[str, Any]:
+    """The view as a reminder tells it: the deadline's date and what it
+    still asks (the invoice's balance, without a schedule)."""
+    deadline = reminder["key"].split(":")[0]
+    row = next((row for row in view.get("schedule") or [] if row.get("id") == deadline), None)
+    offset = int(reminder["offset"])
+    when = "before" if offset < 0 else "today" if offset == 0 else "after"
+    shown = dict(view)
+    if row is not None:
+        shown["due_date"], shown["amount_due"] = row["due_date"], row["remaining"]
+    shown["totals"] = [*view["totals"][:-1], {**view["totals"][-1], "amount": shown["amount_due"]}]
+    shown["reminder_prefix"] = f"reminder_{when}"
+    return shown
+
+
+def sms(view: dict[str, Any], link: str | None, kind: str = "invoice") -> str:
     """The business, the number, the amount due, the due date and the link,
     in the GSM alphabet and at most two segments: a long business name is
     shortened, never the link."""
     facts = _facts(view)
-    template = view["text"]["sms"]
+    template = view["text"]["reminder_sms" if kind == "reminder" else "sms"]
     name = facts["business"]
     text = gsm7(template.format(**facts, link=link or "").strip())
     while segments(text) > 2 and len(name) > 8:

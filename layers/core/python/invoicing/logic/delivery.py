@@ -297,11 +297,15 @@ def _document(deps: Deps, documents: Any, tenant: str, invoice_id: str) -> dict[
 def _message(delivery: Doc, document: dict[str, Any]) -> bytes | str:
     from invoicing.documents import messages
 
+    view = document["view"]
+    kind = delivery.get("kind", "invoice")
+    if kind == "reminder":  # about one deadline: its date and what it still asks
+        view = messages.about_deadline(view, delivery["reminder"])
     if delivery["channel"] == "email":
-        return messages.email(document["view"], document["link"], document["sender"], delivery["recipient"],
+        return messages.email(view, document["link"], document["sender"], delivery["recipient"],
                               document["pdf"], document["filename"], reply_to=document["reply_to"],
-                              kind=delivery.get("kind", "invoice"))  # fmt: skip
-    return messages.sms(document["view"], document["link"])
+                              kind=kind)  # fmt: skip
+    return messages.sms(view, document["link"], kind=kind)
 
 
 def _send(messenger: Messenger, delivery: Doc, document: dict[str, Any], message: bytes | str) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import random
 import time
 from datetime import date, timedelta
@@ -25,6 +26,8 @@ from invoicing.domain.errors import StaleVersion
 from invoicing.domain.money import format_amount
 from invoicing.logic.common import Deps, announce
 from invoicing.store.ports import ConditionFailed, Doc
+
+logger = logging.getLogger(__name__)
 
 ATTEMPTS = 20
 UNPAID = ("open", "partially_paid")
@@ -211,3 +214,42 @@ def _write(deps: Deps, tenant: str, before: Doc, after: Doc) -> bool:
 
 def _reread(deps: Deps, tenant: str, doc: Doc) -> Doc | None:
     return deps.store.get(tenant, "invoice", doc["id"])
+
+
+# -- the sweep: fan out by shard, then a page at a time --------------------------------
+
+PAGE = 100  # candidates per message: a page is a few seconds of conditional writes
+WORK = {"late_fees": apply_late_fees, "reminders": send_reminders}
+
+
+def fan_out(queue: Any, sweep: str, today: date) -> int:
+    """One message per shard of the sweep's index; how many."""
+    from invoicing.store.ports import SWEEP_SHARDS
+
+    if sweep not in WORK:
+        raise ValueError(f"no sweep {sweep!r}")
+    for shard in range(SWEEP_SHARDS):
+        queue.send({"sweep": sweep, "shard": shard, "today": today.isoformat(), "cursor": None})
+    return SWEEP_SHARDS
+
+
+def work_page(deps: Deps, queue: Any, message: dict[str, Any]) -> dict[str, int]:
+    """Do a page of a shard's work, and queue the next page. An invoice
+    whose work fails goes alone to the dead-letter queue and the page goes
+    on (the index keeps it: the next run tries it again). What was done."""
+    sweep, today = message["sweep"], date.fromisoformat(message["today"])
+    page = deps.store.sweep_candidates(sweep, int(message["shard"]), message["today"], message.get("cursor"), PAGE)
+    done = {"candidates": len(page.items), "done": 0, "failed": 0}
+    for candidate in page.items:
+        try:
+            done["done"] += WORK[sweep](deps, candidate.tenant, candidate.invoice, today)
+        except Exception as error:  # one invoice never blocks the others
+            logger.exception(
+                "sweep failed on an invoice", extra={"sweep": sweep, "invoice_id": candidate.invoice["id"]}
+            )
+            queue.poison({"sweep": sweep, "today": message["today"], "tenant_id": candidate.tenant,
+                          "invoice_id": candidate.invoice["id"], "error": type(error).__name__})  # fmt: skip
+            done["failed"] += 1
+    if page.cursor:
+        queue.send({**message, "cursor": page.cursor})
+    return done

@@ -1,0 +1,63 @@
+"""The scheduled sweeps (SPEC §9): late fees and reminders.
+
+Two kinds of events reach it. A scheduled rule's (`{"sweep", "time"}`,
+infra/wiring.py SCHEDULES): the event's time is the clock, and the sweep
+fans out one message per shard of its index. Then its queue's messages,
+each a page of one shard: Powertools' batch processing reports the pages
+that failed one by one, so SQS retries those only (and after
+`max_receives`, keeps them in the dead-letter queue)."""
+
+import json
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from invoicing.api import routes
+from invoicing.logic.common import BUSINESS_TIMEZONE
+
+logger = Logger()
+processor = BatchProcessor(event_type=EventType.SQS)
+pages: list[dict[str, int]] = []
+
+
+@cache
+def queue() -> Any:
+    from invoicing.store.queues import SqsWork
+
+    return SqsWork()
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if "Records" in event:
+        pages.clear()
+        response = process_partial_response(event=event, record_handler=work, processor=processor, context=context)
+        # what the pages did, beside the failures SQS reads (the local runtime's tick sums it)
+        return {**response, "done": {key: sum(page[key] for page in pages) for key in ("candidates", "done", "failed")}}
+    return start(event)
+
+
+def start(event: dict[str, Any]) -> dict[str, Any]:
+    """The rule fired: the day, in France, of the event's time."""
+    from invoicing.logic import sweeps
+
+    fired = datetime.fromisoformat(event["time"].replace("Z", "+00:00")).astimezone(UTC)
+    today = fired.astimezone(BUSINESS_TIMEZONE).date()
+    shards = sweeps.fan_out(queue(), event["sweep"], today)
+    logger.info("sweep started", extra={"sweep": event["sweep"], "today": today.isoformat(), "shards": shards})
+    return {"sweep": event["sweep"], "today": today.isoformat(), "shards": shards}
+
+
+def work(record: SQSRecord) -> dict[str, int]:
+    from invoicing.logic import sweeps
+
+    message = json.loads(record.body)
+    done = sweeps.work_page(routes.deps(), queue(), message)
+    pages.append(done)
+    logger.info("sweep page", extra={"sweep": message["sweep"], "shard": message["shard"], **done})
+    return done

@@ -1,0 +1,98 @@
+"""The scheduled rules and the work queues, from `wiring.SCHEDULES` and
+`wiring.QUEUES`.
+
+A rule invokes its function with the wiring's input and the event's time
+(the sweeps' clock). A queue feeds its function in batches that report
+failures message by message; a message failed `max_receives` times moves to
+the queue's dead-letter queue, which Monitoring alarms on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aws_cdk import Duration
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_sqs as sqs
+from cdk_nag import NagPackSuppression, NagSuppressions
+from constructs import Construct
+
+from infra import wiring
+from infra.constructs.functions import pascal
+
+RETENTION = Duration.days(14)
+
+
+class Schedules(Construct):
+    """`dead_letter_queues` maps each queue's name to its dead-letter queue."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        functions: Mapping[str, lambda_.Function],
+        crons: Mapping[str, str] | None = None,
+        schedules: tuple[wiring.Schedule, ...] = wiring.SCHEDULES,
+        queues: tuple[wiring.WorkQueue, ...] = wiring.QUEUES,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.dead_letter_queues: dict[str, sqs.Queue] = {}
+        self.queues: dict[str, sqs.Queue] = {}
+        for work in queues:
+            self._queue(work, functions[work.function])
+        for schedule in schedules:
+            cron = (crons or {}).get(schedule.name, schedule.cron)
+            events.Rule(
+                self,
+                f"{pascal(schedule.name)}Schedule",
+                description=f"invoicing: {schedule.name}, cron({cron}) UTC → {schedule.function}",
+                schedule=events.Schedule.expression(f"cron({cron})"),
+                targets=[
+                    targets.LambdaFunction(
+                        functions[schedule.function],
+                        event=events.RuleTargetInput.from_object({**schedule.input, "time": events.EventField.time}),
+                        retry_attempts=2,
+                    )
+                ],
+            )
+
+    def _queue(self, work: wiring.WorkQueue, function: lambda_.Function) -> None:
+        dead_letters = sqs.Queue(
+            self,
+            f"{pascal(work.name)}DeadLetters",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=RETENTION,
+        )
+        NagSuppressions.add_resource_suppressions(
+            dead_letters,
+            [
+                NagPackSuppression(
+                    id="AwsSolutions-SQS3",
+                    reason="This queue is itself the dead-letter queue of the work queue (and of poison "
+                    "invoices, sent by the sweep); an alarm watches its depth.",
+                )
+            ],
+        )
+        queue = sqs.Queue(
+            self,
+            pascal(work.name),
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            visibility_timeout=Duration.seconds(work.visibility_timeout_s),
+            retention_period=RETENTION,
+            dead_letter_queue=sqs.DeadLetterQueue(queue=dead_letters, max_receive_count=work.max_receives),
+        )
+        function.add_event_source(
+            sources.SqsEventSource(queue, batch_size=work.batch_size, report_batch_item_failures=True)
+        )
+        queue.grant_send_messages(function)  # the next page
+        dead_letters.grant_send_messages(function)  # a poison invoice, alone
+        function.add_environment(wiring.SWEEP_QUEUE_ENV, queue.queue_url)
+        function.add_environment(wiring.SWEEP_DEAD_LETTERS_ENV, dead_letters.queue_url)
+        self.queues[work.name] = queue
+        self.dead_letter_queues[work.name] = dead_letters
