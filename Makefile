@@ -10,7 +10,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export PYTHONPATH := $(CURDIR):$(CURDIR)/layers/core/python
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: fonts browser dev test install build synth deploy token invoke lint typecheck test-fast bench clean
+.PHONY: tick fonts browser dev test install build synth deploy token invoke lint typecheck test-fast bench clean
 
 dev: install ## install, then run the whole system on http://127.0.0.1:$(PORT)
 	PORT=$(PORT) $(BIN)/python -m infra.local.runtime
@@ -104,6 +104,10 @@ invoke: install ## run one handler on a sample event: make invoke FN=api EVENT=e
 
 clean:
 	rm -rf $(VENV) build cdk.out .coverage
+
+tick: ## fire the scheduled sweeps of a running `make dev` as of DATE (late fees, reminders)
+	@test -n "$(DATE)" || { echo "make tick DATE=YYYY-MM-DD"; exit 1; }
+	@curl -s -X POST http://127.0.0.1:$(PORT)/_local/tick -H 'Content-Type: application/json' -d '{"date": "$(DATE)"}'; echo
 
 bench: install ## cold imports and local-runtime latencies, into bench-results/
 	$(BIN)/python tests/bench/bench.py

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -141,6 +142,32 @@ class InProcessApi(Verbs):
         fn = wiring.function(name)
         return importlib.import_module(fn.module).lambda_handler(event, self._context(fn, "test-event"))
 
+    def run_sweep(self, sweep: str, day: str, hour: str = "05:00") -> dict[str, int]:
+        """Fire a sweep's scheduled rule as of `day`, then hand its queue's
+        messages to the function, as SQS would, until the queue is empty.
+        What its pages did, summed."""
+        import boto3
+
+        from infra import wiring
+
+        started = self.invoke_function("sweeps", {"sweep": sweep, "time": f"{day}T{hour}:00Z"})
+        assert started["shards"] == 8
+        sqs, url = boto3.client("sqs"), os.environ[wiring.SWEEP_QUEUE_ENV]
+        done = {"candidates": 0, "done": 0, "failed": 0, "pages": 0}
+        while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1).get("Messages", []):
+            (message,) = messages
+            record = {"messageId": message["MessageId"], "receiptHandle": message["ReceiptHandle"],
+                      "body": message["Body"], "attributes": {}, "messageAttributes": {}, "md5OfBody": "",
+                      "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:eu-west-3:123456789012:q",
+                      "awsRegion": "eu-west-3"}  # fmt: skip
+            response = self.invoke_function("sweeps", {"Records": [record]})
+            assert response["batchItemFailures"] == [], response
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            for key, value in response["done"].items():
+                done[key] += value
+            done["pages"] += 1
+        return done
+
     def _reply(self, response: dict[str, Any]) -> Reply:
         text = response.get("body") or ""
         merged = {k: ", ".join(v) for k, v in (response.get("multiValueHeaders") or {}).items()}
@@ -171,6 +198,14 @@ def aws() -> Iterator[None]:
         create_table(boto3.client("dynamodb"), os.environ["TABLE_NAME"])
         create_bucket(boto3.client("s3"), os.environ["DOCUMENTS_BUCKET"])
         _capture_bus(os.environ["EVENT_BUS_NAME"])
+        from infra import wiring
+        from infra.local.queues import create_work_queues
+
+        (queue, dead_letters), *_ = create_work_queues(boto3.client("sqs")).values()
+        os.environ[wiring.SWEEP_QUEUE_ENV], os.environ[wiring.SWEEP_DEAD_LETTERS_ENV] = queue, dead_letters
+        sweeps_handler = sys.modules.get("functions.sweeps.handler")
+        if sweeps_handler is not None:
+            sweeps_handler.queue.cache_clear()  # a client bound to this test's emulation
         # the platform sender's domain, verified as an operator would in SES
         boto3.client("sesv2").create_email_identity(EmailIdentity="invoicing.local")
         routes.deps.cache_clear()  # a store bound to this test's emulation
@@ -213,15 +248,6 @@ def stripe_standin(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     standin.stop()
 
 
-@pytest.fixture(scope="session")
-def runtime() -> Iterator[Any]:
-    from infra.local.runtime import LocalRuntime
-
-    started = LocalRuntime.start()
-    yield started
-    started.stop()
-
-
 class HttpApi(Verbs):
     def __init__(self, base_url: str) -> None:
         import requests
@@ -252,11 +278,6 @@ class HttpApi(Verbs):
             else response.text
         )
         return Reply(response.status_code, content, dict(response.headers))
-
-
-@pytest.fixture(scope="session")
-def http(runtime: Any) -> HttpApi:
-    return HttpApi(runtime.url)
 
 
 # The invoice of SPEC §6.1, which totals to 1398.00.

@@ -43,6 +43,7 @@ class Emulation:
     endpoint: str
     table_name: str
     _server: Any = None
+    queues: Any = None  # work queue name → (URL, dead-letter URL)
 
     @classmethod
     def start(cls, port: int = 0, host: str = "127.0.0.1") -> Emulation:
@@ -61,9 +62,21 @@ class Emulation:
         return emulation
 
     def client(self, service: str) -> Any:
+        """A client of this emulation's server. Never of an in-process moto
+        mock: while one is active (a test's), moto intercepts every client
+        of the process, and the runtime's own threads (the queue pollers)
+        would read the test's queues instead of the server's."""
         import boto3
+        import botocore.session
 
-        return boto3.client(
+        session = botocore.session.get_session()
+        try:
+            from moto.core.models import botocore_stubber
+
+            session.unregister("before-send", botocore_stubber)
+        except ImportError:  # moto is the server here; without its mock nothing intercepts
+            pass
+        return boto3.Session(botocore_session=session).client(
             service,
             endpoint_url=self.endpoint,
             region_name=REGION,
@@ -78,6 +91,9 @@ class Emulation:
         self.client("sesv2").create_email_identity(EmailIdentity=DEFAULT_SENDER.rpartition("@")[2])
         create_stripe_secret(self.client("secretsmanager"))
         create_pay_link_secret(self.client("secretsmanager"))
+        from infra.local.queues import create_work_queues
+
+        self.queues = create_work_queues(self.client("sqs"))
 
     def environment(self) -> dict[str, str]:
         """What a handler needs to find the emulated resources — endpoint
@@ -89,6 +105,11 @@ class Emulation:
             wiring.DOCUMENTS_BUCKET_ENV: BUCKET_NAME,
             wiring.STRIPE_SECRET_ENV: STRIPE_SECRET_NAME,
             wiring.PAY_LINK_SECRET_ENV: PAY_LINK_SECRET_NAME,
+            **{
+                name: url
+                for queue, dead in (self.queues or {}).values()
+                for name, url in ((wiring.SWEEP_QUEUE_ENV, queue), (wiring.SWEEP_DEAD_LETTERS_ENV, dead))
+            },
         }
 
     def stop(self) -> None:

@@ -71,6 +71,9 @@ def function_environment(fn: wiring.Function, environment: dict[str, str]) -> di
         granted.pop(wiring.STRIPE_SECRET_ENV, None)
     if not fn.signs_pay_links:
         granted.pop(wiring.PAY_LINK_SECRET_ENV, None)
+    if fn.name not in {work.function for work in wiring.QUEUES}:
+        granted.pop(wiring.SWEEP_QUEUE_ENV, None)
+        granted.pop(wiring.SWEEP_DEAD_LETTERS_ENV, None)
     return {**granted, **fn.environment}
 
 

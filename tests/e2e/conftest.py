@@ -1,14 +1,32 @@
-"""Fixtures of the end-to-end tests. The local runtime is shared by the whole
-session, so each test works in a tenant of its own."""
+"""Fixtures of the end-to-end tests. The local runtime is shared by all of
+them, so each test works in a tenant of its own."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 from uuid import uuid4
 
 import pytest
 
-from tests.conftest import BUSINESS, CUSTOMER, Verbs
+from tests.conftest import BUSINESS, CUSTOMER, HttpApi, Verbs
+
+
+# One runtime for the session. Its moto server runs in this process and
+# shares moto's state with the in-process mocks of the integration tests:
+# nothing of the runtime works in the background once these tests are done.
+@pytest.fixture(scope="session")
+def runtime() -> Iterator[Any]:
+    from infra.local.runtime import LocalRuntime
+
+    started = LocalRuntime.start()
+    yield started
+    started.stop()
+
+
+@pytest.fixture(scope="session")
+def http(runtime: Any) -> HttpApi:
+    return HttpApi(runtime.url)
 
 
 class TenantClient(Verbs):

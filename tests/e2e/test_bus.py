@@ -8,6 +8,7 @@ import threading
 from typing import Any
 
 import pytest
+import requests
 
 pytestmark = pytest.mark.e2e
 
@@ -88,3 +89,25 @@ def test_an_unknown_bus_is_refused_per_entry(runtime):
     reply = runtime.bus.put({"Source": "invoicing", "DetailType": "x", "Detail": "{}", "EventBusName": "other"})
 
     assert reply["ErrorCode"] == "ResourceNotFoundException"
+
+
+def test_the_tick_fires_the_sweeps_as_of_its_date_and_answers_what_they_did(runtime, client, ready):
+    """POST /_local/tick (SPEC §9.1), as `make tick DATE=…` sends it."""
+    late_fees = {"enabled": True, "type": "fixed", "value": "40.00", "frequency": {"interval": "once"}}
+    draft = client.post("/invoices", {"name": "En retard", "customer_id": ready["customer"]["id"],
+                                      "issue_date": "2026-11-27", "due_date": "2026-12-27", "late_fees": late_fees,
+                                      "lines": [{"name": "X", "unit_price": "100"}]}).body  # fmt: skip
+    client.post(f"/invoices/{draft['id']}/mark-sent")
+
+    first = requests.post(f"{runtime.url}/_local/tick", json={"date": "2027-01-15"}, timeout=120).json()
+    again = requests.post(f"{runtime.url}/_local/tick", json={"date": "2027-01-15"}, timeout=120).json()
+
+    assert first["late-fees"]["finished"]
+    assert first["reminders"]["finished"]
+    assert first["late-fees"]["done"] >= 1  # ours, and any other test's overdue invoice
+    assert again["late-fees"]["done"] == again["reminders"]["done"] == 0
+    invoice = client.get(f"/invoices/{draft['id']}").body
+    assert (invoice["late_fees_total"], invoice["amount_due"]) == ("40.00", "140.00")
+    assert [d["kind"] for d in invoice["deliveries"]] == ["reminder"]
+    bad = requests.post(f"{runtime.url}/_local/tick", json={"day": "tomorrow"}, timeout=10)
+    assert bad.status_code == 400

@@ -387,7 +387,19 @@ class DynamoStore:
         }
 
     def _transact(self, writes: list[dict[str, Any]]) -> None:
+        """The writes, all or none. One write alone is a plain conditional
+        write: as atomic, half the capacity of a transaction (and moto
+        copies the whole table for each transaction)."""
         client = self.client
+        single = {"Put": client.put_item, "Delete": client.delete_item, "Update": client.update_item}
+        if len(writes) == 1 and next(iter(writes[0])) in single:
+            ((operation, request),) = writes[0].items()
+            try:
+                single[operation](**request)
+            except (client.exceptions.ConditionalCheckFailedException,
+                    client.exceptions.TransactionConflictException):  # fmt: skip
+                raise ConditionFailed([0]) from None  # the item is not as read, or a transaction holds it
+            return
         try:
             client.transact_write_items(TransactItems=writes)
         except client.exceptions.TransactionCanceledException as error:

@@ -1,0 +1,124 @@
+"""SQS event sources, locally: the work queues of `wiring.QUEUES` live in
+the emulation (moto, with their redrive policy), and a poller hands their
+messages to the consuming function in Lambda's SQS event shape, as Lambda's
+event source mapping does: the messages the function reports as failed
+(`batchItemFailures`) come back after a short visibility timeout, the
+others are deleted; moto moves a message received `max_receives` times to
+the dead-letter queue.
+
+Only the scheduled sweeps fill these queues, and locally only the tick
+fires them: the tick drains the queue it filled. The sweeps answer, beside
+the failures, what their pages did (`done`); the poller sums it for the
+tick's summary."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import Counter
+from typing import Any
+
+from infra import wiring
+from infra.local.lambdas import Lambdas
+
+POLL_S = 0.1  # moto serves one request at a time: no long polling
+RETRY_VISIBILITY_S = 1  # a failed message is seen again soon (SQS: the queue's visibility timeout)
+POLLERS = 4
+
+logger = logging.getLogger(__name__)
+
+
+def create_work_queues(sqs: Any) -> dict[str, tuple[str, str]]:
+    """Each work queue and its dead-letter queue, as the stack makes them:
+    name → (queue URL, dead-letter queue URL)."""
+    made = {}
+    for work in wiring.QUEUES:
+        dead = sqs.create_queue(QueueName=f"invoicing-{work.name}-dead-letters")["QueueUrl"]
+        dead_arn = sqs.get_queue_attributes(QueueUrl=dead, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        redrive = json.dumps({"deadLetterTargetArn": dead_arn, "maxReceiveCount": str(work.max_receives)})
+        queue = sqs.create_queue(
+            QueueName=f"invoicing-{work.name}",
+            Attributes={"RedrivePolicy": redrive, "VisibilityTimeout": str(work.visibility_timeout_s)},
+        )["QueueUrl"]
+        made[work.name] = (queue, dead)
+    return made
+
+
+class QueuePoller:
+    """The queue's event source, run by the tick: `drain` hands the queue's
+    messages to the function, several batches at once, until nothing is
+    left, visible or in flight. (No thread polls in the background: the
+    runtime's moto server shares this process with the tests' in-process
+    mocks, and a background poller would take their messages.)"""
+
+    def __init__(self, sqs: Any, lambdas: Lambdas, work: wiring.WorkQueue, url: str) -> None:
+        self.sqs, self.lambdas, self.work, self.url = sqs, lambdas, work, url
+        self.done: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def drain(self, timeout_s: float = 120.0) -> bool:
+        """False if work was still left after `timeout_s`."""
+        deadline = time.monotonic() + timeout_s
+        threads = [threading.Thread(target=self._work, args=(deadline,), daemon=True) for _ in range(POLLERS)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()) + 1)
+        return self._empty()
+
+    def _empty(self) -> bool:
+        names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        counts = self.sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=names)["Attributes"]
+        return all(int(counts.get(name, 0)) == 0 for name in names)
+
+    def _work(self, deadline: float) -> None:
+        while time.monotonic() < deadline:
+            try:
+                received = self.sqs.receive_message(
+                    QueueUrl=self.url, MaxNumberOfMessages=self.work.batch_size, WaitTimeSeconds=0,
+                    AttributeNames=["All"],
+                ).get("Messages", [])  # fmt: skip
+            except Exception:
+                logger.exception("receiving from %s failed", self.work.name)
+                return
+            if received:
+                self._handle(received)
+            elif self._empty():  # nothing visible, nothing in another worker's hands
+                return
+            else:
+                time.sleep(POLL_S)
+
+    def _handle(self, messages: list[dict[str, Any]]) -> None:
+        event = {"Records": [_record(message, self.url) for message in messages]}
+        try:
+            response = self.lambdas.run(self.work.function, event) or {}
+            failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
+            with self._lock:
+                self.done.update(response.get("done") or {})
+        except Exception as error:  # the whole batch failed: every message comes back
+            logger.warning("%s: batch failed: %r", self.work.function, error)
+            failed = {message["MessageId"] for message in messages}
+        for message in messages:
+            if message["MessageId"] in failed:
+                self.sqs.change_message_visibility(
+                    QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=RETRY_VISIBILITY_S
+                )
+            else:
+                self.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def _record(message: dict[str, Any], url: str) -> dict[str, Any]:
+    account, name = url.rstrip("/").split("/")[-2:]
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": message.get("Attributes", {}),
+        "messageAttributes": {},
+        "md5OfBody": message.get("MD5OfBody", ""),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": f"arn:aws:sqs:eu-west-3:{account}:{name}",
+        "awsRegion": "eu-west-3",
+    }

@@ -1,0 +1,260 @@
+"""The scheduled sweeps (issue 6): late fees and reminders, from the
+scheduled event through the page queue, exactly once however often they run."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+
+import boto3
+import pytest
+
+from infra import wiring
+from tests.conftest import BUSINESS, CLIENT_ADDRESS, SPEC_INVOICE
+from tests.integration.test_send import sent_emails, sent_sms
+
+pytestmark = pytest.mark.integration
+
+MONTHLY = {"enabled": True, "type": "percentage", "value": "1.5",
+           "frequency": {"interval": "month", "interval_count": 1}, "grace_days": 0, "max_fees": 6}  # fmt: skip
+
+
+def issue(api, tenant: str = "acme", **fields) -> dict:
+    customer = next(iter(api.get("/customers", tenant=tenant).body["items"]), None) or api.post(
+        "/customers", {"name": "Dupont & Fils", "email": "compta@dupont.example", "phone": "+33612345678",
+                       "address": CLIENT_ADDRESS}, tenant=tenant).body  # fmt: skip
+    body = {**SPEC_INVOICE, "customer_id": customer["id"], **fields}
+    draft = api.post("/invoices", body, tenant=tenant).body
+    issued = api.post(f"/invoices/{draft['id']}/mark-sent", tenant=tenant).body
+    assert issued["status"] == "open", issued
+    return issued
+
+
+def read(api, invoice: dict, tenant: str = "acme") -> dict:
+    return api.get(f"/invoices/{invoice['id']}", tenant=tenant).body
+
+
+# -- late fees ------------------------------------------------------------------------------
+
+
+def test_the_sweep_applies_the_fees_owed_and_the_invoice_shows_them(api, business):
+    invoice = issue(api, late_fees=MONTHLY)
+
+    done = api.run_sweep("late_fees", "2027-01-15")
+
+    assert (done["candidates"], done["done"], done["failed"]) == (1, 1, 0)
+    after = read(api, invoice)
+    assert (after["late_fees_total"], after["amount_due"]) == ("20.97", "1418.97")  # 1.5 % of 1 398.00
+    assert [(e["period"], e["amount"]) for e in after["late_fee_entries"]] == [("2026-12-28", "20.97")]
+    assert after["version"] == invoice["version"] + 1
+
+
+def test_the_same_day_twice_and_two_sweeps_at_once_apply_nothing_more(api, business):
+    invoice = issue(api, late_fees=MONTHLY)
+    api.run_sweep("late_fees", "2027-01-15")
+
+    again = api.run_sweep("late_fees", "2027-01-15")
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda _: api.run_sweep("late_fees", "2027-01-15"), range(2)))
+
+    assert again["candidates"] == 0  # out of today's index once done
+    assert read(api, invoice)["late_fees_total"] == "20.97"
+
+
+def test_concurrent_work_on_one_invoice_applies_each_period_once(api, business):
+    from datetime import date
+
+    from invoicing.api import routes
+    from invoicing.logic import sweeps
+
+    invoice = issue(api, late_fees=MONTHLY)
+    stored = routes.deps().store.get("acme", "invoice", invoice["id"])
+
+    with concurrent.futures.ThreadPoolExecutor(6) as pool:
+        applied = list(pool.map(lambda _: sweeps.apply_late_fees(routes.deps(), "acme", dict(stored),
+                                                                 date(2027, 2, 15)), range(6)))  # fmt: skip
+
+    assert sum(applied) == 2  # 2026-12-28 and 2027-01-28, once each
+    assert read(api, invoice)["late_fees_total"] == "41.94"
+
+
+def test_a_sweep_that_missed_days_catches_up_and_the_next_fee_waits_for_its_period(api, business):
+    invoice = issue(api, late_fees={**MONTHLY, "type": "fixed", "value": "10.00", "max_fees": 2})
+
+    assert api.run_sweep("late_fees", "2027-03-20")["done"] == 2  # two periods begun, max 2
+    assert api.run_sweep("late_fees", "2027-05-01")["candidates"] == 0  # the maximum: out of the index
+    assert read(api, invoice)["late_fees_total"] == "20.00"
+
+
+def test_a_payment_that_clears_the_balance_stops_the_fees(api, business):
+    invoice = issue(api, late_fees=MONTHLY)
+    api.run_sweep("late_fees", "2027-01-15")
+    paid = api.post(f"/invoices/{invoice['id']}/payments", {"method": "bank_transfer", "amount": "1418.97"})
+    assert paid.body["invoice"]["status"] == "paid"
+
+    assert api.run_sweep("late_fees", "2027-06-01")["candidates"] == 0
+    assert read(api, invoice)["late_fees_total"] == "20.97"
+
+
+def test_a_percentage_fee_is_on_what_is_left_of_the_invoice_after_a_part_payment(api, business):
+    invoice = issue(api, late_fees=MONTHLY)
+    api.run_sweep("late_fees", "2027-01-15")
+    api.post(f"/invoices/{invoice['id']}/payments", {"method": "cash", "amount": "500.00"})
+
+    api.run_sweep("late_fees", "2027-01-28")
+
+    entries = read(api, invoice)["late_fee_entries"]
+    assert [e["amount"] for e in entries] == ["20.97", "13.47"]  # 1.5 % of 1 398.00, then of 898.00
+
+
+def test_a_void_invoice_gets_no_fee_and_leaves_the_index(api, business):
+    invoice = issue(api, late_fees=MONTHLY)
+    api.post(f"/invoices/{invoice['id']}/void")
+
+    assert api.run_sweep("late_fees", "2027-01-15")["candidates"] == 0
+
+
+def test_the_scheduled_events_time_is_the_clock_in_france(api, business):
+    invoice = issue(api, late_fees={**MONTHLY, "frequency": {"interval": "day", "interval_count": 1}, "max_fees": 30})
+
+    api.run_sweep("late_fees", "2026-12-28", hour="23:30")  # 00:30 on the 29th in Paris
+
+    assert [e["period"] for e in read(api, invoice)["late_fee_entries"]] == ["2026-12-28", "2026-12-29"]
+
+
+def test_a_poison_invoice_goes_alone_to_the_dead_letter_queue(api, business):
+    from invoicing.api import routes
+
+    good, bad = issue(api, late_fees=MONTHLY), issue(api, name="Poison", late_fees=MONTHLY)
+    store = routes.deps().store
+    broken = store.get("acme", "invoice", bad["id"])
+    broken["late_fees"]["value"] = "not a number"
+    store.replace("acme", "invoice", {**broken, "version": broken["version"] + 1},
+                  expected_version=broken["version"], old_name=None, new_name=None)  # fmt: skip
+
+    done = api.run_sweep("late_fees", "2027-01-15")
+
+    assert (done["done"], done["failed"]) == (1, 1)
+    assert read(api, good)["late_fees_total"] == "20.97"
+    sqs = boto3.client("sqs")
+    (message,) = sqs.receive_message(QueueUrl=_dead_letters()).get("Messages", [])
+    assert json.loads(message["Body"])["invoice_id"] == bad["id"]
+
+
+def _dead_letters() -> str:
+    import os
+
+    return os.environ[wiring.SWEEP_DEAD_LETTERS_ENV]
+
+
+# -- reminders --------------------------------------------------------------------------
+
+
+def test_each_reminder_goes_out_once_three_days_before_on_the_day_and_a_week_after(api, business):
+    invoice = issue(api)  # due 2026-12-27
+
+    for day, expected in (("2026-12-23", 0), ("2026-12-24", 1), ("2026-12-24", 0), ("2026-12-27", 1),
+                          ("2027-01-02", 0), ("2027-01-03", 1), ("2027-02-01", 0)):  # fmt: skip
+        done = api.run_sweep("reminders", day)
+        api.deliver_events()
+        assert done["done"] == expected, day
+
+    subjects = [email["Subject"] for email in sent_emails()]
+    assert subjects == [
+        "Rappel : facture INV-1 de Acme SAS, 1\u202f398,00\u00a0€ à régler le 27/12/2026",
+        "Échéance aujourd'hui : facture INV-1 de Acme SAS, 1\u202f398,00\u00a0€",
+        "Retard de paiement : facture INV-1 de Acme SAS, 1\u202f398,00\u00a0€ à régler",
+    ]
+    kinds = [(d["kind"], d["status"]) for d in read(api, invoice)["deliveries"]]
+    assert kinds == [("reminder", "sent")] * 3
+
+
+def test_reminders_follow_each_instalment_and_skip_the_paid_ones(api, business):
+    schedule = {"type": "fixed", "instalments": [{"due_date": "2026-12-10", "value": "500.00"},
+                                                 {"due_date": "2027-01-10", "value": "898.00"}]}  # fmt: skip
+    invoice = issue(api, payment_schedule=schedule)
+    api.post(f"/invoices/{invoice['id']}/payments", {"method": "cash", "amount": "500.00"})
+
+    api.run_sweep("reminders", "2027-01-07")
+    api.deliver_events()
+
+    (email,) = sent_emails()
+    assert email["Subject"] == "Rappel : facture INV-1 de Acme SAS, 898,00\u00a0€ à régler le 10/01/2027"
+
+
+def test_no_reminder_after_payment_nor_on_a_void_invoice(api, business):
+    paid, void = issue(api), issue(api, name="Annulée")
+    api.post(f"/invoices/{paid['id']}/payments", {"method": "cash", "amount": "1398.00"})
+    api.post(f"/invoices/{void['id']}/void")
+
+    assert api.run_sweep("reminders", "2026-12-27")["candidates"] == 0
+    api.deliver_events()
+    assert [email["Subject"] for email in sent_emails() if "Rappel" in email["Subject"]] == []
+
+
+def test_a_missed_week_sends_only_the_latest_reminder_and_by_sms_when_the_business_says_so(api, business):
+    api.put("/business", {**BUSINESS, "reminders": {"offsets": [-3, 0, 7], "channels": ["email", "sms"]}})
+    issue(api)
+
+    assert api.run_sweep("reminders", "2027-01-05")["done"] == 2  # the +7 only, by e-mail and SMS
+    api.deliver_events()
+
+    assert [email["Subject"][:18] for email in sent_emails()] == ["Retard de paiement"]
+    ((_, text),) = [(phone, text) for phone, text in sent_sms()]
+    assert "rappel, facture INV-1" in text
+
+
+def test_a_sweep_keeps_each_tenants_invoices_and_messages_its_own(api, business):
+    api.put("/business", {**BUSINESS, "legal_name": "Globex SARL"}, tenant="globex")
+    acme = issue(api, late_fees=MONTHLY)
+    globex = issue(api, "globex", late_fees={**MONTHLY, "value": "3"})
+
+    api.run_sweep("late_fees", "2027-01-15")
+    api.run_sweep("reminders", "2027-01-15")
+    api.deliver_events()
+
+    assert read(api, acme)["late_fees_total"] == "20.97"
+    assert read(api, globex, "globex")["late_fees_total"] == "41.94"
+    assert api.get(f"/invoices/{globex['id']}").status == 404  # acme's view of globex's invoice
+    senders = sorted(email["From"].split(" <")[0] for email in sent_emails())
+    assert senders == ["Acme SAS", "Globex SARL"]
+
+
+# -- what a sweep reads ---------------------------------------------------------------------
+
+
+def seed(api, total: int, candidates: int) -> None:
+    """`total` issued invoices of which `candidates` owe a fee on 2027-01-15:
+    copies of a real one, written straight to the table."""
+    from invoicing.api import routes
+    from invoicing.logic import sweeps
+    from invoicing.store.dynamodb import _encode
+
+    model = routes.deps().store.get("acme", "invoice", issue(api, late_fees=MONTHLY)["id"])
+    client, table = boto3.client("dynamodb"), routes.deps().store.table
+    items = []
+    for n in range(total - 1):  # the model is one of the candidates
+        if n < candidates - 1:
+            doc = {**model, "id": f"inv_seed{n:05d}"}
+        elif n % 2:
+            doc = {**model, "id": f"inv_seed{n:05d}", "due_date": "2027-03-01", "issue_date": "2027-01-01"}
+        else:
+            doc = {**model, "id": f"inv_seed{n:05d}", "status": "paid", "amount_due": "0.00", "amount_paid": "1398.00"}
+        items.append(_encode("acme", "invoice", sweeps.plan(doc)))
+    for start in range(0, len(items), 25):
+        client.batch_write_item(
+            RequestItems={table: [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]}
+        )
+
+
+def test_a_sweep_reads_about_one_item_per_candidate_whatever_the_table_holds(api, business):
+    from invoicing.api import routes
+
+    seed(api, total=5000, candidates=200)
+    store = routes.deps().store
+    store.items_read = 0
+
+    done = api.run_sweep("late_fees", "2027-01-15")
+
+    assert (done["candidates"], done["done"], done["failed"]) == (200, 200, 0)
+    assert store.items_read / done["candidates"] <= 1.1, store.items_read
