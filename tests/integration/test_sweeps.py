@@ -169,6 +169,17 @@ def test_each_reminder_goes_out_once_three_days_before_on_the_day_and_a_week_aft
     assert kinds == [("reminder", "sent")] * 3
 
 
+def test_two_reminder_sweeps_at_once_send_each_reminder_once(api, business):
+    issue(api)
+
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda _: api.run_sweep("reminders", "2026-12-27"), range(2)))
+    api.deliver_events()
+    api.deliver_events()
+
+    assert len(sent_emails()) == 1
+
+
 def test_reminders_follow_each_instalment_and_skip_the_paid_ones(api, business):
     schedule = {"type": "fixed", "instalments": [{"due_date": "2026-12-10", "value": "500.00"},
                                                  {"due_date": "2027-01-10", "value": "898.00"}]}  # fmt: skip
