@@ -147,10 +147,12 @@ class InMemoryStore:
             and sweep_shard(tenant, doc["id"]) == shard
         ]
         found.sort(key=lambda entry: (entry[0], entry[1], entry[2]["id"]))
-        start = int(cursor or 0)
-        page = found[start : start + limit]
-        more = start + limit < len(found)
-        return Candidates([Candidate(tenant, doc) for _, tenant, doc in page], str(start + limit) if more else None)
+        after = tuple(json.loads(cursor)) if cursor else ("", "", "")  # a position, as DynamoDB's: not an offset
+        page = [entry for entry in found if (entry[0], entry[1], entry[2]["id"]) > after][:limit]
+        more = len(page) == limit and (page[-1][0], page[-1][1], page[-1][2]["id"]) < (
+            found[-1][0], found[-1][1], found[-1][2]["id"])  # fmt: skip
+        last = json.dumps([page[-1][0], page[-1][1], page[-1][2]["id"]]) if more else None
+        return Candidates([Candidate(tenant, doc) for _, tenant, doc in page], last)
 
     # -- helpers -------------------------------------------------------------
 

@@ -80,8 +80,9 @@ def test_a_singleton_written_at_version_0_exists_only_once(store):
     profile = {"id": "profile", "version": 1, "legal_name": "Acme"}
     store.replace("acme", "business", profile, expected_version=0, old_name=None, new_name=None)
 
-    with pytest.raises(StaleVersion):
-        store.replace("acme", "business", profile, expected_version=0, old_name=None, new_name=None)
+    with pytest.raises(StaleVersion):  # another writer's first version
+        store.replace("acme", "business", {**profile, "legal_name": "Other"}, expected_version=0, old_name=None,
+                      new_name=None)  # fmt: skip
 
 
 def test_delete_checks_existence_version_and_status_and_frees_the_name(store):

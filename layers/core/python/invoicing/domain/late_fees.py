@@ -56,7 +56,8 @@ def period_start(policy: Policy, due_date: date, index: int) -> date:
 
 
 def periods_due(policy: Policy, due_date: date, today: date) -> list[str]:
-    """Every period begun by `today`, oldest first, at most `max_fees`."""
+    """Every period begun by `today`, oldest first, at most `max_fees`
+    (counting those waived)."""
     limit = _limit(policy)
     found = []
     index = 0
@@ -70,27 +71,42 @@ def periods_due(policy: Policy, due_date: date, today: date) -> list[str]:
 
 
 def fees_due(
-    policy: Policy, due_date: date, applied: set[str], unpaid: Decimal, today: date, currency: str
+    policy: Policy,
+    due_date: date,
+    applied: set[str],
+    unpaid: Decimal,
+    today: date,
+    currency: str,
+    not_before: date | None = None,
 ) -> list[Fee]:
     """The fees to apply today: one per begun period not applied yet. None
     once nothing of the invoice is unpaid (a payment that clears it stops
-    the fees)."""
-    if unpaid <= 0 or policy.value <= 0:
-        return []
-    amount = policy.value if policy.kind == "fixed" else round_money(unpaid * policy.value / 100, currency)
+    the fees); none for the periods begun before `not_before` (while it was
+    paid, before a refund made it due again)."""
+    amount = fee_amount(policy, unpaid, currency)
     if amount <= 0:
         return []
-    return [Fee(period, amount) for period in periods_due(policy, due_date, today) if period not in applied]
+    waived = not_before.isoformat() if not_before else ""
+    return [Fee(period, amount) for period in periods_due(policy, due_date, today)
+            if period not in applied and period >= waived]  # fmt: skip
 
 
-def next_fee_date(policy: Policy, due_date: date, applied: set[str]) -> date | None:
+def fee_amount(policy: Policy, unpaid: Decimal, currency: str) -> Decimal:
+    """One fee on `unpaid` (what is unpaid of the invoice itself): the flat
+    value, or the rate of it; nothing once nothing is unpaid."""
+    if unpaid <= 0 or policy.value <= 0:
+        return ZERO
+    return round_money(policy.value if policy.kind == "fixed" else unpaid * policy.value / 100, currency)
+
+
+def next_fee_date(policy: Policy, due_date: date, applied: set[str], not_before: date | None = None) -> date | None:
     """The day the next fee not yet applied becomes due; None when every
-    fee the policy allows has been applied."""
+    fee the policy allows has been applied (or waived)."""
     limit = _limit(policy)
     index = 0
     while index < limit:
         start = period_start(policy, due_date, index)
-        if start.isoformat() not in applied:
+        if start.isoformat() not in applied and (not_before is None or start >= not_before):
             return start
         index += 1
     return None

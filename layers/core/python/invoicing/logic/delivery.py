@@ -144,6 +144,8 @@ def deliver(deps: Deps, messenger: Messenger, detail: dict[str, Any]) -> dict[st
                 pdf_cache.update(_document(deps, documents, tenant, invoice_id))
             if pdf_cache["status"] == "void":
                 raise SendRejected("the invoice was voided before it could be sent")
+            if delivery.get("kind") == "reminder" and _deadline_paid(pdf_cache, delivery["reminder"]["key"]):
+                raise SendRejected("not sent: paid before the reminder went out")
             message = _message(delivery, pdf_cache)
         except SendRejected as rejected:
             _finish(deps, tenant, delivery, status="failed", error=str(rejected)[:500])
@@ -292,6 +294,14 @@ def _document(deps: Deps, documents: Any, tenant: str, invoice_id: str) -> dict[
         "reply_to": reply_to,
         "status": invoice["status"],
     }
+
+
+def _deadline_paid(document: dict[str, Any], key: str) -> bool:
+    deadline = key.split(":")[0]
+    if document["status"] == "paid":
+        return True
+    row = next((row for row in document["view"].get("schedule") or [] if row.get("id") == deadline), None)
+    return bool(row and row.get("paid"))
 
 
 def _message(delivery: Doc, document: dict[str, Any]) -> bytes | str:

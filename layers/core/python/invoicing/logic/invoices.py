@@ -345,13 +345,15 @@ def void_invoice(deps: Deps, tenant: str, invoice_id: str, version: int | None) 
         raise StaleVersion(current["version"])
     lifecycle.ensure_voidable(Status(current["status"]))
     now = deps.timestamp()
-    doc = {
-        **current,
-        "status": Status.VOID.value,
-        "voided_at": now,
-        "updated_at": now,
-        "version": current["version"] + 1,
-    }
+    doc = sweeps.plan(
+        {
+            **current,
+            "status": Status.VOID.value,
+            "voided_at": now,
+            "updated_at": now,
+            "version": current["version"] + 1,
+        }
+    )
     deps.store.replace(tenant, "invoice", doc, expected_version=current["version"], old_name=None, new_name=None)
     announce(deps, events.INVOICE_VOIDED, tenant, doc)
     return present(deps, tenant, doc)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import random
 import time
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -105,22 +106,29 @@ def settled(doc: Doc, now: str) -> Doc:
         - Decimal(doc.get("credited") or 0)
     )
     status = ledger.status_of(Status(doc["status"]), paid, due)
-    from invoicing.logic.sweeps import plan
+    from invoicing.logic.sweeps import plan, reopened
 
-    return plan(
-        {
-            **doc,
-            "amount_paid": format_amount(paid, currency),
-            # Stripe may take more than is due (two clients paying at once): nothing is
-            # due, and the business sees what to give back
-            "amount_due": format_amount(max(due, Decimal(0)), currency),
-            "amount_overpaid": format_amount(max(-due, Decimal(0)), currency),
-            "status": status.value,
-            "paid_at": (doc.get("paid_at") or now) if status is Status.PAID else None,
-            "updated_at": now,
-            "version": doc["version"] + 1,
-        }
-    )
+    after = {
+        **doc,
+        "amount_paid": format_amount(paid, currency),
+        # Stripe may take more than is due (two clients paying at once): nothing is
+        # due, and the business sees what to give back
+        "amount_due": format_amount(max(due, Decimal(0)), currency),
+        "amount_overpaid": format_amount(max(-due, Decimal(0)), currency),
+        "status": status.value,
+        "paid_at": (doc.get("paid_at") or now) if status is Status.PAID else None,
+        "updated_at": now,
+        "version": doc["version"] + 1,
+    }
+    return plan(reopened(doc, after, _day_of(now)))
+
+
+def _day_of(timestamp: str) -> date:
+    from datetime import datetime
+
+    from invoicing.logic.common import BUSINESS_TIMEZONE
+
+    return datetime.fromisoformat(timestamp.replace("Z", "+00:00")).astimezone(BUSINESS_TIMEZONE).date()
 
 
 def instalments(doc: Doc) -> list[dict[str, Any]] | None:

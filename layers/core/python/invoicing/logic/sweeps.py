@@ -42,8 +42,12 @@ def plan(doc: Doc) -> Doc:
     fee_on = reminder_on = None
     if unpaid:
         policy = policy_of(doc)
-        if policy is not None and _principal_unpaid(doc) > 0:
-            fee_on = late_fees.next_fee_date(policy, date.fromisoformat(doc["due_date"]), _applied(doc))
+        unpaid_part = _principal_unpaid(doc)
+        # a fee that would be nothing (a value of 0, a rate of a tiny balance) is no work: out of the index
+        if policy is not None and late_fees.fee_amount(policy, unpaid_part, doc["currency"]) > 0:
+            fee_on = late_fees.next_fee_date(
+                policy, date.fromisoformat(doc["due_date"]), _applied(doc), _fees_from(doc)
+            )
         settings = doc.get("reminders") or {}
         if settings.get("enabled"):
             done = set(doc.get("reminders_done") or [])
@@ -95,7 +99,7 @@ def apply_late_fees(deps: Deps, tenant: str, doc: Doc, today: date) -> int:
         fees = []
         if policy is not None and doc["status"] in UNPAID:
             fees = late_fees.fees_due(policy, date.fromisoformat(doc["due_date"]), _applied(doc),
-                                      _principal_unpaid(doc), today, doc["currency"])  # fmt: skip
+                                      _principal_unpaid(doc), today, doc["currency"], _fees_from(doc))  # fmt: skip
         currency, now = doc["currency"], deps.timestamp()
         entries = [*(doc.get("late_fee_entries") or []),
                    *({"period": fee.period, "amount": format_amount(fee.amount, currency),
@@ -131,9 +135,12 @@ def send_reminders(deps: Deps, tenant: str, doc: Doc, today: date) -> int:
         updated = plan({**doc, "reminders_done": marked, "updated_at": deps.timestamp(), "version": doc["version"] + 1})
         if not due and not passed and _same_plan(doc, updated):
             return 0
+        if ids and deps.events is not None:
+            # before marking them done, and failing loudly: a reminder marked done but
+            # never announced would never go out; announced twice, it goes out once
+            # (the delivery's claim), and its id is the same on every run
+            deps.events.publish(events.REMINDER_DUE, events.invoice_detail(tenant, updated, deliveries=ids))
         if _write(deps, tenant, doc, updated):
-            if ids:
-                announce(deps, events.REMINDER_DUE, tenant, updated, deliveries=ids)
             return len(ids)
         doc = _reread(deps, tenant, doc)
         if doc is None:
@@ -189,6 +196,18 @@ def _offsets(doc: Doc) -> tuple[int, ...]:
     return tuple((doc.get("reminders") or {}).get("offsets") or reminders.DEFAULT_OFFSETS)
 
 
+def _fees_from(doc: Doc) -> date | None:
+    return date.fromisoformat(doc["fees_from"]) if doc.get("fees_from") else None
+
+
+def reopened(before: Doc, after: Doc, today: date) -> Doc:
+    """`after`, remembering the day its own amount became unpaid again
+    after being settled (a refund): the periods before owe no fee."""
+    if _principal_unpaid(before) <= 0 < _principal_unpaid(after) and before.get("status") != "draft":
+        return {**after, "fees_from": today.isoformat()}
+    return after
+
+
 def _applied(doc: Doc) -> set[str]:
     return {entry["period"] for entry in doc.get("late_fee_entries") or []}
 
@@ -239,6 +258,8 @@ def work_page(deps: Deps, queue: Any, message: dict[str, Any]) -> dict[str, int]
     on (the index keeps it: the next run tries it again). What was done."""
     sweep, today = message["sweep"], date.fromisoformat(message["today"])
     page = deps.store.sweep_candidates(sweep, int(message["shard"]), message["today"], message.get("cursor"), PAGE)
+    if page.cursor:  # first: a page that fails does not hold up the rest of its shard
+        queue.send({**message, "cursor": page.cursor})
     done = {"candidates": len(page.items), "done": 0, "failed": 0}
     for candidate in page.items:
         try:
@@ -247,9 +268,8 @@ def work_page(deps: Deps, queue: Any, message: dict[str, Any]) -> dict[str, int]
             logger.exception(
                 "sweep failed on an invoice", extra={"sweep": sweep, "invoice_id": candidate.invoice["id"]}
             )
-            queue.poison({"sweep": sweep, "today": message["today"], "tenant_id": candidate.tenant,
-                          "invoice_id": candidate.invoice["id"], "error": type(error).__name__})  # fmt: skip
+            queue.poison({"poison_invoice": True, "sweep": sweep, "today": message["today"],
+                          "tenant_id": candidate.tenant, "invoice_id": candidate.invoice["id"],
+                          "error": type(error).__name__})  # fmt: skip
             done["failed"] += 1
-    if page.cursor:
-        queue.send({**message, "cursor": page.cursor})
     return done

@@ -157,6 +157,7 @@ class DynamoStore:
             if start_key:
                 request["ExclusiveStartKey"] = start_key
             response = self.client.query(**request)
+            self.items_read += len(response.get("Items", []))
             items.extend(_decode(item) for item in response.get("Items", []))
             last_key = response.get("LastEvaluatedKey")
             if not last_key or len(items) >= limit:
@@ -394,11 +395,19 @@ class DynamoStore:
         single = {"Put": client.put_item, "Delete": client.delete_item, "Update": client.update_item}
         if len(writes) == 1 and next(iter(writes[0])) in single:
             ((operation, request),) = writes[0].items()
+            if operation == "Put":  # see below: a retry of a write that landed
+                request = {**request, "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}
             try:
                 single[operation](**request)
-            except (client.exceptions.ConditionalCheckFailedException,
-                    client.exceptions.TransactionConflictException):  # fmt: skip
-                raise ConditionFailed([0]) from None  # the item is not as read, or a transaction holds it
+            except client.exceptions.ConditionalCheckFailedException as error:
+                # A transaction carries an idempotency token; a PutItem does not. When
+                # botocore retried a write whose answer was lost, the item is already
+                # exactly what we wrote: that is our success, not someone else's write.
+                if operation == "Put" and error.response.get("Item") == request["Item"]:
+                    return
+                raise ConditionFailed([0]) from None
+            except client.exceptions.TransactionConflictException:  # a transaction holds the item
+                raise ConditionFailed([0]) from None
             return
         try:
             client.transact_write_items(TransactItems=writes)
