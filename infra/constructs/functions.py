@@ -257,7 +257,8 @@ class Functions(Construct):
                 NagPackSuppression(
                     id="AwsSolutions-IAM5",
                     reason="Objects of the documents bucket: keys ({tenant}/invoices/{invoice id}/"
-                    "v{version}.pdf, pending/ uploads) are made at run time, so the object ARN ends in /*. "
+                    "v{version}.pdf, {tenant}/credit-notes/{id}.pdf, pending/ uploads) are made at run time, "
+                    "so the object ARN ends in /*. "
                     "Only s3:GetObject, PutObject and DeleteObject, on this one bucket's objects; the tenant "
                     "prefix comes from the verified token's claims (SPEC §3), as for the table's keys.",
                     applies_to=[f"Resource::<{bucket_id}.Arn>/*"],

@@ -88,9 +88,10 @@ class Storage(Construct):
 
     def _documents_bucket(self, access_logs: s3.IBucket, upload_origins: list[str]) -> s3.Bucket:
         """Keys: `{tenant}/invoices/{invoice id}/v{version}.pdf` (one object per
-        invoice version), `{tenant}/invoices/{invoice id}/attachments/{id}`
-        and `pending/...` (unconfirmed uploads). The frontend's origins may
-        POST uploads (with the form the API signs) and GET what links point at."""
+        invoice version), `{tenant}/credit-notes/{credit note id}.pdf`,
+        `{tenant}/invoices/{invoice id}/attachments/{id}` and `pending/...`
+        (unconfirmed uploads). The frontend's origins may POST uploads (with
+        the form the API signs) and GET what links point at."""
         return s3.Bucket(
             self,
             "DocumentsBucket",

@@ -230,3 +230,57 @@ def test_given_50_concurrent_payments_of_1_on_50_then_paid_exactly_and_a_51st_is
     assert (stored["status"], stored["amount_paid"], stored["amount_due"]) == ("paid", "50.00", "0.00")
     payments = client.get(f"/invoices/{invoice['id']}/payments?limit=200").body["items"]
     assert len(payments) == len({p["id"] for p in payments}) == 50
+
+
+def _issued(client, name: str, customer_id: str, quantity: int = 1) -> dict[str, Any]:
+    draft = client.post(
+        "/invoices", {"name": name, "customer_id": customer_id, "lines": [{**LINE, "quantity": quantity}]}
+    )
+    assert draft.status == 201, draft.body
+    issued = client.post(f"/invoices/{draft.body['id']}/mark-sent")
+    assert issued.status == 200, issued.body
+    return issued.body
+
+
+def test_given_10_credit_notes_at_once_then_numbers_are_exactly_av_1_to_10(client, ready):
+    """Over two invoices, so that the credit notes race for the series, not
+    only for their invoice's version."""
+    first, second = (_issued(client, f"Facture {i}", ready["customer"]["id"], quantity=10) for i in (1, 2))
+    calls = [
+        lambda invoice=invoice: client.post(f"/invoices/{invoice['id']}/credit-notes", {"amount": "12.00"})
+        for invoice in [first, second] * 5
+    ]
+
+    replies = all_at_once(calls)
+
+    assert [reply.status for reply in replies] == [201] * 10, [r.body for r in replies if r.status != 201]
+    numbers = sorted((reply.body["number"] for reply in replies), key=lambda n: int(n.removeprefix("AV-")))
+    assert numbers == [f"AV-{n}" for n in range(1, 11)]
+    for invoice in (first, second):
+        after = client.get(f"/invoices/{invoice['id']}").body
+        assert (after["credited"], after["amount_due"], len(after["credit_notes"])) == ("60.00", "1140.00", 5)
+
+
+def test_given_one_invoice_voided_from_6_threads_then_one_credit_note(client, ready):
+    invoice = _issued(client, "Annulée", ready["customer"]["id"])
+
+    replies = all_at_once([lambda: client.post(f"/invoices/{invoice['id']}/void") for _ in range(6)])
+
+    assert sorted(reply.status for reply in replies).count(200) >= 1, [r.body for r in replies]
+    assert {reply.status for reply in replies} <= {200, 409}
+    after = client.get(f"/invoices/{invoice['id']}").body
+    assert (after["status"], after["credited"], len(after["credit_notes"])) == ("void", "120.00", 1)
+    assert after["credit_notes"][0]["number"] == "AV-1"
+
+
+def test_given_one_key_when_a_credit_note_is_asked_6_times_at_once_then_one_is_issued(client, ready):
+    invoice = _issued(client, "Remboursée", ready["customer"]["id"])
+    headers = {"Idempotency-Key": f"refund-{client.tenant}"}
+    path = f"/invoices/{invoice['id']}/credit-notes"
+
+    replies = all_at_once([lambda: client.post(path, {"amount": "24.00"}, headers=headers) for _ in range(6)])
+
+    assert {reply.status for reply in replies} <= {201, 409}, [(r.status, r.body) for r in replies]
+    assert len({reply.body["id"] for reply in replies if reply.status == 201}) == 1
+    after = client.get(f"/invoices/{invoice['id']}").body
+    assert (after["credited"], len(after["credit_notes"])) == ("24.00", 1)

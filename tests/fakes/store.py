@@ -19,6 +19,7 @@ from invoicing.store.ports import (
     Candidate,
     Candidates,
     ConditionFailed,
+    CreditNoteIssue,
     Doc,
     Finalization,
     InvoiceQuery,
@@ -61,6 +62,9 @@ class InMemoryStore:
 
     def invoice_sequence(self, tenant: str) -> Sequence:
         return self.sequences.get(tenant, Sequence())
+
+    def credit_note_sequence(self, tenant: str) -> Sequence:
+        return self.sequences.get(f"{tenant}#credit_note", Sequence())
 
     # -- writes --------------------------------------------------------------
 
@@ -129,6 +133,24 @@ class InMemoryStore:
         self.sequences[tenant] = Sequence(step.sequence, invoice["issue_date"])
         self.numbers.add((tenant, invoice["number"]))
         self.payment_tokens[step.payment_token_hash] = (tenant, invoice["id"])
+        self.docs[(tenant, "invoice", invoice["id"])] = invoice
+
+    def issue_credit_note(self, tenant: str, step: CreditNoteIssue) -> None:
+        note, invoice = _stored(step.credit_note), _stored(step.invoice)
+        current = self.docs.get((tenant, "invoice", invoice["id"]))
+        checks = (
+            self.credit_note_sequence(tenant).last == step.sequence - 1,
+            (tenant, "credit_note", note["id"]) not in self.docs,
+            current is not None and current["version"] == step.expected_version,
+            (tenant, note["number"]) not in self.numbers,
+        )
+        if checks[:3] == (True, True, True) and not checks[3]:
+            raise Conflict(f"credit note number {note['number']} is already used; change the prefix")
+        if not all(checks):
+            raise ConditionFailed([i for i, ok in enumerate(checks) if not ok])
+        self.sequences[f"{tenant}#credit_note"] = Sequence(step.sequence, note["issue_date"])
+        self.numbers.add((tenant, note["number"]))
+        self.docs[(tenant, "credit_note", note["id"])] = note
         self.docs[(tenant, "invoice", invoice["id"])] = invoice
 
     def payment_token(self, token_hash: str) -> tuple[str, str] | None:

@@ -133,8 +133,11 @@ def test_voiding_publishes_an_event_and_the_void_version_gets_its_pdf(api, issue
 
     voided = api.post(f"/invoices/{issued['id']}/void").body
 
-    assert api.deliver_events() == [("documents", {"outcome": "rendered"})]
+    # the credit note voiding issues, then the void itself: one render of each document
+    assert api.deliver_events() == [("documents", {"outcome": "rendered"}), ("documents", {"outcome": "present"})]
     assert "Annulée" in pdf_text(f"acme/invoices/{issued['id']}/v{voided['version']}.pdf")
+    (note,) = voided["credit_notes"]
+    assert "Avoir N° AV-1" in pdf_text(f"acme/credit-notes/{note['id']}.pdf")
 
 
 def test_an_amounts_changed_event_stores_the_current_version_it_finds(api, issued):

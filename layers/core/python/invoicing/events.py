@@ -18,6 +18,7 @@ INVOICE_SENT = "Invoice Sent"  # deliveries requested; the detail lists their id
 PAYMENT_RECORDED = "Payment Recorded"  # the detail names the payment; the amounts changed with it
 INVOICE_PAID = "Invoice Paid"  # nothing is due any more
 REMINDER_DUE = "Invoice Reminder Due"  # reminders queued by the sweep; the detail lists their deliveries
+CREDIT_NOTE_ISSUED = "Credit Note Issued"  # the detail names the credit note; the invoice's amounts changed with it
 
 DETAIL_TYPES = (
     INVOICE_FINALIZED,
@@ -28,6 +29,7 @@ DETAIL_TYPES = (
     PAYMENT_RECORDED,
     INVOICE_PAID,
     REMINDER_DUE,
+    CREDIT_NOTE_ISSUED,
 )
 
 

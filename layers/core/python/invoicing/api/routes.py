@@ -21,6 +21,7 @@ from invoicing.domain.errors import InvalidInput
 from invoicing.logic import catalog, invoices
 from invoicing.logic.common import Deps
 from invoicing.models.common import Id, Page
+from invoicing.models.credit_notes import CreditNote, CreditNoteIn
 from invoicing.models.delivery import Sender, SenderCode, SenderIn, SendRequest
 from invoicing.models.invoices import (
     Attachment,
@@ -296,6 +297,32 @@ def void(invoice_id: InvoiceId, body: OptionalVersion = None):
 
 
 @invoice_routes.post(
+    "/invoices/<invoice_id>/credit-notes",
+    summary="Issue a credit note (avoir) on an issued invoice: lines credited, or an amount tax included",
+    responses=responses(201, "The credit note; the invoice lists it and asks that much less", CreditNote, 404, 409),
+)
+def issue_credit_note(invoice_id: InvoiceId, body: Annotated[CreditNoteIn, Body()]):
+    from invoicing.logic import credit_notes
+
+    note = credit_notes.issue(deps(), tenant_of(invoice_routes), invoice_id, body)
+    return created(invoice_routes, note, f"/credit-notes/{note['id']}")
+
+
+CreditNoteId = Annotated[str, Path(alias="credit_note_id", max_length=64)]
+
+
+@invoice_routes.get(
+    "/credit-notes/<credit_note_id>",
+    summary="A credit note",
+    responses=responses(200, "The credit note", CreditNote, 404),
+)
+def get_credit_note(credit_note_id: CreditNoteId):
+    from invoicing.logic import credit_notes
+
+    return json_response(200, credit_notes.get(deps(), tenant_of(invoice_routes), credit_note_id))
+
+
+@invoice_routes.post(
     "/invoices/<invoice_id>/duplicate",
     summary="A new draft copy (new name, no number)",
     responses=responses(201, "The new draft", Invoice, 404, 409),
@@ -399,6 +426,17 @@ def invoice_pdf(invoice_id: InvoiceId):
     from invoicing.logic import documents
 
     return json_response(200, documents.pdf_link(deps(), tenant_of(document_routes), invoice_id))
+
+
+@document_routes.get(
+    "/credit-notes/<credit_note_id>/pdf",
+    summary="A link to the credit note's PDF (Factur-X), valid a few minutes",
+    responses=responses(200, "A pre-signed URL of the PDF", PdfLink, 404),
+)
+def credit_note_pdf(credit_note_id: CreditNoteId):
+    from invoicing.logic import documents
+
+    return json_response(200, documents.credit_note_link(deps(), tenant_of(document_routes), credit_note_id))
 
 
 # -- attachments (their own Lambda: the table and the bucket's uploads) -------------------

@@ -1,6 +1,11 @@
 """The PDF rendering of the view-model (fpdf2, A4). Only the documents
 function imports it: fpdf2 costs 200 ms to import.
 
+The file is PDF/A-3B, the archival PDF that Factur-X requires (facturx.py
+embeds the XML in it): every font embedded, an sRGB output intent (fpdf2's
+own copy of the ICC's sRGB2014 profile, added by `enforce_compliance`),
+XMP metadata. fpdf2 refuses what PDF/A forbids (core fonts, encryption).
+
 The font is DejaVu Sans (Unicode: €, œ, Greek, Cyrillic…), embedded and
 subset. It comes from Debian's fonts-dejavu-core at build time: FONTS_DIR
 (a Lambda layer puts it in /opt/fonts), else the system's copy.
@@ -12,12 +17,14 @@ import copy
 import logging
 import os
 from functools import cache
+from html import escape
 from io import BytesIO
 from pathlib import Path
 from typing import Any
 
 from fontTools.ttLib import TTFont
-from fpdf import FPDF, XPos, YPos
+from fpdf import FPDF, FPDF_VERSION, XPos, YPos
+from fpdf.enums import DocumentCompliance
 from fpdf.fonts import SubsetMap, TTFFont
 
 logger = logging.getLogger(__name__)
@@ -31,6 +38,8 @@ LOGO_MAX_PIXELS = 4000  # per side, as the upload checks it (a JPEG's size is on
 LINE_HEIGHT = 4.6
 # description, quantity, unit, unit price, discount, VAT, net: 186 mm across A4
 COLUMNS = ((70, "L"), (14, "R"), (16, "L"), (26, "R"), (16, "R"), (16, "R"), (28, "R"))
+COMPLIANCE = DocumentCompliance.PDFA_3B
+LANGUAGES = {"fr": "fr-FR"}  # the view's language → the document's (RFC 3066)
 
 
 def font_dir() -> Path:
@@ -73,7 +82,7 @@ def _fresh_font(style: str, number: int) -> TTFFont:
 
 class _Document(FPDF):
     def __init__(self, view: dict[str, Any]) -> None:
-        super().__init__(format="A4", unit="mm")
+        super().__init__(format="A4", unit="mm", enforce_compliance=COMPLIANCE)
         self.view = view
         self.table_header: list[str] | None = None  # repeated at the top of each page while set
         self._add_fonts()
@@ -81,9 +90,39 @@ class _Document(FPDF):
         self.set_auto_page_break(True, margin=18)
         self.alias_nb_pages("{nb}")
         title = f"{view['title']} {view['number']}" if view.get("number") else view["title"]
+        lang = view.get("lang") or "fr"
         self.set_title(title)
         self.set_author(view["seller"]["name"] or "")
         self.set_creator("invoicing")
+        self.set_producer(f"fpdf2 {FPDF_VERSION}")
+        self.set_lang(LANGUAGES.get(lang, lang))
+        self.set_xmp_metadata(self._xmp())
+
+    def _xmp(self) -> str:
+        """The XMP metadata: fpdf2 writes the same from the title, author and
+        producer, but without the language (dc:language). Under PDF/A, fpdf2
+        writes no Info dictionary: these are the document's only metadata."""
+        when = self.creation_date.isoformat(timespec="seconds")
+        author = (
+            f"<dc:creator><rdf:Seq><rdf:li>{escape(self.author)}</rdf:li></rdf:Seq></dc:creator>" if self.author else ""
+        )
+        return f"""<x:xmpmeta xmlns:x="adobe:ns:meta/">
+ <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+  <rdf:Description rdf:about="" xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/" xmlns:dc="http://purl.org/dc/elements/1.1/"
+    xmlns:pdf="http://ns.adobe.com/pdf/1.3/" xmlns:xmp="http://ns.adobe.com/xap/1.0/">
+   <pdfaid:part>{COMPLIANCE.part}</pdfaid:part>
+   <pdfaid:conformance>{COMPLIANCE.conformance}</pdfaid:conformance>
+   <dc:title><rdf:Alt><rdf:li xml:lang="x-default">{escape(self.title)}</rdf:li></rdf:Alt></dc:title>
+   {author}
+   <dc:language><rdf:Bag><rdf:li>{escape(self.lang)}</rdf:li></rdf:Bag></dc:language>
+   <pdf:Producer>{escape(self.producer)}</pdf:Producer>
+   <xmp:CreatorTool>{escape(self.creator)}</xmp:CreatorTool>
+   <xmp:CreateDate>{when}</xmp:CreateDate>
+   <xmp:ModifyDate>{when}</xmp:ModifyDate>
+   <xmp:MetadataDate>{when}</xmp:MetadataDate>
+  </rdf:Description>
+ </rdf:RDF>
+</x:xmpmeta>"""
 
     def _add_fonts(self) -> None:
         for style in FONT_FILES:
@@ -147,6 +186,7 @@ def render_pdf(view: dict[str, Any]) -> bytes:
         (text["issue_date"], view.get("issue_date")),
         (text["service_date"], view.get("service_date")),
         (text["due_date"], view.get("due_date")),
+        *view.get("references", ()),
     ]
     pdf.multi_cell(0, 4.5, "\n".join(f"{label} : {value}" for label, value in dates if value), align="R",
                    new_x=XPos.LMARGIN, new_y=YPos.NEXT)  # fmt: skip
@@ -218,7 +258,12 @@ def _logo(pdf: _Document, image: bytes) -> None:
         with Image.open(BytesIO(image)) as probe:  # reads the header only
             if max(probe.size) > LOGO_MAX_PIXELS:
                 raise ValueError(f"a logo of {probe.size} pixels is too large to decode for every document")
-        placed = pdf.image(BytesIO(image), x=MARGIN, y=top, h=LOGO_HEIGHT, keep_aspect_ratio=True, w=LOGO_WIDTH)
+            # PDF/A takes device CMYK under a CMYK output intent only, and ours is sRGB: a CMYK
+            # JPEG without its own ICC profile goes in as RGB. Transparency (a PNG's alpha) is
+            # allowed from PDF/A-2 on, and the pages say they blend in RGB.
+            cmyk = probe.mode == "CMYK" and not probe.info.get("icc_profile")
+            source = probe.convert("RGB") if cmyk else BytesIO(image)
+        placed = pdf.image(source, x=MARGIN, y=top, h=LOGO_HEIGHT, keep_aspect_ratio=True, w=LOGO_WIDTH)
     except Exception:
         logger.warning("logo left out: the image could not be read", exc_info=True)
         return

@@ -17,7 +17,7 @@ from typing import Any
 from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal
 
-from invoicing.domain import schedule
+from invoicing.domain import einvoice, schedule
 
 LOCALES = Path(__file__).parent / "locales"
 BABEL_LOCALES = {"fr-FR": "fr_FR", "en": "en"}
@@ -60,6 +60,7 @@ def invoice_view(
 
     totals = invoice["totals"]
     franchise = bool(seller.get("vat_franchise"))
+    mentions = _mentions(invoice, seller, buyer, franchise, text, day, number)
     rows = [{"label": text["subtotal"], "amount": money(totals["subtotal"])}]
     if Decimal(totals["discount"]):
         rows.append({"label": text["invoice_discount"], "amount": "−" + money(totals["discount"])})
@@ -73,6 +74,10 @@ def invoice_view(
     rows.append({"label": text["total"], "amount": money(totals["total"]), "strong": True})
     if Decimal(invoice.get("late_fees_total") or 0):
         rows.append({"label": text["late_fees"], "amount": money(invoice["late_fees_total"])})
+    rows += [
+        {"label": text["credit_note_row"].format(number=note["number"]), "amount": "−" + money(note["total"])}
+        for note in invoice.get("credit_notes") or []
+    ]
     if Decimal(invoice.get("amount_paid") or 0):
         rows.append({"label": text["amount_paid"], "amount": "−" + money(invoice["amount_paid"])})
     rows.append({"label": text["amount_due"], "amount": money(invoice["amount_due"]), "strong": True})
@@ -94,6 +99,8 @@ def invoice_view(
         "service_date": day(invoice.get("service_date"))
         if invoice.get("service_date") and invoice.get("service_date") != invoice.get("issue_date")
         else None,
+        # What the document refers to: the client's order, the invoice a credit note credits.
+        "references": [(text["purchase_order"], invoice["purchase_order"])] if invoice.get("purchase_order") else [],
         "seller": _party(seller, "legal_name"),
         "buyer": _party(buyer, "name"),
         "lines": [
@@ -129,7 +136,8 @@ def invoice_view(
             text["file_size"].format(name=item["filename"], size=number(max(1, -(-item["size"] // 1024))))
             for item in invoice.get("attachments") or []
         ],
-        "mentions": _mentions(invoice, seller, buyer, franchise, text, day, number),
+        "mentions": [mention for _, mention in mentions],
+        "legal_notes": [(subject, mention) for subject, mention in mentions if subject],
     }
 
 
@@ -196,23 +204,89 @@ def _mentions(
     text: dict[str, str],
     day: Any,
     number: Any,
-) -> list[str]:
-    """The mentions French law requires on every invoice between businesses."""
+) -> list[tuple[str, str]]:
+    """The mentions French law requires on every invoice between businesses,
+    each with its subject in the invoice's data (UNTDID 4451: PMD penalties,
+    PMT recovery indemnity, AAB early-payment discount; "" for the others)."""
     mentions = []
     if invoice.get("due_date"):
-        mentions.append(text["mention_due"].format(date=day(invoice["due_date"])))
+        mentions.append(("", text["mention_due"].format(date=day(invoice["due_date"]))))
     late_fees = invoice.get("late_fees") or {}
     if late_fees.get("enabled") and late_fees.get("type") == "percentage":
         frequency = text[f"frequency_{(late_fees.get('frequency') or {}).get('interval', 'month')}"]
-        mentions.append(text["mention_penalty_rate"].format(rate=number(late_fees["value"]), frequency=frequency))
+        mentions.append(
+            ("PMD", text["mention_penalty_rate"].format(rate=number(late_fees["value"]), frequency=frequency))
+        )
     else:
-        mentions.append(text["mention_penalty_legal"])
+        mentions.append(("PMD", text["mention_penalty_legal"]))
     if buyer.get("kind", "business") == "business":
-        mentions.append(text["mention_indemnity"])
-    mentions.append(seller.get("early_payment_terms") or text["mention_no_discount"])
+        mentions.append(("PMT", text["mention_indemnity"]))
+    mentions.append(("AAB", seller.get("early_payment_terms") or text["mention_no_discount"]))
+    if seller.get("operations"):
+        mentions.append(("", text["mention_operations"].format(kind=text[f"operations_{seller['operations']}"])))
+    if seller.get("iban"):
+        bic = f" — BIC {seller['bic']}" if seller.get("bic") else ""
+        mentions.append(("", text["mention_iban"].format(iban=_grouped(seller["iban"]), bic=bic)))
+    return mentions + [("", mention) for mention in _vat_mentions(invoice, seller, buyer, franchise, text)]
+
+
+def _vat_mentions(
+    document: dict[str, Any], seller: dict[str, Any], buyer: dict[str, Any], franchise: bool, text: dict[str, str]
+) -> list[str]:
+    """Why a line bears no VAT, as the law wants it said: franchise en base,
+    reverse charge (autoliquidation), export."""
     if franchise:
-        mentions.append(text["mention_franchise"])
-    return mentions
+        return [text["mention_franchise"]]
+    codes = set()
+    for line in document["lines"]:
+        rates = [Decimal(str(tax["rate"])) for tax in line.get("taxes") or []]
+        if not any(rates):
+            codes.add(einvoice.category(Decimal(0), seller, buyer).code)
+    return [text[key] for code, key in (("AE", "mention_reverse_charge"), ("G", "mention_export")) if code in codes]
+
+
+def _grouped(iban: str) -> str:
+    """An IBAN as people read it: in groups of four."""
+    return " ".join(iban[i : i + 4] for i in range(0, len(iban), 4))
+
+
+def credit_note_view(note: dict[str, Any], logo: bytes | None = None) -> dict[str, Any]:
+    """The document of a credit note: the invoice's layout, titled Avoir,
+    naming the invoice it credits; its amounts, and no terms of payment."""
+    seller = note["business"]
+    view = invoice_view(
+        {
+            **note,
+            "due_date": None,
+            "late_fees_total": "0",
+            "amount_paid": "0",
+            "amount_due": note["total"],
+            "credit_notes": [],
+            "payment_schedule": None,
+            "late_fees": None,
+            "notes": note.get("reason"),
+        },
+        seller,
+        note["customer"],
+        logo,
+    )
+    text = view["text"]
+    babel_locale = BABEL_LOCALES.get(seller.get("locale") or "fr-FR", "fr_FR")
+    issued = format_date(date.fromisoformat(note["invoice_issue_date"]), format="short", locale=babel_locale)
+    return {
+        **view,
+        "title": text["credit_note"],
+        "banner": None,
+        "references": [
+            (text["credit_note_of"], text["credit_note_of_value"].format(number=note["invoice_number"], date=issued))
+        ],
+        "totals": [row for row in view["totals"] if row["label"] != text["amount_due"]],
+        "legal_notes": [],
+        "mentions": [
+            text["mention_credit_note"].format(number=note["invoice_number"]),
+            *_vat_mentions(note, seller, note["customer"], bool(seller.get("vat_franchise")), text),
+        ],
+    }
 
 
 def pay_view(

@@ -8,7 +8,7 @@ through payments, late fees and voiding. Overdue is derived, never stored.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -83,12 +83,21 @@ def finalization_problems(
     return problems
 
 
-def legal_problems(business: Mapping[str, Any], customer: Mapping[str, Any]) -> list[FieldError]:
+def legal_problems(
+    business: Mapping[str, Any], customer: Mapping[str, Any], lines: Sequence[Mapping[str, Any]] = ()
+) -> list[FieldError]:
     """What a French invoice must name and the profiles lack (CGI ann. II
     art. 242 nonies A, C. com. L441-9): the seller's address and SIREN (a
     French seller's), its VAT number unless it is under franchise en base,
-    and the client's address. Every missing item at once."""
+    and the client's address. Every missing item at once. A seller under
+    franchise en base charges no VAT (art. 293 B du CGI): no line may."""
     problems = []
+    if business.get("vat_franchise"):
+        problems += [
+            FieldError(f"lines.{i}.taxes", "the business is under franchise en base (vat_franchise): it charges no VAT")
+            for i, line in enumerate(lines)
+            if any(Decimal(str(tax["rate"])) for tax in line.get("taxes") or [])
+        ]
     address = business.get("address")
     if not address:
         problems.append(FieldError("business.address", "the seller's address is a mandatory mention: PUT /business"))

@@ -95,7 +95,7 @@ def compute_totals(lines: tuple[Line, ...] | list[Line], discount: Discount | No
         if errors:
             raise InvalidInput(errors)
 
-        discounts = _spread(invoice_discount, groups, currency)
+        discounts = spread(invoice_discount, groups, currency)
         bases: dict[tuple[str, Decimal], Decimal] = {}
         for key, net in groups.items():
             for name, rate in key:
@@ -138,7 +138,7 @@ def _nets(lines: Sequence[Line], amounts: list[Decimal], currency: str) -> list[
         rate = sum((rate for _name, rate in key), ZERO)
         total = sum((amounts[i] for i in indexes), ZERO)
         net = round_money(total * HUNDRED / (HUNDRED + rate), currency)
-        shares = _spread(net, {i: amounts[i] for i in indexes}, currency)
+        shares = spread(net, {i: amounts[i] for i in indexes}, currency)
         for i in indexes:
             nets[i] = shares[i]
     return nets
@@ -177,7 +177,7 @@ def _discount_amount(
     return discount.value
 
 
-def _spread(amount: Decimal, weights: Mapping[K, Decimal], currency: str) -> dict[K, Decimal]:
+def spread(amount: Decimal, weights: Mapping[K, Decimal], currency: str) -> dict[K, Decimal]:
     """Split `amount` over `weights` pro rata, in whole minor units: each
     gets the floor of its exact share, and the units left go to the largest
     remainders (ties broken by key, so the result does not depend on the

@@ -4,6 +4,7 @@ on first use, never in the other functions."""
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
@@ -12,6 +13,7 @@ from invoicing.logic import catalog, invoices
 from invoicing.logic.common import Deps
 
 LINK_TTL_S = 300
+logger = logging.getLogger(__name__)
 
 
 def preview(deps: Deps, tenant: str, invoice_id: str) -> str:
@@ -64,9 +66,12 @@ def store_pdf(deps: Deps, tenant: str, invoice_id: str) -> tuple[dict[str, Any],
 
 def on_event(deps: Deps, detail: dict[str, Any]) -> str:
     """An invoice was finalized or its amounts changed: store the PDF of its
-    current version. Re-reads the invoice, so an event that arrives late, out
-    of order or twice renders at most what is missing. Returns what it did."""
+    current version (and of the credit note the event names). Re-reads the
+    invoice, so an event that arrives late, out of order or twice renders at
+    most what is missing. Returns what it did."""
     tenant, invoice_id = detail["tenant_id"], detail["invoice_id"]
+    if detail.get("credit_note_id"):
+        store_credit_note_pdf(deps, tenant, detail["credit_note_id"])
     try:
         invoice, key, rendered = store_pdf(deps, tenant, invoice_id)
     except NotFound:
@@ -74,6 +79,39 @@ def on_event(deps: Deps, detail: dict[str, Any]) -> str:
     if invoice["version"] < detail["version"]:  # reads are consistent: versions only grow
         raise RuntimeError(f"read version {invoice['version']}, older than the event's {detail['version']}")
     return "rendered" if rendered else "present"
+
+
+def credit_note_link(deps: Deps, tenant: str, credit_note_id: str) -> dict[str, Any]:
+    """A short-lived link to the credit note's PDF (one version: it never changes)."""
+    assert deps.blobs is not None, "the documents function has a bucket"
+    note, key = store_credit_note_pdf(deps, tenant, credit_note_id)
+    return {
+        "url": deps.blobs.download_url(key, pdf_filename(note), LINK_TTL_S),
+        "expires_in": LINK_TTL_S,
+        "version": note["version"],
+    }
+
+
+def store_credit_note_pdf(deps: Deps, tenant: str, credit_note_id: str) -> tuple[dict[str, Any], str]:
+    """Render the credit note into the bucket unless it is there."""
+    assert deps.blobs is not None, "the documents function has a bucket"
+    note = deps.store.get(tenant, "credit_note", credit_note_id)
+    if note is None:
+        raise NotFound("credit note")
+    key = f"{tenant}/credit-notes/{credit_note_id}.pdf"
+    if not deps.blobs.exists(key):
+        deps.blobs.put(key, render_credit_note(deps, tenant, note), "application/pdf", if_absent=True)
+    return note, key
+
+
+def render_credit_note(deps: Deps, tenant: str, note: dict[str, Any]) -> bytes:
+    from invoicing.documents.pdf import render_pdf
+    from invoicing.documents.view import credit_note_view
+    from invoicing.logic.logo import logo_bytes
+
+    view = credit_note_view(note, logo_bytes(deps, tenant, note["business"].get("logo")))
+    credited = {"number": note["invoice_number"], "issue_date": note["invoice_issue_date"]}
+    return _with_facturx(render_pdf(view), note, view, credit_note_of=credited)
 
 
 def pdf_filename(invoice: dict[str, Any]) -> str:
@@ -90,7 +128,29 @@ def _render(
 ) -> bytes:
     from invoicing.documents.pdf import render_pdf
 
-    return render_pdf(view_model(deps, tenant, invoice, business, customer))
+    view = view_model(deps, tenant, invoice, business, customer)
+    pdf = render_pdf(view)
+    if invoice["status"] == "draft":
+        return pdf  # not an invoice yet: no number, nothing to declare
+    return _with_facturx(pdf, invoice, view, payment_terms=view["mentions"][0], notes=view["legal_notes"])
+
+
+def _with_facturx(pdf: bytes, document: dict[str, Any], view: dict[str, Any], **cii: Any) -> bytes:
+    """The PDF/A-3 with the document's EN 16931 data embedded (Factur-X).
+    A document the standard cannot express (a line with two taxes) stays a
+    plain PDF/A, and the log says why."""
+    from invoicing.documents.facturx import cii_xml, embed_xml
+    from invoicing.domain.einvoice import NotRepresentable, cii_data
+
+    try:
+        data = cii_data(document, **cii)
+    except NotRepresentable as reason:
+        logger.warning("no Factur-X data", extra={"number": document.get("number"), "reason": str(reason)})
+        return pdf
+    seller = view["seller"]["name"] or ""
+    title = f"{view['title']} {document['number']}"
+    lang = "fr-FR" if view["lang"] == "fr" else "en"
+    return embed_xml(pdf, cii_xml(data), title=title, author=seller, subject=f"{title} — {seller}", lang=lang)
 
 
 def parties(deps: Deps, tenant: str, invoice: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:

@@ -38,10 +38,13 @@ _DETAIL = frozenset({"lines", "notes", "terms", "business", "customer", "payment
 # Kept on the document, never shown: uploads reserved but not confirmed (logic.attachments).
 # and where the payment link points (logic.paylinks derives the link itself).
 # and the days the scheduled sweeps next have work for it (logic.sweeps).
-INTERNAL = frozenset({"uploads", "pay_base_url", "sweep_late_fees_on", "sweep_reminders_on", "reminders_done"})
+# and the bases credit notes took, by taxes (logic.credit_notes).
+INTERNAL = frozenset(
+    {"uploads", "pay_base_url", "sweep_late_fees_on", "sweep_reminders_on", "reminders_done", "credited_breakdown"}
+)
 _SNAPSHOT_BUSINESS = (
     "legal_name", "address", "email", "phone", "siren", "vat_number", "logo_url", "locale", "vat_franchise",
-    "early_payment_terms", "logo",
+    "early_payment_terms", "logo", "iban", "bic", "operations",
 )  # fmt: skip
 
 
@@ -150,6 +153,7 @@ def create_invoice(deps: Deps, tenant: str, data: InvoiceIn) -> Doc:
             "issue_date": None,
             "due_date": None,
             "service_date": None,
+            "purchase_order": None,
             "discount": None,
             "payment_schedule": None,
             "lines": [],
@@ -293,7 +297,7 @@ def finalize_invoice(
             last_issue_date=_date(numbering.last_issue_date),
         )
         if business and customer:
-            problems += lifecycle.legal_problems(business, customer)
+            problems += lifecycle.legal_problems(business, customer, current["lines"])
         if current.get("payment_schedule"):
             kind, instalments = schedule_of(current)
             problems += schedule.draft_problems(kind, instalments, current["currency"], issue_date)
@@ -310,7 +314,7 @@ def finalize_invoice(
             "number": lifecycle.invoice_number(business["invoice_number_prefix"], sequence),
             "issue_date": issue_date.isoformat(),
             "due_date": due_date.isoformat(),
-            "business": {key: business.get(key) for key in _SNAPSHOT_BUSINESS},
+            "business": business_snapshot(business),
             "customer": {
                 key: value for key, value in customer.items() if key not in ("version", "created_at", "updated_at")
             },
@@ -340,23 +344,17 @@ def finalize_invoice(
 
 
 def void_invoice(deps: Deps, tenant: str, invoice_id: str, version: int | None) -> Doc:
-    current = _load(deps, tenant, invoice_id)
-    if version is not None and version != current["version"]:
-        raise StaleVersion(current["version"])
-    lifecycle.ensure_voidable(Status(current["status"]))
-    now = deps.timestamp()
-    doc = sweeps.plan(
-        {
-            **current,
-            "status": Status.VOID.value,
-            "voided_at": now,
-            "updated_at": now,
-            "version": current["version"] + 1,
-        }
-    )
-    deps.store.replace(tenant, "invoice", doc, expected_version=current["version"], old_name=None, new_name=None)
-    announce(deps, events.INVOICE_VOIDED, tenant, doc)
-    return present(deps, tenant, doc)
+    """Void an unpaid invoice: it is kept, and a credit note takes off what
+    is left of it (logic.credit_notes)."""
+    from invoicing.logic import credit_notes
+
+    invoice, _ = credit_notes.void(deps, tenant, invoice_id, version)
+    return invoice
+
+
+def business_snapshot(business: Doc) -> Doc:
+    """The seller as a document issued now names it."""
+    return {key: business.get(key) for key in _SNAPSHOT_BUSINESS}
 
 
 # -- helpers -----------------------------------------------------------------------
@@ -372,7 +370,12 @@ def present(deps: Deps, tenant: str, doc: Doc) -> Doc:
     shown["payment_link"] = paylinks.link(deps, tenant, doc)
     if doc.get("payment_schedule"):
         shown["payment_schedule"] = {**doc["payment_schedule"], "instalments": payments.instalments(doc)}
-    return {**shown, "attachments": doc.get("attachments", []), "overdue": overdue}
+    return {
+        **shown,
+        "attachments": doc.get("attachments", []),
+        "credit_notes": doc.get("credit_notes", []),
+        "overdue": overdue,
+    }
 
 
 def _load(deps: Deps, tenant: str, invoice_id: str) -> Doc:
@@ -424,6 +427,18 @@ def _draft(deps: Deps, tenant: str, doc: Doc, *, check_customer: bool = True) ->
         currency,
     )
     return doc
+
+
+def resolve_lines(
+    deps: Deps, tenant: str, lines: list[dict[str, Any]], currency: str
+) -> tuple[list[dict[str, Any]], list[FieldError]]:
+    """Lines as a document stores them: products filled in, prices and
+    discounts in the currency; with what is wrong with them."""
+    problems: list[FieldError] = []
+    products: dict[str, Doc | None] = {}
+    resolved = [_resolve_line(deps, tenant, i, line, currency, problems, products) for i, line in enumerate(lines)]
+    problems += _money_problems(resolved, None, currency)
+    return [{**line, "discount": _shown(line.get("discount"), currency)} for line in resolved], problems
 
 
 def _resolve_line(

@@ -107,10 +107,31 @@ def _vat_number(value: str) -> str:
     return compact
 
 
+def _iban(value: str) -> str:
+    """ISO 13616: country, check digits, then the account; mod 97 of the
+    rearranged number is 1."""
+    compact = value.replace(" ", "").upper()
+    if not re.fullmatch(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}", compact):
+        raise ValueError("an IBAN is a country code, 2 check digits and the account, e.g. FR7630006000011234567890189")
+    digits = "".join(str(int(char, 36)) for char in compact[4:] + compact[:4])
+    if int(digits) % 97 != 1:
+        raise ValueError("the IBAN's check digits do not match: check for a typo")
+    return compact
+
+
+def _bic(value: str) -> str:
+    compact = value.replace(" ", "").upper()
+    if not re.fullmatch(r"[A-Z]{4}[A-Z]{2}[A-Z0-9]{2}([A-Z0-9]{3})?", compact):
+        raise ValueError("a BIC is 8 or 11 letters and digits, e.g. BNPAFRPPXXX")
+    return compact
+
+
 Email = Annotated[str, Field(max_length=254, examples=["compta@example.fr"]), AfterValidator(_email)]
 Phone = Annotated[str, Field(max_length=32, examples=["+33612345678"]), AfterValidator(_phone)]
 Siren = Annotated[str, Field(max_length=11, examples=["732829320"]), AfterValidator(_siren)]
 VatNumber = Annotated[str, Field(max_length=20, examples=["FR44732829320"]), AfterValidator(_vat_number)]
+Iban = Annotated[str, Field(max_length=42, examples=["FR7630006000011234567890189"]), AfterValidator(_iban)]
+Bic = Annotated[str, Field(max_length=14, examples=["BNPAFRPPXXX"]), AfterValidator(_bic)]
 
 
 # The tags of the request unions (a payment's `method`): pydantic names the

@@ -46,6 +46,7 @@ READ_ONLY = frozenset(
         "finalized_at",
         "voided_at",
         "credit_notes",
+        "credited",
         "attachments",
         "deliveries",
         "overdue",
@@ -88,6 +89,7 @@ class InvoiceFields(_IgnoresReadOnly):
         default=None,
         description="the date of the sale or of the service (a mandatory mention when it differs from the issue date)",
     )
+    purchase_order: ShortText | None = Field(default=None, description="the client's order reference, if it gave one")
     discount: DiscountIn | None = None
     notes: Text | None = None
     terms: Text | None = None
@@ -163,8 +165,19 @@ class _InvoiceOut(BaseModel):
     version: int
 
 
+class CreditNoteRef(BaseModel):
+    """A credit note as its invoice lists it."""
+
+    id: str
+    number: str
+    total: str
+    issue_date: date
+
+
 class Invoice(_InvoiceOut):
     lines: list[dict[str, Any]]
+    credited: str = Field(description="what its credit notes took off")
+    credit_notes: list[CreditNoteRef] = Field(default=[], description="its credit notes (avoirs), oldest first")
     attachments: list[Attachment] = Field(default=[], description="confirmed attachments, in upload order")
     deliveries: list[Delivery] = Field(default=[], description="e-mails and SMS sent or to send, oldest first")
 

@@ -8,8 +8,10 @@ from pydantic import AfterValidator, ConfigDict, Field
 
 from invoicing.models.common import (
     Address,
+    Bic,
     Currency,
     Email,
+    Iban,
     Input,
     Name,
     Output,
@@ -56,6 +58,9 @@ class BusinessIn(Input):
     vat_number: VatNumber | None = None
     logo_url: Annotated[str, Field(max_length=2048, pattern=r"^https://")] | None = None
     invoice_number_prefix: Prefix = "INV-"
+    credit_note_prefix: Prefix = Field(default="AV-", description="credit notes (avoirs) are numbered apart: AV-1, …")
+    iban: Iban | None = Field(default=None, description="where clients pay by transfer: printed on invoices")
+    bic: Bic | None = None
     default_currency: Currency = "EUR"
     payment_terms_days: Annotated[int, Field(ge=0, le=365)] = 30
     default_terms: Text | None = None
@@ -78,6 +83,11 @@ class BusinessIn(Input):
         | None
     ) = None
     locale: Literal["fr-FR", "en"] = "fr-FR"
+    operations: Literal["goods", "services", "mixed"] = Field(
+        default="services",
+        description="what the business sells: goods, services or both (a mandatory mention from the 2026 reform; "
+        "the Factur-X business process)",
+    )
     vat_franchise: bool = Field(
         default=False, description='franchise en base: no VAT, "TVA non applicable, art. 293 B du CGI"'
     )

@@ -45,6 +45,7 @@ from invoicing.store.ports import (
     Candidate,
     Candidates,
     ConditionFailed,
+    CreditNoteIssue,
     Doc,
     Finalization,
     InvoiceQuery,
@@ -60,6 +61,7 @@ KINDS = {
     "business": "BUSINESS",
     "delivery": "DLV",  # id {invoice id}.{digest}: one per (version, channel, recipient)
     "template": "TPL",
+    "credit_note": "CN",
     "sender": "SENDER",  # a tenant's sender address; under the "platform" tenant, who owns each address
     "stripe": "STRIPE",  # under the "platform" tenant: events processed, intents' invoices, early refunds
 }
@@ -184,9 +186,15 @@ class DynamoStore:
             request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def invoice_sequence(self, tenant: str) -> Sequence:
+        return self._sequence(tenant, "invoice")
+
+    def credit_note_sequence(self, tenant: str) -> Sequence:
+        return self._sequence(tenant, "credit_note")
+
+    def _sequence(self, tenant: str, series: str) -> Sequence:
         response = self.client.get_item(
             TableName=self.table,
-            Key={"pk": _s(tenant_pk(tenant)), "sk": _s("SEQ#invoice")},
+            Key={"pk": _s(tenant_pk(tenant)), "sk": _s(f"SEQ#{series}")},
             ConsistentRead=True,
         )
         item = response.get("Item")
@@ -274,25 +282,9 @@ class DynamoStore:
         """Number the invoice and change its status in one transaction: the
         counter moves from sequence - 1 to sequence only if the invoice is
         still the draft that was read, so numbers have no gaps and no twins."""
-        pk = _s(tenant_pk(tenant))
-        sequence = step.sequence
-        counter_put: dict[str, Any] = {
-            "TableName": self.table,
-            "Item": {
-                "pk": pk,
-                "sk": _s("SEQ#invoice"),
-                "last": _n(sequence),
-                "last_issue_date": _s(step.invoice["issue_date"]),
-            },
-            **(
-                _condition("attribute_not_exists(pk)")
-                if sequence == 1
-                else _condition("#last = :previous", {":previous": _n(sequence - 1)})
-            ),
-        }
         invoice = step.invoice
         writes = [
-            {"Put": counter_put},
+            self._counter(tenant, "invoice", step.sequence, invoice["issue_date"]),
             self._put(
                 tenant,
                 "invoice",
@@ -300,13 +292,7 @@ class DynamoStore:
                 "#version = :expected AND #status = :draft",
                 {":expected": _n(step.expected_version), ":draft": _s("draft")},
             ),
-            {
-                "Put": {
-                    "TableName": self.table,
-                    "Item": {"pk": pk, "sk": _s(f"NUM#{invoice['number']}"), "invoice_id": _s(invoice["id"])},
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }
-            },
+            self._number_guard(tenant, invoice["number"], invoice["id"]),
             {
                 "Put": {
                     "TableName": self.table,
@@ -325,6 +311,26 @@ class DynamoStore:
         except ConditionFailed as failed:
             if failed.failed == [2]:  # only the number guard: the number exists, whatever the counter says
                 raise Conflict(f"invoice number {invoice['number']} is already used; change the prefix") from None
+            raise
+
+    def issue_credit_note(self, tenant: str, step: CreditNoteIssue) -> None:
+        """The credit note takes its number and the invoice records it, in
+        one transaction: its own counter moves from sequence - 1 to sequence
+        only if the invoice is still the version that was read."""
+        note = step.credit_note
+        writes = [
+            self._counter(tenant, "credit_note", step.sequence, note["issue_date"]),
+            self._put(tenant, "credit_note", note, "attribute_not_exists(pk)"),
+            self._put(
+                tenant, "invoice", step.invoice, "#version = :expected", {":expected": _n(step.expected_version)}
+            ),
+            self._number_guard(tenant, note["number"], note["id"]),
+        ]
+        try:
+            self._transact(writes)
+        except ConditionFailed as failed:
+            if failed.failed == [3]:
+                raise Conflict(f"credit note number {note['number']} is already used; change the prefix") from None
             raise
 
     def sweep_candidates(self, sweep: str, shard: int, today: str, cursor: str | None, limit: int) -> Candidates:
@@ -367,6 +373,36 @@ class DynamoStore:
                 "TableName": self.table,
                 "Item": _encode(tenant, kind, doc),
                 **_condition(condition, values),
+            }
+        }
+
+    def _counter(self, tenant: str, series: str, sequence: int, issue_date: str) -> dict[str, Any]:
+        """The series' counter, moved from sequence - 1 to sequence (numbers
+        have no gaps and no twins), with the date of the document numbered."""
+        return {
+            "Put": {
+                "TableName": self.table,
+                "Item": {
+                    "pk": _s(tenant_pk(tenant)),
+                    "sk": _s(f"SEQ#{series}"),
+                    "last": _n(sequence),
+                    "last_issue_date": _s(issue_date),
+                },
+                **(
+                    _condition("attribute_not_exists(pk)")
+                    if sequence == 1
+                    else _condition("#last = :previous", {":previous": _n(sequence - 1)})
+                ),
+            }
+        }
+
+    def _number_guard(self, tenant: str, number: str, owner: str) -> dict[str, Any]:
+        """A number names one document of the tenant, invoice or credit note."""
+        return {
+            "Put": {
+                "TableName": self.table,
+                "Item": {"pk": _s(tenant_pk(tenant)), "sk": _s(f"NUM#{number}"), "invoice_id": _s(owner)},
+                "ConditionExpression": "attribute_not_exists(pk)",
             }
         }
 

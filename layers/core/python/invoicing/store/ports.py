@@ -75,6 +75,16 @@ class Finalization:
 
 
 @dataclass(frozen=True)
+class CreditNoteIssue:
+    """The atomic step that issues a credit note against an invoice."""
+
+    credit_note: Doc  # numbered
+    invoice: Doc  # the invoice that records it (credited, credit_notes, version + 1)
+    expected_version: int  # the invoice's version that was read
+    sequence: int  # the credit notes' counter must be at sequence - 1
+
+
+@dataclass(frozen=True)
 class Record:
     """An idempotency record: the request's fingerprint, and its response
     once complete (None while in progress)."""
@@ -123,6 +133,13 @@ class Store(Protocol):
     def invoice_sequence(self, tenant: str) -> Sequence: ...
 
     def finalize(self, tenant: str, step: Finalization) -> None: ...
+
+    def credit_note_sequence(self, tenant: str) -> Sequence: ...
+
+    def issue_credit_note(self, tenant: str, step: CreditNoteIssue) -> None:
+        """Numbers of credit notes are a series of their own, gap-free like
+        invoices'; a number names one document, invoice or credit note."""
+        ...
 
     def payment_token(self, token_hash: str) -> tuple[str, str] | None:
         """The (tenant, invoice id) whose payment link has this token hash."""

@@ -1,0 +1,266 @@
+"""Credit notes (avoirs, SPEC §6.1): issued on an issued invoice, numbered in
+their own gap-free series, taken off what the invoice asks, listed on it, and
+rendered as Factur-X type 381. Voiding an invoice credits what is left of it."""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+
+import facturx
+import pypdf
+import pytest
+from lxml import etree
+
+from tests.conftest import BUSINESS, SPEC_INVOICE
+from tests.einvoice_rules import schematron_failures, xsd_errors
+
+pytestmark = pytest.mark.integration
+
+RETURNED = {
+    "name": "Journée annulée",
+    "quantity": "1",
+    "unit_price": "450.00",
+    "taxes": [{"name": "TVA", "rate": "20"}],
+}
+
+
+def credit(api, invoice_id: str, body: dict, **kw):
+    return api.post(f"/invoices/{invoice_id}/credit-notes", body, **kw)
+
+
+def pdf_of_credit_note(credit_note_id: str) -> bytes:
+    from invoicing.api.routes import deps
+    from invoicing.logic import documents
+
+    assert deps().blobs is not None
+    _, key = documents.store_credit_note_pdf(deps(), "acme", credit_note_id)
+    return deps().blobs.read(key)
+
+
+def cii(xml: bytes, path: str) -> list[str]:
+    ns = {"ram": "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100",
+          "rsm": "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100"}  # fmt: skip
+    return [node.text for node in etree.fromstring(xml).xpath(path, namespaces=ns)]
+
+
+def test_a_credit_note_of_lines_is_numbered_apart_and_taken_off_the_invoice(api, issued):
+    reply = credit(api, issued["id"], {"lines": [RETURNED], "reason": "Journée annulée par le client"})
+
+    assert reply.status == 201, reply.body
+    note = reply.body
+    assert (note["number"], note["invoice_id"], note["invoice_number"]) == ("AV-1", issued["id"], "INV-1")
+    assert note["total"] == note["totals"]["total"] == "540.00"
+    assert note["totals"]["tax_breakdown"] == [{"name": "TVA", "rate": "20", "base": "450.00", "tax": "90.00"}]
+    assert note["issue_date"] >= issued["issue_date"]
+    assert reply.headers["Location"].endswith(f"/credit-notes/{note['id']}")
+    invoice = api.get(f"/invoices/{issued['id']}").body
+    assert invoice["credited"] == "540.00"
+    assert invoice["amount_due"] == "858.00"  # 1,398.00 − 540.00
+    assert invoice["status"] == "open"
+    assert invoice["totals"] == issued["totals"]  # the invoice itself never changes
+    assert invoice["credit_notes"] == [
+        {"id": note["id"], "number": "AV-1", "total": "540.00", "issue_date": note["issue_date"]}
+    ]
+    assert api.get(f"/credit-notes/{note['id']}").body == note
+
+
+def test_an_amount_tax_included_is_split_into_base_and_vat_at_the_invoice_rate(api, issued):
+    reply = credit(api, issued["id"], {"amount": "120.00"})
+
+    assert reply.status == 201, reply.body
+    assert reply.body["totals"]["tax_breakdown"][0] | {"name": "TVA"} == {
+        "name": "TVA", "rate": "20", "base": "100.00", "tax": "20.00"}  # fmt: skip
+    assert reply.body["total"] == "120.00"
+    assert api.get(f"/invoices/{issued['id']}").body["amount_due"] == "1278.00"
+
+
+def test_an_amount_no_base_can_make_is_refused_with_the_nearest_that_can(api, issued):
+    # at 20 %: a base of 0.42 makes 0.50, 0.43 makes 0.52; nothing makes 0.51
+    reply = credit(api, issued["id"], {"amount": "0.51"})
+
+    assert reply.status == 422
+    assert reply.error_fields == ["amount"]
+    assert "0.50 or 0.52" in str(reply.body)
+    assert api.get(f"/invoices/{issued['id']}").body["credit_notes"] == []
+
+
+def test_no_credit_note_exceeds_what_the_invoice_has_left(api, issued):
+    assert credit(api, issued["id"], {"amount": "1000.00"}).status == 201
+
+    reply = credit(api, issued["id"], {"amount": "398.40"})
+
+    assert reply.status == 422
+    assert reply.error_fields == ["amount"]
+    assert "398.00" in str(reply.body)
+    invoice = api.get(f"/invoices/{issued['id']}").body
+    assert (invoice["credited"], len(invoice["credit_notes"])) == ("1000.00", 1)
+
+
+def test_credit_notes_for_the_whole_invoice_void_it(api, issued):
+    assert credit(api, issued["id"], {"amount": "398.00"}).status == 201
+    assert credit(api, issued["id"], {"amount": "1000.00"}).status == 201
+
+    invoice = api.get(f"/invoices/{issued['id']}").body
+    assert (invoice["status"], invoice["credited"], invoice["amount_due"]) == ("void", "1398.00", "0.00")
+    assert [note["number"] for note in invoice["credit_notes"]] == ["AV-1", "AV-2"]
+    assert credit(api, issued["id"], {"amount": "1.00"}).status == 409  # a void invoice asks nothing more
+
+
+def test_bad_requests_say_which_field(api, issued):
+    cases = [
+        ({}, ["body"]),
+        ({"amount": "10.00", "lines": [RETURNED]}, ["body"]),
+        ({"amount": "-5"}, ["amount"]),
+        ({"lines": []}, ["body"]),
+        ({"lines": [{"quantity": "1"}]}, ["lines.0.name", "lines.0.unit_price"]),
+    ]
+    for body, fields in cases:
+        reply = credit(api, issued["id"], body)
+        assert reply.status == 422, (body, reply.body)
+        assert sorted(reply.error_fields) == fields, (body, reply.body)
+    assert api.get(f"/invoices/{issued['id']}").body["credit_notes"] == []
+
+
+def test_a_draft_is_edited_not_credited(api, business, draft):
+    reply = credit(api, draft["id"], {"amount": "10.00"})
+
+    assert reply.status == 409
+    assert "draft" in str(reply.body)
+
+
+def test_voiding_credits_the_whole_invoice_once(api, issued):
+    first = api.post(f"/invoices/{issued['id']}/void")
+    second = api.post(f"/invoices/{issued['id']}/void")
+
+    assert first.status == 200, first.body
+    assert second.status == 409
+    invoice = api.get(f"/invoices/{issued['id']}").body
+    assert (invoice["status"], invoice["credited"]) == ("void", "1398.00")
+    (ref,) = invoice["credit_notes"]
+    note = api.get(f"/credit-notes/{ref['id']}").body
+    assert note["number"] == "AV-1"
+    # the invoice itself, line for line, with its discount
+    assert [line["name"] for line in note["lines"]] == ["Développement"]
+    assert note["totals"] == {key: value for key, value in issued["totals"].items() if key != "line_nets"}
+    assert note["reason"] == "Annulation de la facture"
+
+
+def test_voiding_after_a_partial_credit_credits_what_each_rate_has_left(api, issued):
+    assert credit(api, issued["id"], {"lines": [RETURNED]}).status == 201
+
+    assert api.post(f"/invoices/{issued['id']}/void").status == 200
+
+    invoice = api.get(f"/invoices/{issued['id']}").body
+    assert invoice["credited"] == "1398.00"
+    rest = api.get(f"/credit-notes/{invoice['credit_notes'][1]['id']}").body
+    assert rest["totals"]["tax_breakdown"] == [{"name": "TVA", "rate": "20", "base": "715.00", "tax": "143.00"}]
+    assert rest["lines"][0]["name"] == "Solde de la facture INV-1"
+
+
+def test_the_series_is_the_businesss_and_invoices_keep_theirs(api, issued, customer):
+    assert api.put("/business", {**BUSINESS, "credit_note_prefix": "AVOIR-2026-"}).status == 200
+    assert credit(api, issued["id"], {"amount": "12.00"}).body["number"] == "AVOIR-2026-1"
+    assert credit(api, issued["id"], {"amount": "24.00"}).body["number"] == "AVOIR-2026-2"
+    second = api.post("/invoices", {**SPEC_INVOICE, "name": "Deuxième", "customer_id": customer["id"]}).body
+
+    assert api.post(f"/invoices/{second['id']}/mark-sent").body["number"] == "INV-2"
+
+
+def test_a_credit_note_number_never_takes_an_invoice_number(api, issued):
+    assert api.put("/business", {**BUSINESS, "credit_note_prefix": "INV-"}).status == 200
+
+    reply = credit(api, issued["id"], {"amount": "12.00"})
+
+    assert reply.status == 409
+    assert "INV-1" in str(reply.body)
+
+
+def test_payments_after_a_credit_note_ask_only_the_rest(api, issued):
+    assert credit(api, issued["id"], {"lines": [RETURNED]}).status == 201
+
+    over = api.post(f"/invoices/{issued['id']}/payments", {"method": "cash", "amount": "858.01"})
+    paid = api.post(f"/invoices/{issued['id']}/payments", {"method": "cash", "amount": "858.00"})
+
+    assert over.status == 409
+    assert paid.status == 201, paid.body
+    assert api.get(f"/invoices/{issued['id']}").body["status"] == "paid"
+
+
+def test_a_paid_invoice_can_be_credited_and_shows_what_to_give_back(api, issued):
+    assert api.post(f"/invoices/{issued['id']}/payments", {"method": "cash", "amount": "1398.00"}).status == 201
+
+    assert credit(api, issued["id"], {"lines": [RETURNED]}).status == 201
+
+    invoice = api.get(f"/invoices/{issued['id']}").body
+    assert (invoice["status"], invoice["amount_due"], invoice["amount_overpaid"]) == ("paid", "0.00", "540.00")
+
+
+def test_the_same_idempotency_key_issues_one_credit_note(api, issued):
+    headers = {"Idempotency-Key": "refund-42"}
+    first = credit(api, issued["id"], {"amount": "120.00"}, headers=headers)
+    again = credit(api, issued["id"], {"amount": "120.00"}, headers=headers)
+
+    assert (first.status, again.status) == (201, 201)
+    assert again.body == first.body
+    assert len(api.get(f"/invoices/{issued['id']}").body["credit_notes"]) == 1
+
+
+def test_another_tenants_credit_notes_are_not_found(api, issued):
+    note = credit(api, issued["id"], {"amount": "120.00"}).body
+
+    assert credit(api, issued["id"], {"amount": "12.00"}, tenant="globex").status == 404
+    assert api.get(f"/credit-notes/{note['id']}", tenant="globex").status == 404
+    assert api.get(f"/credit-notes/{note['id']}/pdf", tenant="globex").status == 404
+    assert api.post(f"/invoices/{issued['id']}/void", tenant="globex").status == 404
+    assert api.get(f"/invoices/{issued['id']}").body["credit_notes"][0]["id"] == note["id"]
+
+
+def test_the_credit_note_pdf_is_factur_x_type_381_naming_the_invoice(api, issued):
+    note = credit(api, issued["id"], {"lines": [RETURNED], "reason": "Retour"}).body
+
+    link = api.get(f"/credit-notes/{note['id']}/pdf")
+    data = pdf_of_credit_note(note["id"])
+
+    assert link.status == 200, link.body
+    assert f"credit-notes/{note['id']}.pdf" in link.body["url"]
+    text = " ".join(pypdf.PdfReader(io.BytesIO(data)).pages[0].extract_text().split())
+    assert "Avoir N° AV-1" in text
+    assert "Facture d'origine : INV-1 du 27/11/2026" in text
+    assert "540,00" in text
+    filename, xml = facturx.get_xml_from_pdf(data, check_xsd=False)
+    assert filename == "factur-x.xml"
+    assert xsd_errors(xml) == []
+    assert schematron_failures(xml) == []
+    assert cii(xml, "//rsm:ExchangedDocument/ram:TypeCode") == ["381"]
+    assert cii(xml, "//rsm:ExchangedDocument/ram:ID") == ["AV-1"]
+    assert cii(xml, "//ram:InvoiceReferencedDocument/ram:IssuerAssignedID") == ["INV-1"]
+    assert cii(xml, "//ram:GrandTotalAmount") == [note["total"]]
+
+
+def test_the_invoice_pdf_carries_the_stored_invoice_as_factur_x(api, issued):
+    from invoicing.api.routes import deps
+    from invoicing.logic import documents
+
+    data = documents.pdf(deps(), "acme", issued["id"])
+    filename, xml = facturx.get_xml_from_pdf(data, check_xsd=False)
+
+    assert filename == "factur-x.xml"
+    assert xsd_errors(xml) == []
+    assert schematron_failures(xml) == []
+    assert cii(xml, "//rsm:ExchangedDocument/ram:ID") == [issued["number"]]
+    assert cii(xml, "//ram:GrandTotalAmount") == [issued["totals"]["total"]]
+    assert cii(xml, "//ram:TaxTotalAmount") == [issued["totals"]["tax_total"]]
+    assert cii(xml, "//ram:AllowanceTotalAmount") == [issued["totals"]["discount"]]
+    assert [Decimal(v) for v in cii(xml, "//ram:SpecifiedLineTradeSettlement//ram:LineTotalAmount")] == [
+        Decimal(line["net"]) for line in issued["lines"]
+    ]
+
+
+def test_a_draft_pdf_carries_no_invoice_data(api, draft, business):
+    from invoicing.api.routes import deps
+    from invoicing.logic import documents
+
+    data = documents.pdf(deps(), "acme", draft["id"])
+
+    assert "/EmbeddedFiles" not in str(pypdf.PdfReader(io.BytesIO(data)).trailer["/Root"])
