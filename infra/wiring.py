@@ -231,6 +231,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/invoices/{invoice_id}/void", "api"),
     Route("POST", "/invoices/{invoice_id}/credit-notes", "api"),
     Route("GET", "/credit-notes/{credit_note_id}", "api"),
+    Route("POST", "/credit-notes/{credit_note_id}/send", "api"),
     Route("GET", "/credit-notes/{credit_note_id}/pdf", "documents"),
     Route("POST", "/invoices/{invoice_id}/duplicate", "api"),
     Route("POST", "/invoices/{invoice_id}/send", "api"),

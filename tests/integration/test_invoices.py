@@ -409,10 +409,24 @@ def test_given_a_business_with_only_its_name_when_mark_sent_then_422_lists_every
 def test_given_a_franchise_en_base_business_then_no_vat_number_is_required(api, customer, draft):
     business = {key: value for key, value in BUSINESS.items() if key != "vat_number"}
     assert api.put("/business", {**business, "vat_franchise": True}).status == 200
+    untaxed = [{**line, "taxes": []} for line in draft["lines"]]
+    draft = api.patch(f"/invoices/{draft['id']}", {"lines": untaxed, "version": draft["version"]}).body
 
     reply = api.post(f"/invoices/{draft['id']}/mark-sent")
 
     assert reply.status == 200, reply.body
+
+
+def test_given_a_franchise_en_base_business_then_no_line_may_charge_vat(api, customer, draft):
+    business = {key: value for key, value in BUSINESS.items() if key != "vat_number"}
+    assert api.put("/business", {**business, "vat_franchise": True}).status == 200
+
+    reply = api.post(f"/invoices/{draft['id']}/mark-sent")
+
+    assert reply.status == 422
+    assert reply.error_fields == ["lines.0.taxes"]
+    assert "franchise en base" in str(reply.body)
+    assert api.get(f"/invoices/{draft['id']}").body["number"] is None
 
 
 def test_given_a_seller_outside_france_then_no_siren_is_required(api, customer, draft):

@@ -40,6 +40,7 @@ def acme(api) -> dict[str, Any]:
     issued = api.post(f"/invoices/{issued['id']}/mark-sent").body
     assert issued["number"] == "INV-1"
     payment = api.post(f"/invoices/{issued['id']}/payments", {"method": "cash", "amount": "100"}).body
+    credit_note = api.post(f"/invoices/{issued['id']}/credit-notes", {"amount": "120.00"}).body
     issued = api.get(f"/invoices/{issued['id']}").body
     confirm_sender(api)
     assert api.post("/business/sender", {"email": "nouvelle@acme.example"}).status == 202  # a code waiting
@@ -49,6 +50,7 @@ def acme(api) -> dict[str, Any]:
         "draft": api.get(f"/invoices/{draft['id']}").body,
         "issued": issued,
         "payment": payment,
+        "credit_note": credit_note,
         "attachment": attachment,
         "logo": logo,
         "template": template,
@@ -65,6 +67,11 @@ def _snapshot(api) -> dict[str, Any]:
         "invoices": api.get("/invoices").body,
         "templates": api.get("/templates").body,
         "sender": api.get("/business/sender").body,
+        "credit_notes": [
+            api.get(f"/credit-notes/{ref['id']}").body
+            for item in api.get("/invoices").body["items"]
+            for ref in api.get(f"/invoices/{item['id']}").body["credit_notes"]
+        ],
         "objects": sorted(
             (item["Key"], item["ETag"])
             for item in boto3.client("s3").list_objects_v2(Bucket=os.environ["DOCUMENTS_BUCKET"]).get("Contents", [])
@@ -189,6 +196,23 @@ def _payments(api, acme):
     assert [p["id"] for p in api.get(f"/invoices/{invoice}/payments").body["items"]] == [acme["payment"]["id"]]
 
 
+def _credit(api, acme):
+    """ "other" cannot credit acme's invoices, even with a number of its own series."""
+    assert api.put("/business", {**BUSINESS, "legal_name": "Other SAS"}, tenant=OTHER).status == 200
+    for key in ("draft", "issued"):
+        _not_found(api.post(f"/invoices/{acme[key]['id']}/credit-notes", {"amount": "12.00"}, tenant=OTHER))
+    _not_found(api.post(f"/invoices/{acme['issued']['id']}/void", tenant=OTHER))
+
+
+def _credit_note(suffix: str, method: str = "GET") -> Callable[..., None]:
+    def case(api, acme):
+        path = f"/credit-notes/{acme['credit_note']['id']}{suffix}"
+        body = {"channels": ["email"], "to": {"emails": ["thief@other.example"]}} if method == "POST" else None
+        _not_found(api.call(method, path, body, tenant=OTHER))
+
+    return case
+
+
 def _document(kind: str) -> Callable[..., None]:
     def case(api, acme):
         for key in ("draft", "issued"):
@@ -276,6 +300,10 @@ CASES: dict[tuple[str, str], Callable[..., None]] = {
     ("POST", "/invoices/{invoice_id}/void"): _invoice_action("void", "issued"),
     ("POST", "/invoices/{invoice_id}/duplicate"): _invoice_action("duplicate", "issued"),
     ("POST", "/invoices/{invoice_id}/send"): _send,
+    ("POST", "/invoices/{invoice_id}/credit-notes"): _credit,
+    ("GET", "/credit-notes/{credit_note_id}"): _credit_note(""),
+    ("GET", "/credit-notes/{credit_note_id}/pdf"): _credit_note("/pdf"),
+    ("POST", "/credit-notes/{credit_note_id}/send"): _credit_note("/send", "POST"),
     ("POST", "/invoices/{invoice_id}/payments"): _payments,
     ("GET", "/invoices/{invoice_id}/payments"): _payments,
     ("POST", "/invoices/{invoice_id}/template"): _invoice_to_template,
@@ -338,6 +366,7 @@ def _example_path(path: str) -> str:
         ("product_id", "prd_1"),
         ("invoice_id", "inv_1"),
         ("attachment_id", "att_1"),
+        ("credit_note_id", "cn_1"),
     ):
         path = path.replace(f"{{{name}}}", example)
     return path
@@ -361,6 +390,7 @@ VALID_BODIES = {
     ("POST", "/business/sender"): {"email": "a@b.example"},
     ("POST", "/business/sender/confirm"): {"code": "123456"},
     ("POST", "/invoices/{invoice_id}/payments"): {"method": "cash", "amount": "1"},
+    ("POST", "/invoices/{invoice_id}/credit-notes"): {"amount": "1.00"},
 }
 
 

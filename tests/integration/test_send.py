@@ -300,3 +300,47 @@ def test_one_address_written_twice_in_two_cases_is_one_delivery(api, reachable):
     reply = api.post(f"/invoices/{reachable['id']}/send", body)
 
     assert [d["recipient"] for d in reply.body["deliveries"]] == ["Compta@Dupont.example"]
+
+
+def test_a_credit_note_of_a_voided_invoice_is_sent_with_its_pdf_and_listed_on_the_invoice(api, reachable):
+    api.post(f"/invoices/{reachable['id']}/send", {"channels": ["email"]})
+    api.deliver_events()
+    voided = api.post(f"/invoices/{reachable['id']}/void").body
+    (note,) = voided["credit_notes"]
+
+    reply = api.post(f"/credit-notes/{note['id']}/send", {"channels": ["email", "sms"]})
+    delivered = api.deliver_events()
+
+    assert reply.status == 202, reply.body
+    assert [(d["kind"], d["channel"], d["status"]) for d in reply.body["deliveries"]] == [
+        ("credit_note", "email", "pending"),
+        ("credit_note", "sms", "pending"),
+    ]
+    assert ("delivery", {"sent": 2, "failed": 0, "skipped": 0}) in delivered
+    _, email = sent_emails()
+    assert email["Subject"] == "Avoir AV-1 de Acme SAS"
+    assert "sur la facture INV-1" in email.get_body(("plain",)).get_content()
+    (pdf,) = list(email.iter_attachments())
+    assert pdf.get_filename() == "AV-1.pdf"
+    text = " ".join(pypdf.PdfReader(io.BytesIO(pdf.get_payload(decode=True))).pages[0].extract_text().split())
+    assert "Avoir N° AV-1" in text
+    ((phone, sms),) = sent_sms()
+    assert (phone, sms) == (PHONE, "Acme SAS : avoir AV-1 de 1 398,00 EUR sur la facture INV-1.".replace("EUR", "€"))
+    listed = api.get(f"/invoices/{reachable['id']}").body["deliveries"]
+    assert [(d.get("kind", "invoice"), d["status"]) for d in listed] == [
+        ("invoice", "sent"),
+        ("credit_note", "sent"),
+        ("credit_note", "sent"),
+    ]
+
+
+def test_a_credit_note_sent_twice_is_sent_once(api, reachable):
+    invoice = api.post(f"/invoices/{reachable['id']}/mark-sent").body
+    note = api.post(f"/invoices/{invoice['id']}/credit-notes", {"amount": "120.00"}).body
+
+    api.post(f"/credit-notes/{note['id']}/send")
+    api.post(f"/credit-notes/{note['id']}/send")
+    api.deliver_events()
+
+    assert [email["Subject"] for email in sent_emails()] == ["Avoir AV-1 de Acme SAS"]
+    assert api.post(f"/credit-notes/{note['id']}/send", tenant="globex").status == 404

@@ -21,7 +21,7 @@ from invoicing.domain.errors import InvalidInput
 from invoicing.logic import catalog, invoices
 from invoicing.logic.common import Deps
 from invoicing.models.common import Id, Page
-from invoicing.models.credit_notes import CreditNote, CreditNoteIn
+from invoicing.models.credit_notes import CreditNote, CreditNoteDeliveries, CreditNoteIn
 from invoicing.models.delivery import Sender, SenderCode, SenderIn, SendRequest
 from invoicing.models.invoices import (
     Attachment,
@@ -309,6 +309,19 @@ def issue_credit_note(invoice_id: InvoiceId, body: Annotated[CreditNoteIn, Body(
 
 
 CreditNoteId = Annotated[str, Path(alias="credit_note_id", max_length=64)]
+
+
+@invoice_routes.post(
+    "/credit-notes/<credit_note_id>/send",
+    summary="Send the credit note by e-mail and/or SMS (to the invoice's client unless named); sent next",
+    responses=responses(202, "The credit note's deliveries", CreditNoteDeliveries, 404),
+)
+def send_credit_note(credit_note_id: CreditNoteId, body: Annotated[SendRequest | None, Body()] = None):
+    from invoicing.logic import delivery
+
+    tenant = tenant_of(invoice_routes)
+    sent = delivery.request_credit_note_send(deps(), tenant, credit_note_id, body or SendRequest())
+    return json_response(202, {"deliveries": sent})
 
 
 @invoice_routes.get(

@@ -39,6 +39,7 @@ def _facts(view: dict[str, Any]) -> dict[str, str]:
         "amount": due,
         "amount_paid": view.get("amount_paid") or "",
         "due_date": view.get("due_date") or "",
+        "invoice_number": view.get("invoice_number") or "",
     }
 
 
@@ -54,10 +55,15 @@ def email(
 ) -> bytes:
     """The e-mail as MIME: text and HTML alternatives, the PDF attached.
     `kind` "receipt": the invoice is paid, thank you, here it is;
-    "reminder": a deadline comes, is today, or has passed."""
+    "reminder": a deadline comes, is today, or has passed; "credit_note":
+    a credit note on one of the client's invoices."""
     text = view["text"]
     facts = _facts(view)
-    prefix = {"receipt": "receipt", "reminder": view.get("reminder_prefix", "reminder_before")}.get(kind, "email")
+    prefix = {
+        "receipt": "receipt",
+        "reminder": view.get("reminder_prefix", "reminder_before"),
+        "credit_note": "credit_note",
+    }.get(kind, "email")
     message_view = {
         "subject": text[f"{prefix}_subject"].format(**facts),
         "intro": text[f"{prefix}_intro"].format(**facts),
@@ -142,7 +148,9 @@ def sms(view: dict[str, Any], link: str | None, kind: str = "invoice") -> str:
     in the GSM alphabet and at most two segments: a long business name is
     shortened, never the link."""
     facts = _facts(view)
-    template = view["text"]["reminder_sms" if kind == "reminder" else "sms"]
+    template = view["text"][
+        "reminder_sms" if kind == "reminder" else "credit_note_sms" if kind == "credit_note" else "sms"
+    ]
     name = facts["business"]
     text = gsm7(template.format(**facts, link=link or "").strip())
     while segments(text) > 2 and len(name) > 8:

@@ -276,12 +276,12 @@ def credit_note_view(note: dict[str, Any], logo: bytes | None = None) -> dict[st
     return {
         **view,
         "title": text["credit_note"],
+        "invoice_number": note["invoice_number"],
         "banner": None,
         "references": [
             (text["credit_note_of"], text["credit_note_of_value"].format(number=note["invoice_number"], date=issued))
         ],
         "totals": [row for row in view["totals"] if row["label"] != text["amount_due"]],
-        "legal_notes": [],
         "mentions": [
             text["mention_credit_note"].format(number=note["invoice_number"]),
             *_vat_mentions(note, seller, note["customer"], bool(seller.get("vat_franchise")), text),

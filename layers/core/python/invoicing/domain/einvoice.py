@@ -295,15 +295,16 @@ def _party(party: Mapping[str, Any], name: str) -> dict[str, Any]:
 
 
 def _notes(document: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """Free texts, with their UNTDID 4451 subjects: the invoice's notes
-    (AAI, general information) and terms (AAB)."""
+    """Free texts, with their UNTDID 4451 subject: the invoice's notes and
+    terms are general information (AAI); AAB is the early-payment discount's
+    mention, which comes once, with the legal notes."""
     notes = []
     if document.get("notes"):
         notes.append(("AAI", document["notes"]))
     if document.get("reason"):
         notes.append(("AAI", document["reason"]))
     if document.get("terms"):
-        notes.append(("AAB", document["terms"]))
+        notes.append(("AAI", document["terms"]))
     return notes
 
 

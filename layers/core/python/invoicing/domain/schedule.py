@@ -66,3 +66,15 @@ def amounts(kind: str, instalments: Sequence[Instalment], total: Decimal, curren
         return [i.value for i in instalments]
     shares = [round_money(total * i.value / HUNDRED, currency) for i in instalments[:-1]]
     return [*shares, total - sum(shares, Decimal(0))] if instalments else []
+
+
+def less_credited(amounts: Sequence[Decimal], credited: Decimal) -> list[Decimal]:
+    """What each instalment still asks once credit notes took `credited` off
+    the invoice: from the last instalment back, as a price reduction reduces
+    what is asked last."""
+    left, reduced = credited, []
+    for amount in reversed(amounts):
+        taken = min(amount, max(left, Decimal(0)))
+        reduced.append(amount - taken)
+        left -= taken
+    return reduced[::-1]

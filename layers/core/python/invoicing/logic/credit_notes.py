@@ -3,15 +3,18 @@ deleted; what it no longer asks is taken off by a credit note, a numbered
 document of its own that names the invoice (CGI art. 272, EN 16931 type
 381 with the preceding invoice, BG-3).
 
-- `POST /invoices/{id}/credit-notes` credits lines or an amount, at most
-  what the invoice still has to credit (its total less earlier credit notes).
+- `POST /invoices/{id}/credit-notes` credits lines or an amount tax
+  included: in each of the invoice's groups of lines (by taxes), at most the
+  base and VAT it has not credited yet (domain.credits).
 - Voiding an invoice credits what is left of it: the invoice itself (its
-  lines and discount) when nothing was credited yet, else what each VAT rate
-  has left.
+  lines and discount) when nothing was credited yet, else what each group
+  has left, to the cent of the invoice's total where bases and VAT allow.
 - The credit note takes the next number of its own series (the business's
   `credit_note_prefix`, AV- by default) and the invoice records it, in one
   transaction: numbers have no gaps, and no credit note exists that its
   invoice does not list.
+- It is the invoice's seller's document: it shows the seller and the client
+  as the invoice does (same VAT treatment), and today's date.
 """
 
 from __future__ import annotations
@@ -19,27 +22,37 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from invoicing import events
 from invoicing.domain import credits
-from invoicing.domain.errors import Busy, IllegalTransition, InvalidInput, NotFound, StaleVersion
+from invoicing.domain.errors import Busy, FieldError, IllegalTransition, InvalidInput, NotFound, StaleVersion
 from invoicing.domain.lifecycle import ISSUED, UNPAID, Status, invoice_number
-from invoicing.domain.money import ZERO, format_amount
+from invoicing.domain.money import ZERO, format_amount, format_rate, has_at_most_decimals, minor_unit
 from invoicing.logic import catalog, invoices, payments, sweeps
 from invoicing.logic.common import Deps, announce, jsonable
 from invoicing.models.credit_notes import CreditNoteIn
 from invoicing.store.ports import ConditionFailed, CreditNoteIssue, Doc
 
 ATTEMPTS = 40
-# The lines a credit note takes, its discount, and the request's field they came from.
-Asked = tuple[list[dict[str, Any]], dict[str, Any] | None, str]
+
+
+@dataclass(frozen=True)
+class Asked:
+    """What a credit note takes: its lines and discount, and the request's
+    field they come from (for errors)."""
+
+    lines: list[dict[str, Any]]
+    discount: dict[str, Any] | None
+    field: str
 
 
 def issue(deps: Deps, tenant: str, invoice_id: str, request: CreditNoteIn) -> Doc:
     """A credit note of the lines or the amount asked, on an issued invoice."""
     note, _ = _issue(deps, tenant, invoice_id, lambda invoice: _asked(deps, tenant, invoice, request), request.reason)
+    assert note is not None
     return present(note)
 
 
@@ -67,7 +80,7 @@ def get(deps: Deps, tenant: str, credit_note_id: str) -> Doc:
 
 
 def present(note: Doc) -> Doc:
-    return {key: value for key, value in note.items() if key not in ("business", "customer")} | {
+    return {key: value for key, value in note.items() if key not in ("business", "customer", "groups")} | {
         "seller": note["business"].get("legal_name"),
         "customer_name": note["customer"].get("name"),
     }
@@ -85,11 +98,11 @@ def _issue(
     deps: Deps,
     tenant: str,
     invoice_id: str,
-    lines_of: Callable[[Doc], Asked],
+    asked_of: Callable[[Doc], Asked],
     reason: str | None,
     *,
     voiding: bool = False,
-) -> tuple[Doc, Doc]:
+) -> tuple[Doc | None, Doc]:
     for attempt in range(ATTEMPTS):
         invoice = deps.store.get(tenant, "invoice", invoice_id)
         if invoice is None:
@@ -97,22 +110,22 @@ def _issue(
         status = Status(invoice["status"])
         if status not in ISSUED and not voiding:
             raise IllegalTransition("credit", "a draft (edit it instead)" if status is Status.DRAFT else status)
-        lines, discount, field = lines_of(invoice)
+        asked = asked_of(invoice)
+        now = deps.timestamp()
+        if voiding and not asked.lines:  # credit notes took every base already: nothing is left to credit
+            voided = _void_only(deps, tenant, invoice, now)
+            if voided is None:
+                continue
+            return None, voided
         currency = invoice["currency"]
-        if voiding and not lines:  # credit notes took every base already: nothing is left to credit
-            return {}, _void_only(deps, tenant, invoice)
-        totals = invoices.totals_of(lines, discount, currency)
-        left = _creditable(invoice)
-        if not voiding and totals.total > left:
-            raise InvalidInput.of(
-                field,
-                f"the credit note ({format_amount(totals.total, currency)}) exceeds what the invoice has left to "
-                f"credit ({format_amount(left, currency)})",
-            )
+        totals = invoices.totals_of(asked.lines, asked.discount, currency)
+        nets = [format_amount(net, currency) for net in totals.line_nets]
+        lines = [{**line, "net": net} for line, net in zip(asked.lines, nets, strict=True)]
+        if not voiding:
+            _check_limits(invoice, lines, totals.total, asked.field)
         business = catalog.get_business(deps, tenant)
         numbering = deps.store.credit_note_sequence(tenant)
         sequence = numbering.last + 1
-        now = deps.timestamp()
         view = invoices.totals_view(totals)
         view.pop("line_nets")
         note = jsonable(
@@ -126,14 +139,11 @@ def _issue(
                 "currency": currency,
                 "issue_date": deps.today().isoformat(),
                 "reason": reason or ("Annulation de la facture" if voiding else None),
-                "lines": [
-                    {**line, "net": format_amount(net, currency)}
-                    for line, net in zip(lines, totals.line_nets, strict=True)
-                ],
-                "discount": discount,
+                "lines": lines,
+                "discount": asked.discount,
                 "totals": view,
                 "total": view["total"],
-                "business": invoices.business_snapshot(business),
+                "business": invoice["business"],
                 "customer": invoice["customer"],
                 "created_at": now,
                 "version": 1,
@@ -148,8 +158,10 @@ def _issue(
             time.sleep(random.uniform(0, 0.005 * min(attempt + 1, 10)))
             continue
         announce(deps, events.CREDIT_NOTE_ISSUED, tenant, after, credit_note_id=note["id"])
-        if voiding:
+        if after["status"] == Status.VOID.value:
             announce(deps, events.INVOICE_VOIDED, tenant, after)
+        elif after["status"] == Status.PAID.value and status is not Status.PAID:
+            announce(deps, events.INVOICE_PAID, tenant, after)  # the credit note settled the rest: a receipt
         return note, invoices.present(deps, tenant, after)
     raise Busy("too many credit notes are being issued at once; nothing was changed, retry")
 
@@ -163,7 +175,7 @@ def _credited(invoice: Doc, note: Doc, now: str, voiding: bool) -> Doc:
             **invoice,
             "credited": format_amount(credited, invoice["currency"]),
             "credit_notes": [*(invoice.get("credit_notes") or []), reference(note)],
-            "credited_breakdown": [*(invoice.get("credited_breakdown") or []), *_bases_of(note)],
+            "credited_groups": [*(invoice.get("credited_groups") or []), *_stored(_groups(note))],
         },
         now,
     )
@@ -173,30 +185,16 @@ def _credited(invoice: Doc, note: Doc, now: str, voiding: bool) -> Doc:
     return doc
 
 
-def _void_only(deps: Deps, tenant: str, invoice: Doc) -> Doc:
-    now = deps.timestamp()
+def _void_only(deps: Deps, tenant: str, invoice: Doc, now: str) -> Doc | None:
     doc = sweeps.plan(
         {**invoice, "status": Status.VOID.value, "voided_at": now, "updated_at": now, "version": invoice["version"] + 1}
     )
-    deps.store.replace(tenant, "invoice", doc, expected_version=invoice["version"], old_name=None, new_name=None)
+    try:
+        deps.store.replace(tenant, "invoice", doc, expected_version=invoice["version"], old_name=None, new_name=None)
+    except StaleVersion:
+        return None  # a payment or a fee got there first: read again
     announce(deps, events.INVOICE_VOIDED, tenant, doc)
     return invoices.present(deps, tenant, doc)
-
-
-def _bases_of(note: Doc) -> list[Doc]:
-    """The bases a credit note takes, by taxes (voiding credits what is left)."""
-    totals = note["totals"]
-    entries = [{"taxes": [[e["name"], e["rate"]]], "base": e["base"]} for e in totals["tax_breakdown"]]
-    untaxed = (
-        Decimal(totals["subtotal"]) - Decimal(totals["discount"]) - sum((Decimal(e["base"]) for e in entries), ZERO)
-    )
-    if untaxed:
-        entries.append({"taxes": [], "base": format_amount(untaxed, note["currency"])})
-    return entries
-
-
-def _creditable(invoice: Doc) -> Decimal:
-    return Decimal(invoice["totals"]["total"]) - Decimal(invoice.get("credited") or 0)
 
 
 # -- what is credited ------------------------------------------------------------
@@ -208,73 +206,140 @@ def _asked(deps: Deps, tenant: str, invoice: Doc, request: CreditNoteIn) -> Aske
         lines, problems = invoices.resolve_lines(deps, tenant, [line.model_dump() for line in request.lines], currency)
         if problems:
             raise InvalidInput(problems)
-        return lines, None, "lines"
+        return Asked(lines, None, "lines")
     assert request.amount is not None
     amount = Decimal(request.amount)
-    groups = _groups(invoice)
-    bases = credits.split(amount, groups, currency)
-    if bases is None:
-        below, above = credits.nearest(amount, groups, currency)
+    if not has_at_most_decimals(amount, minor_unit(currency)):
+        raise InvalidInput.of("amount", f"{currency} amounts have at most {minor_unit(currency)} decimals")
+    left = Decimal(invoice["totals"]["total"]) - Decimal(invoice.get("credited") or 0)
+    if amount > left:
+        raise InvalidInput.of(
+            "amount",
+            f"{format_amount(amount, currency)} exceeds what the invoice has left to credit "
+            f"({format_amount(left, currency)})",
+        )
+    within = _left(invoice)
+    bases = credits.split(amount, within, currency)
+    if bases is None or invoices.totals_of(_group_lines(invoice, within, bases), None, currency).total != amount:
+        below, above = credits.nearest(amount, within, currency)
         options = " or ".join(format_amount(value, currency) for value in (below, above) if value is not None)
         raise InvalidInput.of(
             "amount",
-            f"{format_amount(amount, currency)} cannot be split into bases and VAT at the invoice's rates to the "
-            f"cent (VAT is rounded on each base): credit {options}, or give lines",
+            f"{format_amount(amount, currency)} cannot be split into bases and VAT at the invoice's rates, within "
+            f"what it has left to credit, to the cent (VAT is rounded on each base)"
+            + (f": credit {options}, or give lines" if options else ""),
         )
-    label = request.reason or f"Avoir sur la facture {invoice['number']}"
-    return _group_lines(groups, bases, label, currency), None, "amount"
+    return Asked(_group_lines(invoice, within, bases), None, "amount")
 
 
 def _remaining(invoice: Doc) -> Asked:
     """What voiding credits: the invoice itself when nothing was credited
-    yet; else each VAT rate's base less what earlier credit notes took."""
+    yet; else what each group has left, to the cent of what the invoice has
+    left when bases and VAT allow it (else each group's base: the VAT may
+    then differ from the invoice's by its rounding, a cent)."""
     currency = invoice["currency"]
     if not Decimal(invoice.get("credited") or 0):
         lines = [{key: value for key, value in line.items() if key != "net"} for line in invoice["lines"]]
-        return lines, invoice.get("discount"), "lines"
-    groups = _groups(invoice)
-    taken = _credited_bases(invoice)
-    bases = [max(group.base - taken.get(group.taxes, ZERO), ZERO) for group in groups]
-    return _group_lines(groups, bases, f"Solde de la facture {invoice['number']}", currency), None, "lines"
+        return Asked(lines, invoice.get("discount"), "lines")
+    within = _left(invoice)
+    left = sum((group.gross for group in within), ZERO)
+    bases = credits.split(left, within, currency, capped=False) if left > 0 else None
+    rounding = ZERO
+    if bases is None:  # no bases make it to the cent: each group as close below as can be, the cents apart
+        bases = [credits.base_within(group.gross, group.taxes, currency) for group in within]
+        rounding = left - sum(
+            (credits.gross_of(base, group.taxes, currency) for base, group in zip(bases, within, strict=True)), ZERO
+        )
+    lines = _group_lines(invoice, within, bases, "Solde de la facture")
+    if rounding > 0:
+        lines.append({"name": "Écart d'arrondi de TVA", "quantity": "1", "unit_price": f"{rounding:f}", "taxes": []})
+    return Asked(lines, None, "lines")
 
 
-def _groups(invoice: Doc) -> list[credits.Group]:
-    """The invoice's parts by taxes: each entry of its VAT breakdown, and the
-    part that carries no tax, if any."""
-    totals = invoice["totals"]
-    groups = [
-        credits.Group(((entry["name"], Decimal(entry["rate"])),), Decimal(entry["base"]), Decimal(entry["tax"]))
-        for entry in totals["tax_breakdown"]
+def _check_limits(invoice: Doc, lines: list[Doc], total: Decimal, field: str) -> None:
+    """A credit note credits something, in the invoice's groups only, and
+    no more than each has left."""
+    currency = invoice["currency"]
+    problems = [
+        FieldError(f"{field}.{i}", "credits nothing: a credited line has a quantity and a price")
+        for i, line in enumerate(lines)
+        if field == "lines" and not Decimal(line["net"])
     ]
-    untaxed = Decimal(totals["subtotal"]) - Decimal(totals["discount"]) - sum((g.base for g in groups), ZERO)
-    if untaxed > 0:
-        groups.append(credits.Group((), untaxed, ZERO))
-    return groups
+    if total <= 0 and not problems:
+        problems.append(FieldError(field, "the credit note credits nothing"))
+    within = {group.taxes: group for group in _left(invoice)}
+    for group in credits.groups(lines, ZERO, [], currency):
+        have = within.get(group.taxes)
+        if have is None:
+            index = next(i for i, line in enumerate(lines) if credits.taxes_of(line) == group.taxes)
+            problems.append(
+                FieldError(f"{field}.{index}.taxes", f"the invoice has no line with these taxes ({_label(group)})")
+            )
+        elif group.base > have.base:
+            problems.append(
+                FieldError(
+                    field,
+                    f"credits {format_amount(group.base, currency)} of base at {_label(group)}, where the invoice "
+                    f"has {format_amount(max(have.base, ZERO), currency)} left to credit",
+                )
+            )
+    left = Decimal(invoice["totals"]["total"]) - Decimal(invoice.get("credited") or 0)
+    if total > left:
+        problems.append(
+            FieldError(
+                field,
+                f"the credit note ({format_amount(total, currency)}) exceeds what the invoice has left to credit "
+                f"({format_amount(left, currency)})",
+            )
+        )
+    if problems:
+        raise InvalidInput(problems)
 
 
-def _credited_bases(invoice: Doc) -> dict[tuple[tuple[str, Decimal], ...], Decimal]:
-    """The bases the invoice's credit notes took, by taxes (their totals are
-    on the invoice's list only; their breakdowns are on the invoice too)."""
-    taken: dict[tuple[tuple[str, Decimal], ...], Decimal] = {}
-    for entry in invoice.get("credited_breakdown") or []:
-        key = tuple((tax[0], Decimal(tax[1])) for tax in entry["taxes"])
-        taken[key] = taken.get(key, ZERO) + Decimal(entry["base"])
-    return taken
+def _left(invoice: Doc) -> list[credits.Group]:
+    """The invoice's groups, less what its credit notes took."""
+    taken = [
+        credits.Group(
+            tuple((name, Decimal(rate)) for name, rate in entry["taxes"]), Decimal(entry["base"]), Decimal(entry["tax"])
+        )  # fmt: skip
+        for entry in invoice.get("credited_groups") or []
+    ]
+    return credits.left(_groups(invoice), taken)
 
 
-def _group_lines(groups: list[credits.Group], bases: list[Decimal], label: str, currency: str) -> list[dict[str, Any]]:
-    several = len(groups) > 1
+def _groups(document: Doc) -> list[credits.Group]:
+    totals = document["totals"]
+    return credits.groups(document["lines"], Decimal(totals["discount"]), totals["tax_breakdown"], document["currency"])
+
+
+def _stored(groups: list[credits.Group]) -> list[Doc]:
     return [
         {
-            "name": f"{label} — {_taxes_label(group)}" if several else label,
-            "quantity": "1",
-            "unit_price": format_amount(base, currency),
-            "taxes": [{"name": name, "rate": f"{rate.normalize():f}"} for name, rate in group.taxes],
+            "taxes": [[name, f"{rate:f}"] for name, rate in group.taxes],
+            "base": f"{group.base:f}",
+            "tax": f"{group.tax:f}",
         }
-        for group, base in zip(groups, bases, strict=True)
+        for group in groups
+    ]
+
+
+def _group_lines(
+    invoice: Doc, within: list[credits.Group], bases: list[Decimal], label: str = "Avoir sur la facture"
+) -> list[dict[str, Any]]:
+    """One line a group: "Avoir sur la facture INV-1 — TVA 20 %", its base."""
+    label = f"{label} {invoice['number']}"
+    several = len([base for base in bases if base > 0]) > 1
+    return [
+        {
+            "name": f"{label} — {_label(group)}" if several else label,
+            "quantity": "1",
+            "unit_price": format_amount(base, invoice["currency"]),
+            "taxes": [{"name": name, "rate": format_rate(rate)} for name, rate in group.taxes],
+        }
+        for group, base in zip(within, bases, strict=True)
         if base > 0
     ]
 
 
-def _taxes_label(group: credits.Group) -> str:
-    return " + ".join(f"{name} {rate.normalize():f} %" for name, rate in group.taxes) or "hors TVA"
+def _label(group: credits.Group) -> str:
+    return " + ".join(f"{name} {format_rate(rate)} %" for name, rate in group.taxes) or "hors TVA"

@@ -19,7 +19,7 @@ from typing import Any
 
 from invoicing import events
 from invoicing.domain.errors import FieldError, IllegalTransition, InvalidInput, StaleVersion
-from invoicing.logic import invoices, sender
+from invoicing.logic import catalog, invoices, sender
 from invoicing.logic.common import Deps, announce
 from invoicing.models.delivery import SendRequest
 from invoicing.store.ports import ConditionFailed, Doc, Messenger, SendRejected, SendThrottled
@@ -29,8 +29,10 @@ logger = logging.getLogger(__name__)
 CLAIM_S = 120  # longer than the delivery function's timeout
 
 
-def delivery_id(invoice_id: str, version: int, channel: str, recipient: str) -> str:
-    digest = hashlib.sha256(f"{version}|{channel}|{recipient.lower()}".encode()).hexdigest()[:24]
+def delivery_id(invoice_id: str, version: int, channel: str, recipient: str, about: str = "") -> str:
+    """One per (version, channel, recipient) of the invoice, or per (credit
+    note, channel, recipient) when it is `about` one of its credit notes."""
+    digest = hashlib.sha256(f"{about}{version}|{channel}|{recipient.lower()}".encode()).hexdigest()[:24]
     return f"{invoice_id}.{digest}"
 
 
@@ -76,6 +78,58 @@ def request_send(
     if ids:
         announce(deps, events.INVOICE_SENT, tenant, invoice, deliveries=ids)
     return invoice, [shown(doc) for doc in requested]
+
+
+def request_credit_note_send(deps: Deps, tenant: str, credit_note_id: str, request: SendRequest) -> list[Doc]:
+    """Record one pending delivery of the credit note per recipient and
+    channel (the invoice's client unless the request names others), listed
+    with the invoice's deliveries, and publish them. Sent again, a sent one
+    stays sent, a failed one is tried again."""
+    from invoicing.logic import credit_notes
+
+    note = credit_notes.get(deps, tenant, credit_note_id)
+    invoice = invoices.get_invoice(deps, tenant, note["invoice_id"])
+    now = deps.timestamp()
+    requested = []
+    for channel, recipient in _recipients(deps, tenant, invoice, request):
+        doc = {
+            **_pending(
+                delivery_id(invoice["id"], 0, channel, recipient, about=credit_note_id),
+                invoice,
+                channel,
+                recipient,
+                now,
+            ),  # fmt: skip
+            "kind": "credit_note",
+            "credit_note_id": credit_note_id,
+        }
+        try:
+            deps.store.create(tenant, "delivery", doc, name=None)
+        except ConditionFailed:
+            doc = _retry_if_failed(deps, tenant, doc["id"], now)
+        requested.append(doc)
+    ids = [doc["id"] for doc in requested if doc["status"] == "pending"]
+    if ids:
+        announce(deps, events.INVOICE_SENT, tenant, invoice, deliveries=ids)
+    return [shown(doc) for doc in requested]
+
+
+def _pending(id: str, invoice: Doc, channel: str, recipient: str, now: str) -> Doc:
+    return {
+        "id": id,
+        "invoice_id": invoice["id"],
+        "invoice_version": invoice["version"],
+        "channel": channel,
+        "recipient": recipient,
+        "status": "pending",
+        "attempts": 0,
+        "provider_message_id": None,
+        "error": None,
+        "requested_at": now,
+        "sent_at": None,
+        "updated_at": now,
+        "version": 1,
+    }
 
 
 def send_receipt(deps: Deps, messenger: Messenger, detail: dict[str, Any]) -> dict[str, int]:
@@ -128,7 +182,7 @@ def deliver(deps: Deps, messenger: Messenger, detail: dict[str, Any]) -> dict[st
 
     tenant, invoice_id = detail["tenant_id"], detail["invoice_id"]
     outcome = {"sent": 0, "failed": 0, "skipped": 0}
-    pdf_cache: dict[str, Any] = {}
+    cache: dict[str, dict[str, Any]] = {}  # the documents, built once an event: the invoice's, each credit note's
     busy = False
     for id in detail.get("deliveries", []):
         try:
@@ -139,10 +193,16 @@ def deliver(deps: Deps, messenger: Messenger, detail: dict[str, Any]) -> dict[st
         if delivery is None:
             outcome["skipped"] += 1
             continue
+        about = delivery.get("credit_note_id") or ""
         try:
-            if not pdf_cache:
-                pdf_cache.update(_document(deps, documents, tenant, invoice_id))
-            if pdf_cache["status"] == "void":
+            if about not in cache:
+                cache[about] = (
+                    _credit_note_document(deps, documents, tenant, about)
+                    if about
+                    else _document(deps, documents, tenant, invoice_id)
+                )
+            pdf_cache = cache[about]
+            if pdf_cache["status"] == "void":  # a credit note is sent whatever became of its invoice
                 raise SendRejected("the invoice was voided before it could be sent")
             if delivery.get("kind") == "reminder" and _deadline_paid(pdf_cache, delivery["reminder"]["key"]):
                 raise SendRejected("not sent: paid before the reminder went out")
@@ -293,6 +353,27 @@ def _document(deps: Deps, documents: Any, tenant: str, invoice_id: str) -> dict[
         "sender": own or sender.platform_sender(),
         "reply_to": reply_to,
         "status": invoice["status"],
+    }
+
+
+def _credit_note_document(deps: Deps, documents: Any, tenant: str, credit_note_id: str) -> dict[str, Any]:
+    """The credit note's view-model and its PDF; no link (there is nothing to pay)."""
+    from invoicing.documents.view import credit_note_view
+    from invoicing.logic.logo import logo_bytes
+
+    note, key = documents.store_credit_note_pdf(deps, tenant, credit_note_id)
+    assert deps.blobs is not None
+    business = note["business"]
+    own = sender.sending_address(deps, tenant)
+    current = catalog.get_business(deps, tenant)
+    return {
+        "view": credit_note_view(note, logo_bytes(deps, tenant, business.get("logo"))),
+        "pdf": deps.blobs.read(key),
+        "filename": documents.pdf_filename(note),
+        "link": None,
+        "sender": own or sender.platform_sender(),
+        "reply_to": current.get("sender_email") or own or current.get("email"),
+        "status": "issued",
     }
 
 

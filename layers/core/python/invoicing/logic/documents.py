@@ -70,14 +70,14 @@ def on_event(deps: Deps, detail: dict[str, Any]) -> str:
     invoice, so an event that arrives late, out of order or twice renders at
     most what is missing. Returns what it did."""
     tenant, invoice_id = detail["tenant_id"], detail["invoice_id"]
-    if detail.get("credit_note_id"):
-        store_credit_note_pdf(deps, tenant, detail["credit_note_id"])
     try:
         invoice, key, rendered = store_pdf(deps, tenant, invoice_id)
     except NotFound:
         return "gone"  # a draft deleted since: nothing to render
     if invoice["version"] < detail["version"]:  # reads are consistent: versions only grow
         raise RuntimeError(f"read version {invoice['version']}, older than the event's {detail['version']}")
+    if detail.get("credit_note_id"):  # after the invoice's: a credit note that fails does not hold it up
+        store_credit_note_pdf(deps, tenant, detail["credit_note_id"])
     return "rendered" if rendered else "present"
 
 
@@ -111,7 +111,7 @@ def render_credit_note(deps: Deps, tenant: str, note: dict[str, Any]) -> bytes:
 
     view = credit_note_view(note, logo_bytes(deps, tenant, note["business"].get("logo")))
     credited = {"number": note["invoice_number"], "issue_date": note["invoice_issue_date"]}
-    return _with_facturx(render_pdf(view), note, view, credit_note_of=credited)
+    return _with_facturx(render_pdf(view), note, view, credit_note_of=credited, notes=view["legal_notes"])
 
 
 def pdf_filename(invoice: dict[str, Any]) -> str:

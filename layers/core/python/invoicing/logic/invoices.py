@@ -40,7 +40,7 @@ _DETAIL = frozenset({"lines", "notes", "terms", "business", "customer", "payment
 # and the days the scheduled sweeps next have work for it (logic.sweeps).
 # and the bases credit notes took, by taxes (logic.credit_notes).
 INTERNAL = frozenset(
-    {"uploads", "pay_base_url", "sweep_late_fees_on", "sweep_reminders_on", "reminders_done", "credited_breakdown"}
+    {"uploads", "pay_base_url", "sweep_late_fees_on", "sweep_reminders_on", "reminders_done", "credited_groups"}
 )
 _SNAPSHOT_BUSINESS = (
     "legal_name", "address", "email", "phone", "siren", "vat_number", "logo_url", "locale", "vat_franchise",

@@ -141,6 +141,7 @@ def instalments(doc: Doc) -> list[dict[str, Any]] | None:
     from invoicing.domain import schedule
 
     amounts = schedule.amounts(kind, planned, Decimal(doc["totals"]["total"]), doc["currency"])
+    amounts = schedule.less_credited(amounts, Decimal(doc.get("credited") or 0))
     positions = ledger.allocate(amounts, _ledger(doc))
     currency = doc["currency"]
     return [

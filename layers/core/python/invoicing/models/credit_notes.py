@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from invoicing.models.common import Input, MoneyIn, Text
+from invoicing.models.delivery import Delivery
 from invoicing.models.invoices import InvoiceTotals, Lines
 
 
@@ -51,3 +52,7 @@ class CreditNote(BaseModel):
     totals: InvoiceTotals
     total: str
     created_at: str
+
+
+class CreditNoteDeliveries(BaseModel):
+    deliveries: list[Delivery] = Field(description="one per recipient and channel; the invoice lists them too")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, ConfigDict, Field
+from pydantic import AfterValidator, ConfigDict, Field, ValidationInfo, field_validator
 
 from invoicing.models.common import (
     Address,
@@ -107,6 +107,14 @@ class BusinessIn(Input):
         description="where clients' replies go (Reply-To); the e-mails' From is set with POST /business/sender",
     )
     version: Version | None = Field(default=None, description="the version you read; omit to overwrite")
+
+    @field_validator("credit_note_prefix")
+    @classmethod
+    def _two_series(cls, value: str, info: ValidationInfo) -> str:
+        """A number names one document: the two series cannot share a prefix."""
+        if value == info.data.get("invoice_number_prefix"):
+            raise ValueError("must differ from invoice_number_prefix: a number names one document")
+        return value
 
 
 class Logo(Output):

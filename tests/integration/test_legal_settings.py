@@ -1,0 +1,81 @@
+"""The settings the law and the e-invoicing reform ask for (issue 7): the
+payee's IBAN and BIC, what the business sells, the client's order
+reference; printed on the PDF and carried in its Factur-X data."""
+
+from __future__ import annotations
+
+import io
+
+import facturx
+import pypdf
+import pytest
+from lxml import etree
+
+from tests.conftest import BUSINESS, CLIENT_ADDRESS, SPEC_INVOICE
+from tests.einvoice_rules import schematron_failures
+
+pytestmark = pytest.mark.integration
+
+IBAN = "FR7630006000011234567890189"
+
+
+def issued_with(api, business: dict, **invoice) -> tuple[dict, str, bytes]:
+    from invoicing.api.routes import deps
+    from invoicing.logic import documents
+
+    assert api.put("/business", business).status == 200
+    customer = api.post("/customers", {"name": "Dupont & Fils", "siren": "552100554", "address": CLIENT_ADDRESS}).body
+    draft = api.post("/invoices", {**SPEC_INVOICE, **invoice, "customer_id": customer["id"]}).body
+    issued = api.post(f"/invoices/{draft['id']}/mark-sent").body
+    data = documents.pdf(deps(), "acme", issued["id"])
+    text = " ".join(" ".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(data)).pages).split())
+    _, xml = facturx.get_xml_from_pdf(data, check_xsd=False)
+    return issued, text.replace("\u202f", " ").replace("\xa0", " "), xml
+
+
+def cii(xml: bytes, path: str) -> list[str]:
+    ns = {"ram": "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100"}
+    return [node.text for node in etree.fromstring(xml).xpath(path, namespaces=ns)]
+
+
+def test_the_iban_bic_operations_and_order_reference_are_printed_and_carried(api):
+    business = {**BUSINESS, "iban": "fr76 3000 6000 0112 3456 7890 189", "bic": "agrifrppxxx", "operations": "mixed"}
+
+    invoice, text, xml = issued_with(api, business, purchase_order="BC-2026-118")
+
+    assert api.get("/business").body["iban"] == IBAN  # kept compact and upper-case
+    assert invoice["purchase_order"] == "BC-2026-118"
+    assert "Règlement par virement : IBAN FR76 3000 6000 0112 3456 7890 189 — BIC AGRIFRPPXXX." in text
+    assert "Catégorie de l'opération : livraison de biens et prestation de services." in text
+    assert "Bon de commande : BC-2026-118" in text
+    assert cii(xml, "//ram:PayeePartyCreditorFinancialAccount/ram:IBANID") == [IBAN]
+    assert cii(xml, "//ram:PayeeSpecifiedCreditorFinancialInstitution/ram:BICID") == ["AGRIFRPPXXX"]
+    assert cii(xml, "//ram:SpecifiedTradeSettlementPaymentMeans/ram:TypeCode") == ["58"]
+    assert cii(xml, "//ram:BuyerOrderReferencedDocument/ram:IssuerAssignedID") == ["BC-2026-118"]
+    assert cii(xml, "//ram:BusinessProcessSpecifiedDocumentContextParameter/ram:ID") == ["M1"]
+    assert schematron_failures(xml) == []
+
+
+def test_the_issued_invoice_keeps_the_iban_it_was_issued_with(api):
+    invoice, _, _ = issued_with(api, {**BUSINESS, "iban": IBAN})
+
+    assert api.put("/business", {**BUSINESS, "iban": "DE89370400440532013000"}).status == 200
+
+    assert api.get(f"/invoices/{invoice['id']}").body["business"]["iban"] == IBAN
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("iban", "FR7630006000011234567890188"),  # a check digit off
+        ("iban", "FR76 3000"),
+        ("bic", "AGRI FR"),
+        ("operations", "software"),
+        ("credit_note_prefix", "AV1"),
+    ],
+)
+def test_bad_settings_are_refused_naming_the_field(api, field, value):
+    reply = api.put("/business", {**BUSINESS, field: value})
+
+    assert reply.status == 422
+    assert reply.error_fields == [field]
