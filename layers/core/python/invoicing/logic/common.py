@@ -69,6 +69,30 @@ def announce(deps: Deps, detail_type: str, tenant: str, invoice: dict[str, Any],
         logger.exception("event not published", extra={"detail_type": detail_type, "invoice_id": invoice["id"]})
 
 
+def new_delivery(
+    id: str, invoice_id: str, invoice_version: int, channel: str, recipient: str, now: str, **about: Any
+) -> dict[str, Any]:
+    """A delivery waiting to be sent: one message to one recipient on one
+    channel; `about` says what it carries when it is not the invoice itself
+    (kind: receipt, reminder, credit_note, and theirs)."""
+    return {
+        "id": id,
+        **about,
+        "invoice_id": invoice_id,
+        "invoice_version": invoice_version,
+        "channel": channel,
+        "recipient": recipient,
+        "status": "pending",
+        "attempts": 0,
+        "provider_message_id": None,
+        "error": None,
+        "requested_at": now,
+        "sent_at": None,
+        "updated_at": now,
+        "version": 1,
+    }
+
+
 def jsonable(value: Any) -> Any:
     """Plain JSON values: Decimals as plain strings (never 1E+3), dates ISO."""
     if isinstance(value, Decimal):

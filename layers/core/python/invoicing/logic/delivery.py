@@ -20,7 +20,7 @@ from typing import Any
 from invoicing import events
 from invoicing.domain.errors import FieldError, IllegalTransition, InvalidInput, StaleVersion
 from invoicing.logic import catalog, invoices, sender
-from invoicing.logic.common import Deps, announce
+from invoicing.logic.common import Deps, announce, new_delivery
 from invoicing.models.delivery import SendRequest
 from invoicing.store.ports import ConditionFailed, Doc, Messenger, SendRejected, SendThrottled
 
@@ -54,21 +54,8 @@ def request_send(
     now = deps.timestamp()
     requested = []
     for channel, recipient in recipients:
-        doc = {
-            "id": delivery_id(invoice_id, invoice["version"], channel, recipient),
-            "invoice_id": invoice_id,
-            "invoice_version": invoice["version"],
-            "channel": channel,
-            "recipient": recipient,
-            "status": "pending",
-            "attempts": 0,
-            "provider_message_id": None,
-            "error": None,
-            "requested_at": now,
-            "sent_at": None,
-            "updated_at": now,
-            "version": 1,
-        }
+        id = delivery_id(invoice_id, invoice["version"], channel, recipient)
+        doc = new_delivery(id, invoice_id, invoice["version"], channel, recipient, now)
         try:
             deps.store.create(tenant, "delivery", doc, name=None)
         except ConditionFailed:
@@ -92,17 +79,11 @@ def request_credit_note_send(deps: Deps, tenant: str, credit_note_id: str, reque
     now = deps.timestamp()
     requested = []
     for channel, recipient in _recipients(deps, tenant, invoice, request):
-        doc = {
-            **_pending(
-                delivery_id(invoice["id"], 0, channel, recipient, about=credit_note_id),
-                invoice,
-                channel,
-                recipient,
-                now,
-            ),  # fmt: skip
-            "kind": "credit_note",
-            "credit_note_id": credit_note_id,
-        }
+        id = delivery_id(invoice["id"], 0, channel, recipient, about=credit_note_id)
+        doc = new_delivery(
+            id, invoice["id"], invoice["version"], channel, recipient, now, kind="credit_note",
+            credit_note_id=credit_note_id,
+        )  # fmt: skip
         try:
             deps.store.create(tenant, "delivery", doc, name=None)
         except ConditionFailed:
@@ -112,24 +93,6 @@ def request_credit_note_send(deps: Deps, tenant: str, credit_note_id: str, reque
     if ids:
         announce(deps, events.INVOICE_SENT, tenant, invoice, deliveries=ids)
     return [shown(doc) for doc in requested]
-
-
-def _pending(id: str, invoice: Doc, channel: str, recipient: str, now: str) -> Doc:
-    return {
-        "id": id,
-        "invoice_id": invoice["id"],
-        "invoice_version": invoice["version"],
-        "channel": channel,
-        "recipient": recipient,
-        "status": "pending",
-        "attempts": 0,
-        "provider_message_id": None,
-        "error": None,
-        "requested_at": now,
-        "sent_at": None,
-        "updated_at": now,
-        "version": 1,
-    }
 
 
 def send_receipt(deps: Deps, messenger: Messenger, detail: dict[str, Any]) -> dict[str, int]:
@@ -143,22 +106,8 @@ def send_receipt(deps: Deps, messenger: Messenger, detail: dict[str, Any]) -> di
     if invoice["status"] != "paid" or not recipient:
         return {"sent": 0, "failed": 0, "skipped": 1}
     now = deps.timestamp()
-    doc = {
-        "id": delivery_id(invoice_id, detail["version"], "receipt", recipient),
-        "kind": "receipt",
-        "invoice_id": invoice_id,
-        "invoice_version": detail["version"],
-        "channel": "email",
-        "recipient": recipient,
-        "status": "pending",
-        "attempts": 0,
-        "provider_message_id": None,
-        "error": None,
-        "requested_at": now,
-        "sent_at": None,
-        "updated_at": now,
-        "version": 1,
-    }
+    id = delivery_id(invoice_id, detail["version"], "receipt", recipient)
+    doc = new_delivery(id, invoice_id, detail["version"], "email", recipient, now, kind="receipt")
     with contextlib.suppress(ConditionFailed):  # the event came again: the receipt exists, claimed or sent
         deps.store.create(tenant, "delivery", doc, name=None)
     return deliver(deps, messenger, {**detail, "deliveries": [doc["id"]]})

@@ -24,7 +24,7 @@ from invoicing import events
 from invoicing.domain import late_fees, reminders
 from invoicing.domain.errors import StaleVersion
 from invoicing.domain.money import format_amount
-from invoicing.logic.common import Deps, announce
+from invoicing.logic.common import Deps, announce, new_delivery
 from invoicing.store.ports import ConditionFailed, Doc
 
 logger = logging.getLogger(__name__)
@@ -156,27 +156,11 @@ def _queue(deps: Deps, tenant: str, doc: Doc, reminder: reminders.Reminder, chan
     the reminder's key, the channel and the recipient)."""
     digest = hashlib.sha256(f"reminder|{reminder.key}|{channel}|{recipient.lower()}".encode()).hexdigest()[:24]
     now = deps.timestamp()
-    record = {
-        "id": f"{doc['id']}.{digest}",
-        "kind": "reminder",
-        "reminder": {
-            "key": reminder.key,
-            "due_date": (reminder.on - timedelta(days=reminder.offset)).isoformat(),
-            "offset": reminder.offset,
-        },  # fmt: skip
-        "invoice_id": doc["id"],
-        "invoice_version": doc["version"] + 1,
-        "channel": channel,
-        "recipient": recipient,
-        "status": "pending",
-        "attempts": 0,
-        "provider_message_id": None,
-        "error": None,
-        "requested_at": now,
-        "sent_at": None,
-        "updated_at": now,
-        "version": 1,
-    }
+    due_date = (reminder.on - timedelta(days=reminder.offset)).isoformat()
+    record = new_delivery(
+        f"{doc['id']}.{digest}", doc["id"], doc["version"] + 1, channel, recipient, now, kind="reminder",
+        reminder={"key": reminder.key, "due_date": due_date, "offset": reminder.offset},
+    )  # fmt: skip
     with contextlib.suppress(ConditionFailed):  # queued by an earlier run that did not finish: it goes out once
         deps.store.create(tenant, "delivery", record, name=None)
     return str(record["id"])
