@@ -8,9 +8,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -191,7 +193,7 @@ def aws() -> Iterator[None]:
     from infra.local.resources import create_bucket, create_pay_link_secret, create_stripe_secret, create_table
     from invoicing.api import routes
 
-    with mock_aws():
+    with mock_aws(), _one_request_at_a_time():
         parameters.clear_caches()  # this test's secrets, not the last one's
         create_stripe_secret(boto3.client("secretsmanager"))
         create_pay_link_secret(boto3.client("secretsmanager"))
@@ -213,6 +215,29 @@ def aws() -> Iterator[None]:
         yield
         routes.deps.cache_clear()
         routes.messenger.cache_clear()
+
+
+@contextlib.contextmanager
+def _one_request_at_a_time() -> Iterator[None]:
+    """moto in-process answers each thread's request in that thread: two
+    conditional writes could both read the item before either writes it, a
+    race DynamoDB never has. One request at a time makes the emulation
+    linearizable, as the non-threaded server is (../shared/EMULATION.md), so
+    the concurrency tests test the code, not moto."""
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    lock = threading.RLock()
+    original = BotocoreStubber.process_request
+
+    def serialized(self: BotocoreStubber, request: Any) -> Any:
+        with lock:
+            return original(self, request)
+
+    BotocoreStubber.process_request = serialized  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        BotocoreStubber.process_request = original  # type: ignore[method-assign]
 
 
 def _capture_bus(bus: str) -> None:

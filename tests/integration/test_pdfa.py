@@ -26,6 +26,7 @@ NS = {
     "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
     "dc": "http://purl.org/dc/elements/1.1/",
     "pdf": "http://ns.adobe.com/pdf/1.3/",
+    "xmp": "http://ns.adobe.com/xap/1.0/",
     "pdfaid": "http://www.aiim.org/pdfa/ns/id/",
     "pdfaExtension": "http://www.aiim.org/pdfa/ns/extension/",
     "pdfaSchema": "http://www.aiim.org/pdfa/ns/schema#",
@@ -246,3 +247,14 @@ def test_embedding_keeps_the_pages_the_output_intent_and_the_fonts(original, fac
     assert intent.get_object()["/S"] == "/GTS_PDFA1"
     assert all("/FontFile2" in descriptor for descriptor in fonts(after).values())
     assert after.trailer["/ID"] == before.trailer["/ID"]  # PDF/A wants the file identifier
+
+
+def test_no_information_dictionary_contradicts_the_xmp(facturx_pdf, original):
+    """PDF/A: an information dictionary must say what the XMP says (ISO
+    19005-3, 6.6.2.3.1); factur-x writes one with an empty /Keywords the XMP
+    lacks. Neither the rendered PDF nor the Factur-X one carries one."""
+    pdf, _ = facturx_pdf
+
+    for data in (original, pdf):
+        assert "/Info" not in pypdf.PdfReader(io.BytesIO(data)).trailer
+    assert one(xmp(pypdf.PdfReader(io.BytesIO(pdf))), "dc:title/rdf:Alt/rdf:li") == "Facture INV-1"

@@ -10,6 +10,7 @@ function imports this module; the PDF layer ships the library.
 
 from __future__ import annotations
 
+from io import BytesIO
 from typing import Any
 
 
@@ -21,8 +22,14 @@ def embed_xml(pdf: bytes, xml: bytes, *, title: str, author: str, subject: str, 
     the Factur-X extension schema. The XMP is rewritten with `title`,
     `author` and `subject`; `lang` is the document's language (RFC 3066).
 
-    The XML is embedded as it is, unchecked: who makes it checks it."""
+    The XML is embedded as it is, unchecked: who makes it checks it.
+
+    The library also writes a document information dictionary that the XMP
+    does not match (an empty /Keywords it has no pdf:Keywords for, dates
+    read from the clock twice), which PDF/A forbids; it is left out, as
+    fpdf2 leaves it out of a PDF/A: the XMP is the document's metadata."""
     import facturx
+    from pypdf import PdfWriter
 
     result: bytes = facturx.generate_from_binary(
         pdf,
@@ -34,7 +41,11 @@ def embed_xml(pdf: bytes, xml: bytes, *, title: str, author: str, subject: str, 
         lang=lang,
         afrelationship="data",
     )
-    return result
+    writer = PdfWriter(clone_from=BytesIO(result))
+    writer.metadata = None
+    out = BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 def cii_xml(data: dict[str, Any]) -> bytes:
