@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 from decimal import Decimal
+from uuid import uuid4
 
 import facturx
 import pypdf
@@ -273,7 +274,7 @@ def test_a_draft_pdf_carries_no_invoice_data(api, draft, business):
 
 
 def issue_lines(api, customer, lines, **extra) -> dict:
-    draft = api.post("/invoices", {"name": f"Facture {len(lines)} {extra}", "customer_id": customer["id"],
+    draft = api.post("/invoices", {"name": f"Facture {uuid4().hex}", "customer_id": customer["id"],
                                    "lines": lines, **extra})  # fmt: skip
     assert draft.status == 201, draft.body
     issued = api.post(f"/invoices/{draft.body['id']}/mark-sent")
@@ -386,3 +387,93 @@ def test_the_documents_pass_the_french_reform_rules(api, issued):
     # BR-FR-12: the client's electronic address is its SIREN, which this client lacks (not yet required)
     assert {f.rule for f in french_ctc_failures(invoice_xml)} == {"BR-FR-12_BT-49"}
     assert {f.rule for f in french_ctc_failures(note_xml)} == {"BR-FR-12_BT-49"}
+
+
+def void_closes(api, invoice_id: str) -> dict:
+    """Void the invoice; the credit notes add up to its total to the cent."""
+    assert api.post(f"/invoices/{invoice_id}/void").status == 200
+    after = api.get(f"/invoices/{invoice_id}").body
+    notes = [api.get(f"/credit-notes/{ref['id']}").body for ref in after["credit_notes"]]
+    assert (
+        sum(Decimal(note["total"]) for note in notes) == Decimal(after["credited"]) == Decimal(after["totals"]["total"])
+    )
+    assert (after["status"], after["amount_due"], after["amount_overpaid"]) == ("void", "0.00", "0.00")
+    return {"invoice": after, "notes": notes}
+
+
+def credited_bases(notes: list[dict]) -> dict[str, Decimal]:
+    bases: dict[str, Decimal] = {}
+    for note in notes:
+        for entry in note["totals"]["tax_breakdown"]:
+            bases[entry["rate"]] = bases.get(entry["rate"], Decimal(0)) + Decimal(entry["base"])
+    return bases
+
+
+def test_lines_credited_one_by_one_then_void_close_the_total_and_no_rate_gets_more_base(api, business, customer):
+    days = [at("20", "10.03", "Jour 1"), at("20", "10.03", "Jour 2")]
+    invoice = issue_lines(api, customer, [*days, at("5.5", "50.10", "Livre")])  # VAT 4.01 on 20.06, 2.76 on 50.10
+    for day in days:
+        assert credit(api, invoice["id"], {"lines": [day]}).body["total"] == "12.04"  # 2.01 VAT each: rounding
+
+    closed = void_closes(api, invoice["id"])
+
+    assert credited_bases(closed["notes"]) == {"20": Decimal("20.06"), "5.5": Decimal("50.10")}
+    assert closed["invoice"]["credited"] == "76.93"
+
+
+def test_a_tax_shared_by_a_line_with_two_taxes_is_credited_by_lines_and_closes_to_the_cent(api, business, customer):
+    both = {**at("20", "10.03"), "taxes": [{"name": "TVA", "rate": "20"}, {"name": "Taxe éco", "rate": "1"}]}
+    for price in ("10.03", "10.02"):
+        invoice = issue_lines(api, customer, [{**both, "unit_price": price}, at("20", price, "Sans")])
+        by_amount = credit(api, invoice["id"], {"amount": "1.20"})
+        assert (by_amount.status, by_amount.error_fields) == (422, ["amount"])
+        assert credit(api, invoice["id"], {"lines": [at("20", "5.01", "Sans")]}).status == 201
+
+        void_closes(api, invoice["id"])
+
+
+def test_the_invoice_prefix_cannot_take_the_credit_notes_default(api):
+    reply = api.put("/business", {**BUSINESS, "invoice_number_prefix": "av-"})
+
+    assert (reply.status, reply.error_fields) == (422, ["credit_note_prefix"])
+
+
+def test_voiding_an_invoice_that_asks_nothing_issues_no_credit_note(api, business, customer):
+    free = issue_lines(api, customer, [at("20", "0")])
+    discounted = issue_lines(api, customer, [at("20", "10.00")], discount={"type": "percentage", "value": "100"})
+
+    for invoice in (free, discounted):
+        voided = api.post(f"/invoices/{invoice['id']}/void").body
+        assert (voided["status"], voided["credit_notes"]) == ("void", [])
+    assert (
+        credit(api, issue_lines(api, customer, [at("20", "10.00")])["id"], {"amount": "1.20"}).body["number"] == "AV-1"
+    )
+
+
+def test_a_voided_invoice_asks_nothing_its_late_fees_included_and_owes_back_what_was_paid(api, business, customer):
+    fees = {"enabled": True, "type": "fixed", "value": "40.00", "frequency": {"interval": "once"}}
+    invoice = issue_lines(api, customer, [at("20", "1000.00")], issue_date="2026-11-01", due_date="2026-11-02",
+                          late_fees=fees)  # fmt: skip
+    assert api.run_sweep("late_fees", "2026-12-10")["done"] == 1
+    assert api.post(f"/invoices/{invoice['id']}/payments", {"method": "cash", "amount": "300.00"}).status == 201
+
+    voided = api.post(f"/invoices/{invoice['id']}/void").body
+
+    assert (voided["late_fees_total"], voided["credited"]) == ("40.00", "1200.00")
+    assert (voided["amount_due"], voided["amount_overpaid"]) == ("0.00", "300.00")
+
+
+def test_a_credit_notes_data_repeats_the_invoices_terms(api, business, customer):
+    from tests.einvoice_rules import french_ctc_failures
+
+    fees = {"enabled": True, "type": "percentage", "value": "1.5", "frequency": {"interval": "month"}}
+    invoice = issue_lines(api, customer, [at("20", "100.00")], late_fees=fees)
+    note = credit(api, invoice["id"], {"amount": "12.00"}).body
+
+    _, xml = facturx.get_xml_from_pdf(pdf_of_credit_note(note["id"]), check_xsd=False)
+
+    notes = dict(zip(cii(xml, "//ram:IncludedNote/ram:SubjectCode"), cii(xml, "//ram:IncludedNote/ram:Content"),
+                     strict=True))  # fmt: skip
+    assert "1,5 % par mois" in notes["PMD"]
+    assert {f.rule for f in french_ctc_failures(xml)} == {"BR-FR-12_BT-49"}
+    assert "late_fees" not in api.get(f"/credit-notes/{note['id']}").body

@@ -263,7 +263,7 @@ def credit_note_view(note: dict[str, Any], logo: bytes | None = None) -> dict[st
             "amount_due": note["total"],
             "credit_notes": [],
             "payment_schedule": None,
-            "late_fees": None,
+            "late_fees": note.get("late_fees"),  # its legal notes (PMD) repeat the invoice's terms
             "notes": note.get("reason"),
         },
         seller,

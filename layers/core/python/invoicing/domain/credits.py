@@ -18,16 +18,15 @@ with the nearest ones that can be made.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from itertools import product
 
 from invoicing.domain.money import HUNDRED, ZERO, quantum, round_money
 from invoicing.domain.totals import spread
 
 Taxes = tuple[tuple[str, Decimal], ...]  # a group's taxes: (name, rate), sorted; () for untaxed lines
-SHIFT = 2  # cents a share may move to make the amount reachable
+SHIFT = 2  # units (cents) a share may move to make the amount reachable
 
 
 @dataclass(frozen=True)
@@ -48,32 +47,31 @@ def groups(
 ) -> list[Group]:
     """The groups of a stored document: its lines (with their `net`) by
     taxes, the discount spread over them as the totals function spreads it,
-    and each group's VAT: its breakdown entry's, when the tax is the group's
-    alone (always, for lines of one tax each), else the group's own rounding."""
+    and each group's VAT: each breakdown entry's tax shared over the groups
+    that carry it, pro rata to their bases, so the groups' VAT adds up to
+    the document's to the cent (a tax is rounded once, over all its lines)."""
     nets: dict[Taxes, Decimal] = {}
     for line in lines:
         key = taxes_of(line)
         nets[key] = nets.get(key, ZERO) + Decimal(str(line["net"]))
     shares = spread(discount, nets, currency)
-    owners: dict[tuple[str, Decimal], list[Taxes]] = {}
-    for key in nets:
-        for tax in key:
-            owners.setdefault(tax, []).append(key)
-    taxes_by_entry = {(entry["name"], Decimal(entry["rate"])): Decimal(entry["tax"]) for entry in breakdown}
-    found = []
-    for key, net in nets.items():
-        base = net - shares[key]
-        vat = sum(
-            (
-                taxes_by_entry[tax]
-                if len(owners[tax]) == 1 and tax in taxes_by_entry
-                else round_money(base * tax[1] / HUNDRED, currency)
-                for tax in key
-            ),
-            ZERO,
-        )
-        found.append(Group(key, base, vat))
-    return found
+    bases = {key: net - shares[key] for key, net in nets.items()}
+    vat = dict.fromkeys(bases, ZERO)
+    for entry in breakdown:
+        tax = (entry["name"], Decimal(entry["rate"]))
+        owners = {key: base for key, base in bases.items() if tax in key}
+        for key, part in _signed_spread(Decimal(entry["tax"]), owners, currency).items():
+            vat[key] += part
+    return [Group(key, base, vat[key]) for key, base in bases.items()]
+
+
+def _signed_spread(amount: Decimal, weights: Mapping[Taxes, Decimal], currency: str) -> dict[Taxes, Decimal]:
+    if len(weights) == 1:
+        return dict.fromkeys(weights, amount)
+    positive = {key: max(weight, ZERO) for key, weight in weights.items()}
+    if amount < 0:
+        return {key: -part for key, part in spread(-amount, positive, currency).items()}
+    return spread(amount, positive, currency)
 
 
 def taxes_of(line: Mapping[str, object]) -> Taxes:
@@ -122,46 +120,46 @@ def base_within(gross: Decimal, taxes: Taxes, currency: str) -> Decimal:
     return max(base, ZERO)
 
 
-def split(amount: Decimal, within: Sequence[Group], currency: str, *, capped: bool = True) -> list[Decimal] | None:
-    """Bases, one a group, whose totals with VAT add up to `amount` exactly,
-    each share close to its pro rata part of what the groups have left and,
-    when `capped`, within what each has left. None when there are none."""
+def split(amount: Decimal, within: Sequence[Group], currency: str, *, cap_gross: bool = True) -> list[Decimal] | None:
+    """Bases, one a group, whose totals with their taxes add up to `amount`
+    exactly, each share at most a few cents from its pro rata part of what
+    the groups have left, no base above what its group has left (nor, with
+    `cap_gross`, its total above the group's). None when there are none."""
     unit = quantum(currency)
     weights = {i: group.gross for i, group in enumerate(within) if group.gross > 0}
     if not weights or amount <= 0:
         return None
     shares = spread(amount, weights, currency)
-    order = sorted(weights)
-    reach = SHIFT if len(order) <= 5 else 1  # 5**4 combinations at most, 3**n beyond
-    shifts = sorted(range(-reach, reach + 1), key=abs)
-    for moves in _moves(len(order) - 1, shifts):
-        grosses = [shares[i] + move * unit for i, move in zip(order, moves, strict=False)]
-        grosses.append(amount - sum(grosses, ZERO))
-        bases = [base_for(gross, within[i].taxes, currency) for i, gross in zip(order, grosses, strict=True)]
-        if any(base is None for base in bases):
-            continue
-        fits = all(
-            gross >= 0 and (not capped or (gross <= within[i].gross and base is not None and base <= within[i].base))
-            for i, gross, base in zip(order, grosses, bases, strict=True)
-        )
-        if fits:
-            found = dict(zip(order, bases, strict=True))
-            return [found.get(i) or ZERO for i in range(len(within))]
-    return None
-
-
-def _moves(count: int, shifts: list[int]) -> Iterator[tuple[int, ...]]:
-    """Every way to move the first `count` shares, the smallest moves first."""
-    return iter(sorted(product(shifts, repeat=count), key=lambda moves: (sum(map(abs, moves)), moves)))
+    # the shares add up to the amount: find a move for each whose moves add up to nothing
+    paths: dict[int, tuple[int, list[tuple[int, Decimal]]]] = {0: (0, [])}  # sum of moves → (cost, picks)
+    for i in sorted(weights):
+        group = within[i]
+        found: dict[int, tuple[int, list[tuple[int, Decimal]]]] = {}
+        for move in range(-SHIFT, SHIFT + 1):
+            gross = shares[i] + move * unit
+            base = base_for(gross, group.taxes, currency) if gross >= 0 else None
+            if base is None or base > group.base or (cap_gross and gross > group.gross):
+                continue
+            for total, (cost, picks) in paths.items():
+                candidate = (cost + abs(move), [*picks, (i, base)])
+                if total + move not in found or candidate[0] < found[total + move][0]:
+                    found[total + move] = candidate
+        paths = found
+    if 0 not in paths:
+        return None
+    chosen = dict(paths[0][1])
+    return [chosen.get(i, ZERO) for i in range(len(within))]
 
 
 def nearest(amount: Decimal, within: Sequence[Group], currency: str) -> tuple[Decimal | None, Decimal | None]:
-    """The nearest amounts below and above `amount` that split exactly."""
+    """The nearest amounts below and above `amount` that split exactly, and
+    that the groups have left."""
     unit = quantum(currency)
+    most = sum((group.gross for group in within), ZERO)
     below = above = None
     for step in range(1, 6):
         if below is None and split(amount - step * unit, within, currency):
             below = amount - step * unit
-        if above is None and split(amount + step * unit, within, currency):
+        if above is None and amount + step * unit <= most and split(amount + step * unit, within, currency):
             above = amount + step * unit
     return below, above

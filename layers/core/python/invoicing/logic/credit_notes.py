@@ -80,7 +80,7 @@ def get(deps: Deps, tenant: str, credit_note_id: str) -> Doc:
 
 
 def present(note: Doc) -> Doc:
-    return {key: value for key, value in note.items() if key not in ("business", "customer", "groups")} | {
+    return {key: value for key, value in note.items() if key not in ("business", "customer", "late_fees")} | {
         "seller": note["business"].get("legal_name"),
         "customer_name": note["customer"].get("name"),
     }
@@ -112,13 +112,13 @@ def _issue(
             raise IllegalTransition("credit", "a draft (edit it instead)" if status is Status.DRAFT else status)
         asked = asked_of(invoice)
         now = deps.timestamp()
-        if voiding and not asked.lines:  # credit notes took every base already: nothing is left to credit
+        currency = invoice["currency"]
+        totals = invoices.totals_of(asked.lines, asked.discount, currency)
+        if voiding and not totals.total:  # nothing is left to credit (or the invoice asked nothing)
             voided = _void_only(deps, tenant, invoice, now)
             if voided is None:
                 continue
             return None, voided
-        currency = invoice["currency"]
-        totals = invoices.totals_of(asked.lines, asked.discount, currency)
         nets = [format_amount(net, currency) for net in totals.line_nets]
         lines = [{**line, "net": net} for line, net in zip(asked.lines, nets, strict=True)]
         if not voiding:
@@ -139,6 +139,7 @@ def _issue(
                 "currency": currency,
                 "issue_date": deps.today().isoformat(),
                 "reason": reason or ("Annulation de la facture" if voiding else None),
+                "late_fees": invoice.get("late_fees"),  # its notes say the invoice's terms (PMD)
                 "lines": lines,
                 "discount": asked.discount,
                 "totals": view,
@@ -181,14 +182,29 @@ def _credited(invoice: Doc, note: Doc, now: str, voiding: bool) -> Doc:
     )
     was_unpaid = Status(invoice["status"]) in UNPAID
     if voiding or (was_unpaid and credited >= Decimal(invoice["totals"]["total"])):
-        doc = sweeps.plan({**doc, "status": Status.VOID.value, "voided_at": now, "paid_at": None})
+        doc = _void(doc, now)
     return doc
 
 
-def _void_only(deps: Deps, tenant: str, invoice: Doc, now: str) -> Doc | None:
-    doc = sweeps.plan(
-        {**invoice, "status": Status.VOID.value, "voided_at": now, "updated_at": now, "version": invoice["version"] + 1}
+def _void(doc: Doc, now: str) -> Doc:
+    """A void invoice asks nothing, its late fees included (they go with
+    it); what its client paid beyond what its credit notes left is owed back."""
+    currency = doc["currency"]
+    kept = Decimal(doc["totals"]["total"]) - Decimal(doc.get("credited") or 0)
+    return sweeps.plan(
+        {
+            **doc,
+            "status": Status.VOID.value,
+            "voided_at": now,
+            "paid_at": None,
+            "amount_due": format_amount(ZERO, currency),
+            "amount_overpaid": format_amount(max(Decimal(doc.get("amount_paid") or 0) - kept, ZERO), currency),
+        }
     )
+
+
+def _void_only(deps: Deps, tenant: str, invoice: Doc, now: str) -> Doc | None:
+    doc = _void({**invoice, "updated_at": now, "version": invoice["version"] + 1}, now)
     try:
         deps.store.replace(tenant, "invoice", doc, expected_version=invoice["version"], old_name=None, new_name=None)
     except StaleVersion:
@@ -219,6 +235,10 @@ def _asked(deps: Deps, tenant: str, invoice: Doc, request: CreditNoteIn) -> Aske
             f"({format_amount(left, currency)})",
         )
     within = _left(invoice)
+    taxes = [tax for group in within for tax in group.taxes]
+    if len(taxes) != len(set(taxes)):
+        # a tax on lines of different taxes is rounded once over all of them: no group's part is its own
+        raise InvalidInput.of("amount", "the invoice has lines with several taxes sharing one: credit it by lines")
     bases = credits.split(amount, within, currency)
     if bases is None or invoices.totals_of(_group_lines(invoice, within, bases), None, currency).total != amount:
         below, above = credits.nearest(amount, within, currency)
@@ -234,25 +254,25 @@ def _asked(deps: Deps, tenant: str, invoice: Doc, request: CreditNoteIn) -> Aske
 
 def _remaining(invoice: Doc) -> Asked:
     """What voiding credits: the invoice itself when nothing was credited
-    yet; else what each group has left, to the cent of what the invoice has
-    left when bases and VAT allow it (else each group's base: the VAT may
-    then differ from the invoice's by its rounding, a cent)."""
+    yet; else what each group has left, so that the credit notes add up to
+    the invoice's total to the cent, and no rate gets more base credited
+    than the invoice charged. When no bases make the total exactly (VAT is
+    rounded on each credit note), the cents apart are a line of their own."""
     currency = invoice["currency"]
     if not Decimal(invoice.get("credited") or 0):
         lines = [{key: value for key, value in line.items() if key != "net"} for line in invoice["lines"]]
         return Asked(lines, invoice.get("discount"), "lines")
+    target = Decimal(invoice["totals"]["total"]) - Decimal(invoice["credited"])
     within = _left(invoice)
-    left = sum((group.gross for group in within), ZERO)
-    bases = credits.split(left, within, currency, capped=False) if left > 0 else None
-    rounding = ZERO
-    if bases is None:  # no bases make it to the cent: each group as close below as can be, the cents apart
-        bases = [credits.base_within(group.gross, group.taxes, currency) for group in within]
-        rounding = left - sum(
-            (credits.gross_of(base, group.taxes, currency) for base, group in zip(bases, within, strict=True)), ZERO
-        )
+    bases = credits.split(target, within, currency, cap_gross=False)
+    if bases is None:  # each group as close to what it has left as it can be, not above
+        bases = [credits.base_within(max(group.gross, ZERO), group.taxes, currency) for group in within]
     lines = _group_lines(invoice, within, bases, "Solde de la facture")
-    if rounding > 0:
-        lines.append({"name": "Écart d'arrondi de TVA", "quantity": "1", "unit_price": f"{rounding:f}", "taxes": []})
+    total = invoices.totals_of(lines, None, currency).total if lines else ZERO
+    if total != target:
+        lines.append(
+            {"name": "Écart d'arrondi de TVA", "quantity": "1", "unit_price": f"{target - total:f}", "taxes": []}
+        )
     return Asked(lines, None, "lines")
 
 

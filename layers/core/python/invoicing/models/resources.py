@@ -58,7 +58,9 @@ class BusinessIn(Input):
     vat_number: VatNumber | None = None
     logo_url: Annotated[str, Field(max_length=2048, pattern=r"^https://")] | None = None
     invoice_number_prefix: Prefix = "INV-"
-    credit_note_prefix: Prefix = Field(default="AV-", description="credit notes (avoirs) are numbered apart: AV-1, …")
+    credit_note_prefix: Prefix = Field(
+        default="AV-", validate_default=True, description="credit notes (avoirs) are numbered apart: AV-1, …"
+    )
     iban: Iban | None = Field(default=None, description="where clients pay by transfer: printed on invoices")
     bic: Bic | None = None
     default_currency: Currency = "EUR"
@@ -112,7 +114,7 @@ class BusinessIn(Input):
     @classmethod
     def _two_series(cls, value: str, info: ValidationInfo) -> str:
         """A number names one document: the two series cannot share a prefix."""
-        if value == info.data.get("invoice_number_prefix"):
+        if value.casefold() == str(info.data.get("invoice_number_prefix", "")).casefold():
             raise ValueError("must differ from invoice_number_prefix: a number names one document")
         return value
 
