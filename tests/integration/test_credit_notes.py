@@ -334,6 +334,10 @@ def test_voiding_after_a_credit_credits_the_total_to_the_cent_with_a_rounding_li
     assert rest["total"] == "60.03"
     assert rest["totals"]["tax_total"] == "10.00"  # with the 10.01 credited before: the 20.01 charged
     assert (voided["credited"], voided["amount_due"]) == ("120.07", "0.00")
+    _, xml = facturx.get_xml_from_pdf(pdf_of_credit_note(rest["id"]), check_xsd=False)
+    assert xsd_errors(xml) == []
+    assert schematron_failures(xml) == []
+    assert cii(xml, "//ram:GrandTotalAmount") == ["60.03"]
 
 
 def test_a_credit_note_credits_something(api, issued):

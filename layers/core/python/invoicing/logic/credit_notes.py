@@ -266,13 +266,13 @@ def _remaining(invoice: Doc) -> Asked:
     within = _left(invoice)
     bases = credits.split(target, within, currency, cap_gross=False)
     if bases is None:  # each group as close to what it has left as it can be, not above
-        bases = [credits.base_within(max(group.gross, ZERO), group.taxes, currency) for group in within]
+        bases = [min(credits.base_within(max(g.gross, ZERO), g.taxes, currency), max(g.base, ZERO)) for g in within]
     lines = _group_lines(invoice, within, bases, "Solde de la facture")
     total = invoices.totals_of(lines, None, currency).total if lines else ZERO
-    if total != target:
-        lines.append(
-            {"name": "Écart d'arrondi de TVA", "quantity": "1", "unit_price": f"{target - total:f}", "taxes": []}
-        )
+    if total != target:  # a price is never negative (BR-27): a cent too many is a quantity of -1
+        gap = target - total
+        lines.append({"name": "Écart d'arrondi de TVA", "quantity": "1" if gap > 0 else "-1",
+                      "unit_price": f"{abs(gap):f}", "taxes": []})  # fmt: skip
     return Asked(lines, None, "lines")
 
 
