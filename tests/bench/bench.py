@@ -1,6 +1,8 @@
 """`make bench`: the figures users wait on, measured here, never asserted in
 unit tests. Prints a table and writes it to bench-results/bench.json.
 
+- PDF rendering of an issued invoice (20 and 200 lines), alone and with
+  its Factur-X data (the EN 16931 XML, checked against its XSD, embedded);
 - cold import of each function's handler in a fresh interpreter, next to
   the import of boto3 + Powertools + pydantic alone (the floor);
 - POST /totals (100 lines) and GET /invoices/{id} through the local
@@ -66,6 +68,7 @@ def render_times() -> dict[str, dict[str, float]]:
         os.environ.setdefault("FONTS_DIR", str(layer_fonts))
     from invoicing.documents.pdf import render_pdf
     from invoicing.documents.view import invoice_view
+    from invoicing.logic.documents import with_facturx
     from invoicing.logic.invoices import totals_of, totals_view
 
     figures = {}
@@ -83,6 +86,11 @@ def render_times() -> dict[str, dict[str, float]]:
         view = invoice_view(invoice, {}, None)
         size = len(render_pdf(view))
         figures[f"PDF render, {count} lines ({size // 1024} KB)"] = summary(timed(lambda v=view: render_pdf(v), 15))
+        # what an issued invoice's PDF costs: the render, its EN 16931 XML and the Factur-X embedding
+        facturx = len(with_facturx(render_pdf(view), invoice, view, notes=view["legal_notes"]))
+        figures[f"PDF + Factur-X, {count} lines ({facturx // 1024} KB)"] = summary(
+            timed(lambda v=view, i=invoice: with_facturx(render_pdf(v), i, v, notes=v["legal_notes"]), 15)
+        )
     return figures
 
 

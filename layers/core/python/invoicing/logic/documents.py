@@ -111,7 +111,7 @@ def render_credit_note(deps: Deps, tenant: str, note: dict[str, Any]) -> bytes:
 
     view = credit_note_view(note, logo_bytes(deps, tenant, note["business"].get("logo")))
     credited = {"number": note["invoice_number"], "issue_date": note["invoice_issue_date"]}
-    return _with_facturx(render_pdf(view), note, view, credit_note_of=credited, notes=view["legal_notes"])
+    return with_facturx(render_pdf(view), note, view, credit_note_of=credited, notes=view["legal_notes"])
 
 
 def pdf_filename(invoice: dict[str, Any]) -> str:
@@ -132,10 +132,10 @@ def _render(
     pdf = render_pdf(view)
     if invoice["status"] == "draft":
         return pdf  # not an invoice yet: no number, nothing to declare
-    return _with_facturx(pdf, invoice, view, payment_terms=view["mentions"][0], notes=view["legal_notes"])
+    return with_facturx(pdf, invoice, view, payment_terms=view["mentions"][0], notes=view["legal_notes"])
 
 
-def _with_facturx(pdf: bytes, document: dict[str, Any], view: dict[str, Any], **cii: Any) -> bytes:
+def with_facturx(pdf: bytes, document: dict[str, Any], view: dict[str, Any], **cii: Any) -> bytes:
     """The PDF/A-3 with the document's EN 16931 data embedded (Factur-X).
     A document the standard cannot express (a line with two taxes) stays a
     plain PDF/A, and the log says why."""
