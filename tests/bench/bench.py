@@ -3,6 +3,10 @@ unit tests. Prints a table and writes it to bench-results/bench.json.
 
 - PDF rendering of an issued invoice (20 and 200 lines), alone and with
   its Factur-X data (the EN 16931 XML, checked against its XSD, embedded);
+- the totals function for 1, 100 and 1,000 lines; the whole /totals
+  handler on an API Gateway event (100 and 1,000 lines) next to pydantic's
+  parsing of the same body alone (its floor);
+- each layer's size, zipped and not, and each function's with its layers;
 - cold import of each function's handler in a fresh interpreter, next to
   the import of boto3 + Powertools + pydantic alone (the floor);
 - POST /totals (100 lines) and GET /invoices/{id} through the local
@@ -163,6 +167,93 @@ def sweep_figures(runtime: Any, session: Any) -> dict[str, dict[str, float]]:
     return figures
 
 
+def totals_times() -> dict[str, dict[str, float]]:
+    """The one totals function, in-process, for 1, 100 and 1,000 lines (two
+    rates, a line discount, an invoice discount)."""
+    from invoicing.logic.invoices import totals_of
+
+    figures = {}
+    for count in (1, 100, 1000):
+        lines = [
+            {"quantity": "3", "unit_price": "450.00", "discount": {"type": "percentage", "value": "10"},
+             "taxes": [{"name": "TVA", "rate": "20" if n % 2 else "5.5"}]}
+            for n in range(count)
+        ]  # fmt: skip
+        discount = {"type": "fixed", "value": "50.00"}
+        figures[f"totals, {count:,} lines"] = summary(timed(lambda ls=lines, d=discount: totals_of(ls, d, "EUR"), 50))
+    return figures
+
+
+def handler_times() -> dict[str, dict[str, float]]:
+    """POST /totals as the editor calls it on every keystroke: the whole
+    Lambda handler on an API Gateway event, warm, in-process; next to its
+    floor, pydantic's model_validate_json of the same body alone."""
+    from functions.totals.handler import lambda_handler
+    from infra.local.gateway import build_event, find_route
+    from infra.local.lambdas import Context
+    from invoicing.models.invoices import TotalsRequest
+
+    found = find_route("POST", "/totals")
+    assert found is not None
+    route, params = found
+    context = Context(wiring.function(route.function), "bench")
+    claims = {"sub": "bench", "custom:tenant_id": "bench"}
+    figures = {}
+    for count in (100, 1000):
+        line = {"name": "Jour", "quantity": "3", "unit_price": "450.00", "taxes": [{"name": "TVA", "rate": "20"}]}
+        body = json.dumps({"currency": "EUR", "lines": [line] * count}).encode()
+        event = build_event(route, params, "POST", "/totals", [("Content-Type", "application/json")], body, claims,
+                            "localhost", "127.0.0.1")  # fmt: skip
+        assert lambda_handler(event, context)["statusCode"] == 200
+        figures[f"/totals handler, {count:,} lines, in-process"] = summary(
+            timed(lambda e=event: lambda_handler(e, context), 30)
+        )
+        figures[f"floor: model_validate_json, {count:,} lines"] = summary(
+            timed(lambda b=body: TotalsRequest.model_validate_json(b), 30)
+        )
+    return figures
+
+
+def artifact_sizes() -> dict[str, dict[str, float]]:
+    """Each layer's size (MB) unzipped and zipped, and each function's
+    unzipped total (its code and its layers), next to Lambda's 250 MB."""
+    import io
+    import zipfile
+
+    def unzipped(folder: Path) -> int:
+        return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
+
+    def zipped(folder: Path) -> int:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for path in folder.rglob("*"):
+                if path.is_file():
+                    archive.write(path, path.relative_to(folder))
+        return buffer.tell()
+
+    mb = 1024 * 1024
+    figures: dict[str, dict[str, float]] = {}
+    layer_sizes = {}
+    for name, folder in wiring.LAYERS.items():
+        path = ROOT / folder
+        if not path.is_dir():
+            continue  # not built: make build
+        layer_sizes[name] = unzipped(path)
+        figures[f"size (MB): layer {name}, unzipped / zipped"] = _sizes(layer_sizes[name] / mb, zipped(path) / mb)
+    for fn in wiring.FUNCTIONS:
+        code = unzipped(ROOT / "functions" / fn.name)
+        total = code + sum(layer_sizes.get(layer, 0) for layer in fn.layers)
+        figures[f"size (MB): function {fn.name} with its layers, unzipped (limit 250)"] = _sizes(total / mb)
+    return figures
+
+
+def _sizes(*values: float) -> dict[str, float]:
+    """A size in the table's columns: unzipped as the median, zipped as the p95's place."""
+    first, *rest = (round(value, 2) for value in values)
+    second = rest[0] if rest else first
+    return {"median": first, "p95": second, "min": first, "max": second, "n": 1}
+
+
 class _ListQueue:
     def __init__(self) -> None:
         self.messages: list[dict[str, Any]] = []
@@ -186,7 +277,10 @@ def main() -> None:
     for fn in wiring.FUNCTIONS:
         results[f"cold import {fn.module}"] = summary(cold_import_ms(f"import {fn.module}"))
 
+    results.update(totals_times())
+    results.update(handler_times())
     results.update(render_times())
+    results.update(artifact_sizes())
 
     runtime = LocalRuntime.start()
     try:
