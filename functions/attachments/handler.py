@@ -26,6 +26,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 def on_bus_event(event: dict[str, Any]) -> dict[str, Any]:
     """A draft was deleted: its files go. An exception fails the invocation,
     and it is retried (then kept in the rule's dead-letter queue)."""
+    logger.set_correlation_id(event.get("id"))  # the bus event's id: its retries share it
     from invoicing.logic import attachments
 
     detail = event["detail"]

@@ -3,21 +3,26 @@ names and the receipt of an "Invoice Paid" (targets of the invoicing bus,
 `infra/wiring.py` EVENT_RULES), and
 answers the routes of the business's sender address, which talk to SES too."""
 
+import warnings
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from invoicing.api import idempotency, routes
 from invoicing.api.http import build_resolver, guarded
 
 logger = Logger()
+metrics = Metrics()  # DeliveriesSent, DeliveriesFailed
+warnings.filterwarnings("ignore", "No application metrics to publish")  # a call that counted nothing
 app = build_resolver(routes.sender_routes)
 app.use([idempotency.middleware(routes.idempotency_store)])  # a retried request e-mails no second code
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if "detail-type" in event:
         return on_bus_event(event)
@@ -28,10 +33,13 @@ def on_bus_event(event: dict[str, Any]) -> dict[str, Any]:
     """Throttling or an unexpected error fails the invocation: Lambda retries
     it, then the event waits in the rule's dead-letter queue. Recipients are
     personal data: the log names the invoice and the counts only."""
+    logger.set_correlation_id(event.get("id"))  # the bus event's id: its retries share it
     from invoicing.logic import delivery
 
     detail = event["detail"]
     send = delivery.send_receipt if event["detail-type"] == "Invoice Paid" else delivery.deliver
     outcome = send(routes.deps(), routes.messenger(), detail)
     logger.info("delivered", extra={"detail_type": event["detail-type"], "invoice_id": detail["invoice_id"], **outcome})
+    metrics.add_metric(name="DeliveriesSent", unit=MetricUnit.Count, value=outcome["sent"])
+    metrics.add_metric(name="DeliveriesFailed", unit=MetricUnit.Count, value=outcome["failed"])
     return outcome

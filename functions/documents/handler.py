@@ -28,6 +28,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 def on_bus_event(event: dict[str, Any]) -> dict[str, Any]:
     """Store the PDF the event calls for. An exception fails the invocation,
     and EventBridge retries it (then the rule's dead-letter queue keeps it)."""
+    logger.set_correlation_id(event.get("id"))  # the bus event's id: its retries share it
     from invoicing.logic import documents
 
     detail = event["detail"]

@@ -8,11 +8,13 @@ that failed one by one, so SQS retries those only (and after
 `max_receives`, keeps them in the dead-letter queue)."""
 
 import json
+import warnings
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -21,6 +23,8 @@ from invoicing.api import routes
 from invoicing.logic.common import BUSINESS_TIMEZONE
 
 logger = Logger()
+metrics = Metrics()  # LateFeesApplied, RemindersQueued, SweepFailures
+warnings.filterwarnings("ignore", "No application metrics to publish")  # a call that counted nothing
 processor = BatchProcessor(event_type=EventType.SQS)
 pages: list[dict[str, int]] = []
 
@@ -33,6 +37,7 @@ def queue() -> Any:
 
 
 @logger.inject_lambda_context
+@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if "Records" in event:
         pages.clear()
@@ -44,6 +49,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 
 def start(event: dict[str, Any]) -> dict[str, Any]:
     """The rule fired: the day, in France, of the event's time."""
+    logger.set_correlation_id(event.get("id"))
     from invoicing.logic import sweeps
 
     fired = datetime.fromisoformat(event["time"].replace("Z", "+00:00")).astimezone(UTC)
@@ -56,8 +62,12 @@ def start(event: dict[str, Any]) -> dict[str, Any]:
 def work(record: SQSRecord) -> dict[str, int]:
     from invoicing.logic import sweeps
 
+    logger.set_correlation_id(record.message_id)
     message = json.loads(record.body)
     done = sweeps.work_page(routes.deps(), queue(), message)
     pages.append(done)
     logger.info("sweep page", extra={"sweep": message["sweep"], "shard": message["shard"], **done})
+    name = "LateFeesApplied" if message["sweep"] == "late_fees" else "RemindersQueued"
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=done["done"])
+    metrics.add_metric(name="SweepFailures", unit=MetricUnit.Count, value=done["failed"])
     return done

@@ -3,9 +3,10 @@ the raw body before anything is read, a repeated event answered at once,
 the rest recorded from the signed object (invoicing.logic.stripe_events).
 A 2xx tells Stripe the event is taken; a 500 makes it retry."""
 
+import warnings
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -13,9 +14,12 @@ from invoicing.api import routes
 from invoicing.api.http import build_resolver, guarded
 
 logger = Logger()
+metrics = Metrics()  # PaymentsRecorded, from Stripe's events
+warnings.filterwarnings("ignore", "No application metrics to publish")  # a call that counted nothing
 app = build_resolver(routes.webhook_routes)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return guarded(app, event, context)

@@ -1,8 +1,8 @@
 """The scheduled rules and the work queues, from `wiring.SCHEDULES` and
 `wiring.QUEUES`.
 
-A rule invokes its function with the wiring's input and the event's time
-(the sweeps' clock). A queue feeds its function in batches that report
+A rule invokes its function with the wiring's input, the event's time
+(the sweeps' clock) and its id (the logs' correlation id). A queue feeds its function in batches that report
 failures message by message; a message failed `max_receives` times moves to
 the queue's dead-letter queue, which Monitoring alarms on.
 """
@@ -54,7 +54,9 @@ class Schedules(Construct):
                 targets=[
                     targets.LambdaFunction(
                         functions[schedule.function],
-                        event=events.RuleTargetInput.from_object({**schedule.input, "time": events.EventField.time}),
+                        event=events.RuleTargetInput.from_object(
+                            {**schedule.input, "time": events.EventField.time, "id": events.EventField.event_id}
+                        ),
                         retry_attempts=2,
                     )
                 ],

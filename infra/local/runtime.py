@@ -9,6 +9,7 @@ import os
 import sys
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -127,7 +128,8 @@ def tick(body: bytes, lambdas: Lambdas, pollers: dict[str, QueuePoller], bus: Bu
     summary: dict[str, Any] = {"date": day.isoformat()}
     for schedule in sorted(wiring.SCHEDULES, key=lambda item: (int(item.cron.split()[1]), int(item.cron.split()[0]))):
         minute, hour = schedule.cron.split()[:2]
-        fired = {**schedule.input, "time": f"{day.isoformat()}T{int(hour):02d}:{int(minute):02d}:00Z"}
+        fired = {**schedule.input, "time": f"{day.isoformat()}T{int(hour):02d}:{int(minute):02d}:00Z",
+                 "id": str(uuid.uuid4())}  # fmt: skip
         before = {name: dict(poller.done) for name, poller in pollers.items()}
         started = lambdas.run(schedule.function, fired)
         drained = all(poller.drain() for poller in pollers.values()) and bus.drain(timeout_s=120)

@@ -8,6 +8,7 @@ import base64
 import json
 import os
 import re
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -248,12 +249,18 @@ def guarded(app: APIGatewayRestResolver, event: dict[str, Any], context: Any) ->
         except (ValueError, UnicodeDecodeError):
             return _raw(400, "malformed_json", "the body is not UTF-8 JSON")
     event = _without_empty_query_values(event)
+    started = time.perf_counter()
     try:
-        return app.resolve(event, context)
+        response = app.resolve(event, context)
     except Exception:
         logger.exception("unhandled error")
         request_id = getattr(context, "aws_request_id", "")
-        return _raw(500, "internal_error", f"unexpected error; request id {request_id}")
+        response = _raw(500, "internal_error", f"unexpected error; request id {request_id}")
+    # the route's template, never its path: ids only, and no query (it may hold anything)
+    logger.info("request", extra={"method": event.get("httpMethod"), "route": event.get("resource"),
+                                  "status": response["statusCode"],
+                                  "ms": round((time.perf_counter() - started) * 1000, 1)})  # fmt: skip
+    return response
 
 
 def _without_empty_query_values(event: dict[str, Any]) -> dict[str, Any]:

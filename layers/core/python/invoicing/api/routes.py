@@ -305,6 +305,7 @@ def issue_credit_note(invoice_id: InvoiceId, body: Annotated[CreditNoteIn, Body(
     from invoicing.logic import credit_notes
 
     note = credit_notes.issue(deps(), tenant_of(invoice_routes), invoice_id, body)
+    Metrics().add_metric(name="CreditNotesIssued", unit=MetricUnit.Count, value=1)
     return created(invoice_routes, note, f"/credit-notes/{note['id']}")
 
 
@@ -367,7 +368,9 @@ def send_invoice(invoice_id: InvoiceId, body: Annotated[SendRequest | None, Body
 
     tenant = tenant_of(invoice_routes)
     request = body or SendRequest()
-    invoice, deliveries = delivery.request_send(deps(), tenant, invoice_id, request, public_url(invoice_routes))
+    invoice, deliveries, issued = delivery.request_send(deps(), tenant, invoice_id, request, public_url(invoice_routes))
+    if issued:
+        Metrics().add_metric(name="InvoicesIssued", unit=MetricUnit.Count, value=1)
     return json_response(202, {**invoice, "deliveries": deliveries})
 
 
@@ -390,6 +393,7 @@ def record_payment(invoice_id: InvoiceId, body: Annotated[PaymentIn, Body()]):
         payment = card_charges.charge(deps(), StripeApi(), tenant, invoice_id, body, key)
     else:
         payment = payments.record(deps(), tenant, invoice_id, body)
+    Metrics().add_metric(name="PaymentsRecorded", unit=MetricUnit.Count, value=1)
     return created(invoice_routes, payment, f"/invoices/{invoice_id}/payments")
 
 
@@ -643,6 +647,8 @@ def stripe_webhook():
         return json_response(200, {"received": True, "outcome": "already processed"})
     outcome = stripe_events.handle(store, event)
     stripe_events.done(store, event_id)
+    if outcome in ("recorded", "updated", "refund recorded"):
+        Metrics().add_metric(name="PaymentsRecorded", unit=MetricUnit.Count, value=1)
     logger.info("stripe event", extra={"event_id": event_id, "type": event.get("type"), "outcome": outcome})
     return json_response(200, {"received": True, "outcome": outcome})
 

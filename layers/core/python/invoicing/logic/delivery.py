@@ -43,14 +43,15 @@ def deliveries_of(deps: Deps, tenant: str, invoice_id: str) -> list[Doc]:
 
 def request_send(
     deps: Deps, tenant: str, invoice_id: str, request: SendRequest, public_url: str
-) -> tuple[Doc, list[Doc]]:
+) -> tuple[Doc, list[Doc], bool]:
     """Finalize a draft if need be, record one pending delivery per
-    recipient and channel, and publish them. The invoice and its deliveries."""
+    recipient and channel, and publish them. The invoice, its deliveries,
+    and whether this call issued it."""
     current = invoices.get_invoice(deps, tenant, invoice_id)
     if current["status"] == "void":
         raise IllegalTransition("send", "void")
     recipients = _recipients(deps, tenant, current, request)
-    invoice, _ = invoices.finalize_invoice(deps, tenant, invoice_id, request.version, public_url)
+    invoice, issued = invoices.finalize_invoice(deps, tenant, invoice_id, request.version, public_url)
     now = deps.timestamp()
     requested = []
     for channel, recipient in recipients:
@@ -64,7 +65,7 @@ def request_send(
     ids = [doc["id"] for doc in requested if doc["status"] == "pending"]  # new, failed or stranded: (re)sent
     if ids:
         announce(deps, events.INVOICE_SENT, tenant, invoice, deliveries=ids)
-    return invoice, [shown(doc) for doc in requested]
+    return invoice, [shown(doc) for doc in requested], issued
 
 
 def request_credit_note_send(deps: Deps, tenant: str, credit_note_id: str, request: SendRequest) -> list[Doc]:
