@@ -34,6 +34,7 @@ from invoicing.domain.errors import (
 )
 from invoicing.domain.money import UnknownCurrency
 from invoicing.models.common import UNION_TAGS, ErrorResponse
+from invoicing.store.transient import code_of, is_transient
 
 logger = Logger(service="invoicing")
 
@@ -252,10 +253,14 @@ def guarded(app: APIGatewayRestResolver, event: dict[str, Any], context: Any) ->
     started = time.perf_counter()
     try:
         response = app.resolve(event, context)
-    except Exception:
-        logger.exception("unhandled error")
-        request_id = getattr(context, "aws_request_id", "")
-        response = _raw(500, "internal_error", f"unexpected error; request id {request_id}")
+    except Exception as error:
+        if is_transient(error):
+            logger.warning("an AWS service is busy", extra={"error": type(error).__name__, "code": code_of(error)})
+            response = _raw(503, "busy", "a service this request needs is busy; nothing was changed, retry", 1)
+        else:
+            logger.exception("unhandled error")
+            request_id = getattr(context, "aws_request_id", "")
+            response = _raw(500, "internal_error", f"unexpected error; request id {request_id}")
     # the route's template, never its path: ids only, and no query (it may hold anything)
     logger.info("request", extra={"method": event.get("httpMethod"), "route": event.get("resource"),
                                   "status": response["statusCode"],
@@ -277,10 +282,10 @@ def _without_empty_query_values(event: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _raw(status: int, code: str, message: str) -> dict[str, Any]:
+def _raw(status: int, code: str, message: str, retry_after_s: int | None = None) -> dict[str, Any]:
     return {
         "statusCode": status,
-        "headers": {"Content-Type": JSON},
+        "headers": {"Content-Type": JSON, **({"Retry-After": str(retry_after_s)} if retry_after_s else {})},
         "body": json.dumps({"error": {"code": code, "message": message}}),
         "isBase64Encoded": False,
     }

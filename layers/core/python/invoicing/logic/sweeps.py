@@ -16,6 +16,7 @@ import hashlib
 import logging
 import random
 import time
+from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -26,6 +27,7 @@ from invoicing.domain.errors import StaleVersion
 from invoicing.domain.money import format_amount
 from invoicing.logic.common import Deps, announce, new_delivery
 from invoicing.store.ports import ConditionFailed, Doc
+from invoicing.store.transient import is_transient
 
 logger = logging.getLogger(__name__)
 
@@ -222,6 +224,7 @@ def _reread(deps: Deps, tenant: str, doc: Doc) -> Doc | None:
 # -- the sweep: fan out by shard, then a page at a time --------------------------------
 
 PAGE = 100  # candidates per message: a page is a few seconds of conditional writes
+TRANSIENT_ATTEMPTS = 4  # an invoice's work, while AWS answers it is busy
 WORK = {"late_fees": apply_late_fees, "reminders": send_reminders}
 
 
@@ -247,7 +250,7 @@ def work_page(deps: Deps, queue: Any, message: dict[str, Any]) -> dict[str, int]
     done = {"candidates": len(page.items), "done": 0, "failed": 0}
     for candidate in page.items:
         try:
-            done["done"] += WORK[sweep](deps, candidate.tenant, candidate.invoice, today)
+            done["done"] += _patiently(lambda c=candidate: WORK[sweep](deps, c.tenant, c.invoice, today))
         except Exception as error:  # one invoice never blocks the others
             logger.exception(
                 "sweep failed on an invoice", extra={"sweep": sweep, "invoice_id": candidate.invoice["id"]}
@@ -257,3 +260,17 @@ def work_page(deps: Deps, queue: Any, message: dict[str, Any]) -> dict[str, int]
                           "error": type(error).__name__})  # fmt: skip
             done["failed"] += 1
     return done
+
+
+def _patiently(work: Callable[[], int], attempts: int = TRANSIENT_ATTEMPTS) -> int:
+    """The work, tried again after a pause while AWS is busy (a throttled
+    write wrote nothing, and the work is idempotent): a busy table delays an
+    invoice, never sends it to the dead-letter queue."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return work()
+        except Exception as error:
+            if attempt == attempts or not is_transient(error):
+                raise
+            time.sleep(random.uniform(0.1, 0.3) * attempt)
+    raise AssertionError("attempts is at least 1")

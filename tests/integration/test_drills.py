@@ -1,0 +1,201 @@
+"""Failure drills (issue 8): faults injected in the AWS calls the adapters
+make, as a busy or failing service answers them once botocore's own retries
+are spent. For each: what the client saw, that nothing was lost or done
+twice, and that the retry path completed.
+
+A fault is a botocore `before-call` handler on the adapter's own client: it
+answers the chosen calls with the service's error instead of sending them.
+(A delivery worker that dies mid-send, Lambda's timeout, is drilled in
+test_send.py: `a_delivery_left_sending_by_a_dead_worker_…`; SES throttling
+there too.)"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from botocore.awsrequest import AWSResponse
+
+from tests.conftest import CLIENT_ADDRESS, SPEC_INVOICE
+
+pytestmark = pytest.mark.integration
+
+
+@contextmanager
+def fault(client: Any, operation: str, code: str, calls: set[int] | None = None, **error: Any) -> Iterator[list[int]]:
+    """`client`'s `operation` answers `code` (HTTP 400, or 500 for a
+    server error) on the `calls`-th calls (1-based; all when None). Yields
+    the numbers of the calls it answered."""
+    service = client.meta.service_model.service_name
+    answered: list[int] = []
+    seen = [0]
+
+    def answer(**_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
+        seen[0] += 1
+        if calls is not None and seen[0] not in calls:
+            return None
+        answered.append(seen[0])
+        status = 500 if code in ("InternalError", "InternalServerError", "ServiceUnavailable") else 400
+        parsed = {
+            "Error": {"Code": code, "Message": "injected by a drill"},
+            "ResponseMetadata": {"HTTPStatusCode": status},
+            **error,
+        }
+        return AWSResponse("https://drill", status, {}, None), parsed
+
+    event = f"before-call.{service}.{operation}"
+    client.meta.events.register(event, answer, unique_id=f"drill-{operation}")
+    try:
+        yield answered
+    finally:
+        client.meta.events.unregister(event, unique_id=f"drill-{operation}")
+
+
+def table() -> Any:
+    from invoicing.api.routes import deps
+
+    return deps().store.client
+
+
+@pytest.fixture
+def draft_ready(api, business, customer) -> dict[str, Any]:
+    return api.post("/invoices", {**SPEC_INVOICE, "customer_id": customer["id"]}).body
+
+
+# -- DynamoDB ----------------------------------------------------------------------------
+
+
+def test_finalization_throttled_answers_503_consumes_no_number_and_the_retry_issues_inv_1(api, draft_ready):
+    with fault(table(), "TransactWriteItems", "ProvisionedThroughputExceededException") as answered:
+        busy = api.post(f"/invoices/{draft_ready['id']}/mark-sent")
+
+    assert answered  # the finalization's transaction was refused
+    assert (busy.status, busy.body["error"]["code"], busy.headers.get("Retry-After")) == (503, "busy", "1")
+    assert api.get(f"/invoices/{draft_ready['id']}").body["status"] == "draft"
+    retried = api.post(f"/invoices/{draft_ready['id']}/mark-sent")
+    assert (retried.status, retried.body["number"]) == (200, "INV-1")
+
+
+def test_finalization_losing_its_condition_reads_again_and_issues_inv_1(api, draft_ready):
+    reasons = {"CancellationReasons": [{"Code": "ConditionalCheckFailed"}, {"Code": "None"}, {"Code": "None"},
+                                       {"Code": "None"}]}  # fmt: skip
+    with fault(table(), "TransactWriteItems", "TransactionCanceledException", {1}, **reasons) as answered:
+        reply = api.post(f"/invoices/{draft_ready['id']}/mark-sent")
+
+    assert answered == [1]
+    assert (reply.status, reply.body["number"]) == (200, "INV-1")
+
+
+def test_a_payment_throttled_answers_503_and_the_same_key_then_records_it_once(api, issued):
+    headers = {"Idempotency-Key": "drill-payment"}
+    body = {"method": "cash", "amount": "100.00"}
+    # the first PutItem claims the key; the second is the payment's write
+    with fault(table(), "PutItem", "ThrottlingException", {2}) as answered:
+        busy = api.post(f"/invoices/{issued['id']}/payments", body, headers=headers)
+
+    assert (answered, busy.status) == ([2], 503)
+    assert api.get(f"/invoices/{issued['id']}").body["amount_paid"] == "0.00"
+    first = api.post(f"/invoices/{issued['id']}/payments", body, headers=headers)
+    again = api.post(f"/invoices/{issued['id']}/payments", body, headers=headers)
+    assert (first.status, again.status, again.headers.get("Idempotent-Replayed")) == (201, 201, "true")
+    after = api.get(f"/invoices/{issued['id']}").body
+    assert (after["amount_paid"], len(after["payments"])) == ("100.00", 1)
+
+
+def test_a_busy_table_delays_a_late_fee_and_never_applies_it_twice(api, business, customer):
+    from invoicing.api.routes import deps
+
+    fees = {"enabled": True, "type": "fixed", "value": "40.00", "frequency": {"interval": "once"}}
+    draft = api.post("/invoices", {**SPEC_INVOICE, "customer_id": customer["id"], "issue_date": "2026-11-01",
+                                   "due_date": "2026-11-02", "late_fees": fees}).body  # fmt: skip
+    api.post(f"/invoices/{draft['id']}/mark-sent")
+    api.deliver_events()
+
+    with fault(table(), "PutItem", "ProvisionedThroughputExceededException", {1, 2}) as answered:
+        done = api.run_sweep("late_fees", "2026-12-10")  # refused twice, then written: no dead letter
+
+    assert (answered, done["done"], done["failed"]) == ([1, 2], 1, 0)
+    again = api.run_sweep("late_fees", "2026-12-10")
+    assert (again["candidates"], again["done"]) == (0, 0)
+    stored = deps().store.get("acme", "invoice", draft["id"])
+    assert (stored["late_fees_total"], len(stored["late_fee_entries"])) == ("40.00", 1)
+
+
+def test_a_table_busy_for_longer_sends_the_invoice_to_the_dead_letters_and_tomorrow_catches_up(api, business, customer):
+    fees = {"enabled": True, "type": "fixed", "value": "40.00", "frequency": {"interval": "once"}}
+    draft = api.post("/invoices", {**SPEC_INVOICE, "customer_id": customer["id"], "issue_date": "2026-11-01",
+                                   "due_date": "2026-11-02", "late_fees": fees}).body  # fmt: skip
+    api.post(f"/invoices/{draft['id']}/mark-sent")
+
+    with fault(table(), "PutItem", "ProvisionedThroughputExceededException"):
+        done = api.run_sweep("late_fees", "2026-12-10")
+    tomorrow = api.run_sweep("late_fees", "2026-12-11")
+
+    assert (done["done"], done["failed"]) == (0, 1)
+    assert (tomorrow["done"], tomorrow["failed"]) == (1, 0)
+    assert api.get(f"/invoices/{draft['id']}").body["late_fees_total"] == "40.00"
+
+
+# -- S3 ------------------------------------------------------------------------------------
+
+
+def test_a_pdf_that_cannot_be_stored_fails_its_event_and_the_retry_stores_it_once(api, issued):
+    from invoicing.api.routes import deps
+
+    finalized = {"detail-type": "Invoice Finalized", "source": "invoicing", "id": "drill",
+                 "detail": {"tenant_id": "acme", "invoice_id": issued["id"], "version": issued["version"]}}  # fmt: skip
+    blobs = deps().blobs
+    assert blobs is not None
+    with fault(blobs.client, "PutObject", "InternalError") as answered, pytest.raises(Exception, match="InternalError"):
+        api.invoke_function("documents", finalized)  # the invocation fails: EventBridge retries it
+    link_while_down = None
+    with fault(blobs.client, "PutObject", "SlowDown"):
+        link_while_down = api.get(f"/invoices/{issued['id']}/pdf")
+
+    assert answered == [1]
+    assert (link_while_down.status, link_while_down.body["error"]["code"]) == (503, "busy")
+    assert api.invoke_function("documents", finalized) == {"outcome": "rendered"}
+    assert api.invoke_function("documents", finalized) == {"outcome": "present"}
+    assert blobs.list_keys(f"acme/invoices/{issued['id']}/") == [
+        f"acme/invoices/{issued['id']}/v{issued['version']}.pdf"
+    ]
+
+
+# -- SNS -----------------------------------------------------------------------------------
+
+
+def test_a_throttled_sms_is_retried_by_its_event_and_sent_once(api, business):
+    from invoicing.api.routes import messenger
+
+    customer = api.post("/customers", {"name": "Dupont", "phone": "+33612345678", "address": CLIENT_ADDRESS}).body
+    draft = api.post("/invoices", {**SPEC_INVOICE, "customer_id": customer["id"]}).body
+    api.post(f"/invoices/{draft['id']}/send", {"channels": ["sms"]})
+    sent_event = [event for event in _bus(api) if event["detail-type"] == "Invoice Sent"]
+
+    with fault(messenger()._client("sns"), "Publish", "ThrottlingException"), pytest.raises(Exception, match="Throttl"):
+        api.invoke_function("delivery", sent_event[0])  # the invocation fails: Lambda retries it
+    assert api.get(f"/invoices/{draft['id']}").body["deliveries"][0]["status"] == "pending"
+
+    assert api.invoke_function("delivery", sent_event[0]) == {"sent": 1, "failed": 0, "skipped": 0}
+    assert api.invoke_function("delivery", sent_event[0]) == {"sent": 0, "failed": 0, "skipped": 1}
+    assert api.get(f"/invoices/{draft['id']}").body["deliveries"][0]["status"] == "sent"
+
+
+def _bus(api) -> list[dict[str, Any]]:
+    """The events published so far (the aws fixture keeps them in a queue), without running them."""
+    import json
+
+    import boto3
+
+    from tests.conftest import EVENT_CAPTURE_QUEUE
+
+    sqs = boto3.client("sqs")
+    url = sqs.get_queue_url(QueueName=EVENT_CAPTURE_QUEUE)["QueueUrl"]
+    found = []
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        for message in messages:
+            found.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return found
