@@ -10,7 +10,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export PYTHONPATH := $(CURDIR):$(CURDIR)/layers/core/python
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: tick fonts browser dev test install build synth deploy token invoke lint typecheck test-fast bench clean
+.PHONY: tick fonts browser dev test install build synth deploy token invoke lint typecheck test-fast bench fuzz clean
 
 dev: install ## install, then run the whole system on http://127.0.0.1:$(PORT)
 	PORT=$(PORT) $(BIN)/python -m infra.local.runtime
@@ -129,6 +129,9 @@ clean:
 tick: ## fire the scheduled sweeps of a running `make dev` as of DATE (late fees, reminders)
 	@test -n "$(DATE)" || { echo "make tick DATE=YYYY-MM-DD"; exit 1; }
 	@curl -s -X POST http://127.0.0.1:$(PORT)/_local/tick -H 'Content-Type: application/json' -d '{"date": "$(DATE)"}'; echo
+
+fuzz: install ## the API fuzzing, longer than in make test: FUZZ_EXAMPLES generated requests an operation
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-200} $(BIN)/pytest -q tests/e2e/test_fuzz.py --no-cov
 
 bench: install ## cold imports and local-runtime latencies, into bench-results/
 	$(BIN)/python tests/bench/bench.py

@@ -660,7 +660,10 @@ pay_routes = Router()
 HTML = "text/html; charset=utf-8"
 _HTML_PAGE = {200: {"description": "An HTML page", "content": {"text/html": {"schema": {"type": "string"}}}}}
 _HTML_ERROR = {"description": "An HTML page that says why", "content": {"text/html": {"schema": {"type": "string"}}}}
-PayToken = Annotated[str, Path(description="the payment link's token", max_length=64)]
+# Unbounded here, so that a mangled link gets the page that says so, not a JSON error: a
+# token longer than any we issue is simply not found.
+PayToken = Annotated[str, Path(description="the payment link's token")]
+MAX_TOKEN = 64
 
 
 def _page_headers() -> dict[str, str]:
@@ -698,7 +701,9 @@ def _page_url(token: str) -> str:
     summary="The hosted invoice page: the invoice, its PDF, and the Pay button (no token needed)",
     responses={**_HTML_PAGE, 404: _HTML_ERROR},
 )
-def pay_page(token: PayToken, paid: Annotated[str | None, Query(max_length=8)] = None):
+def pay_page(token: PayToken, paid: Annotated[str | None, Query()] = None):
+    if len(token) > MAX_TOKEN:
+        return _missing()
     from invoicing.domain.errors import NotFound
     from invoicing.logic import paypage
 
@@ -714,6 +719,8 @@ def pay_page(token: PayToken, paid: Annotated[str | None, Query(max_length=8)] =
     responses={302: {"description": "To the PDF"}, 404: _HTML_ERROR},
 )
 def pay_pdf(token: PayToken):
+    if len(token) > MAX_TOKEN:
+        return _missing()
     from invoicing.domain.errors import NotFound
     from invoicing.logic import paypage
 
@@ -738,6 +745,8 @@ def pay_pdf(token: PayToken):
     },
 )
 def pay_checkout(token: PayToken):
+    if len(token) > MAX_TOKEN:
+        return _missing()
     from urllib.parse import parse_qsl
 
     from invoicing.domain.errors import Conflict, InvalidInput, NotFound

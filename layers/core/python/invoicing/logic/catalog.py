@@ -24,7 +24,8 @@ def get_business(deps: Deps, tenant: str) -> Doc:
     business = deps.store.get(tenant, "business", BUSINESS_ID)
     if business is None:
         defaults = BusinessIn.model_construct(legal_name=None).model_dump(exclude={"version"})
-        return {"id": BUSINESS_ID, **jsonable(defaults), "logo": None, "version": 0}
+        return {"id": BUSINESS_ID, **jsonable(defaults), "logo": None, "version": 0, "created_at": None,
+                "updated_at": None}  # fmt: skip
     return business
 
 

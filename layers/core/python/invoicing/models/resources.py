@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, ConfigDict, Field, ValidationInfo, field_validator
@@ -127,7 +128,12 @@ class Logo(Output):
 
 
 class Business(BusinessIn, Timestamps):
+    """The profile; until it is first saved, its defaults at version 0, without a name or timestamps."""
+
     model_config = ConfigDict(extra="allow")
+    legal_name: str | None  # type: ignore[assignment]
+    created_at: datetime | None  # type: ignore[assignment]
+    updated_at: datetime | None  # type: ignore[assignment]
     version: Version  # type: ignore[assignment]
     logo: Logo | None = Field(default=None, description="set with POST /business/logo, shown on the documents")
 
