@@ -15,8 +15,8 @@ export PYTHONDONTWRITEBYTECODE := 1
 dev: install ## install, then run the whole system on http://127.0.0.1:$(PORT)
 	PORT=$(PORT) $(BIN)/python -m infra.local.runtime
 
-test: install build browser lint typecheck ## install, then pass the whole suite
-	$(BIN)/pytest --cov --cov-report=term
+test: install build browser lint typecheck ## install, then pass the whole suite (two workers)
+	$(BIN)/pytest -n 2 --cov --cov-report=term
 
 test-fast: install ## the suite without infra tests (no CDK synth)
 	$(BIN)/pytest -m "not infra"
