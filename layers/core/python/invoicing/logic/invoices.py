@@ -16,7 +16,7 @@ from invoicing.domain.money import ZERO, format_amount, format_rate, has_at_most
 from invoicing.domain.totals import Discount, Line, Tax, Totals, compute_totals
 from invoicing.logic import catalog, paylinks, sweeps
 from invoicing.logic.common import Deps, announce, jsonable
-from invoicing.models.invoices import InvoiceIn, InvoicePatch, TotalsRequest
+from invoicing.models.invoices import InvoiceIn, InvoicePatch, LineIn, TotalsRequest
 from invoicing.models.settings import Reminders
 from invoicing.store.ports import ConditionFailed, Doc, Finalization, InvoiceQuery, PageOf
 
@@ -53,22 +53,33 @@ _SNAPSHOT_BUSINESS = (
 
 def totals_of(lines: list[dict[str, Any]], discount: dict[str, Any] | None, currency: str) -> Totals:
     """The one totals function, fed from wire-shaped lines (strings or Decimals)."""
+    taxes_seen: dict[tuple[Any, ...], tuple[Tax, ...]] = {}  # lines share their taxes: build each set once
+
+    def taxes_of(line: dict[str, Any]) -> tuple[Tax, ...]:
+        given = line.get("taxes") or ()
+        key = tuple((tax["name"], str(tax["rate"]), bool(tax.get("inclusive"))) for tax in given)
+        if key not in taxes_seen:
+            taxes_seen[key] = tuple(Tax(name, _decimal(rate), inclusive) for name, rate, inclusive in key)
+        return taxes_seen[key]
+
     return compute_totals(
         [
             Line(
-                quantity=Decimal(str(line.get("quantity", 1))),
-                unit_price=Decimal(str(line["unit_price"])),
+                quantity=_decimal(line.get("quantity", 1)),
+                unit_price=_decimal(line["unit_price"]),
                 discount=_discount(line.get("discount")),
-                taxes=tuple(
-                    Tax(tax["name"], Decimal(str(tax["rate"])), bool(tax.get("inclusive")))
-                    for tax in line.get("taxes") or ()
-                ),
+                taxes=taxes_of(line),
             )
             for line in lines
         ],
         _discount(discount),
         currency,
     )
+
+
+def _decimal(value: Any) -> Decimal:
+    """Exact: a Decimal as it is, anything else through its text (never a float's binary value)."""
+    return value if isinstance(value, Decimal) else Decimal(str(value))
 
 
 def totals_view(totals: Totals) -> dict[str, Any]:
@@ -93,7 +104,7 @@ def totals_view(totals: Totals) -> dict[str, Any]:
 
 def preview(request: TotalsRequest) -> dict[str, Any]:
     """`POST /totals`: stateless, so lines must carry their own prices."""
-    lines = [line.model_dump() for line in request.lines]
+    lines = [_line_fields(line) for line in request.lines]
     problems = [
         FieldError(f"lines.{i}.unit_price", "required to compute totals")
         for i, line in enumerate(lines)
@@ -104,6 +115,18 @@ def preview(request: TotalsRequest) -> dict[str, Any]:
         raise InvalidInput(problems)
     discount = request.discount.model_dump() if request.discount else None
     return totals_view(totals_of(lines, discount, request.currency))
+
+
+def _line_fields(line: LineIn) -> dict[str, Any]:
+    """What the totals read of a line, by attribute: model_dump() of 1,000
+    lines is a sixth of the editor's every keystroke."""
+    discount = line.discount
+    return {
+        "quantity": line.quantity,
+        "unit_price": line.unit_price,
+        "discount": {"type": discount.type, "value": discount.value} if discount else None,
+        "taxes": [{"name": tax.name, "rate": tax.rate, "inclusive": tax.inclusive} for tax in line.taxes or ()],
+    }
 
 
 def _discount(data: dict[str, Any] | None) -> Discount | None:
