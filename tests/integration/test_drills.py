@@ -104,13 +104,19 @@ def test_a_payment_throttled_answers_503_and_the_same_key_then_records_it_once(a
     assert (after["amount_paid"], len(after["payments"])) == ("100.00", 1)
 
 
-def test_a_busy_table_delays_a_late_fee_and_never_applies_it_twice(api, business, customer):
-    from invoicing.api.routes import deps
-
+def overdue_with_a_fee(api, customer) -> dict[str, Any]:
+    """An invoice overdue since 2 November, with a fee of 40.00 once."""
     fees = {"enabled": True, "type": "fixed", "value": "40.00", "frequency": {"interval": "once"}}
     draft = api.post("/invoices", {**SPEC_INVOICE, "customer_id": customer["id"], "issue_date": "2026-11-01",
                                    "due_date": "2026-11-02", "late_fees": fees}).body  # fmt: skip
-    api.post(f"/invoices/{draft['id']}/mark-sent")
+    assert api.post(f"/invoices/{draft['id']}/mark-sent").status == 200
+    return draft
+
+
+def test_a_busy_table_delays_a_late_fee_and_never_applies_it_twice(api, business, customer):
+    from invoicing.api.routes import deps
+
+    draft = overdue_with_a_fee(api, customer)
     api.deliver_events()
 
     with fault(table(), "PutItem", "ProvisionedThroughputExceededException", {1, 2}) as answered:
@@ -124,10 +130,7 @@ def test_a_busy_table_delays_a_late_fee_and_never_applies_it_twice(api, business
 
 
 def test_a_table_busy_for_longer_sends_the_invoice_to_the_dead_letters_and_tomorrow_catches_up(api, business, customer):
-    fees = {"enabled": True, "type": "fixed", "value": "40.00", "frequency": {"interval": "once"}}
-    draft = api.post("/invoices", {**SPEC_INVOICE, "customer_id": customer["id"], "issue_date": "2026-11-01",
-                                   "due_date": "2026-11-02", "late_fees": fees}).body  # fmt: skip
-    api.post(f"/invoices/{draft['id']}/mark-sent")
+    draft = overdue_with_a_fee(api, customer)
 
     with fault(table(), "PutItem", "ProvisionedThroughputExceededException"):
         done = api.run_sweep("late_fees", "2026-12-10")
