@@ -78,6 +78,17 @@ def test_finalization_throttled_answers_503_consumes_no_number_and_the_retry_iss
     assert (retried.status, retried.body["number"]) == (200, "INV-1")
 
 
+def test_a_transaction_the_table_throttles_is_a_503_and_nothing_is_written(api, business):
+    reasons = {"CancellationReasons": [{"Code": "ThrottlingError"}, {"Code": "None"}]}
+    with fault(table(), "TransactWriteItems", "TransactionCanceledException", **reasons) as answered:
+        busy = api.post("/customers", {"name": "Dupont & Fils"})
+
+    assert answered
+    assert (busy.status, busy.body["error"]["code"]) == (503, "busy")
+    assert api.get("/customers").body["items"] == []
+    assert api.post("/customers", {"name": "Dupont & Fils"}).status == 201
+
+
 def test_finalization_losing_its_condition_reads_again_and_issues_inv_1(api, draft_ready):
     reasons = {"CancellationReasons": [{"Code": "ConditionalCheckFailed"}, {"Code": "None"}, {"Code": "None"},
                                        {"Code": "None"}]}  # fmt: skip
@@ -119,10 +130,10 @@ def test_a_busy_table_delays_a_late_fee_and_never_applies_it_twice(api, business
     draft = overdue_with_a_fee(api, customer)
     api.deliver_events()
 
-    with fault(table(), "PutItem", "ProvisionedThroughputExceededException", {1, 2}) as answered:
-        done = api.run_sweep("late_fees", "2026-12-10")  # refused twice, then written: no dead letter
+    with fault(table(), "PutItem", "ProvisionedThroughputExceededException", {1}) as answered:
+        done = api.run_sweep("late_fees", "2026-12-10")  # refused once, then written: no dead letter
 
-    assert (answered, done["done"], done["failed"]) == ([1, 2], 1, 0)
+    assert (answered, done["done"], done["failed"]) == ([1], 1, 0)
     again = api.run_sweep("late_fees", "2026-12-10")
     assert (again["candidates"], again["done"]) == (0, 0)
     stored = deps().store.get("acme", "invoice", draft["id"])

@@ -239,7 +239,18 @@ def _from_domain(error: DomainError) -> Response:
 
 def guarded(app: APIGatewayRestResolver, event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Resolve an event, refusing oversized bodies before parsing them and
-    turning any unexpected failure into a 500 without a stack trace."""
+    turning any unexpected failure into a 500 without a stack trace. One
+    log line a request: the route's template, never its path (ids only) nor
+    its query (it may hold anything)."""
+    started = time.perf_counter()
+    response = _resolved(app, event, context)
+    logger.info("request", extra={"method": event.get("httpMethod"), "route": event.get("resource"),
+                                  "status": response["statusCode"],
+                                  "ms": round((time.perf_counter() - started) * 1000, 1)})  # fmt: skip
+    return response
+
+
+def _resolved(app: APIGatewayRestResolver, event: dict[str, Any], context: Any) -> dict[str, Any]:
     body = event.get("body") or ""
     size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode())
     if size > MAX_BODY_BYTES:
@@ -249,23 +260,16 @@ def guarded(app: APIGatewayRestResolver, event: dict[str, Any], context: Any) ->
             base64.b64decode(body).decode("utf-8")
         except (ValueError, UnicodeDecodeError):
             return _raw(400, "malformed_json", "the body is not UTF-8 JSON")
-    event = _without_empty_query_values(event)
-    started = time.perf_counter()
     try:
-        response = app.resolve(event, context)
+        return app.resolve(_without_empty_query_values(event), context)
     except Exception as error:
         if is_transient(error):
             logger.warning("an AWS service is busy", extra={"error": type(error).__name__, "code": code_of(error)})
-            response = _raw(503, "busy", "a service this request needs is busy; nothing was changed, retry", 1)
-        else:
-            logger.exception("unhandled error")
-            request_id = getattr(context, "aws_request_id", "")
-            response = _raw(500, "internal_error", f"unexpected error; request id {request_id}")
-    # the route's template, never its path: ids only, and no query (it may hold anything)
-    logger.info("request", extra={"method": event.get("httpMethod"), "route": event.get("resource"),
-                                  "status": response["statusCode"],
-                                  "ms": round((time.perf_counter() - started) * 1000, 1)})  # fmt: skip
-    return response
+            return _raw(503, "busy", "a service this request needs is busy: retry with the same "
+                        "Idempotency-Key (what was already done is not done again)", 1)  # fmt: skip
+        logger.exception("unhandled error")
+        request_id = getattr(context, "aws_request_id", "")
+        return _raw(500, "internal_error", f"unexpected error; request id {request_id}")
 
 
 def _without_empty_query_values(event: dict[str, Any]) -> dict[str, Any]:

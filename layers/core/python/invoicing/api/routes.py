@@ -647,7 +647,7 @@ def stripe_webhook():
         return json_response(200, {"received": True, "outcome": "already processed"})
     outcome = stripe_events.handle(store, event)
     stripe_events.done(store, event_id)
-    if outcome in ("recorded", "updated", "refund recorded"):
+    if outcome == "recorded":  # a new payment (not an update of one, nor a refund)
         Metrics().add_metric(name="PaymentsRecorded", unit=MetricUnit.Count, value=1)
     logger.info("stripe event", extra={"event_id": event_id, "type": event.get("type"), "outcome": outcome})
     return json_response(200, {"received": True, "outcome": outcome})

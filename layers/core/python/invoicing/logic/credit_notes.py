@@ -151,6 +151,7 @@ def _issue(
             }
         )
         after = _credited(invoice, note, now, voiding)
+        shown = invoices.present(deps, tenant, after)  # before the write: nothing after it may fail the request
         try:
             deps.store.issue_credit_note(
                 tenant, CreditNoteIssue(note, after, expected_version=invoice["version"], sequence=sequence)
@@ -163,7 +164,7 @@ def _issue(
             announce(deps, events.INVOICE_VOIDED, tenant, after)
         elif after["status"] == Status.PAID.value and status is not Status.PAID:
             announce(deps, events.INVOICE_PAID, tenant, after)  # the credit note settled the rest: a receipt
-        return note, invoices.present(deps, tenant, after)
+        return note, shown
     raise Busy("too many credit notes are being issued at once; nothing was changed, retry")
 
 

@@ -224,7 +224,7 @@ def _reread(deps: Deps, tenant: str, doc: Doc) -> Doc | None:
 # -- the sweep: fan out by shard, then a page at a time --------------------------------
 
 PAGE = 100  # candidates per message: a page is a few seconds of conditional writes
-TRANSIENT_ATTEMPTS = 4  # an invoice's work, while AWS answers it is busy
+TRANSIENT_ATTEMPTS = 2  # an invoice's work, while AWS answers it is busy (a page has a minute)
 WORK = {"late_fees": apply_late_fees, "reminders": send_reminders}
 
 
@@ -272,5 +272,5 @@ def _patiently(work: Callable[[], int], attempts: int = TRANSIENT_ATTEMPTS) -> i
         except Exception as error:
             if attempt == attempts or not is_transient(error):
                 raise
-            time.sleep(random.uniform(0.1, 0.3) * attempt)
+            time.sleep(random.uniform(0.05, 0.2))
     raise AssertionError("attempts is at least 1")

@@ -30,6 +30,7 @@ from decimal import Decimal
 from typing import Any, NoReturn
 
 from invoicing.domain.errors import (
+    Busy,
     Conflict,
     InvalidInput,
     InvoiceNotEditable,
@@ -452,6 +453,10 @@ class DynamoStore:
             failed = [i for i, reason in enumerate(reasons) if reason.get("Code") == "ConditionalCheckFailed"]
             if not failed and any(reason.get("Code") == "TransactionConflict" for reason in reasons):
                 failed = [i for i, reason in enumerate(reasons) if reason.get("Code") == "TransactionConflict"]
+            throttled = {"ThrottlingError", "ProvisionedThroughputExceeded"}
+            if not failed and any(reason.get("Code") in throttled for reason in reasons):
+                # the table refused the whole transaction: nothing was written (botocore does not retry it)
+                raise Busy("the table is busy; nothing was written, retry") from None
             raise ConditionFailed(failed) from None
 
     def _explain(self, tenant: str, kind: str, id: str, expected_version: int | None, require_draft: bool) -> NoReturn:

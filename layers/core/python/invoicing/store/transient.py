@@ -1,15 +1,18 @@
 """What an AWS service answers when it is busy, once botocore's own retries
-are spent: the call did nothing, and the same call later will do it. Read
-by name, so that who asks needs not load botocore."""
+are spent: the call was refused, did nothing, and the same call later will
+do it. Read by name, so that who asks needs not load botocore.
+
+Not here: a call whose answer was lost (a read timeout, a closed
+connection) or a service's own failure (a 5xx): it may have been done, so
+nobody may say it was not."""
 
 from __future__ import annotations
 
 TRANSIENT_CODES = frozenset(
     {"ThrottlingException", "Throttling", "ProvisionedThroughputExceededException", "RequestLimitExceeded",
-     "TooManyRequestsException", "SlowDown", "InternalServerError", "InternalError", "ServiceUnavailable",
-     "TransactionInProgressException"}
+     "TooManyRequestsException", "SlowDown", "TransactionInProgressException"}
 )  # fmt: skip
-CONNECTION_ERRORS = frozenset({"EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError"})
+CONNECTION_ERRORS = frozenset({"EndpointConnectionError", "ConnectTimeoutError"})  # nothing was sent
 
 
 def code_of(error: BaseException) -> str:
