@@ -151,12 +151,13 @@ def main() -> None:
     port = int(os.environ.get("PORT", "3000"))
     moto_port = int(os.environ.get("MOTO_PORT", "4566"))
     runtime = LocalRuntime.start(port, moto_port)
-    token = mint_token(os.environ.get("TENANT", "acme"))
+    tenant = os.environ.get("TENANT", "acme")
+    token = mint_token(tenant)
     print(
         f"""
 Invoicing API on {runtime.url}  (embedded AWS on {runtime.emulation.endpoint})
 
-  token (tenant acme):  {token}
+  token (tenant {tenant}):  {token}
   OpenAPI:              {runtime.url}/openapi.json   Swagger UI: {runtime.url}/swagger
   Stripe:               {
             runtime.stripe.url + " (local stand-in: pay by hand, it sends the webhook events)"
