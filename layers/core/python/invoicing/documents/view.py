@@ -137,6 +137,8 @@ def invoice_view(
             for item in invoice.get("attachments") or []
         ],
         "mentions": [mention for _, mention in mentions],
+        # when it is due, as the e-invoice's payment terms say it (BT-20)
+        "payment_terms": text["mention_due"].format(date=day(invoice["due_date"])) if invoice.get("due_date") else None,
         "legal_notes": [(subject, mention) for subject, mention in mentions if subject],
     }
 

@@ -53,19 +53,18 @@ def request_send(
     recipients = _recipients(deps, tenant, current, request)
     invoice, issued = invoices.finalize_invoice(deps, tenant, invoice_id, request.version, public_url)
     now = deps.timestamp()
-    requested = []
-    for channel, recipient in recipients:
-        id = delivery_id(invoice_id, invoice["version"], channel, recipient)
-        doc = new_delivery(id, invoice_id, invoice["version"], channel, recipient, now)
-        try:
-            deps.store.create(tenant, "delivery", doc, name=None)
-        except ConditionFailed:
-            doc = _retry_if_failed(deps, tenant, doc["id"], now)
-        requested.append(doc)
-    ids = [doc["id"] for doc in requested if doc["status"] == "pending"]  # new, failed or stranded: (re)sent
-    if ids:
-        announce(deps, events.INVOICE_SENT, tenant, invoice, deliveries=ids)
-    return invoice, [shown(doc) for doc in requested], issued
+    wanted = [
+        new_delivery(
+            delivery_id(invoice_id, invoice["version"], channel, recipient),
+            invoice_id,
+            invoice["version"],
+            channel,
+            recipient,
+            now,
+        )  # fmt: skip
+        for channel, recipient in recipients
+    ]
+    return invoice, _requested(deps, tenant, invoice, wanted, now), issued
 
 
 def request_credit_note_send(deps: Deps, tenant: str, credit_note_id: str, request: SendRequest) -> list[Doc]:
@@ -78,19 +77,33 @@ def request_credit_note_send(deps: Deps, tenant: str, credit_note_id: str, reque
     note = credit_notes.get(deps, tenant, credit_note_id)
     invoice = invoices.get_invoice(deps, tenant, note["invoice_id"])
     now = deps.timestamp()
-    requested = []
-    for channel, recipient in _recipients(deps, tenant, invoice, request):
-        id = delivery_id(invoice["id"], 0, channel, recipient, about=credit_note_id)
-        doc = new_delivery(
-            id, invoice["id"], invoice["version"], channel, recipient, now, kind="credit_note",
+    wanted = [
+        new_delivery(
+            delivery_id(invoice["id"], 0, channel, recipient, about=credit_note_id),
+            invoice["id"],
+            invoice["version"],
+            channel,
+            recipient,
+            now,
+            kind="credit_note",
             credit_note_id=credit_note_id,
         )  # fmt: skip
+        for channel, recipient in _recipients(deps, tenant, invoice, request)
+    ]
+    return _requested(deps, tenant, invoice, wanted, now)
+
+
+def _requested(deps: Deps, tenant: str, invoice: Doc, wanted: list[Doc], now: str) -> list[Doc]:
+    """Each delivery created if absent (else tried again if it failed or was
+    stranded), then the pending ones published: a second click sends nothing twice."""
+    requested = []
+    for doc in wanted:
         try:
             deps.store.create(tenant, "delivery", doc, name=None)
         except ConditionFailed:
             doc = _retry_if_failed(deps, tenant, doc["id"], now)
         requested.append(doc)
-    ids = [doc["id"] for doc in requested if doc["status"] == "pending"]
+    ids = [doc["id"] for doc in requested if doc["status"] == "pending"]  # new, failed or stranded: (re)sent
     if ids:
         announce(deps, events.INVOICE_SENT, tenant, invoice, deliveries=ids)
     return [shown(doc) for doc in requested]
@@ -291,18 +304,23 @@ def _document(deps: Deps, documents: Any, tenant: str, invoice_id: str) -> dict[
     assert deps.blobs is not None
     business, customer = documents.parties(deps, tenant, invoice)
     view = documents.view_model(deps, tenant, invoice, business, customer)
-    # From the business's address when it proved it reads it (logic.sender),
-    # else from the platform's in the business's name; replies to the business.
-    own = sender.sending_address(deps, tenant)
-    reply_to = business.get("sender_email") or own or business.get("email")
     return {
         "view": view,
         "pdf": deps.blobs.read(key),
         "filename": documents.pdf_filename(invoice),
         "link": invoice.get("payment_link"),
-        "sender": own or sender.platform_sender(),
-        "reply_to": reply_to,
+        **_addresses(deps, tenant, business),
         "status": invoice["status"],
+    }
+
+
+def _addresses(deps: Deps, tenant: str, business: Doc) -> dict[str, Any]:
+    """From the business's address when it proved it reads it (logic.sender),
+    else from the platform's in the business's name; replies to the business."""
+    own = sender.sending_address(deps, tenant)
+    return {
+        "sender": own or sender.platform_sender(),
+        "reply_to": business.get("sender_email") or own or business.get("email"),
     }
 
 
@@ -313,16 +331,12 @@ def _credit_note_document(deps: Deps, documents: Any, tenant: str, credit_note_i
 
     note, key = documents.store_credit_note_pdf(deps, tenant, credit_note_id)
     assert deps.blobs is not None
-    business = note["business"]
-    own = sender.sending_address(deps, tenant)
-    current = catalog.get_business(deps, tenant)
     return {
-        "view": credit_note_view(note, logo_bytes(deps, tenant, business.get("logo"))),
+        "view": credit_note_view(note, logo_bytes(deps, tenant, note["business"].get("logo"))),
         "pdf": deps.blobs.read(key),
         "filename": documents.pdf_filename(note),
         "link": None,
-        "sender": own or sender.platform_sender(),
-        "reply_to": current.get("sender_email") or own or current.get("email"),
+        **_addresses(deps, tenant, catalog.get_business(deps, tenant)),
         "status": "issued",
     }
 

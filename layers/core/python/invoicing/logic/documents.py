@@ -132,7 +132,7 @@ def _render(
     pdf = render_pdf(view)
     if invoice["status"] == "draft":
         return pdf  # not an invoice yet: no number, nothing to declare
-    return with_facturx(pdf, invoice, view, payment_terms=view["mentions"][0], notes=view["legal_notes"])
+    return with_facturx(pdf, invoice, view, payment_terms=view["payment_terms"], notes=view["legal_notes"])
 
 
 def with_facturx(pdf: bytes, document: dict[str, Any], view: dict[str, Any], **cii: Any) -> bytes:
