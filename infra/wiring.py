@@ -288,7 +288,7 @@ SWEEP_DEAD_LETTERS_ENV = "SWEEP_DEAD_LETTERS_URL"
 
 # Layer name → its folder, relative to the repository (built ones by `make build`).
 LAYERS: dict[str, str] = {
-    "core": "layers/core",  # python/invoicing: the shared package
+    "core": "build/layers/core",  # python/invoicing: the shared package (layers/core/python), with its bytecode
     "deps": "build/layers/deps",  # python/: powertools, pydantic, jinja2, babel
     "pdf": "build/layers/pdf",  # python/: fpdf2, factur-x and what they need; fonts/: DejaVu Sans (→ /opt/fonts)
     "stripe": "build/layers/stripe",  # python/: the stripe library

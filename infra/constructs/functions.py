@@ -31,6 +31,9 @@ RUNTIME = lambda_.Runtime.PYTHON_3_12
 ARCHITECTURE = lambda_.Architecture.ARM_64
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 ASSET_EXCLUDES = ["**/__pycache__", "**/*.pyc", "**/.pytest_cache", "**/.mypy_cache", "**/.ruff_cache"]
+# A built layer keeps its bytecode: `make build` compiled it for Lambda's
+# Python 3.12 (what a local run leaves in a source folder is this Python's).
+BUILT_LAYER_EXCLUDES = ["**/.pytest_cache", "**/.mypy_cache", "**/.ruff_cache"]
 
 BASE_ENVIRONMENT = {
     "POWERTOOLS_SERVICE_NAME": "invoicing",
@@ -109,7 +112,9 @@ class Functions(Construct):
         return lambda_.LayerVersion(
             self,
             f"{pascal(name)}Layer",
-            code=lambda_.Code.from_asset(str(layer_dir(name)), exclude=ASSET_EXCLUDES),
+            code=lambda_.Code.from_asset(
+                str(layer_dir(name)), exclude=BUILT_LAYER_EXCLUDES if is_built(layer_dir(name)) else ASSET_EXCLUDES
+            ),
             compatible_runtimes=[RUNTIME],
             compatible_architectures=[ARCHITECTURE],
             description=LAYER_DESCRIPTIONS.get(name, f"invoicing: the {name} layer"),

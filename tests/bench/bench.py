@@ -33,15 +33,28 @@ sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "core" / "python")]
 from infra import wiring  # noqa: E402
 
 RUNS = 7
+IMPORT_RUNS = 15  # a fresh interpreter varies by ±30 % here: more runs for a steady median
 
 
-def cold_import_ms(statement: str) -> list[float]:
+def cold_import_ms(statement: str, *, bytecode: bool = True) -> list[float]:
+    """A fresh interpreter each run. With bytecode, as the built layers ship
+    it (compiled once, by a first run that is not counted); without, as
+    Lambda ran a layer that shipped none: every module compiled each time."""
     env = {**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'layers/core/python'}", "AWS_DEFAULT_REGION": "eu-west-3"}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # the Makefile's, for the tests' sake
+    env["PYTHONPYCACHEPREFIX"] = str(ROOT / "bench-results" / ("pycache" if bytecode else "no-pycache"))
+    if not bytecode:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"  # and an empty cache folder: nothing is read, nothing kept
     code = f"import time; t = time.perf_counter(); {statement}; print((time.perf_counter() - t) * 1000)"
-    return [
-        float(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout)
-        for _ in range(RUNS)
-    ]
+
+    def run() -> float:
+        return float(
+            subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+        )
+
+    if bytecode:
+        run()
+    return [run() for _ in range(IMPORT_RUNS)]
 
 
 def summary(samples: list[float]) -> dict[str, float]:
@@ -276,6 +289,9 @@ def main() -> None:
     )
     for fn in wiring.FUNCTIONS:
         results[f"cold import {fn.module}"] = summary(cold_import_ms(f"import {fn.module}"))
+    results["cold import functions.api.handler, no bytecode anywhere"] = summary(
+        cold_import_ms("import functions.api.handler", bytecode=False)
+    )
 
     results.update(totals_times())
     results.update(handler_times())
