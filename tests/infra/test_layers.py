@@ -76,7 +76,8 @@ def test_the_staged_layers_keep_their_bytecode_and_the_code_folders_none(tmp_pat
     staged = [path for path in tmp_path.iterdir() if path.is_dir() and path.name.startswith("asset.")]
     layers = [path for path in staged if (path / "python").is_dir()]
     code = [path for path in staged if (path / "handler.py").is_file()]
-    assert len(layers) == len(wiring.TOTALS.layers) and len(code) == 1
+    assert len(layers) == len(wiring.TOTALS.layers)
+    assert len(code) == 1
     for layer in layers:
         assert any(layer.rglob("*.cpython-312.pyc")) or python312() is None, layer
     assert not list(code[0].rglob("*.pyc"))
