@@ -191,7 +191,7 @@ def aws() -> Iterator[None]:
     from moto import mock_aws
 
     from infra.local.resources import create_bucket, create_pay_link_secret, create_stripe_secret, create_table
-    from invoicing.api import routes
+    from invoicing.api import adapters
 
     with mock_aws(), _one_request_at_a_time():
         parameters.clear_caches()  # this test's secrets, not the last one's
@@ -210,11 +210,11 @@ def aws() -> Iterator[None]:
             sweeps_handler.queue.cache_clear()  # a client bound to this test's emulation
         # the platform sender's domain, verified as an operator would in SES
         boto3.client("sesv2").create_email_identity(EmailIdentity="invoicing.local")
-        routes.deps.cache_clear()  # a store bound to this test's emulation
-        routes.messenger.cache_clear()
+        adapters.deps.cache_clear()  # a store bound to this test's emulation
+        adapters.messenger.cache_clear()
         yield
-        routes.deps.cache_clear()
-        routes.messenger.cache_clear()
+        adapters.deps.cache_clear()
+        adapters.messenger.cache_clear()
 
 
 @contextlib.contextmanager

@@ -2,6 +2,7 @@
 plus the public OpenAPI document. Thin: parse → use case → respond."""
 
 import warnings
+from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -9,20 +10,30 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from invoicing.api import idempotency, routes
+from invoicing.api import idempotency
+from invoicing.api.adapters import idempotency_store
 from invoicing.api.http import build_resolver, guarded, openapi_document
+from invoicing.api.routes import catalog, invoices
 
 logger = Logger()
 metrics = Metrics()
 warnings.filterwarnings("ignore", "No application metrics to publish")
 
-app = build_resolver(*routes.ALL)
-app.use([idempotency.middleware(routes.idempotency_store)])
+app = build_resolver(catalog.business, catalog.customers, catalog.products, catalog.templates, invoices.router)
+app.use([idempotency.middleware(idempotency_store)])
 
 
 @app.get("/openapi.json", include_in_schema=False)
 def openapi():
-    return Response(200, "application/json", openapi_document(app))
+    return Response(200, "application/json", document())
+
+
+@cache
+def document() -> str:
+    """Every function's routes: the only request that loads them all."""
+    from invoicing.api.routes import every
+
+    return openapi_document(build_resolver(*every()))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -8,12 +8,14 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from invoicing.api import idempotency, routes
+from invoicing.api import idempotency
+from invoicing.api.adapters import deps, idempotency_store
 from invoicing.api.http import build_resolver, guarded
+from invoicing.api.routes import attachments
 
 logger = Logger()
-app = build_resolver(routes.attachment_routes)
-app.use([idempotency.middleware(routes.idempotency_store)])  # a retried reservation takes no second place
+app = build_resolver(attachments.router)
+app.use([idempotency.middleware(idempotency_store)])  # a retried reservation takes no second place
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
@@ -30,6 +32,6 @@ def on_bus_event(event: dict[str, Any]) -> dict[str, Any]:
     from invoicing.logic import attachments
 
     detail = event["detail"]
-    deleted = attachments.purge(routes.deps(), detail["tenant_id"], detail["invoice_id"])
+    deleted = attachments.purge(deps(), detail["tenant_id"], detail["invoice_id"])
     logger.info("purged", extra={"invoice_id": detail["invoice_id"], "files": deleted})
     return {"deleted": deleted}

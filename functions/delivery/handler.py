@@ -11,14 +11,16 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from invoicing.api import idempotency, routes
+from invoicing.api import idempotency
+from invoicing.api.adapters import deps, idempotency_store, messenger
 from invoicing.api.http import build_resolver, guarded
+from invoicing.api.routes import sender
 
 logger = Logger()
 metrics = Metrics()  # DeliveriesSent, DeliveriesFailed
 warnings.filterwarnings("ignore", "No application metrics to publish")  # a call that counted nothing
-app = build_resolver(routes.sender_routes)
-app.use([idempotency.middleware(routes.idempotency_store)])  # a retried request e-mails no second code
+app = build_resolver(sender.router)
+app.use([idempotency.middleware(idempotency_store)])  # a retried request e-mails no second code
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
@@ -38,7 +40,7 @@ def on_bus_event(event: dict[str, Any]) -> dict[str, Any]:
 
     detail = event["detail"]
     send = delivery.send_receipt if event["detail-type"] == "Invoice Paid" else delivery.deliver
-    outcome = send(routes.deps(), routes.messenger(), detail)
+    outcome = send(deps(), messenger(), detail)
     logger.info("delivered", extra={"detail_type": event["detail-type"], "invoice_id": detail["invoice_id"], **outcome})
     metrics.add_metric(name="DeliveriesSent", unit=MetricUnit.Count, value=outcome["sent"])
     metrics.add_metric(name="DeliveriesFailed", unit=MetricUnit.Count, value=outcome["failed"])

@@ -11,11 +11,12 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from invoicing.api import routes
+from invoicing.api.adapters import deps
 from invoicing.api.http import build_resolver, guarded
+from invoicing.api.routes import documents
 
 logger = Logger()
-app = build_resolver(routes.document_routes)
+app = build_resolver(documents.router)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
@@ -29,10 +30,10 @@ def on_bus_event(event: dict[str, Any]) -> dict[str, Any]:
     """Store the PDF the event calls for. An exception fails the invocation,
     and EventBridge retries it (then the rule's dead-letter queue keeps it)."""
     logger.set_correlation_id(event.get("id"))  # the bus event's id: its retries share it
-    from invoicing.logic import documents
+    from invoicing.logic.documents import on_event
 
     detail = event["detail"]
-    outcome = documents.on_event(routes.deps(), detail)
+    outcome = on_event(deps(), detail)
     logger.info(
         "pdf",
         extra={"detail_type": event["detail-type"], "invoice_id": detail["invoice_id"], "outcome": outcome},

@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from invoicing.api import routes
+from invoicing.api.adapters import deps
 from invoicing.logic.common import BUSINESS_TIMEZONE
 
 logger = Logger()
@@ -64,7 +64,7 @@ def work(record: SQSRecord) -> dict[str, int]:
 
     logger.set_correlation_id(record.message_id)
     message = json.loads(record.body)
-    done = sweeps.work_page(routes.deps(), queue(), message)
+    done = sweeps.work_page(deps(), queue(), message)
     pages.append(done)
     logger.info("sweep page", extra={"sweep": message["sweep"], "shard": message["shard"], **done})
     name = "LateFeesApplied" if message["sweep"] == "late_fees" else "RemindersQueued"

@@ -7,11 +7,11 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from invoicing.api import routes
 from invoicing.api.http import build_resolver, guarded
+from invoicing.api.routes import totals
 
 logger = Logger()
-app = build_resolver(routes.totals)
+app = build_resolver(totals.router)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

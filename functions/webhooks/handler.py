@@ -10,13 +10,13 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from invoicing.api import routes
 from invoicing.api.http import build_resolver, guarded
+from invoicing.api.routes import webhooks
 
 logger = Logger()
 metrics = Metrics()  # PaymentsRecorded, from Stripe's events
 warnings.filterwarnings("ignore", "No application metrics to publish")  # a call that counted nothing
-app = build_resolver(routes.webhook_routes)
+app = build_resolver(webhooks.router)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

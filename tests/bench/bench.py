@@ -36,7 +36,7 @@ RUNS = 7
 IMPORT_RUNS = 15  # a fresh interpreter varies by ±30 % here: more runs for a steady median
 
 
-def cold_import_ms(statement: str, *, bytecode: bool = True) -> list[float]:
+def cold_import_ms(statement: str, *, bytecode: bool = True, setup: str = "pass") -> list[float]:
     """A fresh interpreter each run. With bytecode, as the built layers ship
     it (compiled once, by a first run that is not counted); without, as
     Lambda ran a layer that shipped none: every module compiled each time."""
@@ -45,16 +45,33 @@ def cold_import_ms(statement: str, *, bytecode: bool = True) -> list[float]:
     env["PYTHONPYCACHEPREFIX"] = str(ROOT / "bench-results" / ("pycache" if bytecode else "no-pycache"))
     if not bytecode:
         env["PYTHONDONTWRITEBYTECODE"] = "1"  # and an empty cache folder: nothing is read, nothing kept
-    code = f"import time; t = time.perf_counter(); {statement}; print((time.perf_counter() - t) * 1000)"
+    code = f"import time\n{setup}\nt = time.perf_counter()\n{statement}\nprint((time.perf_counter() - t) * 1000)"
 
     def run() -> float:
-        return float(
-            subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
-        )
+        output = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+        return float(output.stdout.splitlines()[-1])  # after what the handler logged
 
     if bytecode:
         run()
     return [run() for _ in range(IMPORT_RUNS)]
+
+
+def _totals_event() -> str:
+    """Code that sets `event` (POST /totals, 100 lines) and a Lambda context, untimed."""
+    from infra.local.gateway import build_event, find_route
+
+    found = find_route("POST", "/totals")
+    assert found is not None
+    line = {"name": "Jour", "quantity": "3", "unit_price": "450.00", "taxes": [{"name": "TVA", "rate": "20"}]}
+    body = json.dumps({"currency": "EUR", "lines": [line] * 100}).encode()
+    claims = {"sub": "bench", "custom:tenant_id": "bench"}
+    headers = [("Content-Type", "application/json")]
+    event = build_event(*found, "POST", "/totals", headers, body, claims, "localhost", "127.0.0.1")
+    return (
+        f"import json\nevent = json.loads({json.dumps(event)!r})\n"
+        "class Context:\n function_name = 'totals'; memory_limit_in_mb = 1024; aws_request_id = 'bench'\n"
+        " invoked_function_arn = 'arn:aws:lambda:eu-west-3:123456789012:function:totals'"
+    )
 
 
 def summary(samples: list[float]) -> dict[str, float]:
@@ -291,6 +308,11 @@ def main() -> None:
         results[f"cold import {fn.module}"] = summary(cold_import_ms(f"import {fn.module}"))
     results["cold import functions.api.handler, no bytecode anywhere"] = summary(
         cold_import_ms("import functions.api.handler", bytecode=False)
+    )
+    results["cold start functions.totals.handler: import + first POST /totals (100 lines)"] = summary(
+        cold_import_ms(
+            "from functions.totals import handler; handler.lambda_handler(event, Context())", setup=_totals_event()
+        )
     )
 
     results.update(totals_times())

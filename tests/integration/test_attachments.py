@@ -159,7 +159,7 @@ def test_the_11th_attachment_is_a_409_pending_uploads_included(api, draft):
 
 
 def test_an_expired_upload_no_longer_takes_a_place(api, draft):
-    from invoicing.api.routes import deps
+    from invoicing.api.adapters import deps
 
     for _ in range(10):
         assert reserve(api, draft["id"]).status == 201
@@ -311,7 +311,7 @@ def test_a_reservation_retried_with_the_same_idempotency_key_takes_one_place(api
     assert first.status == second.status == 201
     assert first.body["id"] == second.body["id"]
     assert second.headers.get("Idempotent-Replayed") == "true"
-    from invoicing.api.routes import deps
+    from invoicing.api.adapters import deps
 
     assert len(deps().store.get("acme", "invoice", draft["id"])["uploads"]) == 1
 

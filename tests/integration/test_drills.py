@@ -54,7 +54,7 @@ def fault(client: Any, operation: str, code: str, calls: set[int] | None = None,
 
 
 def table() -> Any:
-    from invoicing.api.routes import deps
+    from invoicing.api.adapters import deps
 
     return deps().store.client
 
@@ -115,6 +115,83 @@ def test_a_payment_throttled_answers_503_and_the_same_key_then_records_it_once(a
     assert (after["amount_paid"], len(after["payments"])) == ("100.00", 1)
 
 
+@contextmanager
+def lost_answer(client: Any, operation: str, call: int) -> Iterator[list[int]]:
+    """`client`'s `call`-th `operation` is done by the service, but its
+    answer never arrives: a read timeout after botocore's retries."""
+    from botocore.exceptions import ReadTimeoutError
+
+    seen, lost = [0], []
+
+    def lose(**_: Any) -> None:
+        seen[0] += 1
+        if seen[0] == call:
+            lost.append(call)
+            raise ReadTimeoutError(endpoint_url="https://drill")
+
+    event = f"after-call.{client.meta.service_model.service_name}.{operation}"
+    client.meta.events.register(event, lose, unique_id=f"lost-{operation}")
+    try:
+        yield lost
+    finally:
+        client.meta.events.unregister(event, unique_id=f"lost-{operation}")
+
+
+def test_a_payment_written_but_never_answered_is_answered_again_by_its_key_not_recorded_twice(api, issued):
+    headers = {"Idempotency-Key": "drill-lost"}
+    body = {"method": "cash", "amount": "100.00"}
+    # the first PutItem claims the key; the second is the payment's write, done but never answered
+    with lost_answer(table(), "PutItem", 2) as lost:
+        failed = api.post(f"/invoices/{issued['id']}/payments", body, headers=headers)
+
+    assert (lost, failed.status) == ([2], 500)  # it may have been done: not a 503 "retry, nothing was done"
+    recorded = api.get(f"/invoices/{issued['id']}").body["payments"]
+    assert [p["amount"] for p in recorded] == ["100.00"]  # it was: the key was released with the 500
+    retried = api.post(f"/invoices/{issued['id']}/payments", body, headers=headers)
+    assert (retried.status, retried.body["id"]) == (201, recorded[0]["id"])
+    after = api.get(f"/invoices/{issued['id']}").body
+    assert (after["amount_paid"], len(after["payments"])) == ("100.00", 1)
+    other = {**body, "amount": "50.00"}
+    reused = api.post(f"/invoices/{issued['id']}/payments", other, headers=headers)
+    assert (reused.status, reused.body["error"]["code"]) == (422, "idempotency_key_reused")
+
+
+def test_a_payment_key_sent_again_with_another_payment_once_its_record_is_gone_is_refused(api, issued):
+    from invoicing.api.adapters import deps
+    from invoicing.domain.errors import KeyReused
+    from invoicing.logic import payments
+    from invoicing.models.payments import CashPayment
+
+    recorded = payments.record(deps(), "acme", issued["id"], CashPayment(method="cash", amount="100.00"), "k")
+    with pytest.raises(KeyReused):
+        payments.record(deps(), "acme", issued["id"], CashPayment(method="cash", amount="50.00"), "k")
+    again = payments.record(deps(), "acme", issued["id"], CashPayment(method="cash", amount="100"), "k")
+    assert again["id"] == recorded["id"]
+
+
+def test_a_payment_whose_key_record_was_refused_is_not_recorded_again_when_its_lease_ends(api, issued, monkeypatch):
+    import time
+    from types import SimpleNamespace
+
+    from invoicing.api import idempotency
+
+    headers = {"Idempotency-Key": "drill-lease"}
+    body = {"method": "cash", "amount": "100.00"}
+    with fault(table(), "UpdateItem", "InternalServerError") as answered:  # the key's completion
+        first = api.post(f"/invoices/{issued['id']}/payments", body, headers=headers)
+    assert answered
+    assert first.status == 201
+    assert api.post(f"/invoices/{issued['id']}/payments", body, headers=headers).status == 409  # in progress
+
+    later = time.time() + idempotency.LEASE_S + 1  # the lease ends, the key never completed
+    monkeypatch.setattr(idempotency, "time", SimpleNamespace(time=lambda: later))
+    again = api.post(f"/invoices/{issued['id']}/payments", body, headers=headers)
+
+    assert (again.status, again.body["id"]) == (201, first.body["id"])
+    after = api.get(f"/invoices/{issued['id']}").body
+    assert (after["amount_paid"], len(after["payments"])) == ("100.00", 1)
+
+
 def overdue_with_a_fee(api, customer) -> dict[str, Any]:
     """An invoice overdue since 2 November, with a fee of 40.00 once."""
     fees = {"enabled": True, "type": "fixed", "value": "40.00", "frequency": {"interval": "once"}}
@@ -125,7 +202,7 @@ def overdue_with_a_fee(api, customer) -> dict[str, Any]:
 
 
 def test_a_busy_table_delays_a_late_fee_and_never_applies_it_twice(api, business, customer):
-    from invoicing.api.routes import deps
+    from invoicing.api.adapters import deps
 
     draft = overdue_with_a_fee(api, customer)
     api.deliver_events()
@@ -156,7 +233,7 @@ def test_a_table_busy_for_longer_sends_the_invoice_to_the_dead_letters_and_tomor
 
 
 def test_a_pdf_that_cannot_be_stored_fails_its_event_and_the_retry_stores_it_once(api, issued):
-    from invoicing.api.routes import deps
+    from invoicing.api.adapters import deps
 
     finalized = {"detail-type": "Invoice Finalized", "source": "invoicing", "id": "drill",
                  "detail": {"tenant_id": "acme", "invoice_id": issued["id"], "version": issued["version"]}}  # fmt: skip
@@ -181,7 +258,7 @@ def test_a_pdf_that_cannot_be_stored_fails_its_event_and_the_retry_stores_it_onc
 
 
 def test_a_throttled_sms_is_retried_by_its_event_and_sent_once(api, business):
-    from invoicing.api.routes import messenger
+    from invoicing.api.adapters import messenger
 
     customer = api.post("/customers", {"name": "Dupont", "phone": "+33612345678", "address": CLIENT_ADDRESS}).body
     draft = api.post("/invoices", {**SPEC_INVOICE, "customer_id": customer["id"]}).body

@@ -200,3 +200,27 @@ def test_a_client_sending_back_the_instalments_it_read_is_not_refused(api, custo
     reply = api.patch(f"/invoices/{draft['id']}", {"payment_schedule": shown["payment_schedule"], "version": 1})
 
     assert reply.status == 200, reply.body
+
+
+def test_payments_recorded_at_once_under_one_key_are_one(api, customer):
+    """Below the key's record (as after a lost answer released it): the
+    payment's id comes from the key, so concurrent attempts write one."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pydantic import TypeAdapter
+
+    from invoicing.api.adapters import deps
+    from invoicing.logic import payments
+    from invoicing.models.payments import PaymentIn
+
+    invoice = issued(api, customer)
+    data = TypeAdapter(PaymentIn).validate_python({"method": "cash", "amount": "100"})
+
+    def attempt(_: int) -> str:
+        return payments.record(deps(), "acme", invoice["id"], data, "pay-at-once")["id"]
+
+    with ThreadPoolExecutor(4) as pool:
+        ids = set(pool.map(attempt, range(4)))
+
+    assert len(ids) == 1
+    assert [p["id"] for p in api.get(f"/invoices/{invoice['id']}/payments").body["items"]] == list(ids)

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.integration
 
 
 def render(api, invoice_id: str) -> list[str]:
-    from invoicing.api.routes import deps
+    from invoicing.api.adapters import deps
     from invoicing.logic import documents
 
     data = documents.pdf(deps(), "acme", invoice_id)

@@ -102,10 +102,10 @@ def test_a_draft_publishes_nothing_and_an_issued_invoice_only_once(api, business
 
 
 def test_a_bus_that_refuses_the_event_does_not_fail_the_finalization(api, business, draft, monkeypatch):
-    from invoicing.api import routes
+    from invoicing.api import adapters
 
     monkeypatch.setenv("EVENT_BUS_NAME", "no-such-bus")
-    routes.deps.cache_clear()
+    adapters.deps.cache_clear()
 
     issued = api.post(f"/invoices/{draft['id']}/mark-sent")
 

@@ -38,7 +38,7 @@ NS = {
 def rendered(invoice_id: str) -> bytes:
     """The invoice's PDF as render_pdf makes it, from the view the documents
     function builds (before any XML is embedded)."""
-    from invoicing.api.routes import deps
+    from invoicing.api.adapters import deps
     from invoicing.documents.pdf import render_pdf
     from invoicing.logic import documents, invoices
 

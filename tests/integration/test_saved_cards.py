@@ -144,14 +144,14 @@ def test_the_same_request_twice_with_its_idempotency_key_charges_once(api, invoi
 
 
 def test_a_retry_the_api_has_forgotten_is_still_the_same_payment_intent(api, invoice, stripe_standin):
-    from invoicing.api import routes
+    from invoicing.api import adapters
     from invoicing.logic import card_charges
     from invoicing.models.payments import CardPayment
     from invoicing.store.stripe_api import StripeApi
 
     data = CardPayment(method="card", amount="398.00", payment_method_id="pm_card_visa")
-    first = card_charges.charge(routes.deps(), StripeApi(), "acme", invoice["id"], data, "charge-7")
-    again = card_charges.charge(routes.deps(), StripeApi(), "acme", invoice["id"], data, "charge-7")
+    first = card_charges.charge(adapters.deps(), StripeApi(), "acme", invoice["id"], data, "charge-7")
+    again = card_charges.charge(adapters.deps(), StripeApi(), "acme", invoice["id"], data, "charge-7")
 
     assert again["id"] == first["id"]
     assert len({request.idempotency_key for request in stripe_standin.requests_to("/v1/payment_intents")}) == 1
@@ -182,12 +182,12 @@ def test_two_different_charges_at_once_never_take_more_than_is_due(api, invoice,
 
 
 def test_a_lapsed_lease_of_a_crashed_charge_is_taken_over(api, invoice, stripe_standin):
-    from invoicing.api import routes
+    from invoicing.api import adapters
     from invoicing.logic import stripe_events
 
     lapsed = {"id": f"charging:acme:{invoice['id']}", "version": 1, "created_at": "2026-11-28T00:00:00Z",
               "updated_at": "2026-11-28T00:00:00Z", "expires_epoch": int(time.time()) - 1}  # fmt: skip
-    routes.deps().store.create(stripe_events.PLATFORM, stripe_events.KIND, lapsed, name=None)
+    adapters.deps().store.create(stripe_events.PLATFORM, stripe_events.KIND, lapsed, name=None)
 
     assert charge(api, invoice).status == 201
 

@@ -199,7 +199,7 @@ def test_an_invoice_voided_before_its_delivery_is_not_sent(api, reachable):
 
 
 def test_a_delivery_left_sending_by_a_dead_worker_is_retried_after_its_claim_and_sent_once(api, reachable):
-    from invoicing.api.routes import deps
+    from invoicing.api.adapters import deps
     from invoicing.logic import delivery
 
     api.post(f"/invoices/{reachable['id']}/send")

@@ -117,12 +117,12 @@ def test_a_code_is_six_digits(api, business):
 
 
 def test_an_expired_code_is_refused(api, business, monkeypatch):
-    from invoicing.api import routes
+    from invoicing.api import adapters
 
     api.post("/business/sender", {"email": ADDRESS})
     code = the_code()
-    issued_at = routes.deps().now()
-    monkeypatch.setattr(routes.deps(), "now", lambda: issued_at + timedelta(minutes=31))
+    issued_at = adapters.deps().now()
+    monkeypatch.setattr(adapters.deps(), "now", lambda: issued_at + timedelta(minutes=31))
 
     reply = api.post("/business/sender/confirm", {"code": code})
 
@@ -147,12 +147,12 @@ def test_a_second_code_within_a_minute_is_a_429_with_retry_after(api, business):
 
 
 def test_a_new_code_after_a_minute_replaces_the_first(api, business, monkeypatch):
-    from invoicing.api import routes
+    from invoicing.api import adapters
 
     api.post("/business/sender", {"email": ADDRESS})
     first = the_code()
-    issued_at = routes.deps().now()
-    monkeypatch.setattr(routes.deps(), "now", lambda: issued_at + timedelta(seconds=61))
+    issued_at = adapters.deps().now()
+    monkeypatch.setattr(adapters.deps(), "now", lambda: issued_at + timedelta(seconds=61))
     assert api.post("/business/sender", {"email": ADDRESS}).status == 202
     second = the_code()
 
@@ -162,11 +162,11 @@ def test_a_new_code_after_a_minute_replaces_the_first(api, business, monkeypatch
 
 
 def test_codes_are_rationed_per_address_whoever_asks_and_per_business(api, business, other_business, monkeypatch):
-    from invoicing.api import routes
+    from invoicing.api import adapters
 
-    start = routes.deps().now()
+    start = adapters.deps().now()
     minutes = iter(range(0, 10_000, 2))
-    monkeypatch.setattr(routes.deps(), "now", lambda: start + timedelta(minutes=next(minutes)))
+    monkeypatch.setattr(adapters.deps(), "now", lambda: start + timedelta(minutes=next(minutes)))
 
     # X, then Y, then X again: each a new code, and the address's allowance counts them all
     asked = [api.post("/business/sender", {"email": address}, tenant=tenant).status for address, tenant in [
@@ -280,9 +280,9 @@ def test_removing_the_address_sends_from_the_platform_and_frees_it(api, business
 
     assert api.get("/business/sender").body["sending_from"] == PLATFORM
     assert send_invoice(api) == f"Acme SAS <{PLATFORM}>"
-    from invoicing.api import routes
+    from invoicing.api import adapters
 
-    assert routes.deps().store.get("platform", "sender", ADDRESS) is None
+    assert adapters.deps().store.get("platform", "sender", ADDRESS) is None
 
 
 def test_an_address_ses_refuses_falls_back_to_the_platforms_for_that_email(api, business, monkeypatch):

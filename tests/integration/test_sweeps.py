@@ -64,14 +64,14 @@ def test_two_sweeps_at_once_then_the_same_day_again_apply_each_fee_once(api, bus
 def test_concurrent_work_on_one_invoice_applies_each_period_once(api, business):
     from datetime import date
 
-    from invoicing.api import routes
+    from invoicing.api import adapters
     from invoicing.logic import sweeps
 
     invoice = issue(api, late_fees=MONTHLY)
-    stored = routes.deps().store.get("acme", "invoice", invoice["id"])
+    stored = adapters.deps().store.get("acme", "invoice", invoice["id"])
 
     with concurrent.futures.ThreadPoolExecutor(6) as pool:
-        applied = list(pool.map(lambda _: sweeps.apply_late_fees(routes.deps(), "acme", dict(stored),
+        applied = list(pool.map(lambda _: sweeps.apply_late_fees(adapters.deps(), "acme", dict(stored),
                                                                  date(2027, 2, 15)), range(6)))  # fmt: skip
 
     assert sum(applied) == 2  # 2026-12-28 and 2027-01-28, once each
@@ -123,10 +123,10 @@ def test_the_scheduled_events_time_is_the_clock_in_france(api, business):
 
 
 def test_a_poison_invoice_goes_alone_to_the_dead_letter_queue(api, business):
-    from invoicing.api import routes
+    from invoicing.api import adapters
 
     good, bad = issue(api, late_fees=MONTHLY), issue(api, name="Poison", late_fees=MONTHLY)
-    store = routes.deps().store
+    store = adapters.deps().store
     broken = store.get("acme", "invoice", bad["id"])
     broken["late_fees"]["value"] = "not a number"
     store.replace("acme", "invoice", {**broken, "version": broken["version"] + 1},
@@ -240,12 +240,12 @@ def test_a_sweep_keeps_each_tenants_invoices_and_messages_its_own(api, business)
 def seed(api, total: int, candidates: int) -> None:
     """`total` issued invoices of which `candidates` owe a fee on 2027-01-15:
     copies of a real one, written straight to the table."""
-    from invoicing.api import routes
+    from invoicing.api import adapters
     from invoicing.logic import sweeps
     from invoicing.store.dynamodb import _encode
 
-    model = routes.deps().store.get("acme", "invoice", issue(api, late_fees=MONTHLY)["id"])
-    client, table = boto3.client("dynamodb"), routes.deps().store.table
+    model = adapters.deps().store.get("acme", "invoice", issue(api, late_fees=MONTHLY)["id"])
+    client, table = boto3.client("dynamodb"), adapters.deps().store.table
     items = []
     for n in range(total - 1):  # the model is one of the candidates
         if n < candidates - 1:
@@ -262,10 +262,10 @@ def seed(api, total: int, candidates: int) -> None:
 
 
 def test_a_sweep_reads_about_one_item_per_candidate_whatever_the_table_holds(api, business):
-    from invoicing.api import routes
+    from invoicing.api import adapters
 
     seed(api, total=5000, candidates=200)
-    store = routes.deps().store
+    store = adapters.deps().store
     store.items_read = 0
 
     done = api.run_sweep("late_fees", "2027-01-15")
@@ -312,9 +312,9 @@ def test_a_reminder_that_arrives_after_the_payment_is_not_sent(api, business):
 def test_a_lost_answer_to_a_write_that_landed_is_the_writes_success(api, business):
     """botocore retries a PutItem whose answer was lost; the retry's condition
     fails on the item it wrote itself: one payment, not two."""
-    from invoicing.api import routes
+    from invoicing.api import adapters
 
-    store = routes.deps().store
+    store = adapters.deps().store
     real_put = store.client.put_item
     calls = []
 

@@ -23,6 +23,7 @@ from invoicing.domain.errors import (
     DomainError,
     FieldError,
     InvalidInput,
+    KeyReused,
     NameTaken,
     NotFound,
     PaymentDeclined,
@@ -207,6 +208,8 @@ def _message(problem: dict[str, Any]) -> str:
 
 
 def _from_domain(error: DomainError) -> Response:
+    if isinstance(error, KeyReused):
+        return error_response(422, error.code, error.message, error.errors)
     if isinstance(error, InvalidInput):
         status = 400 if any(f.field in ("cursor", "If-Match", "Idempotency-Key") for f in error.errors) else 422
         return error_response(status, error.code, error.message, error.errors)

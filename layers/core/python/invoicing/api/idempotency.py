@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 
 from invoicing.api.http import error_response, logger, tenant_of
-from invoicing.domain.errors import FieldError
+from invoicing.domain.errors import FieldError, KeyReused
 from invoicing.store.ports import Record
 
 HEADER = "Idempotency-Key"
@@ -61,8 +61,8 @@ def middleware(store: Callable[[], IdempotencyStore]) -> Callable[..., Response]
         held = records.claim(tenant, scoped, fingerprint, int(time.time()), LEASE_S, RETENTION_S)
         if held is not None:
             if held.fingerprint != fingerprint:
-                message = "this Idempotency-Key was used with a different body; use a new key"
-                return error_response(422, "idempotency_key_reused", message, [FieldError(HEADER, message)])
+                reused = KeyReused()
+                return error_response(422, reused.code, reused.message, reused.errors)
             if held.response is None:
                 return error_response(
                     409, "request_in_progress", "a request with this Idempotency-Key is in progress; retry shortly"

@@ -35,6 +35,16 @@ class InvalidInput(DomainError):
         return cls([FieldError(field, message)])
 
 
+class KeyReused(InvalidInput):
+    """An Idempotency-Key sent again with another request (422)."""
+
+    code = "idempotency_key_reused"
+    MESSAGE = "this Idempotency-Key was used with a different body; use a new key"
+
+    def __init__(self) -> None:
+        super().__init__([FieldError("Idempotency-Key", self.MESSAGE)])
+
+
 class NotFound(DomainError):
     """Unknown, or another tenant's: the two are indistinguishable (404)."""
 

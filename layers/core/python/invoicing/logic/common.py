@@ -3,6 +3,7 @@ passed in, so tests choose them."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets
 import time
@@ -25,12 +26,23 @@ BUSINESS_TIMEZONE = ZoneInfo("Europe/Paris")
 def new_id(prefix: str) -> str:
     """`{prefix}_` + 26 characters: 48 bits of milliseconds then 80 random
     bits, Crockford base32 — sortable by creation time, unguessable."""
-    value = (int(time.time() * 1000) << 80) | secrets.randbits(80)
+    return f"{prefix}_{_base32((int(time.time() * 1000) << 80) | secrets.randbits(80))}"
+
+
+def keyed_id(prefix: str, *parts: str) -> str:
+    """`{prefix}_` + 26 characters that only these parts give: the id of
+    what a request with an Idempotency-Key writes, the same at every retry."""
+    digest = hashlib.sha256("\n".join(parts).encode()).digest()
+    return f"{prefix}_{_base32(int.from_bytes(digest[:17]) >> 6)}"
+
+
+def _base32(value: int) -> str:
+    """The low 130 bits of `value`, as 26 Crockford base32 characters."""
     chars = []
     for _ in range(26):
         value, digit = divmod(value, 32)
         chars.append(_CROCKFORD[digit])
-    return f"{prefix}_{''.join(reversed(chars))}"
+    return "".join(reversed(chars))
 
 
 def _utc_now() -> datetime:

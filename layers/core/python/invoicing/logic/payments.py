@@ -14,11 +14,11 @@ from typing import Any
 
 from invoicing import events
 from invoicing.domain import payments as ledger
-from invoicing.domain.errors import Busy, InvalidInput, StaleVersion
+from invoicing.domain.errors import Busy, InvalidInput, KeyReused, StaleVersion
 from invoicing.domain.lifecycle import Status
 from invoicing.domain.money import format_amount, has_at_most_decimals, minor_unit
 from invoicing.logic import invoices
-from invoicing.logic.common import Deps, announce
+from invoicing.logic.common import Deps, announce, keyed_id
 from invoicing.store.ports import Doc
 
 ATTEMPTS = 80  # fifty payers at once on one invoice still get through
@@ -31,11 +31,20 @@ METHOD_FIELDS = {
 }
 
 
-def record(deps: Deps, tenant: str, invoice_id: str, data: Any) -> Doc:
+def record(deps: Deps, tenant: str, invoice_id: str, data: Any, key: str | None = None) -> Doc:
     """A payment received outside the system. The payment, with where the
-    invoice stands after it."""
+    invoice stands after it.
+
+    With an Idempotency-Key, the payment's id comes from the key: a retry
+    whose first attempt was written but never answered (a lost response, a
+    timeout, a completion the table refused) finds its payment on the
+    invoice and answers it again, instead of recording it twice."""
+    payment_id = keyed_id("pay", tenant, invoice_id, key) if key is not None else deps.new_id("pay")
     for _ in range(ATTEMPTS):
         current = invoices.get_invoice(deps, tenant, invoice_id)
+        done = next((p for p in current.get("payments") or [] if p["id"] == payment_id), None)
+        if done is not None:
+            return _again(done, data, current)
         currency = current["currency"]
         amount = Decimal(data.amount)
         check(current, amount, data.instalment_id)
@@ -45,7 +54,7 @@ def record(deps: Deps, tenant: str, invoice_id: str, data: Any) -> Doc:
         if len(current.get("payments") or []) >= MAX_PAYMENTS:
             raise InvalidInput.of("amount", f"an invoice takes at most {MAX_PAYMENTS} payments")
         payment = {
-            "id": deps.new_id("pay"),
+            "id": payment_id,
             "method": data.method,
             "amount": format_amount(amount, currency),
             "paid_at": paid_at.isoformat(),
@@ -62,6 +71,14 @@ def record(deps: Deps, tenant: str, invoice_id: str, data: Any) -> Doc:
         published(deps, tenant, current, doc, payment["id"])
         return {**payment, "invoice": position(doc)}
     raise Busy("the invoice is being paid too often at once to record this payment now; retry")
+
+
+def _again(payment: Doc, data: Any, invoice: Doc) -> Doc:
+    """The payment a first attempt with this key recorded; the key sent with
+    another payment is refused, as the idempotency record would have."""
+    if payment["method"] != data.method or Decimal(payment["amount"]) != Decimal(data.amount):
+        raise KeyReused
+    return {**payment, "invoice": position(invoice)}
 
 
 def check(invoice: Doc, amount: Decimal, instalment_id: str | None) -> None:

@@ -139,7 +139,17 @@ Bic = Annotated[str, Field(max_length=14, examples=["BNPAFRPPXXX"]), AfterValida
 UNION_TAGS: set[str] = set()
 
 
-class Input(BaseModel):
+class Model(BaseModel):
+    """Every model: its validator is built when it first validates (or is
+    documented), not when a function loads it. An API function loads the
+    models of all its routes and validates one a request: the response
+    models are there for the OpenAPI document only, which one request in
+    thousands asks for."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class Input(Model):
     """Every request model: unknown fields are an error naming the field."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -153,7 +163,7 @@ class Input(BaseModel):
     __str__ = __repr__
 
 
-class Output(BaseModel):
+class Output(Model):
     model_config = ConfigDict(extra="allow")
 
 
@@ -216,18 +226,18 @@ class Timestamps(Output):
 ItemT = TypeVar("ItemT")
 
 
-class Page(BaseModel, Generic[ItemT]):
+class Page(Model, Generic[ItemT]):
     """Every list: follow `next_cursor` until it is null."""
 
     items: list[ItemT]
     next_cursor: str | None
 
 
-class ErrorBody(BaseModel):
+class ErrorBody(Model):
     code: str
     message: str
     fields: list[dict[str, str]] = []
 
 
-class ErrorResponse(BaseModel):
+class ErrorResponse(Model):
     error: ErrorBody

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
-from invoicing.models.common import Input, MoneyIn, Text
+from invoicing.models.common import Input, Model, MoneyIn, Text
 from invoicing.models.delivery import Delivery
 from invoicing.models.invoices import InvoiceTotals, Lines
 
@@ -36,7 +36,7 @@ class CreditNoteIn(Input):
         return self
 
 
-class CreditNote(BaseModel):
+class CreditNote(Model):
     model_config = ConfigDict(extra="allow")
 
     id: str
@@ -54,5 +54,5 @@ class CreditNote(BaseModel):
     created_at: str
 
 
-class CreditNoteDeliveries(BaseModel):
+class CreditNoteDeliveries(Model):
     deliveries: list[Delivery] = Field(description="one per recipient and channel; the invoice lists them too")

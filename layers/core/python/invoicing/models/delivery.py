@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
 
-from invoicing.models.common import Email, Input, Phone, Version
+from invoicing.models.common import Email, Input, Model, Phone, Version
 
 MAX_RECIPIENTS = 10
 
@@ -29,7 +29,7 @@ class SendRequest(Input):
         return channels
 
 
-class Delivery(BaseModel):
+class Delivery(Model):
     id: str
     kind: Literal["invoice", "receipt"] = Field(
         default="invoice", description="the invoice itself, or the receipt e-mailed when it is paid"
@@ -53,7 +53,7 @@ class SenderCode(Input):
     code: Annotated[str, Field(pattern=r"^[0-9]{6}$", description="the six digits e-mailed to the address")]
 
 
-class Sender(BaseModel):
+class Sender(Model):
     email: str | None = Field(description="the address the business proved it reads; None until one is confirmed")
     confirmed_at: str | None = None
     sending_from: str = Field(

@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from invoicing.models.common import (
     MAX_LINES,
@@ -15,6 +15,7 @@ from invoicing.models.common import (
     DiscountIn,
     Id,
     Input,
+    Model,
     Name,
     Price,
     Quantity,
@@ -122,14 +123,14 @@ class VersionIn(Input):
     version: Version | None = None
 
 
-class TaxAmountOut(BaseModel):
+class TaxAmountOut(Model):
     name: str
     rate: str
     base: str
     tax: str
 
 
-class InvoiceTotals(BaseModel):
+class InvoiceTotals(Model):
     subtotal: str
     discount: str
     tax_breakdown: list[TaxAmountOut]
@@ -143,7 +144,7 @@ class TotalsOut(InvoiceTotals):
     line_nets: list[str]
 
 
-class _InvoiceOut(BaseModel):
+class _InvoiceOut(Model):
     """What an invoice and its list entry both show."""
 
     model_config = ConfigDict(extra="allow")
@@ -165,7 +166,7 @@ class _InvoiceOut(BaseModel):
     version: int
 
 
-class CreditNoteRef(BaseModel):
+class CreditNoteRef(Model):
     """A credit note as its invoice lists it."""
 
     id: str
@@ -189,7 +190,7 @@ class InvoiceSummary(_InvoiceOut):
     line_count: int
 
 
-class PdfLink(BaseModel):
+class PdfLink(Model):
     url: str = Field(description="pre-signed GET of the PDF")
     expires_in: int = Field(description="seconds")
     version: int = Field(description="the invoice version the PDF shows")
@@ -215,7 +216,7 @@ class AttachmentIn(Input):
     size: Annotated[int, Field(ge=1, description="bytes; at most 20 MiB (20,971,520)")]
 
 
-class Attachment(BaseModel):
+class Attachment(Model):
     """A confirmed attachment, as the invoice lists it."""
 
     id: str
@@ -225,12 +226,12 @@ class Attachment(BaseModel):
     uploaded_at: str
 
 
-class UploadForm(BaseModel):
+class UploadForm(Model):
     url: str = Field(description="POST a multipart form here: `fields` first, then the file as `file`")
     fields: dict[str, str]
 
 
-class AttachmentUpload(BaseModel):
+class AttachmentUpload(Model):
     """A reserved attachment: upload the file with `upload`, then confirm it."""
 
     id: str

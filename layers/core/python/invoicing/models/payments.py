@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
-from invoicing.models.common import UNION_TAGS, Day, Id, Input, MoneyIn, ShortText, Text
+from invoicing.models.common import UNION_TAGS, Day, Id, Input, Model, MoneyIn, ShortText, Text
 
 PositiveAmount = Annotated[MoneyIn, Field(gt=0, description="in the invoice's currency, e.g. 250.00")]
 
@@ -62,7 +62,7 @@ PaymentIn = Annotated[CashPayment | BankTransferPayment | ChequePayment | CardPa
 UNION_TAGS.update(("cash", "bank_transfer", "cheque", "card"))
 
 
-class Payment(BaseModel):
+class Payment(Model):
     model_config = ConfigDict(extra="allow")
 
     id: str
@@ -76,12 +76,12 @@ class Payment(BaseModel):
     recorded_at: str
 
 
-class PaymentList(BaseModel):
+class PaymentList(Model):
     items: list[Payment]
     next_cursor: str | None
 
 
-class InvoicePosition(BaseModel):
+class InvoicePosition(Model):
     status: Literal["open", "partially_paid", "paid"]
     amount_paid: str
     amount_due: str

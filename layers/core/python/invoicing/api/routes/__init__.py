@@ -1,0 +1,31 @@
+"""The API's routes: parse (pydantic, by Powertools), call a use case, answer.
+
+One module a function, so that each loads its own routes and models only
+(`infra/wiring.py` says which function answers which route). The OpenAPI
+document needs them all: `every()` loads them, on its first request.
+
+No `from __future__ import annotations` in these modules: Powertools reads
+the route functions' annotations at runtime, and the CRUD routes are built
+in a loop.
+"""
+
+from typing import Any
+
+
+def every() -> tuple[Any, ...]:
+    """Every router, in the document's order."""
+    from invoicing.api.routes import attachments, catalog, documents, invoices, pay, sender, totals, webhooks
+
+    return (
+        catalog.business,
+        catalog.customers,
+        catalog.products,
+        catalog.templates,
+        invoices.router,
+        documents.router,
+        attachments.router,
+        sender.router,
+        webhooks.router,
+        pay.router,
+        totals.router,
+    )

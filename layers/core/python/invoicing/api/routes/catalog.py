@@ -1,0 +1,117 @@
+"""The business profile, customers, products and templates (the API function)."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from pydantic import BaseModel
+
+from invoicing.api.adapters import deps
+from invoicing.api.http import if_match, json_response, responses, tenant_of
+from invoicing.api.routes.common import Cursor, Limit, created, no_content, page
+from invoicing.logic import catalog
+from invoicing.models.common import Page
+from invoicing.models.invoices import Invoice
+from invoicing.models.resources import (
+    Business,
+    BusinessIn,
+    Customer,
+    CustomerIn,
+    CustomerPatch,
+    Product,
+    ProductIn,
+    ProductPatch,
+)
+from invoicing.models.templates import InvoiceFromTemplate, Template, TemplateIn, TemplatePatch
+
+business = Router()
+
+
+@business.get("/business", summary="The business profile", responses=responses(200, "The profile", Business))
+def get_business():
+    return json_response(200, catalog.get_business(deps(), tenant_of(business)))
+
+
+@business.put(
+    "/business",
+    summary="Create or replace the business profile",
+    responses=responses(200, "The saved profile", Business, 409),
+)
+def put_business(body: Annotated[BusinessIn, Body()]):
+    return json_response(200, catalog.put_business(deps(), tenant_of(business), body, if_match(business)))
+
+
+# -- customers and products --------------------------------------------------------------
+
+
+def _crud(kind: str, create_model: type[BaseModel], patch_model: type[BaseModel], out: type[BaseModel]) -> Router:
+    router = Router()
+    plural, id_name = f"/{kind}s", f"{kind}_id"
+    item = f"{plural}/<{id_name}>"
+    ItemId = Annotated[str, Path(alias=id_name, max_length=64)]
+
+    @router.post(
+        plural,
+        summary=f"Create a {kind}",
+        operation_id=f"create_{kind}",
+        responses=responses(201, f"The {kind}", out, 409),
+    )
+    def create(body: Annotated[create_model, Body()]):  # type: ignore[valid-type]
+        doc = catalog.create(deps(), tenant_of(router), kind, body)
+        return created(router, doc, f"{plural}/{doc['id']}")
+
+    @router.get(
+        plural,
+        summary=f"List {kind}s",
+        operation_id=f"list_{kind}s",
+        responses=responses(200, f"A page of {kind}s", Page[out]),
+    )
+    def list_all(limit: Limit = 50, cursor: Cursor = None):
+        return json_response(200, page(catalog.list_page(deps(), tenant_of(router), kind, limit, cursor)))
+
+    @router.get(
+        item, summary=f"Get a {kind}", operation_id=f"get_{kind}", responses=responses(200, f"The {kind}", out, 404)
+    )
+    def get_one(id: ItemId):
+        return json_response(200, catalog.get(deps(), tenant_of(router), kind, id))
+
+    @router.patch(
+        item,
+        summary=f"Change a {kind}",
+        operation_id=f"update_{kind}",
+        responses=responses(200, f"The {kind}", out, 404, 409),
+    )
+    def update(id: ItemId, body: Annotated[patch_model, Body()]):  # type: ignore[valid-type]
+        return json_response(200, catalog.update(deps(), tenant_of(router), kind, id, body, if_match(router)))
+
+    @router.delete(
+        item,
+        summary=f"Delete a {kind}",
+        operation_id=f"delete_{kind}",
+        responses=responses(204, "Deleted", None, 404, 409),
+    )
+    def delete(id: ItemId):
+        catalog.delete(deps(), tenant_of(router), kind, id, if_match(router))
+        return no_content()
+
+    return router
+
+
+customers = _crud("customer", CustomerIn, CustomerPatch, Customer)
+products = _crud("product", ProductIn, ProductPatch, Product)
+templates = _crud("template", TemplateIn, TemplatePatch, Template)
+
+
+@templates.post(
+    "/templates/<template_id>/invoices",
+    summary="A draft invoice from the template, for a customer and dates",
+    responses=responses(201, "The draft", Invoice, 404, 409),
+)
+def invoice_from_template(
+    template_id: Annotated[str, Path(alias="template_id", max_length=64)],
+    body: Annotated[InvoiceFromTemplate, Body()],
+):
+    from invoicing.logic import templates as use_cases
+
+    doc = use_cases.new_invoice(deps(), tenant_of(templates), template_id, body)
+    return created(templates, {**doc, "deliveries": []}, f"/invoices/{doc['id']}")

@@ -1,0 +1,28 @@
+"""What the route modules share: path and query parameters, pages, 201 and 204."""
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+
+from invoicing.api.http import json_response, public_url
+from invoicing.store.ports import PageOf
+
+Limit = Annotated[int, Query(ge=1, le=200, description="at most 200")]
+Cursor = Annotated[str | None, Query(max_length=2048, description="next_cursor of the previous page")]
+InvoiceId = Annotated[str, Path(alias="invoice_id", max_length=64)]
+CreditNoteId = Annotated[str, Path(alias="credit_note_id", max_length=64)]
+
+
+def page(result: PageOf) -> dict[str, Any]:
+    return {"items": result.items, "next_cursor": result.cursor}
+
+
+def created(router: Router, doc: dict[str, Any], path: str) -> Response:
+    """201 with the new object's absolute URL (the deployed stage included)."""
+    return json_response(201, doc, {"Location": f"{public_url(router)}{path}"})
+
+
+def no_content():
+    return Response(status_code=204, body=None)

@@ -1,0 +1,132 @@
+"""The hosted invoice page (its own function, public: the token is the credential)."""
+
+import os
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+
+from invoicing.api.adapters import deps
+from invoicing.api.http import logger, public_url
+
+router = Router()
+
+HTML = "text/html; charset=utf-8"
+_HTML_PAGE = {200: {"description": "An HTML page", "content": {"text/html": {"schema": {"type": "string"}}}}}
+_HTML_ERROR = {"description": "An HTML page that says why", "content": {"text/html": {"schema": {"type": "string"}}}}
+# Unbounded here, so that a mangled link gets the page that says so, not a JSON error: a
+# token longer than any we issue is simply not found.
+PayToken = Annotated[str, Path(description="the payment link's token")]
+MAX_TOKEN = 64
+
+
+def _page_headers() -> dict[str, str]:
+    """No script at all; the form may post here and be sent on to Stripe's
+    Checkout (or the local stand-in); the token in the URL never leaves in a
+    Referer; nothing cached, nothing framed."""
+    checkout = "https://checkout.stripe.com"
+    local = os.environ.get("STRIPE_API_BASE")
+    form_action = f"'self' {checkout}" + (f" {local.rstrip('/')}" if local else "")
+    return {
+        "Content-Security-Policy": f"default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+        f"form-action {form_action}; base-uri 'none'; frame-ancestors 'none'",
+        "Referrer-Policy": "no-referrer",
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "no-store",
+    }
+
+
+def _html(status: int, body: str) -> Response:
+    return Response(status_code=status, content_type=HTML, body=body, headers=_page_headers())
+
+
+def _missing() -> Response:
+    from invoicing.documents.html import render_missing_page
+
+    return _html(404, render_missing_page())
+
+
+def _page_url(token: str) -> str:
+    return f"{public_url(router)}/pay/{token}"
+
+
+@router.get(
+    "/pay/<token>",
+    summary="The hosted invoice page: the invoice, its PDF, and the Pay button (no token needed)",
+    responses={**_HTML_PAGE, 404: _HTML_ERROR},
+)
+def pay_page(token: PayToken, paid: Annotated[str | None, Query()] = None):
+    if len(token) > MAX_TOKEN:
+        return _missing()
+    from invoicing.domain.errors import NotFound
+    from invoicing.logic import paypage
+
+    try:
+        return _html(200, paypage.page(deps(), token, _page_url(token), returned=paid is not None))
+    except NotFound:
+        return _missing()
+
+
+@router.get(
+    "/pay/<token>/pdf",
+    summary="The invoice's PDF: a redirection to a link valid a few minutes",
+    responses={302: {"description": "To the PDF"}, 404: _HTML_ERROR},
+)
+def pay_pdf(token: PayToken):
+    if len(token) > MAX_TOKEN:
+        return _missing()
+    from invoicing.domain.errors import NotFound
+    from invoicing.logic import paypage
+
+    try:
+        url = paypage.pdf_url(deps(), token)
+    except NotFound:
+        return _missing()
+    return Response(status_code=302, body="", headers={"Location": url, **_page_headers()})
+
+
+@router.post(
+    "/pay/<token>/checkout",
+    summary="The Pay button (a form: target = balance or an instalment id, tip = a percentage offered): "
+    "to Stripe's Checkout",
+    responses={
+        303: {"description": "To Stripe's Checkout page"},
+        404: _HTML_ERROR,
+        409: _HTML_ERROR,
+        422: _HTML_ERROR,
+        502: _HTML_ERROR,
+        503: _HTML_ERROR,
+    },
+)
+def pay_checkout(token: PayToken):
+    if len(token) > MAX_TOKEN:
+        return _missing()
+    from urllib.parse import parse_qsl
+
+    from invoicing.domain.errors import Conflict, InvalidInput, NotFound
+    from invoicing.logic import paypage
+    from invoicing.store.stripe_api import StripeApi, StripeRefused, StripeUnavailable
+
+    body = router.current_event.decoded_body or ""
+    form = {key: value[:64] for key, value in parse_qsl(body, keep_blank_values=True)}
+    url = _page_url(token)
+    try:
+        checkout = paypage.checkout(deps(), StripeApi(), token, url, form)
+    except NotFound:
+        return _missing()
+    except Conflict:  # paid, or the instalment chosen is, since the page was shown
+        status, problem = 409, "pay_stale"
+    except InvalidInput as error:
+        status, problem = 422, str(error)
+    except StripeRefused as error:  # the business's Stripe set-up: for the operator's eyes
+        logger.error("stripe refused a checkout session", extra={"code": error.code, "status": error.status})
+        status, problem = 502, "pay_refused"
+    except StripeUnavailable:
+        status, problem = 503, "pay_unavailable"
+    else:
+        return Response(status_code=303, body="", headers={"Location": checkout, **_page_headers()})
+    try:
+        return _html(status, paypage.page(deps(), token, url, problem=problem))
+    except NotFound:
+        return _missing()
