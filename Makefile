@@ -10,7 +10,9 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export PYTHONPATH := $(CURDIR):$(CURDIR)/layers/core/python
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: tick fonts browser dev test install build synth deploy token invoke lint typecheck test-fast bench fuzz clean
+FORCE:
+
+.PHONY: FORCE tick fonts browser dev test install build synth deploy token invoke lint typecheck test-fast bench fuzz clean
 
 dev: install ## install, then run the whole system on http://127.0.0.1:$(PORT)
 	PORT=$(PORT) $(BIN)/python -m infra.local.runtime
@@ -57,9 +59,9 @@ define compile312
 	else echo "warning: no Python 3.12 here: the $(1) layer ships without bytecode (slower cold starts)"; fi
 endef
 
-# The shared package, as Lambda mounts it, with its bytecode.
-CORE_SOURCES := $(shell find layers/core/python -type f ! -name '*.pyc')
-build/layers/core.built: $(CORE_SOURCES)
+# The shared package, as Lambda mounts it, with its bytecode: copied again at
+# every build (a second), so that no module deleted or renamed since lingers.
+build/layers/core.built: FORCE
 	rm -rf build/layers/core && mkdir -p build/layers/core
 	cp -r layers/core/python build/layers/core/python
 	find build/layers/core -name __pycache__ -prune -exec rm -rf {} +

@@ -63,7 +63,28 @@ def layer_dir(name: str) -> Path:
                 f"Lambda dependencies (aarch64, Python 3.12) that the {name} layer ships."
             )
         raise FileNotFoundError(f"{path / 'python'} does not exist: the {name} layer has no code to ship.")
+    source = COPIED_FROM.get(name)
+    if source is not None and _differs(source, path / "python"):
+        raise FileNotFoundError(f"{path} is not a copy of {source} as it is now: run `make build` first")
     return path
+
+
+# Built layers that are a copy of a source folder (with their bytecode).
+COPIED_FROM: dict[str, Path] = {"core": REPO_ROOT / "layers" / "core" / "python"}
+
+
+def _differs(source: Path, copy: Path) -> bool:
+    """A module added, removed or changed in `source` since it was copied."""
+
+    def files(folder: Path) -> dict[str, Path]:
+        return {
+            str(p.relative_to(folder)): p
+            for p in folder.rglob("*")
+            if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
+        }
+
+    ours, copied = files(source), files(copy)
+    return ours.keys() != copied.keys() or any(p.read_bytes() != copied[name].read_bytes() for name, p in ours.items())
 
 
 _READ = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem")

@@ -81,3 +81,26 @@ def test_the_staged_layers_keep_their_bytecode_and_the_code_folders_none(tmp_pat
     for layer in layers:
         assert any(layer.rglob("*.cpython-312.pyc")) or python312() is None, layer
     assert not list(code[0].rglob("*.pyc"))
+
+
+def test_a_core_layer_copied_before_its_source_changed_asks_for_make_build(tmp_path: Path, monkeypatch) -> None:
+    from infra.constructs import functions as functions_module
+
+    source, built = tmp_path / "source", tmp_path / "build" / "core"
+    (source / "invoicing").mkdir(parents=True)
+    (source / "invoicing" / "routes.py").write_text("OLD = 1\n")
+    (built / "python" / "invoicing" / "__pycache__").mkdir(parents=True)
+    (built / "python" / "invoicing" / "routes.py").write_text("OLD = 1\n")
+    (built / "python" / "invoicing" / "__pycache__" / "routes.cpython-312.pyc").write_bytes(b"")
+    monkeypatch.setattr(functions_module, "BUILD_DIR", tmp_path / "build")
+    monkeypatch.setitem(functions_module.LAYER_DIRS, "core", built)
+    monkeypatch.setitem(functions_module.COPIED_FROM, "core", source)
+    assert functions_module.layer_dir("core") == built  # a copy, its bytecode aside
+
+    (source / "invoicing" / "routes.py").write_text("NEW = 1\n")
+    with pytest.raises(FileNotFoundError, match="run `make build` first"):
+        functions_module.layer_dir("core")
+    (source / "invoicing" / "routes.py").unlink()  # removed since: it would linger in the layer
+    (source / "invoicing" / "adapters.py").write_text("OLD = 1\n")
+    with pytest.raises(FileNotFoundError, match="run `make build` first"):
+        functions_module.layer_dir("core")

@@ -149,6 +149,7 @@ def test_a_payment_written_but_never_answered_is_answered_again_by_its_key_not_r
     assert [p["amount"] for p in recorded] == ["100.00"]  # it was: the key was released with the 500
     retried = api.post(f"/invoices/{issued['id']}/payments", body, headers=headers)
     assert (retried.status, retried.body["id"]) == (201, recorded[0]["id"])
+    assert retried.headers.get("Idempotent-Replayed") == "true"
     after = api.get(f"/invoices/{issued['id']}").body
     assert (after["amount_paid"], len(after["payments"])) == ("100.00", 1)
     other = {**body, "amount": "50.00"}
@@ -160,13 +161,21 @@ def test_a_payment_key_sent_again_with_another_payment_once_its_record_is_gone_i
     from invoicing.api.adapters import deps
     from invoicing.domain.errors import KeyReused
     from invoicing.logic import payments
-    from invoicing.models.payments import CashPayment
+    from invoicing.models.payments import BankTransferPayment
 
-    recorded = payments.record(deps(), "acme", issued["id"], CashPayment(method="cash", amount="100.00"), "k")
-    with pytest.raises(KeyReused):
-        payments.record(deps(), "acme", issued["id"], CashPayment(method="cash", amount="50.00"), "k")
-    again = payments.record(deps(), "acme", issued["id"], CashPayment(method="cash", amount="100"), "k")
-    assert again["id"] == recorded["id"]
+    def record(amount: str, reference: str, paid_at: str | None = None) -> tuple[dict[str, Any], bool]:
+        data = BankTransferPayment(method="bank_transfer", amount=amount, reference=reference, paid_at=paid_at)
+        return payments.record(deps(), "acme", issued["id"], data, "monthly")
+
+    first, new = record("100.00", "VIR-1", "2026-11-01")
+    assert new
+    for amount, reference, paid_at in (("50.00", "VIR-1", None), ("100.00", "VIR-2", None),
+                                       ("100.00", "VIR-1", "2026-11-20")):  # fmt: skip
+        with pytest.raises(KeyReused):
+            record(amount, reference, paid_at)
+    again, new = record("100", "VIR-1")
+    assert (again["id"], new) == (first["id"], False)
+    assert len(api.get(f"/invoices/{issued['id']}").body["payments"]) == 1
 
 
 def test_a_payment_whose_key_record_was_refused_is_not_recorded_again_when_its_lease_ends(api, issued, monkeypatch):

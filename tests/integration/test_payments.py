@@ -217,7 +217,7 @@ def test_payments_recorded_at_once_under_one_key_are_one(api, customer):
     data = TypeAdapter(PaymentIn).validate_python({"method": "cash", "amount": "100"})
 
     def attempt(_: int) -> str:
-        return payments.record(deps(), "acme", invoice["id"], data, "pay-at-once")["id"]
+        return payments.record(deps(), "acme", invoice["id"], data, "pay-at-once")[0]["id"]
 
     with ThreadPoolExecutor(4) as pool:
         ids = set(pool.map(attempt, range(4)))

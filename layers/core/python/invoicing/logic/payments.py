@@ -31,9 +31,9 @@ METHOD_FIELDS = {
 }
 
 
-def record(deps: Deps, tenant: str, invoice_id: str, data: Any, key: str | None = None) -> Doc:
+def record(deps: Deps, tenant: str, invoice_id: str, data: Any, key: str | None = None) -> tuple[Doc, bool]:
     """A payment received outside the system. The payment, with where the
-    invoice stands after it.
+    invoice stands after it; and False when it was recorded before.
 
     With an Idempotency-Key, the payment's id comes from the key: a retry
     whose first attempt was written but never answered (a lost response, a
@@ -44,7 +44,7 @@ def record(deps: Deps, tenant: str, invoice_id: str, data: Any, key: str | None 
         current = invoices.get_invoice(deps, tenant, invoice_id)
         done = next((p for p in current.get("payments") or [] if p["id"] == payment_id), None)
         if done is not None:
-            return _again(done, data, current)
+            return _again(done, data, current), False
         currency = current["currency"]
         amount = Decimal(data.amount)
         check(current, amount, data.instalment_id)
@@ -69,14 +69,22 @@ def record(deps: Deps, tenant: str, invoice_id: str, data: Any, key: str | None 
         if doc is None:
             continue
         published(deps, tenant, current, doc, payment["id"])
-        return {**payment, "invoice": position(doc)}
+        return {**payment, "invoice": position(doc)}, True
     raise Busy("the invoice is being paid too often at once to record this payment now; retry")
 
 
 def _again(payment: Doc, data: Any, invoice: Doc) -> Doc:
     """The payment a first attempt with this key recorded; the key sent with
-    another payment is refused, as the idempotency record would have."""
-    if payment["method"] != data.method or Decimal(payment["amount"]) != Decimal(data.amount):
+    another payment (any field it was given differs) is refused, as the
+    idempotency record would have."""
+    fields = ("instalment_id", *METHOD_FIELDS[data.method])
+    same = (
+        payment["method"] == data.method
+        and Decimal(payment["amount"]) == Decimal(data.amount)
+        and all(payment.get(field) == getattr(data, field) for field in fields)
+        and (data.paid_at is None or payment["paid_at"] == data.paid_at.isoformat())
+    )
+    if not same:
         raise KeyReused
     return {**payment, "invoice": position(invoice)}
 

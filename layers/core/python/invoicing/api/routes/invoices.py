@@ -203,7 +203,11 @@ def record_payment(invoice_id: InvoiceId, body: Annotated[PaymentIn, Body()]):
 
         payment = card_charges.charge(deps(), StripeApi(), tenant, invoice_id, body, key)
     else:
-        payment = payments.record(deps(), tenant, invoice_id, body, key)
+        payment, new = payments.record(deps(), tenant, invoice_id, body, key)
+        if not new:  # recorded by an attempt whose answer was lost
+            answer = created(router, payment, f"/invoices/{invoice_id}/payments")
+            answer.headers["Idempotent-Replayed"] = "true"
+            return answer
     Metrics().add_metric(name="PaymentsRecorded", unit=MetricUnit.Count, value=1)
     return created(router, payment, f"/invoices/{invoice_id}/payments")
 

@@ -1,4 +1,4 @@
-"""POST /totals, for the OpenAPI document (the totals function answers it without a resolver)."""
+"""POST /totals: the editor's live preview (the totals function)."""
 
 from typing import Annotated
 
