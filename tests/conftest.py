@@ -155,7 +155,7 @@ class InProcessApi(Verbs):
         started = self.invoke_function("sweeps", {"sweep": sweep, "time": f"{day}T{hour}:00Z"})
         assert started["shards"] == 8
         sqs, url = boto3.client("sqs"), os.environ[wiring.SWEEP_QUEUE_ENV]
-        done = {"candidates": 0, "done": 0, "failed": 0, "pages": 0}
+        done = {"candidates": 0, "done": 0, "failed": 0, "deferred": 0, "pages": 0}
         while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1).get("Messages", []):
             (message,) = messages
             record = {"messageId": message["MessageId"], "receiptHandle": message["ReceiptHandle"],

@@ -43,7 +43,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         pages.clear()
         response = process_partial_response(event=event, record_handler=work, processor=processor, context=context)
         # what the pages did, beside the failures SQS reads (the local runtime's tick sums it)
-        return {**response, "done": {key: sum(page[key] for page in pages) for key in ("candidates", "done", "failed")}}
+        totals = {key: sum(page[key] for page in pages) for key in ("candidates", "done", "failed", "deferred")}
+        return {**response, "done": totals}
     return start(event)
 
 
@@ -59,12 +60,12 @@ def start(event: dict[str, Any]) -> dict[str, Any]:
     return {"sweep": event["sweep"], "today": today.isoformat(), "shards": shards}
 
 
-def work(record: SQSRecord) -> dict[str, int]:
+def work(record: SQSRecord, lambda_context: LambdaContext) -> dict[str, int]:
     from invoicing.logic import sweeps
 
     logger.set_correlation_id(record.message_id)
     message = json.loads(record.body)
-    done = sweeps.work_page(deps(), queue(), message)
+    done = sweeps.work_page(deps(), queue(), message, lambda_context.get_remaining_time_in_millis)
     pages.append(done)
     logger.info("sweep page", extra={"sweep": message["sweep"], "shard": message["shard"], **done})
     name = "LateFeesApplied" if message["sweep"] == "late_fees" else "RemindersQueued"

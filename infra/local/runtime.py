@@ -134,7 +134,7 @@ def tick(body: bytes, lambdas: Lambdas, pollers: dict[str, QueuePoller], bus: Bu
         started = lambdas.run(schedule.function, fired)
         drained = all(poller.drain() for poller in pollers.values()) and bus.drain(timeout_s=120)
         done = {key: sum(poller.done[key] - before[name].get(key, 0) for name, poller in pollers.items())
-                for key in ("candidates", "done", "failed")}  # fmt: skip
+                for key in ("candidates", "done", "failed", "deferred")}  # fmt: skip
         summary[schedule.name] = {**done, "shards": started.get("shards"), "finished": drained}
     return _json(200, summary)
 

@@ -141,6 +141,47 @@ def test_a_poison_invoice_goes_alone_to_the_dead_letter_queue(api, business):
     assert json.loads(message["Body"])["invoice_id"] == bad["id"]
 
 
+class Queue:
+    """The page queue, kept in a list."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict] = []
+
+    def send(self, message: dict) -> None:
+        self.sent.append(message)
+
+    def poison(self, message: dict) -> None:
+        raise AssertionError(f"no invoice of this test is poison: {message}")
+
+
+def test_a_page_out_of_time_queues_the_invoices_it_did_not_reach_and_they_get_their_fee_once(api, business):
+    from invoicing.api import adapters
+    from invoicing.logic import sweeps
+
+    invoices = [issue(api, name=f"Lente {n}", late_fees=MONTHLY) for n in range(6)]
+    queue, deps = Queue(), adapters.deps()
+    pages = [{"sweep": "late_fees", "today": "2027-01-15", "shard": shard} for shard in range(8)]
+    done = []
+    for page in pages:  # time for one invoice a page, then the reserve is reached
+        budget = iter([sweeps.RESERVE_MS * 3] + [sweeps.RESERVE_MS - 1] * 10)
+        done.append(sweeps.work_page(deps, queue, page, lambda b=budget: next(b)))
+
+    assert sum(d["candidates"] for d in done) == 6
+    assert sum(d["done"] for d in done) + sum(d["deferred"] for d in done) == 6
+    left = [message for message in queue.sent if "invoices" in message]
+    assert sum(len(message["invoices"]) for message in left) == sum(d["deferred"] for d in done) > 0
+    assert all("cursor" not in message for message in left)
+    # each left-over message delivered, then again, then twice at once: one fee each
+    finished = [sweeps.work_page(deps, queue, message)["done"] for message in left]
+    assert sum(finished) == sum(d["deferred"] for d in done)
+    assert [sweeps.work_page(deps, queue, message)["done"] for message in left] == [0] * len(left)
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        again = list(pool.map(lambda m: sweeps.work_page(deps, Queue(), m)["done"], left * 2))
+    assert again == [0] * len(left) * 2
+    assert {read(api, invoice)["late_fees_total"] for invoice in invoices} == {"20.97"}
+    assert len(queue.sent) == len(left)  # no page queued a next page: each shard fits in one
+
+
 def _dead_letters() -> str:
     import os
 

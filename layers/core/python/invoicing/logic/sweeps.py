@@ -26,7 +26,7 @@ from invoicing.domain import late_fees, reminders
 from invoicing.domain.errors import StaleVersion
 from invoicing.domain.money import format_amount
 from invoicing.logic.common import Deps, announce, new_delivery
-from invoicing.store.ports import ConditionFailed, Doc
+from invoicing.store.ports import Candidate, ConditionFailed, Doc
 from invoicing.store.transient import is_transient
 
 logger = logging.getLogger(__name__)
@@ -225,6 +225,9 @@ def _reread(deps: Deps, tenant: str, doc: Doc) -> Doc | None:
 
 PAGE = 100  # candidates per message: a page is a few seconds of conditional writes
 TRANSIENT_ATTEMPTS = 2  # an invoice's work, while AWS answers it is busy (a page has a minute)
+# What a page keeps for its last invoice: its worst case, AWS busy throughout
+# (botocore's standard retries, about 8 s a call, twice), and queueing the rest.
+RESERVE_MS = 20_000
 WORK = {"late_fees": apply_late_fees, "reminders": send_reminders}
 
 
@@ -239,16 +242,35 @@ def fan_out(queue: Any, sweep: str, today: date) -> int:
     return SWEEP_SHARDS
 
 
-def work_page(deps: Deps, queue: Any, message: dict[str, Any]) -> dict[str, int]:
+def work_page(
+    deps: Deps, queue: Any, message: dict[str, Any], time_left_ms: Callable[[], int] | None = None
+) -> dict[str, int]:
     """Do a page of a shard's work, and queue the next page. An invoice
     whose work fails goes alone to the dead-letter queue and the page goes
-    on (the index keeps it: the next run tries it again). What was done."""
+    on (the index keeps it: the next run tries it again). What was done.
+
+    The page stops while `time_left_ms()` still leaves an invoice's worst
+    case (AWS busy, botocore's retries and ours), and queues the invoices it
+    did not reach as a message of their own: a page that outlived its
+    function would be received again whole, and its next page queued twice.
+    A message of `invoices` (those a page left) reads each from the table
+    and queues no next page."""
     sweep, today = message["sweep"], date.fromisoformat(message["today"])
-    page = deps.store.sweep_candidates(sweep, int(message["shard"]), message["today"], message.get("cursor"), PAGE)
-    if page.cursor:  # first: a page that fails does not hold up the rest of its shard
-        queue.send({**message, "cursor": page.cursor})
-    done = {"candidates": len(page.items), "done": 0, "failed": 0}
-    for candidate in page.items:
+    if "invoices" in message:
+        candidates = _left_over(deps, message["invoices"])
+    else:
+        page = deps.store.sweep_candidates(sweep, int(message["shard"]), message["today"], message.get("cursor"), PAGE)
+        if page.cursor:  # first: a page that fails does not hold up the rest of its shard
+            queue.send({**message, "cursor": page.cursor})
+        candidates = page.items
+    done = {"candidates": len(candidates), "done": 0, "failed": 0, "deferred": 0}
+    for index, candidate in enumerate(candidates):
+        if time_left_ms is not None and time_left_ms() < RESERVE_MS:
+            rest = [[later.tenant, later.invoice["id"]] for later in candidates[index:]]
+            queue.send({"sweep": sweep, "today": message["today"], "shard": message["shard"], "invoices": rest})
+            done["deferred"] = len(rest)
+            logger.warning("sweep page out of time", extra={"sweep": sweep, "deferred": len(rest)})
+            break
         try:
             done["done"] += _patiently(lambda c=candidate: WORK[sweep](deps, c.tenant, c.invoice, today))
         except Exception as error:  # one invoice never blocks the others
@@ -260,6 +282,12 @@ def work_page(deps: Deps, queue: Any, message: dict[str, Any]) -> dict[str, int]
                           "error": type(error).__name__})  # fmt: skip
             done["failed"] += 1
     return done
+
+
+def _left_over(deps: Deps, invoices: list[list[str]]) -> list[Candidate]:
+    """The invoices a page left, as the table holds them now (gone: nothing to do)."""
+    found = ((tenant, deps.store.get(tenant, "invoice", invoice_id)) for tenant, invoice_id in invoices)
+    return [Candidate(tenant, doc) for tenant, doc in found if doc is not None]
 
 
 def _patiently(work: Callable[[], int], attempts: int = TRANSIENT_ATTEMPTS) -> int:
