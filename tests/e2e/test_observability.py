@@ -4,7 +4,8 @@ ids and no personal data, and metrics for what the business cares about.
 The whole system runs as `make dev` runs it, its output in a file; a
 walk-through drives it as a client would: a profile, a customer, an
 invoice sent by e-mail and SMS, a payment, a credit note, a void, the
-hosted page, the scheduled sweeps, and a few refused requests. Then the
+hosted page and a payment through Checkout (Stripe's signed events), the
+scheduled sweeps, the sender address, and a few refused requests. Then the
 output is read: every log line of a function is JSON, the requests' lines
 carry their correlation id, and none names the people or the addresses the
 walk-through used."""
@@ -35,6 +36,7 @@ PERSONAL = {
     "client e-mail": "zephyrine.beaumarchais@client.example",
     "client phone": "+33698765432",
     "client street": "17 rue des Tanneurs",
+    "sender address": "factures.zephyr@zephyr-conseil.example",
 }
 
 
@@ -90,6 +92,7 @@ def walked(system: dict[str, Any]) -> list[dict[str, Any]]:
         "email": PERSONAL["business e-mail"], "phone": PERSONAL["business phone"],
         "address": {"line1": "1 rue de la Paix", "postal_code": "75002", "city": "Paris", "country": "FR"},
         "late_fees": {"enabled": True, "type": "fixed", "value": "40", "frequency": {"interval": "once"}},
+        "stripe_account_id": "acct_1Zephyr",
     })  # fmt: skip
     customer = call("POST", "/customers", {"name": PERSONAL["client name"], "email": PERSONAL["client e-mail"],
                                            "phone": PERSONAL["client phone"], "address": address}, 201)  # fmt: skip
@@ -106,6 +109,18 @@ def walked(system: dict[str, Any]) -> list[dict[str, Any]]:
     other = call("POST", "/invoices", {"name": "Seconde", "customer_id": customer["id"], "lines": [line]}, 201)
     call("POST", f"/invoices/{other['id']}/send", {"channels": ["sms"], "to": {"phones": ["+3312"]}}, 422)
     call("POST", f"/invoices/{invoice['id']}/void")
+    # the sender address, a code e-mailed to it, a wrong one refused
+    call("POST", "/business/sender", {"email": PERSONAL["sender address"]}, 202)
+    call("POST", "/business/sender/confirm", {"code": "000000"}, 422)
+    # the rest paid on the hosted page, through Checkout: Stripe's signed events reach the webhook
+    third = call("POST", "/invoices", {"name": "Troisième", "customer_id": customer["id"], "lines": [line]}, 201)
+    link = call("POST", f"/invoices/{third['id']}/mark-sent")["payment_link"]
+    checkout = requests.post(f"{link}/checkout", data={"target": "balance"}, allow_redirects=False, timeout=30)
+    assert checkout.status_code == 303, checkout.text
+    paid = requests.post(f"{checkout.headers['Location']}/pay", data={"method": "card"}, allow_redirects=False,
+                         timeout=30)  # fmt: skip
+    assert paid.status_code == 303
+    assert call("GET", f"/invoices/{third['id']}")["status"] == "paid"
     outbox = call("GET", "/_local/outbox")
     assert len(outbox["emails"]) >= 2  # the invoice and a reminder
     assert outbox["sms"]
@@ -122,12 +137,17 @@ def test_the_function_logs_are_structured_and_carry_correlation_ids(walked):
 
     assert all({"level", "message", "timestamp", "service", "function_name"} <= set(entry) for entry in logs)
     assert {entry["service"] for entry in logs} == {"invoicing"}
-    assert {"invoicing-api", "invoicing-documents", "invoicing-delivery", "invoicing-sweeps"} <= by_function
+    assert {"invoicing-api", "invoicing-documents", "invoicing-delivery", "invoicing-sweeps", "invoicing-pay",
+            "invoicing-webhooks"} <= by_function  # fmt: skip
     # one line a request, by its route's template (never a path or a query)
     assert {(entry["method"], entry["route"], entry["status"]) for entry in requests_logged} >= {
         ("POST", "/customers", 201),
         ("POST", "/customers", 422),
         ("POST", "/invoices/{invoice_id}/void", 200),
+        ("POST", "/business/sender", 202),
+        ("POST", "/business/sender/confirm", 422),
+        ("POST", "/pay/{token}/checkout", 303),
+        ("POST", "/webhooks/stripe", 200),
     }
     missing = [entry["message"] for entry in logs if not entry.get("correlation_id")]
     assert missing == []  # a request's id, a bus event's, a queue message's
@@ -150,7 +170,7 @@ def test_the_metrics_count_what_happened(walked):
             )
 
     assert counted.get("InvoicesIssued", 0) >= 1
-    assert counted.get("PaymentsRecorded", 0) >= 1
+    assert counted.get("PaymentsRecorded", 0) >= 2  # by the API, and from Stripe's event
     assert counted.get("CreditNotesIssued", 0) >= 1
     assert counted.get("DeliveriesSent", 0) >= 3  # the e-mail, the SMS, the reminder
     assert counted.get("LateFeesApplied", 0) >= 1
