@@ -34,7 +34,10 @@ def issued_with(api, business: dict, **invoice) -> tuple[dict, str, bytes]:
 
 
 def cii(xml: bytes, path: str) -> list[str]:
-    ns = {"ram": "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100"}
+    ns = {
+        "ram": "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100",
+        "rsm": "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100",
+    }
     return [node.text for node in etree.fromstring(xml).xpath(path, namespaces=ns)]
 
 
@@ -72,6 +75,8 @@ def test_the_issued_invoice_keeps_the_iban_it_was_issued_with(api):
         ("bic", "AGRI FR"),
         ("operations", "software"),
         ("credit_note_prefix", "AV1"),
+        ("invoice_number_prefix", "F.2026-"),  # BR-FR-02: a number of letters, digits and + - _ / only
+        ("credit_note_prefix", "AV 2026-"),
     ],
 )
 def test_bad_settings_are_refused_naming_the_field(api, field, value):
@@ -79,3 +84,15 @@ def test_bad_settings_are_refused_naming_the_field(api, field, value):
 
     assert reply.status == 422
     assert reply.error_fields == [field]
+
+
+def test_a_number_with_every_separator_the_reform_allows_passes_its_rules(api):
+    from tests.einvoice_rules import french_ctc_failures
+
+    issued, _, xml = issued_with(api, {**BUSINESS, "invoice_number_prefix": "F+2026/A_B-"})
+
+    assert issued["number"] == "F+2026/A_B-1"
+    assert cii(xml, "//rsm:ExchangedDocument/ram:ID") == ["F+2026/A_B-1"]
+    assert [f.rule for f in french_ctc_failures(xml) if f.rule.startswith(("BR-FR-01", "BR-FR-02"))] == []
+    dotted = xml.replace(b">F+2026/A_B-1<", b">F.2026/A_B-1<")  # what the prefixes allowed before
+    assert [f.rule for f in french_ctc_failures(dotted) if f.rule.startswith("BR-FR-02")]

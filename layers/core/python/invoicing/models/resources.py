@@ -43,8 +43,10 @@ Prefix = Annotated[
     str,
     Field(
         max_length=20,
-        pattern=r"^[A-Za-z0-9_./-]*$",
-        description="Prepended to the sequence: INV- gives INV-1, INV-2, …; must not end with a digit",
+        # what the reform's numbers may hold (French CTC BR-FR-02: letters, digits, + - _ /)
+        pattern=r"^[A-Za-z0-9_/+-]*$",
+        description="Prepended to the sequence: INV- gives INV-1, INV-2, …; letters, digits and + - _ / "
+        "(e-invoicing rule BR-FR-02); must not end with a digit",
     ),
     AfterValidator(_prefix),
 ]
