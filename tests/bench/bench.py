@@ -36,24 +36,31 @@ RUNS = 7
 IMPORT_RUNS = 15  # a fresh interpreter varies by ±30 % here: more runs for a steady median
 
 
-def cold_import_ms(statement: str, *, bytecode: bool = True, setup: str = "pass") -> list[float]:
-    """A fresh interpreter each run. With bytecode, as the built layers ship
-    it (compiled once, by a first run that is not counted); without, as
-    Lambda ran a layer that shipped none: every module compiled each time."""
+def cold_import_ms(*statements: str, bytecode: bool = True, setup: str = "pass") -> list[list[float]]:
+    """A fresh interpreter each run, the statements taking turns (so that
+    what the machine is doing meanwhile weighs on each alike). With
+    bytecode, as the built layers ship it (compiled once, by a first run
+    that is not counted); without, as Lambda ran a layer that shipped none:
+    every module compiled each time."""
     env = {**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'layers/core/python'}", "AWS_DEFAULT_REGION": "eu-west-3"}
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # the Makefile's, for the tests' sake
     env["PYTHONPYCACHEPREFIX"] = str(ROOT / "bench-results" / ("pycache" if bytecode else "no-pycache"))
     if not bytecode:
         env["PYTHONDONTWRITEBYTECODE"] = "1"  # and an empty cache folder: nothing is read, nothing kept
-    code = f"import time\n{setup}\nt = time.perf_counter()\n{statement}\nprint((time.perf_counter() - t) * 1000)"
 
-    def run() -> float:
+    def run(statement: str) -> float:
+        code = f"import time\n{setup}\nt = time.perf_counter()\n{statement}\nprint((time.perf_counter() - t) * 1000)"
         output = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
         return float(output.stdout.splitlines()[-1])  # after what the handler logged
 
     if bytecode:
-        run()
-    return [run() for _ in range(IMPORT_RUNS)]
+        for statement in statements:
+            run(statement)
+    samples: list[list[float]] = [[] for _ in statements]
+    for _ in range(IMPORT_RUNS):
+        for taken, statement in zip(samples, statements, strict=True):
+            taken.append(run(statement))
+    return samples
 
 
 def _totals_event() -> str:
@@ -301,19 +308,23 @@ def main() -> None:
     from infra.local.runtime import LocalRuntime, mint_token
 
     results: dict[str, dict[str, float]] = {}
-    results["import floor (boto3, powertools, pydantic)"] = summary(
-        cold_import_ms("import boto3, aws_lambda_powertools, pydantic")
-    )
+    floor = "import boto3, aws_lambda_powertools, pydantic"
+    floors: list[float] = []
+    imports: dict[str, dict[str, float]] = {}
     for fn in wiring.FUNCTIONS:
-        results[f"cold import {fn.module}"] = summary(cold_import_ms(f"import {fn.module}"))
-    results["cold import functions.api.handler, no bytecode anywhere"] = summary(
-        cold_import_ms("import functions.api.handler", bytecode=False)
+        below, taken = cold_import_ms(floor, f"import {fn.module}")
+        floors += below
+        imports[f"cold import {fn.module}"] = summary(taken)
+        ratios = [handler / base for handler, base in zip(taken, below, strict=True)]
+        imports[f"  {fn.name}: ratio to the floor, run by run (target <= 1.3)"] = summary(ratios)
+    results["import floor (boto3, powertools, pydantic)"] = summary(floors)
+    results.update(imports)
+    (without,) = cold_import_ms("import functions.api.handler", bytecode=False)
+    results["cold import functions.api.handler, no bytecode anywhere"] = summary(without)
+    (started,) = cold_import_ms(
+        "from functions.totals import handler; handler.lambda_handler(event, Context())", setup=_totals_event()
     )
-    results["cold start functions.totals.handler: import + first POST /totals (100 lines)"] = summary(
-        cold_import_ms(
-            "from functions.totals import handler; handler.lambda_handler(event, Context())", setup=_totals_event()
-        )
-    )
+    results["cold start functions.totals.handler: import + first POST /totals (100 lines)"] = summary(started)
 
     results.update(totals_times())
     results.update(handler_times())

@@ -52,3 +52,7 @@ def test_a_name_cannot_carry_a_line_break_into_an_email_header():
 
     with pytest.raises(ValidationError, match="one line"):
         BusinessIn(legal_name="Acme\r\nBcc: everyone@example.com")
+    for breaking in "\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029":  # all that str.splitlines() splits on
+        with pytest.raises(ValidationError, match="one line"):
+            BusinessIn(legal_name=f"Acme{breaking}SAS")
+    assert BusinessIn(legal_name="Acme\tSAS — Société").legal_name == "Acme\tSAS — Société"

@@ -21,9 +21,13 @@ MAX_LIST = 200
 Text = Annotated[str, Field(max_length=MAX_TEXT)]
 
 
+# What str.splitlines() splits on: every line break Unicode knows.
+_LINE_BREAK = re.compile("[\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
 def _one_line(value: str) -> str:
     """Names go into e-mail headers, SMS and PDF cells: no line breaks."""
-    if len(value.splitlines()) > 1 or any(ch in value for ch in "\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"):
+    if _LINE_BREAK.search(value):
         raise ValueError("a name is one line: no line breaks")
     return value
 
