@@ -11,7 +11,7 @@ there too.)"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -28,7 +28,6 @@ def fault(client: Any, operation: str, code: str, calls: set[int] | None = None,
     """`client`'s `operation` answers `code` (HTTP 400, or 500 for a
     server error) on the `calls`-th calls (1-based; all when None). Yields
     the numbers of the calls it answered."""
-    service = client.meta.service_model.service_name
     answered: list[int] = []
     seen = [0]
 
@@ -45,12 +44,20 @@ def fault(client: Any, operation: str, code: str, calls: set[int] | None = None,
         }
         return AWSResponse("https://drill", status, {}, None), parsed
 
-    event = f"before-call.{service}.{operation}"
-    client.meta.events.register(event, answer, unique_id=f"drill-{operation}")
-    try:
+    with hooked(client, "before-call", operation, answer):
         yield answered
+
+
+@contextmanager
+def hooked(client: Any, when: str, operation: str, handler: Callable[..., Any]) -> Iterator[None]:
+    """`handler` on `client`'s `when` event (botocore's before-call,
+    after-call…) of `operation`, for the block."""
+    event, unique = f"{when}.{client.meta.service_model.service_name}.{operation}", f"drill-{when}-{operation}"
+    client.meta.events.register(event, handler, unique_id=unique)
+    try:
+        yield
     finally:
-        client.meta.events.unregister(event, unique_id=f"drill-{operation}")
+        client.meta.events.unregister(event, unique_id=unique)
 
 
 def table() -> Any:
@@ -129,12 +136,8 @@ def lost_answer(client: Any, operation: str, call: int) -> Iterator[list[int]]:
             lost.append(call)
             raise ReadTimeoutError(endpoint_url="https://drill")
 
-    event = f"after-call.{client.meta.service_model.service_name}.{operation}"
-    client.meta.events.register(event, lose, unique_id=f"lost-{operation}")
-    try:
+    with hooked(client, "after-call", operation, lose):
         yield lost
-    finally:
-        client.meta.events.unregister(event, unique_id=f"lost-{operation}")
 
 
 def test_a_payment_written_but_never_answered_is_answered_again_by_its_key_not_recorded_twice(api, issued):
