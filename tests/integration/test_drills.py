@@ -141,20 +141,26 @@ def lost_answer(client: Any, operation: str, call: int) -> Iterator[list[int]]:
 
 
 def test_a_payment_written_but_never_answered_is_answered_again_by_its_key_not_recorded_twice(api, issued):
+    from tests.integration.test_payments import captured_events
+
     headers = {"Idempotency-Key": "drill-lost"}
-    body = {"method": "cash", "amount": "100.00"}
+    body = {"method": "cash", "amount": issued["amount_due"]}
+    api.deliver_events()
     # the first PutItem claims the key; the second is the payment's write, done but never answered
     with lost_answer(table(), "PutItem", 2) as lost:
         failed = api.post(f"/invoices/{issued['id']}/payments", body, headers=headers)
 
     assert (lost, failed.status) == ([2], 500)  # it may have been done: not a 503 "retry, nothing was done"
     recorded = api.get(f"/invoices/{issued['id']}").body["payments"]
-    assert [p["amount"] for p in recorded] == ["100.00"]  # it was: the key was released with the 500
+    assert [p["amount"] for p in recorded] == [issued["amount_due"]]  # it was: the key was released with the 500
+    assert captured_events() == []  # and its answer was lost before its events
     retried = api.post(f"/invoices/{issued['id']}/payments", body, headers=headers)
     assert (retried.status, retried.body["id"]) == (201, recorded[0]["id"])
     assert retried.headers.get("Idempotent-Replayed") == "true"
+    heard = [detail_type for detail_type, _ in captured_events()]
+    assert heard == ["Payment Recorded", "Invoice Paid"]  # said by the retry: the receipt goes out
     after = api.get(f"/invoices/{issued['id']}").body
-    assert (after["amount_paid"], len(after["payments"])) == ("100.00", 1)
+    assert (after["amount_paid"], after["status"], len(after["payments"])) == (issued["amount_due"], "paid", 1)
     other = {**body, "amount": "50.00"}
     reused = api.post(f"/invoices/{issued['id']}/payments", other, headers=headers)
     assert (reused.status, reused.body["error"]["code"]) == (422, "idempotency_key_reused")

@@ -44,7 +44,9 @@ def record(deps: Deps, tenant: str, invoice_id: str, data: Any, key: str | None 
         current = invoices.get_invoice(deps, tenant, invoice_id)
         done = next((p for p in current.get("payments") or [] if p["id"] == payment_id), None)
         if done is not None:
-            return _again(done, data, current), False
+            again = _again(done, data, current)
+            _announced_again(deps, tenant, current, payment_id)
+            return again, False
         currency = current["currency"]
         amount = Decimal(data.amount)
         check(current, amount, data.instalment_id)
@@ -87,6 +89,16 @@ def _again(payment: Doc, data: Any, invoice: Doc) -> Doc:
     if not same:
         raise KeyReused
     return {**payment, "invoice": position(invoice)}
+
+
+def _announced_again(deps: Deps, tenant: str, invoice: Doc, payment_id: str) -> None:
+    """The first attempt's write may have landed without its events (its
+    answer was lost before them): they are said again. Their consumers take
+    a repeat: the PDF renders once a version, the receipt goes once a paid
+    version."""
+    announce(deps, events.PAYMENT_RECORDED, tenant, invoice, payment_id=payment_id)
+    if invoice["status"] == "paid" and invoice["payments"][-1]["id"] == payment_id:  # this payment paid it
+        announce(deps, events.INVOICE_PAID, tenant, invoice)
 
 
 def check(invoice: Doc, amount: Decimal, instalment_id: str | None) -> None:
