@@ -52,8 +52,10 @@ browser:
 # (here, the API function's imports take 3× as long from source). So pip writes
 # no bytecode (it would be this Python's), and a 3.12 interpreter compiles each
 # layer, with hashes that no unzipping date can make stale.
-PYTHON312 ?= $(shell for p in python3.12 $(HOME)/.pyenv/versions/3.12*/bin/python3.12 /usr/bin/python3.12; do \
+ifndef PYTHON312
+PYTHON312 := $(shell for p in python3.12 $(HOME)/.pyenv/versions/3.12*/bin/python3.12 /usr/bin/python3.12; do \
 	$$p -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null && { echo $$p; break; }; done)
+endif
 define compile312
 	@if [ -n "$(PYTHON312)" ]; then $(PYTHON312) -m compileall -q -j 0 --invalidation-mode unchecked-hash -d /opt/python $(1); \
 	else echo "warning: no Python 3.12 here: the $(1) layer ships without bytecode (slower cold starts)"; fi

@@ -201,15 +201,15 @@ def record_payment(invoice_id: InvoiceId, body: Annotated[PaymentIn, Body()]):
         from invoicing.logic import card_charges
         from invoicing.store.stripe_api import StripeApi
 
-        payment = card_charges.charge(deps(), StripeApi(), tenant, invoice_id, body, key)
+        payment, new = card_charges.charge(deps(), StripeApi(), tenant, invoice_id, body, key), True
     else:
         payment, new = payments.record(deps(), tenant, invoice_id, body, key)
-        if not new:  # recorded by an attempt whose answer was lost
-            answer = created(router, payment, f"/invoices/{invoice_id}/payments")
-            answer.headers["Idempotent-Replayed"] = "true"
-            return answer
-    Metrics().add_metric(name="PaymentsRecorded", unit=MetricUnit.Count, value=1)
-    return created(router, payment, f"/invoices/{invoice_id}/payments")
+    answer = created(router, payment, f"/invoices/{invoice_id}/payments")
+    if new:
+        Metrics().add_metric(name="PaymentsRecorded", unit=MetricUnit.Count, value=1)
+    else:  # recorded by an attempt whose answer was lost
+        answer.headers["Idempotent-Replayed"] = "true"
+    return answer
 
 
 @router.get(
