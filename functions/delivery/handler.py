@@ -15,6 +15,7 @@ from invoicing.api import idempotency
 from invoicing.api.adapters import deps, idempotency_store, messenger
 from invoicing.api.http import build_resolver, guarded
 from invoicing.api.routes import sender
+from invoicing.logic.retry import time_budget
 
 logger = Logger()
 metrics = Metrics()  # DeliveriesSent, DeliveriesFailed
@@ -27,7 +28,8 @@ app.use([idempotency.middleware(idempotency_store)])  # a retried request e-mail
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if "detail-type" in event:
-        return on_bus_event(event)
+        with time_budget(context.get_remaining_time_in_millis):
+            return on_bus_event(event)
     return guarded(app, event, context)
 
 

@@ -21,6 +21,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from invoicing.api.adapters import deps
 from invoicing.logic.common import BUSINESS_TIMEZONE
+from invoicing.logic.retry import time_budget
 
 logger = Logger()
 metrics = Metrics()  # LateFeesApplied, RemindersQueued, SweepFailures
@@ -65,7 +66,8 @@ def work(record: SQSRecord, lambda_context: LambdaContext) -> dict[str, int]:
 
     logger.set_correlation_id(record.message_id)
     message = json.loads(record.body)
-    done = sweeps.work_page(deps(), queue(), message, lambda_context.get_remaining_time_in_millis)
+    with time_budget(lambda_context.get_remaining_time_in_millis):
+        done = sweeps.work_page(deps(), queue(), message, lambda_context.get_remaining_time_in_millis)
     pages.append(done)
     logger.info("sweep page", extra={"sweep": message["sweep"], "shard": message["shard"], **done})
     name = "LateFeesApplied" if message["sweep"] == "late_fees" else "RemindersQueued"

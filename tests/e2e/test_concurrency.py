@@ -4,7 +4,9 @@ optimistic locking, idempotency, name uniqueness."""
 
 from __future__ import annotations
 
+import random
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -210,7 +212,8 @@ def test_given_50_concurrent_payments_of_1_on_50_then_paid_exactly_and_a_51st_is
     assert invoice["amount_due"] == "50.00"
 
     def pay(key: str) -> Any:
-        """As a client would: the same Idempotency-Key again while the platform is busy."""
+        """As a client would: the same Idempotency-Key again, after the
+        Retry-After a busy platform answers (a 503 comes before any timeout)."""
         for _ in range(20):
             reply = client.post(
                 f"/invoices/{invoice['id']}/payments",
@@ -219,6 +222,9 @@ def test_given_50_concurrent_payments_of_1_on_50_then_paid_exactly_and_a_51st_is
             )
             if reply.status not in (429, 503):
                 return reply
+            if reply.status == 503:
+                assert reply.body["error"]["code"] == "busy"
+            time.sleep(float(reply.headers.get("Retry-After") or 1) * random.uniform(0.5, 1.5))
         return reply
 
     replies = all_at_once([lambda n=n: pay(f"pay-{n}") for n in range(50)])

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from invoicing.domain.errors import Busy, InvalidInput, NameTaken
-from invoicing.logic import catalog, invoices, paylinks
+from invoicing.logic import catalog, invoices, paylinks, retry
 from invoicing.logic.common import Deps
 from invoicing.models.invoices import InvoiceIn
 from invoicing.models.resources import BusinessIn, CustomerIn, ProductIn
@@ -107,7 +107,7 @@ class AlwaysLosingStore(InMemoryStore):
 
 
 def test_endless_contention_gives_up_without_consuming_a_number(monkeypatch):
-    monkeypatch.setattr(invoices.time, "sleep", lambda _s: None)
+    monkeypatch.setattr(retry, "sleep", lambda _s: None)
     deps = make_deps(AlwaysLosingStore())
     catalog.put_business(deps, "acme", BusinessIn.model_validate(BUSINESS), None)
     catalog.create(deps, "acme", "customer", CustomerIn(name="Dupont", address=CLIENT_ADDRESS))

@@ -34,6 +34,7 @@ from invoicing.domain.errors import (
     UnsupportedType,
 )
 from invoicing.domain.money import UnknownCurrency
+from invoicing.logic.retry import time_budget
 from invoicing.models.common import UNION_TAGS, ErrorResponse
 from invoicing.store.transient import code_of, is_transient
 
@@ -230,7 +231,7 @@ def _from_domain(error: DomainError) -> Response:
     if isinstance(error, UnsupportedType):
         return error_response(415, error.code, error.message, [FieldError(error.field, error.message)])
     if isinstance(error, Busy):
-        return error_response(503, error.code, error.message)
+        return error_response(503, error.code, error.message, headers={"Retry-After": str(error.retry_after_s)})
     if isinstance(error, PaymentDeclined):
         return error_response(402, error.code, error.message, [FieldError("payment_method_id", error.message)])
     if isinstance(error, ProviderRefused):
@@ -246,7 +247,8 @@ def guarded(app: APIGatewayRestResolver, event: dict[str, Any], context: Any) ->
     log line a request: the route's template, never its path (ids only) nor
     its query (it may hold anything)."""
     started = time.perf_counter()
-    response = _resolved(app, event, context)
+    with time_budget(getattr(context, "get_remaining_time_in_millis", None)):  # 503 busy before the timeout
+        response = _resolved(app, event, context)
     logger.info("request", extra={"method": event.get("httpMethod"), "route": event.get("resource"),
                                   "status": response["statusCode"],
                                   "ms": round((time.perf_counter() - started) * 1000, 1)})  # fmt: skip

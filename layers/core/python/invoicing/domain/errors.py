@@ -123,9 +123,14 @@ class TooSoon(DomainError):
 
 
 class Busy(DomainError):
-    """Too much contention to finish now; nothing was written (503, retry)."""
+    """Too much contention, or a service too busy, to finish now; nothing
+    was written (503, with Retry-After: retry then)."""
 
     code = "busy"
+
+    def __init__(self, message: str, retry_after_s: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class PaymentDeclined(DomainError):

@@ -21,16 +21,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from invoicing.domain import files, lifecycle
-from invoicing.domain.errors import Busy, Conflict, InvalidInput, NotFound, StaleVersion, TooLarge, UnsupportedType
+from invoicing.domain.errors import Conflict, InvalidInput, NotFound, StaleVersion, TooLarge, UnsupportedType
 from invoicing.domain.lifecycle import Status
 from invoicing.logic.common import Deps
+from invoicing.logic.retry import LostRace, until_written
 from invoicing.models.invoices import AttachmentIn
 from invoicing.store.ports import BlobStore, Doc, MissingBlob
 
 UPLOAD_FORM_TTL_S = 900
 PENDING_TTL = timedelta(days=1)  # the bucket's lifecycle rule expires pending/ objects after a day
 LINK_TTL_S = 300
-ATTEMPTS = 20
 
 
 def pending_key(tenant: str, invoice_id: str, attachment_id: str) -> str:
@@ -232,7 +232,8 @@ def _refuse(deps: Deps, tenant: str, invoice_id: str, attachment_id: str) -> Non
 def _change(deps: Deps, tenant: str, invoice_id: str, edit: Any) -> Doc:
     """Apply `edit` (current draft → new document, or None for no change)
     under the invoice's version, reading again when another write won."""
-    for _ in range(ATTEMPTS):
+
+    def attempt() -> Doc:
         current = _load(deps, tenant, invoice_id)
         lifecycle.ensure_editable(Status(current["status"]))
         changed = edit(current)
@@ -250,9 +251,10 @@ def _change(deps: Deps, tenant: str, invoice_id: str, edit: Any) -> Doc:
                 require_draft=True,
             )
         except StaleVersion:
-            continue
+            raise LostRace from None
         return doc
-    raise Busy("the invoice is changing too often to add or remove a file now; nothing was changed, retry")
+
+    return until_written(attempt, "the invoice is changing too often to add or remove a file now")
 
 
 def _load(deps: Deps, tenant: str, invoice_id: str) -> Doc:

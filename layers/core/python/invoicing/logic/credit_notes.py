@@ -19,8 +19,6 @@ document of its own that names the invoice (CGI art. 272, EN 16931 type
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -28,15 +26,14 @@ from typing import Any
 
 from invoicing import events
 from invoicing.domain import credits
-from invoicing.domain.errors import Busy, FieldError, IllegalTransition, InvalidInput, NotFound, StaleVersion
+from invoicing.domain.errors import FieldError, IllegalTransition, InvalidInput, NotFound, StaleVersion
 from invoicing.domain.lifecycle import ISSUED, UNPAID, Status, invoice_number
 from invoicing.domain.money import ZERO, format_amount, format_rate, has_at_most_decimals, minor_unit
 from invoicing.logic import catalog, invoices, payments, sweeps
 from invoicing.logic.common import Deps, announce, jsonable
+from invoicing.logic.retry import LostRace, until_written
 from invoicing.models.credit_notes import CreditNoteIn
 from invoicing.store.ports import ConditionFailed, CreditNoteIssue, Doc
-
-ATTEMPTS = 40
 
 
 @dataclass(frozen=True)
@@ -103,7 +100,7 @@ def _issue(
     *,
     voiding: bool = False,
 ) -> tuple[Doc | None, Doc]:
-    for attempt in range(ATTEMPTS):
+    def attempt() -> tuple[Doc | None, Doc]:
         invoice = deps.store.get(tenant, "invoice", invoice_id)
         if invoice is None:
             raise NotFound("invoice")
@@ -115,10 +112,7 @@ def _issue(
         currency = invoice["currency"]
         totals = invoices.totals_of(asked.lines, asked.discount, currency)
         if voiding and not totals.total:  # nothing is left to credit (or the invoice asked nothing)
-            voided = _void_only(deps, tenant, invoice, now)
-            if voided is None:
-                continue
-            return None, voided
+            return None, _void_only(deps, tenant, invoice, now)
         nets = [format_amount(net, currency) for net in totals.line_nets]
         lines = [{**line, "net": net} for line, net in zip(asked.lines, nets, strict=True)]
         if not voiding:
@@ -157,15 +151,15 @@ def _issue(
                 tenant, CreditNoteIssue(note, after, expected_version=invoice["version"], sequence=sequence)
             )
         except ConditionFailed:
-            time.sleep(random.uniform(0, 0.005 * min(attempt + 1, 10)))
-            continue
+            raise LostRace from None
         announce(deps, events.CREDIT_NOTE_ISSUED, tenant, after, credit_note_id=note["id"])
         if after["status"] == Status.VOID.value:
             announce(deps, events.INVOICE_VOIDED, tenant, after)
         elif after["status"] == Status.PAID.value and status is not Status.PAID:
             announce(deps, events.INVOICE_PAID, tenant, after)  # the credit note settled the rest: a receipt
         return note, shown
-    raise Busy("too many credit notes are being issued at once; nothing was changed, retry")
+
+    return until_written(attempt, "too many credit notes are being issued at once")
 
 
 def _credited(invoice: Doc, note: Doc, now: str, voiding: bool) -> Doc:
@@ -204,12 +198,12 @@ def _void(doc: Doc, now: str) -> Doc:
     )
 
 
-def _void_only(deps: Deps, tenant: str, invoice: Doc, now: str) -> Doc | None:
+def _void_only(deps: Deps, tenant: str, invoice: Doc, now: str) -> Doc:
     doc = _void({**invoice, "updated_at": now, "version": invoice["version"] + 1}, now)
     try:
         deps.store.replace(tenant, "invoice", doc, expected_version=invoice["version"], old_name=None, new_name=None)
     except StaleVersion:
-        return None  # a payment or a fee got there first: read again
+        raise LostRace from None  # a payment or a fee got there first: read again
     announce(deps, events.INVOICE_VOIDED, tenant, doc)
     return invoices.present(deps, tenant, doc)
 

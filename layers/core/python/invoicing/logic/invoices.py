@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-import random
-import time
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from invoicing import events
 from invoicing.domain import lifecycle, schedule
-from invoicing.domain.errors import Busy, FieldError, InvalidInput, NameTaken, NotFound, StaleVersion
+from invoicing.domain.errors import FieldError, InvalidInput, NameTaken, NotFound, StaleVersion
 from invoicing.domain.lifecycle import Status
 from invoicing.domain.money import ZERO, format_amount, format_rate, has_at_most_decimals, minor_unit
 from invoicing.domain.totals import Discount, Line, Tax, Totals, compute_totals
 from invoicing.logic import catalog, paylinks, sweeps
 from invoicing.logic.common import Deps, announce, jsonable
+from invoicing.logic.retry import LostRace, until_written
 from invoicing.models.invoices import InvoiceIn, InvoicePatch, LineIn, TotalsRequest
 from invoicing.models.settings import Reminders
 from invoicing.store.ports import ConditionFailed, Doc, Finalization, InvoiceQuery, PageOf
 
-FINALIZE_ATTEMPTS = 40
 DUPLICATE_NAME_ATTEMPTS = 20
 _COPIED = (
     "customer_id",
@@ -297,7 +295,8 @@ def finalize_invoice(
     Returns the invoice and whether this call issued it.
     Under contention the whole read-decide-write step is retried, never
     half-applied: a number is consumed only with the status change."""
-    for attempt in range(FINALIZE_ATTEMPTS):
+
+    def attempt() -> tuple[Doc, bool]:
         current = _load(deps, tenant, invoice_id)
         if version is not None and version != current["version"]:
             raise StaleVersion(current["version"])
@@ -358,12 +357,11 @@ def finalize_invoice(
         try:
             deps.store.finalize(tenant, step)
         except ConditionFailed:
-            # Another finalization took the number, or the draft changed: read again.
-            time.sleep(random.uniform(0, 0.005 * min(attempt + 1, 10)))
-            continue
+            raise LostRace from None  # another finalization took the number, or the draft changed
         announce(deps, events.INVOICE_FINALIZED, tenant, issued)
         return present(deps, tenant, issued), True
-    raise Busy("too many invoices are being finalized at once; nothing was changed, retry")
+
+    return until_written(attempt, "too many invoices are being finalized at once")
 
 
 def void_invoice(deps: Deps, tenant: str, invoice_id: str, version: int | None) -> Doc:

@@ -8,14 +8,14 @@ from __future__ import annotations
 from typing import Any
 
 from invoicing.domain import files
-from invoicing.domain.errors import Busy, Conflict, InvalidInput, StaleVersion, TooLarge, UnsupportedType
+from invoicing.domain.errors import Conflict, InvalidInput, StaleVersion, TooLarge, UnsupportedType
 from invoicing.logic import catalog
 from invoicing.logic.common import Deps
+from invoicing.logic.retry import LostRace, until_written
 from invoicing.models.resources import LogoIn
 from invoicing.store.ports import BlobStore, Doc, MissingBlob
 
 UPLOAD_FORM_TTL_S = 900
-ATTEMPTS = 20
 
 
 def pending_key(tenant: str, logo_id: str) -> str:
@@ -107,7 +107,7 @@ def _problem(size: int, head: bytes) -> Exception | None:
 
 
 def _set_logo(deps: Deps, tenant: str, logo: Doc | None) -> Doc:
-    for _ in range(ATTEMPTS):
+    def attempt() -> Doc:
         current = catalog.get_business(deps, tenant)
         doc = {**current, "logo": logo, "version": current["version"] + 1, "updated_at": deps.timestamp()}
         try:
@@ -115,9 +115,10 @@ def _set_logo(deps: Deps, tenant: str, logo: Doc | None) -> Doc:
                 tenant, "business", doc, expected_version=current["version"], old_name=None, new_name=None
             )
         except StaleVersion:
-            continue
+            raise LostRace from None
         return doc
-    raise Busy("the business profile is changing too often to set its logo now; retry")
+
+    return until_written(attempt, "the business profile is changing too often to set its logo now")
 
 
 def _blobs(deps: Deps) -> BlobStore:

@@ -6,22 +6,20 @@ tries again) and never pay more than is due."""
 from __future__ import annotations
 
 import base64
-import random
-import time
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from invoicing import events
 from invoicing.domain import payments as ledger
-from invoicing.domain.errors import Busy, InvalidInput, KeyReused, StaleVersion
+from invoicing.domain.errors import InvalidInput, KeyReused, StaleVersion
 from invoicing.domain.lifecycle import Status
 from invoicing.domain.money import format_amount, has_at_most_decimals, minor_unit
 from invoicing.logic import invoices
 from invoicing.logic.common import Deps, announce, keyed_id
+from invoicing.logic.retry import LostRace, until_written
 from invoicing.store.ports import Doc
 
-ATTEMPTS = 80  # fifty payers at once on one invoice still get through
 MAX_PAYMENTS = 500  # per invoice: the invoice and its payments are one item
 METHOD_FIELDS = {
     "cash": ("notes",),
@@ -40,7 +38,8 @@ def record(deps: Deps, tenant: str, invoice_id: str, data: Any, key: str | None 
     timeout, a completion the table refused) finds its payment on the
     invoice and answers it again, instead of recording it twice."""
     payment_id = keyed_id("pay", tenant, invoice_id, key) if key is not None else deps.new_id("pay")
-    for _ in range(ATTEMPTS):
+
+    def attempt() -> tuple[Doc, bool]:
         current = invoices.get_invoice(deps, tenant, invoice_id)
         done = next((p for p in current.get("payments") or [] if p["id"] == payment_id), None)
         if done is not None:
@@ -68,11 +67,10 @@ def record(deps: Deps, tenant: str, invoice_id: str, data: Any, key: str | None 
             "recorded_at": deps.timestamp(),
         }
         doc = save(deps, tenant, current, [*(current.get("payments") or []), payment])
-        if doc is None:
-            continue
         published(deps, tenant, current, doc, payment["id"])
         return {**payment, "invoice": position(doc)}, True
-    raise Busy("the invoice is being paid too often at once to record this payment now; retry")
+
+    return until_written(attempt, "the invoice is being paid too often at once to record this payment now")
 
 
 def _again(payment: Doc, data: Any, invoice: Doc) -> Doc:
@@ -119,16 +117,14 @@ def listed(deps: Deps, tenant: str, invoice_id: str, limit: int, cursor: str | N
     return {"items": page, "next_cursor": _cursor(start + limit) if more else None}
 
 
-def save(deps: Deps, tenant: str, invoice: Doc, listed: list[Doc]) -> Doc | None:
+def save(deps: Deps, tenant: str, invoice: Doc, listed: list[Doc]) -> Doc:
     """The invoice with these payments, settled and written under the
-    version read; None when another write got there first (after a short,
-    random pause: read it again and retry)."""
+    version read (LostRace when another write got there first)."""
     doc = settled({**invoice, "payments": listed}, deps.timestamp())
     try:
         deps.store.replace(tenant, "invoice", doc, expected_version=invoice["version"], old_name=None, new_name=None)
     except StaleVersion:
-        time.sleep(random.uniform(0.002, 0.02))
-        return None
+        raise LostRace from None
     return doc
 
 

@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from invoicing.domain.errors import Busy, Conflict, InvalidInput, NotFound, TooSoon
 from invoicing.logic import catalog
 from invoicing.logic.common import Deps
+from invoicing.logic.retry import LostRace, until_written
 from invoicing.store.ports import ConditionFailed, Doc, Messenger, SendRejected, SendThrottled
 
 logger = logging.getLogger(__name__)
@@ -36,7 +37,6 @@ RESEND_AFTER_S = 60
 MAX_WRONG_CODES = 5
 CODES_PER_TENANT = 10  # a day
 CODES_PER_ADDRESS = 5  # a day, whoever asks
-ATTEMPTS = 10
 PLATFORM_SENDER_ENV = "DEFAULT_SENDER"
 LOCAL_PLATFORM_SENDER = "factures@invoicing.local"
 
@@ -104,7 +104,7 @@ def request_code(deps: Deps, messenger: Messenger, tenant: str, email: str) -> D
     except Exception as error:  # no code went out: none waits, and asking again is not "too soon"
         _save(deps, tenant, {**requested, "pending": None}, requested["version"], quiet=True)
         if isinstance(error, SendThrottled):
-            raise Busy("the e-mail service is busy; ask for the code again in a minute") from None
+            raise Busy("the e-mail service is busy; ask for the code again in a minute", retry_after_s=60) from None
         if isinstance(error, SendRejected):
             raise InvalidInput.of("email", f"the code could not be e-mailed to this address ({error})") from None
         raise
@@ -123,7 +123,9 @@ def confirm(deps: Deps, messenger: Messenger, tenant: str, code: str) -> Doc:
     other tenant) and asks SES to verify it. A wrong code counts: after
     MAX_WRONG_CODES the code is spent."""
     confirming = None
-    for _ in range(ATTEMPTS):
+
+    def attempt() -> Doc:
+        nonlocal confirming
         record = _record(deps, tenant)
         pending = record.get("pending")
         if pending is None and confirming and record["email"] == confirming:
@@ -139,7 +141,7 @@ def confirm(deps: Deps, messenger: Messenger, tenant: str, code: str) -> Doc:
             try:
                 _save(deps, tenant, wrong, record["version"])
             except Conflict:
-                continue  # counted under the version it read, so concurrent guesses all count
+                raise LostRace from None  # counted under the version it read, so concurrent guesses all count
             raise InvalidInput.of("code", "wrong code")
         email = confirming = pending["email"]
         _register(messenger, email)  # before any write: SES failing leaves everything as it was
@@ -148,9 +150,10 @@ def confirm(deps: Deps, messenger: Messenger, tenant: str, code: str) -> Doc:
         try:
             confirmed = _save(deps, tenant, confirmed, record["version"])
         except Conflict:
-            continue  # changed meanwhile: the next turn finds it confirmed, or tries again
+            raise LostRace from None  # changed meanwhile: the next turn finds it confirmed, or tries again
         return _shown(deps, tenant, confirmed, _verified(messenger, email))
-    raise Busy("the sender address is changing too often to confirm it now; retry")
+
+    return until_written(attempt, "the sender address is changing too often to confirm it now")
 
 
 def remove(deps: Deps, tenant: str) -> None:
@@ -192,7 +195,7 @@ def _register(messenger: Messenger, email: str) -> None:
     try:
         messenger.register_sender(email)
     except SendThrottled:
-        raise Busy("the e-mail service is busy; confirm the code again in a minute") from None
+        raise Busy("the e-mail service is busy; confirm the code again in a minute", retry_after_s=60) from None
     except SendRejected as rejected:
         raise InvalidInput.of("code", f"SES refused the address ({rejected}); ask for a code to another") from None
 
@@ -212,7 +215,8 @@ def _spend(deps: Deps, key: str, limit: int, message: str, dry_run: bool = False
     today = deps.now().astimezone(UTC)
     id = f"quota:{key}:{today.date().isoformat()}"
     tomorrow = datetime.combine(today.date() + timedelta(days=1), datetime.min.time(), UTC)
-    for _ in range(ATTEMPTS):
+
+    def attempt() -> None:
         quota = deps.store.get(PLATFORM, KIND, id) or {"id": id, "count": 0, "version": 0}
         if quota["count"] >= limit:
             raise TooSoon(f"{message} (at most {limit})", int((tomorrow - today).total_seconds()) + 1)
@@ -223,9 +227,9 @@ def _spend(deps: Deps, key: str, limit: int, message: str, dry_run: bool = False
         try:
             deps.store.replace(PLATFORM, KIND, spent, expected_version=quota["version"], old_name=None, new_name=None)
         except Conflict:
-            continue
-        return
-    raise Busy("too many codes are being asked for at once; retry")
+            raise LostRace from None
+
+    until_written(attempt, "too many codes are being asked for at once")
 
 
 def _owner(deps: Deps, email: str) -> str | None:
@@ -235,7 +239,8 @@ def _owner(deps: Deps, email: str) -> str | None:
 
 def _take(deps: Deps, tenant: str, email: str) -> None:
     """Record the address as the tenant's, whoever had it."""
-    for _ in range(ATTEMPTS):
+
+    def attempt() -> None:
         guard = deps.store.get(PLATFORM, KIND, email.lower())
         now = deps.timestamp()
         if guard is None:
@@ -243,7 +248,7 @@ def _take(deps: Deps, tenant: str, email: str) -> None:
             try:
                 deps.store.create(PLATFORM, KIND, doc, name=None)
             except ConditionFailed:
-                continue
+                raise LostRace from None
             return
         if guard["owner"] == tenant:
             return
@@ -251,9 +256,9 @@ def _take(deps: Deps, tenant: str, email: str) -> None:
         try:
             deps.store.replace(PLATFORM, KIND, taken, expected_version=guard["version"], old_name=None, new_name=None)
         except (Conflict, NotFound):  # changed or released meanwhile: look again
-            continue
-        return
-    raise Busy("the address is changing hands too often to take it now; retry")
+            raise LostRace from None
+
+    until_written(attempt, "the address is changing hands too often to take it now")
 
 
 def _save(deps: Deps, tenant: str, doc: Doc, expected: int, quiet: bool = False) -> Doc:

@@ -25,10 +25,10 @@ from invoicing.domain.errors import DomainError, StaleVersion
 from invoicing.domain.money import format_amount
 from invoicing.logic import catalog, payments
 from invoicing.logic.common import BUSINESS_TIMEZONE, Deps
+from invoicing.logic.retry import LostRace, until_written
 from invoicing.store.ports import ConditionFailed, Doc
 
 TOLERANCE_S = 300
-ATTEMPTS = 80
 PLATFORM = "platform"
 KIND = "stripe"  # under the platform: processed events, payment intents' invoices, early refunds
 EVENT_RETENTION_S = 30 * 86_400  # Stripe retries an event for three days
@@ -121,7 +121,8 @@ def _paid(
         return "no invoice of ours"
     tenant, invoice_id = target
     _remember_intent(deps, intent, tenant, invoice_id)
-    for _ in range(ATTEMPTS):
+
+    def attempt() -> str:
         invoice = deps.store.get(tenant, "invoice", invoice_id)
         if invoice is None:
             return "no invoice of ours"
@@ -155,11 +156,10 @@ def _paid(
         # in its place: the order of payments decides the instalments they fill
         updated = [payment if p is existing else p for p in listed] if existing else [*listed, payment]
         doc = payments.save(deps, tenant, invoice, updated)
-        if doc is None:
-            continue
         payments.published(deps, tenant, invoice, doc, None if existing else payment["id"])
         return "recorded" if existing is None else "updated"
-    raise RuntimeError(f"invoice {invoice_id} too busy to record {intent}; Stripe will retry")
+
+    return until_written(attempt, f"invoice {invoice_id} too busy to record {intent} now (Stripe retries)")
 
 
 def _refunded(deps: Deps, event: dict[str, Any], charge: dict[str, Any]) -> str:
@@ -172,7 +172,8 @@ def _refunded(deps: Deps, event: dict[str, Any], charge: dict[str, Any]) -> str:
     if target is None:
         return "refund kept until its payment"
     tenant, invoice_id = target
-    for _ in range(ATTEMPTS):
+
+    def attempt() -> str:
         invoice = deps.store.get(tenant, "invoice", invoice_id)
         if invoice is None:
             return "no invoice of ours"
@@ -189,11 +190,10 @@ def _refunded(deps: Deps, event: dict[str, Any], charge: dict[str, Any]) -> str:
         if payment == existing:
             return "already recorded"
         doc = payments.save(deps, tenant, invoice, [payment if p is existing else p for p in invoice["payments"]])
-        if doc is None:
-            continue
         payments.published(deps, tenant, invoice, doc, None)
         return "refund recorded"
-    raise RuntimeError(f"invoice {invoice_id} too busy to record a refund of {intent}; Stripe will retry")
+
+    return until_written(attempt, f"invoice {invoice_id} too busy to record a refund of {intent} now (Stripe retries)")
 
 
 def _failed(deps: Deps, event: dict[str, Any], intent: dict[str, Any]) -> str:
@@ -211,7 +211,8 @@ def _failed(deps: Deps, event: dict[str, Any], intent: dict[str, Any]) -> str:
         "message": (error.get("message") or "the payment failed")[:500],
         "failed_at": _stamp(event),
     }
-    for _ in range(ATTEMPTS):
+
+    def attempt() -> str:
         invoice = deps.store.get(tenant, "invoice", invoice_id)
         if invoice is None:
             return "no invoice of ours"
@@ -225,9 +226,10 @@ def _failed(deps: Deps, event: dict[str, Any], intent: dict[str, Any]) -> str:
                 tenant, "invoice", doc, expected_version=invoice["version"], old_name=None, new_name=None
             )
         except StaleVersion:
-            continue
+            raise LostRace from None
         return "failure recorded"
-    raise RuntimeError(f"invoice {invoice_id} too busy to record a failure; Stripe will retry")
+
+    return until_written(attempt, f"invoice {invoice_id} too busy to record a failure now (Stripe retries)")
 
 
 # -- helpers ------------------------------------------------------------------
@@ -277,7 +279,8 @@ def _early_refund(deps: Deps, intent: str) -> int:
 
 def _keep_early_refund(deps: Deps, intent: str, amount_refunded: int) -> None:
     """The largest cumulative refund seen for the intent (minor units)."""
-    for _ in range(ATTEMPTS):
+
+    def attempt() -> None:
         kept = deps.store.get(PLATFORM, KIND, f"refund:{intent}")
         if kept and int(kept["amount_refunded"]) >= amount_refunded:
             return
@@ -288,8 +291,9 @@ def _keep_early_refund(deps: Deps, intent: str, amount_refunded: int) -> None:
         try:
             deps.store.replace(PLATFORM, KIND, doc, expected_version=version, old_name=None, new_name=None)
         except StaleVersion:
-            continue
-        return
+            raise LostRace from None
+
+    until_written(attempt, f"the refund of {intent} is being recorded too often at once (Stripe retries)")
 
 
 def _method(offered: list[str] | None, existing: Doc | None) -> str:

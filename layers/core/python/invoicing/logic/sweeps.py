@@ -26,12 +26,12 @@ from invoicing.domain import late_fees, reminders
 from invoicing.domain.errors import StaleVersion
 from invoicing.domain.money import format_amount
 from invoicing.logic.common import Deps, announce, new_delivery
+from invoicing.logic.retry import LostRace, until_written
 from invoicing.store.ports import Candidate, ConditionFailed, Doc
 from invoicing.store.transient import is_transient
 
 logger = logging.getLogger(__name__)
 
-ATTEMPTS = 20
 UNPAID = ("open", "partially_paid")
 
 
@@ -96,7 +96,7 @@ def apply_late_fees(deps: Deps, tenant: str, doc: Doc, today: date) -> int:
     write got there first."""
     from invoicing.logic import payments
 
-    for _ in range(ATTEMPTS):
+    def attempt(doc: Doc) -> int:
         policy = policy_of(doc)
         fees = []
         if policy is not None and doc["status"] in UNPAID:
@@ -111,21 +111,20 @@ def apply_late_fees(deps: Deps, tenant: str, doc: Doc, today: date) -> int:
                                     "late_fees_total": format_amount(total, currency)}, now)  # fmt: skip
         if not fees and _same_plan(doc, updated):
             return 0
-        if _write(deps, tenant, doc, updated):
-            if fees:
-                announce(deps, events.INVOICE_AMOUNTS_CHANGED, tenant, updated)
-            return len(fees)
-        doc = _reread(deps, tenant, doc)
-        if doc is None:
-            return 0
-    raise RuntimeError(f"invoice {doc['id']} too busy for its late fees; the sweep retries it")
+        _write(deps, tenant, doc, updated)
+        if fees:
+            announce(deps, events.INVOICE_AMOUNTS_CHANGED, tenant, updated)
+        return len(fees)
+
+    return _on_latest(deps, tenant, doc, attempt, "late fees")
 
 
 def send_reminders(deps: Deps, tenant: str, doc: Doc, today: date) -> int:
     """Queue the reminders `doc` owes as of `today` (one per unpaid
     deadline, to the customer's e-mail and/or phone as the invoice's
     settings say) and mark them done; how many deliveries were queued."""
-    for _ in range(ATTEMPTS):
+
+    def attempt(doc: Doc) -> int:
         settings = doc.get("reminders") or {}
         done = set(doc.get("reminders_done") or [])
         due, passed = ([], [])
@@ -142,12 +141,10 @@ def send_reminders(deps: Deps, tenant: str, doc: Doc, today: date) -> int:
             # never announced would never go out; announced twice, it goes out once
             # (the delivery's claim), and its id is the same on every run
             deps.events.publish(events.REMINDER_DUE, events.invoice_detail(tenant, updated, deliveries=ids))
-        if _write(deps, tenant, doc, updated):
-            return len(ids)
-        doc = _reread(deps, tenant, doc)
-        if doc is None:
-            return 0
-    raise RuntimeError(f"invoice {doc['id']} too busy for its reminders; the sweep retries it")
+        _write(deps, tenant, doc, updated)
+        return len(ids)
+
+    return _on_latest(deps, tenant, doc, attempt, "reminders")
 
 
 # -- helpers ---------------------------------------------------------------------------
@@ -208,17 +205,29 @@ def _same_plan(before: Doc, after: Doc) -> bool:
     return all(before.get(f"sweep_{name}_on") == after.get(f"sweep_{name}_on") for name in ("late_fees", "reminders"))
 
 
-def _write(deps: Deps, tenant: str, before: Doc, after: Doc) -> bool:
+def _write(deps: Deps, tenant: str, before: Doc, after: Doc) -> None:
     try:
         deps.store.replace(tenant, "invoice", after, expected_version=before["version"], old_name=None, new_name=None)
     except StaleVersion:
-        time.sleep(random.uniform(0.002, 0.02))
-        return False
-    return True
+        raise LostRace from None
 
 
-def _reread(deps: Deps, tenant: str, doc: Doc) -> Doc | None:
-    return deps.store.get(tenant, "invoice", doc["id"])
+def _on_latest(deps: Deps, tenant: str, doc: Doc, work: Callable[[Doc], int], what: str) -> int:
+    """`work` on `doc` as the index gave it, then, whenever another write got
+    there first, on the invoice as the table holds it (gone: nothing to do)."""
+    latest: Doc | None = doc
+
+    def attempt() -> int:
+        nonlocal latest
+        if latest is None:
+            return 0
+        try:
+            return work(latest)
+        except LostRace:
+            latest = deps.store.get(tenant, "invoice", doc["id"])
+            raise
+
+    return until_written(attempt, f"invoice {doc['id']} too busy for its {what}; the sweep retries it")
 
 
 # -- the sweep: fan out by shard, then a page at a time --------------------------------
