@@ -54,6 +54,24 @@ class Reply:
         return [item["field"] for item in self.body.get("error", {}).get("fields", [])]
 
 
+def patiently(call: Any, tries: int = 20) -> Reply:
+    """`call()` again, as a real client would, while the platform answers
+    that it is busy (503, 429): after the Retry-After it says, with some
+    jitter. A 503 means nothing was written, so the same request is safe."""
+    import random
+    import time
+
+    for _ in range(tries):
+        reply: Reply = call()
+        if reply.status not in (429, 503):
+            return reply
+        if reply.status == 503:
+            assert reply.body["error"]["code"] == "busy", reply.body
+            assert reply.headers.get("Retry-After"), "a 503 says when to retry"
+        time.sleep(float(reply.headers.get("Retry-After") or 1) * random.uniform(0.5, 1.5))
+    return reply
+
+
 class Verbs:
     """get/post/put/patch/delete over a `call(method, path, body, **kw)`."""
 

@@ -15,13 +15,16 @@ class Clock:
     """A function's remaining time that each attempt spends `cost_ms` of."""
 
     def __init__(self, left_ms: int, cost_ms: int) -> None:
-        self.left_ms = left_ms
+        self.left_ms = self.started_ms = left_ms
         self.cost_ms = cost_ms
         self.attempts = 0
         self.left_at_each: list[int] = []
 
     def remaining(self) -> int:
         return self.left_ms
+
+    def elapsed_s(self) -> float:
+        return (self.started_ms - self.left_ms) / 1000
 
     def losing_attempt(self) -> str:
         self.attempts += 1
@@ -47,8 +50,11 @@ def test_given_two_lost_races_then_the_third_attempt_is_the_answer() -> None:
     assert until_written(attempt, "busy") == "written"
 
 
-def test_given_races_lost_until_the_budget_ends_then_busy_with_retry_after_while_time_is_left() -> None:
+def test_given_races_lost_until_the_budget_ends_then_busy_with_retry_after_while_time_is_left(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     clock = Clock(left_ms=10_000, cost_ms=300)
+    monkeypatch.setattr(retry, "monotonic", clock.elapsed_s)
 
     with time_budget(clock.remaining), pytest.raises(Busy) as raised:
         until_written(clock.losing_attempt, "the invoice is being paid too often")
@@ -56,22 +62,21 @@ def test_given_races_lost_until_the_budget_ends_then_busy_with_retry_after_while
     assert raised.value.retry_after_s == 1
     assert "the invoice is being paid too often" in raised.value.message
     assert clock.attempts > 10  # it did retry
-    # no attempt started without the reserve and room for a slow attempt; time is left to answer
-    assert min(clock.left_at_each) >= retry.RESERVE_MS
-    assert clock.left_ms >= retry.RESERVE_MS - clock.cost_ms
+    # no attempt started without the time for one and the reserve; time is left to answer
+    assert min(clock.left_at_each) >= retry.RESERVE_MS + clock.cost_ms
+    assert clock.left_ms >= retry.RESERVE_MS
 
 
-def test_given_a_slow_attempt_then_the_loop_keeps_twice_its_time_in_hand(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_given_slow_attempts_then_the_loop_keeps_the_next_ones_time_in_hand(monkeypatch: pytest.MonkeyPatch) -> None:
     clock = Clock(left_ms=10_000, cost_ms=2_500)
-    ticks = iter([0.0, 2.5] * 10)  # each attempt measures 2.5 s
-    monkeypatch.setattr(retry, "monotonic", lambda: next(ticks))
+    monkeypatch.setattr(retry, "monotonic", clock.elapsed_s)
 
     with time_budget(clock.remaining), pytest.raises(Busy):
         until_written(clock.losing_attempt, "busy")
 
-    # another attempt needs 2 × 2.5 s and the 2 s reserve: 7.5 s left after the first
-    # allow a second, 5 s after it do not
-    assert (clock.attempts, clock.left_ms) == (2, 5_000)
+    # another attempt needs its 2.5 s and the 2 s reserve: 7.5 s and 5 s left allow one,
+    # 2.5 s does not
+    assert (clock.attempts, clock.left_ms) == (3, 2_500)
 
 
 def test_given_no_clock_then_the_attempts_are_bounded() -> None:

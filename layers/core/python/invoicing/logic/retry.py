@@ -62,17 +62,16 @@ def time_left_ms() -> int | None:
 def until_written(attempt: Callable[[], T], busy: str, *, attempts: int = MAX_ATTEMPTS) -> T:
     """What `attempt` returns once it did not lose its race. `busy` says,
     in the 503's message, what could not be done now; nothing of it was."""
-    slowest_ms = 0.0
+    last_ms = 0.0
     for tried in range(attempts):
         started = monotonic()
         try:
             return attempt()
         except LostRace:
-            slowest_ms = max(slowest_ms, (monotonic() - started) * 1000)
+            last_ms = (monotonic() - started) * 1000  # what the next attempt likely takes, under this contention
         pause = random.uniform(0, min(LONGEST_PAUSE_S, FIRST_PAUSE_S * 2 ** min(tried, 10)))
         left = time_left_ms()
-        # another attempt needs its pause, a slow attempt's time again, and the answer's
-        if left is not None and left < pause * 1000 + 2 * slowest_ms + RESERVE_MS:
+        if left is not None and left < pause * 1000 + last_ms + RESERVE_MS:
             break
         sleep(pause)
     raise Busy(f"{busy}; nothing was changed: retry (with the same Idempotency-Key)", retry_after_s=RETRY_AFTER_S)
