@@ -215,6 +215,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/openapi.json", "api", public=True),
     Route("GET", "/business", "api"),
     Route("PUT", "/business", "api"),
+    Route("PATCH", "/business", "api"),
     Route("POST", "/business/logo", "attachments"),
     Route("POST", "/business/logo/confirm", "attachments"),
     Route("DELETE", "/business/logo", "attachments"),

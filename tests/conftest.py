@@ -357,7 +357,14 @@ SPEC_INVOICE: dict[str, Any] = {
 
 # A client's address is a mandatory mention: an invoice is issued only to a customer who has one.
 CLIENT_ADDRESS: dict[str, Any] = {"line1": "12 avenue Foch", "postal_code": "69006", "city": "Lyon", "country": "FR"}
-CUSTOMER: dict[str, Any] = {"name": "Dupont & Fils", "email": "compta@dupont.example", "address": CLIENT_ADDRESS}
+# A French business client's SIREN is a mandatory mention since the e-invoicing reform.
+CLIENT_SIREN = "812345676"
+CUSTOMER: dict[str, Any] = {
+    "name": "Dupont & Fils",
+    "email": "compta@dupont.example",
+    "address": CLIENT_ADDRESS,
+    "siren": CLIENT_SIREN,
+}
 
 BUSINESS: dict[str, Any] = {
     "legal_name": "Acme SAS",

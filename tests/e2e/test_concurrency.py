@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import BUSINESS, CLIENT_ADDRESS, patiently
+from tests.conftest import BUSINESS, CLIENT_ADDRESS, CLIENT_SIREN, patiently
 
 pytestmark = pytest.mark.e2e
 
@@ -141,7 +141,7 @@ def test_when_8_creates_race_with_the_same_name_then_one_201_and_seven_409(clien
 def test_given_two_tenants_when_both_finalize_concurrently_then_each_numbers_from_1(client, ready, new_client):
     other = new_client()
     other.put("/business", BUSINESS)
-    other_customer = other.post("/customers", {"name": "Client", "address": CLIENT_ADDRESS}).body
+    other_customer = other.post("/customers", {"name": "Client", "address": CLIENT_ADDRESS, "siren": CLIENT_SIREN}).body
     mine = [_draft(client, f"A{i}", ready["customer"]["id"]) for i in range(4)]
     theirs = [_draft(other, f"A{i}", other_customer["id"]) for i in range(4)]
 
@@ -214,7 +214,9 @@ def test_given_50_concurrent_payments_of_1_on_50_then_paid_exactly_and_a_51st_is
     def pay(key: str) -> Any:
         """The same Idempotency-Key on every try (all_at_once retries a busy platform's 503)."""
         return client.post(
-            f"/invoices/{invoice['id']}/payments", {"method": "cash", "amount": "1.00"}, headers={"Idempotency-Key": key}
+            f"/invoices/{invoice['id']}/payments",
+            {"method": "cash", "amount": "1.00"},
+            headers={"Idempotency-Key": key},
         )
 
     replies = all_at_once([lambda n=n: pay(f"pay-{n}") for n in range(50)])

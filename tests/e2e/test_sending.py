@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import CLIENT_ADDRESS
+from tests.conftest import CLIENT_ADDRESS, CLIENT_SIREN
 from tests.e2e.test_concurrency import all_at_once
 
 pytestmark = pytest.mark.e2e
@@ -25,7 +25,14 @@ def outbox(client: Any) -> dict[str, Any]:
 def test_send_by_email_and_sms_then_read_the_outbox(runtime, client, ready):
     phone = "+33698765432"
     customer = client.post(
-        "/customers", {"name": "Client SMS", "email": "sms@client.example", "phone": phone, "address": CLIENT_ADDRESS}
+        "/customers",
+        {
+            "name": "Client SMS",
+            "email": "sms@client.example",
+            "phone": phone,
+            "address": CLIENT_ADDRESS,
+            "siren": CLIENT_SIREN,
+        },
     ).body
     draft = client.post(
         "/invoices",

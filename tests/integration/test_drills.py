@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from botocore.awsrequest import AWSResponse
 
-from tests.conftest import CLIENT_ADDRESS, SPEC_INVOICE
+from tests.conftest import CLIENT_ADDRESS, CLIENT_SIREN, SPEC_INVOICE
 
 pytestmark = pytest.mark.integration
 
@@ -278,7 +278,9 @@ def test_a_pdf_that_cannot_be_stored_fails_its_event_and_the_retry_stores_it_onc
 def test_a_throttled_sms_is_retried_by_its_event_and_sent_once(api, business):
     from invoicing.api.adapters import messenger
 
-    customer = api.post("/customers", {"name": "Dupont", "phone": "+33612345678", "address": CLIENT_ADDRESS}).body
+    customer = api.post(
+        "/customers", {"name": "Dupont", "phone": "+33612345678", "address": CLIENT_ADDRESS, "siren": CLIENT_SIREN}
+    ).body
     draft = api.post("/invoices", {**SPEC_INVOICE, "customer_id": customer["id"]}).body
     api.post(f"/invoices/{draft['id']}/send", {"channels": ["sms"]})
     sent_event = [event for event in _bus(api) if event["detail-type"] == "Invoice Sent"]

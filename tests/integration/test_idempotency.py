@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.conftest import BUSINESS, CLIENT_ADDRESS, SPEC_INVOICE
+from tests.conftest import BUSINESS, CLIENT_ADDRESS, CLIENT_SIREN, SPEC_INVOICE
 
 pytestmark = pytest.mark.integration
 
@@ -95,7 +95,7 @@ def test_given_a_key_used_by_acme_when_other_tenant_uses_it_then_it_creates_its_
 
 
 def test_given_a_key_used_on_customers_when_used_on_products_then_both_created(api):
-    customer = api.post("/customers", {"name": "Dupont", "address": CLIENT_ADDRESS}, headers=KEY)
+    customer = api.post("/customers", {"name": "Dupont", "address": CLIENT_ADDRESS, "siren": CLIENT_SIREN}, headers=KEY)
     product = api.post("/products", {"name": "Dupont", "unit_price": "1"}, headers=KEY)
 
     assert (customer.status, product.status) == (201, 201)
@@ -105,7 +105,7 @@ def test_given_a_key_used_on_customers_when_used_on_products_then_both_created(a
 
 def test_given_a_mark_sent_when_retried_with_the_same_key_then_replayed_with_the_same_number(api):
     api.put("/business", BUSINESS)
-    customer = api.post("/customers", {"name": "Dupont", "address": CLIENT_ADDRESS}).body
+    customer = api.post("/customers", {"name": "Dupont", "address": CLIENT_ADDRESS, "siren": CLIENT_SIREN}).body
     draft = api.post("/invoices", {**SPEC_INVOICE, "customer_id": customer["id"]}).body
 
     first = api.post(f"/invoices/{draft['id']}/mark-sent", headers=KEY)

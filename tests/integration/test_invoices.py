@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.conftest import BUSINESS, CLIENT_ADDRESS, SPEC_INVOICE
+from tests.conftest import BUSINESS, CLIENT_ADDRESS, CLIENT_SIREN, SPEC_INVOICE
 
 pytestmark = pytest.mark.integration
 
@@ -353,7 +353,9 @@ def test_given_a_custom_prefix_when_mark_sent_then_number_uses_it(api, customer)
 
 def test_given_numbering_in_two_tenants_then_each_starts_at_1(api, business, customer):
     api.put("/business", BUSINESS, tenant="other")
-    other_customer = api.post("/customers", {"name": "Client", "address": CLIENT_ADDRESS}, tenant="other").body
+    other_customer = api.post(
+        "/customers", {"name": "Client", "address": CLIENT_ADDRESS, "siren": CLIENT_SIREN}, tenant="other"
+    ).body
     mine = _invoice(api, "A", customer["id"])
     theirs = api.post("/invoices", {"name": "A", "customer_id": other_customer["id"],
                                     "lines": [{"name": "x", "unit_price": "1"}]}, tenant="other").body  # fmt: skip
@@ -439,11 +441,42 @@ def test_given_a_seller_outside_france_then_no_siren_is_required(api, customer, 
     assert reply.status == 200, reply.body
 
 
+def test_given_a_french_business_client_without_its_siren_then_422_naming_it_until_it_is_set(api, business, draft):
+    client = api.post("/customers", {"name": "Martin SARL", "address": CLIENT_ADDRESS}).body
+    draft = api.patch(f"/invoices/{draft['id']}", {"customer_id": client["id"], "version": draft["version"]}).body
+
+    refused = api.post(f"/invoices/{draft['id']}/mark-sent")
+    api.patch(f"/customers/{client['id']}", {"siren": CLIENT_SIREN})
+    issued = api.post(f"/invoices/{draft['id']}/mark-sent")
+
+    assert refused.status == 422
+    assert refused.error_fields == ["customer.siren"]
+    assert (issued.status, issued.body["number"], issued.body["customer"]["siren"]) == (200, "INV-1", CLIENT_SIREN)
+
+
+@pytest.mark.parametrize(
+    "client",
+    [
+        {"name": "Jeanne Martin", "kind": "individual", "address": CLIENT_ADDRESS},
+        {"name": "Brux SRL", "address": {"line1": "Rue Neuve 1", "postal_code": "1000", "city": "Bruxelles",
+                                         "country": "BE"}, "vat_number": "BE0403170701"},
+    ],
+    ids=["a private person", "a business outside France"],
+)  # fmt: skip
+def test_a_client_who_has_no_siren_to_give_needs_none(api, business, draft, client):
+    customer = api.post("/customers", client).body
+    draft = api.patch(f"/invoices/{draft['id']}", {"customer_id": customer["id"], "version": draft["version"]}).body
+
+    reply = api.post(f"/invoices/{draft['id']}/mark-sent")
+
+    assert reply.status == 200, reply.body
+
+
 def test_given_the_missing_mentions_are_filled_in_then_the_same_draft_is_issued(api, customer, draft):
     api.put("/business", {"legal_name": "Acme SAS"})
     assert api.post(f"/invoices/{draft['id']}/mark-sent").status == 422
 
-    api.put("/business", BUSINESS)
+    api.put("/business", {**BUSINESS, "version": 1})
     reply = api.post(f"/invoices/{draft['id']}/mark-sent")
 
     assert reply.status == 200
@@ -452,7 +485,7 @@ def test_given_the_missing_mentions_are_filled_in_then_the_same_draft_is_issued(
 
 def test_given_the_customer_changes_after_issue_then_the_invoice_keeps_its_snapshot(api, customer, issued):
     api.patch(f"/customers/{customer['id']}", {"name": "Dupont Renamed", "email": "new@dupont.example"})
-    api.put("/business", {**BUSINESS, "legal_name": "Acme Renamed"})
+    api.patch("/business", {"legal_name": "Acme Renamed"})
 
     reply = api.get(f"/invoices/{issued['id']}")
 
@@ -602,7 +635,7 @@ def _ids(reply) -> set[str]:
 def ledger(api, business, customer):
     """A draft, an open invoice not yet due, an overdue one, a void one, and a
     draft of another customer."""
-    other = api.post("/customers", {"name": "Martin SARL", "address": CLIENT_ADDRESS}).body
+    other = api.post("/customers", {"name": "Martin SARL", "address": CLIENT_ADDRESS, "siren": CLIENT_SIREN}).body
     draft = _invoice(api, "Brouillon", customer["id"])
     due_later = _invoice(api, "À échoir", customer["id"], issue_date="2026-01-01", due_date="2099-01-01")
     overdue = _invoice(api, "En retard", customer["id"], issue_date="2020-01-01", due_date="2020-01-31")

@@ -15,7 +15,7 @@ import boto3
 import pytest
 
 from infra import wiring
-from tests.conftest import BUSINESS, CLIENT_ADDRESS, SPEC_INVOICE
+from tests.conftest import BUSINESS, CLIENT_ADDRESS, CLIENT_SIREN, SPEC_INVOICE
 from tests.integration.conftest import attach
 from tests.integration.test_logo import png, upload_logo
 from tests.integration.test_sender import ADDRESS, confirm_sender, the_code
@@ -29,7 +29,7 @@ OTHER = "other"
 def acme(api) -> dict[str, Any]:
     """acme's world: a profile, a customer, a product, a draft and an issued invoice."""
     assert api.put("/business", {**BUSINESS, "email": "compta@acme.example"}).status == 200
-    customer = api.post("/customers", {"name": "Dupont & Fils", "address": CLIENT_ADDRESS}).body
+    customer = api.post("/customers", {"name": "Dupont & Fils", "address": CLIENT_ADDRESS, "siren": CLIENT_SIREN}).body
     product = api.post("/products", {"name": "Audit", "unit_price": "1000"}).body
     draft = api.post("/invoices", {**SPEC_INVOICE, "customer_id": customer["id"]}).body
     issued = api.post("/invoices", {**SPEC_INVOICE, "name": "Émise", "customer_id": customer["id"]}).body
@@ -102,6 +102,13 @@ def _put_business(api, acme):
     assert api.get("/business").body["version"] == 2  # saved, then its logo set
 
 
+def _patch_business(api, acme):
+    reply = api.patch("/business", {"legal_name": "Other SARL", "email": "compta@other.example"}, tenant=OTHER)
+    assert reply.status == 200, reply.body
+    assert (reply.body["version"], reply.body["siren"]) == (1, None)  # nothing of acme's merged in
+    assert api.get("/business").body["email"] == "compta@acme.example"
+
+
 def _list(kind: str) -> Callable[..., None]:
     def case(api, acme):
         reply = api.get(f"/{kind}", tenant=OTHER)
@@ -164,7 +171,9 @@ def _invoice_action(action: str, key: str) -> Callable[..., None]:
 
 def _template_to_invoice(api, acme):
     """acme's template makes no draft for "other", nor with acme's customer."""
-    theirs = api.post("/customers", {"name": "Client", "address": CLIENT_ADDRESS}, tenant=OTHER).body
+    theirs = api.post(
+        "/customers", {"name": "Client", "address": CLIENT_ADDRESS, "siren": CLIENT_SIREN}, tenant=OTHER
+    ).body
     for customer in (theirs["id"], acme["customer"]["id"]):
         body = {"customer_id": customer}
         _not_found(api.post(f"/templates/{acme['template']['id']}/invoices", body, tenant=OTHER))
@@ -281,6 +290,7 @@ def _totals(api, acme):
 CASES: dict[tuple[str, str], Callable[..., None]] = {
     ("GET", "/business"): _get_business,
     ("PUT", "/business"): _put_business,
+    ("PATCH", "/business"): _patch_business,
     ("GET", "/customers"): _list("customers"),
     ("POST", "/customers"): _create("customers"),
     ("GET", "/customers/{customer_id}"): _item("GET", "customers", "customer"),
@@ -374,6 +384,7 @@ def _example_path(path: str) -> str:
 
 VALID_BODIES = {
     ("PUT", "/business"): BUSINESS,
+    ("PATCH", "/business"): {"email": "a@b.example"},
     ("POST", "/customers"): {"name": "Dupont"},
     ("PATCH", "/customers/{customer_id}"): {"name": "Dupont"},
     ("POST", "/products"): {"name": "Audit", "unit_price": "1"},

@@ -80,7 +80,7 @@ def test_an_issued_invoice_keeps_the_logo_it_was_issued_with(api, business, cust
 def test_saving_the_profile_keeps_the_logo(api, business):
     logo = upload_logo(api, png()).body["logo"]
 
-    saved = api.put("/business", {**BUSINESS, "payment_terms_days": 15})
+    saved = api.patch("/business", {"payment_terms_days": 15})
 
     assert saved.body["logo"] == logo
 

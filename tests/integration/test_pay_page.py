@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 import pytest
 
 from invoicing.logic.stripe_events import sign
-from tests.conftest import BUSINESS, CUSTOMER, SPEC_INVOICE
+from tests.conftest import CUSTOMER, SPEC_INVOICE
 
 pytestmark = pytest.mark.integration
 
@@ -27,7 +27,7 @@ SCHEDULE = {"type": "percentage", "instalments": [
 
 @pytest.fixture
 def connected(api, business):
-    assert api.put("/business", {**BUSINESS, "stripe_account_id": ACCOUNT}).status == 200
+    assert api.patch("/business", {"stripe_account_id": ACCOUNT}).status == 200
 
 
 def issue(api, **fields) -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import CLIENT_ADDRESS, SPEC_INVOICE
+from tests.conftest import CLIENT_ADDRESS, CLIENT_SIREN, SPEC_INVOICE
 
 pytestmark = pytest.mark.integration
 
@@ -21,7 +21,7 @@ THREE_INSTALMENTS = {
 
 @pytest.fixture
 def customer(api, business):
-    return api.post("/customers", {"name": "Dupont & Fils", "address": CLIENT_ADDRESS}).body
+    return api.post("/customers", {"name": "Dupont & Fils", "address": CLIENT_ADDRESS, "siren": CLIENT_SIREN}).body
 
 
 def issued(api, customer, **fields) -> dict:

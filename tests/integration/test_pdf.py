@@ -10,7 +10,7 @@ import re
 import pypdf
 import pytest
 
-from tests.conftest import BUSINESS, CLIENT_ADDRESS, SPEC_INVOICE
+from tests.conftest import BUSINESS, CLIENT_ADDRESS, CLIENT_SIREN, SPEC_INVOICE
 
 pytestmark = pytest.mark.integration
 
@@ -26,9 +26,10 @@ def render(api, invoice_id: str) -> list[str]:
 
 
 def issue(api, body: dict, customer: dict | None = None, business: dict | None = None) -> dict:
-    assert api.put("/business", business or BUSINESS).status == 200
+    assert api.patch("/business", business or BUSINESS).status == 200  # created, or changed
     customer = api.post(
-        "/customers", {"address": CLIENT_ADDRESS, **(customer or {"name": "Dupont & Fils", "siren": "552100554"})}
+        "/customers",
+        {"address": CLIENT_ADDRESS, "siren": "552100554", **(customer or {"name": "Dupont & Fils"})},
     ).body
     draft = api.post("/invoices", {**body, "customer_id": customer["id"]})
     assert draft.status == 201, draft.body
@@ -53,7 +54,7 @@ def test_a_single_rate_invoice_carries_every_mention_line_rate_and_total(api):
 
     for expected in (
         "Facture N° INV-1", "Date d'émission : 27/11/2026", "Date d'échéance : 27/12/2026",
-        "Acme SAS", "SIREN 732829320", "N° TVA intracommunautaire FR44732829320", "SIREN 552100554",
+        "Acme SAS", "SIREN 732 829 320", "N° TVA intracommunautaire FR44732829320", "SIREN 552 100 554",
         "Développement", "450,00 €", "1 215,00 €",
         "TVA 20 % — Base HT 1 165,00 € 233,00 €", "Total TTC 1 398,00 €", "Net à payer 1 398,00 €",
         "Page 1/1", *MENTIONS,
@@ -76,7 +77,8 @@ def test_three_rates_and_a_discount_each_get_their_vat_line(api):
     for entry in invoice["totals"]["tax_breakdown"]:
         rate = entry["rate"].replace(".", ",")
         assert f"TVA {rate} %" in page
-    assert "Remise globale −154,00 €" in page
+    # the lines, the discount, the tax base, then the VAT by rate (SPEC §6.2)
+    assert "Total HT 1 540,00 € Remise −154,00 € Total HT net 1 386,00 € TVA 20 % 180,00 €" in page
     assert "Total TTC 1 612,98 €" in page
 
 
@@ -178,12 +180,12 @@ def test_asking_again_reuses_the_stored_pdf_and_a_new_version_gets_its_own(api):
 
 def test_a_draft_pdf_follows_the_business_and_customer_it_shows(api):
     """A draft shows today's profile and customer: a change to either is a new PDF."""
-    customer = api.post("/customers", {"name": "Dupont & Fils", "address": CLIENT_ADDRESS}).body
+    customer = api.post("/customers", {"name": "Dupont & Fils", "address": CLIENT_ADDRESS, "siren": CLIENT_SIREN}).body
     draft = api.post("/invoices", {**SPEC_INVOICE, "customer_id": customer["id"]}).body
     api.put("/business", BUSINESS)
     before = api.get(f"/invoices/{draft['id']}/pdf").body
 
-    api.put("/business", {**BUSINESS, "legal_name": "Acme Renommée SAS"})
+    api.patch("/business", {"legal_name": "Acme Renommée SAS"})
     after = api.get(f"/invoices/{draft['id']}/pdf").body
 
     assert before["url"].split("?")[0] != after["url"].split("?")[0]

@@ -9,7 +9,7 @@ import io
 import pypdf
 import pytest
 
-from tests.conftest import CLIENT_ADDRESS, SPEC_INVOICE
+from tests.conftest import CLIENT_ADDRESS, CLIENT_SIREN, SPEC_INVOICE
 from tests.integration.test_send import sent_emails
 from tests.integration.test_stripe_webhooks import deliver, refunded, succeeded
 
@@ -17,7 +17,9 @@ pytestmark = pytest.mark.integration
 
 
 def issue(api, email: str | None = "compta@dupont.example") -> dict:
-    customer = api.post("/customers", {"name": f"Client {email}", "email": email, "address": CLIENT_ADDRESS}).body
+    customer = api.post(
+        "/customers", {"name": f"Client {email}", "email": email, "address": CLIENT_ADDRESS, "siren": CLIENT_SIREN}
+    ).body
     draft = api.post("/invoices", {**SPEC_INVOICE, "name": f"Pour {email}", "customer_id": customer["id"]}).body
     return api.post(f"/invoices/{draft['id']}/mark-sent").body
 
@@ -58,7 +60,7 @@ def test_paying_in_full_e_mails_the_client_a_receipt_with_the_paid_invoice(api, 
     assert ("delivery", {"sent": 1, "failed": 0, "skipped": 0}) in delivered
     (email,) = sent_emails()
     assert email["To"] == "compta@dupont.example"
-    assert email["Subject"] == "Reçu : facture INV-1 de Acme SAS, réglée"
+    assert email["Subject"] == "Reçu : facture INV-1 d'Acme SAS, réglée"
     assert "1\u202f398,00\u00a0€" in email.get_body(("plain",)).get_content()
     (attachment,) = list(email.iter_attachments())
     text = pypdf.PdfReader(io.BytesIO(attachment.get_content())).pages[0].extract_text()

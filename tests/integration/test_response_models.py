@@ -8,14 +8,16 @@ import pytest
 from invoicing.models.common import Page
 from invoicing.models.invoices import Invoice, InvoiceSummary, TotalsOut
 from invoicing.models.resources import Business, Customer, Product
-from tests.conftest import BUSINESS, CLIENT_ADDRESS, SPEC_INVOICE
+from tests.conftest import BUSINESS, CLIENT_ADDRESS, CLIENT_SIREN, SPEC_INVOICE
 
 pytestmark = pytest.mark.integration
 
 
 def test_every_documented_response_model_validates_what_the_api_sends(api):
     business = api.put("/business", BUSINESS).body
-    customer = api.post("/customers", {"name": "Dupont", "email": "a@b.fr", "address": CLIENT_ADDRESS}).body
+    customer = api.post(
+        "/customers", {"name": "Dupont", "email": "a@b.fr", "address": CLIENT_ADDRESS, "siren": CLIENT_SIREN}
+    ).body
     product = api.post("/products", {"name": "Audit", "unit_price": "750"}).body
     draft = api.post("/invoices", {**SPEC_INVOICE, "customer_id": customer["id"]}).body
     issued = api.post(f"/invoices/{draft['id']}/mark-sent").body

@@ -14,7 +14,7 @@ import pytest
 from aws_lambda_powertools.utilities import parameters
 
 from invoicing.logic.stripe_events import sign
-from tests.conftest import BUSINESS, CLIENT_ADDRESS, SPEC_INVOICE
+from tests.conftest import CLIENT_ADDRESS, CLIENT_SIREN, SPEC_INVOICE
 
 pytestmark = pytest.mark.integration
 
@@ -24,8 +24,8 @@ STRIPE_CUSTOMER = "cus_Q1dupont"
 
 @pytest.fixture
 def invoice(api, business):
-    api.put("/business", {**BUSINESS, "stripe_account_id": ACCOUNT})
-    customer = api.post("/customers", {"name": "Dupont & Fils", "address": CLIENT_ADDRESS,
+    api.patch("/business", {"stripe_account_id": ACCOUNT})
+    customer = api.post("/customers", {"name": "Dupont & Fils", "address": CLIENT_ADDRESS, "siren": CLIENT_SIREN,
                                        "stripe_customer_id": STRIPE_CUSTOMER}).body  # fmt: skip
     draft = api.post("/invoices", {**SPEC_INVOICE, "customer_id": customer["id"]}).body
     return api.post(f"/invoices/{draft['id']}/mark-sent").body
@@ -112,14 +112,14 @@ def test_what_cannot_be_paid_is_refused_before_stripe_is_asked(api, invoice, str
 def test_a_customer_without_a_stripe_customer_or_a_business_without_an_account_cannot_be_charged(
     api, invoice, stripe_standin
 ):
-    plain = api.post("/customers", {"name": "Sans carte", "address": CLIENT_ADDRESS}).body
+    plain = api.post("/customers", {"name": "Sans carte", "address": CLIENT_ADDRESS, "siren": CLIENT_SIREN}).body
     draft = api.post("/invoices", {**SPEC_INVOICE, "name": "Autre", "customer_id": plain["id"]}).body
     other = api.post(f"/invoices/{draft['id']}/mark-sent").body
     reply = charge(api, other)
     assert reply.status == 422
     assert "stripe_customer_id" in reply.body["error"]["message"]
 
-    api.put("/business", BUSINESS)  # no connected account any more
+    api.patch("/business", {"stripe_account_id": None})  # no connected account any more
     assert charge(api, invoice).status == 409
     assert stripe_standin.received == []
 

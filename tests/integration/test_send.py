@@ -9,7 +9,7 @@ from email import message_from_bytes, policy
 import pypdf
 import pytest
 
-from tests.conftest import BUSINESS, CLIENT_ADDRESS, SPEC_INVOICE
+from tests.conftest import BUSINESS, CLIENT_ADDRESS, CLIENT_SIREN, SPEC_INVOICE
 
 pytestmark = pytest.mark.integration
 
@@ -32,7 +32,13 @@ def sent_sms() -> list[tuple[str, str]]:
 
 @pytest.fixture
 def reachable(api, business):
-    customer = {"name": "Dupont & Fils", "email": "compta@dupont.example", "phone": PHONE, "address": CLIENT_ADDRESS}
+    customer = {
+        "name": "Dupont & Fils",
+        "email": "compta@dupont.example",
+        "phone": PHONE,
+        "address": CLIENT_ADDRESS,
+        "siren": CLIENT_SIREN,
+    }
     created = api.post("/customers", customer)
     assert created.status == 201, created.body
     draft = api.post("/invoices", {**SPEC_INVOICE, "customer_id": created.body["id"]})

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
-from tests.conftest import BUSINESS, CLIENT_ADDRESS
+from tests.conftest import BUSINESS, CLIENT_ADDRESS, CLIENT_SIREN
 from tests.integration.test_send import sent_emails
 
 pytestmark = pytest.mark.integration
@@ -38,7 +38,7 @@ _numbers = itertools.count(1)
 def send_invoice(api, tenant: str = "acme") -> str:
     """Issue and send an invoice by e-mail; the From of the e-mail sent."""
     n = next(_numbers)
-    client = {"name": f"Dupont {n}", "email": "compta@dupont.example", "address": CLIENT_ADDRESS}
+    client = {"name": f"Dupont {n}", "email": "compta@dupont.example", "address": CLIENT_ADDRESS, "siren": CLIENT_SIREN}
     customer = api.post("/customers", client, tenant=tenant).body
     invoice = {"name": f"Audit {n}", "customer_id": customer["id"], "lines": [{"name": "Audit", "unit_price": "100"}]}
     draft = api.post("/invoices", invoice, tenant=tenant).body
@@ -134,6 +134,22 @@ def test_confirming_with_no_code_asked_is_a_409(api, business):
     reply = api.post("/business/sender/confirm", {"code": "123456"})
 
     assert reply.status == 409
+
+
+def test_the_code_confirmed_once_confirms_again_and_another_code_does_not(api, business):
+    """A second click, or a retry whose first answer was lost, whenever it comes."""
+    api.post("/business/sender", {"email": ADDRESS})
+    code = the_code()
+    first = api.post("/business/sender/confirm", {"code": code})
+
+    again = api.post("/business/sender/confirm", {"code": code})
+    other = api.post("/business/sender/confirm", {"code": f"{(int(code) + 1) % 10**6:06d}"})
+
+    assert (first.status, again.status) == (200, 200)
+    assert again.body["sending_from"] == ADDRESS
+    assert other.status == 409
+    api.delete("/business/sender")
+    assert api.post("/business/sender/confirm", {"code": code}).status == 409  # removed: the code is spent
 
 
 def test_a_second_code_within_a_minute_is_a_429_with_retry_after(api, business):

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from invoicing.logic.stripe_events import sign
-from tests.conftest import CLIENT_ADDRESS, SPEC_INVOICE
+from tests.conftest import CLIENT_ADDRESS, CLIENT_SIREN, SPEC_INVOICE
 
 pytestmark = pytest.mark.integration
 
@@ -18,7 +18,7 @@ SECRET = "whsec_local_dev"
 
 @pytest.fixture
 def invoice(api, business):
-    customer = api.post("/customers", {"name": "Dupont & Fils", "address": CLIENT_ADDRESS}).body
+    customer = api.post("/customers", {"name": "Dupont & Fils", "address": CLIENT_ADDRESS, "siren": CLIENT_SIREN}).body
     draft = api.post("/invoices", {**SPEC_INVOICE, "customer_id": customer["id"]}).body
     issued = api.post(f"/invoices/{draft['id']}/mark-sent").body
     assert issued["amount_due"] == "1398.00"

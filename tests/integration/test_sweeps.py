@@ -10,7 +10,7 @@ import boto3
 import pytest
 
 from infra import wiring
-from tests.conftest import BUSINESS, CLIENT_ADDRESS, SPEC_INVOICE
+from tests.conftest import BUSINESS, CLIENT_ADDRESS, CLIENT_SIREN, SPEC_INVOICE
 from tests.integration.test_send import sent_emails, sent_sms
 
 pytestmark = pytest.mark.integration
@@ -22,7 +22,7 @@ MONTHLY = {"enabled": True, "type": "percentage", "value": "1.5",
 def issue(api, tenant: str = "acme", **fields) -> dict:
     customer = next(iter(api.get("/customers", tenant=tenant).body["items"]), None) or api.post(
         "/customers", {"name": "Dupont & Fils", "email": "compta@dupont.example", "phone": "+33612345678",
-                       "address": CLIENT_ADDRESS}, tenant=tenant).body  # fmt: skip
+                       "address": CLIENT_ADDRESS, "siren": CLIENT_SIREN}, tenant=tenant).body  # fmt: skip
     body = {**SPEC_INVOICE, "customer_id": customer["id"], **fields}
     draft = api.post("/invoices", body, tenant=tenant).body
     issued = api.post(f"/invoices/{draft['id']}/mark-sent", tenant=tenant).body

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import CLIENT_ADDRESS, SPEC_INVOICE
+from tests.conftest import CLIENT_ADDRESS, CLIENT_SIREN, SPEC_INVOICE
 
 pytestmark = pytest.mark.integration
 
@@ -31,7 +31,7 @@ def test_invoice_to_template_to_invoice_keeps_lines_and_totals_and_nothing_of_th
         {"days_after_issue": 30, "value": "70"},
     ]
 
-    other = api.post("/customers", {"name": "Martin SARL", "address": CLIENT_ADDRESS}).body
+    other = api.post("/customers", {"name": "Martin SARL", "address": CLIENT_ADDRESS, "siren": CLIENT_SIREN}).body
     made = api.post(
         f"/templates/{template.body['id']}/invoices", {"customer_id": other["id"], "issue_date": "2026-11-27"}
     )

@@ -17,7 +17,7 @@ from invoicing.logic.common import Deps
 from invoicing.models.invoices import InvoiceIn
 from invoicing.models.resources import BusinessIn, CustomerIn, ProductIn
 from invoicing.store.ports import ConditionFailed, Finalization
-from tests.conftest import BUSINESS, CLIENT_ADDRESS
+from tests.conftest import BUSINESS, CLIENT_ADDRESS, CLIENT_SIREN
 from tests.fakes.store import InMemoryStore
 
 pytestmark = pytest.mark.unit
@@ -40,7 +40,7 @@ def make_deps(store: Any = None) -> Deps:
 def deps() -> Deps:
     deps = make_deps()
     catalog.put_business(deps, "acme", BusinessIn.model_validate({**BUSINESS, "payment_terms_days": 45}), None)
-    catalog.create(deps, "acme", "customer", CustomerIn(name="Dupont", address=CLIENT_ADDRESS))
+    catalog.create(deps, "acme", "customer", CustomerIn(name="Dupont", address=CLIENT_ADDRESS, siren=CLIENT_SIREN))
     return deps
 
 
@@ -89,7 +89,7 @@ class RacingStore(InMemoryStore):
 def test_a_finalization_that_loses_a_race_retries_with_the_next_number():
     deps = make_deps(RacingStore(races=2))
     catalog.put_business(deps, "acme", BusinessIn.model_validate(BUSINESS), None)
-    catalog.create(deps, "acme", "customer", CustomerIn(name="Dupont", address=CLIENT_ADDRESS))
+    catalog.create(deps, "acme", "customer", CustomerIn(name="Dupont", address=CLIENT_ADDRESS, siren=CLIENT_SIREN))
     ours = draft(deps, "Ours")
     for name in ("Rival 1", "Rival 2"):
         draft(deps, name)
@@ -110,7 +110,7 @@ def test_endless_contention_gives_up_without_consuming_a_number(monkeypatch):
     monkeypatch.setattr(retry, "sleep", lambda _s: None)
     deps = make_deps(AlwaysLosingStore())
     catalog.put_business(deps, "acme", BusinessIn.model_validate(BUSINESS), None)
-    catalog.create(deps, "acme", "customer", CustomerIn(name="Dupont", address=CLIENT_ADDRESS))
+    catalog.create(deps, "acme", "customer", CustomerIn(name="Dupont", address=CLIENT_ADDRESS, siren=CLIENT_SIREN))
     invoice = draft(deps, "A")
 
     with pytest.raises(Busy):

@@ -56,3 +56,46 @@ def test_a_name_cannot_carry_a_line_break_into_an_email_header():
         with pytest.raises(ValidationError, match="one line"):
             BusinessIn(legal_name=f"Acme{breaking}SAS")
     assert BusinessIn(legal_name="Acme\tSAS — Société").legal_name == "Acme\tSAS — Société"
+
+
+@pytest.mark.parametrize(
+    ("name", "lang", "said"),
+    [
+        ("Acme SAS", "fr", "d'Acme SAS"),
+        ("Éditions Dupuis", "fr", "d'Éditions Dupuis"),
+        ("Hermès", "fr", "d'Hermès"),  # a mute h
+        ("Hollande Services", "fr", "de Hollande Services"),  # an aspirated h
+        ("Hautes Alpes Bois", "fr", "de Hautes Alpes Bois"),
+        ("Yvelines Conseil", "fr", "d'Yvelines Conseil"),
+        ("Yaourts du Pays", "fr", "de Yaourts du Pays"),  # y before a vowel
+        ("Dupont & Fils", "fr", "de Dupont & Fils"),
+        ("3M France", "fr", "de 3M France"),
+        ("Acme SAS", "en", "from Acme SAS"),
+    ],
+)
+def test_french_messages_elide_de_before_a_vowel_or_a_mute_h(name, lang, said):
+    assert messages.of_business(name, lang) == said
+
+
+def test_the_subject_of_an_invoice_from_acme_reads_d_acme():
+    mime = messages.email(view("Acme SAS"), "https://pay.example/x", "f@x.example", "c@x.example", b"%PDF", "f.pdf")
+
+    assert "Subject: Facture INV-12 d'Acme SAS" in mime.decode()
+
+
+@pytest.mark.parametrize(
+    ("name", "form", "shown"),
+    [
+        ("Acme", "SAS", "Acme SAS"),
+        ("Acme SAS", "SAS", "Acme SAS"),
+        ("ACME sas", "SAS", "ACME sas"),
+        ("Jeanne Martin", "EI", "Jeanne Martin EI"),
+        ("Jeanne Martin, entrepreneur individuel", "EI", "Jeanne Martin, entrepreneur individuel"),
+        ("Les Amis du Rail", "association", "Les Amis du Rail"),
+        ("Acme", None, "Acme"),
+    ],
+)
+def test_a_name_is_printed_with_its_legal_form_once(name, form, shown):
+    from invoicing.documents.view import display_name
+
+    assert display_name(name, form) == shown

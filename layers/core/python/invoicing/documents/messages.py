@@ -31,11 +31,33 @@ def _environment(escape: bool) -> Environment:
     )
 
 
+# Words whose h is aspirated: "de Hollande", never "d'Hollande"; before
+# any other h, as before a vowel, French elides ("d'Hermès").
+H_ASPIRE = frozenset(
+    "hache haie haine hall halle halte hamac hameau hamster hanche handicap hangar hardi haricot harpe hasard hausse "
+    "haut haute hauts hautes havre hennin hérisson héros hibou hockey hollande homard hongrie honda honte hors "
+    "houblon houx huit hurler hutte hyundai".split()
+)
+
+
+def of_business(name: str, lang: str) -> str:
+    """ "de Dupont", "d'Acme", "d'Hermès", "de Hollande Services" (French
+    elides before a vowel or a mute h); "from Acme" in English."""
+    if lang != "fr":
+        return f"from {name}"
+    word = name.split(" ", 1)[0].casefold()
+    bare = unicodedata.normalize("NFD", word).encode("ascii", "ignore").decode()
+    vowel = bare[:1] in ("a", "e", "i", "o", "u") or (bare[:1] == "y" and bare[1:2] not in ("a", "e", "i", "o", "u"))
+    mute_h = bare[:1] == "h" and word not in H_ASPIRE and bare not in H_ASPIRE
+    return f"d'{name}" if vowel or mute_h else f"de {name}"
+
+
 def _facts(view: dict[str, Any]) -> dict[str, str]:
     due = next((row["amount"] for row in reversed(view["totals"]) if row.get("strong")), "")
     return {
         "number": view.get("number") or "",
         "business": view["seller"]["name"] or "",
+        "of_business": of_business(view["seller"]["name"] or "", view.get("lang") or "fr"),
         "amount": due,
         "amount_paid": view.get("amount_paid") or "",
         "due_date": view.get("due_date") or "",

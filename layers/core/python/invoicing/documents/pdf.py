@@ -137,11 +137,7 @@ class _Document(FPDF):
     def footer(self) -> None:
         self.set_y(-14)
         self.set_font(FONT, "", 7)
-        seller = self.view["seller"]
-        identity = " · ".join(
-            filter(None, [seller["name"], seller.get("siren") and f"SIREN {seller['siren']}", seller.get("vat_number")])
-        )
-        self.cell(0, 4, identity, align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.cell(0, 4, self.view["footer"], align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         page = self.view["text"]["page"].format(page=self.page_no(), pages="{nb}")
         self.cell(0, 4, page, align="C")
 
@@ -193,18 +189,20 @@ def render_pdf(view: dict[str, Any]) -> bytes:
     pdf.ln(4)
 
     top = pdf.get_y()
-    for offset, (role, party) in enumerate(((text["seller"], view["seller"]), (text["buyer"], view["buyer"]))):
-        pdf.set_xy(MARGIN + offset * 96, top)
+    blocks = [(text["seller"], view["seller"]), (text["buyer"], view["buyer"])]
+    if view.get("delivery_address"):
+        blocks.append((text["delivery_address"], {"name": "", "address": view["delivery_address"], "details": []}))
+    bottom = top + 30
+    for offset, (role, party) in enumerate(blocks):
+        # the seller left, the client right, a delivery address under the client
+        pdf.set_xy(MARGIN + min(offset, 1) * 96, top if offset < 2 else bottom + 2)
         pdf.set_font(FONT, "B", 9)
         pdf.cell(90, 5, role, new_x=XPos.LEFT, new_y=YPos.NEXT)
-        details = [party["name"] or "", *party["address"]]
-        if party.get("siren"):
-            details.append(f"{text['siren']} {party['siren']}")
-        if party.get("vat_number"):
-            details.append(f"{text['vat_number']} {party['vat_number']}")
+        lines = [line for line in [party["name"], *party["address"], *party["details"]] if line]
         pdf.set_font(FONT, "", 9)
-        pdf.multi_cell(90, 4.5, "\n".join(details), new_x=XPos.LEFT, new_y=YPos.NEXT)
-    pdf.set_xy(MARGIN, max(pdf.get_y(), top + 30) + 4)
+        pdf.multi_cell(90, 4.5, "\n".join(lines), new_x=XPos.LEFT, new_y=YPos.NEXT)
+        bottom = max(bottom, pdf.get_y())
+    pdf.set_xy(MARGIN, bottom + 4)
 
     header = [text["description"], text["quantity"], text["unit"], text["unit_price"], text["discount"],
               text["vat_rate"], text["net"]]  # fmt: skip

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from datetime import date
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from babel import Locale
 from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal
 
@@ -62,8 +64,10 @@ def invoice_view(
     franchise = bool(seller.get("vat_franchise"))
     mentions = _mentions(invoice, seller, buyer, franchise, text, day, number)
     rows = [{"label": text["subtotal"], "amount": money(totals["subtotal"])}]
-    if Decimal(totals["discount"]):
+    if Decimal(totals["discount"]):  # then the tax base: the lines less the discount
         rows.append({"label": text["invoice_discount"], "amount": "−" + money(totals["discount"])})
+        net = Decimal(totals["subtotal"]) - Decimal(totals["discount"])
+        rows.append({"label": text["net_subtotal"], "amount": money(net)})
     rows += [
         {
             "label": text["tax_line"].format(name=entry["name"], rate=number(entry["rate"])),
@@ -101,8 +105,14 @@ def invoice_view(
         else None,
         # What the document refers to: the client's order, the invoice a credit note credits.
         "references": [(text["purchase_order"], invoice["purchase_order"])] if invoice.get("purchase_order") else [],
-        "seller": _party(seller, "legal_name"),
-        "buyer": _party(buyer, "name"),
+        "seller": _seller(seller, text, babel_locale),
+        "buyer": _buyer(buyer, text, babel_locale),
+        # where the goods go or the service is done, when it is not the client's address
+        "delivery_address": _address(invoice["delivery_address"], babel_locale)
+        if invoice.get("delivery_address")
+        and not einvoice.same_address(invoice["delivery_address"], buyer.get("address"))
+        else None,
+        "footer": _footer(seller, text, babel_locale),
         "lines": [
             {
                 "name": line["name"],
@@ -150,22 +160,100 @@ def _logo(image: bytes | None, content_type: str | None) -> dict[str, Any] | Non
     return {"image": image, "data_uri": f"data:{content_type};base64,{base64.b64encode(image).decode()}"}
 
 
-def _party(party: dict[str, Any], name_field: str) -> dict[str, Any]:
-    address = party.get("address") or {}
+def _address(address: dict[str, Any], babel_locale: str) -> list[str]:
+    """An address's lines, its country by name ("France", not FR)."""
+    country = address.get("country")
     lines = [
         address.get("line1"),
         address.get("line2"),
         " ".join(filter(None, [address.get("postal_code"), address.get("city")])),
-        address.get("country"),
+        Locale.parse(babel_locale).territories.get(country, country) if country else None,
     ]
+    return [line for line in lines if line]
+
+
+def display_name(name: str, legal_form: str | None) -> str:
+    """The name as the law wants it printed: with its legal form ("Acme
+    SAS"), an individual entrepreneur's with "EI" (C. com. R123-237); an
+    association's as it is. Unchanged when the name already says it."""
+    if not legal_form or legal_form == "association":
+        return name
+    said = rf"\b{re.escape(legal_form)}\b" + (r"|entrepreneur individuel" if legal_form == "EI" else "")
+    return name if re.search(said, name, re.IGNORECASE) else f"{name} {legal_form}"
+
+
+def _seller(seller: dict[str, Any], text: dict[str, str], babel_locale: str) -> dict[str, Any]:
+    """The issuer block: the name with its legal form, the address, the
+    share capital, the registration (RCS Paris 732 829 320, or the SIREN
+    alone), the VAT number."""
+    siren = seller.get("siren")
+    register = seller.get("trade_register")
+    details = []
+    if seller.get("share_capital") is not None and seller.get("legal_form"):
+        details.append(text["capital_line"].format(name=seller["legal_form"], capital=_capital(seller, babel_locale)))
+    if register and siren:
+        details.append(f"{register['kind']} {register['city']} {_grouped_siren(siren)}")
+    elif siren:
+        details.append(f"{text['siren']} {_grouped_siren(siren)}")
+    if seller.get("vat_number"):
+        details.append(f"{text['vat_number']} {seller['vat_number']}")
     return {
-        "name": party.get(name_field) or party.get("name"),
-        "address": [line for line in lines if line],
-        "siren": party.get("siren"),
-        "vat_number": party.get("vat_number"),
-        "email": party.get("email"),
-        "phone": party.get("phone"),
+        "name": display_name(seller.get("legal_name") or seller.get("name") or "", seller.get("legal_form")) or None,
+        "address": _address(seller.get("address") or {}, babel_locale),
+        "details": details,
+        "siren": siren,
+        "vat_number": seller.get("vat_number"),
+        "email": seller.get("email"),
+        "phone": seller.get("phone"),
     }
+
+
+def _buyer(buyer: dict[str, Any], text: dict[str, str], babel_locale: str) -> dict[str, Any]:
+    details = []
+    if buyer.get("siren"):
+        details.append(f"{text['siren']} {_grouped_siren(buyer['siren'])}")
+    if buyer.get("vat_number"):
+        details.append(f"{text['vat_number']} {buyer['vat_number']}")
+    return {
+        "name": buyer.get("name"),
+        "address": _address(buyer.get("address") or {}, babel_locale),
+        "details": details,
+        "siren": buyer.get("siren"),
+        "vat_number": buyer.get("vat_number"),
+        "email": buyer.get("email"),
+        "phone": buyer.get("phone"),
+    }
+
+
+def _capital(seller: dict[str, Any], babel_locale: str) -> str:
+    """A share capital as printed: 10 000 € (whole euros without cents)."""
+    capital = Decimal(seller["share_capital"])
+    whole = capital == capital.to_integral_value()
+    return format_currency(capital, "EUR", locale=babel_locale, format="#,##0\u00a0¤" if whole else None,
+                           currency_digits=not whole)  # fmt: skip
+
+
+def _footer(seller: dict[str, Any], text: dict[str, str], babel_locale: str) -> str:
+    """One line at the foot of every page: "Acme SAS au capital de 10 000 €
+    · RCS Paris 732 829 320 · TVA FR44732829320"."""
+    name = display_name(seller.get("legal_name") or seller.get("name") or "", seller.get("legal_form"))
+    if seller.get("share_capital") is not None and seller.get("legal_form"):
+        name = text["capital_line"].format(name=name, capital=_capital(seller, babel_locale))
+    siren, register = seller.get("siren"), seller.get("trade_register")
+    registration = (
+        f"{register['kind']} {register['city']} {_grouped_siren(siren)}"
+        if register and siren
+        else f"{text['siren']} {_grouped_siren(siren)}"
+        if siren
+        else None
+    )
+    vat = text["vat_short"].format(number=seller["vat_number"]) if seller.get("vat_number") else None
+    return " · ".join(part for part in (name, registration, vat) if part)
+
+
+def _grouped_siren(siren: str) -> str:
+    """A SIREN as it is printed: 732 829 320."""
+    return " ".join(siren[i : i + 3] for i in range(0, len(siren), 3))
 
 
 def _discount(discount: dict[str, Any] | None, money: Any, percent: Any) -> str | None:
@@ -226,6 +314,8 @@ def _mentions(
     mentions.append(("AAB", seller.get("early_payment_terms") or text["mention_no_discount"]))
     if seller.get("operations"):
         mentions.append(("", text["mention_operations"].format(kind=text[f"operations_{seller['operations']}"])))
+    if seller.get("vat_on_debits") and not franchise and seller.get("operations") in ("services", "mixed"):
+        mentions.append(("", text["mention_vat_on_debits"]))
     if seller.get("iban"):
         bic = f" — BIC {seller['bic']}" if seller.get("bic") else ""
         mentions.append(("", text["mention_iban"].format(iban=_grouped(seller["iban"]), bic=bic)))

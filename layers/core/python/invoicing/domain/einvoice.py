@@ -171,6 +171,9 @@ def cii_data(
         data["BT-20"] = f"Avoir sur la facture {credit_note_of['number']}"
     elif payment_terms:
         data["BT-20"] = payment_terms
+    delivery = document.get("delivery_address")
+    if delivery and not same_address(delivery, buyer.get("address")):  # BG-13: where the goods go, the service is done
+        data["BG-13"] = _party({"address": delivery}, buyer.get("name") or "")
     if seller.get("iban") and not credit_note_of:
         data["BT-81"] = "58"  # SEPA credit transfer
         data["BT-84"] = seller["iban"]
@@ -260,11 +263,39 @@ def _line(number: int, line: Mapping[str, Any], line_category: Category, currenc
 
 def _seller(party: Mapping[str, Any]) -> dict[str, Any]:
     data = _party(party, party.get("legal_name") or party.get("name") or "")
+    legal = legal_information(party)
+    if legal:
+        data["legal_info"] = legal  # BT-33
     if party.get("vat_franchise") and not party.get("vat_number") and party.get("siren"):
         # BR-E-02: an exempt invoice names the seller's VAT number or tax
         # registration; a business under franchise has none but its SIREN.
         data["tax_identifier"] = party["siren"]
     return data
+
+
+def same_address(one: Mapping[str, Any] | None, other: Mapping[str, Any] | None) -> bool:
+    """The same place, whatever fields were left out or sent empty."""
+
+    def filled(address: Mapping[str, Any] | None) -> dict[str, Any]:
+        return {key: value for key, value in (address or {}).items() if value}
+
+    return filled(one) == filled(other)
+
+
+def legal_information(seller: Mapping[str, Any]) -> str | None:
+    """BT-33, the seller's additional legal information, as French
+    invoices print it: "SAS au capital de 10 000 EUR, RCS Paris 732 829 320"."""
+    parts = []
+    form, capital, register = seller.get("legal_form"), seller.get("share_capital"), seller.get("trade_register")
+    if form and capital is not None:
+        amount = Decimal(str(capital))
+        shown = f"{amount:,.0f}" if amount == amount.to_integral_value() else f"{amount:,.2f}"
+        parts.append(f"{form} au capital de {shown.replace(',', ' ')} EUR")
+    elif form:
+        parts.append(form)
+    if register and seller.get("siren"):
+        parts.append(f"{register['kind']} {register['city']} {seller['siren']}")
+    return ", ".join(parts) or None
 
 
 def _buyer(party: Mapping[str, Any]) -> dict[str, Any]:

@@ -89,7 +89,8 @@ def legal_problems(
     """What a French invoice must name and the profiles lack (CGI ann. II
     art. 242 nonies A, C. com. L441-9): the seller's address and SIREN (a
     French seller's), its VAT number unless it is under franchise en base,
-    and the client's address. Every missing item at once. A seller under
+    the client's address, and a French business client's SIREN (CGI art.
+    242 nonies A as the e-invoicing reform amends it, rule BR-FR-12). Every missing item at once. A seller under
     franchise en base charges no VAT (art. 293 B du CGI): no line may."""
     problems = []
     if business.get("vat_franchise"):
@@ -114,6 +115,15 @@ def legal_problems(
     if not customer.get("address"):
         problems.append(
             FieldError("customer.address", "the client's address is a mandatory mention: PATCH the customer")
+        )
+    french = (customer.get("address") or {}).get("country") == "FR"
+    if french and customer.get("kind", "business") == "business" and not customer.get("siren"):
+        problems.append(
+            FieldError(
+                "customer.siren",
+                "a French business client's SIREN is a mandatory mention (e-invoicing reform): PATCH the customer, "
+                "or make it kind individual if it is a private person",
+            )
         )
     return problems
 

@@ -9,8 +9,8 @@ from pydantic import BaseModel
 
 from invoicing.domain.errors import FieldError, InvalidInput, NotFound, StaleVersion
 from invoicing.domain.lifecycle import name_key
-from invoicing.domain.money import has_at_most_decimals, minor_unit, round_money
-from invoicing.logic.common import Deps, jsonable
+from invoicing.domain.money import format_amount, has_at_most_decimals, minor_unit, round_money
+from invoicing.logic.common import Deps, jsonable, validated
 from invoicing.models.resources import BusinessIn, ProductPatch
 from invoicing.store.ports import Doc, PageOf
 
@@ -30,15 +30,39 @@ def get_business(deps: Deps, tenant: str) -> Doc:
 
 
 def put_business(deps: Deps, tenant: str, data: BusinessIn, if_match: int | None) -> Doc:
+    """Replace the profile: every field as sent (what it leaves out takes its
+    default). Once a profile exists, the version read is required, so that a
+    profile written meanwhile is never overwritten unseen."""
     current = deps.store.get(tenant, "business", BUSINESS_ID)
     expected = expected_version(data.version, if_match)
+    if current is not None and expected is None:
+        raise InvalidInput.of(
+            "version", "the profile exists: send the version you read (or If-Match), or PATCH the fields to change"
+        )
+    return _save_business(deps, tenant, current, data, expected)
+
+
+def patch_business(deps: Deps, tenant: str, patch: BaseModel, if_match: int | None) -> Doc:
+    """Change the fields sent, keep the others; the result is checked whole."""
+    current = deps.store.get(tenant, "business", BUSINESS_ID)
+    changes = patch.model_dump(exclude_unset=True)
+    expected = expected_version(changes.pop("version", None), if_match)
+    kept = {key: value for key, value in (current or {}).items() if key not in (*_SERVER_FIELDS, "logo")}
+    data = validated(BusinessIn, {**kept, **jsonable(changes)})
+    return _save_business(deps, tenant, current, data, expected)
+
+
+def _save_business(deps: Deps, tenant: str, current: Doc | None, data: BusinessIn, expected: int | None) -> Doc:
     current_version = current["version"] if current else 0
     if expected is not None and expected != current_version:
         raise StaleVersion(current_version)
     now = deps.timestamp()
+    fields = jsonable(data.model_dump(exclude={"version"}))
+    if fields.get("share_capital") is not None:
+        fields["share_capital"] = format_amount(Decimal(fields["share_capital"]), "EUR")
     doc = {
         "id": BUSINESS_ID,
-        **jsonable(data.model_dump(exclude={"version"})),
+        **fields,
         "logo": (current or {}).get("logo"),  # uploaded apart (logic.logo), kept across PUTs
         "version": current_version + 1,
         "created_at": current["created_at"] if current else now,
@@ -77,7 +101,7 @@ def update(deps: Deps, tenant: str, kind: str, id: str, patch: BaseModel, if_mat
     merged = {key: value for key, value in current.items() if key not in _SERVER_FIELDS}
     merged.update(jsonable(changes))
     if kind == "product":
-        merged = _fields(kind, ProductPatch.model_validate(merged).model_dump())
+        merged = _fields(kind, validated(ProductPatch, merged).model_dump())
     if kind == "template":
         _check_template(merged)
     doc = {

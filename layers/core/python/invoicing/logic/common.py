@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from invoicing.domain.errors import FieldError, InvalidInput
 from invoicing.events import invoice_detail
 from invoicing.store.ports import BlobStore, Events, Store
 
@@ -103,6 +104,21 @@ def new_delivery(
         "updated_at": now,
         "version": 1,
     }
+
+
+def validated(model: Any, data: dict[str, Any]) -> Any:
+    """`data`, built by a use case (a merge, a template's), through the wire
+    model: what it cannot take is a 422 naming the field, as a request's is."""
+    from pydantic import ValidationError
+
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise InvalidInput([
+            FieldError(".".join(str(part) for part in problem["loc"]) or "body",
+                       str(problem["msg"]).removeprefix("Value error, "))
+            for problem in error.errors()
+        ]) from None  # fmt: skip
 
 
 def jsonable(value: Any) -> Any:

@@ -31,6 +31,7 @@ _COPIED = (
     "payment_schedule",
     "payment_methods",
     "lines",
+    "delivery_address",
 )
 _DETAIL = frozenset({"lines", "notes", "terms", "business", "customer", "payments"})
 # Kept on the document, never shown: uploads reserved but not confirmed (logic.attachments).
@@ -42,7 +43,8 @@ INTERNAL = frozenset(
 )
 _SNAPSHOT_BUSINESS = (
     "legal_name", "address", "email", "phone", "siren", "vat_number", "logo_url", "locale", "vat_franchise",
-    "early_payment_terms", "logo", "iban", "bic", "operations",
+    "early_payment_terms", "logo", "iban", "bic", "operations", "legal_form", "share_capital", "trade_register",
+    "vat_on_debits",
 )  # fmt: skip
 
 
@@ -175,6 +177,7 @@ def create_invoice(deps: Deps, tenant: str, data: InvoiceIn) -> Doc:
             "due_date": None,
             "service_date": None,
             "purchase_order": None,
+            "delivery_address": None,
             "discount": None,
             "payment_schedule": None,
             "lines": [],

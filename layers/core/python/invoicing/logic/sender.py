@@ -121,15 +121,16 @@ def normalized(email: str) -> str:
 def confirm(deps: Deps, messenger: Messenger, tenant: str, code: str) -> Doc:
     """The right code makes the address the business's (taken over from any
     other tenant) and asks SES to verify it. A wrong code counts: after
-    MAX_WRONG_CODES the code is spent."""
-    confirming = None
+    MAX_WRONG_CODES the code is spent. The same code again once it is
+    confirmed (a second click, a retry, a concurrent request) answers the
+    address as it stands."""
 
     def attempt() -> Doc:
-        nonlocal confirming
         record = _record(deps, tenant)
         pending = record.get("pending")
-        if pending is None and confirming and record["email"] == confirming:
-            return _shown(deps, tenant, record, _verified(messenger, confirming))  # a concurrent confirm did it
+        done = record.get("confirmed_code_hash")
+        if pending is None and done and record["email"] and done == _hash(tenant, record["email"], code):
+            return _shown(deps, tenant, record, _verified(messenger, record["email"]))
         if pending is None:
             raise Conflict("no code is waiting: ask for one with POST /business/sender")
         if deps.now() >= _at(pending["expires_at"]):
@@ -143,10 +144,11 @@ def confirm(deps: Deps, messenger: Messenger, tenant: str, code: str) -> Doc:
             except Conflict:
                 raise LostRace from None  # counted under the version it read, so concurrent guesses all count
             raise InvalidInput.of("code", "wrong code")
-        email = confirming = pending["email"]
+        email = pending["email"]
         _register(messenger, email)  # before any write: SES failing leaves everything as it was
         _take(deps, tenant, email)
-        confirmed = {**record, "email": email, "confirmed_at": deps.timestamp(), "pending": None}
+        confirmed = {**record, "email": email, "confirmed_at": deps.timestamp(), "pending": None,
+                     "confirmed_code_hash": pending["code_hash"]}  # fmt: skip
         try:
             confirmed = _save(deps, tenant, confirmed, record["version"])
         except Conflict:
@@ -162,7 +164,8 @@ def remove(deps: Deps, tenant: str) -> None:
     record = _record(deps, tenant)
     if not record["version"]:
         return
-    _save(deps, tenant, {**record, "email": None, "confirmed_at": None, "pending": None}, record["version"])
+    _save(deps, tenant, {**record, "email": None, "confirmed_at": None, "pending": None,
+                     "confirmed_code_hash": None}, record["version"])  # fmt: skip
     if record["email"]:
         guard = deps.store.get(PLATFORM, KIND, record["email"].lower())
         if guard and guard["owner"] == tenant:

@@ -7,9 +7,9 @@ from datetime import date, timedelta
 from typing import Any
 
 from invoicing.domain import lifecycle
-from invoicing.domain.errors import FieldError, InvalidInput, NameTaken
+from invoicing.domain.errors import NameTaken
 from invoicing.logic import catalog, invoices
-from invoicing.logic.common import Deps
+from invoicing.logic.common import Deps, validated
 from invoicing.models.invoices import InvoiceIn
 from invoicing.models.templates import FromInvoice, InvoiceFromTemplate, TemplateIn
 from invoicing.store.ports import Doc
@@ -42,7 +42,7 @@ def from_invoice(deps: Deps, tenant: str, invoice_id: str, data: FromInvoice) ->
                 for item in schedule["instalments"]
             ],
         }
-    return catalog.create(deps, tenant, "template", _validated(TemplateIn, body))
+    return catalog.create(deps, tenant, "template", validated(TemplateIn, body))
 
 
 def new_invoice(deps: Deps, tenant: str, template_id: str, data: InvoiceFromTemplate) -> Doc:
@@ -69,22 +69,8 @@ def new_invoice(deps: Deps, tenant: str, template_id: str, data: InvoiceFromTemp
     for attempt in range(1, NAME_ATTEMPTS + 1):
         name = base if attempt == 1 else lifecycle.numbered_name(base, attempt)
         try:
-            return invoices.create_invoice(deps, tenant, _validated(InvoiceIn, {**body, "name": name}))
+            return invoices.create_invoice(deps, tenant, validated(InvoiceIn, {**body, "name": name}))
         except NameTaken:
             if data.name:
                 raise  # a name the client chose is not changed behind its back
     raise NameTaken("invoice", lifecycle.numbered_name(base, NAME_ATTEMPTS))
-
-
-def _validated(model: Any, data: dict[str, Any]) -> Any:
-    """What the use case built, through the wire model: a value it cannot
-    take (a due date 20 years out, a date past 2999) is a 422 naming it."""
-    from pydantic import ValidationError
-
-    try:
-        return model.model_validate(data)
-    except ValidationError as error:
-        raise InvalidInput(
-            [FieldError(".".join(str(part) for part in problem["loc"]) or "body", problem["msg"])
-             for problem in error.errors()]
-        ) from None  # fmt: skip

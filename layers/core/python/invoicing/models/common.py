@@ -6,9 +6,10 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, GetJsonSchemaHandler, create_model, model_validator
+from pydantic.json_schema import JsonSchemaValue
 
 from invoicing.domain.lifecycle import name_key
 from invoicing.domain.money import CURRENCIES
@@ -25,14 +26,14 @@ Text = Annotated[str, Field(max_length=MAX_TEXT)]
 _LINE_BREAK = re.compile("[\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 
 
-def _one_line(value: str) -> str:
+def one_line(value: str) -> str:
     """Names go into e-mail headers, SMS and PDF cells: no line breaks."""
     if _LINE_BREAK.search(value):
         raise ValueError("a name is one line: no line breaks")
     return value
 
 
-Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME), AfterValidator(_one_line)]
+Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME), AfterValidator(one_line)]
 ShortText = Annotated[str, Field(max_length=MAX_NAME)]
 
 # Numbers arrive as JSON numbers or strings; both become exact Decimals
@@ -167,6 +168,31 @@ class Input(Model):
     __str__ = __repr__
 
 
+class ReadBack(Input):
+    """A body a client may build from what it read: the fields the server
+    owns (`read_only`: ids, timestamps, computed amounts), sent back as they
+    were read, are ignored — a frontend can PUT or PATCH what it GETs. The
+    schema names them, read-only."""
+
+    read_only: ClassVar[frozenset[str]] = frozenset({"id", "created_at", "updated_at"})
+
+    @model_validator(mode="before")
+    @classmethod
+    def _ignore_read_only(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {key: value for key, value in data.items() if key not in cls.read_only}
+        return data
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        resolved = handler.resolve_ref_schema(schema)
+        properties = resolved.setdefault("properties", {})
+        for name in sorted(cls.read_only):
+            properties.setdefault(name, {"readOnly": True, "description": "set by the server: ignored when sent"})
+        return schema
+
+
 class Output(Model):
     model_config = ConfigDict(extra="allow")
 
@@ -183,7 +209,10 @@ def patch_of(model: type[Input], name: str) -> type[Input]:
         for field_name, field in model.model_fields.items()
     }
     fields["version"] = (Version | None, Field(None, description="the version you read (or If-Match)"))
-    patch: type[Input] = create_model(name, __base__=Input, __doc__=f"A change to a {model.__name__}.", **fields)
+    base = ReadBack if issubclass(model, ReadBack) else Input
+    patch: type[Input] = create_model(name, __base__=base, __doc__=f"A change to a {model.__name__}.", **fields)
+    if issubclass(model, ReadBack):
+        patch.read_only = model.read_only  # type: ignore[attr-defined]
     return patch
 
 

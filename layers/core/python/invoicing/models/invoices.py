@@ -6,10 +6,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field
 
 from invoicing.models.common import (
     MAX_LINES,
+    Address,
     Currency,
     Day,
     DiscountIn,
@@ -19,6 +20,7 @@ from invoicing.models.common import (
     Name,
     Price,
     Quantity,
+    ReadBack,
     ShortText,
     Taxes,
     Text,
@@ -56,16 +58,13 @@ READ_ONLY = frozenset(
 )
 
 
-class _IgnoresReadOnly(Input):
-    @model_validator(mode="before")
-    @classmethod
-    def _drop_read_only(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            return {key: value for key, value in data.items() if key not in READ_ONLY}
-        return data
+class _IgnoresReadOnly(ReadBack):
+    read_only = READ_ONLY
 
 
-class LineIn(_IgnoresReadOnly):
+class LineIn(ReadBack):
+    read_only = frozenset({"net"})
+
     product_id: Id | None = None
     name: Name | None = Field(default=None, description="defaults to the product's name")
     description: Text | None = None
@@ -91,6 +90,10 @@ class InvoiceFields(_IgnoresReadOnly):
         description="the date of the sale or of the service (a mandatory mention when it differs from the issue date)",
     )
     purchase_order: ShortText | None = Field(default=None, description="the client's order reference, if it gave one")
+    delivery_address: Address | None = Field(
+        default=None,
+        description="where the goods are delivered or the service done, printed when it is not the client's address",
+    )
     discount: DiscountIn | None = None
     notes: Text | None = None
     terms: Text | None = None

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from decimal import Decimal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AfterValidator, ConfigDict, Field, ValidationInfo, field_validator
 
@@ -14,10 +15,12 @@ from invoicing.models.common import (
     Email,
     Iban,
     Input,
+    MoneyIn,
     Name,
     Output,
     Phone,
     Price,
+    ReadBack,
     ShortText,
     Siren,
     Taxes,
@@ -25,6 +28,7 @@ from invoicing.models.common import (
     Timestamps,
     VatNumber,
     Version,
+    one_line,
     patch_of,
 )
 from invoicing.models.settings import LateFees, Reminders
@@ -52,13 +56,46 @@ Prefix = Annotated[
 ]
 
 
-class BusinessIn(Input):
+LegalForm = Literal[
+    "EI", "EURL", "SARL", "SAS", "SASU", "SA", "SNC", "SCS", "SCA", "SCI", "SCOP", "SCP",
+    "SELARL", "SELAS", "SELAFA", "SELCA", "GIE", "association",
+]  # fmt: skip
+# Who has a share capital (a company); an EI or an association has none.
+COMPANY_FORMS = frozenset(get_args(LegalForm)) - {"EI", "association"}
+
+
+class TradeRegister(Input):
+    """Where the business is registered: printed "RCS Paris 732 829 320"."""
+
+    kind: Literal["RCS", "RM"] = Field(
+        description="RCS: registre du commerce et des sociétés; RM: répertoire des métiers (artisans)"
+    )
+    city: Annotated[str, Field(min_length=1, max_length=80, examples=["Paris"]), AfterValidator(one_line)] = Field(
+        description="the registry's city (the greffe, or the chambre de métiers)"
+    )
+
+
+class BusinessIn(ReadBack):
+    """The issuer profile, whole (PUT replaces it; PATCH changes the fields it sends)."""
+
+    read_only = ReadBack.read_only | {"logo"}
+
     legal_name: Name
+    legal_form: LegalForm | None = Field(
+        default=None, description='printed after the name ("Acme SAS"); an individual entrepreneur\'s is "EI"'
+    )
     address: Address | None = None
     email: Email | None = None
     phone: Phone | None = None
     siren: Siren | None = None
     vat_number: VatNumber | None = None
+    share_capital: (
+        Annotated[MoneyIn, Field(description='in euros, a company\'s (SAS, SARL…): printed "au capital de 10 000 €"')]
+        | None
+    ) = None
+    trade_register: TradeRegister | None = Field(
+        default=None, description='printed with the SIREN: "RCS Paris 732 829 320"; needs the siren'
+    )
     logo_url: Annotated[str, Field(max_length=2048, pattern=r"^https://")] | None = None
     invoice_number_prefix: Prefix = "INV-"
     credit_note_prefix: Prefix = Field(
@@ -96,6 +133,11 @@ class BusinessIn(Input):
     vat_franchise: bool = Field(
         default=False, description='franchise en base: no VAT, "TVA non applicable, art. 293 B du CGI"'
     )
+    vat_on_debits: bool = Field(
+        default=False,
+        description="the business pays VAT on its services when it invoices them (option pour les débits): "
+        'services invoices say "Option pour le paiement de la taxe d\'après les débits"',
+    )
     stripe_account_id: (
         Annotated[
             str,
@@ -111,7 +153,30 @@ class BusinessIn(Input):
         default=None,
         description="where clients' replies go (Reply-To); the e-mails' From is set with POST /business/sender",
     )
-    version: Version | None = Field(default=None, description="the version you read; omit to overwrite")
+    version: Version | None = Field(
+        default=None, description="the version you read (or If-Match): required once the profile exists"
+    )
+
+    @field_validator("share_capital")
+    @classmethod
+    def _a_company_s(cls, value: Decimal | None, info: ValidationInfo) -> Decimal | None:
+        if value is not None and info.data.get("legal_form") not in COMPANY_FORMS:
+            raise ValueError("only a company (legal_form SAS, SARL…) has a share capital")
+        return value
+
+    @field_validator("trade_register")
+    @classmethod
+    def _with_the_siren(cls, value: TradeRegister | None, info: ValidationInfo) -> TradeRegister | None:
+        if value is not None and not info.data.get("siren"):
+            raise ValueError("the registration is printed with the SIREN: set siren")
+        return value
+
+    @field_validator("vat_on_debits")
+    @classmethod
+    def _charging_vat(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and info.data.get("vat_franchise"):
+            raise ValueError("a business under franchise en base (vat_franchise) charges no VAT")
+        return value
 
     @field_validator("credit_note_prefix")
     @classmethod
@@ -120,6 +185,9 @@ class BusinessIn(Input):
         if value.casefold() == str(info.data.get("invoice_number_prefix", "")).casefold():
             raise ValueError("must differ from invoice_number_prefix: a number names one document")
         return value
+
+
+BusinessPatch = patch_of(BusinessIn, "BusinessPatch")
 
 
 class Logo(Output):
@@ -133,6 +201,7 @@ class Business(BusinessIn, Timestamps):
     """The profile; until it is first saved, its defaults at version 0, without a name or timestamps."""
 
     model_config = ConfigDict(extra="allow")
+    read_only = frozenset()  # a response: every field is read
     legal_name: str | None  # type: ignore[assignment]
     created_at: datetime | None  # type: ignore[assignment]
     updated_at: datetime | None  # type: ignore[assignment]
@@ -140,7 +209,7 @@ class Business(BusinessIn, Timestamps):
     logo: Logo | None = Field(default=None, description="set with POST /business/logo, shown on the documents")
 
 
-class CustomerIn(Input):
+class CustomerIn(ReadBack):
     name: Name
     kind: Literal["business", "individual"] = Field(
         default="business", description="business clients get the 40 € recovery indemnity mention"
@@ -169,11 +238,12 @@ CustomerPatch = patch_of(CustomerIn, "CustomerPatch")
 
 class Customer(CustomerIn, Timestamps):
     model_config = ConfigDict(extra="allow")
+    read_only = frozenset()  # a response: every field is read
     id: str
     version: Version
 
 
-class ProductIn(Input):
+class ProductIn(ReadBack):
     name: Name
     description: Text | None = None
     unit_price: Price

@@ -8,7 +8,20 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field
 
-from invoicing.models.common import Currency, Day, DiscountIn, Id, Input, MoneyIn, Name, Output, Text, Version, patch_of
+from invoicing.models.common import (
+    Currency,
+    Day,
+    DiscountIn,
+    Id,
+    Input,
+    MoneyIn,
+    Name,
+    Output,
+    ReadBack,
+    Text,
+    Version,
+    patch_of,
+)
 from invoicing.models.invoices import Lines
 from invoicing.models.settings import LateFees, PaymentMethods, Tips
 
@@ -23,7 +36,7 @@ class OffsetSchedule(Input):
     instalments: Annotated[list[OffsetInstalment], Field(min_length=1, max_length=24)]
 
 
-class TemplateIn(Input):
+class TemplateIn(ReadBack):
     name: Name
     currency: Currency | None = None
     lines: Lines = []

@@ -15,6 +15,7 @@ from invoicing.models.invoices import Invoice
 from invoicing.models.resources import (
     Business,
     BusinessIn,
+    BusinessPatch,
     Customer,
     CustomerIn,
     CustomerPatch,
@@ -34,11 +35,20 @@ def get_business():
 
 @business.put(
     "/business",
-    summary="Create or replace the business profile",
+    summary="Create or replace the business profile (the version read is required once it exists)",
     responses=responses(200, "The saved profile", Business, 409),
 )
 def put_business(body: Annotated[BusinessIn, Body()]):
     return json_response(200, catalog.put_business(deps(), tenant_of(business), body, if_match(business)))
+
+
+@business.patch(
+    "/business",
+    summary="Change the fields sent of the business profile; the others stay as they are",
+    responses=responses(200, "The saved profile", Business, 409),
+)
+def patch_business(body: Annotated[BusinessPatch, Body()]):
+    return json_response(200, catalog.patch_business(deps(), tenant_of(business), body, if_match(business)))
 
 
 # -- customers and products --------------------------------------------------------------
