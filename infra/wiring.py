@@ -307,7 +307,7 @@ TABLE = TableSpec(
         Index("by_status", "gsi1pk", "gsi1sk"),
         # Invoices of one tenant by customer.
         Index("by_customer", "gsi2pk", "gsi2sk"),
-        # Sparse: issued, unpaid invoices of one tenant by due date (overdue).
+        # Sparse: issued, unpaid invoices of one tenant by the day their next payment is due (overdue).
         Index("by_due_date", "gsi3pk", "gsi3sk"),
         # Sparse, across tenants, sharded: the invoices a scheduled sweep has
         # work for, by the day it is due (the next late fee, the next reminder).

@@ -45,7 +45,7 @@ def test_send_by_email_and_sms_then_read_the_outbox(runtime, client, ready):
 
     box = outbox(client)
     (email,) = [item for item in box["emails"] if item["to"] == ["sms@client.example"]]
-    assert email["subject"] == f"Facture {sent.body['number']} de Acme SAS"
+    assert email["subject"] == f"Facture {sent.body['number']} d'Acme SAS"
     assert [(a["filename"], a["content_type"]) for a in email["attachments"]] == [
         (f"{sent.body['number']}.pdf", "application/pdf")
     ]

@@ -191,9 +191,7 @@ class InMemoryStore:
         docs = [doc for (t, k, _), doc in self.docs.items() if (t, k) == (tenant, kind)]
         if query.overdue_before:
             listing = "by_due_date"
-            rows = [
-                ((d["due_date"], d["id"]), d) for d in docs if _unpaid_due(d) and d["due_date"] < query.overdue_before
-            ]
+            rows = [((_due(d), d["id"]), d) for d in docs if _unpaid_due(d) and _due(d) < query.overdue_before]
             rows.sort(key=lambda row: row[0])
         else:
             listing = "by_customer" if query.customer_id else "by_status" if query.status else "table"
@@ -203,7 +201,7 @@ class InMemoryStore:
         if query.customer_id:
             rows = [row for row in rows if row[1].get("customer_id") == query.customer_id]
         if query.not_overdue_before:
-            rows = [row for row in rows if not (_unpaid_due(row[1]) and row[1]["due_date"] < query.not_overdue_before)]
+            rows = [row for row in rows if not (_unpaid_due(row[1]) and _due(row[1]) < query.not_overdue_before)]
         return listing, rows
 
 
@@ -214,6 +212,11 @@ def _stored(doc: Doc) -> Doc:
         raise ItemTooLarge()
     stored: Doc = json.loads(text)
     return stored
+
+
+def _due(doc: Doc) -> str:
+    """The day the next payment is due, as the adapter's index keys it."""
+    return str(doc.get("next_due_date") or doc["due_date"])
 
 
 def _unpaid_due(doc: Doc) -> bool:

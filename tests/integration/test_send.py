@@ -63,7 +63,7 @@ def test_the_delivery_function_sends_the_pdf_by_email_and_the_link_by_sms(api, r
 
     assert ("delivery", {"sent": 2, "failed": 0, "skipped": 0}) in delivered
     (email,) = sent_emails()
-    assert email["Subject"] == "Facture INV-1 de Acme SAS"
+    assert email["Subject"] == "Facture INV-1 d'Acme SAS"
     assert email["To"] == "compta@dupont.example"
     assert "factures@invoicing.local" in email["From"]
     (pdf,) = list(email.iter_attachments())
@@ -324,7 +324,7 @@ def test_a_credit_note_of_a_voided_invoice_is_sent_with_its_pdf_and_listed_on_th
     ]
     assert ("delivery", {"sent": 2, "failed": 0, "skipped": 0}) in delivered
     _, email = sent_emails()
-    assert email["Subject"] == "Avoir AV-1 de Acme SAS (facture INV-1)"
+    assert email["Subject"] == "Avoir AV-1 d'Acme SAS (facture INV-1)"
     assert "sur la facture INV-1" in email.get_body(("plain",)).get_content()
     (pdf,) = list(email.iter_attachments())
     assert pdf.get_filename() == "AV-1.pdf"
@@ -348,5 +348,5 @@ def test_a_credit_note_sent_twice_is_sent_once(api, reachable):
     api.post(f"/credit-notes/{note['id']}/send")
     api.deliver_events()
 
-    assert [email["Subject"] for email in sent_emails()] == ["Avoir AV-1 de Acme SAS (facture INV-1)"]
+    assert [email["Subject"] for email in sent_emails()] == ["Avoir AV-1 d'Acme SAS (facture INV-1)"]
     assert api.post(f"/credit-notes/{note['id']}/send", tenant="globex").status == 404

@@ -189,6 +189,66 @@ def _dead_letters() -> str:
     return os.environ[wiring.SWEEP_DEAD_LETTERS_ENV]
 
 
+# -- schedules: overdue, fees and reminders follow the earliest unpaid instalment (SPEC §6.2) ----------
+
+SPLIT = {"type": "percentage", "instalments": [{"due_date": "2026-12-10", "value": "30"},
+                                               {"due_date": "2026-12-27", "value": "70"}]}  # fmt: skip
+
+
+def test_an_instalment_after_the_due_date_is_refused_on_the_draft_and_at_issue(api, business, customer):
+    # as reproduced: instalments on 15/12 and 15/01, the invoice due on 01/01
+    late = {"type": "percentage", "instalments": [{"due_date": "2026-12-15", "value": "50"},
+                                                  {"due_date": "2027-01-15", "value": "50"}]}  # fmt: skip
+    refused = api.post("/invoices", {**SPEC_INVOICE, "customer_id": customer["id"], "due_date": "2027-01-01",
+                                     "payment_schedule": late})  # fmt: skip
+    # without a due date, the business's terms give it at issue: 27/11 + 30 days = 27/12
+    draft = api.post("/invoices", {**SPEC_INVOICE, "name": "Sans échéance", "customer_id": customer["id"],
+                                   "due_date": None, "payment_schedule": late}).body  # fmt: skip
+    at_issue = api.post(f"/invoices/{draft['id']}/mark-sent")
+
+    assert refused.status == 422
+    assert refused.error_fields == ["payment_schedule.instalments.1.due_date"]
+    assert (at_issue.status, at_issue.error_fields) == (422, ["payment_schedule.instalments.1.due_date"])
+
+
+def test_overdue_follows_the_earliest_unpaid_instalment(api, business, monkeypatch):
+    from datetime import UTC, datetime
+
+    from invoicing.api import adapters
+
+    monkeypatch.setattr(adapters.deps(), "now", lambda: datetime(2026, 12, 12, 9, tzinfo=UTC))
+    invoice = issue(api, payment_schedule=SPLIT)
+    late = read(api, invoice)
+    listed = [item["id"] for item in api.get("/invoices?overdue=true").body["items"]]
+
+    api.post(f"/invoices/{invoice['id']}/payments", {"method": "cash", "amount": "419.40"})  # the first 30 %
+    on_time = read(api, invoice)
+
+    assert (late["overdue"], late["next_due_date"], listed) == (True, "2026-12-10", [invoice["id"]])
+    assert (on_time["overdue"], on_time["next_due_date"]) == (False, "2026-12-27")
+    assert api.get("/invoices?overdue=true").body["items"] == []
+    assert [item["id"] for item in api.get("/invoices?overdue=false").body["items"]] == [invoice["id"]]
+
+
+def test_late_fees_follow_the_earliest_unpaid_instalment_and_charge_what_is_overdue(api, business):
+    invoice = issue(api, late_fees=MONTHLY, payment_schedule=SPLIT)
+
+    first = api.run_sweep("late_fees", "2026-12-12")
+    after_first = read(api, invoice)
+    api.post(f"/invoices/{invoice['id']}/payments", {"method": "cash", "amount": "419.40"})
+    while_on_time = api.run_sweep("late_fees", "2026-12-27")
+    second = api.run_sweep("late_fees", "2027-01-05")
+
+    # 1.5 % of the first instalment (419.40) from 11/12, not of the whole invoice
+    assert first["done"] == 1
+    assert [(e["period"], e["amount"]) for e in after_first["late_fee_entries"]] == [("2026-12-11", "6.29")]
+    assert while_on_time["candidates"] == 0  # the second instalment is not due yet
+    # then 1.5 % of the second (978.60) from 28/12
+    assert second["done"] == 1
+    entries = read(api, invoice)["late_fee_entries"]
+    assert [(e["period"], e["amount"]) for e in entries] == [("2026-12-11", "6.29"), ("2026-12-28", "14.68")]
+
+
 # -- reminders --------------------------------------------------------------------------
 
 
@@ -203,9 +263,9 @@ def test_each_reminder_goes_out_once_three_days_before_on_the_day_and_a_week_aft
 
     subjects = [email["Subject"] for email in sent_emails()]
     assert subjects == [
-        "Rappel : facture INV-1 de Acme SAS, 1\u202f398,00\u00a0€ à régler le 27/12/2026",
-        "Échéance aujourd'hui : facture INV-1 de Acme SAS, 1\u202f398,00\u00a0€",
-        "Retard de paiement : facture INV-1 de Acme SAS, 1\u202f398,00\u00a0€ à régler",
+        "Rappel : facture INV-1 d'Acme SAS, 1\u202f398,00\u00a0€ à régler le 27/12/2026",
+        "Échéance aujourd'hui : facture INV-1 d'Acme SAS, 1\u202f398,00\u00a0€",
+        "Retard de paiement : facture INV-1 d'Acme SAS, 1\u202f398,00\u00a0€ à régler",
     ]
     kinds = [(d["kind"], d["status"]) for d in read(api, invoice)["deliveries"]]
     assert kinds == [("reminder", "sent")] * 3
@@ -228,14 +288,14 @@ def test_two_reminder_sweeps_at_once_send_each_reminder_once(api, business):
 def test_reminders_follow_each_instalment_and_skip_the_paid_ones(api, business):
     schedule = {"type": "fixed", "instalments": [{"due_date": "2026-12-10", "value": "500.00"},
                                                  {"due_date": "2027-01-10", "value": "898.00"}]}  # fmt: skip
-    invoice = issue(api, payment_schedule=schedule)
+    invoice = issue(api, payment_schedule=schedule, due_date="2027-01-10")
     api.post(f"/invoices/{invoice['id']}/payments", {"method": "cash", "amount": "500.00"})
 
     api.run_sweep("reminders", "2027-01-07")
     api.deliver_events()
 
     (email,) = sent_emails()
-    assert email["Subject"] == "Rappel : facture INV-1 de Acme SAS, 898,00\u00a0€ à régler le 10/01/2027"
+    assert email["Subject"] == "Rappel : facture INV-1 d'Acme SAS, 898,00\u00a0€ à régler le 10/01/2027"
 
 
 def test_no_reminder_after_payment_nor_on_a_void_invoice(api, business):
@@ -249,7 +309,7 @@ def test_no_reminder_after_payment_nor_on_a_void_invoice(api, business):
 
 
 def test_a_missed_week_sends_only_the_latest_reminder_and_by_sms_when_the_business_says_so(api, business):
-    api.put("/business", {**BUSINESS, "reminders": {"offsets": [-3, 0, 7], "channels": ["email", "sms"]}})
+    api.patch("/business", {"reminders": {"offsets": [-3, 0, 7], "channels": ["email", "sms"]}})
     issue(api)
 
     assert api.run_sweep("reminders", "2027-01-05")["done"] == 2  # the +7 only, by e-mail and SMS

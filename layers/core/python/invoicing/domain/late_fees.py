@@ -84,11 +84,12 @@ def fees_due(
     the fees); none for the periods begun before `not_before` (while it was
     paid, before a refund made it due again)."""
     amount = fee_amount(policy, unpaid, currency)
-    if amount <= 0:
+    room = _limit(policy) - len(applied)  # at most max_fees on the invoice, whatever date they ran from
+    if amount <= 0 or room <= 0:
         return []
     waived = not_before.isoformat() if not_before else ""
     return [Fee(period, amount) for period in periods_due(policy, due_date, today)
-            if period not in applied and period >= waived]  # fmt: skip
+            if period not in applied and period >= waived][:room]  # fmt: skip
 
 
 def fee_amount(policy: Policy, unpaid: Decimal, currency: str) -> Decimal:
@@ -103,6 +104,8 @@ def next_fee_date(policy: Policy, due_date: date, applied: set[str], not_before:
     """The day the next fee not yet applied becomes due; None when every
     fee the policy allows has been applied (or waived)."""
     limit = _limit(policy)
+    if len(applied) >= limit:
+        return None
     index = 0
     while index < limit:
         start = period_start(policy, due_date, index)

@@ -26,8 +26,13 @@ class Instalment:
 
 
 def draft_problems(
-    kind: str, instalments: Sequence[Instalment], currency: str, issue_date: date | None
+    kind: str, instalments: Sequence[Instalment], currency: str, issue_date: date | None, due_date: date | None = None
 ) -> list[FieldError]:
+    """What is wrong with a schedule as far as the draft says: percentages
+    that do not add up to 100, amounts with too many decimals, dates out of
+    order, before the issue date or after the invoice's due date (SPEC
+    §6.2: the due date is the last day anything is owed, so that overdue,
+    late fees and reminders can follow the earliest unpaid instalment)."""
     problems = []
     if kind == "percentage":
         total = sum((i.value for i in instalments), Decimal(0))
@@ -45,6 +50,14 @@ def draft_problems(
             problems.append(FieldError(f"{FIELD}.{n}.due_date", "before the previous instalment's due date"))
     if issue_date is not None and instalments and instalments[0].due_date < issue_date:
         problems.append(FieldError(f"{FIELD}.0.due_date", "before the issue date"))
+    if due_date is not None:
+        problems += [
+            FieldError(
+                f"{FIELD}.{n}.due_date", f"after the invoice's due date ({due_date.isoformat()}): move one or the other"
+            )
+            for n, instalment in enumerate(instalments)
+            if instalment.due_date > due_date
+        ]
     return problems
 
 
@@ -66,6 +79,12 @@ def amounts(kind: str, instalments: Sequence[Instalment], total: Decimal, curren
         return [i.value for i in instalments]
     shares = [round_money(total * i.value / HUNDRED, currency) for i in instalments[:-1]]
     return [*shares, total - sum(shares, Decimal(0))] if instalments else []
+
+
+def next_due_date(instalments: Sequence[tuple[date, bool]], due_date: date) -> date:
+    """The day the next payment is due: the earliest unpaid instalment's
+    (`(due date, paid)` pairs), else the invoice's own due date."""
+    return next((day for day, paid in instalments if not paid), due_date)
 
 
 def less_credited(amounts: Sequence[Decimal], credited: Decimal) -> list[Decimal]:

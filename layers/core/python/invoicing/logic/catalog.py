@@ -155,9 +155,16 @@ def _check_template(data: dict[str, Any]) -> None:
         schedule.Instalment(start + timedelta(days=item["days_after_issue"]), Decimal(str(item["value"])))
         for item in plan["instalments"]
     ]
-    problems = schedule.draft_problems(plan["type"], instalments, data.get("currency") or "EUR", start)
+    terms = data.get("payment_terms_days")
+    due = start + timedelta(days=terms) if terms is not None else None
+    problems = schedule.draft_problems(plan["type"], instalments, data.get("currency") or "EUR", start, due)
     if problems:
-        raise InvalidInput([FieldError(p.field.replace(".due_date", ".days_after_issue"), p.message) for p in problems])
+        raise InvalidInput([
+            FieldError(p.field.replace(".due_date", ".days_after_issue"),
+                       "after the payment terms (payment_terms_days)" if p.message.startswith("after the invoice's")
+                       else p.message)
+            for p in problems
+        ])  # fmt: skip
 
 
 def _check_price(data: dict[str, Any]) -> None:

@@ -325,7 +325,7 @@ def finalize_invoice(
             problems += lifecycle.legal_problems(business, customer, current["lines"])
         if current.get("payment_schedule"):
             kind, instalments = schedule_of(current)
-            problems += schedule.draft_problems(kind, instalments, current["currency"], issue_date)
+            problems += schedule.draft_problems(kind, instalments, current["currency"], issue_date, due_date)
             problems += schedule.issue_problems(kind, instalments, Decimal(current["totals"]["total"]))
         if problems:
             raise InvalidInput(problems)
@@ -386,8 +386,8 @@ def business_snapshot(business: Doc) -> Doc:
 
 def present(deps: Deps, tenant: str, doc: Doc) -> Doc:
     """The stored document plus what is derived at read time."""
-    due = doc.get("due_date")
-    overdue = lifecycle.is_overdue(Status(doc["status"]), _date(due), Decimal(doc["amount_due"]), deps.today())
+    next_due = sweeps.next_due_date(doc) if Status(doc["status"]) in lifecycle.UNPAID else None
+    overdue = lifecycle.is_overdue(Status(doc["status"]), next_due, Decimal(doc["amount_due"]), deps.today())
     from invoicing.logic import payments
 
     shown = {key: value for key, value in doc.items() if key not in INTERNAL}
@@ -398,6 +398,7 @@ def present(deps: Deps, tenant: str, doc: Doc) -> Doc:
         **shown,
         "attachments": doc.get("attachments", []),
         "credit_notes": doc.get("credit_notes", []),
+        "next_due_date": next_due.isoformat() if next_due else None,
         "overdue": overdue,
     }
 
@@ -424,7 +425,9 @@ def _draft(deps: Deps, tenant: str, doc: Doc, *, check_customer: bool = True) ->
     problems += _money_problems(lines, doc.get("discount"), currency)
     if doc.get("payment_schedule"):
         kind, instalments = schedule_of(doc)
-        problems += schedule.draft_problems(kind, instalments, currency, _date(doc.get("issue_date")))
+        problems += schedule.draft_problems(
+            kind, instalments, currency, _date(doc.get("issue_date")), _date(doc.get("due_date"))
+        )
     if problems:
         raise InvalidInput(problems)
     doc["discount"] = _shown(doc.get("discount"), currency)

@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 from invoicing import events
-from invoicing.domain import late_fees, reminders
+from invoicing.domain import late_fees, reminders, schedule
 from invoicing.domain.errors import StaleVersion
 from invoicing.domain.money import format_amount
 from invoicing.logic.common import Deps, announce, new_delivery
@@ -39,26 +39,47 @@ UNPAID = ("open", "partially_paid")
 
 
 def plan(doc: Doc) -> Doc:
-    """The invoice with the days its sweeps next have work for it."""
+    """The invoice with the day its next payment is due (the earliest
+    unpaid instalment's, else its own due date: what overdue, late fees and
+    reminders follow, SPEC §6.2) and the days its sweeps next have work for it."""
     unpaid = doc["status"] in UNPAID and Decimal(doc["amount_due"]) > 0 and doc.get("due_date")
+    next_due = next_due_date(doc) if unpaid else None
     fee_on = reminder_on = None
-    if unpaid:
+    if next_due is not None:
         policy = policy_of(doc)
         unpaid_part = _principal_unpaid(doc)
         # a fee that would be nothing (a value of 0, a rate of a tiny balance) is no work: out of the index
         if policy is not None and late_fees.fee_amount(policy, unpaid_part, doc["currency"]) > 0:
-            fee_on = late_fees.next_fee_date(
-                policy, date.fromisoformat(doc["due_date"]), _applied(doc), _fees_from(doc)
-            )
+            fee_on = late_fees.next_fee_date(policy, next_due, _applied(doc), _fees_from(doc))
         settings = doc.get("reminders") or {}
         if settings.get("enabled"):
             done = set(doc.get("reminders_done") or [])
             reminder_on = reminders.next_reminder_date(deadlines(doc), _offsets(doc), done)
     return {
         **doc,
+        "next_due_date": next_due.isoformat() if next_due else None,
         "sweep_late_fees_on": fee_on.isoformat() if fee_on else None,
         "sweep_reminders_on": reminder_on.isoformat() if reminder_on else None,
     }
+
+
+def next_due_date(doc: Doc) -> date | None:
+    """The day the invoice's next payment is due: its earliest unpaid
+    instalment's, else its own due date (None before it has one)."""
+    if not doc.get("due_date"):
+        return None
+    return schedule.next_due_date(
+        [(day, not due) for day, due in _instalments_due(doc)], date.fromisoformat(doc["due_date"])
+    )
+
+
+def _instalments_due(doc: Doc) -> list[tuple[date, Decimal]]:
+    """Each instalment's due date and what it still asks (none without a schedule)."""
+    from invoicing.logic import payments
+
+    return [
+        (date.fromisoformat(item["due_date"]), Decimal(item["amount_due"])) for item in payments.instalments(doc) or []
+    ]
 
 
 def policy_of(doc: Doc) -> late_fees.Policy | None:
@@ -99,9 +120,10 @@ def apply_late_fees(deps: Deps, tenant: str, doc: Doc, today: date) -> int:
     def attempt(doc: Doc) -> int:
         policy = policy_of(doc)
         fees = []
-        if policy is not None and doc["status"] in UNPAID:
-            fees = late_fees.fees_due(policy, date.fromisoformat(doc["due_date"]), _applied(doc),
-                                      _principal_unpaid(doc), today, doc["currency"], _fees_from(doc))  # fmt: skip
+        next_due = next_due_date(doc)
+        if policy is not None and doc["status"] in UNPAID and next_due is not None:
+            fees = late_fees.fees_due(policy, next_due, _applied(doc), _overdue(doc, today), today, doc["currency"],
+                                      _fees_from(doc))  # fmt: skip
         currency, now = doc["currency"], deps.timestamp()
         entries = [*(doc.get("late_fee_entries") or []),
                    *({"period": fee.period, "amount": format_amount(fee.amount, currency),
@@ -199,6 +221,15 @@ def _principal_unpaid(doc: Doc) -> Decimal:
     """What is unpaid of the invoice itself, fees apart."""
     paid = Decimal(doc.get("amount_paid") or 0) + Decimal(doc.get("credited") or 0)
     return Decimal(doc["totals"]["total"]) - paid
+
+
+def _overdue(doc: Doc, today: date) -> Decimal:
+    """What a percentage fee is charged on: what is unpaid of the invoice
+    itself (fees apart), or with a schedule, of the instalments already due."""
+    instalments = _instalments_due(doc)
+    if not instalments:
+        return _principal_unpaid(doc)
+    return sum((due for day, due in instalments if day < today and due > 0), Decimal(0))
 
 
 def _same_plan(before: Doc, after: Doc) -> bool:

@@ -53,6 +53,7 @@ READ_ONLY = frozenset(
         "attachments",
         "deliveries",
         "overdue",
+        "next_due_date",
         "net",
     }
 )

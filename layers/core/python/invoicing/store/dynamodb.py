@@ -25,6 +25,7 @@ import hashlib
 import json
 import os
 import re
+import secrets
 import zlib
 from decimal import Decimal
 from typing import Any, NoReturn
@@ -369,13 +370,10 @@ class DynamoStore:
         condition: str,
         values: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        return {
-            "Put": {
-                "TableName": self.table,
-                "Item": _encode(tenant, kind, doc),
-                **_condition(condition, values),
-            }
-        }
+        # the write's own token: a condition that fails on an item carrying it is this very
+        # write, landed by botocore's retry (see _transact), never another writer's same content
+        item = {**_encode(tenant, kind, doc), "write_token": _s(secrets.token_hex(8))}
+        return {"Put": {"TableName": self.table, "Item": item, **_condition(condition, values)}}
 
     def _counter(self, tenant: str, series: str, sequence: int, issue_date: str) -> dict[str, Any]:
         """The series' counter, moved from sequence - 1 to sequence (numbers
@@ -439,7 +437,8 @@ class DynamoStore:
             except client.exceptions.ConditionalCheckFailedException as error:
                 # A transaction carries an idempotency token; a PutItem does not. When
                 # botocore retried a write whose answer was lost, the item is already
-                # exactly what we wrote: that is our success, not someone else's write.
+                # exactly what we wrote, its write token included: that is our success.
+                # (Another writer's identical content has another token: its own race.)
                 if operation == "Put" and error.response.get("Item") == request["Item"]:
                     return
                 raise ConditionFailed([0]) from None
@@ -495,8 +494,10 @@ def _encode(tenant: str, kind: str, doc: Doc) -> dict[str, Any]:
             item["customer_id"] = _s(doc["customer_id"])
             item["gsi2pk"], item["gsi2sk"] = _s(f"{pk}#INV#CUS#{doc['customer_id']}"), _s(doc["id"])
         if status in UNPAID and doc.get("due_date") and Decimal(doc["amount_due"]) > 0:
-            item["gsi3pk"], item["gsi3sk"] = _s(f"{pk}#INV#UNPAID"), _s(f"{doc['due_date']}#{doc['id']}")
-            item["unpaid_due"] = _s(doc["due_date"])
+            # overdue from the day the next payment is due (the earliest unpaid instalment's)
+            due = doc.get("next_due_date") or doc["due_date"]
+            item["gsi3pk"], item["gsi3sk"] = _s(f"{pk}#INV#UNPAID"), _s(f"{due}#{doc['id']}")
+            item["unpaid_due"] = _s(due)
             for number, sweep in enumerate(SWEEPS, start=4):
                 on = doc.get(f"sweep_{sweep}_on")
                 if on:
