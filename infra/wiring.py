@@ -239,6 +239,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/invoices/{invoice_id}/template", "api"),
     Route("POST", "/invoices/{invoice_id}/payments", "api"),
     Route("GET", "/invoices/{invoice_id}/payments", "api"),
+    Route("POST", "/invoices/{invoice_id}/payments/{payment_id}/cancel", "api"),
     Route("GET", "/invoices/{invoice_id}/preview", "documents"),
     Route("GET", "/invoices/{invoice_id}/pdf", "documents"),
     Route("POST", "/invoices/{invoice_id}/attachments", "attachments"),
@@ -264,15 +265,22 @@ EVENT_RULES: tuple[EventRule, ...] = (
     # A PDF for every issued version, made before anyone asks for it.
     EventRule(
         "render-pdf",
-        ("Invoice Finalized", "Invoice Amounts Changed", "Invoice Voided", "Payment Recorded", "Credit Note Issued"),
+        (
+            "Invoice Finalized",
+            "Invoice Amounts Changed",
+            "Invoice Voided",
+            "Payment Recorded",
+            "Payment Cancelled",
+            "Credit Note Issued",
+        ),
         "documents",
     ),
     # A deleted draft's attachments leave the bucket.
     EventRule("purge-attachments", ("Invoice Deleted",), "attachments"),
     # Deliveries requested by POST /invoices/{id}/send, and the reminders the sweep queued.
     EventRule("deliver", ("Invoice Sent", "Invoice Reminder Due"), "delivery"),
-    # The client's receipt, when nothing is due any more.
-    EventRule("receipt", ("Invoice Paid",), "delivery"),
+    # The client's receipts: after each payment, or when nothing is due any more (the business's setting).
+    EventRule("receipt", ("Payment Recorded", "Invoice Paid"), "delivery"),
 )
 
 # Daily, in UTC: the fees first, so that the day's reminders show them.

@@ -1,5 +1,5 @@
 """The delivery function: sends the e-mails and SMS an "Invoice Sent" event
-names and the receipt of an "Invoice Paid" (targets of the invoicing bus,
+names and the receipts of "Payment Recorded" and "Invoice Paid" (targets of the invoicing bus,
 `infra/wiring.py` EVENT_RULES), and
 answers the routes of the business's sender address, which talk to SES too."""
 
@@ -41,8 +41,10 @@ def on_bus_event(event: dict[str, Any]) -> dict[str, Any]:
     from invoicing.logic import delivery
 
     detail = event["detail"]
-    send = delivery.send_receipt if event["detail-type"] == "Invoice Paid" else delivery.deliver
-    outcome = send(deps(), messenger(), detail)
+    if event["detail-type"] in ("Payment Recorded", "Invoice Paid"):
+        outcome = delivery.send_receipt(deps(), messenger(), detail, event["detail-type"])
+    else:
+        outcome = delivery.deliver(deps(), messenger(), detail)
     logger.info("delivered", extra={"detail_type": event["detail-type"], "invoice_id": detail["invoice_id"], **outcome})
     metrics.add_metric(name="DeliveriesSent", unit=MetricUnit.Count, value=outcome["sent"])
     metrics.add_metric(name="DeliveriesFailed", unit=MetricUnit.Count, value=outcome["failed"])

@@ -205,6 +205,13 @@ def _payments(api, acme):
     assert [p["id"] for p in api.get(f"/invoices/{invoice}/payments").body["items"]] == [acme["payment"]["id"]]
 
 
+def _cancel_payment(api, acme):
+    """ "other" cannot cancel acme's payment, even naming its invoice and its id."""
+    invoice, payment = acme["issued"]["id"], acme["payment"]["id"]
+    _not_found(api.post(f"/invoices/{invoice}/payments/{payment}/cancel", {"reason": "x"}, tenant=OTHER))
+    assert [p["status"] for p in api.get(f"/invoices/{invoice}/payments").body["items"]] == ["succeeded"]
+
+
 def _credit(api, acme):
     """ "other" cannot credit acme's invoices, even with a number of its own series."""
     assert api.put("/business", {**BUSINESS, "legal_name": "Other SAS"}, tenant=OTHER).status == 200
@@ -316,6 +323,7 @@ CASES: dict[tuple[str, str], Callable[..., None]] = {
     ("POST", "/credit-notes/{credit_note_id}/send"): _credit_note("/send", "POST"),
     ("POST", "/invoices/{invoice_id}/payments"): _payments,
     ("GET", "/invoices/{invoice_id}/payments"): _payments,
+    ("POST", "/invoices/{invoice_id}/payments/{payment_id}/cancel"): _cancel_payment,
     ("POST", "/invoices/{invoice_id}/template"): _invoice_to_template,
     ("GET", "/templates"): _list("templates"),
     ("POST", "/templates"): _create("templates"),
@@ -377,6 +385,7 @@ def _example_path(path: str) -> str:
         ("invoice_id", "inv_1"),
         ("attachment_id", "att_1"),
         ("credit_note_id", "cn_1"),
+        ("payment_id", "pay_1"),
     ):
         path = path.replace(f"{{{name}}}", example)
     return path
@@ -401,6 +410,7 @@ VALID_BODIES = {
     ("POST", "/business/sender"): {"email": "a@b.example"},
     ("POST", "/business/sender/confirm"): {"code": "123456"},
     ("POST", "/invoices/{invoice_id}/payments"): {"method": "cash", "amount": "1"},
+    ("POST", "/invoices/{invoice_id}/payments/{payment_id}/cancel"): {"reason": "x"},
     ("POST", "/invoices/{invoice_id}/credit-notes"): {"amount": "1.00"},
 }
 

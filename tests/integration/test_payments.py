@@ -3,6 +3,9 @@ exact to the cent, allocated to the instalments of its schedule."""
 
 from __future__ import annotations
 
+import concurrent.futures
+import json
+
 import pytest
 
 from tests.conftest import CLIENT_ADDRESS, CLIENT_SIREN, SPEC_INVOICE
@@ -42,7 +45,7 @@ def instalments(api, invoice: dict) -> list[tuple[str, str, str, str]]:
 
 
 def test_partial_payments_to_paid_exact_to_the_cent_on_three_instalments(api, customer):
-    invoice = issued(api, customer, payment_schedule=THREE_INSTALMENTS)
+    invoice = issued(api, customer, payment_schedule=THREE_INSTALMENTS, due_date="2027-02-15")
     assert invoice["totals"]["total"] == "1398.00"
 
     first = pay(api, invoice, "250.00")
@@ -193,7 +196,13 @@ def captured_events() -> list[tuple[str, dict]]:
 
 def test_a_client_sending_back_the_instalments_it_read_is_not_refused(api, customer):
     draft = api.post(
-        "/invoices", {**SPEC_INVOICE, "customer_id": customer["id"], "payment_schedule": THREE_INSTALMENTS}
+        "/invoices",
+        {
+            **SPEC_INVOICE,
+            "customer_id": customer["id"],
+            "payment_schedule": THREE_INSTALMENTS,
+            "due_date": "2027-02-15",
+        },
     ).body
     shown = api.get(f"/invoices/{draft['id']}").body
 
@@ -224,3 +233,100 @@ def test_payments_recorded_at_once_under_one_key_are_one(api, customer):
 
     assert len(ids) == 1
     assert [p["id"] for p in api.get(f"/invoices/{invoice['id']}/payments").body["items"]] == list(ids)
+
+
+# -- a payment recorded by mistake is cancelled, never deleted (SPEC §6.2) ------------------------------
+
+
+def test_a_cancelled_payment_stays_listed_and_its_amount_is_owed_again(api, issued):
+    payment = api.post(f"/invoices/{issued['id']}/payments", {"method": "cheque", "amount": "1398.00",
+                                                              "cheque_number": "0001234"}).body  # fmt: skip
+    assert api.get(f"/invoices/{issued['id']}").body["status"] == "paid"
+
+    reply = api.post(f"/invoices/{issued['id']}/payments/{payment['id']}/cancel", {"reason": "Chèque revenu impayé"})
+
+    assert reply.status == 200, reply.body
+    assert (reply.body["status"], reply.body["cancel_reason"]) == ("cancelled", "Chèque revenu impayé")
+    assert reply.body["invoice"] == {"status": "open", "amount_paid": "0.00", "amount_due": "1398.00",
+                                     "version": payment["invoice"]["version"] + 1}  # fmt: skip
+    listed = api.get(f"/invoices/{issued['id']}/payments").body["items"]
+    assert [(p["id"], p["status"]) for p in listed] == [(payment["id"], "cancelled")]
+    assert api.get(f"/invoices/{issued['id']}").body["amount_due"] == "1398.00"
+    events = [event for event in published() if event["detail-type"] == "Payment Cancelled"]
+    assert [event["detail"]["payment_id"] for event in events] == [payment["id"]]
+
+
+def test_cancelling_twice_and_at_once_cancels_once(api, issued):
+    payment = api.post(f"/invoices/{issued['id']}/payments", {"method": "cash", "amount": "100.00"}).body
+    path = f"/invoices/{issued['id']}/payments/{payment['id']}/cancel"
+
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        replies = list(pool.map(lambda _: api.post(path, {"reason": "erreur"}), range(4)))
+    again = api.post(path, {"reason": "erreur"})
+
+    assert [reply.status for reply in [*replies, again]] == [200] * 5
+    assert len({reply.body["cancelled_at"] for reply in [*replies, again]}) == 1
+    after = api.get(f"/invoices/{issued['id']}").body
+    assert (after["amount_paid"], after["version"]) == ("0.00", payment["invoice"]["version"] + 1)
+
+
+def test_a_stripe_payment_is_refunded_through_stripe_not_cancelled(api, issued):
+    from tests.integration.test_stripe_webhooks import deliver, succeeded
+
+    deliver(api, succeeded(issued, 50_000))
+    (payment,) = api.get(f"/invoices/{issued['id']}/payments").body["items"]
+
+    reply = api.post(f"/invoices/{issued['id']}/payments/{payment['id']}/cancel", {"reason": "erreur"})
+
+    assert reply.status == 409
+    assert "refunded through Stripe" in reply.body["error"]["message"]
+    assert api.get(f"/invoices/{issued['id']}").body["amount_paid"] == "500.00"
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "field"),
+    [({}, 422, "reason"), ({"reason": ""}, 422, "reason"), ({"reason": "x" * 501}, 422, "reason")],
+)
+def test_a_cancellation_says_why(api, issued, body, status, field):
+    payment = api.post(f"/invoices/{issued['id']}/payments", {"method": "cash", "amount": "100.00"}).body
+
+    reply = api.post(f"/invoices/{issued['id']}/payments/{payment['id']}/cancel", body)
+
+    assert (reply.status, reply.error_fields) == (status, [field])
+
+
+def test_cancelling_an_unknown_payment_is_a_404(api, issued):
+    reply = api.post(f"/invoices/{issued['id']}/payments/pay_unknown/cancel", {"reason": "erreur"})
+
+    assert reply.status == 404
+
+
+def test_recording_a_payment_keeps_what_the_invoice_keeps_for_itself(api, issued):
+    """It used to write the invoice as the API shows it: the credit notes' bases by taxes, the payment
+    link's base and the reminders done were lost, and the answer's own fields stored."""
+    from invoicing.api.adapters import deps
+
+    api.post(f"/invoices/{issued['id']}/credit-notes", {"amount": "100.00"})
+    before = deps().store.get("acme", "invoice", issued["id"])
+
+    api.post(f"/invoices/{issued['id']}/payments", {"method": "cash", "amount": "10.00"})
+
+    after = deps().store.get("acme", "invoice", issued["id"])
+    assert set(before) - set(after) == set()
+    assert {"payment_link", "overdue"} & set(after) == set()
+
+
+def published() -> list[dict]:
+    """The events published on the bus so far (taken off the capture queue)."""
+    import boto3
+
+    from tests.conftest import EVENT_CAPTURE_QUEUE
+
+    sqs = boto3.client("sqs")
+    queue = sqs.get_queue_url(QueueName=EVENT_CAPTURE_QUEUE)["QueueUrl"]
+    found = []
+    while messages := sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", []):
+        for message in messages:
+            found.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+    return found

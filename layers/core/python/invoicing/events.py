@@ -19,6 +19,7 @@ PAYMENT_RECORDED = "Payment Recorded"  # the detail names the payment; the amoun
 INVOICE_PAID = "Invoice Paid"  # nothing is due any more
 REMINDER_DUE = "Invoice Reminder Due"  # reminders queued by the sweep; the detail lists their deliveries
 CREDIT_NOTE_ISSUED = "Credit Note Issued"  # the detail names the credit note; the invoice's amounts changed with it
+PAYMENT_CANCELLED = "Payment Cancelled"  # a manual payment recorded in error; the detail names it; it is owed again
 
 DETAIL_TYPES = (
     INVOICE_FINALIZED,
@@ -30,6 +31,7 @@ DETAIL_TYPES = (
     INVOICE_PAID,
     REMINDER_DUE,
     CREDIT_NOTE_ISSUED,
+    PAYMENT_CANCELLED,
 )
 
 

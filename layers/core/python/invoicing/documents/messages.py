@@ -5,6 +5,8 @@ documents, in the business's language. Only the delivery function imports it."""
 from __future__ import annotations
 
 import unicodedata
+from datetime import date
+from decimal import Decimal
 from email import policy
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
@@ -62,6 +64,8 @@ def _facts(view: dict[str, Any]) -> dict[str, str]:
         "amount_paid": view.get("amount_paid") or "",
         "due_date": view.get("due_date") or "",
         "invoice_number": view.get("invoice_number") or "",
+        "payment_amount": view.get("payment_amount") or "",
+        "paid_on": view.get("paid_on") or "",
     }
 
 
@@ -82,7 +86,7 @@ def email(
     text = view["text"]
     facts = _facts(view)
     prefix = {
-        "receipt": "receipt",
+        "receipt": view.get("receipt_prefix", "receipt"),
         "reminder": view.get("reminder_prefix", "reminder_before"),
         "credit_note": "credit_note",
     }.get(kind, "email")
@@ -162,6 +166,29 @@ def about_deadline(view: dict[str, Any], reminder: dict[str, Any]) -> dict[str, 
         shown["due_date"], shown["amount_due"] = row["due_date"], row["remaining"]
     shown["totals"] = [*view["totals"][:-1], {**view["totals"][-1], "amount": shown["amount_due"]}]
     shown["reminder_prefix"] = f"reminder_{when}"
+    return shown
+
+
+def about_payment(view: dict[str, Any], payment: dict[str, Any]) -> dict[str, Any]:
+    """The view as a payment's receipt tells it: the amount it paid and its
+    day; then the invoice paid in full, or what is still due."""
+    from babel.dates import format_date
+    from babel.numbers import format_currency
+
+    from invoicing.documents.view import BABEL_LOCALES
+
+    babel_locale = BABEL_LOCALES.get("fr-FR" if view.get("lang") == "fr" else "en", "fr_FR")
+    paid_on = date.fromisoformat(payment["paid_at"])
+    left = Decimal(payment["amount_due_after"])
+    shown = {
+        **view,
+        "payment_amount": format_currency(Decimal(payment["amount"]), payment["currency"], locale=babel_locale),
+        "paid_on": format_date(paid_on, format="short", locale=babel_locale),
+        "receipt_prefix": "receipt_paid" if left <= 0 else "receipt_partial",
+    }
+    last = view["totals"][-1]  # "Net à payer": what the message says is still due
+    shown["totals"] = [*view["totals"][:-1], {**last, "amount": format_currency(left, payment["currency"],
+                                                                                  locale=babel_locale)}]  # fmt: skip
     return shown
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from invoicing import events
 from invoicing.domain.errors import FieldError, IllegalTransition, InvalidInput, StaleVersion
+from invoicing.domain.money import format_amount
 from invoicing.logic import catalog, invoices, sender
 from invoicing.logic.common import Deps, announce, new_delivery
 from invoicing.models.delivery import SendRequest
@@ -109,19 +110,38 @@ def _requested(deps: Deps, tenant: str, invoice: Doc, wanted: list[Doc], now: st
     return [shown(doc) for doc in requested]
 
 
-def send_receipt(deps: Deps, messenger: Messenger, detail: dict[str, Any]) -> dict[str, int]:
-    """The invoice was paid: e-mail its client a receipt (the PDF of the paid
-    invoice attached), once per paid version, whatever the event's
-    repetitions. Not when a refund made it due again since, nor to a client
-    without an e-mail address."""
+def send_receipt(deps: Deps, messenger: Messenger, detail: dict[str, Any], detail_type: str) -> dict[str, int]:
+    """E-mail the client a receipt (the invoice as it now stands attached),
+    as the business's `receipts` setting says: after every payment ("Payment
+    Recorded": what it paid and what is still due), or once the invoice is
+    paid ("Invoice Paid", which also comes when a credit note settles it).
+    Once per payment, or per paid version, whatever the events' repetitions;
+    never for a payment cancelled since, nor to a client without an e-mail."""
     tenant, invoice_id = detail["tenant_id"], detail["invoice_id"]
     invoice = invoices.get_invoice(deps, tenant, invoice_id)
     recipient = (invoice.get("customer") or {}).get("email")
-    if invoice["status"] != "paid" or not recipient:
-        return {"sent": 0, "failed": 0, "skipped": 1}
+    setting = catalog.get_business(deps, tenant).get("receipts") or "every_payment"
+    payment_id = detail.get("payment_id")
+    skipped = {"sent": 0, "failed": 0, "skipped": 1}
+    if not recipient or setting == "never":
+        return skipped
     now = deps.timestamp()
-    id = delivery_id(invoice_id, detail["version"], "receipt", recipient)
-    doc = new_delivery(id, invoice_id, detail["version"], "email", recipient, now, kind="receipt")
+    if detail_type == events.PAYMENT_RECORDED:
+        payment = next((p for p in invoice.get("payments") or [] if p["id"] == payment_id), None)
+        if setting != "every_payment" or payment is None or payment.get("status") == "cancelled":
+            return skipped
+        id = delivery_id(invoice_id, 0, "receipt", recipient, about=f"payment:{payment_id}")
+        from invoicing.logic.payments import due_after
+
+        facts = {key: payment[key] for key in ("id", "amount", "paid_at", "method")}
+        left = format_amount(due_after(invoice, payment["id"]), invoice["currency"])
+        doc = new_delivery(id, invoice_id, detail["version"], "email", recipient, now, kind="receipt",
+                           payment={**facts, "currency": invoice["currency"], "amount_due_after": left})  # fmt: skip
+    else:  # paid: unless a refund made it due again since, or the payment's own receipt says it
+        if invoice["status"] != "paid" or (payment_id and setting == "every_payment"):
+            return skipped
+        id = delivery_id(invoice_id, detail["version"], "receipt", recipient)
+        doc = new_delivery(id, invoice_id, detail["version"], "email", recipient, now, kind="receipt")
     with contextlib.suppress(ConditionFailed):  # the event came again: the receipt exists, claimed or sent
         deps.store.create(tenant, "delivery", doc, name=None)
     return deliver(deps, messenger, {**detail, "deliveries": [doc["id"]]})
@@ -356,6 +376,8 @@ def _message(delivery: Doc, document: dict[str, Any]) -> bytes | str:
     kind = delivery.get("kind", "invoice")
     if kind == "reminder":  # about one deadline: its date and what it still asks
         view = messages.about_deadline(view, delivery["reminder"])
+    if kind == "receipt" and delivery.get("payment"):  # about one payment: what it paid, and when
+        view = messages.about_payment(view, delivery["payment"])
     if delivery["channel"] == "email":
         return messages.email(view, document["link"], document["sender"], delivery["recipient"],
                               document["pdf"], document["filename"], reply_to=document["reply_to"],

@@ -192,7 +192,7 @@ def create_invoice(deps: Deps, tenant: str, data: InvoiceIn) -> Doc:
 
 
 def get_invoice(deps: Deps, tenant: str, invoice_id: str) -> Doc:
-    return present(deps, tenant, _load(deps, tenant, invoice_id))
+    return present(deps, tenant, load(deps, tenant, invoice_id))
 
 
 def list_invoices(
@@ -228,7 +228,7 @@ def summary(invoice: Doc) -> Doc:
 
 
 def update_invoice(deps: Deps, tenant: str, invoice_id: str, patch: InvoicePatch, if_match: int | None) -> Doc:
-    current = _load(deps, tenant, invoice_id)
+    current = load(deps, tenant, invoice_id)
     changes = patch.model_dump(exclude_unset=True)
     expected = catalog.expected_version(changes.pop("version", None), if_match)
     if expected is None:
@@ -258,7 +258,7 @@ def update_invoice(deps: Deps, tenant: str, invoice_id: str, patch: InvoicePatch
 
 
 def delete_invoice(deps: Deps, tenant: str, invoice_id: str, version: int | None) -> None:
-    current = _load(deps, tenant, invoice_id)
+    current = load(deps, tenant, invoice_id)
     lifecycle.ensure_editable(Status(current["status"]))
     deps.store.delete(
         tenant,
@@ -273,7 +273,7 @@ def delete_invoice(deps: Deps, tenant: str, invoice_id: str, version: int | None
 
 
 def duplicate_invoice(deps: Deps, tenant: str, invoice_id: str) -> Doc:
-    source = _load(deps, tenant, invoice_id)
+    source = load(deps, tenant, invoice_id)
     data = {key: source.get(key) for key in _COPIED}
     data["lines"] = [{k: v for k, v in line.items() if k != "net"} for line in source["lines"]]
     if data.get("customer_id") and deps.store.get(tenant, "customer", data["customer_id"]) is None:
@@ -300,7 +300,7 @@ def finalize_invoice(
     half-applied: a number is consumed only with the status change."""
 
     def attempt() -> tuple[Doc, bool]:
-        current = _load(deps, tenant, invoice_id)
+        current = load(deps, tenant, invoice_id)
         if version is not None and version != current["version"]:
             raise StaleVersion(current["version"])
         if not lifecycle.needs_finalization(Status(current["status"])):
@@ -392,6 +392,8 @@ def present(deps: Deps, tenant: str, doc: Doc) -> Doc:
 
     shown = {key: value for key, value in doc.items() if key not in INTERNAL}
     shown["payment_link"] = paylinks.link(deps, tenant, doc)
+    # payments recorded before they had a status all succeeded
+    shown["payments"] = [{"status": "succeeded", **payment} for payment in doc.get("payments") or []]
     if doc.get("payment_schedule"):
         shown["payment_schedule"] = {**doc["payment_schedule"], "instalments": payments.instalments(doc)}
     return {
@@ -403,7 +405,8 @@ def present(deps: Deps, tenant: str, doc: Doc) -> Doc:
     }
 
 
-def _load(deps: Deps, tenant: str, invoice_id: str) -> Doc:
+def load(deps: Deps, tenant: str, invoice_id: str) -> Doc:
+    """The invoice as stored (what a use case writes back); NotFound else."""
     doc = deps.store.get(tenant, "invoice", invoice_id)
     if doc is None:
         raise NotFound("invoice")

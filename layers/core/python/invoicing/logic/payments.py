@@ -12,9 +12,9 @@ from typing import Any
 
 from invoicing import events
 from invoicing.domain import payments as ledger
-from invoicing.domain.errors import InvalidInput, KeyReused, StaleVersion
+from invoicing.domain.errors import Conflict, IllegalTransition, InvalidInput, KeyReused, NotFound, StaleVersion
 from invoicing.domain.lifecycle import Status
-from invoicing.domain.money import format_amount, has_at_most_decimals, minor_unit
+from invoicing.domain.money import ZERO, format_amount, has_at_most_decimals, minor_unit
 from invoicing.logic import invoices
 from invoicing.logic.common import Deps, announce, keyed_id
 from invoicing.logic.retry import LostRace, until_written
@@ -40,7 +40,7 @@ def record(deps: Deps, tenant: str, invoice_id: str, data: Any, key: str | None 
     payment_id = keyed_id("pay", tenant, invoice_id, key) if key is not None else deps.new_id("pay")
 
     def attempt() -> tuple[Doc, bool]:
-        current = invoices.get_invoice(deps, tenant, invoice_id)
+        current = invoices.load(deps, tenant, invoice_id)  # as stored: what it keeps for itself is written back
         done = next((p for p in current.get("payments") or [] if p["id"] == payment_id), None)
         if done is not None:
             again = _again(done, data, current)
@@ -64,6 +64,7 @@ def record(deps: Deps, tenant: str, invoice_id: str, data: Any, key: str | None 
             "source": "manual",
             "tip": format_amount(Decimal(0), currency),
             "amount_refunded": format_amount(Decimal(0), currency),
+            "status": "succeeded",
             "recorded_at": deps.timestamp(),
         }
         doc = save(deps, tenant, current, [*(current.get("payments") or []), payment])
@@ -71,6 +72,31 @@ def record(deps: Deps, tenant: str, invoice_id: str, data: Any, key: str | None 
         return {**payment, "invoice": position(doc)}, True
 
     return until_written(attempt, "the invoice is being paid too often at once to record this payment now")
+
+
+def cancel(deps: Deps, tenant: str, invoice_id: str, payment_id: str, reason: str) -> Doc:
+    """A payment recorded by mistake (a cheque that bounced, a transfer
+    typed twice): kept, marked cancelled with why and when, and what it paid
+    is owed again (SPEC §6.2). A payment made through Stripe is refunded
+    there instead. Cancelling it again answers it as it is."""
+
+    def attempt() -> Doc:
+        current = invoices.load(deps, tenant, invoice_id)
+        payment = next((p for p in current.get("payments") or [] if p["id"] == payment_id), None)
+        if payment is None:
+            raise NotFound("payment")
+        if payment.get("status") == "cancelled":
+            return {**payment, "invoice": position(current)}
+        if payment.get("source") == "stripe":
+            raise Conflict("a payment made through Stripe is refunded through Stripe (its dashboard), not cancelled")
+        if current["status"] == Status.VOID.value:
+            raise IllegalTransition("cancel a payment of", "void")
+        cancelled = {**payment, "status": "cancelled", "cancelled_at": deps.timestamp(), "cancel_reason": reason}
+        doc = save(deps, tenant, current, [cancelled if p is payment else p for p in current["payments"]])
+        announce(deps, events.PAYMENT_CANCELLED, tenant, doc, payment_id=payment_id)
+        return {**cancelled, "invoice": position(doc)}
+
+    return until_written(attempt, "the invoice is changing too often to cancel this payment now")
 
 
 def _again(payment: Doc, data: Any, invoice: Doc) -> Doc:
@@ -96,7 +122,7 @@ def _announced_again(deps: Deps, tenant: str, invoice: Doc, payment_id: str) -> 
     version."""
     announce(deps, events.PAYMENT_RECORDED, tenant, invoice, payment_id=payment_id)
     if invoice["status"] == "paid" and invoice["payments"][-1]["id"] == payment_id:  # this payment paid it
-        announce(deps, events.INVOICE_PAID, tenant, invoice)
+        announce(deps, events.INVOICE_PAID, tenant, invoice, payment_id=payment_id)
 
 
 def check(invoice: Doc, amount: Decimal, instalment_id: str | None) -> None:
@@ -190,6 +216,21 @@ def instalments(doc: Doc) -> list[dict[str, Any]] | None:
     ]
 
 
+def due_after(doc: Doc, payment_id: str) -> Decimal:
+    """What the invoice still asked right after this payment: its amounts as
+    they stand, less the payments up to this one (a receipt sent late still
+    tells the client where that payment left the invoice)."""
+    paid = ZERO
+    for payment, counted in zip(doc.get("payments") or [], _counted(doc), strict=True):
+        paid += counted
+        if payment["id"] == payment_id:
+            break
+    owed = (
+        Decimal(doc["totals"]["total"]) + Decimal(doc.get("late_fees_total") or 0) - Decimal(doc.get("credited") or 0)
+    )
+    return max(owed - paid, ZERO)
+
+
 def position(doc: Doc) -> Doc:
     return {key: doc[key] for key in ("status", "amount_paid", "amount_due", "version")}
 
@@ -201,13 +242,22 @@ def published(deps: Deps, tenant: str, before: Doc, after: Doc, payment_id: str 
         announce(deps, events.PAYMENT_RECORDED, tenant, after, payment_id=payment_id)
     else:
         announce(deps, events.INVOICE_AMOUNTS_CHANGED, tenant, after)
-    if after["status"] == "paid" and before["status"] != "paid":
-        announce(deps, events.INVOICE_PAID, tenant, after)
+    if after["status"] == "paid" and before["status"] != "paid":  # by this payment, when it is a new one
+        announce(deps, events.INVOICE_PAID, tenant, after, payment_id=payment_id)
 
 
 def _ledger(doc: Doc) -> list[ledger.Paid]:
     return [
-        ledger.Paid(Decimal(p["amount"]) - Decimal(p.get("amount_refunded") or 0), p.get("instalment_id"))
+        ledger.Paid(counted, p.get("instalment_id"))
+        for p, counted in zip(doc.get("payments") or [], _counted(doc), strict=True)
+        if p.get("status") != "cancelled"
+    ]
+
+
+def _counted(doc: Doc) -> list[Decimal]:
+    """What each payment pays: its amount less what was refunded; nothing once cancelled."""
+    return [
+        ZERO if p.get("status") == "cancelled" else Decimal(p["amount"]) - Decimal(p.get("amount_refunded") or 0)
         for p in doc.get("payments") or []
     ]
 

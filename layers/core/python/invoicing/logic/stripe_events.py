@@ -146,6 +146,7 @@ def _paid(
             "source": "stripe",
             "tip": format_amount(tip, code),
             **_refund_split(refunded, toward, code),
+            "status": "succeeded",
             "stripe_payment_intent": intent,
             "stripe_amount_received": format_amount(received_total, code),
             "recorded_at": existing["recorded_at"] if existing else deps.timestamp(),

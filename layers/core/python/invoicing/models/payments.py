@@ -73,7 +73,18 @@ class Payment(Model):
     source: Literal["manual", "stripe"]
     tip: str = Field(description="a tip paid with it, never part of the invoice's amounts")
     amount_refunded: str = Field(description="of the amount, what was refunded since: it is due again")
+    status: Literal["succeeded", "cancelled"] = Field(
+        default="succeeded", description="cancelled: recorded by mistake, kept, and owed again"
+    )
+    cancelled_at: str | None = None
+    cancel_reason: str | None = None
     recorded_at: str
+
+
+class PaymentCancel(Input):
+    reason: Annotated[str, Field(min_length=1, max_length=500, examples=["Chèque revenu impayé"])] = Field(
+        description="why the payment is cancelled, kept with it"
+    )
 
 
 class PaymentList(Model):
@@ -82,7 +93,7 @@ class PaymentList(Model):
 
 
 class InvoicePosition(Model):
-    status: Literal["open", "partially_paid", "paid"]
+    status: Literal["open", "partially_paid", "paid", "void"]
     amount_paid: str
     amount_due: str
     version: int

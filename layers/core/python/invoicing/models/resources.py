@@ -124,6 +124,11 @@ class BusinessIn(ReadBack):
         ]
         | None
     ) = None
+    receipts: Literal["every_payment", "when_paid", "never"] = Field(
+        default="every_payment",
+        description="when the client is e-mailed a receipt: after every payment (partial ones say what is still "
+        "due), once the invoice is paid, or never",
+    )
     locale: Literal["fr-FR", "en"] = "fr-FR"
     operations: Literal["goods", "services", "mixed"] = Field(
         default="services",

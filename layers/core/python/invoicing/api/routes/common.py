@@ -13,6 +13,7 @@ Limit = Annotated[int, Query(ge=1, le=200, description="at most 200")]
 Cursor = Annotated[str | None, Query(max_length=2048, description="next_cursor of the previous page")]
 InvoiceId = Annotated[str, Path(alias="invoice_id", max_length=64)]
 CreditNoteId = Annotated[str, Path(alias="credit_note_id", max_length=64)]
+PaymentId = Annotated[str, Path(alias="payment_id", max_length=64)]
 
 
 def page(result: PageOf) -> dict[str, Any]:

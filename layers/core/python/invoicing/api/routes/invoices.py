@@ -9,13 +9,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from invoicing.api.adapters import deps
 from invoicing.api.http import if_match, json_response, public_url, responses, tenant_of
-from invoicing.api.routes.common import CreditNoteId, Cursor, InvoiceId, Limit, created, no_content, page
+from invoicing.api.routes.common import CreditNoteId, Cursor, InvoiceId, Limit, PaymentId, created, no_content, page
 from invoicing.logic import catalog, invoices
 from invoicing.models.common import Id, Page
 from invoicing.models.credit_notes import CreditNote, CreditNoteDeliveries, CreditNoteIn
 from invoicing.models.delivery import SendRequest
 from invoicing.models.invoices import Invoice, InvoiceIn, InvoicePatch, InvoiceSummary, VersionIn
-from invoicing.models.payments import PaymentIn, PaymentList, PaymentRecorded
+from invoicing.models.payments import PaymentCancel, PaymentIn, PaymentList, PaymentRecorded
 from invoicing.models.templates import FromInvoice, Template
 
 router = Router()
@@ -210,6 +210,20 @@ def record_payment(invoice_id: InvoiceId, body: Annotated[PaymentIn, Body()]):
     else:  # recorded by an attempt whose answer was lost
         answer.headers["Idempotent-Replayed"] = "true"
     return answer
+
+
+@router.post(
+    "/invoices/<invoice_id>/payments/<payment_id>/cancel",
+    summary="Cancel a payment recorded by mistake: kept, marked cancelled, its amount owed again "
+    "(a Stripe payment is refunded through Stripe instead: 409)",
+    responses=responses(
+        200, "The payment, cancelled, and where the invoice stands after it", PaymentRecorded, 404, 409
+    ),
+)
+def cancel_payment(invoice_id: InvoiceId, payment_id: PaymentId, body: Annotated[PaymentCancel, Body()]):
+    from invoicing.logic import payments
+
+    return json_response(200, payments.cancel(deps(), tenant_of(router), invoice_id, payment_id, body.reason))
 
 
 @router.get(
