@@ -251,6 +251,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/webhooks/stripe", "webhooks", public=True),
     Route("GET", "/pay/{token}", "pay", public=True),
     Route("GET", "/pay/{token}/pdf", "pay", public=True),
+    Route("GET", "/pay/{token}/attachments/{attachment_id}", "pay", public=True),
     Route("POST", "/pay/{token}/checkout", "pay", public=True),
 )
 

@@ -350,3 +350,54 @@ def test_a_credit_note_sent_twice_is_sent_once(api, reachable):
 
     assert [email["Subject"] for email in sent_emails()] == ["Avoir AV-1 d'Acme SAS (facture INV-1)"]
     assert api.post(f"/credit-notes/{note['id']}/send", tenant="globex").status == 404
+
+
+# -- the invoice's attachments reach the client (SPEC §6.2) ------------------------------------------------
+
+
+def test_the_invoices_attachments_go_with_its_email_and_are_listed_on_its_page(api, reachable):
+    from tests.integration.conftest import PDF_BYTES, attach
+
+    attached = attach(api, reachable["id"]).body
+    invoice = api.post(f"/invoices/{reachable['id']}/send").body
+    api.deliver_events()
+
+    (email,) = sent_emails()
+    files = {part.get_filename(): part.get_payload(decode=True) for part in email.iter_attachments()}
+    assert files == {"INV-1.pdf": files["INV-1.pdf"], "bon-de-commande.pdf": PDF_BYTES}
+    assert "Également joints : bon-de-commande.pdf" in email.get_body(("plain",)).get_content()
+    page = api.get(invoice["payment_link"].removeprefix("http://127.0.0.1:3000"), tenant=None).body
+    link = f"{invoice['payment_link']}/attachments/{attached['id']}"
+    assert f'href="{link}"' in page and "bon-de-commande.pdf (2 Ko)" in page
+    download = api.get(link.removeprefix("http://127.0.0.1:3000"), tenant=None)
+    assert download.status == 302
+    assert "attachments" in download.headers["Location"]
+
+
+def test_attachments_too_large_for_one_message_are_linked_instead(api, reachable, monkeypatch):
+    from invoicing.logic import delivery
+    from tests.integration.conftest import attach
+
+    attached = attach(api, reachable["id"]).body
+    monkeypatch.setattr(delivery, "MAX_MESSAGE_BYTES", 100_000)  # the PDF alone fits, not with the file
+    invoice = api.post(f"/invoices/{reachable['id']}/send").body
+    api.deliver_events()
+
+    (email,) = sent_emails()
+    assert [part.get_filename() for part in email.iter_attachments()] == ["INV-1.pdf"]
+    text = email.get_body(("plain",)).get_content()
+    assert f"- bon-de-commande.pdf : {invoice['payment_link']}/attachments/{attached['id']}" in text
+
+
+def test_an_attachment_of_another_invoice_or_unknown_is_not_found_through_this_link(api, reachable):
+    from tests.integration.conftest import attach
+
+    other = api.post("/invoices", {**SPEC_INVOICE, "name": "Autre", "customer_id": reachable["customer_id"]}).body
+    theirs = attach(api, other["id"]).body
+    invoice = api.post(f"/invoices/{reachable['id']}/mark-sent").body
+    base = invoice["payment_link"].removeprefix("http://127.0.0.1:3000")
+
+    for attachment_id in (theirs["id"], "att_unknown", "x" * 200):
+        reply = api.get(f"{base}/attachments/{attachment_id}", tenant=None)
+        assert reply.status == 404, attachment_id
+        assert "text/html" in reply.headers["Content-Type"]

@@ -78,6 +78,8 @@ def email(
     filename: str,
     reply_to: str | None = None,
     kind: str = "invoice",
+    files: list[tuple[str, str, bytes]] | tuple[()] = (),
+    file_links: list[tuple[str, str]] | tuple[()] = (),
 ) -> bytes:
     """The e-mail as MIME: text and HTML alternatives, the PDF attached.
     `kind` "receipt": the invoice is paid, thank you, here it is;
@@ -95,6 +97,8 @@ def email(
         "intro": text[f"{prefix}_intro"].format(**facts),
         "link": link,
         "button": text[f"{prefix}_pay"],
+        "attached": [name for name, _, _ in files],
+        "file_links": list(file_links),
     }
     message = EmailMessage(policy=POLICY)
     message["Subject"] = message_view["subject"]
@@ -108,6 +112,9 @@ def email(
         _environment(True).get_template("email.html").render(v=view, m=message_view), subtype="html"
     )
     message.add_attachment(pdf, maintype="application", subtype="pdf", filename=filename)
+    for name, content_type, data in files:
+        maintype, _, subtype = content_type.partition("/")
+        message.add_attachment(data, maintype=maintype, subtype=subtype or "octet-stream", filename=name)
     return message.as_bytes()
 
 

@@ -142,15 +142,18 @@ def invoice_view(
         "status": invoice["status"],
         "notes": invoice.get("notes"),
         "terms": invoice.get("terms"),
-        "attachments": [
-            text["file_size"].format(name=item["filename"], size=number(max(1, -(-item["size"] // 1024))))
-            for item in invoice.get("attachments") or []
-        ],
+        "attachments": [_file_label(item, text, babel_locale) for item in invoice.get("attachments") or []],
         "mentions": [mention for _, mention in mentions],
         # when it is due, as the e-invoice's payment terms say it (BT-20)
         "payment_terms": text["mention_due"].format(date=day(invoice["due_date"])) if invoice.get("due_date") else None,
         "legal_notes": [(subject, mention) for subject, mention in mentions if subject],
     }
+
+
+def _file_label(item: dict[str, Any], text: dict[str, str], babel_locale: str) -> str:
+    """ "bon-de-commande.pdf (12 Ko)": its name and its size, in KB rounded up."""
+    size = format_decimal(max(1, -(-item["size"] // 1024)), locale=babel_locale)
+    return text["file_size"].format(name=item["filename"], size=size)
 
 
 def _logo(image: bytes | None, content_type: str | None) -> dict[str, Any] | None:
@@ -427,5 +430,9 @@ def pay_view(
             else None,
             "action": offer["action"],
             "pdf": offer["pdf"],
+            "attachments": [
+                {"label": _file_label(item, text, babel_locale), "url": item["url"]}
+                for item in offer.get("attachments") or []
+            ],
         },
     }

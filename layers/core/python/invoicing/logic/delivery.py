@@ -28,6 +28,10 @@ from invoicing.store.ports import ConditionFailed, Doc, Messenger, SendRejected,
 logger = logging.getLogger(__name__)
 
 CLAIM_S = 120  # longer than the delivery function's timeout
+# SES takes a message of at most 10 MB as sent, where base64 grows every file by a third:
+# the invoice's attachments go with it while the whole fits, else the message links them.
+MAX_MESSAGE_BYTES = 10_000_000
+MESSAGE_MARGIN_BYTES = 200_000  # the headers, the text and HTML bodies
 
 
 def delivery_id(invoice_id: str, version: int, channel: str, recipient: str, about: str = "") -> str:
@@ -324,14 +328,35 @@ def _document(deps: Deps, documents: Any, tenant: str, invoice_id: str) -> dict[
     assert deps.blobs is not None
     business, customer = documents.parties(deps, tenant, invoice)
     view = documents.view_model(deps, tenant, invoice, business, customer)
+    pdf = deps.blobs.read(key)
     return {
         "view": view,
-        "pdf": deps.blobs.read(key),
+        "pdf": pdf,
         "filename": documents.pdf_filename(invoice),
         "link": invoice.get("payment_link"),
         **_addresses(deps, tenant, business),
         "status": invoice["status"],
+        "files": lambda: _files(deps, tenant, invoice, len(pdf)),  # read when an invoice's message needs them
     }
+
+
+def _files(deps: Deps, tenant: str, invoice: Doc, pdf_bytes: int) -> dict[str, Any]:
+    """The invoice's confirmed attachments for its e-mail: the files
+    themselves while the message stays under SES's 10 MB, else links to
+    each through the hosted page (which checks the token, then redirects)."""
+    from invoicing.logic.attachments import stored_key
+
+    listed = invoice.get("attachments") or []
+    sent_bytes = (pdf_bytes + sum(item["size"] for item in listed)) * 4 // 3 + MESSAGE_MARGIN_BYTES
+    if not listed or sent_bytes <= MAX_MESSAGE_BYTES:
+        assert deps.blobs is not None
+        attached = [
+            (item["filename"], item["content_type"], deps.blobs.read(stored_key(tenant, invoice["id"], item["id"])))
+            for item in listed
+        ]
+        return {"attached": attached, "links": []}
+    link = invoice.get("payment_link") or ""
+    return {"attached": [], "links": [(item["filename"], f"{link}/attachments/{item['id']}") for item in listed]}
 
 
 def _addresses(deps: Deps, tenant: str, business: Doc) -> dict[str, Any]:
@@ -379,9 +404,12 @@ def _message(delivery: Doc, document: dict[str, Any]) -> bytes | str:
     if kind == "receipt" and delivery.get("payment"):  # about one payment: what it paid, and when
         view = messages.about_payment(view, delivery["payment"])
     if delivery["channel"] == "email":
+        files = {"attached": [], "links": []}
+        if kind == "invoice" and "files" in document:  # the invoice itself goes with its attachments
+            files = document.setdefault("files_read", document["files"]())
         return messages.email(view, document["link"], document["sender"], delivery["recipient"],
                               document["pdf"], document["filename"], reply_to=document["reply_to"],
-                              kind=kind)  # fmt: skip
+                              kind=kind, files=files["attached"], file_links=files["links"])  # fmt: skip
     return messages.sms(view, document["link"], kind=kind)
 
 

@@ -58,6 +58,9 @@ def page(deps: Deps, token: str, page_url: str, *, returned: bool = False, probl
         "problem": problem,
         "action": f"{page_url}/checkout",
         "pdf": f"{page_url}/pdf",
+        "attachments": [
+            {**item, "url": f"{page_url}/attachments/{item['id']}"} for item in invoice.get("attachments") or []
+        ],
     }
     seller = invoice.get("business") or business
     logo = logo_bytes(deps, tenant, seller.get("logo"))
@@ -68,6 +71,14 @@ def pdf_url(deps: Deps, token: str) -> str:
     """A short-lived link to the invoice's PDF (rendered now if need be)."""
     tenant, invoice = open_invoice(deps, token)
     return str(documents.pdf_link(deps, tenant, invoice["id"])["url"])
+
+
+def attachment_url(deps: Deps, token: str, attachment_id: str) -> str:
+    """A short-lived link to one of the invoice's confirmed attachments."""
+    from invoicing.logic import attachments
+
+    tenant, invoice = open_invoice(deps, token)
+    return str(attachments.link(deps, tenant, invoice["id"], attachment_id)["url"])
 
 
 def offer(invoice: Doc, business: Doc) -> dict[str, Any]:

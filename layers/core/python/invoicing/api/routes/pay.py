@@ -86,6 +86,24 @@ def pay_pdf(token: PayToken):
     return Response(status_code=302, body="", headers={"Location": url, **_page_headers()})
 
 
+@router.get(
+    "/pay/<token>/attachments/<attachment_id>",
+    summary="One of the invoice's attachments: a redirection to a link valid a few minutes",
+    responses={302: {"description": "To the file"}, 404: _HTML_ERROR},
+)
+def pay_attachment(token: PayToken, attachment_id: Annotated[str, Path(description="the attachment's id")]):
+    if len(token) > MAX_TOKEN or len(attachment_id) > MAX_TOKEN:
+        return _missing()
+    from invoicing.domain.errors import NotFound
+    from invoicing.logic import paypage
+
+    try:
+        url = paypage.attachment_url(deps(), token, attachment_id)
+    except NotFound:
+        return _missing()
+    return Response(status_code=302, body="", headers={"Location": url, **_page_headers()})
+
+
 @router.post(
     "/pay/<token>/checkout",
     summary="The Pay button (a form: target = balance or an instalment id, tip = a percentage offered): "
