@@ -12,7 +12,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 FORCE:
 
-.PHONY: FORCE tick fonts browser dev test install build synth deploy token invoke lint typecheck test-fast bench fuzz clean
+.PHONY: FORCE tick fonts browser dev test install build synth deploy token invoke lint typecheck test-fast bench fuzz clean openapi
 
 dev: install ## install, then run the whole system on http://127.0.0.1:$(PORT)
 	PORT=$(PORT) $(BIN)/python -m infra.local.runtime
@@ -163,3 +163,8 @@ fuzz: install ## the API fuzzing, longer than in make test: FUZZ_EXAMPLES genera
 
 bench: install ## cold imports and local-runtime latencies, into bench-results/
 	$(BIN)/python tests/bench/bench.py
+
+openapi: install ## write the OpenAPI document the routes and models give (committed; a test holds the two together)
+	$(BIN)/python -c "from invoicing.api.http import build_resolver, openapi_document; \
+		from invoicing.api.openapi import COMMITTED; from invoicing.api.routes import every; \
+		COMMITTED.write_text(openapi_document(build_resolver(*every())), encoding='utf-8')"

@@ -13,7 +13,7 @@ from invoicing.api.http import build_resolver, guarded
 from invoicing.api.routes import pay
 
 logger = Logger()
-app = build_resolver(pay.router)
+app = build_resolver(pay.router, forms=True)  # the Pay button posts a form
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

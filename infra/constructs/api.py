@@ -19,6 +19,8 @@ STAGE_NAME = "v1"
 THROTTLING_RATE_LIMIT = 100  # requests per second, per stage
 THROTTLING_BURST_LIMIT = 200
 CORS_ALLOW_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "If-Match"]
+# What a browser's script may read of a response: the handlers expose them on theirs (invoicing.api.http)
+CORS_EXPOSE_HEADERS = ["Location", "Idempotent-Replayed", "Retry-After"]
 # Browsers cap it (Chrome: 2 h); the editor's live preview otherwise preflights every keystroke.
 CORS_MAX_AGE = Duration.hours(2)
 TENANT_ATTRIBUTE = "tenant_id"
@@ -196,6 +198,7 @@ class Api(Construct):
             # these bodies are API Gateway's own messages, never tenant data.
             headers = {"Access-Control-Allow-Origin": "method.request.header.Origin", "Vary": "'Origin'"}
         headers["Access-Control-Allow-Headers"] = "'" + ",".join(CORS_ALLOW_HEADERS) + "'"
+        headers["Access-Control-Expose-Headers"] = "'" + ",".join(CORS_EXPOSE_HEADERS) + "'"  # a 429's Retry-After
         # The same error shape as the handlers': {"error": {"code", "message"}}.
         for construct_id, response_type, status, code in (
             ("Unauthorized", apigw.ResponseType.UNAUTHORIZED, "401", "unauthorized"),

@@ -33,7 +33,7 @@ CORS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Headers": "Authorization,Content-Type,Idempotency-Key,If-Match",
     "Access-Control-Allow-Methods": "GET,POST,PUT,PATCH,DELETE,OPTIONS",
-    "Access-Control-Expose-Headers": "Location,Idempotent-Replayed",
+    "Access-Control-Expose-Headers": "Location,Idempotent-Replayed,Retry-After",
 }
 _MATCHERS = [(route, route.matcher()) for route in wiring.ROUTES]
 

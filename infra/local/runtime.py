@@ -17,6 +17,7 @@ from typing import Any
 import jwt
 
 from infra import wiring
+from infra.local import swagger
 from infra.local.bus import Bus
 from infra.local.emulation import DEFAULT_SENDER, REGION, Emulation
 from infra.local.gateway import Gateway, jwt_secret
@@ -27,14 +28,6 @@ from infra.local.stripe_standin import StripeStandIn
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED_CODE = ROOT / "layers" / "core" / "python"
-
-SWAGGER = """<!doctype html>
-<html><head><meta charset="utf-8"><title>Invoicing API</title>
-<link rel="stylesheet" href="https://unpkg.com/swagger-ui-dist@5/swagger-ui.css"></head>
-<body><div id="ui"></div>
-<script src="https://unpkg.com/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
-<script>SwaggerUIBundle({url: "/openapi.json", dom_id: "#ui"})</script>
-</body></html>"""
 
 
 def mint_token(tenant: str, subject: str = "local-user", ttl_s: int = 24 * 3600) -> str:
@@ -73,9 +66,7 @@ class LocalRuntime:
         layer_fonts = ROOT / "build" / "layers" / "pdf" / "fonts"
         if (layer_fonts / "DejaVuSans.ttf").is_file():  # the font the Lambda layer ships
             environment["FONTS_DIR"] = str(layer_fonts)
-        gateway = Gateway(
-            (host, port), {("GET", "/swagger"): _swagger, ("GET", "/_local/outbox"): outbox_route(REGION)}
-        )
+        gateway = Gateway((host, port), {**swagger.routes(), ("GET", "/_local/outbox"): outbox_route(REGION)})
         bus = Bus((host, 0), REGION)
         environment.update(
             {
@@ -141,10 +132,6 @@ def tick(body: bytes, lambdas: Lambdas, pollers: dict[str, QueuePoller], bus: Bu
 
 def _json(status: int, payload: dict[str, Any]) -> tuple[int, str, bytes]:
     return status, "application/json", json.dumps(payload).encode()
-
-
-def _swagger(_body: bytes) -> tuple[int, str, bytes]:
-    return 200, "text/html; charset=utf-8", SWAGGER.encode()
 
 
 def main() -> None:

@@ -82,13 +82,13 @@ def test_when_a_preflight_comes_for_any_route_then_204_without_a_token(http, pat
     assert "Access-Control-Allow-Origin" in reply.headers
 
 
-def test_given_a_browser_when_it_reads_a_201_then_location_and_replay_headers_are_exposed(client):
+def test_given_a_browser_when_it_reads_a_201_then_location_replay_and_retry_headers_are_exposed(client):
     reply = client.post("/invoices", {"name": "CORS"}, headers={"Origin": "http://localhost:5173"})
 
     assert reply.status == 201
     assert "Access-Control-Allow-Origin" in reply.headers
     exposed = {h.strip().lower() for h in reply.headers["Access-Control-Expose-Headers"].split(",")}
-    assert {"location", "idempotent-replayed"} <= exposed
+    assert {"location", "idempotent-replayed", "retry-after"} <= exposed
 
 
 def test_given_a_browser_when_it_gets_a_401_then_the_response_still_carries_cors(http):

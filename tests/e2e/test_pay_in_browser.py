@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from infra import wiring
 from tests.conftest import BUSINESS, SPEC_INVOICE
 
 pytestmark = pytest.mark.e2e
@@ -99,3 +100,17 @@ def test_paying_the_next_instalment_with_a_tip_goes_through_checkout_and_comes_b
     stored = client.get(f"/invoices/{invoice['id']}").body
     (payment,) = stored["payments"]
     assert (payment["amount"], payment["tip"], payment["instalment_id"]) == ("419.40", "41.94", "ins_1")
+
+
+def test_swagger_ui_shows_every_operation_offline(browser: Any, runtime: Any) -> None:
+    """SPEC §6.2: its files come from a package the runtime serves, not a CDN (this machine has no network)."""
+    page = browser.new_page()
+    hosts = set()
+    page.on("request", lambda request: hosts.add(request.url.split("/")[2]))
+
+    page.goto(f"{runtime.url}/swagger")
+    page.wait_for_selector("#operations-Invoices-createInvoice", timeout=20_000)
+
+    assert hosts == {runtime.url.split("/")[2]}
+    assert page.locator(".opblock").count() == len([route for route in wiring.ROUTES if route.path != "/openapi.json"])
+    page.close()

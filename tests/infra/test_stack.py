@@ -207,6 +207,9 @@ def test_each_route_path_answers_the_cors_preflight_with_the_frontend_headers(pa
     assert "method.response.header.Access-Control-Allow-Origin" in headers
 
 
+EXPOSED = "'Location,Idempotent-Replayed,Retry-After'"
+
+
 @pytest.mark.parametrize("response_type", ["DEFAULT_4XX", "DEFAULT_5XX"])
 def test_gateway_errors_carry_cors_headers(response_type: str, template: Template) -> None:
     template.has_resource_properties(
@@ -214,7 +217,11 @@ def test_gateway_errors_carry_cors_headers(response_type: str, template: Templat
         {
             "ResponseType": response_type,
             "ResponseParameters": Match.object_like(
-                {"gatewayresponse.header.Access-Control-Allow-Origin": Match.any_value()}
+                {
+                    "gatewayresponse.header.Access-Control-Allow-Origin": Match.any_value(),
+                    # a throttled browser call can read when to retry
+                    "gatewayresponse.header.Access-Control-Expose-Headers": EXPOSED,
+                }
             ),
         },
     )

@@ -137,11 +137,12 @@ ERRORS: dict[int, dict[str, Any]] = {
 
 
 def responses(status: int, description: str, model: Any = None, *errors: int) -> dict[int, Any]:
-    """OpenAPI responses of a route: its success and the errors it can return."""
+    """OpenAPI responses of a route: its success and the errors it has of
+    its own (those every route has, invoicing.api.openapi adds)."""
     success: dict[str, Any] = {"description": description}
     if model is not None:
         success["content"] = {JSON: {"model": model}}
-    return {status: success, **{code: ERRORS[code] for code in (400, 401, 413, 422, *errors)}}
+    return {status: success, **{code: ERRORS[code] for code in errors}}
 
 
 def _field_of(problem: dict[str, Any]) -> str:
@@ -168,13 +169,16 @@ def _cors() -> CORSConfig | None:
         allow_origin=origins[0],
         extra_origins=origins[1:],
         allow_headers=["Idempotency-Key", "If-Match"],
-        expose_headers=["Location", "Idempotent-Replayed"],
+        expose_headers=["Location", "Idempotent-Replayed", "Retry-After"],
         max_age=600,
     )
 
 
-def build_resolver(*routers: Router) -> APIGatewayRestResolver:
+def build_resolver(*routers: Router, forms: bool = False) -> APIGatewayRestResolver:
+    """The resolver of a function's routes. They take JSON bodies only,
+    unless `forms` (the hosted page's buttons post forms)."""
     app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=_parse_json, cors=_cors())
+    app.takes_forms = forms  # type: ignore[attr-defined]
     for router in routers:
         app.include_router(router)
 
@@ -260,6 +264,8 @@ def _resolved(app: APIGatewayRestResolver, event: dict[str, Any], context: Any) 
     size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode())
     if size > MAX_BODY_BYTES:
         return _raw(413, "too_large", f"the body is over {MAX_BODY_BYTES:,} bytes (1 MB)")
+    if body and not getattr(app, "takes_forms", False) and not _json_body(event):
+        return _raw(415, "unsupported_media_type", "send the body as application/json", field="Content-Type")
     if event.get("isBase64Encoded") and body:
         try:
             base64.b64decode(body).decode("utf-8")
@@ -277,6 +283,13 @@ def _resolved(app: APIGatewayRestResolver, event: dict[str, Any], context: Any) 
         return _raw(500, "internal_error", f"unexpected error; request id {request_id}")
 
 
+def _json_body(event: dict[str, Any]) -> bool:
+    """Whether the body says it is JSON (application/json, …+json), or says nothing."""
+    headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
+    media = (headers.get("content-type") or "application/json").split(";")[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
+
+
 def _without_empty_query_values(event: dict[str, Any]) -> dict[str, Any]:
     """`?status=&limit=` means no filter and the default limit, as forms send them."""
     query = event.get("multiValueQueryStringParameters")
@@ -291,29 +304,36 @@ def _without_empty_query_values(event: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _raw(status: int, code: str, message: str, retry_after_s: int | None = None) -> dict[str, Any]:
+def _raw(
+    status: int, code: str, message: str, retry_after_s: int | None = None, field: str | None = None
+) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if field is not None:
+        error["fields"] = [{"field": field, "message": message}]
     return {
         "statusCode": status,
         "headers": {"Content-Type": JSON, **({"Retry-After": str(retry_after_s)} if retry_after_s else {})},
-        "body": json.dumps({"error": {"code": code, "message": message}}),
+        "body": json.dumps({"error": error}),
         "isBase64Encoded": False,
     }
 
 
 def openapi_document(app: APIGatewayRestResolver) -> str:
-    """The OpenAPI document generated from the routes' models."""
+    """The OpenAPI document generated from the routes' models, finished with
+    the platform's rules (invoicing.api.openapi), as committed."""
     from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 
-    document = json.loads(
+    from invoicing.api import openapi
+
+    generated = json.loads(
         app.get_openapi_json_schema(
             title="Invoicing API",
             version="1.0.0",
             summary="Invoices for a CRM: totals to the cent, French legal numbering",
+            description="Amounts are decimal strings (JSON numbers are taken in requests). Every error is an "
+            "ErrorResponse. Writes take an Idempotency-Key; updates take the version read (or If-Match).",
             security_schemes={"bearerAuth": HTTPBearer(scheme="bearer", bearerFormat="JWT")},
             security=[{"bearerAuth": []}],
         )
     )
-    for operation in (op for path in document["paths"].values() for op in path.values() if isinstance(op, dict)):
-        if "204" in operation.get("responses", {}):
-            operation["responses"]["204"].pop("content", None)  # Powertools gives every response a JSON body
-    return json.dumps(document)
+    return openapi.dumps(openapi.finish(generated))

@@ -11,6 +11,7 @@ from invoicing.domain.errors import FieldError, InvalidInput, NotFound, StaleVer
 from invoicing.domain.lifecycle import name_key
 from invoicing.domain.money import format_amount, has_at_most_decimals, minor_unit, round_money
 from invoicing.logic.common import Deps, jsonable, validated
+from invoicing.models.common import sent
 from invoicing.models.resources import BusinessIn, ProductPatch
 from invoicing.store.ports import Doc, PageOf
 
@@ -45,7 +46,7 @@ def put_business(deps: Deps, tenant: str, data: BusinessIn, if_match: int | None
 def patch_business(deps: Deps, tenant: str, patch: BaseModel, if_match: int | None) -> Doc:
     """Change the fields sent, keep the others; the result is checked whole."""
     current = deps.store.get(tenant, "business", BUSINESS_ID)
-    changes = patch.model_dump(exclude_unset=True)
+    changes = sent(patch)
     expected = expected_version(changes.pop("version", None), if_match)
     kept = {key: value for key, value in (current or {}).items() if key not in (*_SERVER_FIELDS, "logo")}
     data = validated(BusinessIn, {**kept, **jsonable(changes)})
@@ -92,7 +93,7 @@ def get(deps: Deps, tenant: str, kind: str, id: str) -> Doc:
 
 def update(deps: Deps, tenant: str, kind: str, id: str, patch: BaseModel, if_match: int | None) -> Doc:
     current = get(deps, tenant, kind, id)
-    changes = patch.model_dump(exclude_unset=True)
+    changes = sent(patch)
     expected = expected_version(changes.pop("version", None), if_match)
     if expected is not None and expected != current["version"]:
         raise StaleVersion(current["version"])

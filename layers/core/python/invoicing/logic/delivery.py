@@ -152,7 +152,9 @@ def send_receipt(deps: Deps, messenger: Messenger, detail: dict[str, Any], detai
 
 
 def shown(delivery: Doc) -> Doc:
-    return {key: value for key, value in delivery.items() if key not in ("version", "attempts", "claimed_until")}
+    """A delivery as the API shows it (an invoice's own has no kind stored)."""
+    kept = {key: value for key, value in delivery.items() if key not in ("version", "attempts", "claimed_until")}
+    return {"kind": "invoice", **kept}
 
 
 class DeliveryBusy(Exception):

@@ -15,6 +15,7 @@ from invoicing.domain.totals import Discount, Line, Tax, Totals, compute_totals
 from invoicing.logic import catalog, paylinks, sweeps
 from invoicing.logic.common import Deps, announce, jsonable
 from invoicing.logic.retry import LostRace, until_written
+from invoicing.models.common import sent
 from invoicing.models.invoices import InvoiceIn, InvoicePatch, LineIn, TotalsRequest
 from invoicing.models.settings import Reminders
 from invoicing.store.ports import ConditionFailed, Doc, Finalization, InvoiceQuery, PageOf
@@ -152,7 +153,7 @@ def _money_problems(lines: list[dict[str, Any]], discount: dict[str, Any] | None
 
 def create_invoice(deps: Deps, tenant: str, data: InvoiceIn) -> Doc:
     business = catalog.get_business(deps, tenant)
-    fields = data.model_dump(exclude_unset=True)
+    fields = sent(data)
     defaults = {
         "currency": business.get("default_currency") or "EUR",
         "notes": business.get("default_notes"),
@@ -229,7 +230,7 @@ def summary(invoice: Doc) -> Doc:
 
 def update_invoice(deps: Deps, tenant: str, invoice_id: str, patch: InvoicePatch, if_match: int | None) -> Doc:
     current = load(deps, tenant, invoice_id)
-    changes = patch.model_dump(exclude_unset=True)
+    changes = sent(patch)
     expected = catalog.expected_version(changes.pop("version", None), if_match)
     if expected is None:
         raise InvalidInput.of("version", "send the version you read (in the body or as If-Match)")

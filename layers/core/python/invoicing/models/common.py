@@ -168,6 +168,14 @@ class Input(Model):
     __str__ = __repr__
 
 
+def sent(model: BaseModel) -> dict[str, Any]:
+    """The fields a request sent, each whole: a nested object sent in part
+    takes its defaults (tips {"enabled": true} is stored and shown with its
+    percentages), what was not sent at all is left out (a PATCH keeps it)."""
+    whole = model.model_dump()
+    return {name: whole[name] for name in model.model_fields_set if name in whole}
+
+
 class ReadBack(Input):
     """A body a client may build from what it read: the fields the server
     owns (`read_only`: ids, timestamps, computed amounts), sent back as they
@@ -194,7 +202,15 @@ class ReadBack(Input):
 
 
 class Output(Model):
-    model_config = ConfigDict(extra="allow")
+    """Every response model: what the API sends, each field named (the
+    contract tests refuse a field a response carries that its model does
+    not name). Responses are built as dicts; these models document them."""
+
+
+# Amounts and rates in responses: decimal strings, exact (SPEC §4), never JSON numbers.
+Amount = Annotated[
+    str, Field(pattern=r"^-?[0-9]+(\.[0-9]+)?$", examples=["1398.00"], description="a decimal string, exact")
+]
 
 
 def _checked(annotation: Any, metadata: list[Any]) -> Any:
@@ -266,11 +282,36 @@ class Page(Model, Generic[ItemT]):
     next_cursor: str | None
 
 
-class ErrorBody(Model):
-    code: str
+class FieldProblem(Model):
+    field: str = Field(description="the field at fault, dotted: lines.3.discount.value; a header's name")
     message: str
-    fields: list[dict[str, str]] = []
+
+
+class ErrorBody(Model):
+    code: str = Field(description="what went wrong, for code: validation_error, not_found, stale_version, busy…")
+    message: str = Field(description="what went wrong, for people")
+    fields: list[FieldProblem] = Field(default=[], description="each field at fault (4xx of a bad input)")
 
 
 class ErrorResponse(Model):
+    """Every error the API answers, whatever its status."""
+
     error: ErrorBody
+
+
+class Logo(Output):
+    id: str
+    content_type: Literal["image/png", "image/jpeg"]
+    size: int
+    uploaded_at: datetime
+
+
+class DiscountOut(Output):
+    type: Literal["percentage", "fixed"]
+    value: Amount
+
+
+class TaxOut(Output):
+    name: str
+    rate: Amount = Field(description="a percentage: 20, 5.5")
+    inclusive: bool = Field(default=False, description="the price includes it")

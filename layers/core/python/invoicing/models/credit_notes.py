@@ -3,14 +3,14 @@ is reduced by, as a numbered document of its own."""
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any, Literal
+from datetime import date, datetime
+from typing import Literal
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from invoicing.models.common import Input, Model, MoneyIn, Text
+from invoicing.models.common import Amount, DiscountOut, Input, Model, MoneyIn, Output, Text
 from invoicing.models.delivery import Delivery
-from invoicing.models.invoices import InvoiceTotals, Lines
+from invoicing.models.invoices import InvoiceTotals, LineOut, Lines
 
 
 class CreditNoteIn(Input):
@@ -36,11 +36,9 @@ class CreditNoteIn(Input):
         return self
 
 
-class CreditNote(Model):
-    model_config = ConfigDict(extra="allow")
-
+class CreditNote(Output):
     id: str
-    number: str
+    number: str = Field(description="from the credit notes' own series (AV-1, …)")
     status: Literal["issued"]
     invoice_id: str
     invoice_number: str
@@ -48,10 +46,14 @@ class CreditNote(Model):
     currency: str
     issue_date: date
     reason: str | None
-    lines: list[dict[str, Any]]
+    lines: list[LineOut]
+    discount: DiscountOut | None
     totals: InvoiceTotals
-    total: str
-    created_at: str
+    total: Amount = Field(description="tax included: what the invoice asks less")
+    seller: str = Field(description="the business's name, as the invoice was issued")
+    customer_name: str = Field(description="the client's name, as the invoice was issued")
+    created_at: datetime
+    version: int
 
 
 class CreditNoteDeliveries(Model):

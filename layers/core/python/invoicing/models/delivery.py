@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
-from invoicing.models.common import Email, Input, Model, Phone, Version
+from invoicing.models.common import Amount, Email, Input, Model, Output, Phone, Version
 
 MAX_RECIPIENTS = 10
 
@@ -29,20 +30,44 @@ class SendRequest(Input):
         return channels
 
 
-class Delivery(Model):
+class ReminderRef(Output):
+    key: str = Field(description="the deadline and the offset it reminds of: ins_2:-3, invoice:7")
+    due_date: date
+    offset: int = Field(description="days from the due date, negative before")
+
+
+class ReceiptPayment(Output):
+    """The payment a receipt acknowledges, and where it left the invoice."""
+
     id: str
-    kind: Literal["invoice", "receipt"] = Field(
-        default="invoice", description="the invoice itself, or the receipt e-mailed when it is paid"
+    amount: Amount
+    paid_at: date
+    method: Literal["cash", "bank_transfer", "cheque", "card"]
+    currency: str
+    amount_due_after: Amount
+
+
+class Delivery(Output):
+    """One message to one recipient on one channel."""
+
+    id: str
+    kind: Literal["invoice", "receipt", "reminder", "credit_note"] = Field(
+        description="the invoice itself; a receipt of a payment (or of the invoice paid); a payment reminder; "
+        "one of its credit notes"
     )
+    invoice_id: str
+    invoice_version: int = Field(description="the version of the invoice the message carries")
     channel: Literal["email", "sms"]
     recipient: str
     status: Literal["pending", "sending", "sent", "failed"]
-    invoice_version: int
-    provider_message_id: str | None = None
-    error: str | None = None
-    requested_at: str
-    sent_at: str | None = None
-    updated_at: str
+    provider_message_id: str | None = Field(description="SES's or SNS's id, once sent")
+    error: str | None = Field(description="why it failed, or why it waits to be sent again")
+    requested_at: datetime
+    sent_at: datetime | None
+    updated_at: datetime
+    credit_note_id: str | None = Field(default=None, description="the credit note a credit_note delivery carries")
+    reminder: ReminderRef | None = Field(default=None, description="what a reminder reminds of")
+    payment: ReceiptPayment | None = Field(default=None, description="the payment a receipt acknowledges")
 
 
 class SenderIn(Input):

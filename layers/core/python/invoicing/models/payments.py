@@ -3,11 +3,12 @@ told apart by `method`."""
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from invoicing.models.common import UNION_TAGS, Day, Id, Input, Model, MoneyIn, ShortText, Text
+from invoicing.models.common import UNION_TAGS, Amount, Day, Id, Input, Model, MoneyIn, Output, ShortText, Text
 
 PositiveAmount = Annotated[MoneyIn, Field(gt=0, description="in the invoice's currency, e.g. 250.00")]
 
@@ -62,23 +63,27 @@ PaymentIn = Annotated[CashPayment | BankTransferPayment | ChequePayment | CardPa
 UNION_TAGS.update(("cash", "bank_transfer", "cheque", "card"))
 
 
-class Payment(Model):
-    model_config = ConfigDict(extra="allow")
-
+class Payment(Output):
     id: str
     method: Literal["cash", "bank_transfer", "cheque", "card"]
-    amount: str = Field(description="what it paid toward the invoice (tip apart)")
-    paid_at: str
-    instalment_id: str | None = None
-    source: Literal["manual", "stripe"]
-    tip: str = Field(description="a tip paid with it, never part of the invoice's amounts")
-    amount_refunded: str = Field(description="of the amount, what was refunded since: it is due again")
-    status: Literal["succeeded", "cancelled"] = Field(
-        default="succeeded", description="cancelled: recorded by mistake, kept, and owed again"
-    )
-    cancelled_at: str | None = None
+    amount: Amount = Field(description="what it paid toward the invoice (tip apart)")
+    paid_at: date = Field(description="the day the money was received")
+    instalment_id: str | None = Field(description="the instalment it was meant for, if one was named")
+    source: Literal["manual", "stripe"] = Field(description="recorded by the business, or by Stripe's events")
+    tip: Amount = Field(description="a tip paid with it, never part of the invoice's amounts")
+    amount_refunded: Amount = Field(description="of the amount, what was refunded since: it is due again")
+    status: Literal["succeeded", "cancelled"] = Field(description="cancelled: recorded by mistake, kept, owed again")
+    recorded_at: datetime
+    cancelled_at: datetime | None = None
     cancel_reason: str | None = None
-    recorded_at: str
+    notes: str | None = Field(default=None, description="cash")
+    reference: str | None = Field(default=None, description="bank_transfer: the transfer's reference")
+    cheque_number: str | None = Field(default=None, description="cheque")
+    brand: str | None = Field(default=None, description="card")
+    last4: str | None = Field(default=None, description="card")
+    tip_refunded: Amount | None = Field(default=None, description="Stripe: of the tip, what was refunded")
+    stripe_payment_intent: str | None = Field(default=None, description="Stripe: the PaymentIntent")
+    stripe_amount_received: Amount | None = Field(default=None, description="Stripe: what it received, tip included")
 
 
 class PaymentCancel(Input):
@@ -92,10 +97,12 @@ class PaymentList(Model):
     next_cursor: str | None
 
 
-class InvoicePosition(Model):
+class InvoicePosition(Output):
+    """Where the invoice stands after the payment."""
+
     status: Literal["open", "partially_paid", "paid", "void"]
-    amount_paid: str
-    amount_due: str
+    amount_paid: Amount
+    amount_due: Amount
     version: int
 
 

@@ -6,32 +6,35 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import AfterValidator, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
 from invoicing.models.common import (
     Address,
+    Amount,
     Bic,
     Currency,
     Email,
     Iban,
     Input,
+    Logo,
     MoneyIn,
     Name,
     Output,
+    Page,
     Phone,
     Price,
     ReadBack,
     ShortText,
     Siren,
     Taxes,
+    TaxOut,
     Text,
-    Timestamps,
     VatNumber,
     Version,
     one_line,
     patch_of,
 )
-from invoicing.models.settings import LateFees, Reminders
+from invoicing.models.settings import LateFees, LateFeesOut, Reminders
 
 
 def _prefix(value: str) -> str:
@@ -195,23 +198,42 @@ class BusinessIn(ReadBack):
 BusinessPatch = patch_of(BusinessIn, "BusinessPatch")
 
 
-class Logo(Output):
-    id: str
-    content_type: str
-    size: int
-    uploaded_at: str
-
-
-class Business(BusinessIn, Timestamps):
+class Business(Output):
     """The profile; until it is first saved, its defaults at version 0, without a name or timestamps."""
 
-    model_config = ConfigDict(extra="allow")
-    read_only = frozenset()  # a response: every field is read
-    legal_name: str | None  # type: ignore[assignment]
-    created_at: datetime | None  # type: ignore[assignment]
-    updated_at: datetime | None  # type: ignore[assignment]
-    version: Version  # type: ignore[assignment]
-    logo: Logo | None = Field(default=None, description="set with POST /business/logo, shown on the documents")
+    id: str
+    legal_name: str | None
+    legal_form: LegalForm | None
+    address: Address | None
+    email: str | None
+    phone: str | None
+    siren: str | None
+    vat_number: str | None
+    share_capital: Amount | None
+    trade_register: TradeRegister | None
+    logo_url: str | None
+    invoice_number_prefix: str
+    credit_note_prefix: str
+    iban: str | None
+    bic: str | None
+    default_currency: str
+    payment_terms_days: int
+    default_terms: str | None
+    default_notes: str | None
+    late_fees: LateFeesOut | None
+    reminders: Reminders
+    early_payment_terms: str | None
+    receipts: Literal["every_payment", "when_paid", "never"]
+    locale: Literal["fr-FR", "en"]
+    operations: Literal["goods", "services", "mixed"]
+    vat_franchise: bool
+    vat_on_debits: bool
+    stripe_account_id: str | None
+    sender_email: str | None
+    logo: Logo | None = Field(description="set with POST /business/logo, shown on the documents")
+    version: Version
+    created_at: datetime | None
+    updated_at: datetime | None
 
 
 class CustomerIn(ReadBack):
@@ -241,11 +263,24 @@ class CustomerIn(ReadBack):
 CustomerPatch = patch_of(CustomerIn, "CustomerPatch")
 
 
-class Customer(CustomerIn, Timestamps):
-    model_config = ConfigDict(extra="allow")
-    read_only = frozenset()  # a response: every field is read
+class Customer(Output):
     id: str
+    name: str
+    kind: Literal["business", "individual"]
+    email: str | None
+    phone: str | None
+    address: Address | None
+    siren: str | None
+    vat_number: str | None
+    notes: str | None
+    stripe_customer_id: str | None
     version: Version
+    created_at: datetime
+    updated_at: datetime
+
+
+class CustomerPage(Page[Customer]):
+    """A page of customers: follow `next_cursor` until it is null."""
 
 
 class ProductIn(ReadBack):
@@ -263,12 +298,18 @@ ProductPatch = patch_of(ProductIn, "ProductPatch")
 class Product(Output):
     id: str
     name: str
-    description: str | None = None
-    unit_price: str
+    description: str | None
+    unit_price: Amount
     currency: str
-    unit: str | None = None
-    taxes: list[dict[str, object]]
+    unit: str | None
+    taxes: list[TaxOut]
     version: Version
+    created_at: datetime
+    updated_at: datetime
+
+
+class ProductPage(Page[Product]):
+    """A page of products: follow `next_cursor` until it is null."""
 
 
 class LogoIn(Input):

@@ -22,6 +22,8 @@ class AttachmentList(Model):
 
 @router.post(
     "/invoices/<invoice_id>/attachments",
+    operation_id="requestAttachmentUpload",
+    tags=["Attachments"],
     summary="Reserve an attachment on a draft: upload the file with the form, then confirm",
     responses=responses(201, "The upload form (a pre-signed S3 POST)", AttachmentUpload, 404, 409, 415, 503),
 )
@@ -34,6 +36,8 @@ def request_attachment(invoice_id: InvoiceId, body: Annotated[AttachmentIn, Body
 
 @router.post(
     "/invoices/<invoice_id>/attachments/<attachment_id>/confirm",
+    operation_id="confirmAttachment",
+    tags=["Attachments"],
     summary="Check the uploaded file (size, type from its bytes) and list it on the invoice",
     responses=responses(200, "The attachment", Attachment, 404, 409, 415, 503),
 )
@@ -46,6 +50,8 @@ def confirm_attachment(invoice_id: InvoiceId, attachment_id: AttachmentId):
 
 @router.get(
     "/invoices/<invoice_id>/attachments",
+    operation_id="listAttachments",
+    tags=["Attachments"],
     summary="The invoice's confirmed attachments",
     responses=responses(200, "The attachments, in upload order", AttachmentList, 404),
 )
@@ -57,6 +63,8 @@ def list_attachments(invoice_id: InvoiceId):
 
 @router.get(
     "/invoices/<invoice_id>/attachments/<attachment_id>",
+    operation_id="getAttachment",
+    tags=["Attachments"],
     summary="An attachment and a link that downloads it, valid a few minutes",
     responses=responses(200, "The attachment and its link", AttachmentLink, 404),
 )
@@ -68,6 +76,8 @@ def get_attachment(invoice_id: InvoiceId, attachment_id: AttachmentId):
 
 @router.delete(
     "/invoices/<invoice_id>/attachments/<attachment_id>",
+    operation_id="deleteAttachment",
+    tags=["Attachments"],
     summary="Remove an attachment from a draft",
     responses=responses(204, "Removed", None, 404, 409, 503),
 )
@@ -83,6 +93,8 @@ def delete_attachment(invoice_id: InvoiceId, attachment_id: AttachmentId):
 
 @router.post(
     "/business/logo",
+    operation_id="requestLogoUpload",
+    tags=["Business"],
     summary="The form that uploads the business's logo (PNG or JPEG, 512 KiB at most)",
     responses=responses(201, "The upload form (a pre-signed S3 POST)", LogoUpload),
 )
@@ -95,6 +107,8 @@ def request_logo(body: Annotated[LogoIn, Body()]):
 
 @router.post(
     "/business/logo/confirm",
+    operation_id="confirmLogo",
+    tags=["Business"],
     summary="Check the uploaded logo and put it on the documents issued from now on",
     responses=responses(200, "The business profile", Business, 409, 415, 503),
 )
@@ -106,6 +120,8 @@ def confirm_logo(body: Annotated[LogoConfirm, Body()]):
 
 @router.delete(
     "/business/logo",
+    operation_id="deleteLogo",
+    tags=["Business"],
     summary="No logo on the documents issued from now on (issued ones keep theirs)",
     responses=responses(204, "Removed", None, 503),
 )

@@ -10,7 +10,6 @@ from invoicing.api.adapters import deps
 from invoicing.api.http import if_match, json_response, responses, tenant_of
 from invoicing.api.routes.common import Cursor, Limit, created, no_content, page
 from invoicing.logic import catalog
-from invoicing.models.common import Page
 from invoicing.models.invoices import Invoice
 from invoicing.models.resources import (
     Business,
@@ -18,23 +17,34 @@ from invoicing.models.resources import (
     BusinessPatch,
     Customer,
     CustomerIn,
+    CustomerPage,
     CustomerPatch,
     Product,
     ProductIn,
+    ProductPage,
     ProductPatch,
 )
-from invoicing.models.templates import InvoiceFromTemplate, Template, TemplateIn, TemplatePatch
+from invoicing.models.templates import InvoiceFromTemplate, Template, TemplateIn, TemplatePage, TemplatePatch
 
 business = Router()
+Model = type[BaseModel]
 
 
-@business.get("/business", summary="The business profile", responses=responses(200, "The profile", Business))
+@business.get(
+    "/business",
+    operation_id="getBusiness",
+    tags=["Business"],
+    summary="The business profile",
+    responses=responses(200, "The profile", Business),
+)
 def get_business():
     return json_response(200, catalog.get_business(deps(), tenant_of(business)))
 
 
 @business.put(
     "/business",
+    operation_id="replaceBusiness",
+    tags=["Business"],
     summary="Create or replace the business profile (the version read is required once it exists)",
     responses=responses(200, "The saved profile", Business, 409),
 )
@@ -44,6 +54,8 @@ def put_business(body: Annotated[BusinessIn, Body()]):
 
 @business.patch(
     "/business",
+    operation_id="updateBusiness",
+    tags=["Business"],
     summary="Change the fields sent of the business profile; the others stay as they are",
     responses=responses(200, "The saved profile", Business, 409),
 )
@@ -54,16 +66,24 @@ def patch_business(body: Annotated[BusinessPatch, Body()]):
 # -- customers and products --------------------------------------------------------------
 
 
-def _crud(kind: str, create_model: type[BaseModel], patch_model: type[BaseModel], out: type[BaseModel]) -> Router:
+def _crud(
+    kind: str,
+    create_model: type[BaseModel],
+    patch_model: type[BaseModel],
+    out: type[BaseModel],
+    listed: type[BaseModel],
+) -> Router:
     router = Router()
     plural, id_name = f"/{kind}s", f"{kind}_id"
     item = f"{plural}/<{id_name}>"
     ItemId = Annotated[str, Path(alias=id_name, max_length=64)]
+    named, tags = kind.capitalize(), [f"{kind.capitalize()}s"]
 
     @router.post(
         plural,
+        operation_id=f"create{named}",
+        tags=tags,
         summary=f"Create a {kind}",
-        operation_id=f"create_{kind}",
         responses=responses(201, f"The {kind}", out, 409),
     )
     def create(body: Annotated[create_model, Body()]):  # type: ignore[valid-type]
@@ -72,23 +92,29 @@ def _crud(kind: str, create_model: type[BaseModel], patch_model: type[BaseModel]
 
     @router.get(
         plural,
+        operation_id=f"list{named}s",
+        tags=tags,
         summary=f"List {kind}s",
-        operation_id=f"list_{kind}s",
-        responses=responses(200, f"A page of {kind}s", Page[out]),
+        responses=responses(200, f"A page of {kind}s", listed),
     )
     def list_all(limit: Limit = 50, cursor: Cursor = None):
         return json_response(200, page(catalog.list_page(deps(), tenant_of(router), kind, limit, cursor)))
 
     @router.get(
-        item, summary=f"Get a {kind}", operation_id=f"get_{kind}", responses=responses(200, f"The {kind}", out, 404)
+        item,
+        operation_id=f"get{named}",
+        tags=tags,
+        summary=f"Get a {kind}",
+        responses=responses(200, f"The {kind}", out, 404),
     )
     def get_one(id: ItemId):
         return json_response(200, catalog.get(deps(), tenant_of(router), kind, id))
 
     @router.patch(
         item,
+        operation_id=f"update{named}",
+        tags=tags,
         summary=f"Change a {kind}",
-        operation_id=f"update_{kind}",
         responses=responses(200, f"The {kind}", out, 404, 409),
     )
     def update(id: ItemId, body: Annotated[patch_model, Body()]):  # type: ignore[valid-type]
@@ -96,8 +122,9 @@ def _crud(kind: str, create_model: type[BaseModel], patch_model: type[BaseModel]
 
     @router.delete(
         item,
+        operation_id=f"delete{named}",
+        tags=tags,
         summary=f"Delete a {kind}",
-        operation_id=f"delete_{kind}",
         responses=responses(204, "Deleted", None, 404, 409),
     )
     def delete(id: ItemId):
@@ -107,13 +134,15 @@ def _crud(kind: str, create_model: type[BaseModel], patch_model: type[BaseModel]
     return router
 
 
-customers = _crud("customer", CustomerIn, CustomerPatch, Customer)
-products = _crud("product", ProductIn, ProductPatch, Product)
-templates = _crud("template", TemplateIn, TemplatePatch, Template)
+customers = _crud("customer", CustomerIn, CustomerPatch, Customer, CustomerPage)
+products = _crud("product", ProductIn, ProductPatch, Product, ProductPage)
+templates = _crud("template", TemplateIn, TemplatePatch, Template, TemplatePage)
 
 
 @templates.post(
     "/templates/<template_id>/invoices",
+    operation_id="createInvoiceFromTemplate",
+    tags=["Templates"],
     summary="A draft invoice from the template, for a customer and dates",
     responses=responses(201, "The draft", Invoice, 404, 409),
 )

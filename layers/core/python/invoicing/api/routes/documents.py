@@ -13,6 +13,8 @@ router = Router()
 
 @router.get(
     "/invoices/<invoice_id>/preview",
+    operation_id="previewInvoice",
+    tags=["Documents"],
     summary="The invoice as HTML, as the client will see it (drafts too)",
     responses={
         **responses(200, "", None, 404),
@@ -28,6 +30,8 @@ def preview_invoice(invoice_id: InvoiceId):
 
 @router.get(
     "/invoices/<invoice_id>/pdf",
+    operation_id="getInvoicePdf",
+    tags=["Documents"],
     summary="A link to the PDF, valid a few minutes (rendered now if need be)",
     responses=responses(200, "A pre-signed URL of the PDF", PdfLink, 404),
 )
@@ -39,6 +43,8 @@ def invoice_pdf(invoice_id: InvoiceId):
 
 @router.get(
     "/credit-notes/<credit_note_id>/pdf",
+    operation_id="getCreditNotePdf",
+    tags=["Documents"],
     summary="A link to the credit note's PDF (Factur-X), valid a few minutes",
     responses=responses(200, "A pre-signed URL of the PDF", PdfLink, 404),
 )

@@ -11,10 +11,10 @@ from invoicing.api.adapters import deps
 from invoicing.api.http import if_match, json_response, public_url, responses, tenant_of
 from invoicing.api.routes.common import CreditNoteId, Cursor, InvoiceId, Limit, PaymentId, created, no_content, page
 from invoicing.logic import catalog, invoices
-from invoicing.models.common import Id, Page
+from invoicing.models.common import Id
 from invoicing.models.credit_notes import CreditNote, CreditNoteDeliveries, CreditNoteIn
 from invoicing.models.delivery import SendRequest
-from invoicing.models.invoices import Invoice, InvoiceIn, InvoicePatch, InvoiceSummary, VersionIn
+from invoicing.models.invoices import Invoice, InvoiceIn, InvoicePage, InvoicePatch, VersionIn
 from invoicing.models.payments import PaymentCancel, PaymentIn, PaymentList, PaymentRecorded
 from invoicing.models.templates import FromInvoice, Template
 
@@ -34,7 +34,13 @@ def with_deliveries(tenant: str, invoice: dict[str, Any]) -> dict[str, Any]:
 OptionalVersion = Annotated[VersionIn | None, Body()]
 
 
-@router.post("/invoices", summary="Create a draft invoice", responses=responses(201, "The draft", Invoice, 409))
+@router.post(
+    "/invoices",
+    operation_id="createInvoice",
+    tags=["Invoices"],
+    summary="Create a draft invoice",
+    responses=responses(201, "The draft", Invoice, 409),
+)
 def create_invoice(body: Annotated[InvoiceIn, Body()]):
     doc = invoices.create_invoice(deps(), tenant_of(router), body)
     return created(router, with_deliveries("", doc), f"/invoices/{doc['id']}")
@@ -42,8 +48,10 @@ def create_invoice(body: Annotated[InvoiceIn, Body()]):
 
 @router.get(
     "/invoices",
+    operation_id="listInvoices",
+    tags=["Invoices"],
     summary="List invoices, newest first (overdue: oldest due first)",
-    responses=responses(200, "A page of invoice summaries", Page[InvoiceSummary]),
+    responses=responses(200, "A page of invoice summaries", InvoicePage),
 )
 def list_invoices(
     limit: Limit = 50,
@@ -64,7 +72,13 @@ def list_invoices(
     return json_response(200, page(result))
 
 
-@router.get("/invoices/<invoice_id>", summary="Get an invoice", responses=responses(200, "The invoice", Invoice, 404))
+@router.get(
+    "/invoices/<invoice_id>",
+    operation_id="getInvoice",
+    tags=["Invoices"],
+    summary="Get an invoice",
+    responses=responses(200, "The invoice", Invoice, 404),
+)
 def get_invoice(invoice_id: InvoiceId):
     tenant = tenant_of(router)
     return json_response(200, with_deliveries(tenant, invoices.get_invoice(deps(), tenant, invoice_id)))
@@ -72,6 +86,8 @@ def get_invoice(invoice_id: InvoiceId):
 
 @router.patch(
     "/invoices/<invoice_id>",
+    operation_id="updateInvoice",
+    tags=["Invoices"],
     summary="Change a draft (send its version)",
     responses=responses(200, "The draft", Invoice, 404, 409),
 )
@@ -80,7 +96,13 @@ def update_invoice(invoice_id: InvoiceId, body: Annotated[InvoicePatch, Body()])
     return json_response(200, with_deliveries("", doc))
 
 
-@router.delete("/invoices/<invoice_id>", summary="Delete a draft", responses=responses(204, "Deleted", None, 404, 409))
+@router.delete(
+    "/invoices/<invoice_id>",
+    operation_id="deleteInvoice",
+    tags=["Invoices"],
+    summary="Delete a draft",
+    responses=responses(204, "Deleted", None, 404, 409),
+)
 def delete_invoice(invoice_id: InvoiceId):
     invoices.delete_invoice(deps(), tenant_of(router), invoice_id, if_match(router))
     return no_content()
@@ -88,6 +110,8 @@ def delete_invoice(invoice_id: InvoiceId):
 
 @router.post(
     "/invoices/<invoice_id>/mark-sent",
+    operation_id="markInvoiceSent",
+    tags=["Invoices"],
     summary="Finalize without delivery: number it, snapshot business and customer",
     responses=responses(200, "The issued invoice, with its payment_link", Invoice, 404, 409, 503),
 )
@@ -102,6 +126,8 @@ def mark_sent(invoice_id: InvoiceId, body: OptionalVersion = None):
 
 @router.post(
     "/invoices/<invoice_id>/void",
+    operation_id="voidInvoice",
+    tags=["Invoices"],
     summary="Void an issued invoice (kept, never deleted)",
     responses=responses(200, "The void invoice", Invoice, 404, 409),
 )
@@ -112,6 +138,8 @@ def void(invoice_id: InvoiceId, body: OptionalVersion = None):
 
 @router.post(
     "/invoices/<invoice_id>/credit-notes",
+    operation_id="issueCreditNote",
+    tags=["Credit notes"],
     summary="Issue a credit note (avoir) on an issued invoice: lines credited, or an amount tax included",
     responses=responses(201, "The credit note; the invoice lists it and asks that much less", CreditNote, 404, 409),
 )
@@ -125,6 +153,8 @@ def issue_credit_note(invoice_id: InvoiceId, body: Annotated[CreditNoteIn, Body(
 
 @router.post(
     "/credit-notes/<credit_note_id>/send",
+    operation_id="sendCreditNote",
+    tags=["Credit notes"],
     summary="Send the credit note by e-mail and/or SMS (to the invoice's client unless named); sent next",
     responses=responses(202, "The credit note's deliveries", CreditNoteDeliveries, 404),
 )
@@ -138,6 +168,8 @@ def send_credit_note(credit_note_id: CreditNoteId, body: Annotated[SendRequest |
 
 @router.get(
     "/credit-notes/<credit_note_id>",
+    operation_id="getCreditNote",
+    tags=["Credit notes"],
     summary="A credit note",
     responses=responses(200, "The credit note", CreditNote, 404),
 )
@@ -149,6 +181,8 @@ def get_credit_note(credit_note_id: CreditNoteId):
 
 @router.post(
     "/invoices/<invoice_id>/duplicate",
+    operation_id="duplicateInvoice",
+    tags=["Invoices"],
     summary="A new draft copy (new name, no number)",
     responses=responses(201, "The new draft", Invoice, 404, 409),
 )
@@ -159,6 +193,8 @@ def duplicate(invoice_id: InvoiceId):
 
 @router.post(
     "/invoices/<invoice_id>/template",
+    operation_id="createTemplateFromInvoice",
+    tags=["Templates"],
     summary="A template from the invoice: its content, without customer, dates, number or payments",
     responses=responses(201, "The template", Template, 404, 409),
 )
@@ -171,6 +207,8 @@ def template_from_invoice(invoice_id: InvoiceId, body: Annotated[FromInvoice | N
 
 @router.post(
     "/invoices/<invoice_id>/send",
+    operation_id="sendInvoice",
+    tags=["Invoices"],
     summary="Send the invoice by e-mail and/or SMS (a draft is finalized first); the sending happens next",
     responses=responses(202, "The invoice, with its deliveries", Invoice, 404, 409, 503),
 )
@@ -187,6 +225,8 @@ def send_invoice(invoice_id: InvoiceId, body: Annotated[SendRequest | None, Body
 
 @router.post(
     "/invoices/<invoice_id>/payments",
+    operation_id="recordPayment",
+    tags=["Payments"],
     summary="Record a payment received (cash, transfer, cheque, card charged elsewhere), "
     "or charge a card the client saved (card with payment_method_id)",
     responses=responses(201, "The payment, and where the invoice stands after it", PaymentRecorded, 402, 404, 409, 503),
@@ -214,6 +254,8 @@ def record_payment(invoice_id: InvoiceId, body: Annotated[PaymentIn, Body()]):
 
 @router.post(
     "/invoices/<invoice_id>/payments/<payment_id>/cancel",
+    operation_id="cancelPayment",
+    tags=["Payments"],
     summary="Cancel a payment recorded by mistake: kept, marked cancelled, its amount owed again "
     "(a Stripe payment is refunded through Stripe instead: 409)",
     responses=responses(
@@ -228,6 +270,8 @@ def cancel_payment(invoice_id: InvoiceId, payment_id: PaymentId, body: Annotated
 
 @router.get(
     "/invoices/<invoice_id>/payments",
+    operation_id="listPayments",
+    tags=["Payments"],
     summary="The invoice's payments, oldest first",
     responses=responses(200, "A page of payments", PaymentList, 404),
 )

@@ -53,6 +53,8 @@ def _page_url(token: str) -> str:
 
 @router.get(
     "/pay/<token>",
+    operation_id="getPayPage",
+    tags=["Hosted page"],
     summary="The hosted invoice page: the invoice, its PDF, and the Pay button (no token needed)",
     responses={**_HTML_PAGE, 404: _HTML_ERROR},
 )
@@ -70,6 +72,8 @@ def pay_page(token: PayToken, paid: Annotated[str | None, Query()] = None):
 
 @router.get(
     "/pay/<token>/pdf",
+    operation_id="getPayPagePdf",
+    tags=["Hosted page"],
     summary="The invoice's PDF: a redirection to a link valid a few minutes",
     responses={302: {"description": "To the PDF"}, 404: _HTML_ERROR},
 )
@@ -88,6 +92,8 @@ def pay_pdf(token: PayToken):
 
 @router.get(
     "/pay/<token>/attachments/<attachment_id>",
+    operation_id="getPayPageAttachment",
+    tags=["Hosted page"],
     summary="One of the invoice's attachments: a redirection to a link valid a few minutes",
     responses={302: {"description": "To the file"}, 404: _HTML_ERROR},
 )
@@ -106,6 +112,8 @@ def pay_attachment(token: PayToken, attachment_id: Annotated[str, Path(descripti
 
 @router.post(
     "/pay/<token>/checkout",
+    operation_id="startCheckout",
+    tags=["Hosted page"],
     summary="The Pay button (a form: target = balance or an instalment id, tip = a percentage offered): "
     "to Stripe's Checkout",
     responses={

@@ -15,6 +15,8 @@ router = Router()
 
 @router.get(
     "/business/sender",
+    operation_id="getSender",
+    tags=["Business"],
     summary="The address the invoices' e-mails come from",
     responses=responses(200, "The sender address", Sender),
 )
@@ -26,6 +28,8 @@ def get_sender():
 
 @router.post(
     "/business/sender",
+    operation_id="requestSenderCode",
+    tags=["Business"],
     summary="E-mail a code to the address the invoices should come from",
     responses=responses(202, "The code is on its way; confirm it", Sender, 409, 429, 503),
 )
@@ -37,6 +41,8 @@ def request_sender_code(body: Annotated[SenderIn, Body()]):
 
 @router.post(
     "/business/sender/confirm",
+    operation_id="confirmSender",
+    tags=["Business"],
     summary="The code received: the invoices' e-mails come from the address from now on",
     responses=responses(200, "The sender address", Sender, 409, 503),
 )
@@ -48,6 +54,8 @@ def confirm_sender(body: Annotated[SenderCode, Body()]):
 
 @router.delete(
     "/business/sender",
+    operation_id="deleteSender",
+    tags=["Business"],
     summary="The invoices' e-mails come from the platform's address again",
     responses=responses(204, "Removed", None, 409),
 )

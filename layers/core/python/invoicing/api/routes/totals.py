@@ -13,7 +13,11 @@ router = Router()
 
 
 @router.post(
-    "/totals", summary="Totals for the live preview (nothing stored)", responses=responses(200, "The totals", TotalsOut)
+    "/totals",
+    operation_id="computeTotals",
+    tags=["Invoices"],
+    summary="Totals for the live preview (nothing stored)",
+    responses=responses(200, "The totals", TotalsOut),
 )
 def preview_totals(body: Annotated[TotalsRequest, Body()]):
     tenant_of(router)

@@ -21,6 +21,8 @@ class WebhookReceipt(Model):
 
 @router.post(
     "/webhooks/stripe",
+    operation_id="receiveStripeEvent",
+    tags=["Webhooks"],
     summary="Stripe's events, signed (Stripe-Signature over the raw body, 300 s tolerance)",
     responses=responses(200, "Taken (recorded, already processed, or not about an invoice of ours)", WebhookReceipt),
 )
