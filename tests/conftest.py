@@ -272,7 +272,25 @@ def _capture_bus(bus: str) -> None:
 
 
 @pytest.fixture
-def api(aws: None) -> InProcessApi:
+def one_flush_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """For handlers run from several threads of this process (never in
+    Lambda, where an environment runs one invocation at a time): their
+    metrics share one set, so one thread's flush must not empty it under
+    another's (Powertools then raises "Must contain at least one metric")."""
+    from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
+
+    lock = threading.Lock()
+    flush = AmazonCloudWatchEMFProvider.flush_metrics
+
+    def flush_alone(self: Any, *args: Any, **kwargs: Any) -> None:
+        with lock:
+            flush(self, *args, **kwargs)
+
+    monkeypatch.setattr(AmazonCloudWatchEMFProvider, "flush_metrics", flush_alone)
+
+
+@pytest.fixture
+def api(aws: None, one_flush_at_a_time: None) -> InProcessApi:
     return InProcessApi()
 
 

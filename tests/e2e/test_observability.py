@@ -94,8 +94,9 @@ def walked(system: dict[str, Any]) -> list[dict[str, Any]]:
         "late_fees": {"enabled": True, "type": "fixed", "value": "40", "frequency": {"interval": "once"}},
         "stripe_account_id": "acct_1Zephyr",
     })  # fmt: skip
-    customer = call("POST", "/customers", {"name": PERSONAL["client name"], "email": PERSONAL["client e-mail"],
-                                           "phone": PERSONAL["client phone"], "address": address}, 201)  # fmt: skip
+    customer = call("POST", "/customers", {"name": PERSONAL["client name"], "kind": "individual",
+                                           "email": PERSONAL["client e-mail"], "phone": PERSONAL["client phone"],
+                                           "address": address}, 201)  # fmt: skip
     line = {"name": "Conseil", "quantity": "2", "unit_price": "500.00", "taxes": [{"name": "TVA", "rate": "20"}]}
     invoice = call("POST", "/invoices", {"name": "Mission", "customer_id": customer["id"], "lines": [line],
                                          "issue_date": "2026-11-02", "due_date": "2026-11-12"}, 201)  # fmt: skip

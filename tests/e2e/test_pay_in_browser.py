@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from infra import wiring
-from tests.conftest import BUSINESS, SPEC_INVOICE
+from tests.conftest import SPEC_INVOICE
 
 pytestmark = pytest.mark.e2e
 
@@ -49,7 +49,7 @@ def phone(browser: Any) -> Iterator[Any]:
 
 @pytest.fixture
 def invoice(client: Any, ready: dict[str, Any]) -> dict[str, Any]:
-    assert client.put("/business", {**BUSINESS, "stripe_account_id": "acct_1Browser"}).status == 200
+    assert client.patch("/business", {"stripe_account_id": "acct_1Browser"}).status == 200
     body = {**SPEC_INVOICE, "customer_id": ready["customer"]["id"], "payment_schedule": SCHEDULE,
             "tips": {"enabled": True, "percentages": ["5", "10"]}}  # fmt: skip
     draft = client.post("/invoices", body).body

@@ -356,7 +356,9 @@ def test_a_credit_note_credits_something(api, issued):
 def test_instalments_ask_less_once_credited_from_the_last_back(api, business, customer):
     schedule = {"type": "percentage", "instalments": [{"due_date": "2026-12-27", "value": "50"},
                                                       {"due_date": "2027-01-27", "value": "50"}]}  # fmt: skip
-    invoice = issue_lines(api, customer, [at("20", "1000.00")], payment_schedule=schedule)  # 1,200.00
+    invoice = issue_lines(
+        api, customer, [at("20", "1000.00")], payment_schedule=schedule, due_date="2027-01-27"
+    )  # 1,200.00
 
     assert credit(api, invoice["id"], {"amount": "600.00"}).status == 201
 

@@ -39,6 +39,7 @@ def test_only_the_openapi_document_stripes_signed_webhook_and_the_tokened_pay_pa
         "/webhooks/stripe",
         "/pay/{token}",
         "/pay/{token}/pdf",
+        "/pay/{token}/attachments/{attachment_id}",
         "/pay/{token}/checkout",
     }
 
