@@ -12,12 +12,12 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 FORCE:
 
-.PHONY: FORCE tick fonts browser dev test install build synth deploy token invoke lint typecheck test-fast bench fuzz clean openapi
+.PHONY: FORCE tick fonts browser tools dev test install build synth deploy token invoke lint typecheck test-fast bench fuzz clean openapi
 
 dev: install ## install, then run the whole system on http://127.0.0.1:$(PORT)
 	PORT=$(PORT) $(BIN)/python -m infra.local.runtime
 
-test: install build browser lint typecheck ## install, then pass the whole suite (two workers)
+test: install build browser tools lint typecheck ## install, then pass the whole suite (two workers)
 	$(BIN)/pytest -n 2 --cov --cov-report=term
 
 test-fast: install ## the suite without infra tests (no CDK synth)
@@ -46,6 +46,11 @@ CHROMIUM := /usr/bin/chromium
 browser:
 	@test -x $(CHROMIUM) || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
 		|| { echo "install Debian's chromium (as root) for the browser tests"; exit 1; }
+
+# The README's walk-through runs in the tests as pasted: with curl and jq.
+tools:
+	@test -x /usr/bin/jq -a -x /usr/bin/curl || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq jq curl; } \
+		|| { echo "install Debian's jq and curl (as root) for the README walk-through's test"; exit 1; }
 
 # Lambda's Python 3.12 reads cpython-312 bytecode only, and cannot write any under
 # /opt: a layer without it compiles every module it imports at every cold start
