@@ -17,6 +17,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConf
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
+from invoicing.api import openapi
 from invoicing.domain.errors import (
     Busy,
     Conflict,
@@ -119,21 +120,11 @@ def if_match(app: APIGatewayRestResolver | Router) -> int | None:
 
 
 ERRORS: dict[int, dict[str, Any]] = {
-    status: {"description": description, "content": {JSON: {"model": ErrorResponse}}}
-    for status, description in {
-        400: "Malformed request (JSON, cursor, header)",
-        401: "Missing or invalid token",
-        402: "A saved card was refused (card_declined, authentication_required…); nothing was recorded",
-        404: "Unknown, or another tenant's",
-        409: "Conflict: name taken, stale version, illegal state transition",
-        413: "Body over 1 MB, document too large, or a file over its size limit",
-        415: "A file of a type not taken, or not of the type it claims",
-        422: "Invalid field: the error names it",
-        429: "Asked again too soon; Retry-After says when to",
-        502: "Stripe refused the request for a reason of the set-up (the business's account, the platform's key)",
-        503: "Too much contention, or a service that did not answer; nothing was written, retry",
-    }.items()
+    int(status): {"description": description, "content": {JSON: {"model": ErrorResponse}}}
+    for status, description in openapi.ERRORS.items()
 }
+# A route's own sense of a status, where it is not the general one.
+ERRORS[415] = {**ERRORS[415], "description": "A file of a type not taken, or not of the type it claims"}
 
 
 def responses(status: int, description: str, model: Any = None, *errors: int) -> dict[int, Any]:
@@ -322,8 +313,6 @@ def openapi_document(app: APIGatewayRestResolver) -> str:
     """The OpenAPI document generated from the routes' models, finished with
     the platform's rules (invoicing.api.openapi), as committed."""
     from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
-
-    from invoicing.api import openapi
 
     generated = json.loads(
         app.get_openapi_json_schema(

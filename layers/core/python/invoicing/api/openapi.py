@@ -72,13 +72,18 @@ RESPONSE_HEADERS = {
     },
     "Retry-After": {"description": "Seconds to wait before retrying", "schema": {"type": "integer", "minimum": 0}},
 }
+# What each error status means, wherever a route answers it (a route may say more of its own).
 ERRORS = {
     "400": "Malformed request: the body is not JSON, or a cursor, a header is not one this API gave or takes",
     "401": "Missing or invalid token",
+    "402": "A saved card was refused (card_declined, authentication_required…); nothing was recorded",
+    "404": "Unknown, or another tenant's",
+    "409": "Conflict: name taken, stale version, illegal state transition",
     "413": "Body over 1 MB, document too large, or a file over its size limit",
     "415": "The body is not application/json",
     "422": "Invalid field: the error names it",
-    "429": "Too many requests: retry after Retry-After",
+    "429": "Too many requests, or asked again too soon: retry after Retry-After",
+    "502": "Stripe refused the request for a reason of the set-up (the business's account, the platform's key)",
     "503": "Busy (contention, or a service that did not answer): nothing was written; retry after Retry-After, "
     "with the same Idempotency-Key",
 }
