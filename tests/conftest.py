@@ -199,6 +199,21 @@ class InProcessApi(Verbs):
 EVENT_CAPTURE_QUEUE = "captured-events"
 
 
+def published_events() -> list[dict[str, Any]]:
+    """The events published on the bus so far (the aws fixture keeps them in a queue), taken off it
+    without running them."""
+    import boto3
+
+    sqs = boto3.client("sqs")
+    url = sqs.get_queue_url(QueueName=EVENT_CAPTURE_QUEUE)["QueueUrl"]
+    found = []
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        for message in messages:
+            found.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return found
+
+
 @pytest.fixture
 def aws() -> Iterator[None]:
     """moto in-process with the stack's table, bucket and bus, fresh for each

@@ -295,18 +295,7 @@ def test_a_throttled_sms_is_retried_by_its_event_and_sent_once(api, business):
 
 
 def _bus(api) -> list[dict[str, Any]]:
-    """The events published so far (the aws fixture keeps them in a queue), without running them."""
-    import json
+    """The events published so far, without running them."""
+    from tests.conftest import published_events
 
-    import boto3
-
-    from tests.conftest import EVENT_CAPTURE_QUEUE
-
-    sqs = boto3.client("sqs")
-    url = sqs.get_queue_url(QueueName=EVENT_CAPTURE_QUEUE)["QueueUrl"]
-    found = []
-    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
-        for message in messages:
-            found.append(json.loads(message["Body"]))
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-    return found
+    return published_events()

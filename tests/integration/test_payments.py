@@ -4,11 +4,10 @@ exact to the cent, allocated to the instalments of its schedule."""
 from __future__ import annotations
 
 import concurrent.futures
-import json
 
 import pytest
 
-from tests.conftest import CLIENT_ADDRESS, CLIENT_SIREN, SPEC_INVOICE
+from tests.conftest import CLIENT_ADDRESS, CLIENT_SIREN, SPEC_INVOICE, published_events
 
 pytestmark = pytest.mark.integration
 
@@ -252,7 +251,7 @@ def test_a_cancelled_payment_stays_listed_and_its_amount_is_owed_again(api, issu
     listed = api.get(f"/invoices/{issued['id']}/payments").body["items"]
     assert [(p["id"], p["status"]) for p in listed] == [(payment["id"], "cancelled")]
     assert api.get(f"/invoices/{issued['id']}").body["amount_due"] == "1398.00"
-    events = [event for event in published() if event["detail-type"] == "Payment Cancelled"]
+    events = [event for event in published_events() if event["detail-type"] == "Payment Cancelled"]
     assert [event["detail"]["payment_id"] for event in events] == [payment["id"]]
 
 
@@ -314,19 +313,3 @@ def test_recording_a_payment_keeps_what_the_invoice_keeps_for_itself(api, issued
     after = deps().store.get("acme", "invoice", issued["id"])
     assert set(before) - set(after) == set()
     assert {"payment_link", "overdue"} & set(after) == set()
-
-
-def published() -> list[dict]:
-    """The events published on the bus so far (taken off the capture queue)."""
-    import boto3
-
-    from tests.conftest import EVENT_CAPTURE_QUEUE
-
-    sqs = boto3.client("sqs")
-    queue = sqs.get_queue_url(QueueName=EVENT_CAPTURE_QUEUE)["QueueUrl"]
-    found = []
-    while messages := sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", []):
-        for message in messages:
-            found.append(json.loads(message["Body"]))
-            sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
-    return found

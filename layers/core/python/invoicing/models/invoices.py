@@ -33,7 +33,7 @@ from invoicing.models.common import (
 )
 from invoicing.models.delivery import Delivery
 from invoicing.models.payments import Payment
-from invoicing.models.resources import TradeRegister
+from invoicing.models.resources import CustomerSnapshot, TradeRegister
 from invoicing.models.settings import (
     LateFees,
     LateFeesOut,
@@ -197,21 +197,6 @@ class BusinessSnapshot(Output):
     iban: str | None
     bic: str | None
     operations: Literal["goods", "services", "mixed"] | None
-
-
-class CustomerSnapshot(Output):
-    """The client as the invoice was issued."""
-
-    id: str
-    name: str
-    kind: Literal["business", "individual"] = "business"
-    email: str | None
-    phone: str | None
-    address: Address | None
-    siren: str | None
-    vat_number: str | None
-    notes: str | None
-    stripe_customer_id: str | None
 
 
 class LateFeeEntry(Output):

@@ -263,10 +263,12 @@ class CustomerIn(ReadBack):
 CustomerPatch = patch_of(CustomerIn, "CustomerPatch")
 
 
-class Customer(Output):
+class CustomerSnapshot(Output):
+    """The client as an invoice was issued to it (its own copy, never changed since)."""
+
     id: str
     name: str
-    kind: Literal["business", "individual"]
+    kind: Literal["business", "individual"] = "business"
     email: str | None
     phone: str | None
     address: Address | None
@@ -274,6 +276,10 @@ class Customer(Output):
     vat_number: str | None
     notes: str | None
     stripe_customer_id: str | None
+
+
+class Customer(CustomerSnapshot):
+    kind: Literal["business", "individual"]
     version: Version
     created_at: datetime
     updated_at: datetime

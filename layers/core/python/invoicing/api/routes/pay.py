@@ -1,6 +1,7 @@
 """The hosted invoice page (its own function, public: the token is the credential)."""
 
 import os
+from collections.abc import Callable
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
@@ -78,16 +79,9 @@ def pay_page(token: PayToken, paid: Annotated[str | None, Query()] = None):
     responses={302: {"description": "To the PDF"}, 404: _HTML_ERROR},
 )
 def pay_pdf(token: PayToken):
-    if len(token) > MAX_TOKEN:
-        return _missing()
-    from invoicing.domain.errors import NotFound
     from invoicing.logic import paypage
 
-    try:
-        url = paypage.pdf_url(deps(), token)
-    except NotFound:
-        return _missing()
-    return Response(status_code=302, body="", headers={"Location": url, **_page_headers()})
+    return _redirect(lambda: paypage.pdf_url(deps(), token), token)
 
 
 @router.get(
@@ -98,13 +92,20 @@ def pay_pdf(token: PayToken):
     responses={302: {"description": "To the file"}, 404: _HTML_ERROR},
 )
 def pay_attachment(token: PayToken, attachment_id: Annotated[str, Path(description="the attachment's id")]):
-    if len(token) > MAX_TOKEN or len(attachment_id) > MAX_TOKEN:
-        return _missing()
-    from invoicing.domain.errors import NotFound
     from invoicing.logic import paypage
 
+    return _redirect(lambda: paypage.attachment_url(deps(), token, attachment_id), token, attachment_id)
+
+
+def _redirect(link: Callable[[], str], *parts: str) -> Response:
+    """To a short-lived link to a file of the invoice; the page that says
+    nothing is here when the token (or a part of the path) is unknown."""
+    from invoicing.domain.errors import NotFound
+
+    if any(len(part) > MAX_TOKEN for part in parts):
+        return _missing()
     try:
-        url = paypage.attachment_url(deps(), token, attachment_id)
+        url = link()
     except NotFound:
         return _missing()
     return Response(status_code=302, body="", headers={"Location": url, **_page_headers()})
