@@ -17,7 +17,7 @@ from invoicing.logic.common import Deps, announce, jsonable
 from invoicing.logic.retry import LostRace, until_written
 from invoicing.models.common import sent
 from invoicing.models.invoices import InvoiceIn, InvoicePatch, LineIn, TotalsRequest
-from invoicing.models.settings import Reminders
+from invoicing.models.settings import PaymentMethods, Reminders, Tips
 from invoicing.store.ports import ConditionFailed, Doc, Finalization, InvoiceQuery, PageOf
 
 DUPLICATE_NAME_ATTEMPTS = 20
@@ -159,8 +159,8 @@ def create_invoice(deps: Deps, tenant: str, data: InvoiceIn) -> Doc:
         "notes": business.get("default_notes"),
         "terms": business.get("default_terms"),
         "late_fees": business.get("late_fees"),
-        "tips": {"enabled": False},
-        "payment_methods": {"card": True, "bank_transfer": True},
+        "tips": jsonable(Tips().model_dump()),
+        "payment_methods": jsonable(PaymentMethods().model_dump()),
     }
     fields = {key: fields[key] if fields.get(key) is not None else value for key, value in defaults.items()} | {
         key: value for key, value in fields.items() if key not in defaults

@@ -92,7 +92,7 @@ class LateFeesOut(Output):
 
 class TipsOut(Output):
     enabled: bool
-    percentages: list[Amount]
+    percentages: list[Amount] = Field(default=[], description="offered on the hosted page, when enabled")
 
 
 class InstalmentOut(Output):

@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.metrics import MetricUnit
 
 from invoicing.api.adapters import deps
-from invoicing.api.http import json_response, logger, responses
+from invoicing.api.http import ERRORS, json_response, logger, responses
 from invoicing.domain.errors import InvalidInput
 from invoicing.models.common import Model
 
@@ -24,7 +24,11 @@ class WebhookReceipt(Model):
     operation_id="receiveStripeEvent",
     tags=["Webhooks"],
     summary="Stripe's events, signed (Stripe-Signature over the raw body, 300 s tolerance)",
-    responses=responses(200, "Taken (recorded, already processed, or not about an invoice of ours)", WebhookReceipt),
+    responses={
+        **responses(200, "Taken (recorded, already processed, or not about an invoice of ours)", WebhookReceipt, 413,
+                    422),  # fmt: skip
+        400: {**ERRORS[400], "description": "The signature does not verify (or there is none): nothing recorded"},
+    },
 )
 def stripe_webhook():
     import time
