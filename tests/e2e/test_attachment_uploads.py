@@ -4,11 +4,12 @@ hold under concurrent requests."""
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import pytest
 import requests
+
+from tests.e2e.test_concurrency import all_at_once
 
 pytestmark = pytest.mark.e2e
 
@@ -32,20 +33,8 @@ def upload(form: dict[str, Any], data: bytes, filename: str = "temps.pdf") -> re
 
 
 def concurrently(count: int, action: Any) -> list[Any]:
-    barrier, results, lock = threading.Barrier(count), [], threading.Lock()
-
-    def run() -> None:
-        barrier.wait()
-        result = action()
-        with lock:
-            results.append(result)
-
-    threads = [threading.Thread(target=run) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
+    """`count` calls of `action` at once, each retried while the platform is busy (503, after its Retry-After)."""
+    return all_at_once([action] * count)
 
 
 def test_upload_with_the_signed_form_confirm_and_download(client, ready):
@@ -74,7 +63,9 @@ def test_twelve_concurrent_reservations_on_one_draft_give_ten_places_and_two_409
     invoice = draft_of(client, ready)
     body = {"filename": "a.pdf", "content_type": "application/pdf", "size": 100}
 
-    statuses = concurrently(12, lambda: client.post(f"/invoices/{invoice['id']}/attachments", body).status)
+    statuses = [
+        reply.status for reply in concurrently(12, lambda: client.post(f"/invoices/{invoice['id']}/attachments", body))
+    ]
 
     assert sorted(statuses) == [201] * 10 + [409] * 2
     assert client.post(f"/invoices/{invoice['id']}/attachments", body).status == 409
