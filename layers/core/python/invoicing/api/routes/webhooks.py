@@ -25,8 +25,9 @@ class WebhookReceipt(Model):
     tags=["Webhooks"],
     summary="Stripe's events, signed (Stripe-Signature over the raw body, 300 s tolerance)",
     responses={
-        **responses(200, "Taken (recorded, already processed, or not about an invoice of ours)", WebhookReceipt, 413,
-                    422),  # fmt: skip
+        **responses(
+            200, "Taken (recorded, already processed, or not about an invoice of ours)", WebhookReceipt, 413, 422
+        ),
         400: {**ERRORS[400], "description": "The signature does not verify (or there is none): nothing recorded"},
     },
 )
