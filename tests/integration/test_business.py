@@ -279,3 +279,19 @@ def test_the_business_names_its_stripe_connected_account_and_nothing_else_passes
     assert api.get("/business").body["stripe_account_id"] == "acct_1Nv0FGQ9RKHgCVdK"
     assert secret_key.status == 422
     assert secret_key.error_fields == ["stripe_account_id"]
+
+
+def test_given_a_profile_saved_before_the_legal_fields_existed_when_read_then_they_have_their_defaults(api):
+    from invoicing.api.adapters import deps
+
+    saved = api.put("/business", BUSINESS).body
+    newer = {"legal_form": None, "share_capital": None, "trade_register": None, "vat_on_debits": False,
+             "receipts": "every_payment"}  # fmt: skip
+    older = {key: value for key, value in saved.items() if key not in newer}
+    deps().store.replace("acme", "business", {**older, "version": 2}, expected_version=1, old_name=None, new_name=None)
+
+    reply = api.get("/business")
+
+    assert reply.status == 200
+    assert reply.body == {**older, **newer, "version": 2}
+    assert api.patch("/business", {"email": "compta@acme.example", "version": 2}).status == 200

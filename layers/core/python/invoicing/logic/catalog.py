@@ -21,13 +21,13 @@ _SERVER_FIELDS = ("id", "version", "created_at", "updated_at")
 
 
 def get_business(deps: Deps, tenant: str) -> Doc:
-    """The profile, or its defaults at version 0 while never saved."""
+    """The profile, or its defaults at version 0 while never saved. A profile
+    saved before a field existed reads with that field's default."""
+    defaults = jsonable(BusinessIn.model_construct(legal_name=None).model_dump(exclude={"version"}))
     business = deps.store.get(tenant, "business", BUSINESS_ID)
     if business is None:
-        defaults = BusinessIn.model_construct(legal_name=None).model_dump(exclude={"version"})
-        return {"id": BUSINESS_ID, **jsonable(defaults), "logo": None, "version": 0, "created_at": None,
-                "updated_at": None}  # fmt: skip
-    return business
+        return {"id": BUSINESS_ID, **defaults, "logo": None, "version": 0, "created_at": None, "updated_at": None}
+    return {**defaults, "logo": None, **business}
 
 
 def put_business(deps: Deps, tenant: str, data: BusinessIn, if_match: int | None) -> Doc:
