@@ -259,7 +259,7 @@ ROUTES: tuple[Route, ...] = (
 # (layers/core/python/invoicing/events.py names the detail types).
 EVENT_SOURCE = "invoicing"
 EVENT_BUS_ENV = "EVENT_BUS_NAME"
-STRIPE_SECRET_ENV = "STRIPE_SECRET_NAME"  # invoicing.store.secrets reads it
+STRIPE_SECRET_ENV = "STRIPE_SECRET_NAME"  # invoicing.adapters.secrets reads it
 PAY_LINK_SECRET_ENV = "PAY_LINK_SECRET_NAME"  # likewise
 
 EVENT_RULES: tuple[EventRule, ...] = (

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -95,12 +94,15 @@ class Verbs:
 
 
 class InProcessApi(Verbs):
-    """Calls the handlers the way the gateway does, without HTTP."""
+    """Calls the handlers the way the gateway does, without HTTP: on the
+    in-memory fakes of every port (`fakes`), or on moto (tests marked
+    `on_aws`, which hold the AWS adapters to what the handlers expect)."""
 
-    def __init__(self) -> None:
+    def __init__(self, fakes: Any = None) -> None:
         from infra.local.lambdas import Context
 
         self._context = Context
+        self.fakes = fakes
 
     def call(
         self,
@@ -143,6 +145,13 @@ class InProcessApi(Verbs):
 
         from infra import wiring
 
+        if self.fakes is not None:
+            delivered = []
+            while published := self.fakes.bus.take():
+                for event in published:
+                    for rule in wiring.rules_for(event["detail-type"], event["source"]):
+                        delivered.append((rule.function, self.invoke_function(rule.function, event)))
+            return delivered
         sqs = boto3.client("sqs")
         queue = sqs.get_queue_url(QueueName=EVENT_CAPTURE_QUEUE)["QueueUrl"]
         delivered = []
@@ -166,27 +175,57 @@ class InProcessApi(Verbs):
         """Fire a sweep's scheduled rule as of `day`, then hand its queue's
         messages to the function, as SQS would, until the queue is empty.
         What its pages did, summed."""
-        import boto3
-
-        from infra import wiring
 
         started = self.invoke_function("sweeps", {"sweep": sweep, "time": f"{day}T{hour}:00Z"})
         assert started["shards"] == 8
-        sqs, url = boto3.client("sqs"), os.environ[wiring.SWEEP_QUEUE_ENV]
         done = {"candidates": 0, "done": 0, "failed": 0, "deferred": 0, "pages": 0}
-        while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1).get("Messages", []):
-            (message,) = messages
-            record = {"messageId": message["MessageId"], "receiptHandle": message["ReceiptHandle"],
-                      "body": message["Body"], "attributes": {}, "messageAttributes": {}, "md5OfBody": "",
-                      "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:eu-west-3:123456789012:q",
-                      "awsRegion": "eu-west-3"}  # fmt: skip
+        for number, body in enumerate(self._sweep_pages(), 1):
+            record = {"messageId": f"page-{number}", "receiptHandle": f"page-{number}", "body": body,
+                      "attributes": {}, "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+                      "eventSourceARN": "arn:aws:sqs:eu-west-3:123456789012:q", "awsRegion": "eu-west-3"}  # fmt: skip
             response = self.invoke_function("sweeps", {"Records": [record]})
             assert response["batchItemFailures"] == [], response
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
             for key, value in response["done"].items():
                 done[key] += value
             done["pages"] += 1
         return done
+
+    def _sweep_pages(self) -> Iterator[str]:
+        """The sweep queue's messages, one at a time, each taken off once handed over."""
+        import boto3
+
+        from infra import wiring
+
+        if self.fakes is not None:
+            while (message := self.fakes.work.receive()) is not None:
+                yield json.dumps(message)
+            return
+        sqs, url = boto3.client("sqs"), os.environ[wiring.SWEEP_QUEUE_ENV]
+        while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1).get("Messages", []):
+            (message,) = messages
+            yield message["Body"]
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+    def upload(self, key: str, data: bytes, content_type: str | None = None) -> None:
+        """Store an object where a browser's upload form would (moto in-process
+        does not take browser POSTs; the e2e tests post the form)."""
+        if self.fakes is not None:
+            self.fakes.blobs.put(key, data, content_type or "binary/octet-stream")
+            return
+        import boto3
+
+        typed = {"ContentType": content_type} if content_type else {}
+        boto3.client("s3").put_object(Bucket=os.environ["DOCUMENTS_BUCKET"], Key=key, Body=data, **typed)
+
+    def objects(self) -> dict[str, bytes]:
+        """Every object in the bucket: key → content."""
+        if self.fakes is not None:
+            return {key: blob.data for key, blob in self.fakes.blobs.objects.items()}
+        import boto3
+
+        s3, bucket = boto3.client("s3"), os.environ["DOCUMENTS_BUCKET"]
+        listed = s3.list_objects_v2(Bucket=bucket).get("Contents", [])
+        return {item["Key"]: s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read() for item in listed}
 
     def _reply(self, response: dict[str, Any]) -> Reply:
         text = response.get("body") or ""
@@ -204,6 +243,11 @@ def published_events() -> list[dict[str, Any]]:
     without running them."""
     import boto3
 
+    from invoicing.adapters import live
+
+    if live.installed() is not None:
+        taken: list[dict[str, Any]] = live.installed().deps.events.take()  # type: ignore[union-attr]
+        return taken
     sqs = boto3.client("sqs")
     url = sqs.get_queue_url(QueueName=EVENT_CAPTURE_QUEUE)["QueueUrl"]
     found = []
@@ -224,7 +268,7 @@ def aws() -> Iterator[None]:
     from moto import mock_aws
 
     from infra.local.resources import create_bucket, create_pay_link_secret, create_stripe_secret, create_table
-    from invoicing.api import adapters
+    from invoicing.adapters import live
 
     with mock_aws(), _one_request_at_a_time():
         parameters.clear_caches()  # this test's secrets, not the last one's
@@ -238,16 +282,12 @@ def aws() -> Iterator[None]:
 
         (queue, dead_letters), *_ = create_work_queues(boto3.client("sqs")).values()
         os.environ[wiring.SWEEP_QUEUE_ENV], os.environ[wiring.SWEEP_DEAD_LETTERS_ENV] = queue, dead_letters
-        sweeps_handler = sys.modules.get("functions.sweeps.handler")
-        if sweeps_handler is not None:
-            sweeps_handler.queue.cache_clear()  # a client bound to this test's emulation
         # the platform sender's domain, verified as an operator would in SES
         boto3.client("sesv2").create_email_identity(EmailIdentity="invoicing.local")
-        adapters.deps.cache_clear()  # a store bound to this test's emulation
-        adapters.messenger.cache_clear()
+        live.install(None)
+        live.forget()  # adapters bound to this test's emulation
         yield
-        adapters.deps.cache_clear()
-        adapters.messenger.cache_clear()
+        live.forget()
 
 
 @contextlib.contextmanager
@@ -305,8 +345,27 @@ def one_flush_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def api(aws: None, one_flush_at_a_time: None) -> InProcessApi:
-    return InProcessApi()
+def fakes() -> Iterator[Any]:
+    """The in-memory outside world (tests/fakes/adapters.py), installed for
+    every handler of this process."""
+    from invoicing.adapters import live
+    from tests.fakes.adapters import Fakes
+
+    world = Fakes()
+    live.install(world.installed())
+    try:
+        yield world
+    finally:
+        live.install(None)
+
+
+@pytest.fixture
+def api(request: pytest.FixtureRequest, one_flush_at_a_time: None) -> InProcessApi:
+    """The handlers in-process: on the fakes, or on moto for tests marked `on_aws`."""
+    if request.node.get_closest_marker("on_aws") is not None:
+        request.getfixturevalue("aws")
+        return InProcessApi()
+    return InProcessApi(request.getfixturevalue("fakes"))
 
 
 @pytest.fixture
@@ -314,7 +373,7 @@ def stripe_standin(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """The local stand-in for Stripe's API, where the functions' Stripe
     client goes (STRIPE_API_BASE); it keeps what it received."""
     from infra.local.stripe_standin import StripeStandIn
-    from invoicing.store import stripe_api
+    from invoicing.adapters import stripe_api
 
     standin = StripeStandIn().start()
     monkeypatch.setenv(stripe_api.STRIPE_API_BASE_ENV, standin.url)

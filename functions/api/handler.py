@@ -10,8 +10,8 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from invoicing.adapters.live import idempotency_store
 from invoicing.api import idempotency
-from invoicing.api.adapters import idempotency_store
 from invoicing.api.http import build_resolver, guarded
 from invoicing.api.routes import catalog, invoices
 

@@ -8,8 +8,8 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from invoicing.adapters.live import deps, idempotency_store
 from invoicing.api import idempotency
-from invoicing.api.adapters import deps, idempotency_store
 from invoicing.api.http import build_resolver, guarded
 from invoicing.api.routes import attachments
 

@@ -11,8 +11,8 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from invoicing.adapters.live import deps, idempotency_store, messenger
 from invoicing.api import idempotency
-from invoicing.api.adapters import deps, idempotency_store, messenger
 from invoicing.api.http import build_resolver, guarded
 from invoicing.api.routes import sender
 from invoicing.logic.retry import time_budget

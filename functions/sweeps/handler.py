@@ -10,7 +10,6 @@ that failed one by one, so SQS retries those only (and after
 import json
 import warnings
 from datetime import UTC, datetime
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -19,7 +18,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from invoicing.api.adapters import deps
+from invoicing.adapters.live import deps, work_queue
 from invoicing.logic.common import BUSINESS_TIMEZONE
 from invoicing.logic.retry import time_budget
 
@@ -28,13 +27,6 @@ metrics = Metrics()  # LateFeesApplied, RemindersQueued, SweepFailures
 warnings.filterwarnings("ignore", "No application metrics to publish")  # a call that counted nothing
 processor = BatchProcessor(event_type=EventType.SQS)
 pages: list[dict[str, int]] = []
-
-
-@cache
-def queue() -> Any:
-    from invoicing.store.queues import SqsWork
-
-    return SqsWork()
 
 
 @logger.inject_lambda_context
@@ -56,7 +48,7 @@ def start(event: dict[str, Any]) -> dict[str, Any]:
 
     fired = datetime.fromisoformat(event["time"].replace("Z", "+00:00")).astimezone(UTC)
     today = fired.astimezone(BUSINESS_TIMEZONE).date()
-    shards = sweeps.fan_out(queue(), event["sweep"], today)
+    shards = sweeps.fan_out(work_queue(), event["sweep"], today)
     logger.info("sweep started", extra={"sweep": event["sweep"], "today": today.isoformat(), "shards": shards})
     return {"sweep": event["sweep"], "today": today.isoformat(), "shards": shards}
 
@@ -67,7 +59,7 @@ def work(record: SQSRecord, lambda_context: LambdaContext) -> dict[str, int]:
     logger.set_correlation_id(record.message_id)
     message = json.loads(record.body)
     with time_budget(lambda_context.get_remaining_time_in_millis):
-        done = sweeps.work_page(deps(), queue(), message, lambda_context.get_remaining_time_in_millis)
+        done = sweeps.work_page(deps(), work_queue(), message, lambda_context.get_remaining_time_in_millis)
     pages.append(done)
     logger.info("sweep page", extra={"sweep": message["sweep"], "shard": message["shard"], **done})
     name = "LateFeesApplied" if message["sweep"] == "late_fees" else "RemindersQueued"

@@ -140,8 +140,8 @@ def seed(runtime: Any, session: Any, tenant: str, total: int) -> int:
     fee owed on 2027-01-15: copies of a real one, written straight to the
     emulated table. How many are candidates."""
     from infra.local.runtime import mint_token
+    from invoicing.adapters.dynamodb import _decode, _encode
     from invoicing.logic import sweeps
-    from invoicing.store.dynamodb import _decode, _encode
 
     url, headers = runtime.url, {"Authorization": f"Bearer {mint_token(tenant)}"}
     session.put(f"{url}/business", json={"legal_name": "Bench SAS", "siren": "732829320", "vat_number": "FR44732829320",
@@ -175,9 +175,9 @@ def sweep_figures(runtime: Any, session: Any) -> dict[str, dict[str, float]]:
     in this process on a second, identical seed."""
     from datetime import date
 
+    from invoicing.adapters.dynamodb import DynamoStore
     from invoicing.logic import sweeps
     from invoicing.logic.common import Deps
-    from invoicing.store.dynamodb import DynamoStore
 
     figures: dict[str, dict[str, float]] = {}
     for total in (1_000, 10_000):

@@ -12,10 +12,10 @@ import zlib
 from decimal import Decimal
 from typing import Any
 
+from invoicing.adapters.dynamodb import MAX_ITEM_BYTES, ItemTooLarge
 from invoicing.domain.errors import Conflict, InvalidInput, InvoiceNotEditable, NameTaken, NotFound, StaleVersion
 from invoicing.domain.lifecycle import UNPAID
-from invoicing.store.dynamodb import MAX_ITEM_BYTES, ItemTooLarge
-from invoicing.store.ports import (
+from invoicing.ports import (
     Candidate,
     Candidates,
     ConditionFailed,
@@ -48,10 +48,10 @@ class InMemoryStore:
         query = query or InvoiceQuery()
         listing, rows = self._listing(tenant, kind, query)
         if cursor:
-            after = _decode(cursor, listing)
+            after = _decode(cursor, kind, listing)
             rows = [row for row in rows if _after(row[0], after, listing)]
         page = rows[:limit]
-        next_cursor = _encode(listing, page[-1][0]) if len(rows) > limit else None
+        next_cursor = _encode(kind, listing, page[-1][0]) if len(rows) > limit else None
         return PageOf([copy.deepcopy(doc) for _, doc in page], next_cursor)
 
     def children(self, tenant: str, kind: str, parent_id: str) -> list[Doc]:
@@ -157,7 +157,7 @@ class InMemoryStore:
         return self.payment_tokens.get(token_hash)
 
     def sweep_candidates(self, sweep: str, shard: int, today: str, cursor: str | None, limit: int) -> Candidates:
-        from invoicing.store.dynamodb import sweep_shard
+        from invoicing.adapters.dynamodb import sweep_shard
 
         found = [
             (doc[f"sweep_{sweep}_on"], tenant, doc)
@@ -227,11 +227,12 @@ def _after(key: tuple[str, ...], cursor: tuple[str, ...], listing: str) -> bool:
     return key > cursor if listing == "by_due_date" else key < cursor
 
 
-def _encode(listing: str, key: tuple[str, ...]) -> str:
-    return base64.urlsafe_b64encode(json.dumps([listing, *key]).encode()).decode()
+def _encode(kind: str, listing: str, key: tuple[str, ...]) -> str:
+    """A cursor names its listing and kind: another list's is refused, as the adapter's is."""
+    return base64.urlsafe_b64encode(json.dumps([f"{kind}:{listing}", *key]).encode()).decode()
 
 
-def _decode(cursor: str, listing: str) -> tuple[str, ...]:
+def _decode(cursor: str, kind: str, listing: str) -> tuple[str, ...]:
     try:
         parts = json.loads(base64.urlsafe_b64decode(cursor.encode()))
     except (ValueError, RecursionError):
@@ -239,6 +240,6 @@ def _decode(cursor: str, listing: str) -> tuple[str, ...]:
     width = 2 if listing == "by_due_date" else 1
     if not (isinstance(parts, list) and len(parts) == 1 + width and all(isinstance(p, str) for p in parts)):
         raise InvalidInput.of("cursor", "not a cursor this list returned")
-    if parts[0] != listing:
+    if parts[0] != f"{kind}:{listing}":
         raise InvalidInput.of("cursor", "not a cursor this list returned")
     return tuple(parts[1:])

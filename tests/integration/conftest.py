@@ -6,7 +6,6 @@ these fixtures build the state each test needs, through the API only.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import pytest
@@ -63,8 +62,6 @@ def attach(
     """Reserve an attachment, store the file where the upload form would
     (moto in-process does not take browser POSTs; the e2e tests do), and
     confirm it: the confirm reply, or the reservation's when confirm=False."""
-    import boto3
-
     reserved = api.post(
         f"/invoices/{invoice_id}/attachments",
         {"filename": filename, "content_type": content_type, "size": declared_size or len(data)},
@@ -72,7 +69,7 @@ def attach(
     )
     assert reserved.status == 201, reserved.body
     key = reserved.body["upload"]["fields"]["key"]
-    boto3.client("s3").put_object(Bucket=os.environ["DOCUMENTS_BUCKET"], Key=key, Body=data, ContentType=content_type)
+    api.upload(key, data, content_type)
     if not confirm:
         return reserved
     return api.post(f"/invoices/{invoice_id}/attachments/{reserved.body['id']}/confirm", tenant=tenant)

@@ -27,6 +27,7 @@ def reserve(api, invoice_id: str, **body):
     return api.post(f"/invoices/{invoice_id}/attachments", payload)
 
 
+@pytest.mark.on_aws
 def test_a_pdf_uploaded_and_confirmed_is_listed_on_the_invoice_and_downloadable(api, draft):
     reserved = attach(api, draft["id"], confirm=False)
     form = reserved.body["upload"]
@@ -51,6 +52,7 @@ def test_a_pdf_uploaded_and_confirmed_is_listed_on_the_invoice_and_downloadable(
     assert "response-content-disposition=attachment" in link.body["url"]
 
 
+@pytest.mark.on_aws
 def test_the_upload_policy_fixes_the_key_the_type_and_the_20_mib_limit(api, draft):
     import base64
     import json
@@ -71,6 +73,7 @@ def test_a_declared_size_over_20_mib_is_refused_at_once_and_nothing_is_reserved(
     assert api.get(f"/invoices/{draft['id']}").body["version"] == draft["version"]
 
 
+@pytest.mark.on_aws
 def test_a_21_mib_upload_is_refused_at_confirm_and_the_object_is_gone(api, draft):
     reserved = attach(api, draft["id"], data=b"%PDF-1.7\n" + b"0" * (21 * MiB), confirm=False, declared_size=MiB)
 
@@ -92,6 +95,7 @@ def test_a_pdf_named_like_an_executable_is_refused_when_reserved(api, draft):
     assert reply.error_fields == ["filename"]
 
 
+@pytest.mark.on_aws
 def test_an_executable_declared_as_a_pdf_is_refused_at_confirm_and_deleted(api, draft):
     executable = b"MZ\x90\x00\x03\x00\x00\x00" + b"\x00" * 500
     reserved = attach(api, draft["id"], data=executable, filename="facture.pdf", confirm=False)
@@ -159,7 +163,7 @@ def test_the_11th_attachment_is_a_409_pending_uploads_included(api, draft):
 
 
 def test_an_expired_upload_no_longer_takes_a_place(api, draft):
-    from invoicing.api.adapters import deps
+    from invoicing.adapters.live import deps
 
     for _ in range(10):
         assert reserve(api, draft["id"]).status == 201
@@ -204,6 +208,7 @@ def test_a_pending_upload_cannot_be_downloaded(api, draft):
     assert api.get(f"/invoices/{draft['id']}/attachments/{reserved.body['id']}").status == 404
 
 
+@pytest.mark.on_aws
 def test_deleting_an_attachment_takes_it_off_the_draft_and_out_of_the_bucket(api, draft):
     done = attach(api, draft["id"])
 
@@ -230,6 +235,7 @@ def test_an_issued_invoice_keeps_its_attachments_and_takes_no_new_one(api, busin
     assert api.get(f"/invoices/{draft['id']}/attachments/{done.body['id']}").status == 200  # still downloadable
 
 
+@pytest.mark.on_aws
 def test_an_empty_upload_is_refused_at_confirm_and_gives_its_place_back(api, draft):
     """The emulation takes an empty POST despite the policy's 1-byte minimum."""
     reserved = attach(api, draft["id"], data=b"", confirm=False, declared_size=10)
@@ -242,10 +248,11 @@ def test_an_empty_upload_is_refused_at_confirm_and_gives_its_place_back(api, dra
         assert reserve(api, draft["id"]).status == 201
 
 
+@pytest.mark.on_aws
 def test_the_file_checked_is_the_file_kept_even_if_the_form_is_used_again(api, draft, monkeypatch):
     """The upload form stays valid a while: a second POST after the check
     must not slip an unchecked file in. Confirm copies the version it checked."""
-    from invoicing.store.s3 import S3Blobs
+    from invoicing.adapters.s3 import S3Blobs
 
     reserved = attach(api, draft["id"], confirm=False)
     key = reserved.body["upload"]["fields"]["key"]
@@ -263,6 +270,7 @@ def test_the_file_checked_is_the_file_kept_even_if_the_form_is_used_again(api, d
     assert boto3.client("s3").get_object(Bucket=BUCKET, Key=stored)["Body"].read() == PDF_BYTES
 
 
+@pytest.mark.on_aws
 def test_deleting_a_draft_removes_its_files_through_the_bus(api, draft):
     done = attach(api, draft["id"])
     other = api.post("/invoices", {"name": "Autre", "lines": []}).body
@@ -277,6 +285,7 @@ def test_deleting_a_draft_removes_its_files_through_the_bus(api, draft):
     assert done.body["id"] not in " ".join(keys())
 
 
+@pytest.mark.on_aws
 def test_a_purge_event_for_a_live_invoice_deletes_nothing(api, draft):
     attach(api, draft["id"])
     event = {"detail-type": "Invoice Deleted", "source": "invoicing",
@@ -311,11 +320,12 @@ def test_a_reservation_retried_with_the_same_idempotency_key_takes_one_place(api
     assert first.status == second.status == 201
     assert first.body["id"] == second.body["id"]
     assert second.headers.get("Idempotent-Replayed") == "true"
-    from invoicing.api.adapters import deps
+    from invoicing.adapters.live import deps
 
     assert len(deps().store.get("acme", "invoice", draft["id"])["uploads"]) == 1
 
 
+@pytest.mark.on_aws
 def test_the_pdf_and_the_preview_list_the_attachments(api, business, draft):
     import io
 

@@ -282,7 +282,7 @@ def test_the_business_names_its_stripe_connected_account_and_nothing_else_passes
 
 
 def test_given_a_profile_saved_before_the_legal_fields_existed_when_read_then_they_have_their_defaults(api):
-    from invoicing.api.adapters import deps
+    from invoicing.adapters.live import deps
 
     saved = api.put("/business", BUSINESS).body
     newer = {"legal_form": None, "share_capital": None, "trade_register": None, "vat_on_debits": False,

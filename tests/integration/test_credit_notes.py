@@ -31,7 +31,7 @@ def credit(api, invoice_id: str, body: dict, **kw):
 
 
 def pdf_of_credit_note(credit_note_id: str) -> bytes:
-    from invoicing.api.adapters import deps
+    from invoicing.adapters.live import deps
     from invoicing.logic import documents
 
     assert deps().blobs is not None
@@ -246,7 +246,7 @@ def test_the_credit_note_pdf_is_factur_x_type_381_naming_the_invoice(api, issued
 
 
 def test_the_invoice_pdf_carries_the_stored_invoice_as_factur_x(api, issued):
-    from invoicing.api.adapters import deps
+    from invoicing.adapters.live import deps
     from invoicing.logic import documents
 
     data = documents.pdf(deps(), "acme", issued["id"])
@@ -265,7 +265,7 @@ def test_the_invoice_pdf_carries_the_stored_invoice_as_factur_x(api, issued):
 
 
 def test_a_draft_pdf_carries_no_invoice_data(api, draft, business):
-    from invoicing.api.adapters import deps
+    from invoicing.adapters.live import deps
     from invoicing.logic import documents
 
     data = documents.pdf(deps(), "acme", draft["id"])
@@ -382,7 +382,7 @@ def test_a_credit_note_that_settles_a_part_paid_invoice_makes_it_paid_and_announ
 
 
 def test_the_documents_pass_the_french_reform_rules(api, issued):
-    from invoicing.api.adapters import deps
+    from invoicing.adapters.live import deps
     from invoicing.logic import documents
     from tests.einvoice_rules import french_ctc_failures
 

@@ -20,7 +20,7 @@ from botocore.awsrequest import AWSResponse
 
 from tests.conftest import CLIENT_ADDRESS, CLIENT_SIREN, SPEC_INVOICE
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.on_aws]  # the AWS adapters under the handlers
 
 
 @contextmanager
@@ -61,7 +61,7 @@ def hooked(client: Any, when: str, operation: str, handler: Callable[..., Any]) 
 
 
 def table() -> Any:
-    from invoicing.api.adapters import deps
+    from invoicing.adapters.live import deps
 
     return deps().store.client
 
@@ -167,7 +167,7 @@ def test_a_payment_written_but_never_answered_is_answered_again_by_its_key_not_r
 
 
 def test_a_payment_key_sent_again_with_another_payment_once_its_record_is_gone_is_refused(api, issued):
-    from invoicing.api.adapters import deps
+    from invoicing.adapters.live import deps
     from invoicing.domain.errors import KeyReused
     from invoicing.logic import payments
     from invoicing.models.payments import BankTransferPayment
@@ -220,7 +220,7 @@ def overdue_with_a_fee(api, customer) -> dict[str, Any]:
 
 
 def test_a_busy_table_delays_a_late_fee_and_never_applies_it_twice(api, business, customer):
-    from invoicing.api.adapters import deps
+    from invoicing.adapters.live import deps
 
     draft = overdue_with_a_fee(api, customer)
     api.deliver_events()
@@ -251,7 +251,7 @@ def test_a_table_busy_for_longer_sends_the_invoice_to_the_dead_letters_and_tomor
 
 
 def test_a_pdf_that_cannot_be_stored_fails_its_event_and_the_retry_stores_it_once(api, issued):
-    from invoicing.api.adapters import deps
+    from invoicing.adapters.live import deps
 
     finalized = {"detail-type": "Invoice Finalized", "source": "invoicing", "id": "drill",
                  "detail": {"tenant_id": "acme", "invoice_id": issued["id"], "version": issued["version"]}}  # fmt: skip
@@ -276,7 +276,7 @@ def test_a_pdf_that_cannot_be_stored_fails_its_event_and_the_retry_stores_it_onc
 
 
 def test_a_throttled_sms_is_retried_by_its_event_and_sent_once(api, business):
-    from invoicing.api.adapters import messenger
+    from invoicing.adapters.live import messenger
 
     customer = api.post(
         "/customers", {"name": "Dupont", "phone": "+33612345678", "address": CLIENT_ADDRESS, "siren": CLIENT_SIREN}

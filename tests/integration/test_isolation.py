@@ -7,15 +7,14 @@ added without one fails `test_every_non_public_route_has_an_isolation_case`.
 
 from __future__ import annotations
 
-import os
+import hashlib
 from collections.abc import Callable
 from typing import Any
 
-import boto3
 import pytest
 
 from infra import wiring
-from tests.conftest import BUSINESS, CLIENT_ADDRESS, CLIENT_SIREN, SPEC_INVOICE
+from tests.conftest import BUSINESS, CLIENT_ADDRESS, CLIENT_SIREN, SPEC_INVOICE, published_events
 from tests.integration.conftest import attach
 from tests.integration.test_logo import png, upload_logo
 from tests.integration.test_sender import ADDRESS, confirm_sender, the_code
@@ -72,10 +71,7 @@ def _snapshot(api) -> dict[str, Any]:
             for item in api.get("/invoices").body["items"]
             for ref in api.get(f"/invoices/{item['id']}").body["credit_notes"]
         ],
-        "objects": sorted(
-            (item["Key"], item["ETag"])
-            for item in boto3.client("s3").list_objects_v2(Bucket=os.environ["DOCUMENTS_BUCKET"]).get("Contents", [])
-        ),
+        "objects": sorted((key, hashlib.md5(data).hexdigest()) for key, data in api.objects().items()),
     }
 
 
@@ -192,9 +188,7 @@ def _send(api, acme):
     body = {"channels": ["email"], "to": {"emails": ["thief@other.example"]}}
     for key in ("draft", "issued"):
         _not_found(api.post(f"/invoices/{acme[key]['id']}/send", body, tenant=OTHER))
-    queue = boto3.client("sqs").get_queue_url(QueueName="captured-events")["QueueUrl"]
-    published = boto3.client("sqs").receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
-    assert not [message for message in published if "Invoice Sent" in message["Body"]]
+    assert not [event for event in published_events() if event["detail-type"] == "Invoice Sent"]
 
 
 def _payments(api, acme):

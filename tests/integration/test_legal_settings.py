@@ -20,7 +20,7 @@ IBAN = "FR7630006000011234567890189"
 
 
 def issued_with(api, business: dict, **invoice) -> tuple[dict, str, bytes]:
-    from invoicing.api.adapters import deps
+    from invoicing.adapters.live import deps
     from invoicing.logic import documents
 
     assert api.patch("/business", business).status == 200  # created, or changed

@@ -30,14 +30,14 @@ def upload_logo(api, data: bytes, content_type: str = "image/png", declared: int
     """Reserve, store where the form would, confirm: the confirm reply."""
     form = api.post("/business/logo", {"content_type": content_type, "size": declared or len(data)}, tenant=tenant)
     assert form.status == 201, form.body
-    boto3.client("s3").put_object(Bucket=BUCKET, Key=form.body["upload"]["fields"]["key"], Body=data)
+    api.upload(form.body["upload"]["fields"]["key"], data)
     return api.post("/business/logo/confirm", {"id": form.body["id"]}, tenant=tenant)
 
 
 def pdf_images(api, invoice_id: str) -> int:
     link = api.get(f"/invoices/{invoice_id}/pdf").body
     key = f"acme/invoices/{invoice_id}/v{link['version']}.pdf"
-    data = boto3.client("s3").get_object(Bucket=BUCKET, Key=key)["Body"].read()
+    data = api.objects()[key]
     return sum(len(page.images) for page in pypdf.PdfReader(io.BytesIO(data)).pages)
 
 
@@ -85,6 +85,7 @@ def test_saving_the_profile_keeps_the_logo(api, business):
     assert saved.body["logo"] == logo
 
 
+@pytest.mark.on_aws
 def test_a_logo_over_512_kib_is_refused_declared_or_stored(api, business):
     declared = api.post("/business/logo", {"content_type": "image/png", "size": 512 * 1024 + 1})
     stored = upload_logo(api, png() + b"\0" * (600 * 1024), declared=1000)
@@ -95,6 +96,7 @@ def test_a_logo_over_512_kib_is_refused_declared_or_stored(api, business):
     assert api.get("/business").body["logo"] is None
 
 
+@pytest.mark.on_aws
 @pytest.mark.parametrize("data", [b"GIF89a" + b"\0" * 100, b"MZ\x90\x00" + b"\0" * 100, b"<svg></svg>"])
 def test_anything_but_png_or_jpeg_bytes_is_refused_and_deleted(api, business, data):
     reply = upload_logo(api, data)
@@ -121,6 +123,7 @@ def test_a_broken_image_behind_a_png_signature_leaves_the_pdf_without_logo(api, 
     assert pdf_images(api, invoice["id"]) == 0
 
 
+@pytest.mark.on_aws
 def test_confirming_twice_answers_the_same_profile(api, business):
     form = api.post("/business/logo", {"content_type": "image/png", "size": 100}).body
     boto3.client("s3").put_object(Bucket=BUCKET, Key=form["upload"]["fields"]["key"], Body=png())
@@ -132,6 +135,7 @@ def test_confirming_twice_answers_the_same_profile(api, business):
     assert second.body["version"] == first.body["version"]
 
 
+@pytest.mark.on_aws
 def test_a_logo_needs_a_saved_profile_an_upload_and_a_well_formed_id(api):
     form = api.post("/business/logo", {"content_type": "image/png", "size": 100}).body
     boto3.client("s3").put_object(Bucket=BUCKET, Key=form["upload"]["fields"]["key"], Body=png())
@@ -170,6 +174,7 @@ def test_a_jpeg_too_large_to_decode_is_left_out_of_the_pdf(api, business, custom
     assert pdf_images(api, invoice["id"]) == 0
 
 
+@pytest.mark.on_aws
 def test_the_logo_is_kept_under_the_logos_folder(api, business):
     logo = upload_logo(api, png()).body["logo"]
 

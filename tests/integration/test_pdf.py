@@ -16,7 +16,7 @@ pytestmark = pytest.mark.integration
 
 
 def render(api, invoice_id: str) -> list[str]:
-    from invoicing.api.adapters import deps
+    from invoicing.adapters.live import deps
     from invoicing.logic import documents
 
     data = documents.pdf(deps(), "acme", invoice_id)
@@ -147,6 +147,7 @@ def stored_versions(key: str) -> list[dict]:
     return listing.get("Versions", [])
 
 
+@pytest.mark.on_aws
 def test_the_pdf_link_points_at_the_rendered_version_in_the_tenants_prefix(api):
     import boto3
 
@@ -164,6 +165,7 @@ def test_the_pdf_link_points_at_the_rendered_version_in_the_tenants_prefix(api):
     assert obj["Body"].read().startswith(b"%PDF-")
 
 
+@pytest.mark.on_aws
 def test_asking_again_reuses_the_stored_pdf_and_a_new_version_gets_its_own(api):
     draft = api.post("/invoices", {"name": "Brouillon", "lines": [{"name": "Cours", "unit_price": "40"}]}).body
     first_key = f"acme/invoices/{draft['id']}/v1-draft-b0-c0.pdf"  # no profile, no customer yet
@@ -178,6 +180,7 @@ def test_asking_again_reuses_the_stored_pdf_and_a_new_version_gets_its_own(api):
     assert len(stored_versions(f"acme/invoices/{draft['id']}/v2-draft-b0-c0.pdf")) == 1
 
 
+@pytest.mark.on_aws
 def test_a_draft_pdf_follows_the_business_and_customer_it_shows(api):
     """A draft shows today's profile and customer: a change to either is a new PDF."""
     customer = api.post("/customers", {"name": "Dupont & Fils", "address": CLIENT_ADDRESS, "siren": CLIENT_SIREN}).body

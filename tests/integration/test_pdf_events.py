@@ -43,6 +43,7 @@ def finalized_event(invoice: dict, tenant: str = "acme") -> dict:
     }
 
 
+@pytest.mark.on_aws
 def test_issuing_publishes_one_event_and_the_documents_function_stores_that_version(api, issued):
     delivered = api.deliver_events()
 
@@ -52,6 +53,7 @@ def test_issuing_publishes_one_event_and_the_documents_function_stores_that_vers
     assert "Facture N° INV-1" in pdf_text(key)
 
 
+@pytest.mark.on_aws
 def test_a_repeated_event_stores_nothing_twice(api, issued):
     event = finalized_event(issued)
     api.deliver_events()
@@ -62,6 +64,7 @@ def test_a_repeated_event_stores_nothing_twice(api, issued):
     assert len(versions_of(f"acme/invoices/{issued['id']}/v{issued['version']}.pdf")) == 1
 
 
+@pytest.mark.on_aws
 def test_the_link_serves_the_stored_pdf_without_rendering_again(api, issued):
     api.deliver_events()
 
@@ -72,6 +75,7 @@ def test_the_link_serves_the_stored_pdf_without_rendering_again(api, issued):
     assert len(versions_of(f"acme/invoices/{issued['id']}/v{issued['version']}.pdf")) == 1
 
 
+@pytest.mark.on_aws
 def test_an_event_for_a_draft_deleted_since_renders_nothing(api, draft):
     assert api.delete(f"/invoices/{draft['id']}").status == 204
 
@@ -101,11 +105,12 @@ def test_a_draft_publishes_nothing_and_an_issued_invoice_only_once(api, business
     assert [function for function, _ in api.deliver_events()] == ["documents"]
 
 
+@pytest.mark.on_aws
 def test_a_bus_that_refuses_the_event_does_not_fail_the_finalization(api, business, draft, monkeypatch):
-    from invoicing.api import adapters
+    from invoicing.adapters import live as adapters
 
     monkeypatch.setenv("EVENT_BUS_NAME", "no-such-bus")
-    adapters.deps.cache_clear()
+    adapters.forget()
 
     issued = api.post(f"/invoices/{draft['id']}/mark-sent")
 
@@ -117,6 +122,7 @@ def test_a_bus_that_refuses_the_event_does_not_fail_the_finalization(api, busine
     assert len(versions_of(f"acme/invoices/{draft['id']}/v{link.body['version']}.pdf")) == 1
 
 
+@pytest.mark.on_aws
 def test_the_event_detail_is_what_the_rule_and_the_consumer_read(api, issued):
     sqs = boto3.client("sqs")
     queue = sqs.get_queue_url(QueueName="captured-events")["QueueUrl"]
@@ -128,6 +134,7 @@ def test_the_event_detail_is_what_the_rule_and_the_consumer_read(api, issued):
     assert event["detail"] == {"tenant_id": "acme", "invoice_id": issued["id"], "version": issued["version"]}
 
 
+@pytest.mark.on_aws
 def test_voiding_publishes_an_event_and_the_void_version_gets_its_pdf(api, issued):
     api.deliver_events()
 
@@ -140,6 +147,7 @@ def test_voiding_publishes_an_event_and_the_void_version_gets_its_pdf(api, issue
     assert "Avoir N° AV-1" in pdf_text(f"acme/credit-notes/{note['id']}.pdf")
 
 
+@pytest.mark.on_aws
 def test_an_amounts_changed_event_stores_the_current_version_it_finds(api, issued):
     """Payments and late fees (issues 5 and 6) publish it; the rule is in place."""
     event = {**finalized_event(issued), "detail-type": "Invoice Amounts Changed"}

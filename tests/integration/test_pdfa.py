@@ -38,7 +38,7 @@ NS = {
 def rendered(invoice_id: str) -> bytes:
     """The invoice's PDF as render_pdf makes it, from the view the documents
     function builds (before any XML is embedded)."""
-    from invoicing.api.adapters import deps
+    from invoicing.adapters.live import deps
     from invoicing.documents.pdf import render_pdf
     from invoicing.logic import documents, invoices
 
@@ -141,6 +141,7 @@ def upload_logo(api, data: bytes, content_type: str) -> None:
         ("CMYK", (0, 100, 200, 0), "JPEG", "image/jpeg", False),
     ],
 )
+@pytest.mark.on_aws
 def test_a_logo_with_alpha_or_in_cmyk_keeps_the_pdf_in_rgb(api, business, customer, mode, color, fmt, content_type,
                                                            transparent):  # fmt: skip
     """PDF/A allows transparency from part 2 on, with the pages blending in

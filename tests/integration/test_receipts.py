@@ -117,6 +117,7 @@ def test_a_payment_cancelled_before_its_receipt_goes_out_gets_none(api, business
     assert sent_emails() == []
 
 
+@pytest.mark.on_aws
 @pytest.mark.parametrize("detail_type", ["Payment Recorded", "Invoice Paid"])
 def test_the_event_twice_and_at_once_sends_one_receipt(api, business, detail_type):
     api.patch("/business", {"receipts": "every_payment" if detail_type == "Payment Recorded" else "when_paid"})
@@ -131,6 +132,7 @@ def test_the_event_twice_and_at_once_sends_one_receipt(api, business, detail_typ
     assert len(sent_emails()) == 1
 
 
+@pytest.mark.on_aws
 def test_no_receipt_for_a_client_without_an_e_mail(api, business):
     pay(api, issue(api, email=None))
 
@@ -140,6 +142,7 @@ def test_no_receipt_for_a_client_without_an_e_mail(api, business):
     assert sent_emails() == []
 
 
+@pytest.mark.on_aws
 def test_no_receipt_once_a_refund_made_the_invoice_due_again(api, business):
     api.patch("/business", {"receipts": "when_paid"})
     invoice = issue(api)

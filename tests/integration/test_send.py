@@ -17,14 +17,25 @@ PHONE = "+33612345678"
 
 
 def sent_emails() -> list:
-    from moto.ses.models import ses_backends
+    """The e-mails sent so far, parsed, from the fake messenger or moto's SES."""
+    from invoicing.adapters import live
 
-    sent = ses_backends["123456789012"]["eu-west-3"].sent_messages
-    raw = [m.raw_data.encode() if isinstance(m.raw_data, str) else m.raw_data for m in sent]
+    if live.installed() is not None:
+        raw = [email.mime for email in live.installed().messenger.emails]
+    else:
+        from moto.ses.models import ses_backends
+
+        sent = ses_backends["123456789012"]["eu-west-3"].sent_messages
+        raw = [m.raw_data.encode() if isinstance(m.raw_data, str) else m.raw_data for m in sent]
     return [message_from_bytes(data, policy=policy.default) for data in raw]
 
 
 def sent_sms() -> list[tuple[str, str]]:
+    """(phone, text) of each SMS sent so far."""
+    from invoicing.adapters import live
+
+    if live.installed() is not None:
+        return [(sms.phone, sms.text) for sms in live.installed().messenger.sms]
     from moto.sns.models import sns_backends
 
     return list(sns_backends["123456789012"]["eu-west-3"].sms_messages.values())
@@ -82,6 +93,7 @@ def test_the_delivery_function_sends_the_pdf_by_email_and_the_link_by_sms(api, r
     assert all(d["provider_message_id"] for d in deliveries)
 
 
+@pytest.mark.on_aws
 def test_the_same_event_delivered_twice_sends_one_email(api, reachable):
     api.post(f"/invoices/{reachable['id']}/send")
     import json
@@ -112,9 +124,10 @@ def test_sending_again_to_the_same_recipient_sends_nothing_more(api, reachable):
     assert len(sent_emails()) == 1
 
 
+@pytest.mark.on_aws
 def test_a_throttled_email_is_retried_and_sent_once(api, reachable, monkeypatch):
-    from invoicing.store.messaging import AwsMessenger
-    from invoicing.store.ports import SendThrottled
+    from invoicing.adapters.messaging import AwsMessenger
+    from invoicing.ports import SendThrottled
 
     api.post(f"/invoices/{reachable['id']}/send")
     events = _captured(api)
@@ -138,10 +151,11 @@ def test_a_throttled_email_is_retried_and_sent_once(api, reachable, monkeypatch)
     assert api.get(f"/invoices/{reachable['id']}").body["deliveries"][0]["status"] == "sent"
 
 
+@pytest.mark.on_aws
 def test_a_rejected_email_is_a_failed_delivery_with_its_reason_and_no_retry(api, reachable, monkeypatch):
     from botocore.exceptions import ClientError
 
-    from invoicing.store import messaging
+    from invoicing.adapters import messaging
 
     def rejected(self, sender, recipient, mime):
         error = {"Error": {"Code": "MessageRejected", "Message": "Email address is not verified."},
@@ -174,7 +188,7 @@ def test_a_rejected_email_is_a_failed_delivery_with_its_reason_and_no_retry(api,
 def test_provider_errors_are_told_apart(code, status, kind):
     from botocore.exceptions import ClientError
 
-    from invoicing.store import messaging
+    from invoicing.adapters import messaging
 
     error = ClientError({"Error": {"Code": code, "Message": "m"}, "ResponseMetadata": {"HTTPStatusCode": status}}, "Op")
 
@@ -192,6 +206,7 @@ def test_the_email_comes_from_the_platform_in_the_business_name_and_replies_go_t
     assert email["Reply-To"] == "Acme SAS <factures@acme.example>"
 
 
+@pytest.mark.on_aws
 def test_an_invoice_voided_before_its_delivery_is_not_sent(api, reachable):
     api.post(f"/invoices/{reachable['id']}/send")
     events = _captured(api)
@@ -204,8 +219,9 @@ def test_an_invoice_voided_before_its_delivery_is_not_sent(api, reachable):
     assert sent_emails() == []
 
 
+@pytest.mark.on_aws
 def test_a_delivery_left_sending_by_a_dead_worker_is_retried_after_its_claim_and_sent_once(api, reachable):
-    from invoicing.api.adapters import deps
+    from invoicing.adapters.live import deps
     from invoicing.logic import delivery
 
     api.post(f"/invoices/{reachable['id']}/send")

@@ -81,6 +81,7 @@ def test_the_code_is_emailed_to_the_address_from_the_platform_in_the_business_la
     assert "code_hash" not in str(reply.body)
 
 
+@pytest.mark.on_aws
 def test_the_right_code_makes_the_invoices_come_from_the_address(api, business):
     confirmed = confirm_sender(api)
 
@@ -117,7 +118,7 @@ def test_a_code_is_six_digits(api, business):
 
 
 def test_an_expired_code_is_refused(api, business, monkeypatch):
-    from invoicing.api import adapters
+    from invoicing.adapters import live as adapters
 
     api.post("/business/sender", {"email": ADDRESS})
     code = the_code()
@@ -163,7 +164,7 @@ def test_a_second_code_within_a_minute_is_a_429_with_retry_after(api, business):
 
 
 def test_a_new_code_after_a_minute_replaces_the_first(api, business, monkeypatch):
-    from invoicing.api import adapters
+    from invoicing.adapters import live as adapters
 
     api.post("/business/sender", {"email": ADDRESS})
     first = the_code()
@@ -178,7 +179,7 @@ def test_a_new_code_after_a_minute_replaces_the_first(api, business, monkeypatch
 
 
 def test_codes_are_rationed_per_address_whoever_asks_and_per_business(api, business, other_business, monkeypatch):
-    from invoicing.api import adapters
+    from invoicing.adapters import live as adapters
 
     # early in a UTC day, so that the day's allowances do not reset halfway (this failed after 22:00 UTC)
     start = datetime.combine(adapters.deps().now().date(), time(6), UTC)
@@ -205,11 +206,12 @@ def test_an_address_of_the_platforms_domain_is_refused(api, business):
     assert sent_emails() == []
 
 
+@pytest.mark.on_aws
 def test_ses_failing_during_confirm_changes_nothing_and_the_code_still_works(
     api, business, other_business, monkeypatch
 ):
-    from invoicing.store import messaging
-    from invoicing.store.ports import SendThrottled
+    from invoicing.adapters import messaging
+    from invoicing.ports import SendThrottled
 
     confirm_sender(api, tenant="other")
     api.post("/business/sender", {"email": ADDRESS})
@@ -297,14 +299,15 @@ def test_removing_the_address_sends_from_the_platform_and_frees_it(api, business
 
     assert api.get("/business/sender").body["sending_from"] == PLATFORM
     assert send_invoice(api) == f"Acme SAS <{PLATFORM}>"
-    from invoicing.api import adapters
+    from invoicing.adapters import live as adapters
 
     assert adapters.deps().store.get("platform", "sender", ADDRESS) is None
 
 
+@pytest.mark.on_aws
 def test_an_address_ses_refuses_falls_back_to_the_platforms_for_that_email(api, business, monkeypatch):
-    from invoicing.store import messaging
-    from invoicing.store.ports import SendRejected
+    from invoicing.adapters import messaging
+    from invoicing.ports import SendRejected
 
     confirm_sender(api)
     real = messaging.AwsMessenger.send_email
@@ -323,9 +326,10 @@ def test_an_address_ses_refuses_falls_back_to_the_platforms_for_that_email(api, 
     assert sent_emails()[-1]["Reply-To"] == f"Acme SAS <{ADDRESS}>"  # its replies still reach the business
 
 
+@pytest.mark.on_aws
 def test_an_address_ses_refuses_to_mail_a_code_is_a_422_on_email(api, business, monkeypatch):
-    from invoicing.store import messaging
-    from invoicing.store.ports import SendRejected
+    from invoicing.adapters import messaging
+    from invoicing.ports import SendRejected
 
     def refused(self, sender, recipient, mime):
         raise SendRejected("MessageRejected: Address blacklisted.")
@@ -365,7 +369,7 @@ class _Ses:
 
 
 def test_an_address_of_a_verified_domain_is_verified_and_registering_twice_is_harmless():
-    from invoicing.store.messaging import AwsMessenger
+    from invoicing.adapters.messaging import AwsMessenger
 
     ses = _Ses({"acme.example"})
     messenger = AwsMessenger(ses=ses)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from invoicing.domain.errors import InvalidInput, InvoiceNotEditable, NameTaken, NotFound, StaleVersion
-from invoicing.store.ports import ConditionFailed, Finalization, InvoiceQuery, Sequence
+from invoicing.ports import ConditionFailed, Finalization, InvoiceQuery, Sequence
 from tests.fakes.store import InMemoryStore
 
 pytestmark = pytest.mark.integration
@@ -21,7 +21,7 @@ def store(request: pytest.FixtureRequest) -> Iterator[Any]:
         yield InMemoryStore()
         return
     request.getfixturevalue("aws")
-    from invoicing.store.dynamodb import DynamoStore
+    from invoicing.adapters.dynamodb import DynamoStore
 
     yield DynamoStore()
 

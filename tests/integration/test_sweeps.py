@@ -64,7 +64,7 @@ def test_two_sweeps_at_once_then_the_same_day_again_apply_each_fee_once(api, bus
 def test_concurrent_work_on_one_invoice_applies_each_period_once(api, business):
     from datetime import date
 
-    from invoicing.api import adapters
+    from invoicing.adapters import live as adapters
     from invoicing.logic import sweeps
 
     invoice = issue(api, late_fees=MONTHLY)
@@ -122,8 +122,9 @@ def test_the_scheduled_events_time_is_the_clock_in_france(api, business):
     assert [e["period"] for e in read(api, invoice)["late_fee_entries"]] == ["2026-12-28", "2026-12-29"]
 
 
+@pytest.mark.on_aws
 def test_a_poison_invoice_goes_alone_to_the_dead_letter_queue(api, business):
-    from invoicing.api import adapters
+    from invoicing.adapters import live as adapters
 
     good, bad = issue(api, late_fees=MONTHLY), issue(api, name="Poison", late_fees=MONTHLY)
     store = adapters.deps().store
@@ -155,7 +156,7 @@ class Queue:
 
 
 def test_a_page_out_of_time_queues_the_invoices_it_did_not_reach_and_they_get_their_fee_once(api, business):
-    from invoicing.api import adapters
+    from invoicing.adapters import live as adapters
     from invoicing.logic import sweeps
 
     # 9 invoices over 8 shards: at least one page holds two, so one page at least runs out of time
@@ -214,7 +215,7 @@ def test_an_instalment_after_the_due_date_is_refused_on_the_draft_and_at_issue(a
 def test_overdue_follows_the_earliest_unpaid_instalment(api, business, monkeypatch):
     from datetime import UTC, datetime
 
-    from invoicing.api import adapters
+    from invoicing.adapters import live as adapters
 
     monkeypatch.setattr(adapters.deps(), "now", lambda: datetime(2026, 12, 12, 9, tzinfo=UTC))
     invoice = issue(api, payment_schedule=SPLIT)
@@ -342,9 +343,9 @@ def test_a_sweep_keeps_each_tenants_invoices_and_messages_its_own(api, business)
 def seed(api, total: int, candidates: int) -> None:
     """`total` issued invoices of which `candidates` owe a fee on 2027-01-15:
     copies of a real one, written straight to the table."""
-    from invoicing.api import adapters
+    from invoicing.adapters import live as adapters
+    from invoicing.adapters.dynamodb import _encode
     from invoicing.logic import sweeps
-    from invoicing.store.dynamodb import _encode
 
     model = adapters.deps().store.get("acme", "invoice", issue(api, late_fees=MONTHLY)["id"])
     client, table = boto3.client("dynamodb"), adapters.deps().store.table
@@ -363,8 +364,9 @@ def seed(api, total: int, candidates: int) -> None:
         )
 
 
+@pytest.mark.on_aws
 def test_a_sweep_reads_about_one_item_per_candidate_whatever_the_table_holds(api, business):
-    from invoicing.api import adapters
+    from invoicing.adapters import live as adapters
 
     seed(api, total=5000, candidates=200)
     store = adapters.deps().store
@@ -411,10 +413,11 @@ def test_a_reminder_that_arrives_after_the_payment_is_not_sent(api, business):
     assert (reminder["status"], reminder["error"]) == ("failed", "not sent: paid before the reminder went out")
 
 
+@pytest.mark.on_aws
 def test_a_lost_answer_to_a_write_that_landed_is_the_writes_success(api, business):
     """botocore retries a PutItem whose answer was lost; the retry's condition
     fails on the item it wrote itself: one payment, not two."""
-    from invoicing.api import adapters
+    from invoicing.adapters import live as adapters
 
     store = adapters.deps().store
     real_put = store.client.put_item

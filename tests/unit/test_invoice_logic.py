@@ -16,7 +16,7 @@ from invoicing.logic import catalog, invoices, paylinks, retry
 from invoicing.logic.common import Deps
 from invoicing.models.invoices import InvoiceIn
 from invoicing.models.resources import BusinessIn, CustomerIn, ProductIn
-from invoicing.store.ports import ConditionFailed, Finalization
+from invoicing.ports import ConditionFailed, Finalization
 from tests.conftest import BUSINESS, CLIENT_ADDRESS, CLIENT_SIREN
 from tests.fakes.store import InMemoryStore
 

@@ -53,7 +53,7 @@ def test_gateway_matches_path_parameters():
 
 def test_bus_names_match_the_shared_package():
     from invoicing import events
-    from invoicing.store import eventbridge, s3, secrets
+    from invoicing.adapters import eventbridge, s3, secrets
 
     assert wiring.EVENT_SOURCE == events.SOURCE
     assert wiring.EVENT_BUS_ENV == eventbridge.EVENT_BUS_ENV
@@ -85,7 +85,7 @@ def test_every_rule_target_handles_bus_events(rule):
 
 
 def test_the_functions_that_call_stripe_have_its_library_and_its_key():
-    callers = {"api", "pay"}  # saved cards; the hosted page's Checkout (invoicing.store.stripe_api)
+    callers = {"api", "pay"}  # saved cards; the hosted page's Checkout (invoicing.adapters.stripe_api)
     for name in callers:
         fn = wiring.function(name)
         assert "stripe" in fn.layers, name

@@ -23,7 +23,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 
 from invoicing.api.http import error_response, logger, tenant_of
 from invoicing.domain.errors import FieldError, KeyReused
-from invoicing.store.ports import Record
+from invoicing.ports import Record
 
 HEADER = "Idempotency-Key"
 RETENTION_S = 24 * 3600

@@ -26,7 +26,7 @@ from invoicing.domain.lifecycle import Status
 from invoicing.logic.common import Deps
 from invoicing.logic.retry import LostRace, until_written
 from invoicing.models.invoices import AttachmentIn
-from invoicing.store.ports import BlobStore, Doc, MissingBlob
+from invoicing.ports import BlobStore, Doc, MissingBlob
 
 UPLOAD_FORM_TTL_S = 900
 PENDING_TTL = timedelta(days=1)  # the bucket's lifecycle rule expires pending/ objects after a day

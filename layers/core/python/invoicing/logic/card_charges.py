@@ -31,15 +31,14 @@ from invoicing.domain.errors import (
 )
 from invoicing.logic import catalog, invoices, payments, stripe_events
 from invoicing.logic.common import Deps
-from invoicing.store.ports import ConditionFailed, Doc
-from invoicing.store.stripe_api import CardFailed, StripeRefused, StripeUnavailable
+from invoicing.ports import CardFailed, ConditionFailed, Doc, PaymentGateway, StripeRefused, StripeUnavailable
 
 LEASE_S = 60  # longer than a Stripe call with its retries; a crashed holder's lease lapses
 _FIELDS_OF_CODES = {"resource_missing": "payment_method_id", "payment_method_unexpected_state": "payment_method_id",
                     "amount_too_small": "amount", "amount_too_large": "amount"}  # fmt: skip
 
 
-def charge(deps: Deps, stripe: Any, tenant: str, invoice_id: str, data: Any, request_key: str | None) -> Doc:
+def charge(deps: Deps, stripe: PaymentGateway, tenant: str, invoice_id: str, data: Any, request_key: str | None) -> Doc:
     invoice = invoices.get_invoice(deps, tenant, invoice_id)
     if not request_key:
         raise InvalidInput.of("Idempotency-Key", "a card charge needs an Idempotency-Key: a retry never charges twice")
@@ -91,7 +90,7 @@ def charge(deps: Deps, stripe: Any, tenant: str, invoice_id: str, data: Any, req
     return {**payment, "invoice": payments.position(recorded)}
 
 
-def _confirm(stripe: Any, account: str, params: dict[str, Any], key: str) -> dict[str, Any]:
+def _confirm(stripe: PaymentGateway, account: str, params: dict[str, Any], key: str) -> dict[str, Any]:
     try:
         intent: dict[str, Any] = stripe.confirm_off_session(account, params, key)
     except CardFailed as failed:

@@ -13,7 +13,7 @@ from invoicing.domain.money import format_amount, has_at_most_decimals, minor_un
 from invoicing.logic.common import Deps, jsonable, validated
 from invoicing.models.common import sent
 from invoicing.models.resources import BusinessIn, ProductPatch
-from invoicing.store.ports import Doc, PageOf
+from invoicing.ports import Doc, PageOf
 
 BUSINESS_ID = "profile"
 ID_PREFIXES = {"customer": "cus", "product": "prd", "template": "tpl"}

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from invoicing.domain.errors import FieldError, InvalidInput
 from invoicing.events import invoice_detail
-from invoicing.store.ports import BlobStore, Events, Store
+from invoicing.ports import BlobStore, Events, Store
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ class Deps:
     events: Events | None = None  # only the functions that publish have a bus
     now: Callable[[], datetime] = _utc_now
     new_id: Callable[[str], str] = new_id
-    # The platform's key for payment links (store.secrets.pay_link_key), in
+    # The platform's key for payment links (adapters.secrets.pay_link_key), in
     # the functions that show or issue invoices: logic.paylinks.
     link_key: Callable[[], bytes] | None = None
 

@@ -33,7 +33,7 @@ from invoicing.logic import catalog, invoices, payments, sweeps
 from invoicing.logic.common import Deps, announce, jsonable
 from invoicing.logic.retry import LostRace, until_written
 from invoicing.models.credit_notes import CreditNoteIn
-from invoicing.store.ports import ConditionFailed, CreditNoteIssue, Doc
+from invoicing.ports import ConditionFailed, CreditNoteIssue, Doc
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from invoicing.domain.money import format_amount
 from invoicing.logic import catalog, invoices, sender
 from invoicing.logic.common import Deps, announce, new_delivery
 from invoicing.models.delivery import SendRequest
-from invoicing.store.ports import ConditionFailed, Doc, Messenger, SendRejected, SendThrottled
+from invoicing.ports import ConditionFailed, Doc, Messenger, SendRejected, SendThrottled
 
 logger = logging.getLogger(__name__)
 

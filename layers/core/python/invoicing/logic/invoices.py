@@ -18,7 +18,7 @@ from invoicing.logic.retry import LostRace, until_written
 from invoicing.models.common import sent
 from invoicing.models.invoices import InvoiceIn, InvoicePatch, LineIn, TotalsRequest
 from invoicing.models.settings import PaymentMethods, Reminders, Tips
-from invoicing.store.ports import ConditionFailed, Doc, Finalization, InvoiceQuery, PageOf
+from invoicing.ports import ConditionFailed, Doc, Finalization, InvoiceQuery, PageOf
 
 DUPLICATE_NAME_ATTEMPTS = 20
 _COPIED = (

@@ -13,7 +13,7 @@ from invoicing.logic import catalog
 from invoicing.logic.common import Deps
 from invoicing.logic.retry import LostRace, until_written
 from invoicing.models.resources import LogoIn
-from invoicing.store.ports import BlobStore, Doc, MissingBlob
+from invoicing.ports import BlobStore, Doc, MissingBlob
 
 UPLOAD_FORM_TTL_S = 900
 

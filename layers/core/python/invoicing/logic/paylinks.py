@@ -2,7 +2,7 @@
 hosted invoice page, without an account.
 
 The token is an HMAC-SHA256 of the invoice's tenant and id under the
-platform's key (store.secrets.pay_link_key): 256 bits no one can guess, and
+platform's key (adapters.secrets.pay_link_key): 256 bits no one can guess, and
 derived again whenever the link is shown. The table keeps only the token's
 SHA-256 (the PAY# item written with the number), so whoever reads the table
 or a backup holds no link. Voiding the invoice revokes its link: the page

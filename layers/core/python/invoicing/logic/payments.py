@@ -18,7 +18,7 @@ from invoicing.domain.money import ZERO, format_amount, has_at_most_decimals, mi
 from invoicing.logic import invoices
 from invoicing.logic.common import Deps, announce, keyed_id
 from invoicing.logic.retry import LostRace, until_written
-from invoicing.store.ports import Doc
+from invoicing.ports import Doc
 
 MAX_PAYMENTS = 500  # per invoice: the invoice and its payments are one item
 METHOD_FIELDS = {

@@ -20,7 +20,7 @@ from invoicing.domain import stripe_money
 from invoicing.domain.errors import Conflict, InvalidInput, NotFound
 from invoicing.logic import catalog, documents, invoices, paylinks
 from invoicing.logic.common import Deps
-from invoicing.store.ports import Doc
+from invoicing.ports import Doc, PaymentGateway
 
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")  # 32 bytes, base64url (logic.paylinks)
 BANK_TRANSFER_CURRENCIES = {"EUR"}  # Stripe's EU bank transfers (customer_balance) are in euros
@@ -109,7 +109,7 @@ def offer(invoice: Doc, business: Doc) -> dict[str, Any]:
     return {"targets": targets, "tips": [rate for rate in rates if rate > 0], "methods": methods}
 
 
-def checkout(deps: Deps, stripe: Any, token: str, page_url: str, form: dict[str, str]) -> str:
+def checkout(deps: Deps, stripe: PaymentGateway, token: str, page_url: str, form: dict[str, str]) -> str:
     """Open a Checkout Session for what the form chose; its URL. The
     amounts are the invoice's as it stands now, never the form's."""
     tenant, invoice = open_invoice(deps, token)

@@ -25,7 +25,7 @@ from invoicing.domain.errors import Busy, Conflict, InvalidInput, NotFound, TooS
 from invoicing.logic import catalog
 from invoicing.logic.common import Deps
 from invoicing.logic.retry import LostRace, until_written
-from invoicing.store.ports import ConditionFailed, Doc, Messenger, SendRejected, SendThrottled
+from invoicing.ports import ConditionFailed, Doc, Messenger, SendRejected, SendThrottled
 
 logger = logging.getLogger(__name__)
 

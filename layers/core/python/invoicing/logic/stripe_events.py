@@ -26,7 +26,7 @@ from invoicing.domain.money import format_amount
 from invoicing.logic import catalog, payments
 from invoicing.logic.common import BUSINESS_TIMEZONE, Deps
 from invoicing.logic.retry import LostRace, until_written
-from invoicing.store.ports import ConditionFailed, Doc
+from invoicing.ports import ConditionFailed, Doc
 
 TOLERANCE_S = 300
 PLATFORM = "platform"

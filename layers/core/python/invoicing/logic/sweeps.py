@@ -22,13 +22,13 @@ from decimal import Decimal
 from typing import Any
 
 from invoicing import events
+from invoicing.adapters.transient import is_transient
 from invoicing.domain import late_fees, reminders, schedule
 from invoicing.domain.errors import StaleVersion
 from invoicing.domain.money import format_amount
 from invoicing.logic.common import Deps, announce, new_delivery
 from invoicing.logic.retry import LostRace, until_written
-from invoicing.store.ports import Candidate, ConditionFailed, Doc
-from invoicing.store.transient import is_transient
+from invoicing.ports import Candidate, ConditionFailed, Doc, WorkQueue
 
 logger = logging.getLogger(__name__)
 
@@ -271,9 +271,9 @@ RESERVE_MS = 20_000
 WORK = {"late_fees": apply_late_fees, "reminders": send_reminders}
 
 
-def fan_out(queue: Any, sweep: str, today: date) -> int:
+def fan_out(queue: WorkQueue, sweep: str, today: date) -> int:
     """One message per shard of the sweep's index; how many."""
-    from invoicing.store.ports import SWEEP_SHARDS
+    from invoicing.ports import SWEEP_SHARDS
 
     if sweep not in WORK:
         raise ValueError(f"no sweep {sweep!r}")
@@ -283,7 +283,7 @@ def fan_out(queue: Any, sweep: str, today: date) -> int:
 
 
 def work_page(
-    deps: Deps, queue: Any, message: dict[str, Any], time_left_ms: Callable[[], int] | None = None
+    deps: Deps, queue: WorkQueue, message: dict[str, Any], time_left_ms: Callable[[], int] | None = None
 ) -> dict[str, int]:
     """Do a page of a shard's work, and queue the next page. An invoice
     whose work fails goes alone to the dead-letter queue and the page goes

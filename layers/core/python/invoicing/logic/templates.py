@@ -12,7 +12,7 @@ from invoicing.logic import catalog, invoices
 from invoicing.logic.common import Deps, validated
 from invoicing.models.invoices import InvoiceIn
 from invoicing.models.templates import FromInvoice, InvoiceFromTemplate, TemplateIn
-from invoicing.store.ports import Doc
+from invoicing.ports import Doc
 
 NAME_ATTEMPTS = 20
 _KEPT = ("currency", "discount", "notes", "terms", "late_fees", "tips", "payment_methods")

@@ -5,7 +5,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 
-from invoicing.api.adapters import deps
+from invoicing.adapters.live import deps
 from invoicing.api.http import json_response, responses, tenant_of
 from invoicing.api.routes.common import InvoiceId, created, no_content
 from invoicing.models.common import Model

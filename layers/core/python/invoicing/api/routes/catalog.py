@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from pydantic import BaseModel
 
-from invoicing.api.adapters import deps
+from invoicing.adapters.live import deps
 from invoicing.api.http import if_match, json_response, responses, tenant_of
 from invoicing.api.routes.common import Cursor, Limit, created, no_content, page
 from invoicing.logic import catalog

@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from invoicing.api.http import json_response, public_url
-from invoicing.store.ports import PageOf
+from invoicing.ports import PageOf
 
 Limit = Annotated[int, Query(ge=1, le=200, description="at most 200")]
 Cursor = Annotated[str | None, Query(max_length=2048, description="next_cursor of the previous page")]

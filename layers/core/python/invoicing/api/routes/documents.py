@@ -3,7 +3,7 @@
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from invoicing.api.adapters import deps
+from invoicing.adapters.live import deps
 from invoicing.api.http import json_response, responses, tenant_of
 from invoicing.api.routes.common import CreditNoteId, InvoiceId
 from invoicing.models.invoices import PdfLink

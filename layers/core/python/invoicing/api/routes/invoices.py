@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.metrics import MetricUnit
 
-from invoicing.api.adapters import deps
+from invoicing.adapters.live import deps
 from invoicing.api.http import if_match, json_response, public_url, responses, tenant_of
 from invoicing.api.routes.common import CreditNoteId, Cursor, InvoiceId, Limit, PaymentId, created, no_content, page
 from invoicing.logic import catalog, invoices
@@ -238,10 +238,10 @@ def record_payment(invoice_id: InvoiceId, body: Annotated[PaymentIn, Body()]):
     request = router.current_event.headers
     key = request.get("Idempotency-Key") or request.get("idempotency-key")
     if getattr(body, "payment_method_id", None):
+        from invoicing.adapters.live import payment_gateway
         from invoicing.logic import card_charges
-        from invoicing.store.stripe_api import StripeApi
 
-        payment, new = card_charges.charge(deps(), StripeApi(), tenant, invoice_id, body, key), True
+        payment, new = card_charges.charge(deps(), payment_gateway(), tenant, invoice_id, body, key), True
     else:
         payment, new = payments.record(deps(), tenant, invoice_id, body, key)
     answer = created(router, payment, f"/invoices/{invoice_id}/payments")

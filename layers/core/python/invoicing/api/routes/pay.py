@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
-from invoicing.api.adapters import deps
+from invoicing.adapters.live import deps
 from invoicing.api.http import logger, public_url
 
 router = Router()
@@ -131,15 +131,16 @@ def pay_checkout(token: PayToken):
         return _missing()
     from urllib.parse import parse_qsl
 
+    from invoicing.adapters.live import payment_gateway
     from invoicing.domain.errors import Conflict, InvalidInput, NotFound
     from invoicing.logic import paypage
-    from invoicing.store.stripe_api import StripeApi, StripeRefused, StripeUnavailable
+    from invoicing.ports import StripeRefused, StripeUnavailable
 
     body = router.current_event.decoded_body or ""
     form = {key: value[:64] for key, value in parse_qsl(body, keep_blank_values=True)}
     url = _page_url(token)
     try:
-        checkout = paypage.checkout(deps(), StripeApi(), token, url, form)
+        checkout = paypage.checkout(deps(), payment_gateway(), token, url, form)
     except NotFound:
         return _missing()
     except Conflict:  # paid, or the instalment chosen is, since the page was shown

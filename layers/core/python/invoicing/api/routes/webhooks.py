@@ -6,7 +6,7 @@ from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.metrics import MetricUnit
 
-from invoicing.api.adapters import deps
+from invoicing.adapters.live import deps
 from invoicing.api.http import ERRORS, json_response, logger, responses
 from invoicing.domain.errors import InvalidInput
 from invoicing.models.common import Model
@@ -34,8 +34,8 @@ class WebhookReceipt(Model):
 def stripe_webhook():
     import time
 
+    from invoicing.adapters.live import stripe_secrets
     from invoicing.logic import stripe_events
-    from invoicing.store.secrets import stripe_secrets
 
     request = router.current_event
     payload = (request.decoded_body or "").encode()  # the bytes Stripe signed (API Gateway may have encoded them)

@@ -7,7 +7,7 @@ import re
 from typing import Any
 from urllib.parse import quote
 
-from invoicing.store.ports import BlobStat, MissingBlob
+from invoicing.ports import BlobStat, MissingBlob
 
 DOCUMENTS_BUCKET_ENV = "DOCUMENTS_BUCKET"  # infra/wiring.py names it for the stack
 

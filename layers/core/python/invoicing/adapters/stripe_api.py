@@ -14,34 +14,10 @@ import os
 from functools import cache
 from typing import Any
 
-from invoicing.store.secrets import stripe_secrets
+from invoicing.ports import CardFailed, StripeRefused, StripeUnavailable
 
 STRIPE_API_BASE_ENV = "STRIPE_API_BASE"
 NETWORK_RETRIES = 2  # the library retries a lost connection with the same idempotency key
-
-
-class CardFailed(Exception):
-    """Stripe refused the charge: `code` is Stripe's (card_declined,
-    authentication_required, expired_card, …), `decline_code` the bank's."""
-
-    def __init__(self, code: str, message: str, decline_code: str | None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.decline_code = decline_code
-
-
-class StripeRefused(Exception):
-    """Stripe answered the request with an error that is not the card's
-    (a wrong parameter, an account not connected, a key refused)."""
-
-    def __init__(self, code: str | None, message: str, status: int | None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.status = status
-
-
-class StripeUnavailable(Exception):
-    """Stripe could not be reached, or answered 5xx or 429 after retries."""
 
 
 class StripeApi:
@@ -54,11 +30,13 @@ class StripeApi:
     def _call(self, request: Any, account: str | None, key: str) -> dict[str, Any]:
         import stripe
 
+        from invoicing.adapters import live
+
         options: dict[str, Any] = {"idempotency_key": key}
         if account:
             options["stripe_account"] = account
         try:
-            result: dict[str, Any] = request(_client(stripe_secrets()["secret_key"]), options).to_dict()
+            result: dict[str, Any] = request(_client(live.stripe_secrets()["secret_key"]), options).to_dict()
         except stripe.CardError as error:
             body = (error.json_body or {}).get("error") or {}
             raise CardFailed(error.code or "card_declined", error.user_message or str(error),

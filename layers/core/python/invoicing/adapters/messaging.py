@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from invoicing.store.ports import SendRejected, SendThrottled
+from invoicing.ports import SendRejected, SendThrottled
 
 _THROTTLING = {
     "TooManyRequestsException",

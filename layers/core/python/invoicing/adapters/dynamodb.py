@@ -41,7 +41,7 @@ from invoicing.domain.errors import (
     TooLarge,
 )
 from invoicing.domain.lifecycle import UNPAID
-from invoicing.store.ports import (
+from invoicing.ports import (
     SWEEP_SHARDS,
     SWEEPS,
     Candidate,

@@ -2,7 +2,7 @@
 
 Documents are plain JSON-able dicts. Every write is conditional: on the
 version it read (optimistic locking), on a name not being taken, on an
-invoice still being a draft. The DynamoDB adapter is `store.dynamodb`.
+invoice still being a draft. The DynamoDB adapter is `adapters.dynamodb`.
 """
 
 from __future__ import annotations
@@ -234,3 +234,47 @@ class Messenger(Protocol):
     def sender_verified(self, address: str) -> bool:
         """Whether SES may send from the address (verified, it or its domain)."""
         ...
+
+
+class WorkQueue(Protocol):
+    """Work for later, a message at a time (the sweeps' pages, SQS), and the
+    dead-letter queue that takes what failed on its own."""
+
+    def send(self, message: dict[str, Any]) -> None: ...
+
+    def poison(self, message: dict[str, Any]) -> None: ...
+
+
+class CardFailed(Exception):
+    """Stripe refused the charge: `code` is Stripe's (card_declined,
+    authentication_required, expired_card, …), `decline_code` the bank's."""
+
+    def __init__(self, code: str, message: str, decline_code: str | None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.decline_code = decline_code
+
+
+class StripeRefused(Exception):
+    """Stripe answered the request with an error that is not the card's
+    (a wrong parameter, an account not connected, a key refused)."""
+
+    def __init__(self, code: str | None, message: str, status: int | None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+
+
+class StripeUnavailable(Exception):
+    """Stripe could not be reached, or answered 5xx or 429 after retries."""
+
+
+class PaymentGateway(Protocol):
+    """Stripe, for the two calls the system makes, each on the business's
+    connected account and with an idempotency key (a retry creates nothing
+    twice). Both answer Stripe's object; CardFailed, StripeRefused or
+    StripeUnavailable else."""
+
+    def create_checkout_session(self, account: str | None, params: dict[str, Any], key: str) -> dict[str, Any]: ...
+
+    def confirm_off_session(self, account: str | None, params: dict[str, Any], key: str) -> dict[str, Any]: ...

@@ -1,0 +1,121 @@
+"""The outside world of a running function: its store, bucket, bus,
+messenger, work queue, secrets and Stripe — each made on first use, one per
+Lambda container, and only in the functions that reach for it.
+
+Tests and drills hand every function fakes of the same ports instead
+(`install`): the handlers then run as deployed, on in-memory adapters."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING
+
+from invoicing.logic.common import Deps
+
+if TYPE_CHECKING:
+    from invoicing.api.idempotency import IdempotencyStore
+    from invoicing.ports import Messenger, PaymentGateway, WorkQueue
+
+
+@dataclass
+class Installed:
+    """Adapters that replace AWS's and Stripe's in this process."""
+
+    deps: Deps
+    messenger: Messenger
+    idempotency: IdempotencyStore
+    work: WorkQueue
+    stripe_secrets: dict[str, str]
+    gateway: PaymentGateway | None = None  # None: Stripe's API (or its local stand-in) still answers
+
+
+_installed: Installed | None = None
+
+
+def install(adapters: Installed | None) -> None:
+    """Every function of this process uses `adapters` from now on (None:
+    AWS's again)."""
+    global _installed
+    _installed = adapters
+
+
+def installed() -> Installed | None:
+    return _installed
+
+
+def deps() -> Deps:
+    """The store, the bucket, the bus and the payment-link key."""
+    return _installed.deps if _installed is not None else _aws_deps()
+
+
+@cache
+def _aws_deps() -> Deps:
+    from invoicing.adapters.dynamodb import DynamoStore
+    from invoicing.adapters.eventbridge import EVENT_BUS_ENV, EventBridgeEvents
+    from invoicing.adapters.s3 import S3Blobs
+    from invoicing.adapters.secrets import PAY_LINK_SECRET_ENV, pay_link_key
+
+    events = EventBridgeEvents() if os.environ.get(EVENT_BUS_ENV) else None  # only publishers have a bus
+    link_key = pay_link_key if os.environ.get(PAY_LINK_SECRET_ENV) else None  # only who shows links
+    return Deps(store=DynamoStore(), blobs=S3Blobs(), events=events, link_key=link_key)
+
+
+def messenger() -> Messenger:
+    """E-mail and SMS, for the functions that send them."""
+    return _installed.messenger if _installed is not None else _aws_messenger()
+
+
+@cache
+def _aws_messenger() -> Messenger:
+    from invoicing.adapters.messaging import AwsMessenger
+
+    return AwsMessenger()
+
+
+def idempotency_store() -> IdempotencyStore:
+    if _installed is not None:
+        return _installed.idempotency
+    from invoicing.adapters.dynamodb import DynamoIdempotencyStore, DynamoStore
+
+    store = deps().store
+    assert isinstance(store, DynamoStore)
+    return DynamoIdempotencyStore(store)
+
+
+def work_queue() -> WorkQueue:
+    """The sweeps' pages of work (SQS)."""
+    return _installed.work if _installed is not None else _sqs_work()
+
+
+@cache
+def _sqs_work() -> WorkQueue:
+    from invoicing.adapters.queues import SqsWork
+
+    return SqsWork()
+
+
+def stripe_secrets() -> dict[str, str]:
+    """Stripe's API key and webhook signing secret."""
+    if _installed is not None:
+        return _installed.stripe_secrets
+    from invoicing.adapters.secrets import stripe_secrets as from_secrets_manager
+
+    return from_secrets_manager()
+
+
+def payment_gateway() -> PaymentGateway:
+    """Stripe: Checkout Sessions and off-session PaymentIntents."""
+    if _installed is not None and _installed.gateway is not None:
+        return _installed.gateway
+    from invoicing.adapters.stripe_api import StripeApi
+
+    return StripeApi()
+
+
+def forget() -> None:
+    """Drop the AWS adapters made so far (a test's emulation is gone)."""
+    _aws_deps.cache_clear()
+    _aws_messenger.cache_clear()
+    _sqs_work.cache_clear()

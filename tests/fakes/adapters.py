@@ -1,0 +1,275 @@
+"""In-memory fakes of every port the functions reach outside themselves —
+bucket, bus, messenger, work queue, idempotency records — and `fakes()`,
+which installs them with the in-memory store for every handler of the
+process (invoicing.adapters.live).
+
+Each fake keeps what it was given, for the tests to read, and does what the
+AWS adapter's contract says (conditional puts, versions, missing objects);
+each call is atomic, as a linearizable AWS is, so the concurrency tests test
+the code."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from invoicing.adapters.live import Installed
+from invoicing.adapters.s3 import content_disposition
+from invoicing.events import SOURCE
+from invoicing.logic.common import Deps
+from invoicing.ports import BlobStat, MissingBlob, Record
+from tests.fakes.store import InMemoryStore
+
+PAY_LINK_KEY = b"a local key for payment links, 32+ characters long"
+STRIPE_SECRETS = {"secret_key": "sk_test_local", "webhook_secret": "whsec_local_dev"}  # as the local stack's
+
+
+def linearizable(target: Any, lock: threading.RLock) -> Any:
+    """`target`, each of its public methods called under `lock`."""
+
+    class Locked:
+        def __getattr__(self, name: str) -> Any:
+            value = getattr(target, name)
+            if name.startswith("_") or not callable(value):
+                return value
+
+            def locked(*args: Any, **kwargs: Any) -> Any:
+                with lock:
+                    return value(*args, **kwargs)
+
+            return locked
+
+    return Locked()
+
+
+@dataclass
+class Blob:
+    data: bytes
+    content_type: str
+    version: str
+
+
+class InMemoryBlobs:
+    """The bucket (versioned, as the stack's is)."""
+
+    URL = "https://documents.blobs.test"
+
+    def __init__(self) -> None:
+        self.objects: dict[str, Blob] = {}
+        self.versions: dict[str, list[Blob]] = {}
+
+    def exists(self, key: str) -> bool:
+        return key in self.objects
+
+    def put(self, key: str, data: bytes, content_type: str, *, if_absent: bool = False) -> bool:
+        if if_absent and key in self.objects:
+            return False
+        blob = Blob(bytes(data), content_type, uuid.uuid4().hex)
+        self.objects[key] = blob
+        self.versions.setdefault(key, []).append(blob)
+        return True
+
+    def stat(self, key: str) -> BlobStat | None:
+        blob = self.objects.get(key)
+        return BlobStat(len(blob.data), blob.version) if blob else None
+
+    def read(self, key: str) -> bytes:
+        return self._blob(key).data
+
+    def head_bytes(self, key: str, count: int, version: str | None = None) -> bytes:
+        return self._blob(key, version).data[:count]
+
+    def copy(self, source: str, target: str, content_type: str, version: str | None = None) -> None:
+        self.put(target, self._blob(source, version).data, content_type)
+
+    def list_keys(self, prefix: str) -> list[str]:
+        return sorted(key for key in self.objects if key.startswith(prefix))
+
+    def delete(self, key: str) -> None:
+        self.objects.pop(key, None)
+
+    def upload_form(self, key: str, content_type: str, max_bytes: int, expires_s: int) -> dict[str, Any]:
+        return {"url": f"{self.URL}/", "fields": {"key": key, "Content-Type": content_type, "policy": "fake"}}
+
+    def download_url(
+        self, key: str, filename: str, expires_s: int, content_type: str = "application/pdf", inline: bool = True
+    ) -> str:
+        query = {
+            "response-content-disposition": content_disposition("inline" if inline else "attachment", filename),
+            "response-content-type": content_type,
+            "X-Amz-Expires": str(expires_s),
+        }
+        return f"{self.URL}/{quote(key)}?{urlencode(query)}"
+
+    def _blob(self, key: str, version: str | None = None) -> Blob:
+        if version is not None:
+            found = next((blob for blob in self.versions.get(key, []) if blob.version == version), None)
+            if found is None:
+                raise MissingBlob(key)
+            return found
+        if key not in self.objects:
+            raise MissingBlob(key)
+        return self.objects[key]
+
+
+class RecordingBus:
+    """The event bus: what was published, as EventBridge hands it to a rule's
+    target. `refuse` makes it fail as a bus that is down would."""
+
+    def __init__(self) -> None:
+        self.published: list[dict[str, Any]] = []
+        self.refuse: Exception | None = None
+        self._ids = itertools.count(1)
+
+    def publish(self, detail_type: str, detail: dict[str, Any]) -> None:
+        if self.refuse is not None:
+            raise self.refuse
+        self.published.append({
+            "version": "0", "id": f"evt-{next(self._ids)}", "source": SOURCE, "detail-type": detail_type,
+            "account": "123456789012", "time": "2026-01-01T00:00:00Z", "region": "eu-west-3", "resources": [],
+            "detail": json.loads(json.dumps(detail)),
+        })  # fmt: skip
+
+    def take(self) -> list[dict[str, Any]]:
+        """What was published since the last take, taken off the bus."""
+        taken, self.published[:] = list(self.published), []
+        return taken
+
+
+@dataclass
+class Email:
+    sender: str
+    recipient: str
+    mime: bytes
+    message_id: str
+
+
+@dataclass
+class Sms:
+    phone: str
+    text: str
+    message_id: str
+
+
+class FakeMessenger:
+    """E-mail and SMS: kept, never sent. The platform's domain is verified,
+    as the operator does in SES; `verify` plays the owner clicking SES's link."""
+
+    def __init__(self, verified: tuple[str, ...] = ("invoicing.local",)) -> None:
+        self.emails: list[Email] = []
+        self.sms: list[Sms] = []
+        self.registered: list[str] = []
+        self.verified = set(verified)
+        self.fail_next: Exception | None = None
+        self.click_links = True
+
+    def send_email(self, sender: str, recipient: str, mime: bytes) -> str:
+        self._maybe_fail()
+        message_id = f"ses-{uuid.uuid4().hex}"
+        self.emails.append(Email(sender, recipient, mime, message_id))
+        return message_id
+
+    def send_sms(self, phone: str, text: str) -> str:
+        self._maybe_fail()
+        message_id = f"sns-{uuid.uuid4().hex}"
+        self.sms.append(Sms(phone, text, message_id))
+        return message_id
+
+    def register_sender(self, address: str) -> None:
+        """The owner clicks SES's link at once (as moto has it), unless `click_links` is off."""
+        self.registered.append(address)
+        if self.click_links:
+            self.verified.add(address)
+
+    def sender_verified(self, address: str) -> bool:
+        return address in self.verified or address.rpartition("@")[2] in self.verified
+
+    def verify(self, address: str) -> None:
+        self.verified.add(address)
+
+    def _maybe_fail(self) -> None:
+        failure, self.fail_next = self.fail_next, None
+        if failure is not None:
+            raise failure
+
+
+class FakeWork:
+    """The sweeps' queue and its dead-letter queue."""
+
+    def __init__(self) -> None:
+        self.messages: list[dict[str, Any]] = []
+        self.dead_letters: list[dict[str, Any]] = []
+
+    def send(self, message: dict[str, Any]) -> None:
+        self.messages.append(json.loads(json.dumps(message)))
+
+    def poison(self, message: dict[str, Any]) -> None:
+        self.dead_letters.append(json.loads(json.dumps(message)))
+
+    def receive(self) -> dict[str, Any] | None:
+        return self.messages.pop(0) if self.messages else None
+
+
+class InMemoryIdempotency:
+    """Idempotency records, with the DynamoDB adapter's conditions: a key is
+    free, expired, or abandoned (no response, lease over) to be claimed."""
+
+    def __init__(self) -> None:
+        self.records: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def claim(self, tenant: str, key: str, fingerprint: str, now: int, lease_s: int, retention_s: int) -> Record | None:
+        held = self.records.get((tenant, key))
+        free = held is None or held["expires_at"] < now or (held["response"] is None and held["lease_until"] < now)
+        if free:
+            self.records[(tenant, key)] = {
+                "fingerprint": fingerprint, "lease_until": now + lease_s, "expires_at": now + retention_s,
+                "response": None,
+            }  # fmt: skip
+            return None
+        assert held is not None
+        return Record(held["fingerprint"], held["response"])
+
+    def complete(self, tenant: str, key: str, response: dict[str, Any]) -> None:
+        if (tenant, key) in self.records:
+            self.records[(tenant, key)]["response"] = json.loads(json.dumps(response))
+
+    def release(self, tenant: str, key: str) -> None:
+        self.records.pop((tenant, key), None)
+
+
+@dataclass
+class Fakes:
+    """The in-memory outside world, and the handles tests read it through."""
+
+    store: InMemoryStore = field(default_factory=InMemoryStore)
+    blobs: InMemoryBlobs = field(default_factory=InMemoryBlobs)
+    bus: RecordingBus = field(default_factory=RecordingBus)
+    messenger: FakeMessenger = field(default_factory=FakeMessenger)
+    work: FakeWork = field(default_factory=FakeWork)
+    idempotency: InMemoryIdempotency = field(default_factory=InMemoryIdempotency)
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+    def installed(self, now: Callable[[], Any] | None = None) -> Installed:
+        """Every port under one lock: one call at a time, as a linearizable AWS answers."""
+        lock = self.lock
+        deps = Deps(
+            store=linearizable(self.store, lock),
+            blobs=linearizable(self.blobs, lock),
+            events=linearizable(self.bus, lock),
+            link_key=lambda: PAY_LINK_KEY,
+        )
+        if now is not None:
+            deps.now = now
+        return Installed(
+            deps=deps,
+            messenger=linearizable(self.messenger, lock),
+            idempotency=linearizable(self.idempotency, lock),
+            work=linearizable(self.work, lock),
+            stripe_secrets=dict(STRIPE_SECRETS),
+        )
