@@ -141,7 +141,7 @@ def seed(runtime: Any, session: Any, tenant: str, total: int) -> int:
     emulated table. How many are candidates."""
     from infra.local.runtime import mint_token
     from invoicing.adapters.dynamodb import _decode, _encode
-    from invoicing.logic import sweeps
+    from invoicing.domain.invoice import planned
 
     url, headers = runtime.url, {"Authorization": f"Bearer {mint_token(tenant)}"}
     session.put(f"{url}/business", json={"legal_name": "Bench SAS", "siren": "732829320", "vat_number": "FR44732829320",
@@ -163,7 +163,7 @@ def seed(runtime: Any, session: Any, tenant: str, total: int) -> int:
     for n in range(total - 1):
         late = n < candidates - 1
         doc = {**model, "id": f"inv_{tenant}_{n:06d}", **({} if late else {"due_date": "2027-06-30"})}
-        items.append(_encode(tenant, "invoice", sweeps.plan(doc)))
+        items.append(_encode(tenant, "invoice", planned(doc)))
     for start in range(0, len(items), 25):
         batch = [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
         dynamodb.batch_write_item(RequestItems={table: batch})

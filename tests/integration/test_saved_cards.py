@@ -145,13 +145,12 @@ def test_the_same_request_twice_with_its_idempotency_key_charges_once(api, invoi
 
 def test_a_retry_the_api_has_forgotten_is_still_the_same_payment_intent(api, invoice, stripe_standin):
     from invoicing.adapters import live as adapters
-    from invoicing.adapters.stripe_api import StripeApi
     from invoicing.logic import card_charges
     from invoicing.models.payments import CardPayment
 
     data = CardPayment(method="card", amount="398.00", payment_method_id="pm_card_visa")
-    first = card_charges.charge(adapters.deps(), StripeApi(), "acme", invoice["id"], data, "charge-7")
-    again = card_charges.charge(adapters.deps(), StripeApi(), "acme", invoice["id"], data, "charge-7")
+    first = card_charges.charge(adapters.deps(), adapters.payment_gateway(), "acme", invoice["id"], data, "charge-7")
+    again = card_charges.charge(adapters.deps(), adapters.payment_gateway(), "acme", invoice["id"], data, "charge-7")
 
     assert again["id"] == first["id"]
     assert len({request.idempotency_key for request in stripe_standin.requests_to("/v1/payment_intents")}) == 1

@@ -345,7 +345,7 @@ def seed(api, total: int, candidates: int) -> None:
     copies of a real one, written straight to the table."""
     from invoicing.adapters import live as adapters
     from invoicing.adapters.dynamodb import _encode
-    from invoicing.logic import sweeps
+    from invoicing.domain.invoice import planned
 
     model = adapters.deps().store.get("acme", "invoice", issue(api, late_fees=MONTHLY)["id"])
     client, table = boto3.client("dynamodb"), adapters.deps().store.table
@@ -357,7 +357,7 @@ def seed(api, total: int, candidates: int) -> None:
             doc = {**model, "id": f"inv_seed{n:05d}", "due_date": "2027-03-01", "issue_date": "2027-01-01"}
         else:
             doc = {**model, "id": f"inv_seed{n:05d}", "status": "paid", "amount_due": "0.00", "amount_paid": "1398.00"}
-        items.append(_encode("acme", "invoice", sweeps.plan(doc)))
+        items.append(_encode("acme", "invoice", planned(doc)))
     for start in range(0, len(items), 25):
         client.batch_write_item(
             RequestItems={table: [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]}

@@ -111,7 +111,7 @@ def payment_gateway() -> PaymentGateway:
         return _installed.gateway
     from invoicing.adapters.stripe_api import StripeApi
 
-    return StripeApi()
+    return StripeApi(lambda: stripe_secrets()["secret_key"])
 
 
 def forget() -> None:

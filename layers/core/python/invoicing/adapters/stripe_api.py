@@ -11,6 +11,7 @@ make one (pay, api). STRIPE_API_BASE points it at a local stand-in
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -21,6 +22,9 @@ NETWORK_RETRIES = 2  # the library retries a lost connection with the same idemp
 
 
 class StripeApi:
+    def __init__(self, secret_key: Callable[[], str]) -> None:
+        self._secret_key = secret_key  # read at each call: a rolled key is taken up
+
     def create_checkout_session(self, account: str | None, params: dict[str, Any], key: str) -> dict[str, Any]:
         return self._call(lambda client, options: client.v1.checkout.sessions.create(params, options), account, key)
 
@@ -30,13 +34,11 @@ class StripeApi:
     def _call(self, request: Any, account: str | None, key: str) -> dict[str, Any]:
         import stripe
 
-        from invoicing.adapters import live
-
         options: dict[str, Any] = {"idempotency_key": key}
         if account:
             options["stripe_account"] = account
         try:
-            result: dict[str, Any] = request(_client(live.stripe_secrets()["secret_key"]), options).to_dict()
+            result: dict[str, Any] = request(_client(self._secret_key()), options).to_dict()
         except stripe.CardError as error:
             body = (error.json_body or {}).get("error") or {}
             raise CardFailed(error.code or "card_declined", error.user_message or str(error),

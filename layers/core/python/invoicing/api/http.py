@@ -17,7 +17,6 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConf
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
-from invoicing.adapters.transient import code_of, is_transient
 from invoicing.api import openapi
 from invoicing.domain.errors import (
     Busy,
@@ -38,6 +37,7 @@ from invoicing.domain.errors import (
 from invoicing.domain.money import UnknownCurrency
 from invoicing.logic.retry import time_budget
 from invoicing.models.common import UNION_TAGS, ErrorResponse
+from invoicing.ports import code_of, is_transient
 
 logger = Logger(service="invoicing")
 

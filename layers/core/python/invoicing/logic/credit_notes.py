@@ -27,9 +27,10 @@ from typing import Any
 from invoicing import events
 from invoicing.domain import credits
 from invoicing.domain.errors import FieldError, IllegalTransition, InvalidInput, NotFound, StaleVersion
+from invoicing.domain.invoice import settled, voided
 from invoicing.domain.lifecycle import ISSUED, UNPAID, Status, invoice_number
 from invoicing.domain.money import ZERO, format_amount, format_rate, has_at_most_decimals, minor_unit
-from invoicing.logic import catalog, invoices, payments, sweeps
+from invoicing.logic import catalog, invoices
 from invoicing.logic.common import Deps, announce, jsonable
 from invoicing.logic.retry import LostRace, until_written
 from invoicing.models.credit_notes import CreditNoteIn
@@ -166,7 +167,7 @@ def _credited(invoice: Doc, note: Doc, now: str, voiding: bool) -> Doc:
     """The invoice once the credit note takes its amount off. Credited in
     full (or voided), an unpaid invoice is void: nothing is asked any more."""
     credited = Decimal(invoice.get("credited") or 0) + Decimal(note["total"])
-    doc = payments.settled(
+    doc = settled(
         {
             **invoice,
             "credited": format_amount(credited, invoice["currency"]),
@@ -177,29 +178,12 @@ def _credited(invoice: Doc, note: Doc, now: str, voiding: bool) -> Doc:
     )
     was_unpaid = Status(invoice["status"]) in UNPAID
     if voiding or (was_unpaid and credited >= Decimal(invoice["totals"]["total"])):
-        doc = _void(doc, now)
+        doc = voided(doc, now)
     return doc
 
 
-def _void(doc: Doc, now: str) -> Doc:
-    """A void invoice asks nothing, its late fees included (they go with
-    it); what its client paid beyond what its credit notes left is owed back."""
-    currency = doc["currency"]
-    kept = Decimal(doc["totals"]["total"]) - Decimal(doc.get("credited") or 0)
-    return sweeps.plan(
-        {
-            **doc,
-            "status": Status.VOID.value,
-            "voided_at": now,
-            "paid_at": None,
-            "amount_due": format_amount(ZERO, currency),
-            "amount_overpaid": format_amount(max(Decimal(doc.get("amount_paid") or 0) - kept, ZERO), currency),
-        }
-    )
-
-
 def _void_only(deps: Deps, tenant: str, invoice: Doc, now: str) -> Doc:
-    doc = _void({**invoice, "updated_at": now, "version": invoice["version"] + 1}, now)
+    doc = voided({**invoice, "updated_at": now, "version": invoice["version"] + 1}, now)
     try:
         deps.store.replace(tenant, "invoice", doc, expected_version=invoice["version"], old_name=None, new_name=None)
     except StaleVersion:

@@ -19,6 +19,7 @@ from typing import Any
 
 from invoicing import events
 from invoicing.domain.errors import FieldError, IllegalTransition, InvalidInput, StaleVersion
+from invoicing.domain.invoice import Invoice
 from invoicing.domain.money import format_amount
 from invoicing.logic import catalog, invoices, sender
 from invoicing.logic.common import Deps, announce, new_delivery
@@ -135,10 +136,8 @@ def send_receipt(deps: Deps, messenger: Messenger, detail: dict[str, Any], detai
         if setting != "every_payment" or payment is None or payment.get("status") == "cancelled":
             return skipped
         id = delivery_id(invoice_id, 0, "receipt", recipient, about=f"payment:{payment_id}")
-        from invoicing.logic.payments import due_after
-
         facts = {key: payment[key] for key in ("id", "amount", "paid_at", "method")}
-        left = format_amount(due_after(invoice, payment["id"]), invoice["currency"])
+        left = format_amount(Invoice.of(invoice).due_after(payment["id"]), invoice["currency"])
         doc = new_delivery(id, invoice_id, detail["version"], "email", recipient, now, kind="receipt",
                            payment={**facts, "currency": invoice["currency"], "amount_due_after": left})  # fmt: skip
     else:  # paid: unless a refund made it due again since, or the payment's own receipt says it

@@ -9,10 +9,11 @@ from typing import Any
 from invoicing import events
 from invoicing.domain import lifecycle, schedule
 from invoicing.domain.errors import FieldError, InvalidInput, NameTaken, NotFound, StaleVersion
+from invoicing.domain.invoice import Invoice, instalments_shown, planned
 from invoicing.domain.lifecycle import Status
 from invoicing.domain.money import ZERO, format_amount, format_rate, has_at_most_decimals, minor_unit
 from invoicing.domain.totals import Discount, Line, Tax, Totals, compute_totals
-from invoicing.logic import catalog, paylinks, sweeps
+from invoicing.logic import catalog, paylinks
 from invoicing.logic.common import Deps, announce, jsonable
 from invoicing.logic.retry import LostRace, until_written
 from invoicing.models.common import sent
@@ -351,7 +352,7 @@ def finalize_invoice(
             "version": current["version"] + 1,
             "uploads": [],  # an upload not confirmed by now never will be: the bucket lets it expire
         }
-        issued = sweeps.plan(issued)
+        issued = planned(issued)
         step = Finalization(
             invoice=issued,
             expected_version=current["version"],
@@ -368,15 +369,6 @@ def finalize_invoice(
     return until_written(attempt, "too many invoices are being finalized at once")
 
 
-def void_invoice(deps: Deps, tenant: str, invoice_id: str, version: int | None) -> Doc:
-    """Void an unpaid invoice: it is kept, and a credit note takes off what
-    is left of it (logic.credit_notes)."""
-    from invoicing.logic import credit_notes
-
-    invoice, _ = credit_notes.void(deps, tenant, invoice_id, version)
-    return invoice
-
-
 def business_snapshot(business: Doc) -> Doc:
     """The seller as a document issued now names it."""
     return {key: business.get(key) for key in _SNAPSHOT_BUSINESS}
@@ -387,22 +379,20 @@ def business_snapshot(business: Doc) -> Doc:
 
 def present(deps: Deps, tenant: str, doc: Doc) -> Doc:
     """The stored document plus what is derived at read time."""
-    next_due = sweeps.next_due_date(doc) if Status(doc["status"]) in lifecycle.UNPAID else None
-    overdue = lifecycle.is_overdue(Status(doc["status"]), next_due, Decimal(doc["amount_due"]), deps.today())
-    from invoicing.logic import payments
-
+    invoice = Invoice.of(doc)
+    next_due = invoice.next_due_date() if invoice.status in lifecycle.UNPAID else None
     shown = {key: value for key, value in doc.items() if key not in INTERNAL}
     shown["payment_link"] = paylinks.link(deps, tenant, doc)
     # payments recorded before they had a status all succeeded
     shown["payments"] = [{"status": "succeeded", **payment} for payment in doc.get("payments") or []]
     if doc.get("payment_schedule"):
-        shown["payment_schedule"] = {**doc["payment_schedule"], "instalments": payments.instalments(doc)}
+        shown["payment_schedule"] = {**doc["payment_schedule"], "instalments": instalments_shown(doc)}
     return {
         **shown,
         "attachments": doc.get("attachments", []),
         "credit_notes": doc.get("credit_notes", []),
         "next_due_date": next_due.isoformat() if next_due else None,
-        "overdue": overdue,
+        "overdue": invoice.is_overdue(deps.today()),
     }
 
 

@@ -6,15 +6,15 @@ tries again) and never pay more than is due."""
 from __future__ import annotations
 
 import base64
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from invoicing import events
-from invoicing.domain import payments as ledger
 from invoicing.domain.errors import Conflict, IllegalTransition, InvalidInput, KeyReused, NotFound, StaleVersion
+from invoicing.domain.invoice import instalments_shown, settled
 from invoicing.domain.lifecycle import Status
-from invoicing.domain.money import ZERO, format_amount, has_at_most_decimals, minor_unit
+from invoicing.domain.money import format_amount, has_at_most_decimals, minor_unit
+from invoicing.domain.payments import ensure_payable
 from invoicing.logic import invoices
 from invoicing.logic.common import Deps, announce, keyed_id
 from invoicing.logic.retry import LostRace, until_written
@@ -43,9 +43,9 @@ def record(deps: Deps, tenant: str, invoice_id: str, data: Any, key: str | None 
         current = invoices.load(deps, tenant, invoice_id)  # as stored: what it keeps for itself is written back
         done = next((p for p in current.get("payments") or [] if p["id"] == payment_id), None)
         if done is not None:
-            again = _again(done, data, current)
-            _announced_again(deps, tenant, current, payment_id)
-            return again, False
+            recorded = _recorded_before(done, data, current)
+            _announce_again(deps, tenant, current, payment_id)
+            return recorded, False
         currency = current["currency"]
         amount = Decimal(data.amount)
         check(current, amount, data.instalment_id)
@@ -99,7 +99,7 @@ def cancel(deps: Deps, tenant: str, invoice_id: str, payment_id: str, reason: st
     return until_written(attempt, "the invoice is changing too often to cancel this payment now")
 
 
-def _again(payment: Doc, data: Any, invoice: Doc) -> Doc:
+def _recorded_before(payment: Doc, data: Any, invoice: Doc) -> Doc:
     """The payment a first attempt with this key recorded; the key sent with
     another payment (any field it was given differs) is refused, as the
     idempotency record would have."""
@@ -115,7 +115,7 @@ def _again(payment: Doc, data: Any, invoice: Doc) -> Doc:
     return {**payment, "invoice": position(invoice)}
 
 
-def _announced_again(deps: Deps, tenant: str, invoice: Doc, payment_id: str) -> None:
+def _announce_again(deps: Deps, tenant: str, invoice: Doc, payment_id: str) -> None:
     """The first attempt's write may have landed without its events (its
     answer was lost before them): they are said again. Their consumers take
     a repeat: the PDF renders once a version, the receipt goes once a paid
@@ -130,7 +130,7 @@ def check(invoice: Doc, amount: Decimal, instalment_id: str | None) -> None:
     currency = invoice["currency"]
     if not has_at_most_decimals(amount, minor_unit(currency)):
         raise InvalidInput.of("amount", f"{currency} amounts have at most {minor_unit(currency)} decimals")
-    ledger.ensure_payable(Status(invoice["status"]), amount, Decimal(invoice["amount_due"]), currency)
+    ensure_payable(Status(invoice["status"]), amount, Decimal(invoice["amount_due"]), currency)
     _check_instalment(invoice, instalment_id)
 
 
@@ -154,83 +154,6 @@ def save(deps: Deps, tenant: str, invoice: Doc, listed: list[Doc]) -> Doc:
     return doc
 
 
-def settled(doc: Doc, now: str) -> Doc:
-    """The invoice with the amounts and status its payments give it."""
-    currency = doc["currency"]
-    paid = ledger.amount_paid(_ledger(doc))
-    due = (
-        Decimal(doc["totals"]["total"])
-        + Decimal(doc.get("late_fees_total") or 0)
-        - paid
-        - Decimal(doc.get("credited") or 0)
-    )
-    status = ledger.status_of(Status(doc["status"]), paid, due)
-    from invoicing.logic.sweeps import plan, reopened
-
-    after = {
-        **doc,
-        "amount_paid": format_amount(paid, currency),
-        # Stripe may take more than is due (two clients paying at once): nothing is
-        # due, and the business sees what to give back
-        "amount_due": format_amount(max(due, Decimal(0)), currency),
-        "amount_overpaid": format_amount(max(-due, Decimal(0)), currency),
-        "status": status.value,
-        "paid_at": (doc.get("paid_at") or now) if status is Status.PAID else None,
-        "updated_at": now,
-        "version": doc["version"] + 1,
-    }
-    return plan(reopened(doc, after, _day_of(now)))
-
-
-def _day_of(timestamp: str) -> date:
-    from datetime import datetime
-
-    from invoicing.logic.common import BUSINESS_TIMEZONE
-
-    return datetime.fromisoformat(timestamp.replace("Z", "+00:00")).astimezone(BUSINESS_TIMEZONE).date()
-
-
-def instalments(doc: Doc) -> list[dict[str, Any]] | None:
-    """The schedule's instalments with what each asks, has received and still
-    needs (SPEC §6.1), or None without a schedule."""
-    plan = doc.get("payment_schedule")
-    if not plan:
-        return None
-    kind, planned = invoices.schedule_of(doc)
-    from invoicing.domain import schedule
-
-    amounts = schedule.amounts(kind, planned, Decimal(doc["totals"]["total"]), doc["currency"])
-    amounts = schedule.less_credited(amounts, Decimal(doc.get("credited") or 0))
-    positions = ledger.allocate(amounts, _ledger(doc))
-    currency = doc["currency"]
-    return [
-        {
-            **item,
-            "id": position.id,
-            "amount": format_amount(position.amount, currency),
-            "amount_paid": format_amount(position.amount_paid, currency),
-            "amount_due": format_amount(position.amount_due, currency),
-            "status": position.status,
-        }
-        for item, position in zip(plan["instalments"], positions, strict=True)
-    ]
-
-
-def due_after(doc: Doc, payment_id: str) -> Decimal:
-    """What the invoice still asked right after this payment: its amounts as
-    they stand, less the payments up to this one (a receipt sent late still
-    tells the client where that payment left the invoice)."""
-    paid = ZERO
-    for payment, counted in zip(doc.get("payments") or [], _counted(doc), strict=True):
-        paid += counted
-        if payment["id"] == payment_id:
-            break
-    owed = (
-        Decimal(doc["totals"]["total"]) + Decimal(doc.get("late_fees_total") or 0) - Decimal(doc.get("credited") or 0)
-    )
-    return max(owed - paid, ZERO)
-
-
 def position(doc: Doc) -> Doc:
     return {key: doc[key] for key in ("status", "amount_paid", "amount_due", "version")}
 
@@ -246,26 +169,10 @@ def published(deps: Deps, tenant: str, before: Doc, after: Doc, payment_id: str 
         announce(deps, events.INVOICE_PAID, tenant, after, payment_id=payment_id)
 
 
-def _ledger(doc: Doc) -> list[ledger.Paid]:
-    return [
-        ledger.Paid(counted, p.get("instalment_id"))
-        for p, counted in zip(doc.get("payments") or [], _counted(doc), strict=True)
-        if p.get("status") != "cancelled"
-    ]
-
-
-def _counted(doc: Doc) -> list[Decimal]:
-    """What each payment pays: its amount less what was refunded; nothing once cancelled."""
-    return [
-        ZERO if p.get("status") == "cancelled" else Decimal(p["amount"]) - Decimal(p.get("amount_refunded") or 0)
-        for p in doc.get("payments") or []
-    ]
-
-
 def _check_instalment(invoice: Doc, instalment_id: str | None) -> None:
     if instalment_id is None:
         return
-    known = [item["id"] for item in instalments(invoice) or []]
+    known = [item["id"] for item in instalments_shown(invoice) or []]
     if instalment_id not in known:
         raise InvalidInput.of(
             "instalment_id",

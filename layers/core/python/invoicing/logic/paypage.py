@@ -15,9 +15,9 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from invoicing.domain import payments as ledger
 from invoicing.domain import stripe_money
 from invoicing.domain.errors import Conflict, InvalidInput, NotFound
+from invoicing.domain.payments import InstalmentPosition, OnlineCharge, online_charge
 from invoicing.logic import catalog, documents, invoices, paylinks
 from invoicing.logic.common import Deps
 from invoicing.ports import Doc, PaymentGateway
@@ -121,11 +121,11 @@ def checkout(deps: Deps, stripe: PaymentGateway, token: str, page_url: str, form
     target = form.get("target") or "balance"
     rate = _tip_rate(form.get("tip"), offered["tips"])
     positions = [
-        ledger.InstalmentPosition(item["id"], Decimal(item["amount"]), Decimal(item["amount_paid"]))
+        InstalmentPosition(item["id"], Decimal(item["amount"]), Decimal(item["amount_paid"]))
         for item in _instalments(invoice)
     ]
     step = stripe_money.step(currency)
-    charge = ledger.online_charge(Decimal(invoice["amount_due"]), positions, target, rate, step)
+    charge = online_charge(Decimal(invoice["amount_due"]), positions, target, rate, step)
     customer = _customer(deps, tenant, invoice)
     params = session_params(tenant, invoice, business, customer, charge, offered["methods"], page_url)
     key = idempotency_key(business["stripe_account_id"], params)
@@ -138,7 +138,7 @@ def session_params(
     invoice: Doc,
     business: Doc,
     customer: Doc | None,
-    charge: ledger.OnlineCharge,
+    charge: OnlineCharge,
     methods: list[str],
     page_url: str,
 ) -> dict[str, Any]:

@@ -22,91 +22,15 @@ from decimal import Decimal
 from typing import Any
 
 from invoicing import events
-from invoicing.adapters.transient import is_transient
-from invoicing.domain import late_fees, reminders, schedule
+from invoicing.domain import reminders
 from invoicing.domain.errors import StaleVersion
+from invoicing.domain.invoice import Invoice, planned, settled
 from invoicing.domain.money import format_amount
 from invoicing.logic.common import Deps, announce, new_delivery
 from invoicing.logic.retry import LostRace, until_written
-from invoicing.ports import Candidate, ConditionFailed, Doc, WorkQueue
+from invoicing.ports import Candidate, ConditionFailed, Doc, WorkQueue, is_transient
 
 logger = logging.getLogger(__name__)
-
-UNPAID = ("open", "partially_paid")
-
-
-# -- planning: what each sweep next has to do for an invoice ---------------------------
-
-
-def plan(doc: Doc) -> Doc:
-    """The invoice with the day its next payment is due (the earliest
-    unpaid instalment's, else its own due date: what overdue, late fees and
-    reminders follow, SPEC §6.2) and the days its sweeps next have work for it."""
-    unpaid = doc["status"] in UNPAID and Decimal(doc["amount_due"]) > 0 and doc.get("due_date")
-    next_due = next_due_date(doc) if unpaid else None
-    fee_on = reminder_on = None
-    if next_due is not None:
-        policy = policy_of(doc)
-        unpaid_part = _principal_unpaid(doc)
-        # a fee that would be nothing (a value of 0, a rate of a tiny balance) is no work: out of the index
-        if policy is not None and late_fees.fee_amount(policy, unpaid_part, doc["currency"]) > 0:
-            fee_on = late_fees.next_fee_date(policy, next_due, _applied(doc), _fees_from(doc))
-        settings = doc.get("reminders") or {}
-        if settings.get("enabled"):
-            done = set(doc.get("reminders_done") or [])
-            reminder_on = reminders.next_reminder_date(deadlines(doc), _offsets(doc), done)
-    return {
-        **doc,
-        "next_due_date": next_due.isoformat() if next_due else None,
-        "sweep_late_fees_on": fee_on.isoformat() if fee_on else None,
-        "sweep_reminders_on": reminder_on.isoformat() if reminder_on else None,
-    }
-
-
-def next_due_date(doc: Doc) -> date | None:
-    """The day the invoice's next payment is due: its earliest unpaid
-    instalment's, else its own due date (None before it has one)."""
-    if not doc.get("due_date"):
-        return None
-    return schedule.next_due_date(
-        [(day, not due) for day, due in _instalments_due(doc)], date.fromisoformat(doc["due_date"])
-    )
-
-
-def _instalments_due(doc: Doc) -> list[tuple[date, Decimal]]:
-    """Each instalment's due date and what it still asks (none without a schedule)."""
-    from invoicing.logic import payments
-
-    return [
-        (date.fromisoformat(item["due_date"]), Decimal(item["amount_due"])) for item in payments.instalments(doc) or []
-    ]
-
-
-def policy_of(doc: Doc) -> late_fees.Policy | None:
-    settings = doc.get("late_fees") or {}
-    if not settings.get("enabled"):
-        return None
-    frequency = settings.get("frequency") or {}
-    return late_fees.Policy(
-        kind=settings.get("type", "percentage"),
-        value=Decimal(str(settings.get("value", 0))),
-        interval=frequency.get("interval", "month"),
-        interval_count=int(frequency.get("interval_count", 1)),
-        grace_days=int(settings.get("grace_days", 0)),
-        max_fees=settings.get("max_fees"),
-    )
-
-
-def deadlines(doc: Doc) -> list[reminders.Deadline]:
-    """The instalments with their state, or the invoice's own due date."""
-    from invoicing.logic import payments
-
-    scheduled = payments.instalments(doc)
-    if scheduled:
-        return [reminders.Deadline(item["id"], date.fromisoformat(item["due_date"]), item["status"] == "paid")
-                for item in scheduled]  # fmt: skip
-    return [reminders.Deadline("invoice", date.fromisoformat(doc["due_date"]), Decimal(doc["amount_due"]) <= 0)]
-
 
 # -- the work on one invoice -------------------------------------------------------------
 
@@ -115,21 +39,15 @@ def apply_late_fees(deps: Deps, tenant: str, doc: Doc, today: date) -> int:
     """Apply the fees `doc` owes as of `today`; how many were applied.
     `doc` is the invoice as the index gave it: read again only when another
     write got there first."""
-    from invoicing.logic import payments
 
     def attempt(doc: Doc) -> int:
-        policy = policy_of(doc)
-        fees = []
-        next_due = next_due_date(doc)
-        if policy is not None and doc["status"] in UNPAID and next_due is not None:
-            fees = late_fees.fees_due(policy, next_due, _applied(doc), _overdue(doc, today), today, doc["currency"],
-                                      _fees_from(doc))  # fmt: skip
+        fees = Invoice.of(doc).late_fees_due(today)
         currency, now = doc["currency"], deps.timestamp()
         entries = [*(doc.get("late_fee_entries") or []),
                    *({"period": fee.period, "amount": format_amount(fee.amount, currency),
                       "applied_on": today.isoformat(), "applied_at": now} for fee in fees)]  # fmt: skip
         total = sum((Decimal(entry["amount"]) for entry in entries), Decimal(0))
-        updated = payments.settled({**doc, "late_fee_entries": entries,
+        updated = settled({**doc, "late_fee_entries": entries,
                                     "late_fees_total": format_amount(total, currency)}, now)  # fmt: skip
         if not fees and _same_plan(doc, updated):
             return 0
@@ -149,13 +67,13 @@ def send_reminders(deps: Deps, tenant: str, doc: Doc, today: date) -> int:
     def attempt(doc: Doc) -> int:
         settings = doc.get("reminders") or {}
         done = set(doc.get("reminders_done") or [])
-        due, passed = ([], [])
-        if settings.get("enabled") and doc["status"] in UNPAID:
-            due, passed = reminders.due_now(deadlines(doc), _offsets(doc), done, today)
+        due, passed = Invoice.of(doc).reminders_due(today)
         ids = [_queue(deps, tenant, doc, reminder, channel, recipient)
                for reminder in due for channel, recipient in _recipients(doc, settings)]  # fmt: skip
         marked = sorted(done | {reminder.key for reminder in due} | set(passed))
-        updated = plan({**doc, "reminders_done": marked, "updated_at": deps.timestamp(), "version": doc["version"] + 1})
+        updated = planned(
+            {**doc, "reminders_done": marked, "updated_at": deps.timestamp(), "version": doc["version"] + 1}
+        )
         if not due and not passed and _same_plan(doc, updated):
             return 0
         if ids and deps.events is not None:
@@ -195,41 +113,6 @@ def _recipients(doc: Doc, settings: dict[str, Any]) -> list[tuple[str, str]]:
         if address:
             found.append((channel, address))
     return found
-
-
-def _offsets(doc: Doc) -> tuple[int, ...]:
-    return tuple((doc.get("reminders") or {}).get("offsets") or reminders.DEFAULT_OFFSETS)
-
-
-def _fees_from(doc: Doc) -> date | None:
-    return date.fromisoformat(doc["fees_from"]) if doc.get("fees_from") else None
-
-
-def reopened(before: Doc, after: Doc, today: date) -> Doc:
-    """`after`, remembering the day its own amount became unpaid again
-    after being settled (a refund): the periods before owe no fee."""
-    if _principal_unpaid(before) <= 0 < _principal_unpaid(after) and before.get("status") != "draft":
-        return {**after, "fees_from": today.isoformat()}
-    return after
-
-
-def _applied(doc: Doc) -> set[str]:
-    return {entry["period"] for entry in doc.get("late_fee_entries") or []}
-
-
-def _principal_unpaid(doc: Doc) -> Decimal:
-    """What is unpaid of the invoice itself, fees apart."""
-    paid = Decimal(doc.get("amount_paid") or 0) + Decimal(doc.get("credited") or 0)
-    return Decimal(doc["totals"]["total"]) - paid
-
-
-def _overdue(doc: Doc, today: date) -> Decimal:
-    """What a percentage fee is charged on: what is unpaid of the invoice
-    itself (fees apart), or with a schedule, of the instalments already due."""
-    instalments = _instalments_due(doc)
-    if not instalments:
-        return _principal_unpaid(doc)
-    return sum((due for day, due in instalments if day < today and due > 0), Decimal(0))
 
 
 def _same_plan(before: Doc, after: Doc) -> bool:
@@ -312,7 +195,7 @@ def work_page(
             logger.warning("sweep page out of time", extra={"sweep": sweep, "deferred": len(rest)})
             break
         try:
-            done["done"] += _patiently(lambda c=candidate: WORK[sweep](deps, c.tenant, c.invoice, today))
+            done["done"] += _through_throttling(lambda c=candidate: WORK[sweep](deps, c.tenant, c.invoice, today))
         except Exception as error:  # one invoice never blocks the others
             logger.exception(
                 "sweep failed on an invoice", extra={"sweep": sweep, "invoice_id": candidate.invoice["id"]}
@@ -330,7 +213,7 @@ def _left_over(deps: Deps, invoices: list[list[str]]) -> list[Candidate]:
     return [Candidate(tenant, doc) for tenant, doc in found if doc is not None]
 
 
-def _patiently(work: Callable[[], int], attempts: int = TRANSIENT_ATTEMPTS) -> int:
+def _through_throttling(work: Callable[[], int], attempts: int = TRANSIENT_ATTEMPTS) -> int:
     """The work, tried again after a pause while AWS is busy (a throttled
     write wrote nothing, and the work is idempotent): a busy table delays an
     invoice, never sends it to the dead-letter queue."""

@@ -132,8 +132,12 @@ def mark_sent(invoice_id: InvoiceId, body: OptionalVersion = None):
     responses=responses(200, "The void invoice", Invoice, 404, 409),
 )
 def void(invoice_id: InvoiceId, body: OptionalVersion = None):
+    """Voiding keeps the invoice: a credit note takes off what is left of it (logic.credit_notes)."""
+    from invoicing.logic import credit_notes
+
     version, tenant = _version(body), tenant_of(router)
-    return json_response(200, with_deliveries(tenant, invoices.void_invoice(deps(), tenant, invoice_id, version)))
+    invoice, _ = credit_notes.void(deps(), tenant, invoice_id, version)
+    return json_response(200, with_deliveries(tenant, invoice))
 
 
 @router.post(
