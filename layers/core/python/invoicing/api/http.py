@@ -35,6 +35,7 @@ from invoicing.domain.errors import (
     UnsupportedType,
 )
 from invoicing.domain.money import UnknownCurrency
+from invoicing.domain.tenants import is_tenant_name
 from invoicing.logic.retry import time_budget
 from invoicing.models.common import UNION_TAGS, ErrorResponse
 from invoicing.ports import code_of, is_transient
@@ -43,11 +44,6 @@ logger = Logger(service="invoicing")
 
 MAX_BODY_BYTES = 1_000_000
 TENANT_CLAIM = "custom:tenant_id"
-_TENANT = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-# Names that are not tenants: the bucket's other top-level folders (a tenant
-# of that name would share their prefix and lifecycle rules) and the table's
-# partition of what belongs to no tenant (logic.sender's address owners).
-RESERVED_TENANTS = frozenset({"pending", "attachments", "logos", "platform"})
 JSON = "application/json"
 
 
@@ -93,7 +89,7 @@ def tenant_of(app: APIGatewayRestResolver | Router) -> str:
     authorizer = app.current_event.request_context.authorizer
     claims = (authorizer.raw_event or {}).get("claims") or {}
     tenant = claims.get(TENANT_CLAIM) if isinstance(claims, dict) else None
-    if not isinstance(tenant, str) or not _TENANT.match(tenant) or tenant.lower() in RESERVED_TENANTS:
+    if not is_tenant_name(tenant):
         raise Unauthorized("the token carries no valid custom:tenant_id claim")
     return tenant
 

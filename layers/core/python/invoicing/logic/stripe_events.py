@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
+import json
 import re
 import time
 from datetime import UTC, datetime
@@ -21,8 +22,9 @@ from decimal import Decimal
 from typing import Any
 
 from invoicing.domain import stripe_money
-from invoicing.domain.errors import DomainError, StaleVersion
+from invoicing.domain.errors import DomainError, InvalidInput, StaleVersion
 from invoicing.domain.money import format_amount
+from invoicing.domain.tenants import is_tenant_name
 from invoicing.logic import catalog, payments
 from invoicing.logic.common import BUSINESS_TIMEZONE, Deps
 from invoicing.logic.retry import LostRace, until_written
@@ -33,8 +35,6 @@ PLATFORM = "platform"
 KIND = "stripe"  # under the platform: processed events, payment intents' invoices, early refunds
 EVENT_RETENTION_S = 30 * 86_400  # Stripe retries an event for three days
 MAX_FAILURES = 20
-_TENANT = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_RESERVED = frozenset({"pending", "attachments", "logos", "platform"})
 _STAMP = re.compile(r"[0-9]{1,12}")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
@@ -67,6 +67,24 @@ def sign(payload: bytes, secret: str, stamp: int) -> str:
     """The header Stripe would send (for the local tools and the tests)."""
     digest = hmac.new(secret.encode(), f"{stamp}.".encode() + payload, hashlib.sha256).hexdigest()
     return f"t={stamp},v1={digest}"
+
+
+def receive(deps: Deps, payload: bytes, signature: str | None, secret: str, now: float) -> tuple[str, dict[str, Any]]:
+    """A delivery of Stripe's webhook: verified, applied once, remembered.
+    What was done (for the log) and the event. An event seen before is
+    answered at once; one that fails half-way is not remembered, so Stripe's
+    retry applies the rest (each step is idempotent)."""
+    verify(payload, signature, secret, now)
+    try:
+        event = json.loads(payload)
+        event_id = str(event["id"])
+    except (ValueError, KeyError, TypeError):
+        raise InvalidInput.of("body", "not a Stripe event") from None
+    if seen(deps, event_id):
+        return "already processed", event
+    outcome = handle(deps, event)
+    done(deps, event_id)
+    return outcome, event
 
 
 def seen(deps: Deps, event_id: str) -> bool:
@@ -241,7 +259,7 @@ def _target(deps: Deps, event: dict[str, Any], metadata: dict[str, Any]) -> tupl
     account of that invoice's business: any business could write another's
     ids into the metadata of a payment on its own account."""
     tenant, invoice_id = metadata.get("tenant_id"), metadata.get("invoice_id")
-    if not isinstance(tenant, str) or not _TENANT.match(tenant) or tenant.lower() in _RESERVED:
+    if not is_tenant_name(tenant):
         return None
     if not isinstance(invoice_id, str) or not _from_its_account(deps, event, tenant):
         return None

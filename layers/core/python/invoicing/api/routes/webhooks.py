@@ -1,14 +1,11 @@
 """Stripe's webhook (its own function, public: the signature is the authentication)."""
 
-import json
-
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.metrics import MetricUnit
 
 from invoicing.adapters.live import deps
 from invoicing.api.http import ERRORS, json_response, logger, responses
-from invoicing.domain.errors import InvalidInput
 from invoicing.models.common import Model
 
 router = Router()
@@ -40,18 +37,9 @@ def stripe_webhook():
     request = router.current_event
     payload = (request.decoded_body or "").encode()  # the bytes Stripe signed (API Gateway may have encoded them)
     signature = request.headers.get("Stripe-Signature") or request.headers.get("stripe-signature")
-    stripe_events.verify(payload, signature, stripe_secrets()["webhook_secret"], time.time())
-    try:
-        event = json.loads(payload)
-        event_id = str(event["id"])
-    except (ValueError, KeyError, TypeError):
-        raise InvalidInput.of("body", "not a Stripe event") from None
-    store = deps()
-    if stripe_events.seen(store, event_id):
-        return json_response(200, {"received": True, "outcome": "already processed"})
-    outcome = stripe_events.handle(store, event)
-    stripe_events.done(store, event_id)
+    secret = stripe_secrets()["webhook_secret"]
+    outcome, event = stripe_events.receive(deps(), payload, signature, secret, time.time())
     if outcome == "recorded":  # a new payment (not an update of one, nor a refund)
         Metrics().add_metric(name="PaymentsRecorded", unit=MetricUnit.Count, value=1)
-    logger.info("stripe event", extra={"event_id": event_id, "type": event.get("type"), "outcome": outcome})
+    logger.info("stripe event", extra={"event_id": event.get("id"), "type": event.get("type"), "outcome": outcome})
     return json_response(200, {"received": True, "outcome": outcome})
