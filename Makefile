@@ -7,7 +7,6 @@ TENANT ?= acme
 CDK_CLI := aws-cdk@2.1148.1  # the CLI must read aws-cdk-lib 2.275's cloud assembly (schema 55)
 
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
-export PYTHONPATH := $(CURDIR):$(CURDIR)/layers/core/python
 export PYTHONDONTWRITEBYTECODE := 1
 
 FORCE:
@@ -23,9 +22,11 @@ test: install build browser tools lint typecheck ## install, then pass the whole
 test-fast: install ## the suite without infra tests (no CDK synth)
 	$(BIN)/pytest -m "not infra"
 
-$(BIN)/.installed: requirements-dev.txt layers/requirements.txt layers/requirements-stripe.txt layers/requirements-pdf.txt
+$(BIN)/.installed: requirements-dev.txt layers/requirements.txt layers/requirements-stripe.txt layers/requirements-pdf.txt layers/core/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	# the shared package, editable: the venv imports layers/core/python/invoicing as it is
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e layers/core
 	touch $@
 
 install: $(BIN)/.installed fonts
@@ -66,12 +67,13 @@ define compile312
 	else echo "warning: no Python 3.12 here: the $(1) layer ships without bytecode (slower cold starts)"; fi
 endef
 
-# The shared package, as Lambda mounts it, with its bytecode: copied again at
-# every build (a second), so that no module deleted or renamed since lingers.
+# The shared package, installed from its pyproject as Lambda mounts it, with its
+# bytecode: built again at every build (seconds), from a clean setuptools build
+# folder, so that no module deleted or renamed since lingers.
 build/layers/core.built: FORCE
-	rm -rf build/layers/core && mkdir -p build/layers/core
-	cp -r layers/core/python build/layers/core/python
-	find build/layers/core -name __pycache__ -prune -exec rm -rf {} +
+	rm -rf build/layers/core layers/core/build && mkdir -p build/layers/core
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-compile --target build/layers/core/python ./layers/core
+	rm -rf layers/core/build build/layers/core/python/*.dist-info
 	$(call compile312,build/layers/core/python)
 	touch $@
 

@@ -74,13 +74,17 @@ COPIED_FROM: dict[str, Path] = {"core": REPO_ROOT / "layers" / "core" / "python"
 
 
 def _differs(source: Path, copy: Path) -> bool:
-    """A module added, removed or changed in `source` since it was copied."""
+    """A module added, removed or changed in `source` since it was built
+    (and a file the package's data leaves out)."""
 
     def files(folder: Path) -> dict[str, Path]:
         return {
             str(p.relative_to(folder)): p
             for p in folder.rglob("*")
-            if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
+            if p.is_file()
+            and "__pycache__" not in p.parts
+            and p.suffix != ".pyc"
+            and not any(part.endswith(".egg-info") for part in p.parts)  # the editable install's
         }
 
     ours, copied = files(source), files(copy)

@@ -27,7 +27,6 @@ from infra.local.queues import QueuePoller
 from infra.local.stripe_standin import StripeStandIn
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED_CODE = ROOT / "layers" / "core" / "python"
 
 
 def mint_token(tenant: str, subject: str = "local-user", ttl_s: int = 24 * 3600) -> str:
@@ -52,9 +51,8 @@ class LocalRuntime:
 
     @classmethod
     def start(cls, port: int = 0, moto_port: int = 0, host: str = "127.0.0.1") -> LocalRuntime:
-        for path in (str(SHARED_CODE), str(ROOT)):  # what the layers give a Lambda
-            if path not in sys.path:
-                sys.path.insert(0, path)
+        if str(ROOT) not in sys.path:  # the functions' code, as Lambda's task root (the package is installed)
+            sys.path.insert(0, str(ROOT))
         emulation = Emulation.start(moto_port, host)
         environment = {
             **emulation.environment(),

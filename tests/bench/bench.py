@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "core" / "python")]
+sys.path.insert(0, str(ROOT))  # run as a script: infra/ and functions/ (the package is installed)
 
 from infra import wiring  # noqa: E402
 
@@ -42,7 +42,7 @@ def cold_import_ms(*statements: str, bytecode: bool = True, setup: str = "pass")
     bytecode, as the built layers ship it (compiled once, by a first run
     that is not counted); without, as Lambda ran a layer that shipped none:
     every module compiled each time."""
-    env = {**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'layers/core/python'}", "AWS_DEFAULT_REGION": "eu-west-3"}
+    env = {**os.environ, "AWS_DEFAULT_REGION": "eu-west-3"}
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # the Makefile's, for the tests' sake
     env["PYTHONPYCACHEPREFIX"] = str(ROOT / "bench-results" / ("pycache" if bytecode else "no-pycache"))
     if not bytecode:
@@ -50,7 +50,8 @@ def cold_import_ms(*statements: str, bytecode: bool = True, setup: str = "pass")
 
     def run(statement: str) -> float:
         code = f"import time\n{setup}\nt = time.perf_counter()\n{statement}\nprint((time.perf_counter() - t) * 1000)"
-        output = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+        command = [sys.executable, "-c", code]
+        output = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, check=True)
         return float(output.stdout.splitlines()[-1])  # after what the handler logged
 
     if bytecode:

@@ -52,8 +52,7 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     """`python -m infra.local.runtime`, as `make dev` starts it, its output in a file."""
     output = tmp_path_factory.mktemp("observability") / "runtime.log"
     port = free_port()
-    env = {**os.environ, "PORT": str(port), "MOTO_PORT": str(free_port()), "TENANT": "zephyr", "LOG_LEVEL": "INFO",
-           "PYTHONPATH": f"{ROOT}:{ROOT / 'layers' / 'core' / 'python'}"}  # fmt: skip
+    env = {**os.environ, "PORT": str(port), "MOTO_PORT": str(free_port()), "TENANT": "zephyr", "LOG_LEVEL": "INFO"}
     with output.open("wb") as sink:
         process = subprocess.Popen([sys.executable, "-m", "infra.local.runtime"], cwd=ROOT, env=env,
                                    stdout=sink, stderr=subprocess.STDOUT)  # fmt: skip
