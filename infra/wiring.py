@@ -12,6 +12,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+# The environment variables the stack sets and the functions read (invoicing.settings):
+# declared once, there.
+from invoicing.settings import (  # noqa: F401
+    DOCUMENTS_BUCKET_ENV,
+    EVENT_BUS_ENV,
+    PAY_LINK_SECRET_ENV,
+    STRIPE_SECRET_ENV,
+    SWEEP_DEAD_LETTERS_ENV,
+    SWEEP_QUEUE_ENV,
+    TABLE_ENV,
+)
+
 
 @dataclass(frozen=True)
 class Function:
@@ -258,9 +270,6 @@ ROUTES: tuple[Route, ...] = (
 # Every event the system publishes comes from this source
 # (layers/core/python/invoicing/events.py names the detail types).
 EVENT_SOURCE = "invoicing"
-EVENT_BUS_ENV = "EVENT_BUS_NAME"
-STRIPE_SECRET_ENV = "STRIPE_SECRET_NAME"  # invoicing.adapters.secrets reads it
-PAY_LINK_SECRET_ENV = "PAY_LINK_SECRET_NAME"  # likewise
 
 EVENT_RULES: tuple[EventRule, ...] = (
     # A PDF for every issued version, made before anyone asks for it.
@@ -293,8 +302,6 @@ SCHEDULES: tuple[Schedule, ...] = (
 # The pages of candidates a sweep fans out (one message per index shard, then
 # one per next page); a poison invoice is sent to the dead-letter queue alone.
 QUEUES: tuple[WorkQueue, ...] = (WorkQueue("sweep-pages", "sweeps", batch_size=1, max_receives=3),)
-SWEEP_QUEUE_ENV = "SWEEP_QUEUE_URL"
-SWEEP_DEAD_LETTERS_ENV = "SWEEP_DEAD_LETTERS_URL"
 
 # Layer name → its folder, relative to the repository (built ones by `make build`).
 LAYERS: dict[str, str] = {
@@ -308,7 +315,6 @@ LAYERS: dict[str, str] = {
 # {tenant}/invoices/{invoice id}/v{version}.pdf, {tenant}/credit-notes/{id}.pdf and
 # {tenant}/invoices/{invoice id}/attachments/{attachment id}, uploads land
 # under pending/ until confirmed. Its name reaches the functions in this variable.
-DOCUMENTS_BUCKET_ENV = "DOCUMENTS_BUCKET"
 
 TABLE = TableSpec(
     indexes=(

@@ -326,6 +326,17 @@ def _capture_bus(bus: str) -> None:
     events.put_targets(Rule="capture", EventBusName=bus, Targets=[{"Id": "queue", "Arn": arn}])
 
 
+@pytest.fixture(autouse=True)
+def environment_read_afresh() -> Iterator[None]:
+    """Each test's functions read the environment as the test sets it, and
+    none carries the last test's (invoicing.settings reads it once)."""
+    from invoicing import settings
+
+    settings.reread()
+    yield
+    settings.reread()  # after monkeypatch has put the environment back
+
+
 @pytest.fixture
 def one_flush_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
     """For handlers run from several threads of this process (never in
@@ -373,10 +384,12 @@ def stripe_standin(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """The local stand-in for Stripe's API, where the functions' Stripe
     client goes (STRIPE_API_BASE); it keeps what it received."""
     from infra.local.stripe_standin import StripeStandIn
+    from invoicing import settings
     from invoicing.adapters import stripe_api
 
     standin = StripeStandIn().start()
-    monkeypatch.setenv(stripe_api.STRIPE_API_BASE_ENV, standin.url)
+    monkeypatch.setenv(settings.STRIPE_API_BASE_ENV, standin.url)
+    settings.reread()
     stripe_api._client.cache_clear()
     yield standin
     stripe_api._client.cache_clear()

@@ -260,9 +260,11 @@ def test_a_paid_instalment_chosen_from_a_stale_page_is_a_409_showing_what_remain
 
 
 def test_stripe_unreachable_is_a_503_page_and_nothing_changes(api, connected, monkeypatch):
+    from invoicing import settings
     from invoicing.adapters import stripe_api
 
-    monkeypatch.setenv(stripe_api.STRIPE_API_BASE_ENV, "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setenv(settings.STRIPE_API_BASE_ENV, "http://127.0.0.1:9")  # nothing listens there
+    settings.reread()
     monkeypatch.setattr(stripe_api, "NETWORK_RETRIES", 0)
     stripe_api._client.cache_clear()
     invoice = issue(api)

@@ -52,13 +52,12 @@ def test_gateway_matches_path_parameters():
 
 
 def test_bus_names_match_the_shared_package():
-    from invoicing import events
-    from invoicing.adapters import eventbridge, s3, secrets
+    from invoicing import events, settings
 
     assert wiring.EVENT_SOURCE == events.SOURCE
-    assert wiring.EVENT_BUS_ENV == eventbridge.EVENT_BUS_ENV
-    assert wiring.DOCUMENTS_BUCKET_ENV == s3.DOCUMENTS_BUCKET_ENV
-    assert wiring.STRIPE_SECRET_ENV == secrets.STRIPE_SECRET_ENV
+    assert wiring.EVENT_BUS_ENV == settings.EVENT_BUS_ENV
+    assert wiring.DOCUMENTS_BUCKET_ENV == settings.DOCUMENTS_BUCKET_ENV
+    assert wiring.STRIPE_SECRET_ENV == settings.STRIPE_SECRET_ENV
 
 
 def test_every_rule_listens_to_published_events_and_targets_a_function():

@@ -23,7 +23,6 @@ import base64
 import binascii
 import hashlib
 import json
-import os
 import re
 import secrets
 import zlib
@@ -55,6 +54,7 @@ from invoicing.ports import (
     Record,
     Sequence,
 )
+from invoicing.settings import settings
 
 KINDS = {
     "invoice": "INV",
@@ -115,7 +115,7 @@ def _n(value: int) -> dict[str, str]:
 class DynamoStore:
     def __init__(self, client: Any = None, table_name: str | None = None) -> None:
         self._client = client
-        self.table = table_name or os.environ["TABLE_NAME"]
+        self.table = table_name or settings().require("table")
         self.items_read = 0  # by get and the sweeps' queries: what a sweep costs (make bench)
 
     @property

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
 from invoicing.events import SOURCE
-
-EVENT_BUS_ENV = "EVENT_BUS_NAME"  # infra/wiring.py names it for the stack
+from invoicing.settings import settings
 
 
 class PublishFailed(Exception):
@@ -37,7 +35,7 @@ class EventBridgeEvents:
             "Source": SOURCE,
             "DetailType": detail_type,
             "Detail": json.dumps(detail, separators=(",", ":")),
-            "EventBusName": self._bus or os.environ[EVENT_BUS_ENV],
+            "EventBusName": self._bus or settings().require("event_bus"),
         }
         reply = self.client.put_events(Entries=[entry])
         if reply.get("FailedEntryCount"):

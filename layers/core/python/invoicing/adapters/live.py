@@ -7,12 +7,12 @@ Tests and drills hand every function fakes of the same ports instead
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
 
 from invoicing.logic.common import Deps
+from invoicing.settings import reread, settings
 
 if TYPE_CHECKING:
     from invoicing.api.idempotency import IdempotencyStore
@@ -53,12 +53,12 @@ def deps() -> Deps:
 @cache
 def _aws_deps() -> Deps:
     from invoicing.adapters.dynamodb import DynamoStore
-    from invoicing.adapters.eventbridge import EVENT_BUS_ENV, EventBridgeEvents
+    from invoicing.adapters.eventbridge import EventBridgeEvents
     from invoicing.adapters.s3 import S3Blobs
-    from invoicing.adapters.secrets import PAY_LINK_SECRET_ENV, pay_link_key
+    from invoicing.adapters.secrets import pay_link_key
 
-    events = EventBridgeEvents() if os.environ.get(EVENT_BUS_ENV) else None  # only publishers have a bus
-    link_key = pay_link_key if os.environ.get(PAY_LINK_SECRET_ENV) else None  # only who shows links
+    events = EventBridgeEvents() if settings().event_bus else None  # only publishers have a bus
+    link_key = pay_link_key if settings().pay_link_secret_name else None  # only who shows links
     return Deps(store=DynamoStore(), blobs=S3Blobs(), events=events, link_key=link_key)
 
 
@@ -115,7 +115,9 @@ def payment_gateway() -> PaymentGateway:
 
 
 def forget() -> None:
-    """Drop the AWS adapters made so far (a test's emulation is gone)."""
+    """Drop the AWS adapters made so far and read the environment again (a
+    test's emulation is gone, or its settings changed)."""
+    reread()
     _aws_deps.cache_clear()
     _aws_messenger.cache_clear()
     _sqs_work.cache_clear()

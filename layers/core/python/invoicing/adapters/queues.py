@@ -5,11 +5,9 @@ function in SWEEP_QUEUE_URL and SWEEP_DEAD_LETTERS_URL (infra/wiring.py)."""
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
-QUEUE_ENV = "SWEEP_QUEUE_URL"
-DEAD_LETTERS_ENV = "SWEEP_DEAD_LETTERS_URL"
+from invoicing.settings import settings
 
 
 class SqsWork:
@@ -25,7 +23,10 @@ class SqsWork:
         return self._client
 
     def send(self, message: dict[str, Any]) -> None:
-        self.client.send_message(QueueUrl=os.environ[QUEUE_ENV], MessageBody=json.dumps(message))
+        self.client.send_message(QueueUrl=settings().require("sweep_queue_url"), MessageBody=json.dumps(message))
 
     def poison(self, message: dict[str, Any]) -> None:
-        self.client.send_message(QueueUrl=os.environ[DEAD_LETTERS_ENV], MessageBody=json.dumps(message))
+        self.client.send_message(
+            QueueUrl=settings().require("sweep_dead_letters_url"),
+            MessageBody=json.dumps(message),
+        )

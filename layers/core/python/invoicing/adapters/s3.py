@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import re
 from typing import Any
 from urllib.parse import quote
 
 from invoicing.ports import BlobStat, MissingBlob
-
-DOCUMENTS_BUCKET_ENV = "DOCUMENTS_BUCKET"  # infra/wiring.py names it for the stack
+from invoicing.settings import settings
 
 
 def content_disposition(kind: str, filename: str) -> str:
@@ -31,7 +29,7 @@ class S3Blobs:
 
     @property
     def bucket(self) -> str:
-        return self._bucket or os.environ[DOCUMENTS_BUCKET_ENV]
+        return self._bucket or settings().require("documents_bucket")
 
     @property
     def client(self) -> Any:
@@ -41,7 +39,7 @@ class S3Blobs:
 
             # SigV4 and virtual-host addressing only where AWS wants it: the
             # emulation answers path-style URLs.
-            style = "path" if os.environ.get("AWS_ENDPOINT_URL") else "auto"
+            style = "path" if settings().emulated else "auto"
             self._client = boto3.client("s3", config=Config(signature_version="s3v4", s3={"addressing_style": style}))
         return self._client
 

@@ -9,10 +9,8 @@ logged. The environment names them only.
 
 from __future__ import annotations
 
-import os
+from invoicing.settings import settings
 
-STRIPE_SECRET_ENV = "STRIPE_SECRET_NAME"  # the secret's name, not its value
-PAY_LINK_SECRET_ENV = "PAY_LINK_SECRET_NAME"
 CACHE_S = 300
 MIN_KEY_CHARS = 32
 
@@ -20,7 +18,7 @@ MIN_KEY_CHARS = 32
 def stripe_secrets() -> dict[str, str]:
     from aws_lambda_powertools.utilities import parameters
 
-    value = parameters.get_secret(os.environ[STRIPE_SECRET_ENV], transform="json", max_age=CACHE_S)
+    value = parameters.get_secret(settings().require("stripe_secret_name"), transform="json", max_age=CACHE_S)
     assert isinstance(value, dict), "the Stripe secret is a JSON object"
     return {key: str(item) for key, item in value.items()}
 
@@ -28,7 +26,7 @@ def stripe_secrets() -> dict[str, str]:
 def pay_link_key() -> bytes:
     from aws_lambda_powertools.utilities import parameters
 
-    value = parameters.get_secret(os.environ[PAY_LINK_SECRET_ENV], max_age=CACHE_S)
+    value = parameters.get_secret(settings().require("pay_link_secret_name"), max_age=CACHE_S)
     key = value.encode() if isinstance(value, str) else bytes(value)
     if len(key) < MIN_KEY_CHARS:
         raise RuntimeError(f"the payment-link key is shorter than {MIN_KEY_CHARS} characters")

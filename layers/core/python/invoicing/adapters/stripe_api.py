@@ -10,14 +10,13 @@ make one (pay, api). STRIPE_API_BASE points it at a local stand-in
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from functools import cache
 from typing import Any
 
 from invoicing.ports import CardFailed, StripeRefused, StripeUnavailable
+from invoicing.settings import settings
 
-STRIPE_API_BASE_ENV = "STRIPE_API_BASE"
 NETWORK_RETRIES = 2  # the library retries a lost connection with the same idempotency key
 
 
@@ -56,7 +55,7 @@ def _client(secret_key: str) -> Any:
     requests: one library less to load."""
     import stripe
 
-    base = os.environ.get(STRIPE_API_BASE_ENV)
+    base = settings().stripe_api_base
     return stripe.StripeClient(
         secret_key,
         base_addresses={"api": base} if base else None,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
 import time
 from decimal import Decimal
@@ -39,6 +38,7 @@ from invoicing.domain.tenants import is_tenant_name
 from invoicing.logic.retry import time_budget
 from invoicing.models.common import UNION_TAGS, ErrorResponse
 from invoicing.ports import code_of, is_transient
+from invoicing.settings import settings
 
 logger = Logger(service="invoicing")
 
@@ -97,7 +97,7 @@ def tenant_of(app: APIGatewayRestResolver | Router) -> str:
 def public_url(app: APIGatewayRestResolver | Router) -> str:
     """Where clients reach the public routes (the hosted invoice page):
     PUBLIC_BASE_URL when set (a custom domain), else this API's own URL."""
-    configured = os.environ.get("PUBLIC_BASE_URL")
+    configured = settings().public_base_url
     if configured:
         return configured.rstrip("/")
     context = app.current_event.request_context
@@ -149,7 +149,7 @@ def _field_of(problem: dict[str, Any]) -> str:
 def _cors() -> CORSConfig | None:
     """CORS for the SaaS frontend's origins (FRONTEND_ORIGINS, set by the
     stack): with a proxy integration only the handler can answer them."""
-    origins = [origin.strip() for origin in os.environ.get("FRONTEND_ORIGINS", "").split(",") if origin.strip()]
+    origins = list(settings().frontend_origins)
     if not origins:
         return None
     return CORSConfig(

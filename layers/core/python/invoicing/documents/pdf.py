@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import os
 from functools import cache
 from html import escape
 from io import BytesIO
@@ -26,6 +25,8 @@ from fontTools.ttLib import TTFont
 from fpdf import FPDF, FPDF_VERSION, XPos, YPos
 from fpdf.enums import DocumentCompliance
 from fpdf.fonts import SubsetMap, TTFFont
+
+from invoicing.settings import settings
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ LANGUAGES = {"fr": "fr-FR"}  # the view's language → the document's (RFC 3066)
 
 
 def font_dir() -> Path:
-    for candidate in (os.environ.get("FONTS_DIR"), *FONT_DIRS):
+    for candidate in (settings().fonts_dir, *FONT_DIRS):
         if candidate and (Path(candidate) / FONT_FILES[""]).is_file():
             return Path(candidate)
     raise FileNotFoundError("DejaVu Sans not found: install fonts-dejavu-core or set FONTS_DIR (make build does)")

@@ -17,7 +17,6 @@ import contextlib
 import hashlib
 import hmac
 import logging
-import os
 import secrets
 from datetime import UTC, datetime, timedelta
 
@@ -26,6 +25,7 @@ from invoicing.logic import catalog
 from invoicing.logic.common import Deps
 from invoicing.logic.retry import LostRace, until_written
 from invoicing.ports import ConditionFailed, Doc, Messenger, SendRejected, SendThrottled
+from invoicing.settings import settings
 
 logger = logging.getLogger(__name__)
 
@@ -37,13 +37,12 @@ RESEND_AFTER_S = 60
 MAX_WRONG_CODES = 5
 CODES_PER_TENANT = 10  # a day
 CODES_PER_ADDRESS = 5  # a day, whoever asks
-PLATFORM_SENDER_ENV = "DEFAULT_SENDER"
 LOCAL_PLATFORM_SENDER = "factures@invoicing.local"
 
 
 def platform_sender() -> str:
     """The platform's own verified address."""
-    return os.environ.get(PLATFORM_SENDER_ENV, LOCAL_PLATFORM_SENDER)
+    return settings().platform_sender or LOCAL_PLATFORM_SENDER
 
 
 def status(deps: Deps, messenger: Messenger, tenant: str) -> Doc:

@@ -1,6 +1,5 @@
 """The hosted invoice page (its own function, public: the token is the credential)."""
 
-import os
 from collections.abc import Callable
 from typing import Annotated
 
@@ -10,6 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from invoicing.adapters.live import deps
 from invoicing.api.http import logger, public_url
+from invoicing.settings import settings
 
 router = Router()
 
@@ -27,7 +27,7 @@ def _page_headers() -> dict[str, str]:
     Checkout (or the local stand-in); the token in the URL never leaves in a
     Referer; nothing cached, nothing framed."""
     checkout = "https://checkout.stripe.com"
-    local = os.environ.get("STRIPE_API_BASE")
+    local = settings().stripe_api_base
     form_action = f"'self' {checkout}" + (f" {local.rstrip('/')}" if local else "")
     return {
         "Content-Security-Policy": f"default-src 'none'; style-src 'unsafe-inline'; img-src data:; "

@@ -1,0 +1,101 @@
+"""The environment a function runs in, read into one typed object on first
+use, once per container: the names of its table, bucket, bus, queues and
+secrets, which the stack sets (infra/wiring.py), and the few settings of
+the local runtime. Nothing reads os.environ at import time; nothing but
+this module reads it at all.
+
+A function that has no bus, queue or secret has None for it: only the
+functions that publish have a bus (infra/wiring.py)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+
+TABLE_ENV = "TABLE_NAME"
+DOCUMENTS_BUCKET_ENV = "DOCUMENTS_BUCKET"
+EVENT_BUS_ENV = "EVENT_BUS_NAME"
+SWEEP_QUEUE_ENV = "SWEEP_QUEUE_URL"
+SWEEP_DEAD_LETTERS_ENV = "SWEEP_DEAD_LETTERS_URL"
+STRIPE_SECRET_ENV = "STRIPE_SECRET_NAME"  # the secret's name, never its value
+PAY_LINK_SECRET_ENV = "PAY_LINK_SECRET_NAME"
+STRIPE_API_BASE_ENV = "STRIPE_API_BASE"  # the local Stripe stand-in; unset on AWS
+PUBLIC_BASE_URL_ENV = "PUBLIC_BASE_URL"
+FRONTEND_ORIGINS_ENV = "FRONTEND_ORIGINS"
+PLATFORM_SENDER_ENV = "DEFAULT_SENDER"
+FONTS_DIR_ENV = "FONTS_DIR"
+ENDPOINT_ENV = "AWS_ENDPOINT_URL"  # the local emulation; unset on AWS
+
+
+class NotConfigured(RuntimeError):
+    """The function needs a setting its environment does not give."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    table: str | None
+    documents_bucket: str | None
+    event_bus: str | None
+    sweep_queue_url: str | None
+    sweep_dead_letters_url: str | None
+    stripe_secret_name: str | None
+    pay_link_secret_name: str | None
+    stripe_api_base: str | None
+    public_base_url: str | None
+    frontend_origins: tuple[str, ...]
+    platform_sender: str | None
+    fonts_dir: str | None
+    emulated: bool  # AWS is the local emulation (AWS_ENDPOINT_URL)
+
+    @classmethod
+    def of(cls, environ: Mapping[str, str]) -> Settings:
+        def named(name: str) -> str | None:
+            return environ.get(name) or None
+
+        origins = (environ.get(FRONTEND_ORIGINS_ENV) or "").split(",")
+        return cls(
+            table=named(TABLE_ENV),
+            documents_bucket=named(DOCUMENTS_BUCKET_ENV),
+            event_bus=named(EVENT_BUS_ENV),
+            sweep_queue_url=named(SWEEP_QUEUE_ENV),
+            sweep_dead_letters_url=named(SWEEP_DEAD_LETTERS_ENV),
+            stripe_secret_name=named(STRIPE_SECRET_ENV),
+            pay_link_secret_name=named(PAY_LINK_SECRET_ENV),
+            stripe_api_base=named(STRIPE_API_BASE_ENV),
+            public_base_url=named(PUBLIC_BASE_URL_ENV),
+            frontend_origins=tuple(origin.strip() for origin in origins if origin.strip()),
+            platform_sender=named(PLATFORM_SENDER_ENV),
+            fonts_dir=named(FONTS_DIR_ENV),
+            emulated=bool(named(ENDPOINT_ENV)),
+        )
+
+    def require(self, name: str) -> str:
+        """The setting `name`, or a clear failure naming the variable the stack should have set."""
+        value = getattr(self, name)
+        if not isinstance(value, str) or not value:
+            raise NotConfigured(f"{_ENV_OF[name]} is not set: this function was deployed without it (infra/wiring.py)")
+        return value
+
+
+_ENV_OF = {
+    "table": TABLE_ENV,
+    "documents_bucket": DOCUMENTS_BUCKET_ENV,
+    "event_bus": EVENT_BUS_ENV,
+    "sweep_queue_url": SWEEP_QUEUE_ENV,
+    "sweep_dead_letters_url": SWEEP_DEAD_LETTERS_ENV,
+    "stripe_secret_name": STRIPE_SECRET_ENV,
+    "pay_link_secret_name": PAY_LINK_SECRET_ENV,
+}
+
+
+@cache
+def settings() -> Settings:
+    """This container's settings, read on first use."""
+    return Settings.of(os.environ)
+
+
+def reread() -> None:
+    """Read the environment again on next use (a test or the local runtime changed it)."""
+    settings.cache_clear()
