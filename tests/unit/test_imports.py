@@ -116,3 +116,18 @@ def test_use_cases_reach_the_outside_through_ports_only():
         if target.startswith("invoicing.adapters")
     }
     assert reaching == set()
+
+
+MAX_LINES = 60
+
+
+def test_no_function_is_over_60_lines_without_saying_why():
+    """A long function says in its docstring why it is long ("Long because…", "Long on purpose…")."""
+    unexplained = []
+    for name, path in modules().items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                length = (node.end_lineno or node.lineno) - node.lineno + 1
+                if length > MAX_LINES and "Long " not in (ast.get_docstring(node) or ""):
+                    unexplained.append(f"{name}.{node.name}: {length} lines")
+    assert unexplained == []

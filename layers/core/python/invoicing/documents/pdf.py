@@ -164,6 +164,9 @@ class _Document(FPDF):
 
 
 def render_pdf(view: dict[str, Any]) -> bytes:
+    """The PDF/A-3 of a document's view-model. Long on purpose: it lays out
+    the page from top to bottom, one block after the other, in reading
+    order; cut into functions, the order of the page would be lost."""
     pdf = _Document(view)
     text = view["text"]
     pdf.add_page()

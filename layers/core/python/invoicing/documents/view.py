@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import cache
@@ -32,6 +33,26 @@ def labels(locale: str) -> dict[str, str]:
     return text
 
 
+@dataclass(frozen=True)
+class Formats:
+    """Amounts, numbers, dates and rates as the document's locale writes them."""
+
+    currency: str
+    babel_locale: str
+
+    def money(self, amount: str | Decimal) -> str:
+        return format_currency(Decimal(amount), self.currency, locale=self.babel_locale)
+
+    def number(self, value: str | Decimal) -> str:
+        return format_decimal(Decimal(value), locale=self.babel_locale, decimal_quantization=False)
+
+    def day(self, value: str | None) -> str | None:
+        return format_date(date.fromisoformat(value), format="short", locale=self.babel_locale) if value else None
+
+    def percent(self, rate: str | Decimal) -> str:
+        return f"{self.number(rate)} %"
+
+
 def invoice_view(
     invoice: dict[str, Any],
     business: dict[str, Any],
@@ -40,62 +61,23 @@ def invoice_view(
 ) -> dict[str, Any]:
     """The document of `invoice`. An issued invoice shows its own snapshots
     of the business and the customer; a draft shows them as they are now.
-    `logo` is the image of the seller's logo, when it has one."""
+    `logo` is the image of the seller's logo, when it has one. Long because
+    it is one dictionary: every field the templates read, in the page's order."""
     seller = invoice.get("business") or business
     buyer = invoice.get("customer") or customer or {}
     locale = seller.get("locale") or "fr-FR"
     text = labels(locale)
     babel_locale = BABEL_LOCALES.get(locale, "fr_FR")
-    currency = invoice["currency"]
-
-    def money(amount: str | Decimal) -> str:
-        return format_currency(Decimal(amount), currency, locale=babel_locale)
-
-    def number(value: str | Decimal) -> str:
-        return format_decimal(Decimal(value), locale=babel_locale, decimal_quantization=False)
-
-    def day(value: str | None) -> str | None:
-        return format_date(date.fromisoformat(value), format="short", locale=babel_locale) if value else None
-
-    def percent(rate: str | Decimal) -> str:
-        return f"{number(rate)} %"
-
-    totals = invoice["totals"]
+    fmt = Formats(invoice["currency"], babel_locale)
+    money, day = fmt.money, fmt.day
     franchise = bool(seller.get("vat_franchise"))
-    mentions = _mentions(invoice, seller, buyer, franchise, text, day, number)
-    rows = [{"label": text["subtotal"], "amount": money(totals["subtotal"])}]
-    if Decimal(totals["discount"]):  # then the tax base: the lines less the discount
-        rows.append({"label": text["invoice_discount"], "amount": "−" + money(totals["discount"])})
-        net = Decimal(totals["subtotal"]) - Decimal(totals["discount"])
-        rows.append({"label": text["net_subtotal"], "amount": money(net)})
-    rows += [
-        {
-            "label": text["tax_line"].format(name=entry["name"], rate=number(entry["rate"])),
-            "amount": money(entry["tax"]),
-        }
-        for entry in totals["tax_breakdown"]
-    ]
-    rows.append({"label": text["total"], "amount": money(totals["total"]), "strong": True})
-    if Decimal(invoice.get("late_fees_total") or 0):
-        rows.append({"label": text["late_fees"], "amount": money(invoice["late_fees_total"])})
-    rows += [
-        {"label": text["credit_note_row"].format(number=note["number"]), "amount": "−" + money(note["total"])}
-        for note in invoice.get("credit_notes") or []
-    ]
-    if Decimal(invoice.get("amount_paid") or 0):
-        rows.append({"label": text["amount_paid"], "amount": "−" + money(invoice["amount_paid"])})
-    rows.append({"label": text["amount_due"], "amount": money(invoice["amount_due"]), "strong": True})
-
+    mentions = _mentions(invoice, seller, buyer, franchise, text, day, fmt.number)
     return {
         "lang": "fr" if locale.startswith("fr") else "en",
         "logo": _logo(logo, (seller.get("logo") or {}).get("content_type")),
         "text": text,
         "title": text["invoice"],
-        "banner": text["draft"]
-        if invoice["status"] == "draft"
-        else text["void"]
-        if invoice["status"] == "void"
-        else None,
+        "banner": {"draft": text["draft"], "void": text["void"]}.get(invoice["status"]),
         "number": invoice.get("number"),
         "issue_date": day(invoice.get("issue_date")),
         "due_date": day(invoice.get("due_date")),
@@ -113,30 +95,18 @@ def invoice_view(
         and not einvoice.same_address(invoice["delivery_address"], buyer.get("address"))
         else None,
         "footer": _footer(seller, text, babel_locale),
-        "lines": [
-            {
-                "name": line["name"],
-                "description": line.get("description"),
-                "quantity": number(line.get("quantity", 1)),
-                "unit": line.get("unit"),
-                "unit_price": money(line["unit_price"]),
-                "discount": _discount(line.get("discount"), money, percent),
-                "vat": ", ".join(percent(tax["rate"]) for tax in line.get("taxes") or []) or None,
-                "net": money(line["net"]),
-            }
-            for line in invoice["lines"]
-        ],
+        "lines": _line_rows(invoice["lines"], fmt),
         "vat_breakdown": [
             {
                 "label": entry["name"],
-                "rate": percent(entry["rate"]),
+                "rate": fmt.percent(entry["rate"]),
                 "base": money(entry["base"]),
                 "tax": money(entry["tax"]),
             }
-            for entry in totals["tax_breakdown"]
-        ],
-        "totals": rows,
-        "schedule": _schedule(invoice, money, percent, day),
+            for entry in invoice["totals"]["tax_breakdown"]
+        ],  # fmt: skip
+        "totals": _total_rows(invoice, text, fmt),
+        "schedule": _schedule(invoice, money, fmt.percent, day),
         "amount_due": money(invoice["amount_due"]),
         "amount_paid": money(invoice.get("amount_paid") or 0),
         "status": invoice["status"],
@@ -148,6 +118,49 @@ def invoice_view(
         "payment_terms": text["mention_due"].format(date=day(invoice["due_date"])) if invoice.get("due_date") else None,
         "legal_notes": [(subject, mention) for subject, mention in mentions if subject],
     }
+
+
+def _line_rows(lines: list[dict[str, Any]], fmt: Formats) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": line["name"],
+            "description": line.get("description"),
+            "quantity": fmt.number(line.get("quantity", 1)),
+            "unit": line.get("unit"),
+            "unit_price": fmt.money(line["unit_price"]),
+            "discount": _discount(line.get("discount"), fmt.money, fmt.percent),
+            "vat": ", ".join(fmt.percent(tax["rate"]) for tax in line.get("taxes") or []) or None,
+            "net": fmt.money(line["net"]),
+        }
+        for line in lines
+    ]
+
+
+def _total_rows(invoice: dict[str, Any], text: dict[str, str], fmt: Formats) -> list[dict[str, Any]]:
+    """From the lines to what is due: the discount and the tax base, each
+    tax, the total, then late fees, credit notes and payments."""
+    money, totals = fmt.money, invoice["totals"]
+    rows = [{"label": text["subtotal"], "amount": money(totals["subtotal"])}]
+    if Decimal(totals["discount"]):  # then the tax base: the lines less the discount
+        rows.append({"label": text["invoice_discount"], "amount": "−" + money(totals["discount"])})
+        net = Decimal(totals["subtotal"]) - Decimal(totals["discount"])
+        rows.append({"label": text["net_subtotal"], "amount": money(net)})
+    rows += [
+        {"label": text["tax_line"].format(name=entry["name"], rate=fmt.number(entry["rate"])),
+         "amount": money(entry["tax"])}
+        for entry in totals["tax_breakdown"]
+    ]  # fmt: skip
+    rows.append({"label": text["total"], "amount": money(totals["total"]), "strong": True})
+    if Decimal(invoice.get("late_fees_total") or 0):
+        rows.append({"label": text["late_fees"], "amount": money(invoice["late_fees_total"])})
+    rows += [
+        {"label": text["credit_note_row"].format(number=note["number"]), "amount": "−" + money(note["total"])}
+        for note in invoice.get("credit_notes") or []
+    ]
+    if Decimal(invoice.get("amount_paid") or 0):
+        rows.append({"label": text["amount_paid"], "amount": "−" + money(invoice["amount_paid"])})
+    rows.append({"label": text["amount_due"], "amount": money(invoice["amount_due"]), "strong": True})
+    return rows
 
 
 def _file_label(item: dict[str, Any], text: dict[str, str], babel_locale: str) -> str:

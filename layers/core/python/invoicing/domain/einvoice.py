@@ -102,6 +102,8 @@ def cii_data(
 ) -> dict[str, Any]:
     """The EN 16931 data of an issued invoice, or of a credit note when
     `credit_note_of` is the invoice it credits (its number and issue date).
+    Long on purpose: one mapping of the business terms, in the standard's
+    order (BT-1 to BG-25), so that each can be checked against it.
     `document` is as stored: its business and customer snapshots, its lines
     with their nets, its totals. `payment_terms` say when it is due, and
     `notes` are the legal mentions with their subjects (PMD, PMT, AAB), as

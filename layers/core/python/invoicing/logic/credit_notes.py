@@ -101,6 +101,11 @@ def _issue(
     *,
     voiding: bool = False,
 ) -> tuple[Doc | None, Doc]:
+    """Number the credit note and record it on the invoice in one
+    transaction, retried whole on a lost race. Long because the whole
+    read-decide-write attempt must be one closure that until_written can
+    run again: nothing of it may happen outside the retried step."""
+
     def attempt() -> tuple[Doc | None, Doc]:
         invoice = deps.store.get(tenant, "invoice", invoice_id)
         if invoice is None:

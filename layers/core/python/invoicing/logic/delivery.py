@@ -165,7 +165,9 @@ def deliver(deps: Deps, messenger: Messenger, detail: dict[str, Any]) -> dict[st
     """Send the deliveries an "Invoice Sent" event names. Throttling raises
     (the invocation is retried, the delivery back to pending); a rejection,
     or a message that cannot be built, is recorded as failed and never
-    retried. Counts by outcome."""
+    retried. Counts by outcome. Long because claiming, building, sending
+    and recording each delivery is one sequence whose every outcome is
+    written before the next delivery starts."""
     from invoicing.logic import documents
 
     tenant, invoice_id = detail["tenant_id"], detail["invoice_id"]

@@ -334,25 +334,8 @@ def finalize_invoice(
         assert business is not None
         assert customer
         sequence = numbering.last + 1
-        now = deps.timestamp()
-        issued = {
-            **current,
-            "status": Status.OPEN.value,
-            "number": lifecycle.invoice_number(business["invoice_number_prefix"], sequence),
-            "issue_date": issue_date.isoformat(),
-            "due_date": due_date.isoformat(),
-            "business": business_snapshot(business),
-            "customer": {
-                key: value for key, value in customer.items() if key not in ("version", "created_at", "updated_at")
-            },
-            "pay_base_url": public_url,
-            "reminders": business.get("reminders") or Reminders().model_dump(),
-            "finalized_at": now,
-            "updated_at": now,
-            "version": current["version"] + 1,
-            "uploads": [],  # an upload not confirmed by now never will be: the bucket lets it expire
-        }
-        issued = planned(issued)
+        number = lifecycle.invoice_number(business["invoice_number_prefix"], sequence)
+        issued = _issued(current, business, customer, number, (issue_date, due_date), public_url, deps.timestamp())
         step = Finalization(
             invoice=issued,
             expected_version=current["version"],
@@ -367,6 +350,30 @@ def finalize_invoice(
         return present(deps, tenant, issued), True
 
     return until_written(attempt, "too many invoices are being finalized at once")
+
+
+def _issued(
+    draft: Doc, business: Doc, customer: Doc, number: str, dates: tuple[date, date], public_url: str, now: str
+) -> Doc:
+    """The draft as the numbered invoice it becomes: the seller and the client
+    as they are now (snapshots), its dates, its reminders, its sweeps' days."""
+    issue_date, due_date = dates
+    client = {key: value for key, value in customer.items() if key not in ("version", "created_at", "updated_at")}
+    return planned({
+        **draft,
+        "status": Status.OPEN.value,
+        "number": number,
+        "issue_date": issue_date.isoformat(),
+        "due_date": due_date.isoformat(),
+        "business": business_snapshot(business),
+        "customer": client,
+        "pay_base_url": public_url,
+        "reminders": business.get("reminders") or Reminders().model_dump(),
+        "finalized_at": now,
+        "updated_at": now,
+        "version": draft["version"] + 1,
+        "uploads": [],  # an upload not confirmed by now never will be: the bucket lets it expire
+    })  # fmt: skip
 
 
 def business_snapshot(business: Doc) -> Doc:

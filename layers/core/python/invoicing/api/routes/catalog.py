@@ -73,6 +73,10 @@ def _crud(
     out: type[BaseModel],
     listed: type[BaseModel],
 ) -> Router:
+    """The five routes of a catalogue kind (list, create, read, update,
+    delete), written once for customers and products. Long because each
+    route's declaration (models, responses, summary) is the OpenAPI
+    contract, and they read best side by side."""
     router = Router()
     plural, id_name = f"/{kind}s", f"{kind}_id"
     item = f"{plural}/<{id_name}>"
