@@ -105,30 +105,44 @@ def totals_view(totals: Totals) -> dict[str, Any]:
 
 
 def preview(request: TotalsRequest) -> dict[str, Any]:
-    """`POST /totals`: stateless, so lines must carry their own prices."""
-    lines = [_line_fields(line) for line in request.lines]
+    """`POST /totals`: stateless, so lines must carry their own prices. The
+    editor's every keystroke: the domain's lines are built straight from the
+    request's models (no dict in between, each set of taxes built once)."""
     problems = [
         FieldError(f"lines.{i}.unit_price", "required to compute totals")
-        for i, line in enumerate(lines)
-        if line["unit_price"] is None
+        for i, line in enumerate(request.lines)
+        if line.unit_price is None
     ]
-    problems += _money_problems(lines, request.discount and request.discount.model_dump(), request.currency)
+    discounts = [(f"lines.{i}.discount.value", line.discount) for i, line in enumerate(request.lines)]
+    problems += _money_problems(
+        [
+            (field, {"type": d.type, "value": d.value})
+            for field, d in [*discounts, ("discount.value", request.discount)]
+            if d
+        ],
+        request.currency,
+    )
     if problems:
         raise InvalidInput(problems)
-    discount = request.discount.model_dump() if request.discount else None
-    return totals_view(totals_of(lines, discount, request.currency))
+    taxes_seen: dict[tuple[Any, ...], tuple[Tax, ...]] = {}
 
+    def taxes_of(line: LineIn) -> tuple[Tax, ...]:
+        given = line.taxes or ()
+        key = tuple((tax.name, str(tax.rate), tax.inclusive) for tax in given)  # 20 and 20.0 written as sent
+        if key not in taxes_seen:
+            taxes_seen[key] = tuple(Tax(tax.name, tax.rate, tax.inclusive) for tax in given)
+        return taxes_seen[key]
 
-def _line_fields(line: LineIn) -> dict[str, Any]:
-    """What the totals read of a line, by attribute: model_dump() of 1,000
-    lines is a sixth of the editor's every keystroke."""
-    discount = line.discount
-    return {
-        "quantity": line.quantity,
-        "unit_price": line.unit_price,
-        "discount": {"type": discount.type, "value": discount.value} if discount else None,
-        "taxes": [{"name": tax.name, "rate": tax.rate, "inclusive": tax.inclusive} for tax in line.taxes or ()],
-    }
+    def discount_of(line: LineIn) -> Discount | None:
+        return Discount(line.discount.type, line.discount.value) if line.discount else None
+
+    lines = [
+        Line(line.quantity, line.unit_price, discount_of(line), taxes_of(line))
+        for line in request.lines
+        if line.unit_price is not None
+    ]
+    discount = Discount(request.discount.type, request.discount.value) if request.discount else None
+    return totals_view(compute_totals(lines, discount, request.currency))
 
 
 def _discount(data: dict[str, Any] | None) -> Discount | None:
@@ -137,15 +151,24 @@ def _discount(data: dict[str, Any] | None) -> Discount | None:
     return Discount(data["type"], Decimal(str(data["value"])))
 
 
-def _money_problems(lines: list[dict[str, Any]], discount: dict[str, Any] | None, currency: str) -> list[FieldError]:
-    """Fixed discounts are amounts of the currency: no more decimals than it has."""
+def _money_problems(discounts: list[tuple[str, dict[str, Any] | None]], currency: str) -> list[FieldError]:
+    """Fixed discounts are amounts of the currency: no more decimals than it
+    has. `discounts` pairs each discount with the field it came from."""
     decimals = minor_unit(currency)
-    candidates = [(f"lines.{i}.discount.value", line.get("discount")) for i, line in enumerate(lines)]
-    candidates.append(("discount.value", discount))
     return [
         FieldError(field, f"{currency} amounts have at most {decimals} decimals")
-        for field, value in candidates
+        for field, value in discounts
         if value and value["type"] == "fixed" and not has_at_most_decimals(Decimal(str(value["value"])), decimals)
+    ]
+
+
+def _discounts_of(
+    lines: list[dict[str, Any]], discount: dict[str, Any] | None
+) -> list[tuple[str, dict[str, Any] | None]]:
+    """The discounts of stored lines and of the document, by field."""
+    return [
+        *((f"lines.{i}.discount.value", line.get("discount")) for i, line in enumerate(lines)),
+        ("discount.value", discount),
     ]
 
 
@@ -423,7 +446,7 @@ def _draft(deps: Deps, tenant: str, doc: Doc, *, check_customer: bool = True) ->
     lines = [_resolve_line(deps, tenant, i, line, currency, problems, products) for i, line in enumerate(doc["lines"])]
     if check_customer and doc.get("customer_id") and deps.store.get(tenant, "customer", doc["customer_id"]) is None:
         problems.append(FieldError("customer_id", "no customer with this id"))
-    problems += _money_problems(lines, doc.get("discount"), currency)
+    problems += _money_problems(_discounts_of(lines, doc.get("discount")), currency)
     if doc.get("payment_schedule"):
         kind, instalments = schedule_of(doc)
         problems += schedule.draft_problems(
@@ -465,7 +488,7 @@ def resolve_lines(
     problems: list[FieldError] = []
     products: dict[str, Doc | None] = {}
     resolved = [_resolve_line(deps, tenant, i, line, currency, problems, products) for i, line in enumerate(lines)]
-    problems += _money_problems(resolved, None, currency)
+    problems += _money_problems(_discounts_of(resolved, None), currency)
     return [{**line, "discount": _shown(line.get("discount"), currency)} for line in resolved], problems
 
 

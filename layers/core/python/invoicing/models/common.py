@@ -187,7 +187,8 @@ class ReadBack(Input):
     @model_validator(mode="before")
     @classmethod
     def _ignore_read_only(cls, data: Any) -> Any:
-        if isinstance(data, dict):
+        # a copy only when there is something to drop: the editor sends 1,000 lines a keystroke
+        if isinstance(data, dict) and not cls.read_only.isdisjoint(data):
             return {key: value for key, value in data.items() if key not in cls.read_only}
         return data
 
@@ -258,6 +259,8 @@ class TaxIn(Input):
 
 
 def _distinct_taxes(taxes: list[TaxIn]) -> list[TaxIn]:
+    if len(taxes) < 2:  # most lines: one tax, nothing to compare
+        return taxes
     names = [name_key(tax.name) for tax in taxes]
     if len(names) != len(set(names)):
         raise ValueError("each tax at most once (names compared without case)")
