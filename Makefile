@@ -17,7 +17,7 @@ dev: install ## install, then run the whole system on http://127.0.0.1:$(PORT)
 	PORT=$(PORT) $(BIN)/python -m infra.local.runtime
 
 test: install build browser tools lint typecheck ## install, then pass the whole suite (two workers)
-	$(BIN)/pytest -n 2 --cov --cov-report=term
+	$(BIN)/pytest -n 2 --cov --cov-report=term --durations=25
 
 test-fast: install ## the suite without infra tests (no CDK synth)
 	$(BIN)/pytest -m "not infra"
