@@ -26,7 +26,8 @@ $(BIN)/.installed: requirements-dev.txt layers/requirements.txt layers/requireme
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	# the shared package, editable: the venv imports layers/core/python/invoicing as it is
-	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e layers/core
+	# (built by the pinned setuptools of requirements-dev.txt: no index needed, the same build every time)
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e layers/core
 	touch $@
 
 install: $(BIN)/.installed fonts
@@ -70,9 +71,10 @@ endef
 # The shared package, installed from its pyproject as Lambda mounts it, with its
 # bytecode: built again at every build (seconds), from a clean setuptools build
 # folder, so that no module deleted or renamed since lingers.
-build/layers/core.built: FORCE
+build/layers/core.built: FORCE $(BIN)/.installed
 	rm -rf build/layers/core layers/core/build && mkdir -p build/layers/core
-	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-compile --target build/layers/core/python ./layers/core
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation --no-compile \
+		--target build/layers/core/python ./layers/core
 	rm -rf layers/core/build build/layers/core/python/*.dist-info
 	$(call compile312,build/layers/core/python)
 	touch $@

@@ -148,14 +148,15 @@ def seed(runtime: Any, session: Any, tenant: str, total: int) -> int:
     session.put(f"{url}/business", json={"legal_name": "Bench SAS", "siren": "732829320", "vat_number": "FR44732829320",
                 "address": {"line1": "1 rue", "postal_code": "75002", "city": "Paris", "country": "FR"}},
                 headers=headers)  # fmt: skip
-    customer = session.post(f"{url}/customers", headers=headers, json={"name": "Client", "address": {
-        "line1": "2 rue", "postal_code": "69006", "city": "Lyon", "country": "FR"}}).json()  # fmt: skip
+    customer = session.post(f"{url}/customers", headers=headers, json={"name": "Client", "siren": "812345676",
+        "address": {"line1": "2 rue", "postal_code": "69006", "city": "Lyon", "country": "FR"}}).json()  # fmt: skip
     fees = {"enabled": True, "type": "percentage", "value": "1.5", "frequency": {"interval": "month"}}
     draft = session.post(f"{url}/invoices", headers=headers, json={
         "name": "model", "customer_id": customer["id"], "issue_date": "2026-11-27", "due_date": "2026-12-27",
         "late_fees": fees, "lines": [{"name": "Jour", "unit_price": "450", "taxes": [{"name": "TVA", "rate": "20"}]}],
     }).json()  # fmt: skip
-    session.post(f"{url}/invoices/{draft['id']}/mark-sent", headers=headers)
+    issued = session.post(f"{url}/invoices/{draft['id']}/mark-sent", headers=headers)
+    assert issued.status_code == 200, issued.text  # a French business client's SIREN is a mandatory mention
     dynamodb, table = runtime.emulation.client("dynamodb"), runtime.emulation.table_name
     model = _decode(dynamodb.get_item(TableName=table, Key={"pk": {"S": f"T#{tenant}"},
                                                             "sk": {"S": f"INV#{draft['id']}"}})["Item"])  # fmt: skip

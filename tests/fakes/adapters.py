@@ -16,6 +16,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -23,7 +24,7 @@ from invoicing.adapters.live import Installed
 from invoicing.adapters.s3 import content_disposition
 from invoicing.events import SOURCE
 from invoicing.logic.common import Deps
-from invoicing.ports import BlobStat, MissingBlob, Record
+from invoicing.ports import BlobStat, MissingBlob, Record, SendRejected
 from tests.fakes.store import InMemoryStore
 
 PAY_LINK_KEY = b"a local key for payment links, 32+ characters long"
@@ -170,7 +171,11 @@ class FakeMessenger:
         self.click_links = True
 
     def send_email(self, sender: str, recipient: str, mime: bytes) -> str:
+        """Refused, as SES refuses it, from an address neither verified nor of a verified domain."""
         self._maybe_fail()
+        address = parseaddr(sender)[1]
+        if not self.sender_verified(address):
+            raise SendRejected(f"MessageRejected: Email address is not verified: {address}")
         message_id = f"ses-{uuid.uuid4().hex}"
         self.emails.append(Email(sender, recipient, mime, message_id))
         return message_id

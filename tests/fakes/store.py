@@ -174,7 +174,8 @@ class InMemoryStore:
         more = len(page) == limit and (page[-1][0], page[-1][1], page[-1][2]["id"]) < (
             found[-1][0], found[-1][1], found[-1][2]["id"])  # fmt: skip
         last = json.dumps([page[-1][0], page[-1][1], page[-1][2]["id"]]) if more else None
-        return Candidates([Candidate(tenant, doc) for _, tenant, doc in page], last)
+        # copies, as the adapter decodes each item anew: a use case never edits what the fake holds
+        return Candidates([Candidate(tenant, copy.deepcopy(doc)) for _, tenant, doc in page], last)
 
     # -- helpers -------------------------------------------------------------
 

@@ -37,8 +37,8 @@ from invoicing.domain.money import UnknownCurrency
 from invoicing.domain.tenants import is_tenant_name
 from invoicing.logic.retry import time_budget
 from invoicing.models.common import UNION_TAGS, ErrorResponse
-from invoicing.ports import code_of, is_transient
 from invoicing.settings import settings
+from invoicing.transient import code_of, is_transient
 
 logger = Logger(service="invoicing")
 

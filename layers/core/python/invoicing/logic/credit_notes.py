@@ -33,6 +33,7 @@ from invoicing.domain.money import ZERO, format_amount, format_rate, has_at_most
 from invoicing.logic import catalog, invoices
 from invoicing.logic.common import Deps, announce, jsonable
 from invoicing.logic.retry import LostRace, until_written
+from invoicing.logic.totals import totals_of, totals_view
 from invoicing.models.credit_notes import CreditNoteIn
 from invoicing.ports import ConditionFailed, CreditNoteIssue, Doc
 
@@ -116,7 +117,7 @@ def _issue(
         asked = asked_of(invoice)
         now = deps.timestamp()
         currency = invoice["currency"]
-        totals = invoices.totals_of(asked.lines, asked.discount, currency)
+        totals = totals_of(asked.lines, asked.discount, currency)
         if voiding and not totals.total:  # nothing is left to credit (or the invoice asked nothing)
             return None, _void_only(deps, tenant, invoice, now)
         nets = [format_amount(net, currency) for net in totals.line_nets]
@@ -126,7 +127,7 @@ def _issue(
         business = catalog.get_business(deps, tenant)
         numbering = deps.store.credit_note_sequence(tenant)
         sequence = numbering.last + 1
-        view = invoices.totals_view(totals)
+        view = totals_view(totals)
         view.pop("line_nets")
         note = jsonable(
             {
@@ -224,7 +225,7 @@ def _asked(deps: Deps, tenant: str, invoice: Doc, request: CreditNoteIn) -> Aske
         # a tax on lines of different taxes is rounded once over all of them: no group's part is its own
         raise InvalidInput.of("amount", "the invoice has lines with several taxes sharing one: credit it by lines")
     bases = credits.split(amount, within, currency)
-    if bases is None or invoices.totals_of(_group_lines(invoice, within, bases), None, currency).total != amount:
+    if bases is None or totals_of(_group_lines(invoice, within, bases), None, currency).total != amount:
         below, above = credits.nearest(amount, within, currency)
         options = " or ".join(format_amount(value, currency) for value in (below, above) if value is not None)
         raise InvalidInput.of(
@@ -252,7 +253,7 @@ def _remaining(invoice: Doc) -> Asked:
     if bases is None:  # each group as close to what it has left as it can be, not above
         bases = [min(credits.base_within(max(g.gross, ZERO), g.taxes, currency), max(g.base, ZERO)) for g in within]
     lines = _group_lines(invoice, within, bases, "Solde de la facture")
-    total = invoices.totals_of(lines, None, currency).total if lines else ZERO
+    total = totals_of(lines, None, currency).total if lines else ZERO
     if total != target:  # a price is never negative (BR-27): a cent too many is a quantity of -1
         gap = target - total
         lines.append({"name": "Écart d'arrondi de TVA", "quantity": "1" if gap > 0 else "-1",

@@ -28,7 +28,8 @@ from invoicing.domain.invoice import Invoice, planned, settled
 from invoicing.domain.money import format_amount
 from invoicing.logic.common import Deps, announce, new_delivery
 from invoicing.logic.retry import LostRace, until_written
-from invoicing.ports import Candidate, ConditionFailed, Doc, WorkQueue, is_transient
+from invoicing.ports import Candidate, ConditionFailed, Doc, WorkQueue
+from invoicing.transient import is_transient
 
 logger = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from invoicing.api.http import json_response, responses, tenant_of
-from invoicing.logic import invoices
+from invoicing.logic import totals
 from invoicing.models.invoices import TotalsOut, TotalsRequest
 
 router = Router()
@@ -21,4 +21,4 @@ router = Router()
 )
 def preview_totals(body: Annotated[TotalsRequest, Body()]):
     tenant_of(router)
-    return json_response(200, invoices.preview(body))
+    return json_response(200, totals.preview(body))

@@ -1,0 +1,133 @@
+"""Totals as the API gives them (SPEC §5): the one totals function of
+domain.totals fed from stored lines or from the editor's request, and its
+result as decimal strings. The totals function (POST /totals, every
+keystroke) imports this module and the models only: no store, no clock."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from invoicing.domain.errors import FieldError, InvalidInput
+from invoicing.domain.money import format_amount, format_rate, has_at_most_decimals, minor_unit
+from invoicing.domain.totals import Discount, Line, Tax, Totals, compute_totals
+from invoicing.models.invoices import LineIn, TotalsRequest
+
+
+def totals_of(lines: list[dict[str, Any]], discount: dict[str, Any] | None, currency: str) -> Totals:
+    """The one totals function, fed from wire-shaped lines (strings or Decimals)."""
+    taxes_seen: dict[tuple[Any, ...], tuple[Tax, ...]] = {}  # lines share their taxes: build each set once
+
+    def taxes_of(line: dict[str, Any]) -> tuple[Tax, ...]:
+        given = line.get("taxes") or ()
+        key = tuple((tax["name"], str(tax["rate"]), bool(tax.get("inclusive"))) for tax in given)
+        if key not in taxes_seen:
+            taxes_seen[key] = tuple(Tax(name, _decimal(rate), inclusive) for name, rate, inclusive in key)
+        return taxes_seen[key]
+
+    return compute_totals(
+        [
+            Line(
+                quantity=_decimal(line.get("quantity", 1)),
+                unit_price=_decimal(line["unit_price"]),
+                discount=_discount(line.get("discount")),
+                taxes=taxes_of(line),
+            )
+            for line in lines
+        ],
+        _discount(discount),
+        currency,
+    )
+
+
+def _decimal(value: Any) -> Decimal:
+    """Exact: a Decimal as it is, anything else through its text (never a float's binary value)."""
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def totals_view(totals: Totals) -> dict[str, Any]:
+    currency = totals.currency
+    return {
+        "subtotal": format_amount(totals.subtotal, currency),
+        "discount": format_amount(totals.discount, currency),
+        "tax_breakdown": [
+            {
+                "name": entry.name,
+                "rate": format_rate(entry.rate),
+                "base": format_amount(entry.base, currency),
+                "tax": format_amount(entry.tax, currency),
+            }
+            for entry in totals.tax_breakdown
+        ],
+        "tax_total": format_amount(totals.tax_total, currency),
+        "total": format_amount(totals.total, currency),
+        "line_nets": [format_amount(net, currency) for net in totals.line_nets],
+    }
+
+
+def preview(request: TotalsRequest) -> dict[str, Any]:
+    """`POST /totals`: stateless, so lines must carry their own prices. The
+    editor's every keystroke: the domain's lines are built straight from the
+    request's models (no dict in between, each set of taxes built once)."""
+    problems = [
+        FieldError(f"lines.{i}.unit_price", "required to compute totals")
+        for i, line in enumerate(request.lines)
+        if line.unit_price is None
+    ]
+    discounts = [(f"lines.{i}.discount.value", line.discount) for i, line in enumerate(request.lines)]
+    problems += money_problems(
+        [
+            (field, {"type": d.type, "value": d.value})
+            for field, d in [*discounts, ("discount.value", request.discount)]
+            if d
+        ],
+        request.currency,
+    )
+    if problems:
+        raise InvalidInput(problems)
+    taxes_seen: dict[tuple[Any, ...], tuple[Tax, ...]] = {}
+
+    def taxes_of(line: LineIn) -> tuple[Tax, ...]:
+        given = line.taxes or ()
+        key = tuple((tax.name, str(tax.rate), tax.inclusive) for tax in given)  # 20 and 20.0 written as sent
+        if key not in taxes_seen:
+            taxes_seen[key] = tuple(Tax(tax.name, tax.rate, tax.inclusive) for tax in given)
+        return taxes_seen[key]
+
+    def discount_of(line: LineIn) -> Discount | None:
+        return Discount(line.discount.type, line.discount.value) if line.discount else None
+
+    lines = [
+        Line(line.quantity, line.unit_price, discount_of(line), taxes_of(line))
+        for line in request.lines
+        if line.unit_price is not None
+    ]
+    discount = Discount(request.discount.type, request.discount.value) if request.discount else None
+    return totals_view(compute_totals(lines, discount, request.currency))
+
+
+def _discount(data: dict[str, Any] | None) -> Discount | None:
+    if not data:
+        return None
+    return Discount(data["type"], Decimal(str(data["value"])))
+
+
+def money_problems(discounts: list[tuple[str, dict[str, Any] | None]], currency: str) -> list[FieldError]:
+    """Fixed discounts are amounts of the currency: no more decimals than it
+    has. `discounts` pairs each discount with the field it came from."""
+    decimals = minor_unit(currency)
+    return [
+        FieldError(field, f"{currency} amounts have at most {decimals} decimals")
+        for field, value in discounts
+        if value and value["type"] == "fixed" and not has_at_most_decimals(Decimal(str(value["value"])), decimals)
+    ]
+
+
+def discounts_of(
+    lines: list[dict[str, Any]], discount: dict[str, Any] | None
+) -> list[tuple[str, dict[str, Any] | None]]:
+    """The discounts of stored lines and of the document, by field."""
+    return [
+        *((f"lines.{i}.discount.value", line.get("discount")) for i, line in enumerate(lines)),
+        ("discount.value", discount),
+    ]
