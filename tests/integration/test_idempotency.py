@@ -181,3 +181,28 @@ def test_given_a_large_reply_in_a_non_latin_script_when_retried_then_it_is_repla
     assert first.status == 201, first.body
     assert (second.status, second.headers.get("Idempotent-Replayed")) == (201, "true")
     assert second.body["id"] == first.body["id"]
+
+
+@pytest.fixture(params=["dynamodb", "memory"])
+def records(request: pytest.FixtureRequest):
+    """The idempotency records: the DynamoDB adapter (on moto) and the fake the handlers' tests use."""
+    if request.param == "memory":
+        from tests.fakes.adapters import InMemoryIdempotency
+
+        return InMemoryIdempotency()
+    request.getfixturevalue("aws")
+    from invoicing.adapters.dynamodb import DynamoIdempotencyStore, DynamoStore
+
+    return DynamoIdempotencyStore(DynamoStore())
+
+
+def test_a_response_completed_after_its_record_was_released_leaves_no_record_behind(records):
+    """A request that outlived its lease may complete after another one released
+    the key: nothing is written then, and the key can be claimed again (a record
+    without its fingerprint would refuse every later request with that key)."""
+    assert records.claim("acme", "k", "first", 1_000, 60, 86_400) is None
+    records.release("acme", "k")
+
+    records.complete("acme", "k", {"status": 201, "content_type": "application/json", "body": "{}", "headers": {}})
+
+    assert records.claim("acme", "k", "second", 1_001, 60, 86_400) is None

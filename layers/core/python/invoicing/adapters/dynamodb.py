@@ -646,13 +646,20 @@ class DynamoIdempotencyStore:
     def complete(self, tenant: str, key: str, response: dict[str, Any]) -> None:
         # compressed UTF-8 like documents: a reply is about as large as the invoice it carries
         blob = zlib.compress(json.dumps(response, ensure_ascii=False).encode(), 6)
-        self._store.client.update_item(
-            TableName=self._store.table,
-            Key=self._key(tenant, key),
-            UpdateExpression="SET #response = :response",
-            ExpressionAttributeNames={"#response": "response"},
-            ExpressionAttributeValues={":response": {"B": blob}},
-        )
+        client = self._store.client
+        try:
+            client.update_item(
+                TableName=self._store.table,
+                Key=self._key(tenant, key),
+                UpdateExpression="SET #response = :response",
+                # only a claimed record: one released since (its lease ran out and another
+                # request let it go) is not made again without its fingerprint and expiry
+                ConditionExpression="attribute_exists(fingerprint)",
+                ExpressionAttributeNames={"#response": "response"},
+                ExpressionAttributeValues={":response": {"B": blob}},
+            )
+        except client.exceptions.ConditionalCheckFailedException:
+            return  # nothing to complete: a retry runs the request again, as after any failure
 
     def release(self, tenant: str, key: str) -> None:
         self._store.client.delete_item(TableName=self._store.table, Key=self._key(tenant, key))

@@ -21,16 +21,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from invoicing.domain import late_fees, reminders, schedule
-from invoicing.domain.lifecycle import UNPAID, Status, amount_due, is_overdue
+from invoicing.domain.lifecycle import BUSINESS_TIMEZONE, UNPAID, Status, amount_due, is_overdue
 from invoicing.domain.money import ZERO, format_amount
 from invoicing.domain.payments import InstalmentPosition, Paid, allocate, status_of
 
 Item = dict[str, Any]  # a document as stored and shown: JSON values, amounts as decimal strings
-
-BUSINESS_TIMEZONE = ZoneInfo("Europe/Paris")  # where the businesses are: their days are France's
 
 
 def day_of(timestamp: str) -> date:

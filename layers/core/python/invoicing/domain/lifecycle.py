@@ -13,8 +13,11 @@ from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from invoicing.domain.errors import FieldError, IllegalTransition, InvoiceNotEditable
+
+BUSINESS_TIMEZONE = ZoneInfo("Europe/Paris")  # where the businesses are: their days are France's
 
 
 class Status(StrEnum):

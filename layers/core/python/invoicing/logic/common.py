@@ -12,16 +12,15 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from invoicing.domain.errors import FieldError, InvalidInput
+from invoicing.domain.lifecycle import BUSINESS_TIMEZONE  # noqa: F401  (the use cases and handlers read it here)
 from invoicing.events import invoice_detail
 from invoicing.ports import BlobStore, Events, Store
 
 logger = logging.getLogger(__name__)
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-BUSINESS_TIMEZONE = ZoneInfo("Europe/Paris")
 
 
 def new_id(prefix: str) -> str:
