@@ -53,16 +53,17 @@ class Reply:
         return [item["field"] for item in self.body.get("error", {}).get("fields", [])]
 
 
-def patiently(call: Any, tries: int = 20) -> Reply:
+def patiently(call: Any, tries: int = 20, retry_on: tuple[int, ...] = (429, 503)) -> Reply:
     """`call()` again, as a real client would, while the platform answers
     that it is busy (503, 429): after the Retry-After it says, with some
-    jitter. A 503 means nothing was written, so the same request is safe."""
+    jitter. A 503 means nothing was written, so the same request is safe.
+    A test whose 429 is an answer (a code rationed) retries 503 only."""
     import random
     import time
 
     for _ in range(tries):
         reply: Reply = call()
-        if reply.status not in (429, 503):
+        if reply.status not in retry_on:
             return reply
         if reply.status == 503:
             assert reply.body["error"]["code"] == "busy", reply.body

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.e2e
 LINE = {"name": "Conseil", "unit_price": "100", "taxes": [{"name": "TVA", "rate": "20"}]}
 
 
-def all_at_once(calls: list[Callable[[], Any]]) -> list[Any]:
+def all_at_once(calls: list[Callable[[], Any]], retry_on: tuple[int, ...] = (429, 503)) -> list[Any]:
     """Run `calls` from one thread each, released together by a barrier;
     each retried while the platform says it is busy (503, 429), as a real
     client does (contention on this machine's two cores is the point here)."""
@@ -27,7 +27,7 @@ def all_at_once(calls: list[Callable[[], Any]]) -> list[Any]:
 
     def run(call: Callable[[], Any]) -> Any:
         barrier.wait(timeout=30)
-        return patiently(call)
+        return patiently(call, retry_on=retry_on)
 
     with ThreadPoolExecutor(max_workers=len(calls)) as pool:
         return list(pool.map(run, calls))

@@ -168,8 +168,6 @@ def deliver(deps: Deps, messenger: Messenger, detail: dict[str, Any]) -> dict[st
     retried. Counts by outcome. Long because claiming, building, sending
     and recording each delivery is one sequence whose every outcome is
     written before the next delivery starts."""
-    from invoicing.logic import documents
-
     tenant, invoice_id = detail["tenant_id"], detail["invoice_id"]
     outcome = {"sent": 0, "failed": 0, "skipped": 0}
     cache: dict[str, dict[str, Any]] = {}  # the documents, built once an event: the invoice's, each credit note's
@@ -187,9 +185,7 @@ def deliver(deps: Deps, messenger: Messenger, detail: dict[str, Any]) -> dict[st
         try:
             if about not in cache:
                 cache[about] = (
-                    _credit_note_document(deps, documents, tenant, about)
-                    if about
-                    else _document(deps, documents, tenant, invoice_id)
+                    _credit_note_document(deps, tenant, about) if about else _document(deps, tenant, invoice_id)
                 )
             pdf_cache = cache[about]
             if pdf_cache["status"] == "void":  # a credit note is sent whatever became of its invoice
@@ -324,9 +320,11 @@ def _finish(
     deps.store.replace(tenant, "delivery", done, expected_version=delivery["version"], old_name=None, new_name=None)
 
 
-def _document(deps: Deps, documents: Any, tenant: str, invoice_id: str) -> dict[str, Any]:
+def _document(deps: Deps, tenant: str, invoice_id: str) -> dict[str, Any]:
     """The invoice's view-model and the PDF of its current version (rendered
     now if its own event has not stored it yet)."""
+    from invoicing.logic import documents  # the renderer: loaded by the functions that send, on first use
+
     invoice, key, _ = documents.store_pdf(deps, tenant, invoice_id)
     assert deps.blobs is not None
     business, customer = documents.parties(deps, tenant, invoice)
@@ -372,9 +370,10 @@ def _addresses(deps: Deps, tenant: str, business: Doc) -> dict[str, Any]:
     }
 
 
-def _credit_note_document(deps: Deps, documents: Any, tenant: str, credit_note_id: str) -> dict[str, Any]:
+def _credit_note_document(deps: Deps, tenant: str, credit_note_id: str) -> dict[str, Any]:
     """The credit note's view-model and its PDF; no link (there is nothing to pay)."""
     from invoicing.documents.view import credit_note_view
+    from invoicing.logic import documents  # the renderer: loaded by the functions that send, on first use
     from invoicing.logic.logo import logo_bytes
 
     note, key = documents.store_credit_note_pdf(deps, tenant, credit_note_id)
