@@ -108,15 +108,7 @@ class Invoice(Document):
                 for p in item.get("payments") or []
             ),
             fees=tuple(late_fees.Fee(e["period"], Decimal(e["amount"])) for e in item.get("late_fee_entries") or []),
-            schedule=Schedule(
-                plan["type"],
-                tuple(
-                    schedule.Instalment(date.fromisoformat(i["due_date"]), Decimal(str(i["value"])))
-                    for i in plan["instalments"]
-                ),
-            )
-            if plan
-            else None,  # fmt: skip
+            schedule=schedule_of(plan) if plan else None,  # fmt: skip
             late_fee_policy=policy_of(item.get("late_fees")),
             reminding=Reminding(
                 bool(settings.get("enabled")),
@@ -263,6 +255,17 @@ class Invoice(Document):
         return fee_on, reminder_on
 
 
+def schedule_of(plan: Mapping[str, Any]) -> Schedule:
+    """A document's `payment_schedule` (a draft's too: its instalments by date)."""
+    return Schedule(
+        plan["type"],
+        tuple(
+            schedule.Instalment(date.fromisoformat(i["due_date"]), Decimal(str(i["value"])))
+            for i in plan["instalments"]
+        ),
+    )
+
+
 def policy_of(settings: Mapping[str, Any] | None) -> late_fees.Policy | None:
     """The late-fee policy of an invoice's `late_fees` settings (None when off)."""
     if not settings or not settings.get("enabled"):
@@ -301,22 +304,23 @@ def settled(item: Item, now: str) -> Item:
     its payments, credits and late fees give it. An amount that became
     unpaid again after being settled (a refund) owes no fee for the periods
     before."""
-    before = Invoice.of(item)
-    currency = before.currency
-    status = before.status_from_amounts()
+    invoice = Invoice.of(item)  # its payments, credits and fees as they now are
+    currency = invoice.currency
+    status = invoice.status_from_amounts()
     after = {
         **item,
-        "amount_paid": format_amount(before.amount_paid, currency),
+        "amount_paid": format_amount(invoice.amount_paid, currency),
         # Stripe may take more than is due (two clients paying at once): nothing is
         # due, and the business sees what to give back
-        "amount_due": format_amount(before.amount_due, currency),
-        "amount_overpaid": format_amount(before.amount_overpaid, currency),
+        "amount_due": format_amount(invoice.amount_due, currency),
+        "amount_overpaid": format_amount(invoice.amount_overpaid, currency),
         "status": status.value,
         "paid_at": (item.get("paid_at") or now) if status is Status.PAID else None,
         "updated_at": now,
         "version": item["version"] + 1,
     }
-    if _principal_stored(item) <= 0 < _principal_stored(after) and item.get("status") != Status.DRAFT.value:
+    # the stored amounts are those of the last version: what was unpaid before this change
+    if _principal_stored(item) <= 0 < invoice.principal_unpaid and item.get("status") != Status.DRAFT.value:
         after["fees_from"] = day_of(now).isoformat()
     return planned(after)
 

@@ -10,6 +10,7 @@ from invoicing import events
 from invoicing.domain import lifecycle, schedule
 from invoicing.domain.errors import FieldError, InvalidInput, NameTaken, NotFound, StaleVersion
 from invoicing.domain.invoice import Invoice, instalments_shown, planned
+from invoicing.domain.invoice import schedule_of as invoice_schedule
 from invoicing.domain.lifecycle import Status
 from invoicing.domain.money import ZERO, format_amount
 from invoicing.logic import catalog, paylinks
@@ -421,11 +422,8 @@ def _shown(discount: dict[str, Any] | None, currency: str) -> dict[str, Any] | N
 
 
 def schedule_of(doc: Doc) -> tuple[str, list[schedule.Instalment]]:
-    plan = doc["payment_schedule"]
-    instalments = [
-        schedule.Instalment(date.fromisoformat(i["due_date"]), Decimal(str(i["value"]))) for i in plan["instalments"]
-    ]
-    return plan["type"], instalments
+    kept = invoice_schedule(doc["payment_schedule"])
+    return kept.kind, list(kept.planned)
 
 
 def _date(value: str | None) -> date | None:
