@@ -1,6 +1,10 @@
 """The API function: business profile, customers, products and invoices,
 plus the public OpenAPI document. Thin: parse → use case → respond."""
 
+import gc
+
+gc.disable()  # while the modules load: invoicing.coldstart.done() at the end
+
 import warnings
 from functools import cache
 from typing import Any
@@ -10,6 +14,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from invoicing import coldstart
 from invoicing.adapters.live import idempotency_store
 from invoicing.api import idempotency
 from invoicing.api.http import build_resolver, guarded
@@ -41,3 +46,6 @@ def document() -> str:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return guarded(app, event, context)
+
+
+coldstart.done()

@@ -2,12 +2,17 @@
 logo, uploaded straight to S3 with a pre-signed POST and checked when
 confirmed. From the bus, it removes a deleted draft's files."""
 
+import gc
+
+gc.disable()  # while the modules load: invoicing.coldstart.done() at the end
+
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from invoicing import coldstart
 from invoicing.adapters.live import deps, idempotency_store
 from invoicing.api import idempotency
 from invoicing.api.http import build_resolver, guarded
@@ -35,3 +40,6 @@ def on_bus_event(event: dict[str, Any]) -> dict[str, Any]:
     deleted = attachments.purge(deps(), detail["tenant_id"], detail["invoice_id"])
     logger.info("purged", extra={"invoice_id": detail["invoice_id"], "files": deleted})
     return {"deleted": deleted}
+
+
+coldstart.done()

@@ -3,6 +3,10 @@ names and the receipts of "Payment Recorded" and "Invoice Paid" (targets of the 
 `infra/wiring.py` EVENT_RULES), and
 answers the routes of the business's sender address, which talk to SES too."""
 
+import gc
+
+gc.disable()  # while the modules load: invoicing.coldstart.done() at the end
+
 import warnings
 from typing import Any
 
@@ -11,6 +15,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from invoicing import coldstart
 from invoicing.adapters.live import deps, idempotency_store, messenger
 from invoicing.api import idempotency
 from invoicing.api.http import build_resolver, guarded
@@ -49,3 +54,6 @@ def on_bus_event(event: dict[str, Any]) -> dict[str, Any]:
     metrics.add_metric(name="DeliveriesSent", unit=MetricUnit.Count, value=outcome["sent"])
     metrics.add_metric(name="DeliveriesFailed", unit=MetricUnit.Count, value=outcome["failed"])
     return outcome
+
+
+coldstart.done()

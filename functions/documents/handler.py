@@ -5,12 +5,17 @@ Two kinds of events reach it: API Gateway requests (the preview, the PDF
 link) and, from the invoicing bus, the events that call for a new PDF
 (`infra/wiring.py` EVENT_RULES)."""
 
+import gc
+
+gc.disable()  # while the modules load: invoicing.coldstart.done() at the end
+
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from invoicing import coldstart
 from invoicing.adapters.live import deps
 from invoicing.api.http import build_resolver, guarded
 from invoicing.api.routes import documents
@@ -39,3 +44,6 @@ def on_bus_event(event: dict[str, Any]) -> dict[str, Any]:
         extra={"detail_type": event["detail-type"], "invoice_id": detail["invoice_id"], "outcome": outcome},
     )
     return {"outcome": outcome}
+
+
+coldstart.done()

@@ -3,12 +3,17 @@ credential): the invoice as HTML, its PDF, and the Pay button that opens
 Stripe's Checkout (invoicing.logic.paypage). Stripe's library loads on the
 first Pay only."""
 
+import gc
+
+gc.disable()  # while the modules load: invoicing.coldstart.done() at the end
+
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from invoicing import coldstart
 from invoicing.api.http import build_resolver, guarded
 from invoicing.api.routes import pay
 
@@ -19,3 +24,6 @@ app = build_resolver(pay.router, forms=True)  # the Pay button posts a form
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return guarded(app, event, context)
+
+
+coldstart.done()

@@ -7,6 +7,10 @@ each a page of one shard: Powertools' batch processing reports the pages
 that failed one by one, so SQS retries those only (and after
 `max_receives`, keeps them in the dead-letter queue)."""
 
+import gc
+
+gc.disable()  # while the modules load: invoicing.coldstart.done() at the end
+
 import json
 import warnings
 from datetime import UTC, datetime
@@ -18,6 +22,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from invoicing import coldstart
 from invoicing.adapters.live import deps, work_queue
 from invoicing.logic.common import BUSINESS_TIMEZONE
 from invoicing.logic.retry import time_budget
@@ -66,3 +71,6 @@ def work(record: SQSRecord, lambda_context: LambdaContext) -> dict[str, int]:
     metrics.add_metric(name=name, unit=MetricUnit.Count, value=done["done"])
     metrics.add_metric(name="SweepFailures", unit=MetricUnit.Count, value=done["failed"])
     return done
+
+
+coldstart.done()

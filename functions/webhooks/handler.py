@@ -3,6 +3,10 @@ the raw body before anything is read, a repeated event answered at once,
 the rest recorded from the signed object (invoicing.logic.stripe_events).
 A 2xx tells Stripe the event is taken; a 500 makes it retry."""
 
+import gc
+
+gc.disable()  # while the modules load: invoicing.coldstart.done() at the end
+
 import warnings
 from typing import Any
 
@@ -10,6 +14,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from invoicing import coldstart
 from invoicing.api.http import build_resolver, guarded
 from invoicing.api.routes import webhooks
 
@@ -23,3 +28,6 @@ app = build_resolver(webhooks.router)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return guarded(app, event, context)
+
+
+coldstart.done()

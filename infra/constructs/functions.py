@@ -35,11 +35,7 @@ ASSET_EXCLUDES = ["**/__pycache__", "**/*.pyc", "**/.pytest_cache", "**/.mypy_ca
 # Python 3.12 (what a local run leaves in a source folder is this Python's).
 BUILT_LAYER_EXCLUDES = ["**/.pytest_cache", "**/.mypy_cache", "**/.ruff_cache"]
 
-BASE_ENVIRONMENT = {
-    "POWERTOOLS_SERVICE_NAME": "invoicing",
-    "POWERTOOLS_METRICS_NAMESPACE": "Invoicing",
-    "LOG_LEVEL": "INFO",
-}
+BASE_ENVIRONMENT = {**wiring.FUNCTION_ENVIRONMENT, "LOG_LEVEL": "INFO"}
 
 
 def pascal(name: str) -> str:

@@ -56,8 +56,7 @@ class LocalRuntime:
         emulation = Emulation.start(moto_port, host)
         environment = {
             **emulation.environment(),
-            "POWERTOOLS_SERVICE_NAME": "invoicing",
-            "POWERTOOLS_METRICS_NAMESPACE": "Invoicing",
+            **wiring.FUNCTION_ENVIRONMENT,
             "POWERTOOLS_TRACE_DISABLED": "true",
             "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
         }

@@ -42,7 +42,7 @@ def cold_import_ms(*statements: str, bytecode: bool = True, setup: str = "pass")
     bytecode, as the built layers ship it (compiled once, by a first run
     that is not counted); without, as Lambda ran a layer that shipped none:
     every module compiled each time."""
-    env = {**os.environ, "AWS_DEFAULT_REGION": "eu-west-3"}
+    env = {**os.environ, **wiring.FUNCTION_ENVIRONMENT, "AWS_DEFAULT_REGION": "eu-west-3"}
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # the Makefile's, for the tests' sake
     env["PYTHONPYCACHEPREFIX"] = str(ROOT / "bench-results" / ("pycache" if bytecode else "no-pycache"))
     if not bytecode:

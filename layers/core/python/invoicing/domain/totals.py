@@ -87,8 +87,9 @@ def compute_totals(lines: tuple[Line, ...] | list[Line], discount: Discount | No
         amounts = [_line_amount(line, currency, f"lines.{i}", errors) for i, line in enumerate(lines)]
         nets = _nets(lines, amounts, currency)
         groups: dict[GroupKey, Decimal] = {}
+        keys: dict[int, GroupKey] = {}  # lines usually share one tuple of taxes: sort each once
         for line, net in zip(lines, nets, strict=True):
-            key = _group_key(line)
+            key = keys.get(id(line.taxes)) or keys.setdefault(id(line.taxes), _group_key(line))
             groups[key] = groups.get(key, ZERO) + net
         subtotal = sum(nets, ZERO)
         invoice_discount = _discount_amount(discount, subtotal, currency, "discount", errors)
@@ -131,8 +132,8 @@ def _nets(lines: Sequence[Line], amounts: list[Decimal], currency: str) -> list[
     nets = list(amounts)
     by_inclusive: dict[GroupKey, list[int]] = {}
     for index, line in enumerate(lines):
-        inclusive = tuple(sorted(tax.key for tax in line.taxes if tax.inclusive))
-        if inclusive:
+        if any(tax.inclusive for tax in line.taxes):
+            inclusive = tuple(sorted(tax.key for tax in line.taxes if tax.inclusive))
             by_inclusive.setdefault(inclusive, []).append(index)
     for key, indexes in by_inclusive.items():
         rate = sum((rate for _name, rate in key), ZERO)

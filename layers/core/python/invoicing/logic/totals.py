@@ -74,12 +74,12 @@ def preview(request: TotalsRequest) -> dict[str, Any]:
         for i, line in enumerate(request.lines)
         if line.unit_price is None
     ]
-    discounts = [(f"lines.{i}.discount.value", line.discount) for i, line in enumerate(request.lines)]
+    discounts = [(f"lines.{i}.discount.value", line.discount) for i, line in enumerate(request.lines) if line.discount]
     problems += money_problems(
         [
             (field, {"type": d.type, "value": d.value})
             for field, d in [*discounts, ("discount.value", request.discount)]
-            if d
+            if d and d.type == "fixed"
         ],
         request.currency,
     )
@@ -89,7 +89,7 @@ def preview(request: TotalsRequest) -> dict[str, Any]:
 
     def taxes_of(line: LineIn) -> tuple[Tax, ...]:
         given = line.taxes or ()
-        key = tuple((tax.name, str(tax.rate), tax.inclusive) for tax in given)  # 20 and 20.0 written as sent
+        key = tuple([(tax.name, str(tax.rate), tax.inclusive) for tax in given])  # 20 and 20.0 written as sent
         if key not in taxes_seen:
             taxes_seen[key] = tuple(Tax(tax.name, tax.rate, tax.inclusive) for tax in given)
         return taxes_seen[key]

@@ -1,12 +1,10 @@
 """Field types shared by the wire models: the limits of SPEC §6.1 and the
 formats of French business identifiers, checked once, here."""
 
-from __future__ import annotations
-
 import re
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, Literal, Self, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, GetJsonSchemaHandler, create_model, model_validator
 from pydantic.json_schema import JsonSchemaValue
@@ -246,7 +244,7 @@ class DiscountIn(Input):
     value: MoneyIn
 
     @model_validator(mode="after")
-    def _percentage_at_most_100(self) -> DiscountIn:
+    def _percentage_at_most_100(self) -> Self:
         if self.type == "percentage" and self.value > 100:
             raise ValueError("a percentage discount is at most 100")
         return self

@@ -1,10 +1,8 @@
 """Wire models of credit notes (avoirs, SPEC §6.1): what an issued invoice
 is reduced by, as a numbered document of its own."""
 
-from __future__ import annotations
-
 from datetime import date, datetime
-from typing import Literal
+from typing import Literal, Self
 
 from pydantic import Field, model_validator
 
@@ -28,7 +26,7 @@ class CreditNoteIn(Input):
     )
 
     @model_validator(mode="after")
-    def _lines_or_amount(self) -> CreditNoteIn:
+    def _lines_or_amount(self) -> Self:
         if (self.lines is None) == (self.amount is None):
             raise ValueError("give either lines or an amount")
         if self.lines is not None and not self.lines:

@@ -1,7 +1,5 @@
 """Wire models of sending an invoice (SPEC §5 `send`, §7)."""
 
-from __future__ import annotations
-
 from datetime import date, datetime
 from typing import Annotated, Literal
 

@@ -1,7 +1,5 @@
 """Wire models of invoices and of the totals preview (SPEC §6.1)."""
 
-from __future__ import annotations
-
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -225,6 +223,16 @@ class CreditNoteRef(Output):
     issue_date: date
 
 
+class Attachment(Output):
+    """A confirmed attachment, as the invoice lists it."""
+
+    id: str
+    filename: str
+    content_type: str
+    size: int
+    uploaded_at: str
+
+
 class _InvoiceOut(Output):
     """What an invoice and its list entry both show."""
 
@@ -313,16 +321,6 @@ class AttachmentIn(Input):
         str, Field(max_length=255, examples=["application/pdf"], description="PDF, PNG, JPEG, GIF, WebP or office")
     ]
     size: Annotated[int, Field(ge=1, description="bytes; at most 20 MiB (20,971,520)")]
-
-
-class Attachment(Output):
-    """A confirmed attachment, as the invoice lists it."""
-
-    id: str
-    filename: str
-    content_type: str
-    size: int
-    uploaded_at: str
 
 
 class UploadForm(Output):

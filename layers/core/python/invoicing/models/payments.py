@@ -1,10 +1,8 @@
 """Wire models of payments (SPEC §5 `payments`, §6): one shape per method,
 told apart by `method`."""
 
-from __future__ import annotations
-
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
 from pydantic import Field, model_validator
 
@@ -53,7 +51,7 @@ class CardPayment(_PaymentIn):
     ) = None
 
     @model_validator(mode="after")
-    def _charged_or_recorded(self) -> CardPayment:
+    def _charged_or_recorded(self) -> Self:
         if self.payment_method_id and (self.brand or self.last4):
             raise ValueError("a saved card (payment_method_id) brings its own brand and last4: send neither")
         return self

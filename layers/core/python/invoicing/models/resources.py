@@ -1,7 +1,5 @@
 """Wire models of the business profile, customers and products."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal, get_args

@@ -1,11 +1,9 @@
 """Invoice settings shared by the business defaults and each invoice:
 late fees, tips, payment methods and the payment schedule (SPEC §6)."""
 
-from __future__ import annotations
-
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import Field, model_validator
 
@@ -26,7 +24,7 @@ class LateFees(Input):
     max_fees: Annotated[int, Field(ge=1, le=1000)] | None = None
 
     @model_validator(mode="after")
-    def _percentage_at_most_100(self) -> LateFees:
+    def _percentage_at_most_100(self) -> Self:
         if self.type == "percentage" and self.value > 100:
             raise ValueError("a percentage late fee is at most 100")
         return self
@@ -41,7 +39,7 @@ class Reminders(Input):
     channels: Annotated[list[Literal["email", "sms"]], Field(min_length=1, max_length=2)] = ["email"]
 
     @model_validator(mode="after")
-    def _once_each(self) -> Reminders:
+    def _once_each(self) -> Self:
         if len(set(self.offsets)) != len(self.offsets) or len(set(self.channels)) != len(self.channels):
             raise ValueError("name each offset and each channel once")
         return self

@@ -2,8 +2,6 @@
 without its customer, dates, number or payments; its schedule as offsets
 from the issue date."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Annotated, Literal
 
