@@ -25,7 +25,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_a_handler_turns_the_collector_off_first_and_on_last(fn):
     body = ast.parse((ROOT / fn.code_dir / "handler.py").read_text(encoding="utf-8")).body
     docstring, *statements = body
-    assert isinstance(docstring, ast.Expr) and isinstance(docstring.value, ast.Constant)
+    assert isinstance(docstring, ast.Expr)
+    assert isinstance(docstring.value, ast.Constant)
     first, second, last = ast.unparse(statements[0]), ast.unparse(statements[1]), ast.unparse(statements[-1])
     assert (first, second, last) == ("import gc", "gc.disable()", "coldstart.done()")
 
