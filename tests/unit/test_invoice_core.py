@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from invoicing.domain.invoice import Invoice, day_of, instalments_shown, planned, settled, voided
+from invoicing.domain.invoice import CreditNote, Invoice, day_of, instalments_shown, planned, settled, voided
 from invoicing.domain.lifecycle import Status
 
 pytestmark = pytest.mark.unit
@@ -125,3 +125,16 @@ def test_a_receipt_says_what_was_left_right_after_its_payment():
 
 def test_days_are_frances():
     assert day_of("2026-12-31T23:30:00Z") == date(2027, 1, 1)
+
+
+def test_a_credit_note_is_a_document_that_takes_its_total_off_what_is_left_to_credit():
+    note = CreditNote.of({"id": "cn_1", "number": "AV-2", "currency": "EUR", "total": "700.00", "invoice_id": "inv_1",
+                          "lines": [], "business": {}, "customer": {}})  # fmt: skip
+    invoice = Invoice.of(item(credited="500.00"))
+
+    assert (note.id, note.number, note.currency, note.total, note.invoice_id) == ("cn_1", "AV-2", "EUR", D("700.00"),
+                                                                                   "inv_1")  # fmt: skip
+    assert invoice.left_to_credit == D("700.00")
+    assert invoice.credited_in_full_by(note)
+    assert not invoice.credited_in_full_by(CreditNote.of({**vars(note), "total": "699.99"}))
+    assert not Invoice.of(item()).credited_in_full_by(note)

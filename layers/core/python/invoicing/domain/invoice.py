@@ -10,8 +10,8 @@ is derived from them back into the stored document. Every use case goes
 through these: none re-derives "what does it owe".
 
 A `Document` is what every numbered document shares — an invoice, a credit
-note, and the estimates and deposit invoices to come: an id, a currency,
-parties, lines and their totals.
+note (`CreditNote`), and the estimates and deposit invoices to come: an id,
+a currency and what it charges.
 """
 
 from __future__ import annotations
@@ -42,6 +42,21 @@ class Document:
     id: str
     currency: str
     total: Decimal  # its lines less discounts, taxes included (domain.totals)
+
+
+@dataclass(frozen=True)
+class CreditNote(Document):
+    """A credit note (avoir, SPEC §7): a numbered document of its own that
+    takes its total off the invoice it names."""
+
+    number: str
+    invoice_id: str
+
+    @classmethod
+    def of(cls, item: Mapping[str, Any]) -> CreditNote:
+        """The credit note a stored document holds."""
+        return cls(id=item["id"], currency=item["currency"], total=Decimal(item["total"]), number=item["number"],
+                   invoice_id=item["invoice_id"])  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -142,6 +157,15 @@ class Invoice(Document):
     @property
     def amount_overpaid(self) -> Decimal:
         return max(-self.balance, ZERO)
+
+    @property
+    def left_to_credit(self) -> Decimal:
+        """What credit notes may still take off it: its total less what they took."""
+        return self.total - self.credited
+
+    def credited_in_full_by(self, note: CreditNote) -> bool:
+        """Whether this credit note takes off all its credit notes had left to take."""
+        return note.total >= self.left_to_credit
 
     @property
     def principal_unpaid(self) -> Decimal:
@@ -335,7 +359,7 @@ def voided(item: Item, now: str) -> Item:
     """A void invoice asks nothing, its late fees included (they go with
     it); what its client paid beyond what its credit notes left is owed back."""
     currency = item["currency"]
-    kept = Decimal(item["totals"]["total"]) - Decimal(item.get("credited") or 0)
+    kept = Invoice.of(item).left_to_credit  # what its credit notes left of it
     return planned(
         {
             **item,

@@ -27,7 +27,7 @@ from typing import Any
 from invoicing import events
 from invoicing.domain import credits
 from invoicing.domain.errors import FieldError, IllegalTransition, InvalidInput, NotFound, StaleVersion
-from invoicing.domain.invoice import settled, voided
+from invoicing.domain.invoice import CreditNote, Invoice, settled, voided
 from invoicing.domain.lifecycle import ISSUED, UNPAID, Status, invoice_number
 from invoicing.domain.money import ZERO, format_amount, format_rate, has_at_most_decimals, minor_unit
 from invoicing.logic import catalog, invoices
@@ -172,7 +172,8 @@ def _issue(
 def _credited(invoice: Doc, note: Doc, now: str, voiding: bool) -> Doc:
     """The invoice once the credit note takes its amount off. Credited in
     full (or voided), an unpaid invoice is void: nothing is asked any more."""
-    credited = Decimal(invoice.get("credited") or 0) + Decimal(note["total"])
+    before, credit = Invoice.of(invoice), CreditNote.of(note)
+    credited = before.credited + credit.total
     doc = settled(
         {
             **invoice,
@@ -182,8 +183,7 @@ def _credited(invoice: Doc, note: Doc, now: str, voiding: bool) -> Doc:
         },
         now,
     )
-    was_unpaid = Status(invoice["status"]) in UNPAID
-    if voiding or (was_unpaid and credited >= Decimal(invoice["totals"]["total"])):
+    if voiding or (before.status in UNPAID and before.credited_in_full_by(credit)):
         doc = voided(doc, now)
     return doc
 
@@ -212,7 +212,7 @@ def _asked(deps: Deps, tenant: str, invoice: Doc, request: CreditNoteIn) -> Aske
     amount = Decimal(request.amount)
     if not has_at_most_decimals(amount, minor_unit(currency)):
         raise InvalidInput.of("amount", f"{currency} amounts have at most {minor_unit(currency)} decimals")
-    left = Decimal(invoice["totals"]["total"]) - Decimal(invoice.get("credited") or 0)
+    left = Invoice.of(invoice).left_to_credit
     if amount > left:
         raise InvalidInput.of(
             "amount",
@@ -244,10 +244,11 @@ def _remaining(invoice: Doc) -> Asked:
     than the invoice charged. When no bases make the total exactly (VAT is
     rounded on each credit note), the cents apart are a line of their own."""
     currency = invoice["currency"]
-    if not Decimal(invoice.get("credited") or 0):
+    current = Invoice.of(invoice)
+    if not current.credited:
         lines = [{key: value for key, value in line.items() if key != "net"} for line in invoice["lines"]]
         return Asked(lines, invoice.get("discount"), "lines")
-    target = Decimal(invoice["totals"]["total"]) - Decimal(invoice["credited"])
+    target = current.left_to_credit
     within = _left(invoice)
     bases = credits.split(target, within, currency, cap_gross=False)
     if bases is None:  # each group as close to what it has left as it can be, not above
@@ -288,7 +289,7 @@ def _check_limits(invoice: Doc, lines: list[Doc], total: Decimal, field: str) ->
                     f"has {format_amount(max(have.base, ZERO), currency)} left to credit",
                 )
             )
-    left = Decimal(invoice["totals"]["total"]) - Decimal(invoice.get("credited") or 0)
+    left = Invoice.of(invoice).left_to_credit
     if total > left:
         problems.append(
             FieldError(
