@@ -9,8 +9,7 @@ from typing import Any
 from invoicing import events
 from invoicing.domain import lifecycle, schedule
 from invoicing.domain.errors import FieldError, InvalidInput, NameTaken, NotFound, StaleVersion
-from invoicing.domain.invoice import Invoice, instalments_shown, planned
-from invoicing.domain.invoice import schedule_of as invoice_schedule
+from invoicing.domain.invoice import Invoice, instalments_shown, planned, schedule_of
 from invoicing.domain.lifecycle import Status
 from invoicing.domain.money import ZERO, format_amount
 from invoicing.logic import catalog, paylinks
@@ -228,9 +227,9 @@ def finalize_invoice(
         if business and customer:
             problems += lifecycle.legal_problems(business, customer, current["lines"])
         if current.get("payment_schedule"):
-            kind, instalments = schedule_of(current)
-            problems += schedule.draft_problems(kind, instalments, current["currency"], issue_date, due_date)
-            problems += schedule.issue_problems(kind, instalments, Decimal(current["totals"]["total"]))
+            plan = schedule_of(current["payment_schedule"])
+            problems += schedule.draft_problems(plan.kind, plan.planned, current["currency"], issue_date, due_date)
+            problems += schedule.issue_problems(plan.kind, plan.planned, Decimal(current["totals"]["total"]))
         if problems:
             raise InvalidInput(problems)
         assert business is not None
@@ -327,9 +326,9 @@ def _draft(deps: Deps, tenant: str, doc: Doc, *, check_customer: bool = True) ->
         problems.append(FieldError("customer_id", "no customer with this id"))
     problems += money_problems(discounts_of(lines, doc.get("discount")), currency)
     if doc.get("payment_schedule"):
-        kind, instalments = schedule_of(doc)
+        plan = schedule_of(doc["payment_schedule"])
         problems += schedule.draft_problems(
-            kind, instalments, currency, _date(doc.get("issue_date")), _date(doc.get("due_date"))
+            plan.kind, plan.planned, currency, _date(doc.get("issue_date")), _date(doc.get("due_date"))
         )
     if problems:
         raise InvalidInput(problems)
@@ -347,15 +346,7 @@ def _draft(deps: Deps, tenant: str, doc: Doc, *, check_customer: bool = True) ->
     doc["amount_paid"] = doc.get("amount_paid") or zero
     doc["credited"] = doc.get("credited") or zero
     doc["payments"] = doc.get("payments") or []
-    doc["amount_due"] = format_amount(
-        lifecycle.amount_due(
-            totals.total,
-            late_fees_total=Decimal(doc["late_fees_total"]),
-            amount_paid=Decimal(doc["amount_paid"]),
-            credited=Decimal(doc["credited"]),
-        ),
-        currency,
-    )
+    doc["amount_due"] = format_amount(Invoice.of(doc).amount_due, currency)
     return doc
 
 
@@ -419,11 +410,6 @@ def _shown(discount: dict[str, Any] | None, currency: str) -> dict[str, Any] | N
     if discount and discount["type"] == "fixed":
         return {**discount, "value": format_amount(Decimal(str(discount["value"])), currency)}
     return discount
-
-
-def schedule_of(doc: Doc) -> tuple[str, list[schedule.Instalment]]:
-    kept = invoice_schedule(doc["payment_schedule"])
-    return kept.kind, list(kept.planned)
 
 
 def _date(value: str | None) -> date | None:
