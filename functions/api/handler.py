@@ -19,6 +19,7 @@ from invoicing.adapters.live import idempotency_store
 from invoicing.api import idempotency
 from invoicing.api.http import build_resolver, guarded
 from invoicing.api.routes import catalog, invoices
+from invoicing.tracing import tracer
 
 logger = Logger()
 metrics = Metrics()
@@ -44,6 +45,7 @@ def document() -> str:
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return guarded(app, event, context)
 

@@ -17,6 +17,7 @@ from invoicing.adapters.live import deps, idempotency_store
 from invoicing.api import idempotency
 from invoicing.api.http import build_resolver, guarded
 from invoicing.api.routes import attachments
+from invoicing.tracing import tracer
 
 logger = Logger()
 app = build_resolver(attachments.router)
@@ -24,6 +25,7 @@ app.use([idempotency.middleware(idempotency_store)])  # a retried reservation ta
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if "detail-type" in event:
         return on_bus_event(event)

@@ -21,6 +21,7 @@ from invoicing.api import idempotency
 from invoicing.api.http import build_resolver, guarded
 from invoicing.api.routes import sender
 from invoicing.logic.retry import time_budget
+from invoicing.tracing import tracer
 
 logger = Logger()
 metrics = Metrics()  # DeliveriesSent, DeliveriesFailed
@@ -31,6 +32,7 @@ app.use([idempotency.middleware(idempotency_store)])  # a retried request e-mail
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if "detail-type" in event:
         with time_budget(context.get_remaining_time_in_millis):

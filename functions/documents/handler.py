@@ -19,12 +19,14 @@ from invoicing import coldstart
 from invoicing.adapters.live import deps
 from invoicing.api.http import build_resolver, guarded
 from invoicing.api.routes import documents
+from invoicing.tracing import tracer
 
 logger = Logger()
 app = build_resolver(documents.router)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if "detail-type" in event:
         return on_bus_event(event)

@@ -26,6 +26,7 @@ from invoicing import coldstart
 from invoicing.adapters.live import deps, work_queue
 from invoicing.logic.common import BUSINESS_TIMEZONE
 from invoicing.logic.retry import time_budget
+from invoicing.tracing import tracer
 
 logger = Logger()
 metrics = Metrics()  # LateFeesApplied, RemindersQueued, SweepFailures
@@ -36,6 +37,7 @@ pages: list[dict[str, int]] = []
 
 @logger.inject_lambda_context
 @metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if "Records" in event:
         pages.clear()

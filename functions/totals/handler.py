@@ -14,12 +14,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from invoicing import coldstart
 from invoicing.api.http import build_resolver, guarded
 from invoicing.api.routes import totals
+from invoicing.tracing import tracer
 
 logger = Logger()
 app = build_resolver(totals.router)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return guarded(app, event, context)
 

@@ -17,6 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from invoicing import coldstart
 from invoicing.api.http import build_resolver, guarded
 from invoicing.api.routes import webhooks
+from invoicing.tracing import tracer
 
 logger = Logger()
 metrics = Metrics()  # PaymentsRecorded, from Stripe's events
@@ -26,6 +27,7 @@ app = build_resolver(webhooks.router)
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return guarded(app, event, context)
 

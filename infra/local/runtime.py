@@ -57,7 +57,8 @@ class LocalRuntime:
         environment = {
             **emulation.environment(),
             **wiring.FUNCTION_ENVIRONMENT,
-            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon here
+            "LAMBDA_TASK_ROOT": str(ROOT),  # so the X-Ray SDK loads as on Lambda, without its sampling clients
             "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
         }
         layer_fonts = ROOT / "build" / "layers" / "pdf" / "fonts"
