@@ -45,7 +45,7 @@ class InvoicingStack(Stack):
         )
         for function in self.functions.by_name.values():
             function.add_environment("PUBLIC_BASE_URL", self.api.base_url)  # payment links: {base}/pay/{token}
-        self.bus = Bus(self, "Events", functions=self.functions.by_name)
+        self.bus = Bus(self, "Events", functions=self.functions.by_name, table=self.storage.table)
         sender = self.node.try_get_context("default_sender") or DEFAULT_SENDER
         for fn in wiring.FUNCTIONS:
             if fn.sends_messages:  # the platform's verified sender, for businesses without their own
@@ -108,6 +108,7 @@ class InvoicingStack(Stack):
             rest_api=self.api.rest_api,
             table=self.storage.table,
             dead_letter_queues={**self.bus.dead_letter_queues, **self.schedules.dead_letter_queues},
+            pipe_name=self.bus.pipe.ref,
             alarm_email=self.node.try_get_context("alarm_email"),
         )
 

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 # declared once, there.
 from invoicing.settings import (  # noqa: F401
     DOCUMENTS_BUCKET_ENV,
-    EVENT_BUS_ENV,
     PAY_LINK_SECRET_ENV,
     STRIPE_SECRET_ENV,
     SWEEP_DEAD_LETTERS_ENV,
@@ -49,8 +48,6 @@ class Function:
     # Lambda layers, by name (see LAYERS): the shared code and the common
     # dependencies; the renderer adds fpdf2 and the font.
     layers: tuple[str, ...] = ("core", "deps")
-    # Whether it publishes on the invoicing bus (events:PutEvents, EVENT_BUS_NAME).
-    publishes_events: bool = False
     # Whether it sends e-mail (SES) and SMS (SNS) to the businesses' clients.
     sends_messages: bool = False
     # Whether it reads the platform's Stripe secrets (STRIPE_SECRET_NAME, a Secrets Manager secret).
@@ -104,6 +101,33 @@ class EventRule:
 
 
 @dataclass(frozen=True)
+class StreamPipe:
+    """The table's change stream to the bus (SPEC §16). EventBridge Pipes
+    reads the stream (old and new images), lets through the records of the
+    items whose sort key begins with one of `key_prefixes`, hands each
+    batch to `enrichment` (invoicing.events: the events each change holds)
+    and puts what it answers on the bus. A batch that fails is retried,
+    halved to find a bad record, until its records are `max_record_age_s`
+    old; then the pipe's dead-letter queue keeps where they were (the
+    stream keeps them 24 hours), and its alarm fires. The local runtime
+    reads the emulation's stream the same way (infra/local/pipe.py)."""
+
+    name: str
+    enrichment: str
+    key_prefixes: tuple[str, ...]
+    batch_size: int = 10
+    max_record_age_s: int = 6 * 3600
+
+    def passes(self, keys: dict[str, dict[str, str]]) -> bool:
+        """The pipe's filter on a record's keys (DynamoDB JSON)."""
+        return keys["sk"]["S"].startswith(self.key_prefixes)
+
+    def filter_pattern(self) -> dict[str, object]:
+        """The same filter, as the pipe's event pattern."""
+        return {"dynamodb": {"Keys": {"sk": {"S": [{"prefix": prefix} for prefix in self.key_prefixes]}}}}
+
+
+@dataclass(frozen=True)
 class Schedule:
     """A scheduled rule (EventBridge, cron in UTC): it invokes `function`
     with `input` and the event's time, the sweeps' clock. The stack's
@@ -146,7 +170,6 @@ class TableSpec:
 API = Function(
     "api",
     "Business profile, customers, products and invoices",
-    publishes_events=True,
     signs_pay_links=True,
     reads_stripe_secret=True,  # charging a saved card
     layers=("core", "deps", "stripe"),
@@ -195,7 +218,6 @@ WEBHOOKS = Function(
     "Stripe's webhook: payments, failures and refunds, from the signed events",
     memory_mb=512,
     timeout_s=10,
-    publishes_events=True,  # a payment re-renders the PDF
     reads_stripe_secret=True,
 )
 
@@ -216,10 +238,17 @@ SWEEPS = Function(
     memory_mb=1024,
     timeout_s=60,
     table_access="read_write",
-    publishes_events=True,  # amounts changed (the PDF), reminders to deliver
 )
 
-FUNCTIONS: tuple[Function, ...] = (API, TOTALS, DOCUMENTS, ATTACHMENTS, DELIVERY, WEBHOOKS, PAY, SWEEPS)
+EVENTS = Function(
+    "events",
+    "The pipe's enrichment: the events each committed change of the table holds, for the bus (SPEC §16)",
+    memory_mb=256,
+    timeout_s=30,
+    table_access="none",  # it reads the stream records it is handed, nothing else
+)
+
+FUNCTIONS: tuple[Function, ...] = (API, TOTALS, DOCUMENTS, ATTACHMENTS, DELIVERY, WEBHOOKS, PAY, SWEEPS, EVENTS)
 
 
 def _crud(path: str, item: str, function: str, *, update: str = "PATCH") -> list[Route]:
@@ -301,6 +330,9 @@ EVENT_RULES: tuple[EventRule, ...] = (
     # The client's receipts: after each payment, or when nothing is due any more (the business's setting).
     EventRule("receipt", ("Payment Recorded", "Invoice Paid"), "delivery"),
 )
+
+# Invoices and deliveries: the documents whose changes hold events (invoicing.events.EVENTFUL_KINDS).
+PIPE = StreamPipe("changes", enrichment="events", key_prefixes=("INV#", "DLV#"))
 
 # Daily, in UTC: the fees first, so that the day's reminders show them.
 SCHEDULES: tuple[Schedule, ...] = (

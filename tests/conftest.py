@@ -18,6 +18,9 @@ from typing import Any
 
 import pytest
 
+from tests import piped
+from tests.piped import published_events  # noqa: F401  (the tests import it from here)
+
 # Handlers find AWS through the environment only; nothing here can reach AWS.
 os.environ.update(
     AWS_ACCESS_KEY_ID="testing",
@@ -25,7 +28,6 @@ os.environ.update(
     AWS_DEFAULT_REGION="eu-west-3",
     TABLE_NAME="invoicing-local",
     DOCUMENTS_BUCKET="invoicing-local-documents",
-    EVENT_BUS_NAME="invoicing-local-events",
     DEFAULT_SENDER="factures@invoicing.local",
     STRIPE_SECRET_NAME="invoicing/stripe",
     PAY_LINK_SECRET_NAME="invoicing/pay-links",
@@ -138,30 +140,21 @@ class InProcessApi(Verbs):
         response = handler(event, self._context(fn, "test-request"))
         return self._reply(response)
 
-    def deliver_events(self) -> list[tuple[str, dict[str, Any]]]:
-        """Hand what was published on the bus (moto keeps it in a queue, see
-        the `aws` fixture) to the functions of the rules it matches, as
-        EventBridge would: (function, the handler's result) for each."""
-        import boto3
-
+    def deliver_events(self, first: list[dict[str, Any]] | None = None) -> list[tuple[str, dict[str, Any]]]:
+        """Hand the events of what was committed since the last look (the
+        table's stream, read as the pipe reads it; `first`, when a test
+        read them already) to the functions of the rules they match, as
+        EventBridge would, until the changes those make hold no more:
+        (function, the handler's result) for each."""
         from infra import wiring
 
-        if self.fakes is not None:
-            delivered = []
-            while published := self.fakes.bus.take():
-                for event in published:
-                    for rule in wiring.rules_for(event["detail-type"], event["source"]):
-                        delivered.append((rule.function, self.invoke_function(rule.function, event)))
-            return delivered
-        sqs = boto3.client("sqs")
-        queue = sqs.get_queue_url(QueueName=EVENT_CAPTURE_QUEUE)["QueueUrl"]
         delivered = []
-        while messages := sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", []):
-            for message in messages:
-                event = json.loads(message["Body"])
+        published = first if first is not None else published_events()
+        while published:
+            for event in published:
                 for rule in wiring.rules_for(event["detail-type"], event["source"]):
                     delivered.append((rule.function, self.invoke_function(rule.function, event)))
-                sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+            published = published_events()
         return delivered
 
     def invoke_function(self, name: str, event: dict[str, Any]) -> Any:
@@ -236,34 +229,11 @@ class InProcessApi(Verbs):
         return Reply(response["statusCode"], (json.loads(text) if is_json else text) if text else None, merged)
 
 
-EVENT_CAPTURE_QUEUE = "captured-events"
-
-
-def published_events() -> list[dict[str, Any]]:
-    """The events published on the bus so far (the aws fixture keeps them in a queue), taken off it
-    without running them."""
-    import boto3
-
-    from invoicing.adapters import live
-
-    if live.installed() is not None:
-        taken: list[dict[str, Any]] = live.installed().deps.events.take()  # type: ignore[union-attr]
-        return taken
-    sqs = boto3.client("sqs")
-    url = sqs.get_queue_url(QueueName=EVENT_CAPTURE_QUEUE)["QueueUrl"]
-    found = []
-    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
-        for message in messages:
-            found.append(json.loads(message["Body"]))
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-    return found
-
-
 @pytest.fixture
 def aws() -> Iterator[None]:
-    """moto in-process with the stack's table, bucket and bus, fresh for each
-    test. moto cannot run Lambda targets, so a rule keeps every event of the
-    bus in a queue, for `InProcessApi.deliver_events`."""
+    """moto in-process with the stack's table, bucket and queues, fresh for
+    each test; its table's stream is read as the pipe reads it, for
+    `InProcessApi.deliver_events`."""
     import boto3
     from aws_lambda_powertools.utilities import parameters
     from moto import mock_aws
@@ -277,7 +247,7 @@ def aws() -> Iterator[None]:
         create_pay_link_secret(boto3.client("secretsmanager"))
         create_table(boto3.client("dynamodb"), os.environ["TABLE_NAME"])
         create_bucket(boto3.client("s3"), os.environ["DOCUMENTS_BUCKET"])
-        _capture_bus(os.environ["EVENT_BUS_NAME"])
+        _read_stream(os.environ["TABLE_NAME"])
         from infra import wiring
         from infra.local.queues import create_work_queues
 
@@ -289,6 +259,7 @@ def aws() -> Iterator[None]:
         live.forget()  # adapters bound to this test's emulation
         yield
         live.forget()
+        piped.stream = None
 
 
 @contextlib.contextmanager
@@ -314,17 +285,16 @@ def _one_request_at_a_time() -> Iterator[None]:
         BotocoreStubber.process_request = original  # type: ignore[method-assign]
 
 
-def _capture_bus(bus: str) -> None:
+def _read_stream(table: str) -> None:
+    """In-process, botocore sends stream calls to an account-based endpoint
+    moto does not match: the regional one, named (../shared/EMULATION.md)."""
     import boto3
 
-    from infra import wiring
+    from infra.local.pipe import StreamReader
+    from infra.local.resources import table_stream_arn
 
-    events, sqs = boto3.client("events"), boto3.client("sqs")
-    events.create_event_bus(Name=bus)
-    queue = sqs.create_queue(QueueName=EVENT_CAPTURE_QUEUE)["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    events.put_rule(Name="capture", EventBusName=bus, EventPattern=json.dumps({"source": [wiring.EVENT_SOURCE]}))
-    events.put_targets(Rule="capture", EventBusName=bus, Targets=[{"Id": "queue", "Arn": arn}])
+    streams = boto3.client("dynamodbstreams", endpoint_url="https://streams.dynamodb.eu-west-3.amazonaws.com")
+    piped.stream = StreamReader(streams, table_stream_arn(boto3.client("dynamodb"), table))
 
 
 @pytest.fixture(autouse=True)
@@ -365,9 +335,11 @@ def fakes() -> Iterator[Any]:
 
     world = Fakes()
     live.install(world.installed())
+    piped.fakes = world.pipe
     try:
         yield world
     finally:
+        piped.fakes = None
         live.install(None)
 
 

@@ -71,6 +71,7 @@ class Monitoring(Construct):
         rest_api: apigw.RestApi,
         table: dynamodb.ITable,
         dead_letter_queues: Mapping[str, sqs.IQueue] | None = None,
+        pipe_name: str | None = None,
         alarm_email: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -88,8 +89,17 @@ class Monitoring(Construct):
             self._alarm(
                 f"{pascal(name)}DeadLetters",
                 queue.metric_approximate_number_of_messages_visible(period=PERIOD, statistic=cloudwatch.Stats.MAXIMUM),
-                f"Events that Lambda {name} could not handle wait in its dead-letter queue",
+                f"Events that {name} could not handle wait in its dead-letter queue",
             )
+        if pipe_name is not None:
+            failed = cloudwatch.Metric(
+                namespace="AWS/EventBridge/Pipes",
+                metric_name="ExecutionFailed",
+                dimensions_map={"PipeName": pipe_name},
+                period=PERIOD,
+                statistic=cloudwatch.Stats.SUM,
+            )
+            self._alarm("PipeExecutionFailed", failed, "The pipe from the table's stream to the bus failed a batch")
         self._alarm("Api5xx", rest_api.metric_server_error(period=PERIOD), "The API answered 5xx")
         for metric_name in ("ReadThrottleEvents", "WriteThrottleEvents"):
             self._alarm(

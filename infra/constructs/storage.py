@@ -73,6 +73,7 @@ class Storage(Construct):
                 point_in_time_recovery_enabled=True
             ),
             time_to_live_attribute=spec.ttl_attribute,
+            stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,  # the pipe's source (wiring.PIPE)
             deletion_protection=True,
             removal_policy=RemovalPolicy.RETAIN,
         )

@@ -1,10 +1,11 @@
 """EventBridge, locally: the invoicing bus and its rules.
 
-Handlers publish with boto3's `put_events`, pointed here by
-AWS_ENDPOINT_URL_EVENTBRIDGE (endpoint configuration only, as on AWS: moto
-would accept the events but cannot run Lambda targets without Docker). Each
-event goes to the functions of the rules it matches (`wiring.EVENT_RULES`,
-the declaration the CDK app reads), asynchronously, in the event shape
+The local pipe (infra/local/pipe.py) puts the events the table's changes
+hold here, as the stack's pipe puts them on the bus; PutEvents over HTTP
+is answered too, for an event put by hand (moto would accept events but
+cannot run Lambda targets without Docker). Each event goes to the
+functions of the rules it matches (`wiring.EVENT_RULES`, the declaration
+the CDK app reads), asynchronously, in the event shape
 EventBridge delivers; a failed invocation is retried with backoff up to the
 rule's retry attempts, then kept in `dead_letters` like the rule's
 dead-letter queue.
@@ -48,6 +49,7 @@ class Bus(ThreadingHTTPServer):
         self._pending = 0
         self._idle = threading.Condition()
         self._held: list[dict[str, Any]] | None = None
+        self.refusing = False  # a drill: the bus is down, every entry refused
 
     @property
     def url(self) -> str:
@@ -56,7 +58,9 @@ class Bus(ThreadingHTTPServer):
 
     def put(self, entry: dict[str, Any]) -> dict[str, str]:
         """One PutEvents entry: accepted (its event id) or refused (an error)."""
-        if entry.get("EventBusName", "default") not in (self.name, self.arn):
+        if self.refusing:
+            return {"ErrorCode": "ServiceUnavailable", "ErrorMessage": "the bus refuses events (a drill)"}
+        if entry.get("EventBusName", self.name) not in (self.name, self.arn):
             return {"ErrorCode": "ResourceNotFoundException", "ErrorMessage": f"no bus {entry.get('EventBusName')}"}
         try:
             detail = json.loads(entry["Detail"])

@@ -62,11 +62,8 @@ def _error(status: int, code: str, message: str) -> dict[str, Any]:
 
 
 def function_environment(fn: wiring.Function, environment: dict[str, str]) -> dict[str, str]:
-    """What the stack gives this function: the bus only to the publishers,
-    the secrets' names only to their readers."""
+    """What the stack gives this function: the secrets' names only to their readers."""
     granted = dict(environment)
-    if not fn.publishes_events:
-        granted.pop(wiring.EVENT_BUS_ENV, None)
     if not fn.reads_stripe_secret:
         granted.pop(wiring.STRIPE_SECRET_ENV, None)
     if not fn.signs_pay_links:

@@ -29,6 +29,7 @@ def create_table(dynamodb: Any, name: str = TABLE_NAME) -> str:
             {"AttributeName": spec.partition_key, "KeyType": "HASH"},
             {"AttributeName": spec.sort_key, "KeyType": "RANGE"},
         ],
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},  # the pipe's source
         GlobalSecondaryIndexes=[
             {
                 "IndexName": index.name,
@@ -45,6 +46,10 @@ def create_table(dynamodb: Any, name: str = TABLE_NAME) -> str:
         TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": spec.ttl_attribute}
     )
     return name
+
+
+def table_stream_arn(dynamodb: Any, name: str = TABLE_NAME) -> str:
+    return str(dynamodb.describe_table(TableName=name)["Table"]["LatestStreamArn"])
 
 
 BUCKET_NAME = "invoicing-local-documents"

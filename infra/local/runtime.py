@@ -23,7 +23,9 @@ from infra.local.emulation import DEFAULT_SENDER, REGION, Emulation
 from infra.local.gateway import Gateway, jwt_secret
 from infra.local.lambdas import Lambdas
 from infra.local.outbox import outbox_route
+from infra.local.pipe import LocalPipe, StreamReader
 from infra.local.queues import QueuePoller
+from infra.local.resources import table_stream_arn
 from infra.local.stripe_standin import StripeStandIn
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,6 +44,7 @@ class LocalRuntime:
     lambdas: Lambdas
     gateway: Gateway
     bus: Bus
+    pipe: LocalPipe
     stripe: StripeStandIn | None = None  # without STRIPE_SECRET_KEY, Stripe is the local stand-in
     pollers: dict[str, QueuePoller] | None = None  # the work queues' event sources, run by the tick
 
@@ -69,8 +72,6 @@ class LocalRuntime:
         environment.update(
             {
                 "PUBLIC_BASE_URL": gateway.url,  # the hosted-page links point at this gateway
-                "AWS_ENDPOINT_URL_EVENTBRIDGE": bus.url,  # events go to the local bus, the rest to moto
-                wiring.EVENT_BUS_ENV: bus.name,
                 "DEFAULT_SENDER": DEFAULT_SENDER,  # verified in the emulation, as an operator would in SES
             }
         )
@@ -85,13 +86,24 @@ class LocalRuntime:
         gateway.lambdas = bus.lambdas = lambdas
         sqs = emulation.client("sqs")
         pollers = {work.name: QueuePoller(sqs, lambdas, work, emulation.queues[work.name][0]) for work in wiring.QUEUES}
-        gateway.extra_routes[("POST", "/_local/tick")] = lambda body: tick(body, lambdas, pollers, bus)
+        streams = emulation.client("dynamodbstreams")
+        reader = StreamReader(streams, table_stream_arn(emulation.client("dynamodb"), emulation.table_name))
+        pipe = LocalPipe(reader, enrich=lambda batch: lambdas.run(wiring.PIPE.enrichment, batch), put=bus.put)
+        gateway.extra_routes[("POST", "/_local/tick")] = lambda body: tick(body, lambdas, pollers, pipe, bus)
         threading.Thread(target=gateway.serve_forever, name="gateway", daemon=True).start()
         threading.Thread(target=bus.serve_forever, name="bus", daemon=True).start()
         lambdas.warm()
-        return cls(emulation, lambdas, gateway, bus, stripe, pollers)
+        pipe.start()
+        return cls(emulation, lambdas, gateway, bus, pipe, stripe, pollers)
+
+    def drain(self, timeout_s: float = 60.0) -> bool:
+        """Wait until what was committed reached its consumers: the pipe
+        caught up, the bus's deliveries ended, and again while those made
+        changes that hold events; False on timeout."""
+        return settled(self.pipe, self.bus, timeout_s)
 
     def stop(self) -> None:
+        self.pipe.stop()
         self.bus.shutdown()
         self.bus.server_close()
         self.gateway.shutdown()
@@ -102,7 +114,20 @@ class LocalRuntime:
         self.emulation.stop()
 
 
-def tick(body: bytes, lambdas: Lambdas, pollers: dict[str, QueuePoller], bus: Bus) -> tuple[int, str, bytes]:
+def settled(pipe: LocalPipe, bus: Bus, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        before = pipe.batches
+        left = deadline - time.monotonic()
+        if not (pipe.drain(timeout_s=left) and bus.drain(timeout_s=max(0.0, deadline - time.monotonic()))):
+            return False
+        if pipe.batches == before:
+            return True
+
+
+def tick(
+    body: bytes, lambdas: Lambdas, pollers: dict[str, QueuePoller], pipe: LocalPipe, bus: Bus
+) -> tuple[int, str, bytes]:
     """POST /_local/tick {"date": "YYYY-MM-DD"} (SPEC §9.1): fire every
     scheduled rule as of that date, in their order of the day, wait for the
     work each fans out (its queue, then the bus: PDFs, reminders), and
@@ -121,7 +146,7 @@ def tick(body: bytes, lambdas: Lambdas, pollers: dict[str, QueuePoller], bus: Bu
                  "id": str(uuid.uuid4())}  # fmt: skip
         before = {name: dict(poller.done) for name, poller in pollers.items()}
         started = lambdas.run(schedule.function, fired)
-        drained = all(poller.drain() for poller in pollers.values()) and bus.drain(timeout_s=120)
+        drained = all(poller.drain() for poller in pollers.values()) and settled(pipe, bus, timeout_s=120)
         done = {key: sum(poller.done[key] - before[name].get(key, 0) for name, poller in pollers.items())
                 for key in ("candidates", "done", "failed", "deferred")}  # fmt: skip
         summary[schedule.name] = {**done, "shards": started.get("shards"), "finished": drained}

@@ -31,7 +31,7 @@ def issue(client: Any, ready: dict[str, Any]) -> dict[str, Any]:
 def test_issuing_stores_the_pdf_in_s3_through_the_bus(runtime, client, ready):
     invoice = issue(client, ready)
 
-    assert runtime.bus.drain(timeout_s=60)
+    assert runtime.drain(timeout_s=60)
 
     key = f"{client.tenant}/invoices/{invoice['id']}/v{invoice['version']}.pdf"
     (stored,) = stored_versions(runtime, key)
@@ -41,7 +41,7 @@ def test_issuing_stores_the_pdf_in_s3_through_the_bus(runtime, client, ready):
 
 def test_the_same_event_delivered_concurrently_stores_one_object(runtime, client, ready):
     invoice = issue(client, ready)
-    assert runtime.bus.drain(timeout_s=60)
+    assert runtime.drain(timeout_s=60)
     key = f"{client.tenant}/invoices/{invoice['id']}/v{invoice['version']}.pdf"
     runtime.emulation.client("s3").delete_object(Bucket="invoicing-local-documents", Key=key)  # as if not rendered
     detail = {"tenant_id": client.tenant, "invoice_id": invoice["id"], "version": invoice["version"]}
@@ -79,7 +79,7 @@ def test_a_failing_target_is_retried_then_kept_as_a_dead_letter(runtime, monkeyp
     )  # fmt: skip
 
     assert "EventId" in accepted
-    assert runtime.bus.drain(timeout_s=60)
+    assert runtime.drain(timeout_s=60)
     (dead,) = runtime.bus.dead_letters[before:]
     assert dead["rule"] == wiring.EVENT_RULES[0].name
     assert dead["event"]["detail"] == detail
@@ -111,3 +111,31 @@ def test_the_tick_fires_the_sweeps_as_of_its_date_and_answers_what_they_did(runt
     assert [d["kind"] for d in invoice["deliveries"]] == ["reminder"]
     bad = requests.post(f"{runtime.url}/_local/tick", json={"day": "tomorrow"}, timeout=10)
     assert bad.status_code == 400
+
+
+def test_a_bus_that_refuses_events_for_a_while_gets_them_once_it_recovers_and_nothing_twice(runtime, client, ready):
+    """SPEC §16: the pipe reads the commit from the table's stream and tries
+    again until the bus takes it; the PDF is stored once, the e-mail sent once."""
+    draft = client.post(
+        "/invoices",
+        {"name": "Panne", "customer_id": ready["customer"]["id"], "lines": [{"name": "X", "unit_price": "9"}]},
+    ).body
+    failures, dead = runtime.pipe.failures, len(runtime.bus.dead_letters)
+    runtime.bus.refusing = True
+    try:
+        sent = client.post(f"/invoices/{draft['id']}/send", {"channels": ["email"]})
+        assert sent.status == 202  # the request does not wait for the bus
+        assert not runtime.pipe.drain(timeout_s=1)  # the pipe is stuck on the refused batch
+        assert runtime.pipe.failures > failures
+    finally:
+        runtime.bus.refusing = False
+    assert runtime.drain(timeout_s=60)
+
+    key = f"{client.tenant}/invoices/{draft['id']}/v{sent.body['version']}.pdf"
+    assert len(stored_versions(runtime, key)) == 1
+    deliveries = client.get(f"/invoices/{draft['id']}").body["deliveries"]
+    assert [d["status"] for d in deliveries] == ["sent"]
+    (message_id,) = [d["provider_message_id"] for d in deliveries]
+    emails = requests.get(f"{client.base_url}/_local/outbox", timeout=10).json()["emails"]
+    assert [m["id"] for m in emails].count(message_id) == 1
+    assert runtime.bus.dead_letters[dead:] == []

@@ -22,7 +22,7 @@ from urllib.parse import quote, urlencode
 
 from invoicing.adapters.live import Installed
 from invoicing.adapters.s3 import content_disposition
-from invoicing.events import SOURCE
+from invoicing.events import SOURCE, events_of
 from invoicing.logic.common import Deps
 from invoicing.ports import BlobStat, MissingBlob, Record, SendRejected
 from tests.fakes.store import InMemoryStore
@@ -119,28 +119,29 @@ class InMemoryBlobs:
         return self.objects[key]
 
 
-class RecordingBus:
-    """The event bus: what was published, as EventBridge hands it to a rule's
-    target. `refuse` makes it fail as a bus that is down would."""
+_event_ids = itertools.count(1)
 
-    def __init__(self) -> None:
-        self.published: list[dict[str, Any]] = []
-        self.refuse: Exception | None = None
-        self._ids = itertools.count(1)
 
-    def publish(self, detail_type: str, detail: dict[str, Any]) -> None:
-        if self.refuse is not None:
-            raise self.refuse
-        self.published.append({
-            "version": "0", "id": f"evt-{next(self._ids)}", "source": SOURCE, "detail-type": detail_type,
-            "account": "123456789012", "time": "2026-01-01T00:00:00Z", "region": "eu-west-3", "resources": [],
-            "detail": json.loads(json.dumps(detail)),
-        })  # fmt: skip
+def bus_event(detail_type: str, detail: dict[str, Any]) -> dict[str, Any]:
+    """An event as EventBridge hands it to a rule's target."""
+    return {
+        "version": "0", "id": f"evt-{next(_event_ids)}", "source": SOURCE, "detail-type": detail_type,
+        "account": "123456789012", "time": "2026-01-01T00:00:00Z", "region": "eu-west-3", "resources": [],
+        "detail": json.loads(json.dumps(detail)),
+    }  # fmt: skip
+
+
+class FakePipe:
+    """The table's change stream to the bus, as the stack's pipe runs it:
+    the changes the in-memory store kept, read into the events they hold
+    (invoicing.events), each as the bus hands it to a rule's target."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
 
     def take(self) -> list[dict[str, Any]]:
-        """What was published since the last take, taken off the bus."""
-        taken, self.published[:] = list(self.published), []
-        return taken
+        """The events of the changes committed since the last take."""
+        return [bus_event(*found) for change in self.store.take_changes() for found in events_of(change)]
 
 
 @dataclass
@@ -254,11 +255,14 @@ class Fakes:
 
     store: InMemoryStore = field(default_factory=InMemoryStore)
     blobs: InMemoryBlobs = field(default_factory=InMemoryBlobs)
-    bus: RecordingBus = field(default_factory=RecordingBus)
     messenger: FakeMessenger = field(default_factory=FakeMessenger)
     work: FakeWork = field(default_factory=FakeWork)
     idempotency: InMemoryIdempotency = field(default_factory=InMemoryIdempotency)
     lock: threading.RLock = field(default_factory=threading.RLock)
+
+    @property
+    def pipe(self) -> FakePipe:
+        return FakePipe(linearizable(self.store, self.lock))
 
     def installed(self, now: Callable[[], Any] | None = None) -> Installed:
         """Every port under one lock: one call at a time, as a linearizable AWS answers."""
@@ -266,7 +270,6 @@ class Fakes:
         deps = Deps(
             store=linearizable(self.store, lock),
             blobs=linearizable(self.blobs, lock),
-            events=linearizable(self.bus, lock),
             link_key=lambda: PAY_LINK_KEY,
         )
         if now is not None:

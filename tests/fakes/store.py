@@ -15,6 +15,7 @@ from typing import Any
 from invoicing.adapters.dynamodb import MAX_ITEM_BYTES, ItemTooLarge
 from invoicing.domain.errors import Conflict, InvalidInput, InvoiceNotEditable, NameTaken, NotFound, StaleVersion
 from invoicing.domain.lifecycle import UNPAID
+from invoicing.events import Change
 from invoicing.ports import (
     Candidate,
     Candidates,
@@ -35,6 +36,7 @@ class InMemoryStore:
         self.sequences: dict[str, Sequence] = {}
         self.numbers: set[tuple[str, str]] = set()
         self.payment_tokens: dict[str, tuple[str, str]] = {}
+        self.changes: list[Change] = []  # the stream: every document write, old and new
 
     # -- reads ---------------------------------------------------------------
 
@@ -74,7 +76,7 @@ class InMemoryStore:
             raise ConditionFailed([0])
         if name is not None and (tenant, kind, name) in self.names:
             raise NameTaken(kind, doc.get("name", ""))
-        self.docs[(tenant, kind, doc["id"])] = stored
+        self._write(tenant, kind, doc["id"], stored)
         if name is not None:
             self.names[(tenant, kind, name)] = doc["id"]
 
@@ -103,7 +105,7 @@ class InMemoryStore:
                 self.names.pop((tenant, kind, old_name), None)
             if new_name is not None:
                 self.names[(tenant, kind, new_name)] = doc["id"]
-        self.docs[(tenant, kind, doc["id"])] = stored
+        self._write(tenant, kind, doc["id"], stored)
 
     def delete(
         self,
@@ -116,7 +118,7 @@ class InMemoryStore:
         require_draft: bool = False,
     ) -> None:
         self._check(self.docs.get((tenant, kind, id)), kind, expected_version, require_draft)
-        del self.docs[(tenant, kind, id)]
+        self._write(tenant, kind, id, None)
         if name is not None:
             self.names.pop((tenant, kind, name), None)
 
@@ -133,7 +135,7 @@ class InMemoryStore:
         self.sequences[tenant] = Sequence(step.sequence, invoice["issue_date"])
         self.numbers.add((tenant, invoice["number"]))
         self.payment_tokens[step.payment_token_hash] = (tenant, invoice["id"])
-        self.docs[(tenant, "invoice", invoice["id"])] = invoice
+        self._write(tenant, "invoice", invoice["id"], invoice)
 
     def issue_credit_note(self, tenant: str, step: CreditNoteIssue) -> None:
         note, invoice = _stored(step.credit_note), _stored(step.invoice)
@@ -150,8 +152,23 @@ class InMemoryStore:
             raise ConditionFailed([i for i, ok in enumerate(checks) if not ok])
         self.sequences[f"{tenant}#credit_note"] = Sequence(step.sequence, note["issue_date"])
         self.numbers.add((tenant, note["number"]))
-        self.docs[(tenant, "credit_note", note["id"])] = note
-        self.docs[(tenant, "invoice", invoice["id"])] = invoice
+        self._write(tenant, "credit_note", note["id"], note)
+        self._write(tenant, "invoice", invoice["id"], invoice)
+
+    def _write(self, tenant: str, kind: str, id: str, doc: Doc | None) -> None:
+        """A document written (None: deleted), and the change kept as the
+        table's stream would tell it (`take_changes`)."""
+        old = self.docs.get((tenant, kind, id))
+        if doc is None:
+            del self.docs[(tenant, kind, id)]
+        else:
+            self.docs[(tenant, kind, id)] = doc
+        self.changes.append(Change(tenant, kind, copy.deepcopy(old), copy.deepcopy(doc)))
+
+    def take_changes(self) -> list[Change]:
+        """The changes since the last take, in commit order, taken off."""
+        taken, self.changes[:] = list(self.changes), []
+        return taken
 
     def payment_token(self, token_hash: str) -> tuple[str, str] | None:
         return self.payment_tokens.get(token_hash)

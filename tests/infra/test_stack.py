@@ -583,13 +583,41 @@ def test_a_target_that_keeps_failing_leaves_the_event_in_an_alarmed_encrypted_qu
 
 
 @pytest.mark.parametrize("fn", wiring.FUNCTIONS, ids=lambda fn: fn.name)
-def test_only_publishers_may_put_events_and_know_the_bus(
+def test_no_function_puts_events_on_the_bus_nor_knows_it(
     fn: wiring.Function, stack: InvoicingStack, cfn: dict[str, Any]
 ) -> None:
+    """The pipe alone puts events on the bus, from the table's changes (SPEC §16)."""
     actions = role_actions(cfn, function_role_id(stack, cfn, fn))
     variables = cfn["Resources"][logical_id(stack.functions.by_name[fn.name])]["Properties"]["Environment"]["Variables"]
-    assert ("events:PutEvents" in actions) == fn.publishes_events
-    assert (wiring.EVENT_BUS_ENV in variables) == fn.publishes_events
+    assert "events:PutEvents" not in actions
+    assert "EVENT_BUS_NAME" not in variables
+
+
+def test_the_pipe_reads_the_table_stream_filters_enriches_and_puts_on_the_bus(
+    stack: InvoicingStack, cfn: dict[str, Any]
+) -> None:
+    (pipe,) = [r["Properties"] for r in cfn["Resources"].values() if r["Type"] == "AWS::Pipes::Pipe"]
+    table = cfn["Resources"][logical_id(stack.storage.table)]["Properties"]
+    assert table["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+    assert pipe["Source"] == {"Fn::GetAtt": [logical_id(stack.storage.table), "StreamArn"]}
+    source = pipe["SourceParameters"]
+    assert json.loads(source["FilterCriteria"]["Filters"][0]["Pattern"]) == wiring.PIPE.filter_pattern()
+    stream = source["DynamoDBStreamParameters"]
+    assert stream["MaximumRecordAgeInSeconds"] == wiring.PIPE.max_record_age_s
+    assert stream["OnPartialBatchItemFailure"] == "AUTOMATIC_BISECT"
+    dead_letters = logical_id(stack.bus.dead_letter_queues["pipe"])
+    assert stream["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": [dead_letters, "Arn"]}}
+    enrichment = logical_id(stack.functions.by_name[wiring.PIPE.enrichment])
+    assert pipe["Enrichment"] == {"Fn::GetAtt": [enrichment, "Arn"]}
+    assert pipe["Target"] == {"Fn::GetAtt": [logical_id(stack.bus.bus), "Arn"]}
+    target = pipe["TargetParameters"]
+    assert target["InputTemplate"] == "<$.detail>"
+    assert target["EventBridgeEventBusParameters"] == {"DetailType": "$.detail_type", "Source": wiring.EVENT_SOURCE}
+    role = pipe["RoleArn"]["Fn::GetAtt"][0]
+    actions = role_actions(cfn, role)
+    assert {"events:PutEvents", "lambda:InvokeFunction", "dynamodb:GetRecords", "sqs:SendMessage"} <= set(actions)
+    alarms = [r["Properties"] for r in cfn["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+    assert any(alarm.get("MetricName") == "ExecutionFailed" for alarm in alarms)
 
 
 @pytest.mark.parametrize("fn", wiring.FUNCTIONS, ids=lambda fn: fn.name)

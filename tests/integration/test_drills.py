@@ -141,7 +141,7 @@ def lost_answer(client: Any, operation: str, call: int) -> Iterator[list[int]]:
 
 
 def test_a_payment_written_but_never_answered_is_answered_again_by_its_key_not_recorded_twice(api, issued):
-    from tests.integration.test_payments import captured_events
+    from tests.conftest import published_events
 
     headers = {"Idempotency-Key": "drill-lost"}
     body = {"method": "cash", "amount": issued["amount_due"]}
@@ -153,12 +153,12 @@ def test_a_payment_written_but_never_answered_is_answered_again_by_its_key_not_r
     assert (lost, failed.status) == ([2], 500)  # it may have been done: not a 503 "retry, nothing was done"
     recorded = api.get(f"/invoices/{issued['id']}").body["payments"]
     assert [p["amount"] for p in recorded] == [issued["amount_due"]]  # it was: the key was released with the 500
-    assert captured_events() == []  # and its answer was lost before its events
+    heard = [event["detail-type"] for event in published_events()]
+    assert heard == ["Payment Recorded", "Invoice Paid"]  # from its commit, answer lost or not: the receipt goes out
     retried = api.post(f"/invoices/{issued['id']}/payments", body, headers=headers)
     assert (retried.status, retried.body["id"]) == (201, recorded[0]["id"])
     assert retried.headers.get("Idempotent-Replayed") == "true"
-    heard = [detail_type for detail_type, _ in captured_events()]
-    assert heard == ["Payment Recorded", "Invoice Paid"]  # said by the retry: the receipt goes out
+    assert published_events() == []  # the retry wrote nothing: nothing is said twice
     after = api.get(f"/invoices/{issued['id']}").body
     assert (after["amount_paid"], after["status"], len(after["payments"])) == (issued["amount_due"], "paid", 1)
     other = {**body, "amount": "50.00"}
@@ -299,3 +299,46 @@ def _bus(api) -> list[dict[str, Any]]:
     from tests.conftest import published_events
 
     return published_events()
+
+
+# -- dying after the commit (SPEC §16) ---------------------------------------------------
+
+
+def test_a_finalization_whose_function_dies_after_its_commit_still_gets_its_pdf(api, draft_ready):
+    """The transaction lands, then the function fails before answering: the
+    table's stream still carries the draft numbered, so the PDF is made."""
+    from tests.conftest import published_events
+
+    published_events()  # what came before
+    with lost_answer(table(), "TransactWriteItems", 1) as lost:
+        died = api.post(f"/invoices/{draft_ready['id']}/mark-sent")
+
+    assert (lost, died.status) == ([1], 500)
+    events = published_events()
+    assert [event["detail-type"] for event in events] == ["Invoice Finalized"]
+    assert [function for function, _ in api.deliver_events(events)] == ["documents"]
+    invoice = api.get(f"/invoices/{draft_ready['id']}").body
+    assert invoice["number"] == "INV-1"
+    stored = api.get(f"/invoices/{draft_ready['id']}/pdf").body
+    assert stored["version"] == invoice["version"]
+
+
+def test_a_send_whose_function_dies_after_recording_its_delivery_still_sends_it_once(api, draft_ready):
+    """The delivery is written, then the function fails (its answer lost):
+    the stream's "Invoice Sent" sends it; the client's retry sends nothing more."""
+    from tests.integration.test_send import sent_emails
+
+    api.post(f"/invoices/{draft_ready['id']}/mark-sent")
+    api.deliver_events()
+    # the first PutItem claims nothing here: a send without a key writes only its deliveries
+    with lost_answer(table(), "PutItem", 1) as lost:
+        died = api.post(f"/invoices/{draft_ready['id']}/send", {"channels": ["email"]})
+
+    assert (lost, died.status) == ([1], 500)
+    delivered = api.deliver_events()
+    assert ("delivery", {"sent": 1, "failed": 0, "skipped": 0}) in delivered
+    again = api.post(f"/invoices/{draft_ready['id']}/send", {"channels": ["email"]})
+    assert again.status == 202
+    assert [d["status"] for d in again.body["deliveries"]] == ["sent"]
+    assert api.deliver_events() == []  # nothing requested anew
+    assert len(sent_emails()) == 1

@@ -34,22 +34,9 @@ def pay(api, invoice: dict, amount: str = "1398.00"):
 
 def paid_events(api, detail_type: str = "Invoice Paid") -> list[dict]:
     """The events of `detail_type` published so far (the others dropped)."""
-    import json
+    from tests.conftest import published_events
 
-    import boto3
-
-    from tests.conftest import EVENT_CAPTURE_QUEUE
-
-    sqs = boto3.client("sqs")
-    queue = sqs.get_queue_url(QueueName=EVENT_CAPTURE_QUEUE)["QueueUrl"]
-    found = []
-    while messages := sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", []):
-        for message in messages:
-            event = json.loads(message["Body"])
-            if event["detail-type"] == detail_type:
-                found.append(event)
-            sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
-    return found
+    return [event for event in published_events() if event["detail-type"] == detail_type]
 
 
 def test_each_payment_gets_its_receipt_saying_what_it_paid_and_what_is_still_due(api, business):

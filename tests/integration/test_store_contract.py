@@ -219,3 +219,38 @@ def test_children_are_the_documents_of_one_parent_in_id_order(store):
 
     assert [doc["id"] for doc in store.children("acme", "delivery", "inv_2")] == ["inv_2.a", "inv_2.b"]
     assert store.children("acme", "delivery", "inv_3") == []
+
+
+def changes_of(store: Any) -> list[tuple[str, str, int | None, int | None]]:
+    """What the store's stream told since the last look, document by
+    document: (tenant, kind, version before, version after)."""
+    if isinstance(store, InMemoryStore):
+        changes = store.take_changes()
+    else:
+        from invoicing.adapters.dynamodb import change_of
+        from tests import piped
+
+        changes = [change for record in piped.stream.read() if (change := change_of(record)) is not None]
+    return [
+        (change.tenant, change.kind, (change.old or {}).get("version"), (change.new or {}).get("version"))
+        for change in changes
+    ]
+
+
+def test_every_document_write_is_one_change_with_both_images_in_commit_order(store):
+    """The pipe reads the table's stream (old and new images); the fake's
+    changes are the same, so use-case tests see the events AWS would."""
+    changes_of(store)
+    store.create("acme", "invoice", invoice(1), name="facture 1")
+    store.replace("acme", "invoice", invoice(1, version=2), expected_version=1, old_name="facture 1", new_name="f")
+    with pytest.raises(StaleVersion):
+        store.replace("acme", "invoice", invoice(1, version=3), expected_version=1, old_name=None, new_name=None)
+    store.create("acme", "customer", {"id": "cus_1", "name": "Dupont", "version": 1}, name="dupont")
+    store.delete("acme", "invoice", "inv_0001", expected_version=2, name="f", require_draft=True)
+
+    assert changes_of(store) == [
+        ("acme", "invoice", None, 1),
+        ("acme", "invoice", 1, 2),  # the refused write is no change
+        ("acme", "customer", None, 1),
+        ("acme", "invoice", 2, None),
+    ]

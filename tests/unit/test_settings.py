@@ -11,12 +11,12 @@ pytestmark = pytest.mark.unit
 
 def test_the_environment_is_read_into_typed_settings():
     found = Settings.of({
-        "TABLE_NAME": "invoicing", "EVENT_BUS_NAME": "", "FRONTEND_ORIGINS": " https://app.example , ,https://b.example",
+        "TABLE_NAME": "invoicing", "DOCUMENTS_BUCKET": "", "FRONTEND_ORIGINS": " https://app.example , ,https://b.example",
         "AWS_ENDPOINT_URL": "http://127.0.0.1:5000",
     })  # fmt: skip
 
     assert found.table == "invoicing"
-    assert found.event_bus is None  # empty is unset: this function has no bus
+    assert found.documents_bucket is None  # empty is unset: this function has no bucket
     assert found.frontend_origins == ("https://app.example", "https://b.example")
     assert found.emulated
 

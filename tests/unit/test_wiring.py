@@ -55,7 +55,6 @@ def test_bus_names_match_the_shared_package():
     from invoicing import events, settings
 
     assert wiring.EVENT_SOURCE == events.SOURCE
-    assert wiring.EVENT_BUS_ENV == settings.EVENT_BUS_ENV
     assert wiring.DOCUMENTS_BUCKET_ENV == settings.DOCUMENTS_BUCKET_ENV
     assert wiring.STRIPE_SECRET_ENV == settings.STRIPE_SECRET_ENV
 

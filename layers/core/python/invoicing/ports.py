@@ -203,13 +203,6 @@ class BlobStore(Protocol):
     ) -> str: ...
 
 
-class Events(Protocol):
-    """The invoicing event bus (EventBridge): what happened, for whoever
-    listens (the renderer, later the delivery and the sweeps)."""
-
-    def publish(self, detail_type: str, detail: Doc) -> None: ...
-
-
 class SendThrottled(Exception):
     """The provider asks to slow down: try again later."""
 

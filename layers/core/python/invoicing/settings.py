@@ -16,7 +16,6 @@ from functools import cache
 
 TABLE_ENV = "TABLE_NAME"
 DOCUMENTS_BUCKET_ENV = "DOCUMENTS_BUCKET"
-EVENT_BUS_ENV = "EVENT_BUS_NAME"
 SWEEP_QUEUE_ENV = "SWEEP_QUEUE_URL"
 SWEEP_DEAD_LETTERS_ENV = "SWEEP_DEAD_LETTERS_URL"
 STRIPE_SECRET_ENV = "STRIPE_SECRET_NAME"  # the secret's name, never its value
@@ -37,7 +36,6 @@ class NotConfigured(RuntimeError):
 class Settings:
     table: str | None
     documents_bucket: str | None
-    event_bus: str | None
     sweep_queue_url: str | None
     sweep_dead_letters_url: str | None
     stripe_secret_name: str | None
@@ -58,7 +56,6 @@ class Settings:
         return cls(
             table=named(TABLE_ENV),
             documents_bucket=named(DOCUMENTS_BUCKET_ENV),
-            event_bus=named(EVENT_BUS_ENV),
             sweep_queue_url=named(SWEEP_QUEUE_ENV),
             sweep_dead_letters_url=named(SWEEP_DEAD_LETTERS_ENV),
             stripe_secret_name=named(STRIPE_SECRET_ENV),
@@ -82,7 +79,6 @@ class Settings:
 _ENV_OF = {
     "table": TABLE_ENV,
     "documents_bucket": DOCUMENTS_BUCKET_ENV,
-    "event_bus": EVENT_BUS_ENV,
     "sweep_queue_url": SWEEP_QUEUE_ENV,
     "sweep_dead_letters_url": SWEEP_DEAD_LETTERS_ENV,
     "stripe_secret_name": STRIPE_SECRET_ENV,

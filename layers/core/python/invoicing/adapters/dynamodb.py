@@ -40,6 +40,7 @@ from invoicing.domain.errors import (
     TooLarge,
 )
 from invoicing.domain.lifecycle import UNPAID
+from invoicing.events import Change
 from invoicing.ports import (
     SWEEP_SHARDS,
     SWEEPS,
@@ -514,6 +515,29 @@ def sweep_shard(tenant: str, invoice_id: str) -> int:
 def _decode(item: dict[str, Any]) -> Doc:
     doc: Doc = json.loads(zlib.decompress(item["doc"]["B"]))
     return doc
+
+
+_KIND_OF = {prefix: kind for kind, prefix in KINDS.items()}
+
+
+def change_of(record: dict[str, Any]) -> Change | None:
+    """The document change a record of the table's stream tells (its old
+    and new images), as GetRecords returns it or Pipes hands it over (there
+    binary attributes are base64 text); None for an item that is no tenant's
+    document (a guard, a counter, a payment link)."""
+    data = record["dynamodb"]
+    pk, sk = data["Keys"]["pk"]["S"], data["Keys"]["sk"]["S"]
+    kind = _KIND_OF.get(sk.split("#", 1)[0])
+    if not pk.startswith("T#") or kind is None:
+        return None
+    return Change(pk.removeprefix("T#"), kind, _image(data.get("OldImage")), _image(data.get("NewImage")))
+
+
+def _image(image: dict[str, Any] | None) -> Doc | None:
+    if not image or "doc" not in image:
+        return None
+    blob = image["doc"]["B"]
+    return _decode({"doc": {"B": base64.b64decode(blob) if isinstance(blob, str) else blob}})
 
 
 # -- listing plans and cursors ---------------------------------------------------------

@@ -53,13 +53,11 @@ def deps() -> Deps:
 @cache
 def _aws_deps() -> Deps:
     from invoicing.adapters.dynamodb import DynamoStore
-    from invoicing.adapters.eventbridge import EventBridgeEvents
     from invoicing.adapters.s3 import S3Blobs
     from invoicing.adapters.secrets import pay_link_key
 
-    events = EventBridgeEvents() if settings().event_bus else None  # only publishers have a bus
     link_key = pay_link_key if settings().pay_link_secret_name else None  # only who shows links
-    return Deps(store=DynamoStore(), blobs=S3Blobs(), events=events, link_key=link_key)
+    return Deps(store=DynamoStore(), blobs=S3Blobs(), link_key=link_key)
 
 
 def messenger() -> Messenger:

@@ -15,8 +15,7 @@ from typing import Any
 
 from invoicing.domain.errors import FieldError, InvalidInput
 from invoicing.domain.lifecycle import BUSINESS_TIMEZONE  # noqa: F401  (the use cases and handlers read it here)
-from invoicing.events import invoice_detail
-from invoicing.ports import BlobStore, Events, Store
+from invoicing.ports import BlobStore, Store
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +52,6 @@ def _utc_now() -> datetime:
 class Deps:
     store: Store
     blobs: BlobStore | None = None  # only the documents function has a bucket
-    events: Events | None = None  # only the functions that publish have a bus
     now: Callable[[], datetime] = _utc_now
     new_id: Callable[[str], str] = new_id
     # The platform's key for payment links (adapters.secrets.pay_link_key), in
@@ -66,19 +64,6 @@ class Deps:
 
     def timestamp(self) -> str:
         return self.now().astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def announce(deps: Deps, detail_type: str, tenant: str, invoice: dict[str, Any], **extra: Any) -> None:
-    """Publish what a committed write did. The write is the truth: a bus
-    that refuses the event does not undo it or fail the request, and every
-    consumer has a way back (the PDF renders on first request if its event
-    was lost), so the failure is logged for an operator and the call goes on."""
-    if deps.events is None:
-        return
-    try:
-        deps.events.publish(detail_type, invoice_detail(tenant, invoice, **extra))
-    except Exception:
-        logger.exception("event not published", extra={"detail_type": detail_type, "invoice_id": invoice["id"]})
 
 
 def new_delivery(

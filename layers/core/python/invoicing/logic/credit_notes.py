@@ -24,14 +24,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from invoicing import events
 from invoicing.domain import credits
 from invoicing.domain.errors import FieldError, IllegalTransition, InvalidInput, NotFound, StaleVersion
 from invoicing.domain.invoice import CreditNote, Invoice, settled, voided
 from invoicing.domain.lifecycle import ISSUED, UNPAID, Status, invoice_number
 from invoicing.domain.money import ZERO, format_amount, format_rate, has_at_most_decimals, minor_unit
 from invoicing.logic import catalog, invoices
-from invoicing.logic.common import Deps, announce, jsonable
+from invoicing.logic.common import Deps, jsonable
 from invoicing.logic.retry import LostRace, until_written
 from invoicing.logic.totals import totals_of, totals_view
 from invoicing.models.credit_notes import CreditNoteIn
@@ -159,11 +158,6 @@ def _issue(
             )
         except ConditionFailed:
             raise LostRace from None
-        announce(deps, events.CREDIT_NOTE_ISSUED, tenant, after, credit_note_id=note["id"])
-        if after["status"] == Status.VOID.value:
-            announce(deps, events.INVOICE_VOIDED, tenant, after)
-        elif after["status"] == Status.PAID.value and status is not Status.PAID:
-            announce(deps, events.INVOICE_PAID, tenant, after)  # the credit note settled the rest: a receipt
         return note, shown
 
     return until_written(attempt, "too many credit notes are being issued at once")
@@ -194,7 +188,6 @@ def _void_only(deps: Deps, tenant: str, invoice: Doc, now: str) -> Doc:
         deps.store.replace(tenant, "invoice", doc, expected_version=invoice["version"], old_name=None, new_name=None)
     except StaleVersion:
         raise LostRace from None  # a payment or a fee got there first: read again
-    announce(deps, events.INVOICE_VOIDED, tenant, doc)
     return invoices.present(deps, tenant, doc)
 
 

@@ -22,7 +22,7 @@ from invoicing.domain.errors import FieldError, IllegalTransition, InvalidInput,
 from invoicing.domain.invoice import Invoice
 from invoicing.domain.money import format_amount
 from invoicing.logic import catalog, invoices, sender
-from invoicing.logic.common import Deps, announce, new_delivery
+from invoicing.logic.common import Deps, new_delivery
 from invoicing.models.delivery import SendRequest
 from invoicing.ports import ConditionFailed, Doc, Messenger, SendRejected, SendThrottled
 
@@ -51,8 +51,9 @@ def request_send(
     deps: Deps, tenant: str, invoice_id: str, request: SendRequest, public_url: str
 ) -> tuple[Doc, list[Doc], bool]:
     """Finalize a draft if need be, record one pending delivery per
-    recipient and channel, and publish them. The invoice, its deliveries,
-    and whether this call issued it."""
+    recipient and channel (each, written pending, is an "Invoice Sent" on
+    the table's stream). The invoice, its deliveries, and whether this call
+    issued it."""
     current = invoices.get_invoice(deps, tenant, invoice_id)
     if current["status"] == "void":
         raise IllegalTransition("send", "void")
@@ -76,8 +77,8 @@ def request_send(
 def request_credit_note_send(deps: Deps, tenant: str, credit_note_id: str, request: SendRequest) -> list[Doc]:
     """Record one pending delivery of the credit note per recipient and
     channel (the invoice's client unless the request names others), listed
-    with the invoice's deliveries, and publish them. Sent again, a sent one
-    stays sent, a failed one is tried again."""
+    with the invoice's deliveries (each sent from the stream's "Invoice
+    Sent"). Sent again, a sent one stays sent, a failed one is tried again."""
     from invoicing.logic import credit_notes
 
     note = credit_notes.get(deps, tenant, credit_note_id)
@@ -101,7 +102,8 @@ def request_credit_note_send(deps: Deps, tenant: str, credit_note_id: str, reque
 
 def _requested(deps: Deps, tenant: str, invoice: Doc, wanted: list[Doc], now: str) -> list[Doc]:
     """Each delivery created if absent (else tried again if it failed or was
-    stranded), then the pending ones published: a second click sends nothing twice."""
+    stranded): the stream says each that became pending; a second click
+    sends nothing twice."""
     requested = []
     for doc in wanted:
         try:
@@ -109,9 +111,6 @@ def _requested(deps: Deps, tenant: str, invoice: Doc, wanted: list[Doc], now: st
         except ConditionFailed:
             doc = _retry_if_failed(deps, tenant, doc["id"], now)
         requested.append(doc)
-    ids = [doc["id"] for doc in requested if doc["status"] == "pending"]  # new, failed or stranded: (re)sent
-    if ids:
-        announce(deps, events.INVOICE_SENT, tenant, invoice, deliveries=ids)
     return [shown(doc) for doc in requested]
 
 

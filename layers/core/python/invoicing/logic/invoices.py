@@ -6,14 +6,13 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from invoicing import events
 from invoicing.domain import lifecycle, schedule
 from invoicing.domain.errors import FieldError, InvalidInput, NameTaken, NotFound, StaleVersion
 from invoicing.domain.invoice import Invoice, instalments_shown, planned, schedule_of
 from invoicing.domain.lifecycle import Status
 from invoicing.domain.money import ZERO, format_amount
 from invoicing.logic import catalog, paylinks
-from invoicing.logic.common import Deps, announce, jsonable
+from invoicing.logic.common import Deps, jsonable
 from invoicing.logic.retry import LostRace, until_written
 from invoicing.logic.totals import discounts_of, money_problems, totals_of, totals_view
 from invoicing.models.common import sent
@@ -171,8 +170,6 @@ def delete_invoice(deps: Deps, tenant: str, invoice_id: str, version: int | None
         name=lifecycle.name_key(current["name"]),
         require_draft=True,
     )
-    if current.get("attachments") or current.get("uploads"):
-        announce(deps, events.INVOICE_DELETED, tenant, current)  # its files go too
 
 
 def duplicate_invoice(deps: Deps, tenant: str, invoice_id: str) -> Doc:
@@ -247,7 +244,6 @@ def finalize_invoice(
             deps.store.finalize(tenant, step)
         except ConditionFailed:
             raise LostRace from None  # another finalization took the number, or the draft changed
-        announce(deps, events.INVOICE_FINALIZED, tenant, issued)
         return present(deps, tenant, issued), True
 
     return until_written(attempt, "too many invoices are being finalized at once")

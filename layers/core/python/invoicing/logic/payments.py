@@ -9,14 +9,13 @@ import base64
 from decimal import Decimal
 from typing import Any
 
-from invoicing import events
 from invoicing.domain.errors import Conflict, IllegalTransition, InvalidInput, KeyReused, NotFound, StaleVersion
 from invoicing.domain.invoice import instalments_shown, settled
 from invoicing.domain.lifecycle import Status
 from invoicing.domain.money import format_amount, has_at_most_decimals, minor_unit
 from invoicing.domain.payments import ensure_payable
 from invoicing.logic import invoices
-from invoicing.logic.common import Deps, announce, keyed_id
+from invoicing.logic.common import Deps, keyed_id
 from invoicing.logic.retry import LostRace, until_written
 from invoicing.ports import Doc
 
@@ -43,9 +42,7 @@ def record(deps: Deps, tenant: str, invoice_id: str, data: Any, key: str | None 
         current = invoices.load(deps, tenant, invoice_id)  # as stored: what it keeps for itself is written back
         done = next((p for p in current.get("payments") or [] if p["id"] == payment_id), None)
         if done is not None:
-            recorded = _recorded_before(done, data, current)
-            _announce_again(deps, tenant, current, payment_id)
-            return recorded, False
+            return _recorded_before(done, data, current), False
         currency = current["currency"]
         amount = Decimal(data.amount)
         check(current, amount, data.instalment_id)
@@ -68,7 +65,6 @@ def record(deps: Deps, tenant: str, invoice_id: str, data: Any, key: str | None 
             "recorded_at": deps.timestamp(),
         }
         doc = save(deps, tenant, current, [*(current.get("payments") or []), payment])
-        published(deps, tenant, current, doc, payment["id"])
         return {**payment, "invoice": position(doc)}, True
 
     return until_written(attempt, "the invoice is being paid too often at once to record this payment now")
@@ -93,7 +89,6 @@ def cancel(deps: Deps, tenant: str, invoice_id: str, payment_id: str, reason: st
             raise IllegalTransition("cancel a payment of", "void")
         cancelled = {**payment, "status": "cancelled", "cancelled_at": deps.timestamp(), "cancel_reason": reason}
         doc = save(deps, tenant, current, [cancelled if p is payment else p for p in current["payments"]])
-        announce(deps, events.PAYMENT_CANCELLED, tenant, doc, payment_id=payment_id)
         return {**cancelled, "invoice": position(doc)}
 
     return until_written(attempt, "the invoice is changing too often to cancel this payment now")
@@ -113,16 +108,6 @@ def _recorded_before(payment: Doc, data: Any, invoice: Doc) -> Doc:
     if not same:
         raise KeyReused
     return {**payment, "invoice": position(invoice)}
-
-
-def _announce_again(deps: Deps, tenant: str, invoice: Doc, payment_id: str) -> None:
-    """The first attempt's write may have landed without its events (its
-    answer was lost before them): they are said again. Their consumers take
-    a repeat: the PDF renders once a version, the receipt goes once a paid
-    version."""
-    announce(deps, events.PAYMENT_RECORDED, tenant, invoice, payment_id=payment_id)
-    if invoice["status"] == "paid" and invoice["payments"][-1]["id"] == payment_id:  # this payment paid it
-        announce(deps, events.INVOICE_PAID, tenant, invoice, payment_id=payment_id)
 
 
 def check(invoice: Doc, amount: Decimal, instalment_id: str | None) -> None:
@@ -156,17 +141,6 @@ def save(deps: Deps, tenant: str, invoice: Doc, listed: list[Doc]) -> Doc:
 
 def position(doc: Doc) -> Doc:
     return {key: doc[key] for key in ("status", "amount_paid", "amount_due", "version")}
-
-
-def published(deps: Deps, tenant: str, before: Doc, after: Doc, payment_id: str | None) -> None:
-    """What the bus hears: a payment recorded (or amounts changed, for a
-    refund), and the invoice paid when it just became so."""
-    if payment_id is not None:
-        announce(deps, events.PAYMENT_RECORDED, tenant, after, payment_id=payment_id)
-    else:
-        announce(deps, events.INVOICE_AMOUNTS_CHANGED, tenant, after)
-    if after["status"] == "paid" and before["status"] != "paid":  # by this payment, when it is a new one
-        announce(deps, events.INVOICE_PAID, tenant, after, payment_id=payment_id)
 
 
 def _check_instalment(invoice: Doc, instalment_id: str | None) -> None:

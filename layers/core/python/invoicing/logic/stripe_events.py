@@ -174,8 +174,7 @@ def _paid(
         listed = invoice.get("payments") or []
         # in its place: the order of payments decides the instalments they fill
         updated = [payment if p is existing else p for p in listed] if existing else [*listed, payment]
-        doc = payments.save(deps, tenant, invoice, updated)
-        payments.published(deps, tenant, invoice, doc, None if existing else payment["id"])
+        payments.save(deps, tenant, invoice, updated)
         return "recorded" if existing is None else "updated"
 
     return until_written(attempt, f"invoice {invoice_id} too busy to record {intent} now (Stripe retries)")
@@ -208,8 +207,7 @@ def _refunded(deps: Deps, event: dict[str, Any], charge: dict[str, Any]) -> str:
         payment = {**existing, **_refund_split(refunded, Decimal(existing["amount"]), code)}
         if payment == existing:
             return "already recorded"
-        doc = payments.save(deps, tenant, invoice, [payment if p is existing else p for p in invoice["payments"]])
-        payments.published(deps, tenant, invoice, doc, None)
+        payments.save(deps, tenant, invoice, [payment if p is existing else p for p in invoice["payments"]])
         return "refund recorded"
 
     return until_written(attempt, f"invoice {invoice_id} too busy to record a refund of {intent} now (Stripe retries)")

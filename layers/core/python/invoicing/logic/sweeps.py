@@ -21,12 +21,11 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from invoicing import events
 from invoicing.domain import reminders
 from invoicing.domain.errors import StaleVersion
 from invoicing.domain.invoice import Invoice, planned, settled
 from invoicing.domain.money import format_amount
-from invoicing.logic.common import Deps, announce, new_delivery
+from invoicing.logic.common import Deps, new_delivery
 from invoicing.logic.retry import LostRace, until_written
 from invoicing.ports import Candidate, ConditionFailed, Doc, WorkQueue
 from invoicing.transient import is_transient
@@ -53,8 +52,6 @@ def apply_late_fees(deps: Deps, tenant: str, doc: Doc, today: date) -> int:
         if not fees and _same_plan(doc, updated):
             return 0
         _write(deps, tenant, doc, updated)
-        if fees:
-            announce(deps, events.INVOICE_AMOUNTS_CHANGED, tenant, updated)
         return len(fees)
 
     return _on_latest(deps, tenant, doc, attempt, "late fees")
@@ -77,11 +74,6 @@ def send_reminders(deps: Deps, tenant: str, doc: Doc, today: date) -> int:
         )
         if not due and not passed and _same_plan(doc, updated):
             return 0
-        if ids and deps.events is not None:
-            # before marking them done, and failing loudly: a reminder marked done but
-            # never announced would never go out; announced twice, it goes out once
-            # (the delivery's claim), and its id is the same on every run
-            deps.events.publish(events.REMINDER_DUE, events.invoice_detail(tenant, updated, deliveries=ids))
         _write(deps, tenant, doc, updated)
         return len(ids)
 

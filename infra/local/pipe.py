@@ -1,0 +1,160 @@
+"""EventBridge Pipes, locally: the table's change stream to the bus (SPEC §16).
+
+As the stack's pipe does (`wiring.PIPE`): read the emulation's DynamoDB
+stream from its start, keep the records whose keys the pipe's filter passes,
+hand them in batches to the enrichment function (invoicing.events: the
+events each change holds) and put what it answers on the bus. A batch is
+done only once the bus took every event of it: until then the same records
+are read again, after a pause that grows (a bus that refuses events for a
+while gets them once it recovers; those it took before refusing come again,
+and their consumers do nothing twice). moto's server-mode stream gives one
+record per item of a transaction, in commit order (../shared/EMULATION.md).
+
+`StreamReader` is the reading alone, shared with the tests that run the
+handlers in-process on moto (tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from infra import wiring
+
+POLL_S = 0.05  # between two reads that found nothing (Pipes polls a shard about 4 times a second)
+RETRY_BASE_S = 0.1
+RETRY_MAX_S = 5.0
+
+logger = logging.getLogger(__name__)
+
+
+class StreamReader:
+    """The records of a table's stream, oldest first, each once: `read`
+    returns what was committed since the last read, from every shard."""
+
+    def __init__(self, streams: Any, stream_arn: str) -> None:
+        self.streams, self.stream_arn = streams, stream_arn
+        self._iterators: dict[str, str | None] = {}
+
+    def read(self) -> list[dict[str, Any]]:
+        shards = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"]
+        records: list[dict[str, Any]] = []
+        for shard in shards:
+            id = shard["ShardId"]
+            if id not in self._iterators:
+                self._iterators[id] = self.streams.get_shard_iterator(
+                    StreamArn=self.stream_arn, ShardId=id, ShardIteratorType="TRIM_HORIZON"
+                )["ShardIterator"]
+            iterator = self._iterators[id]
+            while iterator is not None:
+                page = self.streams.get_records(ShardIterator=iterator, Limit=1000)
+                records += page["Records"]
+                iterator = page.get("NextShardIterator")
+                if not page["Records"]:
+                    break
+            self._iterators[id] = iterator
+        return records
+
+
+def as_handed(value: Any) -> Any:
+    """A record as Pipes hands it to the enrichment function: JSON, binary
+    attributes in base64, times in epoch seconds (boto3 gave bytes and
+    datetimes)."""
+    if isinstance(value, dict):
+        return {key: as_handed(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [as_handed(item) for item in value]
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    if isinstance(value, datetime):
+        return value.timestamp()
+    return value
+
+
+def bus_entry(found: dict[str, Any]) -> dict[str, Any]:
+    """What the enrichment answered for one event, as the pipe's target
+    puts it on the bus (DetailType `$.detail_type`, the detail `<$.detail>`)."""
+    return {"Source": wiring.EVENT_SOURCE, "DetailType": found["detail_type"], "Detail": json.dumps(found["detail"])}
+
+
+class LocalPipe:
+    """The pipe, run by a thread of the local runtime. `enrich` runs the
+    enrichment function on a batch of records; `put` is the bus's PutEvents
+    for one entry (an "ErrorCode" in its answer: refused)."""
+
+    def __init__(
+        self,
+        reader: StreamReader,
+        enrich: Callable[[list[dict[str, Any]]], list[dict[str, Any]]],
+        put: Callable[[dict[str, Any]], dict[str, str]],
+        pipe: wiring.StreamPipe = wiring.PIPE,
+    ) -> None:
+        self.reader, self.enrich, self.put, self.pipe = reader, enrich, put, pipe
+        self.batches = 0  # handed to the enrichment, retries included
+        self.failures = 0  # batches that failed (the enrichment or the bus)
+        self._waiting: list[dict[str, Any]] = []  # read, not yet put on the bus
+        self._reads = 0  # reads that found nothing left to do: what `drain` waits for
+        self._changed = threading.Condition()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="pipe", daemon=True)
+
+    def start(self) -> LocalPipe:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def drain(self, timeout_s: float = 30.0) -> bool:
+        """Wait until every change committed before this call went to the
+        bus (two reads that found nothing left); False on timeout."""
+        deadline = time.monotonic() + timeout_s
+        with self._changed:
+            target = self._reads + 2
+            while self._reads < target:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._changed.wait(left)
+        return True
+
+    def _run(self) -> None:
+        failures = 0
+        while not self._stop.is_set():
+            try:
+                if not self._waiting:
+                    read = self.reader.read()
+                    self._waiting = [as_handed(r) for r in read if self.pipe.passes(r["dynamodb"]["Keys"])]
+                while self._waiting:
+                    batch = self._waiting[: self.pipe.batch_size]
+                    self._deliver(batch)
+                    del self._waiting[: len(batch)]
+                failures = 0
+            except Exception as error:  # the enrichment failed, the bus refused, the stream was gone
+                self.failures += 1
+                failures += 1
+                logger.warning("pipe: batch failed (%r); retrying", error)
+                self._stop.wait(min(RETRY_MAX_S, RETRY_BASE_S * 2 ** min(failures, 10)))
+                continue
+            with self._changed:
+                self._reads += 1
+                self._changed.notify_all()
+            self._stop.wait(POLL_S)
+
+    def _deliver(self, batch: list[dict[str, Any]]) -> None:
+        self.batches += 1
+        for found in self.enrich(batch):
+            answer = self.put(bus_entry(found))
+            if "ErrorCode" in answer:
+                raise BusRefused(f"{answer['ErrorCode']}: {answer.get('ErrorMessage', '')}")
+
+
+class BusRefused(Exception):
+    """The bus did not take an event: the batch is tried again."""
