@@ -27,7 +27,7 @@ from typing import Any
 
 from infra import wiring
 
-POLL_S = 0.05  # between two reads that found nothing (Pipes polls a shard about 4 times a second)
+POLL_S = 0.25  # between two reads, as Pipes polls a shard about 4 times a second (`drain` wakes it at once)
 RETRY_BASE_S = 0.1
 RETRY_MAX_S = 5.0
 
@@ -36,29 +36,30 @@ logger = logging.getLogger(__name__)
 
 class StreamReader:
     """The records of a table's stream, oldest first, each once: `read`
-    returns what was committed since the last read, from every shard."""
+    returns what was committed since the last read, from every shard. Each
+    read asks for a fresh iterator after the last record it saw (an
+    iterator expires after 15 minutes on AWS; moto's can be left behind)."""
 
     def __init__(self, streams: Any, stream_arn: str) -> None:
         self.streams, self.stream_arn = streams, stream_arn
-        self._iterators: dict[str, str | None] = {}
+        self._last: dict[str, str] = {}  # shard → the sequence number of the last record read
 
     def read(self) -> list[dict[str, Any]]:
+        # listed at every read: a stream opens new shards as it grows
         shards = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"]
         records: list[dict[str, Any]] = []
-        for shard in shards:
-            id = shard["ShardId"]
-            if id not in self._iterators:
-                self._iterators[id] = self.streams.get_shard_iterator(
-                    StreamArn=self.stream_arn, ShardId=id, ShardIteratorType="TRIM_HORIZON"
-                )["ShardIterator"]
-            iterator = self._iterators[id]
+        for id in (shard["ShardId"] for shard in shards):
+            where = {"ShardIteratorType": "TRIM_HORIZON"}
+            if id in self._last:
+                where = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": self._last[id]}
+            iterator = self.streams.get_shard_iterator(StreamArn=self.stream_arn, ShardId=id, **where)["ShardIterator"]
             while iterator is not None:
                 page = self.streams.get_records(ShardIterator=iterator, Limit=1000)
-                records += page["Records"]
-                iterator = page.get("NextShardIterator")
                 if not page["Records"]:
                     break
-            self._iterators[id] = iterator
+                records += page["Records"]
+                self._last[id] = page["Records"][-1]["dynamodb"]["SequenceNumber"]
+                iterator = page.get("NextShardIterator")
         return records
 
 
@@ -101,6 +102,7 @@ class LocalPipe:
         self._waiting: list[dict[str, Any]] = []  # read, not yet put on the bus
         self._reads = 0  # reads that found nothing left to do: what `drain` waits for
         self._changed = threading.Condition()
+        self._wake = threading.Event()  # read now, not after the poll's pause
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="pipe", daemon=True)
 
@@ -110,6 +112,7 @@ class LocalPipe:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         self._thread.join(timeout=5)
 
     def drain(self, timeout_s: float = 30.0) -> bool:
@@ -122,7 +125,8 @@ class LocalPipe:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return False
-                self._changed.wait(left)
+                self._wake.set()
+                self._changed.wait(min(left, POLL_S))
         return True
 
     def _run(self) -> None:
@@ -146,7 +150,8 @@ class LocalPipe:
             with self._changed:
                 self._reads += 1
                 self._changed.notify_all()
-            self._stop.wait(POLL_S)
+            self._wake.wait(POLL_S)
+            self._wake.clear()
 
     def _deliver(self, batch: list[dict[str, Any]]) -> None:
         self.batches += 1
