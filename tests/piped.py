@@ -8,6 +8,7 @@ from typing import Any
 
 fakes: Any = None  # the in-memory world's pipe (the `fakes` fixture)
 stream: Any = None  # the `aws` fixture's table stream, read from where the last look left it
+runtime: Any = None  # this process's e2e runtime, once started: its pipe reads moto's shared state
 
 
 def published_events() -> list[dict[str, Any]]:

@@ -26,9 +26,7 @@ from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
 from infra import wiring
-from infra.constructs.functions import pascal
-
-DEAD_LETTER_RETENTION = Duration.days(14)
+from infra.constructs.functions import dead_letter_queue, pascal
 
 
 class Bus(Construct):
@@ -59,22 +57,7 @@ class Bus(Construct):
         fails is retried (halved to isolate a bad record) until its records
         are `max_record_age_s` old; then the dead-letter queue keeps where
         they were in the stream (24 hours to replay them) and its alarm fires."""
-        dead_letters = sqs.Queue(
-            self,
-            "PipeDeadLetters",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=DEAD_LETTER_RETENTION,
-        )
-        NagSuppressions.add_resource_suppressions(
-            dead_letters,
-            [
-                NagPackSuppression(
-                    id="AwsSolutions-SQS3",
-                    reason="This queue is itself the pipe's dead-letter queue; an alarm watches its depth.",
-                )
-            ],  # fmt: skip
-        )
+        dead_letters = dead_letter_queue(self, "PipeDeadLetters", keeps="the pipe (where its records were)")
         role = iam.Role(self, "PipeRole", assumed_by=iam.ServicePrincipal("pipes.amazonaws.com"))
         table.grant_stream_read(role)
         enrichment.grant_invoke(role)
@@ -154,22 +137,10 @@ class Bus(Construct):
         name = rule.function
         if name in self.dead_letter_queues:
             return self.dead_letter_queues[name]
-        queue = sqs.Queue(
+        queue = dead_letter_queue(
             self,
             f"{pascal(name)}DeadLetters",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=DEAD_LETTER_RETENTION,
-        )
-        NagSuppressions.add_resource_suppressions(
-            queue,
-            [
-                NagPackSuppression(
-                    id="AwsSolutions-SQS3",
-                    reason="This queue is itself the dead-letter queue of the function's asynchronous "
-                    "invocations and of the bus rule's deliveries; an alarm watches its depth.",
-                )
-            ],
+            keeps="the function's asynchronous invocations and of the bus rule's deliveries",
         )
         function.configure_async_invoke(
             retry_attempts=rule.retry_attempts,

@@ -11,6 +11,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sqs as sqs
 from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
@@ -41,6 +42,31 @@ BASE_ENVIRONMENT = {**wiring.FUNCTION_ENVIRONMENT, "LOG_LEVEL": "INFO"}
 def pascal(name: str) -> str:
     """`late_fees` -> `LateFees`: construct ids from wiring names."""
     return "".join(part.capitalize() for part in name.replace("-", "_").split("_"))
+
+
+DEAD_LETTER_RETENTION = Duration.days(14)
+
+
+def dead_letter_queue(scope: Construct, construct_id: str, *, keeps: str) -> sqs.Queue:
+    """An encrypted, TLS-only queue that keeps for 14 days what `keeps` says
+    could not be done (Monitoring alarms on its depth)."""
+    queue = sqs.Queue(
+        scope,
+        construct_id,
+        encryption=sqs.QueueEncryption.SQS_MANAGED,
+        enforce_ssl=True,
+        retention_period=DEAD_LETTER_RETENTION,
+    )
+    NagSuppressions.add_resource_suppressions(
+        queue,
+        [
+            NagPackSuppression(
+                id="AwsSolutions-SQS3",
+                reason=f"This queue is itself the dead-letter queue of {keeps}; an alarm watches its depth.",
+            )
+        ],
+    )
+    return queue
 
 
 def is_built(layer_dir: Path) -> bool:

@@ -17,11 +17,10 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sqs as sqs
-from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
 from infra import wiring
-from infra.constructs.functions import pascal
+from infra.constructs.functions import dead_letter_queue, pascal
 
 RETENTION = Duration.days(14)
 
@@ -63,22 +62,10 @@ class Schedules(Construct):
             )
 
     def _queue(self, work: wiring.WorkQueue, function: lambda_.Function) -> None:
-        dead_letters = sqs.Queue(
+        dead_letters = dead_letter_queue(
             self,
             f"{pascal(work.name)}DeadLetters",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=RETENTION,
-        )
-        NagSuppressions.add_resource_suppressions(
-            dead_letters,
-            [
-                NagPackSuppression(
-                    id="AwsSolutions-SQS3",
-                    reason="This queue is itself the dead-letter queue of the work queue (and of poison "
-                    "invoices, sent by the sweep); an alarm watches its depth.",
-                )
-            ],
+            keeps="the work queue (and of poison invoices, sent by the sweep)",
         )
         queue = sqs.Queue(
             self,

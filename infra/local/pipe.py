@@ -110,6 +110,10 @@ class LocalPipe:
         self._thread.start()
         return self
 
+    @property
+    def running(self) -> bool:
+        return not self._stop.is_set()
+
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()

@@ -102,6 +102,14 @@ class LocalRuntime:
         changes that hold events; False on timeout."""
         return settled(self.pipe, self.bus, timeout_s)
 
+    def pause(self) -> None:
+        """Let what was committed reach its consumers, then read the stream
+        no more (the end-to-end tests' runtime, before in-process mocks
+        share its moto)."""
+        if self.pipe.running:
+            self.drain(timeout_s=30)
+            self.pipe.stop()
+
     def stop(self) -> None:
         self.pipe.stop()
         self.bus.shutdown()

@@ -14,13 +14,17 @@ from tests.conftest import BUSINESS, CUSTOMER, HttpApi, Verbs
 
 # One runtime for the session. Its moto server runs in this process and
 # shares moto's state with the in-process mocks of the integration tests:
-# nothing of the runtime works in the background once these tests are done.
+# nothing of the runtime works in the background once these tests are done
+# (the worker's first in-process moto test pauses its pipe: tests/conftest.py `aws`).
 @pytest.fixture(scope="session")
 def runtime() -> Iterator[Any]:
     from infra.local.runtime import LocalRuntime
+    from tests import piped
 
     started = LocalRuntime.start()
+    piped.runtime = started
     yield started
+    piped.runtime = None
     started.stop()
 
 
