@@ -8,7 +8,14 @@ XMP metadata. fpdf2 refuses what PDF/A forbids (core fonts, encryption).
 
 The font is DejaVu Sans (Unicode: €, œ, Greek, Cyrillic…), embedded and
 subset. It comes from Debian's fonts-dejavu-core at build time: FONTS_DIR
-(a Lambda layer puts it in /opt/fonts), else the system's copy.
+(a Lambda layer puts it in /opt/fonts), else the system's copy. The layer
+also ships a Latin cut of it (`make build`): a document whose every
+character it has is subset from that, several times faster than from the
+whole font; the glyphs drawn are the same.
+
+Text is wrapped by `wrapping.wrap` (linear in its length) and drawn line by
+line with `text`, never with `multi_cell`, whose line breaking is quadratic
+in a paragraph's length and lays each cell out twice.
 """
 
 from __future__ import annotations
@@ -26,12 +33,14 @@ from fpdf import FPDF, FPDF_VERSION, XPos, YPos
 from fpdf.enums import DocumentCompliance
 from fpdf.fonts import SubsetMap, TTFFont
 
+from invoicing.documents.wrapping import Line, wrap
 from invoicing.settings import settings
 
 logger = logging.getLogger(__name__)
 
 FONT = "DejaVu"
 FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
+LATIN_FILES = {"": "DejaVuSans-Latin.ttf", "B": "DejaVuSans-Bold-Latin.ttf"}  # made by `make build`
 FONT_DIRS = ("/opt/fonts", "/usr/share/fonts/truetype/dejavu")
 MARGIN = 12
 LOGO_HEIGHT, LOGO_WIDTH = 16, 60
@@ -39,6 +48,7 @@ LOGO_MAX_PIXELS = 4000  # per side, as the upload checks it (a JPEG's size is on
 LINE_HEIGHT = 4.6
 # description, quantity, unit, unit price, discount, VAT, net: 186 mm across A4
 COLUMNS = ((70, "L"), (14, "R"), (16, "L"), (26, "R"), (16, "R"), (16, "R"), (28, "R"))
+TABLE_WIDTH = sum(width for width, _ in COLUMNS)
 COMPLIANCE = DocumentCompliance.PDFA_3B
 LANGUAGES = {"fr": "fr-FR"}  # the view's language → the document's (RFC 3066)
 
@@ -51,29 +61,57 @@ def font_dir() -> Path:
 
 
 @cache
-def _font_template(style: str) -> tuple[TTFFont, bytes]:
-    """The font of `style`, parsed once per process: its metrics (widths,
-    glyph ids, descriptor) never change; its file, as bytes."""
-    path = font_dir() / FONT_FILES[style]
+def _font_template(file: str, style: str) -> tuple[TTFFont, bytes] | None:
+    """The font in `file`, parsed once per process: its metrics (widths,
+    glyph ids, descriptor) never change; its file, as bytes. None when the
+    font directory has no such file (a Latin cut outside the layer)."""
+    path = font_dir() / file
+    if not path.is_file():
+        return None
     scratch = FPDF()
     scratch.add_font(FONT, style, str(path))
     return scratch.fonts[f"{FONT.lower()}{style}"], path.read_bytes()
 
 
-def _fresh_font(style: str, number: int) -> TTFFont:
+def _templates(characters: set[str]) -> list[tuple[TTFFont, bytes]]:
+    """The font of each style for a document drawing `characters`: the
+    Latin cut when it has every one of them, else the whole font."""
+    codes = {ord(char) for char in characters if char >= " "}  # a newline is no glyph
+    latin = [_font_template(file, style) for style, file in LATIN_FILES.items()]
+    if all(found is not None and codes <= found[0].cmap.keys() for found in latin):
+        return latin  # type: ignore[return-value]
+    return [_font_template(file, style) for style, file in FONT_FILES.items()]  # type: ignore[misc]
+
+
+def _characters(value: Any) -> set[str]:
+    """Every character of the text in a view-model (its strings, at any depth)."""
+    found: set[str] = set()
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            found.update(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return found
+
+
+def _fresh_font(template: TTFFont, data: bytes, number: int) -> TTFFont:
     """The font for one document: the template's metrics, shared, with
     its own font tables and subset. fpdf2 subsets the font tables in place
     when it writes a file, so no two documents may share those (sharing
     them was measured: the second document lost glyphs); reading them is
     lazy, and costs only what the subset needs."""
-    template, data = _font_template(style)
     font = TTFFont.__new__(TTFFont)
     for slot in TTFFont.__slots__:
         if hasattr(template, slot):
             setattr(font, slot, getattr(template, slot))
     font.i = number
     font.desc = copy.copy(template.desc)  # fpdf2 writes the embedded file's ids onto it
-    font.ttfont = TTFont(BytesIO(data), lazy=True, recalcTimestamp=False)
+    # the glyphs keep their bounding boxes: recomputing them unpacks and repacks every glyph drawn
+    font.ttfont = TTFont(BytesIO(data), lazy=True, recalcTimestamp=False, recalcBBoxes=False)
     font.subset = SubsetMap(font)
     font.missing_glyphs = []
     font.biggest_size_pt = 0
@@ -126,8 +164,8 @@ class _Document(FPDF):
 </x:xmpmeta>"""
 
     def _add_fonts(self) -> None:
-        for style in FONT_FILES:
-            font = _fresh_font(style, len(self.fonts) + 1)
+        for template, data in _templates(_characters(self.view)):
+            font = _fresh_font(template, data, len(self.fonts) + 1)
             self.fonts[font.fontkey] = font
 
     def header(self) -> None:
@@ -142,24 +180,91 @@ class _Document(FPDF):
         page = self.view["text"]["page"].format(page=self.page_no(), pages="{nb}")
         self.cell(0, 4, page, align="C")
 
-    def _row(self, cells: list[str], bold: bool = False, fill: bool = False) -> None:
-        """One table row: the description wraps, the figures do not."""
-        self.set_font(FONT, "B" if bold else "", 8)
-        width = COLUMNS[0][0]
-        one_line = "\n" not in cells[0] and self.get_string_width(cells[0]) < width - 2 * self.c_margin
-        lines = 1 if one_line else len(self.multi_cell(width, LINE_HEIGHT, cells[0], dry_run=True, output="LINES"))
-        height = LINE_HEIGHT * max(1, lines)
-        if self.will_page_break(height):
-            self.add_page()
-            self.set_font(FONT, "B" if bold else "", 8)
-        x, y = self.get_x(), self.get_y()
-        if one_line:  # the common case, several times cheaper than multi_cell
-            self.cell(width, height, cells[0], border="B", fill=fill)
+    def _lines(self, text: str, width: float) -> list[Line]:
+        """`text` wrapped in the current font to a cell `width` wide (less
+        the cell's inner margins, as `cell` leaves them)."""
+        return wrap(text, int(self._room(width)), self.current_font.cw.__getitem__)
+
+    def _room(self, width: float) -> float:
+        """The text a cell `width` wide holds, in the current font's units."""
+        return (width - 2 * self.c_margin) * 1000 / self.font_size
+
+    def _width(self, text: str) -> int:
+        """`text`'s width in the current font's units."""
+        return sum(map(self.current_font.cw.__getitem__, map(ord, text)))
+
+    def _text(self, x: float, y: float, width: float, height: float, line: Line | str, align: str = "L") -> None:
+        """A line of text in the box at (x, y), placed where `cell` and
+        `multi_cell` place it. Justified (J, `multi_cell`'s default): the
+        space left is shared between its words, but for a paragraph's last
+        line, which stays aligned left."""
+        text, last = (line, True) if isinstance(line, str) else line
+        if not text:
+            return
+        scale = self.font_size / 1000
+        baseline = y + 0.5 * height + 0.3 * self.font_size
+        if align == "J" and not last and " " in text:
+            words = text.split(" ")
+            stretch = (self._room(width) - self._width(text)) / (len(words) - 1)
+            advance = x + self.c_margin
+            for word in words:
+                if word:
+                    self.text(advance, baseline, word)
+                advance += (self._width(word) + self.current_font.cw[32] + stretch) * scale
+            return
+        if align in ("L", "J"):
+            x += self.c_margin
         else:
-            self.multi_cell(width, LINE_HEIGHT, cells[0], border="B", fill=fill, max_line_height=LINE_HEIGHT)
-        self.set_xy(x + COLUMNS[0][0], y)
-        for (width, align), text in zip(COLUMNS[1:], cells[1:], strict=True):
-            self.cell(width, height, text, border="B", align=align, fill=fill)
+            used = self._width(text) * scale
+            x += width - self.c_margin - used if align == "R" else (width - used) / 2
+        self.text(x, baseline, text)
+
+    def _paragraph(self, width: float, height: float, text: str, align: str = "J") -> None:
+        """`text` wrapped to `width` (0: up to the right margin), a line every
+        `height` from the current position down, onto new pages as needed.
+        Ends under it, at the x it started from."""
+        x = self.get_x()
+        width = width or self.w - self.r_margin - x
+        font = (self.font_family, self.font_style, self.font_size_pt)
+        for line in self._lines(text, width):
+            if self.will_page_break(height):
+                self.add_page()
+                self.set_font(*font)
+            self._text(x, self.get_y(), width, height, line, align)
+            self.set_xy(x, self.get_y() + height)
+
+    def _row(self, cells: list[str], bold: bool = False, fill: bool = False) -> None:
+        """One table row: the description wraps, the figures do not. A row
+        goes whole to the next page when it does not fit in what is left of
+        this one but would on a new one; a row taller than a page is cut
+        across pages, its figures on its first."""
+        style = "B" if bold else ""
+        self.set_font(FONT, style, 8)
+        lines, figures = self._lines(cells[0], COLUMNS[0][0]), cells[1:]
+        whole_page = self.page_break_trigger - self.t_margin - LINE_HEIGHT  # under the repeated header
+        while lines:
+            room = int((self.page_break_trigger - self.get_y()) / LINE_HEIGHT + 1e-9)
+            if room < len(lines) and (room < 1 or len(lines) * LINE_HEIGHT <= whole_page):
+                self.add_page()
+                self.set_font(FONT, style, 8)
+                continue
+            self._cells(lines[:room], figures, fill)
+            lines, figures = lines[room:], [""] * len(figures)
+
+    def _cells(self, lines: list[Line], figures: list[str], fill: bool) -> None:
+        """A row's cells on one page: the description's lines, the figures
+        centred on their height, a rule under them."""
+        x, y = self.get_x(), self.get_y()
+        height = LINE_HEIGHT * len(lines)
+        if fill:
+            self.rect(x, y, TABLE_WIDTH, height, style="F")
+        self.line(x, y + height, x + TABLE_WIDTH, y + height)
+        for index, line in enumerate(lines):
+            self._text(x, y + index * LINE_HEIGHT, COLUMNS[0][0], LINE_HEIGHT, line, "J")
+        left = x + COLUMNS[0][0]
+        for (width, align), text in zip(COLUMNS[1:], figures, strict=True):
+            self._text(left, y, width, height, text, align)
+            left += width
         self.set_xy(x, y + height)
 
 
@@ -188,8 +293,8 @@ def render_pdf(view: dict[str, Any]) -> bytes:
         (text["due_date"], view.get("due_date")),
         *view.get("references", ()),
     ]
-    pdf.multi_cell(0, 4.5, "\n".join(f"{label} : {value}" for label, value in dates if value), align="R",
-                   new_x=XPos.LMARGIN, new_y=YPos.NEXT)  # fmt: skip
+    pdf._paragraph(0, 4.5, "\n".join(f"{label} : {value}" for label, value in dates if value), align="R")
+    pdf.set_x(MARGIN)
     pdf.ln(4)
 
     top = pdf.get_y()
@@ -204,7 +309,7 @@ def render_pdf(view: dict[str, Any]) -> bytes:
         pdf.cell(90, 5, role, new_x=XPos.LEFT, new_y=YPos.NEXT)
         lines = [line for line in [party["name"], *party["address"], *party["details"]] if line]
         pdf.set_font(FONT, "", 9)
-        pdf.multi_cell(90, 4.5, "\n".join(lines), new_x=XPos.LEFT, new_y=YPos.NEXT)
+        pdf._paragraph(90, 4.5, "\n".join(lines))
         bottom = max(bottom, pdf.get_y())
     pdf.set_xy(MARGIN, bottom + 4)
 
@@ -240,12 +345,12 @@ def render_pdf(view: dict[str, Any]) -> bytes:
             pdf.set_font(FONT, "B", 9)
             pdf.cell(0, 5, title, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
             pdf.set_font(FONT, "", 8)
-            pdf.multi_cell(0, 4, body, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            pdf._paragraph(0, 4, body)
     pdf.ln(3)
     pdf.set_font(FONT, "", 7.5)
     pdf.set_text_color(80, 80, 80)
     for mention in view["mentions"]:
-        pdf.multi_cell(0, 3.8, mention, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf._paragraph(0, 3.8, mention)
     return bytes(pdf.output())
 
 

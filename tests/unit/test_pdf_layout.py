@@ -1,0 +1,104 @@
+"""The PDF lays out any invoice SPEC allows (documents/pdf.py): long
+descriptions wrap inside their column, a description taller than a page
+runs over the pages, the largest invoice renders whole — from the
+view-model alone, no AWS."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from pathlib import Path
+
+import pypdf
+import pytest
+
+pytestmark = pytest.mark.unit
+
+SENTENCE = "Intégration de l'API de facturation électronique, contrôle des données et reprise de l'historique client. "
+
+
+def description(size: int) -> str:
+    return (SENTENCE * (size // len(SENTENCE) + 1))[:size].strip()
+
+
+def view_of(count: int, text: str | None) -> dict:
+    from invoicing.documents.view import invoice_view
+    from invoicing.logic.invoices import totals_of, totals_view
+
+    line = {"name": "Développement", "quantity": "3", "unit": "jour", "unit_price": "450.00",
+            "taxes": [{"name": "TVA", "rate": "20"}], **({"description": text} if text else {})}  # fmt: skip
+    totals = totals_view(totals_of([line] * count, None, "EUR"))
+    nets = totals.pop("line_nets")
+    invoice = {
+        "status": "open", "number": "INV-1", "currency": "EUR", "issue_date": "2026-11-27",
+        "due_date": "2026-12-27", "lines": [{**line, "net": net} for net in nets], "totals": totals,
+        "amount_due": totals["total"], "business": {"legal_name": "Atelier SAS", "siren": "732829320"},
+        "customer": {"name": "Client"},
+    }  # fmt: skip
+    return invoice_view(invoice, {}, None)
+
+
+def pages_of(data: bytes, pages: slice = slice(None)) -> list[str]:
+    reader = pypdf.PdfReader(io.BytesIO(data))
+    return [page.extract_text().replace("\u202f", " ").replace("\xa0", " ") for page in reader.pages[pages]]
+
+
+def words(text: str) -> list[str]:
+    return re.findall(r"[\w'.,-]+", text)
+
+
+def test_given_descriptions_of_600_characters_when_rendered_then_every_word_is_there_in_order():
+    from invoicing.documents.pdf import render_pdf
+
+    text = description(600)
+    pages = pages_of(render_pdf(view_of(12, text)))
+
+    found = " ".join(pages)
+    assert found.count("Développement") == 12
+    # each line's description, its words in order (the page breaks fall between rows)
+    expected = words(text)
+    runs = [words(chunk)[: len(expected)] for chunk in found.split("Développement")[1:]]
+    assert runs == [expected] * 12
+    assert len(pages) >= 3
+    assert all(page.rstrip().endswith(f"Page {n}/{len(pages)}") for n, page in enumerate(pages, 1))
+
+
+def test_given_a_description_taller_than_a_page_when_rendered_then_it_runs_on_with_its_figures_once():
+    from invoicing.documents.pdf import render_pdf
+
+    text = description(5_000)  # SPEC's longest text: about 110 lines in the description's column
+    pages = pages_of(render_pdf(view_of(1, text)))
+
+    assert len(pages) >= 3
+    assert words(" ".join(pages)).count("reprise") == text.count("reprise")
+    assert sum(page.count("450,00 €") for page in pages) == 1  # the unit price, on the row's first page
+    assert all(page.rstrip().endswith(f"Page {n}/{len(pages)}") for n, page in enumerate(pages, 1))
+
+
+def test_given_the_largest_invoice_spec_allows_when_rendered_then_it_ends_with_its_last_line_and_totals():
+    """1,000 lines of 600 characters: 27 s with fpdf2's multi_cell, about 1.5 s here (`make bench`)."""
+    from invoicing.documents.pdf import render_pdf
+
+    data = render_pdf(view_of(1_000, description(600)))
+    count = len(pypdf.PdfReader(io.BytesIO(data)).pages)
+    last = " ".join(pages_of(data, slice(-3, None)))
+
+    assert count > 200  # about four such rows a page
+    assert "Total TTC 1 620 000,00 €" in last  # 1,000 × 3 days × 450.00, VAT 20 %
+    assert last.rstrip().endswith(f"Page {count}/{count}")
+
+
+LAYER_FONTS = Path(__file__).resolve().parents[2] / "build" / "layers" / "pdf" / "fonts"
+
+
+@pytest.mark.skipif(not (LAYER_FONTS / "DejaVuSans-Latin.ttf").is_file(), reason="make build cuts the Latin font")
+def test_given_french_text_then_the_latin_cut_is_used_and_given_greek_the_whole_font():
+    from invoicing.documents.pdf import _templates
+
+    assert os.environ["FONTS_DIR"] == str(LAYER_FONTS)
+    french = [Path(font.ttffile).name for font, _ in _templates(set("Facture N° 12 : 1 350,00 € — œuvre\n"))]
+    greek = [Path(font.ttffile).name for font, _ in _templates(set("Δημήτρης, 1 350,00 €"))]
+
+    assert french == ["DejaVuSans-Latin.ttf", "DejaVuSans-Bold-Latin.ttf"]
+    assert greek == ["DejaVuSans.ttf", "DejaVuSans-Bold.ttf"]
