@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from invoicing.settings import (  # noqa: F401
     DOCUMENTS_BUCKET_ENV,
     PAY_LINK_SECRET_ENV,
+    RENDER_QUEUE_ENV,
     STRIPE_SECRET_ENV,
     SWEEP_DEAD_LETTERS_ENV,
     SWEEP_QUEUE_ENV,
@@ -55,6 +56,8 @@ class Function:
     # Whether it shows or issues payment links (PAY_LINK_SECRET_NAME, the
     # Secrets Manager secret they are derived from: invoicing.logic.paylinks).
     signs_pay_links: bool = False
+    # Concurrent executions kept for it alone, and never exceeded (None: the account's pool).
+    reserved_concurrency: int | None = None
     # Environment beyond the wiring-derived variables (TABLE_NAME, ...).
     environment: dict[str, str] = field(default_factory=dict)
 
@@ -147,6 +150,9 @@ class WorkQueue:
 
     name: str
     function: str
+    url_env: str  # where the consumer and the producers find its URL
+    dead_letters_env: str | None = None  # for a consumer that sends poison messages there itself
+    producers: tuple[str, ...] = ()  # the other functions that send to it
     batch_size: int = 10
     max_receives: int = 3
     visibility_timeout_s: int = 6 * 60  # six times the function's timeout, as AWS advises
@@ -184,9 +190,11 @@ TOTALS = Function(
 
 DOCUMENTS = Function(
     "documents",
-    "Invoice documents: the HTML preview (Jinja2, Babel) and the PDF (fpdf2), stored in S3 on bus events",
+    "Invoice documents: the HTML preview (Jinja2, Babel) and the PDF (fpdf2), stored in S3 on bus events "
+    "and on the render queue",
     memory_mb=1024,
-    timeout_s=20,
+    timeout_s=120,  # the largest PDF SPEC allows, queued (requests answer within seconds: logic.documents)
+    reserved_concurrency=10,  # renders never take the account's concurrency from payments and the API
     table_access="read",
     bucket_access="read_write",
     layers=("core", "deps", "pdf"),
@@ -342,7 +350,27 @@ SCHEDULES: tuple[Schedule, ...] = (
 
 # The pages of candidates a sweep fans out (one message per index shard, then
 # one per next page); a poison invoice is sent to the dead-letter queue alone.
-QUEUES: tuple[WorkQueue, ...] = (WorkQueue("sweep-pages", "sweeps", batch_size=1, max_receives=3),)
+QUEUES: tuple[WorkQueue, ...] = (
+    WorkQueue(
+        "sweep-pages",
+        "sweeps",
+        url_env=SWEEP_QUEUE_ENV,
+        dead_letters_env=SWEEP_DEAD_LETTERS_ENV,
+        batch_size=1,
+        max_receives=3,
+    ),  # fmt: skip
+    # PDFs too large to render while a request waits (logic.documents): the request answers 202. A
+    # render that dies (its timeout) is tried once more; its third delivery records the failure.
+    WorkQueue(
+        "renders",
+        "documents",
+        url_env=RENDER_QUEUE_ENV,
+        producers=("documents", "pay"),
+        batch_size=1,
+        max_receives=3,
+        visibility_timeout_s=6 * 120,
+    ),  # fmt: skip
+)
 
 # Layer name → its folder, relative to the repository (built ones by `make build`).
 LAYERS: dict[str, str] = {

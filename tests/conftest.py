@@ -255,8 +255,11 @@ def aws() -> Iterator[None]:
         from infra import wiring
         from infra.local.queues import create_work_queues
 
-        (queue, dead_letters), *_ = create_work_queues(boto3.client("sqs")).values()
-        os.environ[wiring.SWEEP_QUEUE_ENV], os.environ[wiring.SWEEP_DEAD_LETTERS_ENV] = queue, dead_letters
+        queues = create_work_queues(boto3.client("sqs"))
+        for work in wiring.QUEUES:  # every function of the process is each queue's consumer and producer
+            os.environ[work.url_env] = queues[work.name][0]
+            if work.dead_letters_env:
+                os.environ[work.dead_letters_env] = queues[work.name][1]
         # the platform sender's domain, verified as an operator would in SES
         boto3.client("sesv2").create_email_identity(EmailIdentity="invoicing.local")
         live.install(None)

@@ -1,14 +1,16 @@
 """The documents function: an invoice as the client will see it. The only
 function that loads the rendering libraries.
 
-Two kinds of events reach it: API Gateway requests (the preview, the PDF
-link) and, from the invoicing bus, the events that call for a new PDF
-(`infra/wiring.py` EVENT_RULES)."""
+Three kinds of events reach it: API Gateway requests (the preview, the PDF
+link); from the invoicing bus, the events that call for a new PDF
+(`infra/wiring.py` EVENT_RULES); and from the render queue, the PDFs too
+large to render while a request waited (`logic.documents`)."""
 
 import gc
 
 gc.disable()  # while the modules load: invoicing.coldstart.done() at the end
 
+import json
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -30,6 +32,8 @@ app = build_resolver(documents.router)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if "detail-type" in event:
         return on_bus_event(event)
+    if "Records" in event:
+        return on_queued_renders(event)
     return guarded(app, event, context)
 
 
@@ -46,6 +50,26 @@ def on_bus_event(event: dict[str, Any]) -> dict[str, Any]:
         extra={"detail_type": event["detail-type"], "invoice_id": detail["invoice_id"], "outcome": outcome},
     )
     return {"outcome": outcome}
+
+
+def on_queued_renders(event: dict[str, Any]) -> dict[str, Any]:
+    """Render the PDFs queued by requests. A render that fails is recorded
+    (`render_queued`), not retried; a message that raises otherwise (the
+    bucket did not answer) comes back (`batchItemFailures`)."""
+    from invoicing.logic.documents import render_queued
+
+    failures = []
+    for record in event["Records"]:
+        message = json.loads(record["body"])
+        delivery = int(record.get("attributes", {}).get("ApproximateReceiveCount", "1"))
+        try:
+            outcome = render_queued(deps(), message, delivery)
+        except Exception:
+            logger.exception("queued render", extra={"message": message})
+            failures.append({"itemIdentifier": record["messageId"]})
+            continue
+        logger.info("queued pdf", extra={**message, "delivery": delivery, "outcome": outcome})
+    return {"batchItemFailures": failures}
 
 
 coldstart.done()

@@ -192,6 +192,7 @@ class Functions(Construct):
             layers=[self.layers[name] for name in fn.layers],
             environment={**self._environment, **self._bucket_environment(fn), **fn.environment},
             tracing=lambda_.Tracing.ACTIVE,
+            reserved_concurrent_executions=fn.reserved_concurrency,
             log_group=log_group,
             role=role,
         )

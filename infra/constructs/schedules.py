@@ -42,7 +42,7 @@ class Schedules(Construct):
         self.dead_letter_queues: dict[str, sqs.Queue] = {}
         self.queues: dict[str, sqs.Queue] = {}
         for work in queues:
-            self._queue(work, functions[work.function])
+            self._queue(work, functions[work.function], [functions[name] for name in work.producers])
         for schedule in schedules:
             cron = (crons or {}).get(schedule.name, schedule.cron)
             events.Rule(
@@ -61,11 +61,13 @@ class Schedules(Construct):
                 ],
             )
 
-    def _queue(self, work: wiring.WorkQueue, function: lambda_.Function) -> None:
+    def _queue(self, work: wiring.WorkQueue, function: lambda_.Function, producers: list[lambda_.Function]) -> None:
         dead_letters = dead_letter_queue(
             self,
             f"{pascal(work.name)}DeadLetters",
-            keeps="the work queue (and of poison invoices, sent by the sweep)",
+            keeps=f"the {work.name} queue, and of the poison messages its consumer sends"
+            if work.dead_letters_env
+            else f"the {work.name} queue",
         )
         queue = sqs.Queue(
             self,
@@ -79,9 +81,11 @@ class Schedules(Construct):
         function.add_event_source(
             sources.SqsEventSource(queue, batch_size=work.batch_size, report_batch_item_failures=True)
         )
-        queue.grant_send_messages(function)  # the next page
-        dead_letters.grant_send_messages(function)  # a poison invoice, alone
-        function.add_environment(wiring.SWEEP_QUEUE_ENV, queue.queue_url)
-        function.add_environment(wiring.SWEEP_DEAD_LETTERS_ENV, dead_letters.queue_url)
+        for sender in [function, *(p for p in producers if p is not function)]:  # the sweeps send their next page
+            queue.grant_send_messages(sender)
+            sender.add_environment(work.url_env, queue.queue_url)
+        if work.dead_letters_env:  # a poison invoice, alone
+            dead_letters.grant_send_messages(function)
+            function.add_environment(work.dead_letters_env, dead_letters.queue_url)
         self.queues[work.name] = queue
         self.dead_letter_queues[work.name] = dead_letters

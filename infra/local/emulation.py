@@ -107,8 +107,10 @@ class Emulation:
             wiring.PAY_LINK_SECRET_ENV: PAY_LINK_SECRET_NAME,
             **{
                 name: url
-                for queue, dead in (self.queues or {}).values()
-                for name, url in ((wiring.SWEEP_QUEUE_ENV, queue), (wiring.SWEEP_DEAD_LETTERS_ENV, dead))
+                for work in wiring.QUEUES
+                if work.name in (self.queues or {})
+                for name, url in zip((work.url_env, work.dead_letters_env), (self.queues or {})[work.name], strict=True)
+                if name
             },
         }
 

@@ -17,8 +17,10 @@ import os
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from infra import wiring
@@ -30,6 +32,10 @@ COLD_START_S = 5
 
 class Throttled(Exception):
     """Every execution environment of the function stayed busy."""
+
+
+class Crashed(Exception):
+    """The execution environment died while it ran the event (killed, out of memory)."""
 
 
 class TimedOut(Exception):
@@ -68,9 +74,11 @@ def function_environment(fn: wiring.Function, environment: dict[str, str]) -> di
         granted.pop(wiring.STRIPE_SECRET_ENV, None)
     if not fn.signs_pay_links:
         granted.pop(wiring.PAY_LINK_SECRET_ENV, None)
-    if fn.name not in {work.function for work in wiring.QUEUES}:
-        granted.pop(wiring.SWEEP_QUEUE_ENV, None)
-        granted.pop(wiring.SWEEP_DEAD_LETTERS_ENV, None)
+    for work in wiring.QUEUES:
+        if fn.name not in (work.function, *work.producers):
+            granted.pop(work.url_env, None)
+        if fn.name != work.function and work.dead_letters_env:
+            granted.pop(work.dead_letters_env, None)
     return {**granted, **fn.environment}
 
 
@@ -92,17 +100,19 @@ def _warm(function_name: str) -> None:
 
 class Lambdas:
     def __init__(self, environment: dict[str, str], concurrency: int = MAX_CONCURRENCY) -> None:
-        context = multiprocessing.get_context("spawn")  # no fork of a threaded server
-        self._free = {fn.name: threading.BoundedSemaphore(concurrency) for fn in wiring.FUNCTIONS}
-        self._pools = {
-            fn.name: ProcessPoolExecutor(
-                max_workers=concurrency,
-                mp_context=context,
-                initializer=_start_worker,
-                initargs=(function_environment(fn, environment),),
-            )
-            for fn in wiring.FUNCTIONS
-        }
+        self._environment = environment
+        self._concurrency = {fn.name: fn.reserved_concurrency or concurrency for fn in wiring.FUNCTIONS}
+        self._free = {name: threading.BoundedSemaphore(count) for name, count in self._concurrency.items()}
+        self._pools = {fn.name: self._pool(fn) for fn in wiring.FUNCTIONS}
+        self._replacing = threading.Lock()
+
+    def _pool(self, fn: wiring.Function) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=self._concurrency[fn.name],
+            mp_context=multiprocessing.get_context("spawn"),  # no fork of a threaded server
+            initializer=_start_worker,
+            initargs=(function_environment(fn, self._environment),),
+        )
 
     def warm(self) -> None:
         """Start one environment per function (the first cold start)."""
@@ -118,21 +128,29 @@ class Lambdas:
             return _error(429, "throttled", "Rate exceeded: every execution environment is busy")
         except TimedOut:
             return _error(504, "timeout", "Endpoint request timed out")
+        except Crashed:
+            return _error(502, "runtime_exited", "Internal server error")
 
-    def run(self, function_name: str, event: dict[str, Any]) -> dict[str, Any]:
+    def run(
+        self, function_name: str, event: dict[str, Any], entry: Callable[..., dict[str, Any]] | None = None
+    ) -> dict[str, Any]:
         """Run the event in a free environment and return what the handler
         returned; raise what it raised, Throttled or TimedOut. With every
         environment busy past THROTTLE_WAIT_S the request is throttled, never
         queued behind a timeout: a queued request could time out for the
         client and still run afterwards. (One that times out while running
         goes on in its worker, where Lambda would stop it; its environment
-        stays busy until it ends.)"""
+        stays busy until it ends.) An environment that dies (killed, out of
+        memory) raises Crashed, and the function's next events run in new
+        ones. `entry` runs in the environment instead of the handler (the
+        drills: a handler that dies after its commit)."""
         fn = wiring.function(function_name)
         free = self._free[function_name]
         if not free.acquire(timeout=THROTTLE_WAIT_S):
             raise Throttled(function_name)
         try:
-            future = self._pools[function_name].submit(_invoke_in_worker, function_name, event, str(uuid.uuid4()))
+            pool = self._pools[function_name]
+            future = pool.submit(entry or _invoke_in_worker, function_name, event, str(uuid.uuid4()))
         except BaseException:
             free.release()
             raise
@@ -142,6 +160,12 @@ class Lambdas:
             return future.result(timeout=fn.timeout_s + COLD_START_S)
         except FutureTimeout:
             raise TimedOut(function_name) from None
+        except BrokenProcessPool:
+            with self._replacing:  # one new pool, however many events the dead one took down
+                if self._pools[function_name] is pool:
+                    self._pools[function_name] = self._pool(fn)
+                    pool.shutdown(wait=False, cancel_futures=True)
+            raise Crashed(function_name) from None
 
     def close(self) -> None:
         for pool in self._pools.values():

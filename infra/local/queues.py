@@ -6,10 +6,10 @@ event source mapping does: the messages the function reports as failed
 others are deleted; moto moves a message received `max_receives` times to
 the dead-letter queue.
 
-Only the scheduled sweeps fill these queues, and locally only the tick
-fires them: the tick drains the queue it filled. The sweeps answer, beside
-the failures, what their pages did (`done`); the poller sums it for the
-tick's summary."""
+The scheduled sweeps fill their queue when the tick fires them, and the
+tick drains it. The sweeps answer, beside the failures, what their pages
+did (`done`); the poller sums it for the tick's summary. The other queues
+(the PDFs queued by requests) are read `InBackground`, as on AWS."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from infra.local.lambdas import Lambdas
 POLL_S = 0.1  # moto serves one request at a time: no long polling
 RETRY_VISIBILITY_S = 1  # a failed message is seen again soon (SQS: the queue's visibility timeout)
 POLLERS = 4
+BACKGROUND_POLL_S = 0.25
 
 logger = logging.getLogger(__name__)
 
@@ -58,17 +59,17 @@ class QueuePoller:
         self.done: Counter[str] = Counter()
         self._lock = threading.Lock()
 
-    def drain(self, timeout_s: float = 120.0) -> bool:
+    def drain(self, timeout_s: float = 120.0, pollers: int = POLLERS) -> bool:
         """False if work was still left after `timeout_s`."""
         deadline = time.monotonic() + timeout_s
-        threads = [threading.Thread(target=self._work, args=(deadline,), daemon=True) for _ in range(POLLERS)]
+        threads = [threading.Thread(target=self._work, args=(deadline,), daemon=True) for _ in range(pollers)]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join(max(0.0, deadline - time.monotonic()) + 1)
-        return self._empty()
+        return self.empty()
 
-    def _empty(self) -> bool:
+    def empty(self) -> bool:
         names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
         counts = self.sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=names)["Attributes"]
         return all(int(counts.get(name, 0)) == 0 for name in names)
@@ -85,7 +86,7 @@ class QueuePoller:
                 return
             if received:
                 self._handle(received)
-            elif self._empty():  # nothing visible, nothing in another worker's hands
+            elif self.empty():  # nothing visible, nothing in another worker's hands
                 return
             else:
                 time.sleep(POLL_S)
@@ -107,6 +108,47 @@ class QueuePoller:
                 )
             else:
                 self.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"])
+
+
+class InBackground:
+    """A queue read all the time, as Lambda's event source mapping reads it
+    on AWS: a thread drains it, then looks again after BACKGROUND_POLL_S.
+    `pause` stops it (the end-to-end tests' runtime, before in-process
+    mocks share its moto)."""
+
+    def __init__(self, poller: QueuePoller) -> None:
+        self.poller = poller
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> InBackground:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name=f"queue-{self.poller.work.name}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def drain(self, timeout_s: float) -> bool:
+        """Wait until the queue is empty, nothing in flight; False on timeout."""
+        deadline = time.monotonic() + timeout_s
+        while not self.poller.empty():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(POLL_S)
+        return True
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.poller.drain(timeout_s=self.poller.work.visibility_timeout_s, pollers=1)
+            self._stop.wait(BACKGROUND_POLL_S)
 
 
 def _record(message: dict[str, Any], url: str) -> dict[str, Any]:

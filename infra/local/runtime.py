@@ -24,7 +24,7 @@ from infra.local.gateway import Gateway, jwt_secret
 from infra.local.lambdas import Lambdas
 from infra.local.outbox import outbox_route
 from infra.local.pipe import LocalPipe, StreamReader
-from infra.local.queues import QueuePoller
+from infra.local.queues import InBackground, QueuePoller
 from infra.local.resources import table_stream_arn
 from infra.local.stripe_standin import StripeStandIn
 
@@ -47,6 +47,7 @@ class LocalRuntime:
     pipe: LocalPipe
     stripe: StripeStandIn | None = None  # without STRIPE_SECRET_KEY, Stripe is the local stand-in
     pollers: dict[str, QueuePoller] | None = None  # the work queues' event sources, run by the tick
+    background: tuple[InBackground, ...] = ()  # those read all the time (not filled by the tick)
 
     @property
     def url(self) -> str:
@@ -90,17 +91,24 @@ class LocalRuntime:
         reader = StreamReader(streams, table_stream_arn(emulation.client("dynamodb"), emulation.table_name))
         pipe = LocalPipe(reader, enrich=lambda batch: lambdas.run(wiring.PIPE.enrichment, batch), put=bus.put)
         gateway.extra_routes[("POST", "/_local/tick")] = lambda body: tick(body, lambdas, pollers, pipe, bus)
+        scheduled = {schedule.function for schedule in wiring.SCHEDULES}
+        background = tuple(InBackground(poller) for poller in pollers.values() if poller.work.function not in scheduled)
         threading.Thread(target=gateway.serve_forever, name="gateway", daemon=True).start()
         threading.Thread(target=bus.serve_forever, name="bus", daemon=True).start()
         lambdas.warm()
         pipe.start()
-        return cls(emulation, lambdas, gateway, bus, pipe, stripe, pollers)
+        for queue in background:
+            queue.start()
+        return cls(emulation, lambdas, gateway, bus, pipe, stripe, pollers, background)
 
     def drain(self, timeout_s: float = 60.0) -> bool:
         """Wait until what was committed reached its consumers: the pipe
         caught up, the bus's deliveries ended, and again while those made
-        changes that hold events; False on timeout."""
-        return settled(self.pipe, self.bus, timeout_s)
+        changes that hold events, and the queues read in the background
+        are empty; False on timeout."""
+        deadline = time.monotonic() + timeout_s
+        queued = all(queue.drain(timeout_s) for queue in self.background)
+        return queued and settled(self.pipe, self.bus, max(0.0, deadline - time.monotonic()))
 
     def pause(self) -> None:
         """Let what was committed reach its consumers, then read the stream
@@ -109,8 +117,12 @@ class LocalRuntime:
         if self.pipe.running:
             self.drain(timeout_s=30)
             self.pipe.stop()
+        for queue in self.background:
+            queue.stop()
 
     def stop(self) -> None:
+        for queue in self.background:
+            queue.stop()
         self.pipe.stop()
         self.bus.shutdown()
         self.bus.server_close()

@@ -2,7 +2,9 @@
 unit tests. Prints a table and writes it to bench-results/bench.json.
 
 - PDF rendering of an issued invoice (20 and 200 lines), alone and with
-  its Factur-X data (the EN 16931 XML, checked against its XSD, embedded);
+  its Factur-X data (the EN 16931 XML, checked against its XSD, embedded),
+  and their ratio; the render's curve from 20 to 1,000 lines, short and
+  with 600-character descriptions, per line;
 - the totals function for 1, 100 and 1,000 lines; the whole /totals
   handler on an API Gateway event (100 and 1,000 lines) next to pydantic's
   parsing of the same body alone (its floor);
@@ -11,6 +13,8 @@ unit tests. Prints a table and writes it to bench-results/bench.json.
   the import of boto3 + Powertools + pydantic alone (the floor);
 - POST /totals (100 lines) and GET /invoices/{id} through the local
   runtime, next to a bare DynamoDB GetItem on the same emulation;
+- from an issue's commit to its PDF in the bucket, through the local
+  stream, pipe and bus (p50, p95);
 - the late-fee sweep over 1,000 and 10,000 invoices of which 10 % are
   overdue: candidates per second through the tick (the rule, the page
   queue, the function, the emulation), and items read per candidate.
@@ -111,38 +115,100 @@ def timed(call: Any, count: int) -> list[float]:
     return samples
 
 
+def _bench_invoice(count: int, description: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An issued invoice of `count` lines (with `description` on each), and its view-model."""
+    from invoicing.documents.view import invoice_view
+    from invoicing.logic.invoices import totals_of, totals_view
+
+    line = {"name": "Développement", "quantity": "3", "unit": "jour", "unit_price": "450.00",
+            "taxes": [{"name": "TVA", "rate": "20"}]}  # fmt: skip
+    if description:
+        line["description"] = description
+    totals = totals_view(totals_of([line] * count, None, "EUR"))
+    nets = totals.pop("line_nets")
+    invoice = {
+        "status": "open", "number": "INV-1", "currency": "EUR", "issue_date": "2026-11-27",
+        "due_date": "2026-12-27", "lines": [{**line, "net": net} for net in nets], "totals": totals,
+        "amount_due": totals["total"], "business": {"legal_name": "Bench SAS", "siren": "732829320"},
+        "customer": {"name": "Client"},
+    }  # fmt: skip
+    return invoice, invoice_view(invoice, {}, None)
+
+
+def _layer_fonts() -> None:
+    layer_fonts = ROOT / "build" / "layers" / "pdf" / "fonts"
+    if layer_fonts.is_dir():  # the fonts the Lambda layer ships (with the Latin cut)
+        os.environ.setdefault("FONTS_DIR", str(layer_fonts))
+
+
 def render_times() -> dict[str, dict[str, float]]:
     """PDF rendering in-process, warm, from the view-model of an issued
-    invoice with short line names (the common case)."""
-    layer_fonts = ROOT / "build" / "layers" / "pdf" / "fonts"
-    if layer_fonts.is_dir():  # the font the Lambda layer ships
-        os.environ.setdefault("FONTS_DIR", str(layer_fonts))
+    invoice with short line names (the common case), alone and with its
+    Factur-X data (the EN 16931 XML, checked against its XSD, embedded):
+    the two taking turns, and their ratio run by run."""
+    _layer_fonts()
     from invoicing.documents.pdf import render_pdf
-    from invoicing.documents.view import invoice_view
     from invoicing.logic.documents import with_facturx
-    from invoicing.logic.invoices import totals_of, totals_view
 
     figures = {}
     for count in (20, 200):
-        line = {"name": "Développement", "quantity": "3", "unit": "jour", "unit_price": "450.00",
-                "taxes": [{"name": "TVA", "rate": "20"}]}  # fmt: skip
-        totals = totals_view(totals_of([line] * count, None, "EUR"))
-        nets = totals.pop("line_nets")
-        invoice = {
-            "status": "open", "number": "INV-1", "currency": "EUR", "issue_date": "2026-11-27",
-            "due_date": "2026-12-27", "lines": [{**line, "net": net} for net in nets], "totals": totals,
-            "amount_due": totals["total"], "business": {"legal_name": "Bench SAS", "siren": "732829320"},
-            "customer": {"name": "Client"},
-        }  # fmt: skip
-        view = invoice_view(invoice, {}, None)
+        invoice, view = _bench_invoice(count)
         size = len(render_pdf(view))
-        figures[f"PDF render, {count} lines ({size // 1024} KB)"] = summary(timed(lambda v=view: render_pdf(v), 15))
-        # what an issued invoice's PDF costs: the render, its EN 16931 XML and the Factur-X embedding
         facturx = len(with_facturx(render_pdf(view), invoice, view, notes=view["legal_notes"]))
-        figures[f"PDF + Factur-X, {count} lines ({facturx // 1024} KB)"] = summary(
-            timed(lambda v=view, i=invoice: with_facturx(render_pdf(v), i, v, notes=v["legal_notes"]), 15)
+        alone, both = [], []
+        for _ in range(15):
+            alone += timed(lambda v=view: render_pdf(v), 1)
+            both += timed(lambda v=view, i=invoice: with_facturx(render_pdf(v), i, v, notes=v["legal_notes"]), 1)
+        target = 20 if count == 20 else 150
+        figures[f"PDF render, {count} lines ({size // 1024} KB; target <= {target})"] = summary(alone)
+        figures[f"PDF + Factur-X, {count} lines ({facturx // 1024} KB)"] = summary(both)
+        figures[f"  PDF + Factur-X: ratio to the render alone, {count} lines (target <= 1.3)"] = summary(
+            [b / a for a, b in zip(alone, both, strict=True)]
         )
     return figures
+
+
+def render_curve() -> dict[str, dict[str, float]]:
+    """The PDF at 20 to 1,000 lines, with short names and with
+    600-character descriptions: its time, and its time per line (flat when
+    the layout is linear; 1,000 long lines: target <= 3 s)."""
+    _layer_fonts()
+    from invoicing.documents.pdf import render_pdf
+
+    long = "Intégration de l'API de facturation électronique, contrôle des données et reprise de l'historique. " * 7
+    figures = {}
+    for label, description in (("short", None), ("600 characters", long[:600])):
+        for count in (20, 100, 200, 500, 1000):
+            _, view = _bench_invoice(count, description)
+            runs = timed(lambda v=view: render_pdf(v), 3 if description and count >= 500 else 7)
+            figures[f"PDF curve, {count:,} lines, {label}"] = summary(runs)
+            figures[f"  per line, {count:,} lines, {label}"] = summary([run / count for run in runs])
+    return figures
+
+
+def event_latency(runtime: Any, session: Any, count: int = 30) -> dict[str, dict[str, float]]:
+    """From an issue's commit (its 200) to its PDF in the bucket, through
+    the local stream: the pipe's read (4 polls a second), the enrichment,
+    the bus, the documents function's render and its S3 write."""
+    from infra.local.resources import BUCKET_NAME
+
+    s3 = runtime.emulation.client("s3")
+    line = {"name": "Jour", "unit_price": "450.00", "taxes": [{"name": "TVA", "rate": "20"}]}
+    customer = session.post(f"{runtime.url}/customers", json={"name": "Client", "siren": "812345676", "address": {
+        "line1": "2 rue", "postal_code": "69006", "city": "Lyon", "country": "FR"}}).json()  # fmt: skip
+    latencies = []
+    for n in range(count):
+        draft = session.post(f"{runtime.url}/invoices", json={"name": f"latency {n}", "customer_id": customer["id"],
+                                                               "lines": [line]}).json()  # fmt: skip
+        issued = session.post(f"{runtime.url}/invoices/{draft['id']}/mark-sent")
+        committed = time.perf_counter()
+        assert issued.status_code == 200, issued.text
+        key = f"bench/invoices/{draft['id']}/v{issued.json()['version']}.pdf"
+        while "Contents" not in s3.list_objects_v2(Bucket=BUCKET_NAME, Prefix=key):
+            assert time.perf_counter() - committed < 30, "no PDF 30 s after the commit"
+            time.sleep(0.005)
+        latencies.append((time.perf_counter() - committed) * 1000)
+    return {"commit -> PDF stored, through stream, pipe, bus, documents (local)": summary(latencies)}
 
 
 def seed(runtime: Any, session: Any, tenant: str, total: int) -> int:
@@ -344,6 +410,7 @@ def main() -> None:
     results.update(totals_times())
     results.update(handler_times())
     results.update(render_times())
+    results.update(render_curve())
     results.update(artifact_sizes())
 
     runtime = LocalRuntime.start()
@@ -367,6 +434,7 @@ def main() -> None:
         results["floor: DynamoDB GetItem on the emulation"] = summary(
             timed(lambda: dynamodb.get_item(TableName=runtime.emulation.table_name, Key=key), 200)
         )
+        results.update(event_latency(runtime, session))
         results.update(sweep_figures(runtime, session))
     finally:
         runtime.stop()

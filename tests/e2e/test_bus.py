@@ -139,3 +139,54 @@ def test_a_bus_that_refuses_events_for_a_while_gets_them_once_it_recovers_and_no
     emails = requests.get(f"{client.base_url}/_local/outbox", timeout=10).json()["emails"]
     assert [m["id"] for m in emails].count(message_id) == 1
     assert [d for d in runtime.bus.dead_letters[dead:] if d["event"]["detail"].get("invoice_id") == draft["id"]] == []
+
+
+def test_a_draft_too_large_to_render_while_asked_is_queued_then_served(runtime, client, ready):
+    """100 lines of 2,600 characters: more than a request renders itself
+    (logic.documents.INLINE_CHARACTERS). The request answers 202 at once;
+    the render queue, read in the background as Lambda reads it, stores the
+    PDF; the same request then gets its link."""
+    line = {"name": "Lot", "unit_price": "10", "description": "Reprise des joints et ponçage. " * 85}
+    draft = client.post("/invoices", {"name": "Long", "customer_id": ready["customer"]["id"], "lines": [line] * 100})
+    assert draft.status == 201, draft.body
+    path = f"/invoices/{draft.body['id']}/pdf"
+
+    first = client.get(path)
+
+    assert first.status == 202, first.body
+    assert first.headers["Retry-After"] == "2"
+    assert runtime.drain(timeout_s=60)
+    served = client.get(path)
+    assert served.status == 200, served.body
+    pdf = requests.get(served.body["url"], timeout=10)
+    assert pdf.content.startswith(b"%PDF-")
+    assert len(pdf.content) > 50_000
+
+
+def test_a_finalization_whose_process_is_killed_after_its_commit_still_gets_its_pdf_once(runtime, client, ready):
+    """SPEC §16's drill, with the process killed: the invoice is numbered,
+    the client never hears back (502, as API Gateway answers for a dead
+    runtime), and its PDF is stored anyway, once — the stream holds the
+    commit. The function's next requests run in new environments."""
+    from infra.local.gateway import build_event, find_route
+    from infra.local.lambdas import Crashed
+    from tests.e2e.dying import commit_then_die
+
+    body = {"name": "Killed", "customer_id": ready["customer"]["id"], "lines": [{"name": "Cours", "unit_price": "40"}]}
+    draft = client.post("/invoices", body).body
+    path = f"/invoices/{draft['id']}/mark-sent"
+    route, params = find_route("POST", path)
+    claims = {"sub": "user-1", "custom:tenant_id": client.tenant}
+    event = build_event(route, params, "POST", path, [("Content-Type", "application/json")], b"", claims,
+                        "localhost", "127.0.0.1")  # fmt: skip
+
+    with pytest.raises(Crashed):
+        runtime.lambdas.run("api", event, entry=commit_then_die)
+
+    assert runtime.drain(timeout_s=60)
+    invoice = client.get(f"/invoices/{draft['id']}").body
+    assert invoice["status"] == "open"
+    assert invoice["number"].startswith("INV-")
+    key = f"{client.tenant}/invoices/{invoice['id']}/v{invoice['version']}.pdf"
+    assert len(stored_versions(runtime, key)) == 1
+    assert issue(client, ready)["status"] == "open"  # the api answers again, from a new environment

@@ -205,21 +205,28 @@ class FakeMessenger:
             raise failure
 
 
-class FakeWork:
-    """The sweeps' queue and its dead-letter queue."""
+class FakeQueue:
+    """A queue: what was sent, in order, as JSON would carry it."""
 
     def __init__(self) -> None:
         self.messages: list[dict[str, Any]] = []
-        self.dead_letters: list[dict[str, Any]] = []
 
     def send(self, message: dict[str, Any]) -> None:
         self.messages.append(json.loads(json.dumps(message)))
 
-    def poison(self, message: dict[str, Any]) -> None:
-        self.dead_letters.append(json.loads(json.dumps(message)))
-
     def receive(self) -> dict[str, Any] | None:
         return self.messages.pop(0) if self.messages else None
+
+
+class FakeWork(FakeQueue):
+    """The sweeps' queue and its dead-letter queue."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dead_letters: list[dict[str, Any]] = []
+
+    def poison(self, message: dict[str, Any]) -> None:
+        self.dead_letters.append(json.loads(json.dumps(message)))
 
 
 class InMemoryIdempotency:
@@ -257,6 +264,7 @@ class Fakes:
     blobs: InMemoryBlobs = field(default_factory=InMemoryBlobs)
     messenger: FakeMessenger = field(default_factory=FakeMessenger)
     work: FakeWork = field(default_factory=FakeWork)
+    renders: FakeQueue = field(default_factory=FakeQueue)
     idempotency: InMemoryIdempotency = field(default_factory=InMemoryIdempotency)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
@@ -271,6 +279,7 @@ class Fakes:
             store=linearizable(self.store, lock),
             blobs=linearizable(self.blobs, lock),
             link_key=lambda: PAY_LINK_KEY,
+            renders=linearizable(self.renders, lock),
         )
         if now is not None:
             deps.now = now

@@ -769,11 +769,36 @@ def test_each_work_queue_feeds_its_function_reporting_failures_one_by_one_into_a
                                       "maxReceiveCount": work.max_receives}  # fmt: skip
     assert queue["VisibilityTimeout"] == work.visibility_timeout_s
     assert queue["SqsManagedSseEnabled"] is True
-    environment = cfn["Resources"][logical_id(stack.functions.by_name[work.function])]["Properties"]["Environment"]
-    assert set(environment["Variables"]) >= {wiring.SWEEP_QUEUE_ENV, wiring.SWEEP_DEAD_LETTERS_ENV}
+    for fn in wiring.FUNCTIONS:
+        variables = cfn["Resources"][logical_id(stack.functions.by_name[fn.name])]["Properties"]["Environment"]
+        sends = {
+            resource["Fn::GetAtt"][0]
+            for statement in role_statements(cfn, function_role_id(stack, cfn, fn))
+            if "sqs:SendMessage" in as_list(statement["Action"])
+            for resource in as_list(statement["Resource"])
+            if isinstance(resource, dict) and "Fn::GetAtt" in resource
+        }
+        # the consumer and the producers find the queue and may send to it; no other function
+        assert (work.url_env in variables["Variables"]) is (fn.name in (work.function, *work.producers)), fn.name
+        assert (queue_id in sends) is (fn.name in (work.function, *work.producers)), fn.name
+        assert (dead_id in sends) is (fn.name == work.function and work.dead_letters_env is not None), fn.name
     template.has_resource_properties(
         "AWS::CloudWatch::Alarm",
         alarm_on(
             "ApproximateNumberOfMessagesVisible", {"Name": "QueueName", "Value": {"Fn::GetAtt": [dead_id, "QueueName"]}}
         ),
     )
+
+
+def test_the_documents_function_has_concurrency_of_its_own_and_time_for_the_largest_pdf(
+    stack: InvoicingStack, cfn: dict[str, Any]
+) -> None:
+    """Renders (queued, or on the bus) never take the concurrency payments
+    and the API need, and never starve for it: reserved, both ways."""
+    for fn in wiring.FUNCTIONS:
+        properties = cfn["Resources"][logical_id(stack.functions.by_name[fn.name])]["Properties"]
+        assert properties.get("ReservedConcurrentExecutions") == fn.reserved_concurrency, fn.name
+    assert wiring.DOCUMENTS.reserved_concurrency == 10
+    renders = next(work for work in wiring.QUEUES if work.name == "renders")
+    assert renders.function == "documents"
+    assert renders.visibility_timeout_s >= 6 * wiring.DOCUMENTS.timeout_s  # as AWS advises for a queue's consumer

@@ -229,11 +229,15 @@ class Messenger(Protocol):
         ...
 
 
-class WorkQueue(Protocol):
-    """Work for later, a message at a time (the sweeps' pages, SQS), and the
-    dead-letter queue that takes what failed on its own."""
+class Queue(Protocol):
+    """Work for later, a message at a time (SQS): the PDFs queued for
+    rendering (logic.documents)."""
 
     def send(self, message: dict[str, Any]) -> None: ...
+
+
+class WorkQueue(Queue, Protocol):
+    """The sweeps' pages, and the dead-letter queue that takes what failed on its own."""
 
     def poison(self, message: dict[str, Any]) -> None: ...
 

@@ -18,6 +18,7 @@ TABLE_ENV = "TABLE_NAME"
 DOCUMENTS_BUCKET_ENV = "DOCUMENTS_BUCKET"
 SWEEP_QUEUE_ENV = "SWEEP_QUEUE_URL"
 SWEEP_DEAD_LETTERS_ENV = "SWEEP_DEAD_LETTERS_URL"
+RENDER_QUEUE_ENV = "RENDER_QUEUE_URL"  # PDFs too large to render while a request waits
 STRIPE_SECRET_ENV = "STRIPE_SECRET_NAME"  # the secret's name, never its value
 PAY_LINK_SECRET_ENV = "PAY_LINK_SECRET_NAME"
 STRIPE_API_BASE_ENV = "STRIPE_API_BASE"  # the local Stripe stand-in; unset on AWS
@@ -38,6 +39,7 @@ class Settings:
     documents_bucket: str | None
     sweep_queue_url: str | None
     sweep_dead_letters_url: str | None
+    render_queue_url: str | None
     stripe_secret_name: str | None
     pay_link_secret_name: str | None
     stripe_api_base: str | None
@@ -58,6 +60,7 @@ class Settings:
             documents_bucket=named(DOCUMENTS_BUCKET_ENV),
             sweep_queue_url=named(SWEEP_QUEUE_ENV),
             sweep_dead_letters_url=named(SWEEP_DEAD_LETTERS_ENV),
+            render_queue_url=named(RENDER_QUEUE_ENV),
             stripe_secret_name=named(STRIPE_SECRET_ENV),
             pay_link_secret_name=named(PAY_LINK_SECRET_ENV),
             stripe_api_base=named(STRIPE_API_BASE_ENV),
@@ -81,6 +84,7 @@ _ENV_OF = {
     "documents_bucket": DOCUMENTS_BUCKET_ENV,
     "sweep_queue_url": SWEEP_QUEUE_ENV,
     "sweep_dead_letters_url": SWEEP_DEAD_LETTERS_ENV,
+    "render_queue_url": RENDER_QUEUE_ENV,
     "stripe_secret_name": STRIPE_SECRET_ENV,
     "pay_link_secret_name": PAY_LINK_SECRET_ENV,
 }

@@ -57,7 +57,12 @@ def _aws_deps() -> Deps:
     from invoicing.adapters.secrets import pay_link_key
 
     link_key = pay_link_key if settings().pay_link_secret_name else None  # only who shows links
-    return Deps(store=DynamoStore(), blobs=S3Blobs(), link_key=link_key)
+    renders = None
+    if settings().render_queue_url:  # the functions that queue large PDFs
+        from invoicing.adapters.queues import SqsQueue
+
+        renders = SqsQueue("render_queue_url")
+    return Deps(store=DynamoStore(), blobs=S3Blobs(), link_key=link_key, renders=renders)
 
 
 def messenger() -> Messenger:
@@ -89,9 +94,9 @@ def work_queue() -> WorkQueue:
 
 @cache
 def _sqs_work() -> WorkQueue:
-    from invoicing.adapters.queues import SqsWork
+    from invoicing.adapters.queues import SqsQueue
 
-    return SqsWork()
+    return SqsQueue("sweep_queue_url", dead_letters="sweep_dead_letters_url")
 
 
 def stripe_secrets() -> dict[str, str]:

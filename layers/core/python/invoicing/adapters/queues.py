@@ -1,6 +1,7 @@
-"""The sweeps' work queue (SQS): pages to work, and the dead-letter queue
-that takes a poison invoice on its own. The queues' URLs reach the
-function in SWEEP_QUEUE_URL and SWEEP_DEAD_LETTERS_URL (infra/wiring.py)."""
+"""Work queues (SQS): the sweeps' pages, with the dead-letter queue that
+takes a poison invoice on its own, and the PDFs queued for rendering. Each
+queue's URL reaches its consumer and producers in the variable the wiring
+names (infra/wiring.py QUEUES)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,12 @@ from typing import Any
 from invoicing.settings import settings
 
 
-class SqsWork:
-    def __init__(self, client: Any = None) -> None:
-        self._client = client
+class SqsQueue:
+    """The queue whose URL is the setting `url`; `dead_letters` names the
+    setting of its dead-letter queue, for a consumer that sends there."""
+
+    def __init__(self, url: str, dead_letters: str | None = None, client: Any = None) -> None:
+        self._url, self._dead_letters, self._client = url, dead_letters, client
 
     @property
     def client(self) -> Any:
@@ -23,10 +27,8 @@ class SqsWork:
         return self._client
 
     def send(self, message: dict[str, Any]) -> None:
-        self.client.send_message(QueueUrl=settings().require("sweep_queue_url"), MessageBody=json.dumps(message))
+        self.client.send_message(QueueUrl=settings().require(self._url), MessageBody=json.dumps(message))
 
     def poison(self, message: dict[str, Any]) -> None:
-        self.client.send_message(
-            QueueUrl=settings().require("sweep_dead_letters_url"),
-            MessageBody=json.dumps(message),
-        )
+        assert self._dead_letters, "only the sweeps send to their dead-letter queue"
+        self.client.send_message(QueueUrl=settings().require(self._dead_letters), MessageBody=json.dumps(message))

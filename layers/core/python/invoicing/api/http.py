@@ -28,6 +28,7 @@ from invoicing.domain.errors import (
     NotFound,
     PaymentDeclined,
     ProviderRefused,
+    RenderFailed,
     StaleVersion,
     TooLarge,
     TooSoon,
@@ -221,7 +222,7 @@ def _from_domain(error: DomainError) -> Response:
         )
     if isinstance(error, UnsupportedType):
         return error_response(415, error.code, error.message, [FieldError(error.field, error.message)])
-    if isinstance(error, Busy):
+    if isinstance(error, Busy | RenderFailed):
         return error_response(503, error.code, error.message, headers={"Retry-After": str(error.retry_after_s)})
     if isinstance(error, PaymentDeclined):
         return error_response(402, error.code, error.message, [FieldError("payment_method_id", error.message)])

@@ -32,3 +32,8 @@ def render_pay_page(view: dict[str, Any]) -> str:
 
 def render_missing_page() -> str:
     return _environment().get_template("pay_missing.html").render()
+
+
+def render_pdf_wait_page(failed: bool) -> str:
+    """The hosted page's answer for a PDF being rendered, or that failed."""
+    return _environment().get_template("pay_pdf.html").render(failed=failed)

@@ -133,6 +133,18 @@ class Busy(DomainError):
         self.retry_after_s = retry_after_s
 
 
+class RenderFailed(DomainError):
+    """A document's PDF could not be rendered, and is not tried again
+    before `retry_after_s` (503, with Retry-After): one failing document
+    does not start a render at every request."""
+
+    code = "pdf_render_failed"
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
 class PaymentDeclined(DomainError):
     """A card was refused (402): `code` says why as Stripe does —
     card_declined, authentication_required (the client must pay on the

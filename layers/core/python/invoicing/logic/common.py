@@ -15,7 +15,7 @@ from typing import Any
 
 from invoicing.domain.errors import FieldError, InvalidInput
 from invoicing.domain.lifecycle import BUSINESS_TIMEZONE  # noqa: F401  (the use cases and handlers read it here)
-from invoicing.ports import BlobStore, Store
+from invoicing.ports import BlobStore, Queue, Store
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +57,9 @@ class Deps:
     # The platform's key for payment links (adapters.secrets.pay_link_key), in
     # the functions that show or issue invoices: logic.paylinks.
     link_key: Callable[[], bytes] | None = None
+    # PDFs too large to render while a request waits (logic.documents): the
+    # documents and pay functions queue them, the documents function renders them.
+    renders: Queue | None = None
 
     def today(self) -> date:
         """The date in France, where the businesses are."""

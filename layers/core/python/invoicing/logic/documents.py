@@ -4,15 +4,27 @@ on first use, never in the other functions."""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from invoicing.domain.errors import NotFound
+from invoicing.domain.errors import NotFound, RenderFailed
 from invoicing.logic import catalog, invoices
 from invoicing.logic.common import Deps
+from invoicing.ports import MissingBlob
 
 LINK_TTL_S = 300
+JSON = "application/json"
+# A request renders a missing PDF itself up to this much text (text_size): 0.5 s here at most
+# (`make bench`: 1,000 lines of 600 characters, 714,000, take 1.3 s); beyond, it is queued.
+INLINE_CHARACTERS = 250_000
+RETRY_AFTER_S = 2  # while a queued render runs
+RENDER_ATTEMPTS = 2  # deliveries of a queued render (wiring: the render queue's max_receives is one more)
+QUEUED_STALE_S = 30 * 60  # beyond its attempts (2 × the queue's visibility timeout): queued again
+FAILED_HOLD_S = 60 * 60  # a version whose render failed is tried again at most once an hour
 logger = logging.getLogger(__name__)
 
 
@@ -30,38 +42,177 @@ def pdf(deps: Deps, tenant: str, invoice_id: str) -> bytes:
     return _render(deps, tenant, invoice, *parties(deps, tenant, invoice))
 
 
-def pdf_link(deps: Deps, tenant: str, invoice_id: str) -> dict[str, Any]:
-    """A short-lived link to the PDF of the invoice's current version,
-    rendered now if it is not in the bucket yet (its event was lost or is
-    still on its way, or the invoice is a draft)."""
-    assert deps.blobs is not None, "the documents function has a bucket"
-    invoice, key, _ = store_pdf(deps, tenant, invoice_id)
+@dataclass(frozen=True)
+class Pending:
+    """A PDF not stored yet, queued for rendering: ask again after `retry_after_s` (202)."""
+
+    version: int
+    retry_after_s: int
+
+
+@dataclass(frozen=True)
+class _Pdf:
+    """A document's PDF: where its copy is stored, and how to render it."""
+
+    kind: str  # "invoice" | "credit_note"
+    document: dict[str, Any]
+    key: str
+    render: Callable[[], bytes]
+
+
+def pdf_link(deps: Deps, tenant: str, invoice_id: str) -> dict[str, Any] | Pending:
+    """A short-lived link to the PDF of the invoice's current version (see `_link`)."""
+    return _link(deps, tenant, _invoice_pdf(deps, tenant, invoice_id))
+
+
+def credit_note_link(deps: Deps, tenant: str, credit_note_id: str) -> dict[str, Any] | Pending:
+    """A short-lived link to the credit note's PDF (one version: it never changes)."""
+    return _link(deps, tenant, _credit_note_pdf(deps, tenant, credit_note_id))
+
+
+def _link(deps: Deps, tenant: str, pdf: _Pdf) -> dict[str, Any] | Pending:
+    """The stored copy, always, when there is one. Else, for a document of
+    up to INLINE_CHARACTERS of text (under a second here), it is rendered
+    now (its event was lost or is still on its way, or it is a draft); a
+    larger one is queued, once, and the caller is told to come back
+    (Pending). A render that failed is not tried again for FAILED_HOLD_S
+    (RenderFailed, 503): a document that kills its render does not start a
+    render at every request."""
+    assert deps.blobs is not None, "the documents and pay functions have the bucket"
+    if not deps.blobs.exists(pdf.key):
+        state = _render_state(deps, pdf)
+        if state and state["state"] == "failed" and (hold := state["at"] + FAILED_HOLD_S - _now_s(deps)) > 0:
+            raise RenderFailed(f"the PDF could not be rendered ({state['reason']}); it will be tried again", hold)
+        if text_size(pdf.document) > INLINE_CHARACTERS:
+            return _queue(deps, tenant, pdf, state)
+        try:
+            data = pdf.render()
+        except Exception as error:
+            logger.exception("render failed", extra={"key": pdf.key})
+            _record_failure(deps, pdf, type(error).__name__)
+            raise RenderFailed("the PDF could not be rendered; it will be tried again", FAILED_HOLD_S) from None
+        deps.blobs.put(pdf.key, data, "application/pdf", if_absent=True)
     return {
-        "url": deps.blobs.download_url(key, pdf_filename(invoice), LINK_TTL_S),
+        "url": deps.blobs.download_url(pdf.key, pdf_filename(pdf.document), LINK_TTL_S),
         "expires_in": LINK_TTL_S,
-        "version": invoice["version"],
+        "version": pdf.document["version"],
     }
 
 
-def store_pdf(deps: Deps, tenant: str, invoice_id: str) -> tuple[dict[str, Any], str, bool]:
-    """Render the invoice's current version into the bucket unless it is
-    there: the invoice, the object's key, and whether this call rendered it.
-    One object per version, `{tenant}/invoices/{id}/v{version}.pdf`, written
-    only if absent: a repeated or concurrent render stores nothing twice, and
-    a link never shows an amount the invoice no longer has. A draft shows
-    today's business and customer, so their versions are in its key too."""
-    assert deps.blobs is not None, "the documents function has a bucket"
+def _queue(deps: Deps, tenant: str, pdf: _Pdf, state: dict[str, Any] | None) -> Pending:
+    """Queue the render unless a live request has it queued already: the
+    first request writes the version's render state if absent and queues
+    it; the others only answer. A queued render that never concluded (its
+    state older than QUEUED_STALE_S, its messages lost) is queued again."""
+    assert deps.blobs is not None, "the function has the bucket"
+    assert deps.renders is not None, "the function queues large PDFs (wiring: the render queue's producers)"
+    pending = Pending(pdf.document["version"], RETRY_AFTER_S)
+    if state and state["state"] == "queued" and _now_s(deps) - state["at"] < QUEUED_STALE_S:
+        return pending
+    queued = {"state": "queued", "at": _now_s(deps)}
+    if not deps.blobs.put(_state_key(pdf.key), json.dumps(queued).encode(), JSON, if_absent=state is None):
+        return pending  # a concurrent request queued it
+    deps.renders.send(
+        {"tenant_id": tenant, "kind": pdf.kind, "id": pdf.document["id"], "version": pdf.document["version"]}
+    )
+    return pending
+
+
+def render_queued(deps: Deps, message: dict[str, Any], delivery: int) -> str:
+    """Render a queued PDF (the documents function, from the render queue;
+    `delivery` counts SQS's deliveries of the message). A render that raises
+    is recorded as failed at once; one that died with its function (the
+    timeout, the memory) comes back, and at its delivery past
+    RENDER_ATTEMPTS is recorded as failed. Renders the document's current
+    version, stored only if absent: a message delivered twice, or late,
+    stores nothing twice."""
+    assert deps.blobs is not None, "the documents function has the bucket"
+    tenant = message["tenant_id"]
+    try:
+        pdf = (_invoice_pdf if message["kind"] == "invoice" else _credit_note_pdf)(deps, tenant, message["id"])
+    except NotFound:
+        return "gone"
+    if deps.blobs.exists(pdf.key):
+        return "present"
+    if delivery > RENDER_ATTEMPTS:
+        _record_failure(deps, pdf, f"the render did not end within the function's time, {RENDER_ATTEMPTS} times")
+        return "failed"
+    try:
+        data = pdf.render()
+    except Exception as error:
+        logger.exception("queued render failed", extra={"key": pdf.key})
+        _record_failure(deps, pdf, type(error).__name__)
+        return "failed"
+    deps.blobs.put(pdf.key, data, "application/pdf", if_absent=True)
+    return "rendered"
+
+
+def text_size(document: dict[str, Any]) -> int:
+    """How much a document's PDF lays out: the characters of its lines,
+    notes and terms, and a hundred per line for its cells."""
+    lines = document.get("lines") or []
+    return sum(len(line.get("name") or "") + len(line.get("description") or "") + 100 for line in lines) + sum(
+        len(document.get(field) or "") for field in ("notes", "terms")
+    )
+
+
+def _render_state(deps: Deps, pdf: _Pdf) -> dict[str, Any] | None:
+    """The version's render state, if a render was queued or failed: `state`
+    (queued | failed), `at` (epoch seconds), `reason` of a failure."""
+    assert deps.blobs is not None
+    try:
+        return dict(json.loads(deps.blobs.read(_state_key(pdf.key))))
+    except MissingBlob:
+        return None
+
+
+def _record_failure(deps: Deps, pdf: _Pdf, reason: str) -> None:
+    assert deps.blobs is not None
+    failed = {"state": "failed", "at": _now_s(deps), "reason": reason}
+    deps.blobs.put(_state_key(pdf.key), json.dumps(failed).encode(), JSON)
+
+
+def _state_key(pdf_key: str) -> str:
+    """`{tenant}/renders/…`, beside the tenant's documents, never under a PDF's own key."""
+    tenant, rest = pdf_key.split("/", 1)
+    return f"{tenant}/renders/{rest.removesuffix('.pdf')}.json"
+
+
+def _now_s(deps: Deps) -> int:
+    return int(deps.now().timestamp())
+
+
+def _invoice_pdf(deps: Deps, tenant: str, invoice_id: str) -> _Pdf:
+    """The PDF of the invoice's current version: one object per version,
+    `{tenant}/invoices/{id}/v{version}.pdf`, so that a link never shows an
+    amount the invoice no longer has. A draft shows today's business and
+    customer, so their versions are in its key too."""
     invoice = invoices.get_invoice(deps, tenant, invoice_id)
     business, customer = parties(deps, tenant, invoice)
     key = pdf_key(tenant, invoice_id, invoice["version"])
     if invoice["status"] == "draft":
         key = key.removesuffix(".pdf") + f"-draft-b{business['version']}-c{(customer or {}).get('version', 0)}.pdf"
-    if deps.blobs.exists(key):
-        return invoice, key, False
-    rendered = deps.blobs.put(
-        key, _render(deps, tenant, invoice, business, customer), "application/pdf", if_absent=True
-    )
-    return invoice, key, rendered
+    return _Pdf("invoice", invoice, key, lambda: _render(deps, tenant, invoice, business, customer))
+
+
+def _credit_note_pdf(deps: Deps, tenant: str, credit_note_id: str) -> _Pdf:
+    note = deps.store.get(tenant, "credit_note", credit_note_id)
+    if note is None:
+        raise NotFound("credit note")
+    key = f"{tenant}/credit-notes/{credit_note_id}.pdf"
+    return _Pdf("credit_note", note, key, lambda: render_credit_note(deps, tenant, note))
+
+
+def store_pdf(deps: Deps, tenant: str, invoice_id: str) -> tuple[dict[str, Any], str, bool]:
+    """Render the invoice's current version into the bucket unless it is
+    there: the invoice, the object's key, and whether this call rendered it.
+    Written only if absent: a repeated or concurrent render stores nothing
+    twice."""
+    assert deps.blobs is not None, "the function has the bucket"
+    pdf = _invoice_pdf(deps, tenant, invoice_id)
+    if deps.blobs.exists(pdf.key):
+        return pdf.document, pdf.key, False
+    return pdf.document, pdf.key, deps.blobs.put(pdf.key, pdf.render(), "application/pdf", if_absent=True)
 
 
 def on_event(deps: Deps, detail: dict[str, Any]) -> str:
@@ -81,27 +232,13 @@ def on_event(deps: Deps, detail: dict[str, Any]) -> str:
     return "rendered" if rendered else "present"
 
 
-def credit_note_link(deps: Deps, tenant: str, credit_note_id: str) -> dict[str, Any]:
-    """A short-lived link to the credit note's PDF (one version: it never changes)."""
-    assert deps.blobs is not None, "the documents function has a bucket"
-    note, key = store_credit_note_pdf(deps, tenant, credit_note_id)
-    return {
-        "url": deps.blobs.download_url(key, pdf_filename(note), LINK_TTL_S),
-        "expires_in": LINK_TTL_S,
-        "version": note["version"],
-    }
-
-
 def store_credit_note_pdf(deps: Deps, tenant: str, credit_note_id: str) -> tuple[dict[str, Any], str]:
     """Render the credit note into the bucket unless it is there."""
-    assert deps.blobs is not None, "the documents function has a bucket"
-    note = deps.store.get(tenant, "credit_note", credit_note_id)
-    if note is None:
-        raise NotFound("credit note")
-    key = f"{tenant}/credit-notes/{credit_note_id}.pdf"
-    if not deps.blobs.exists(key):
-        deps.blobs.put(key, render_credit_note(deps, tenant, note), "application/pdf", if_absent=True)
-    return note, key
+    assert deps.blobs is not None, "the function has the bucket"
+    pdf = _credit_note_pdf(deps, tenant, credit_note_id)
+    if not deps.blobs.exists(pdf.key):
+        deps.blobs.put(pdf.key, pdf.render(), "application/pdf", if_absent=True)
+    return pdf.document, pdf.key
 
 
 def render_credit_note(deps: Deps, tenant: str, note: dict[str, Any]) -> bytes:

@@ -67,10 +67,12 @@ def page(deps: Deps, token: str, page_url: str, *, returned: bool = False, probl
     return render_pay_page(pay_view(invoice, business, customer, logo, offered))
 
 
-def pdf_url(deps: Deps, token: str) -> str:
-    """A short-lived link to the invoice's PDF (rendered now if need be)."""
+def pdf_url(deps: Deps, token: str) -> str | documents.Pending:
+    """A short-lived link to the invoice's PDF (rendered now if need be, or
+    queued if large: Pending)."""
     tenant, invoice = open_invoice(deps, token)
-    return str(documents.pdf_link(deps, tenant, invoice["id"])["url"])
+    found = documents.pdf_link(deps, tenant, invoice["id"])
+    return found if isinstance(found, documents.Pending) else str(found["url"])
 
 
 def attachment_url(deps: Deps, token: str, attachment_id: str) -> str:

@@ -303,6 +303,12 @@ class PdfLink(Output):
     version: int = Field(description="the invoice version the PDF shows")
 
 
+class PdfRendering(Output):
+    status: Literal["rendering"]
+    version: int = Field(description="the version being rendered")
+    retry_after: int = Field(description="seconds to wait before asking again (also in Retry-After)")
+
+
 Filename = Annotated[
     str,
     Field(

@@ -1,14 +1,42 @@
 """The preview and the PDF links (the documents function: the only one loading Jinja2, Babel and fpdf2)."""
 
+from typing import Any
+
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from invoicing.adapters.live import deps
-from invoicing.api.http import json_response, responses, tenant_of
+from invoicing.api.http import JSON, json_response, responses, tenant_of
+from invoicing.api.openapi import RESPONSE_HEADERS
 from invoicing.api.routes.common import CreditNoteId, InvoiceId
-from invoicing.models.invoices import PdfLink
+from invoicing.models.common import ErrorResponse
+from invoicing.models.invoices import PdfLink, PdfRendering
 
 router = Router()
+
+PDF_RESPONSES = {
+    **responses(200, "A pre-signed URL of the PDF", PdfLink, 404),
+    202: {
+        "description": "Not stored yet, and too large to render while the request waits: it is being rendered; "
+        "ask again after Retry-After",
+        "headers": {"Retry-After": RESPONSE_HEADERS["Retry-After"]},
+        "content": {JSON: {"model": PdfRendering}}},
+    503: {
+        "description": "Busy, or the PDF could not be rendered (pdf_render_failed): it is tried again after "
+        "Retry-After",
+        "content": {JSON: {"model": ErrorResponse}},
+    },
+}  # fmt: skip
+
+
+def _pdf(found: Any) -> Response:
+    """The link (200), or the render under way (202, Retry-After)."""
+    from invoicing.logic.documents import Pending
+
+    if isinstance(found, Pending):
+        body = {"status": "rendering", "version": found.version, "retry_after": found.retry_after_s}
+        return json_response(202, body, headers={"Retry-After": str(found.retry_after_s)})
+    return json_response(200, found)
 
 
 @router.get(
@@ -32,13 +60,13 @@ def preview_invoice(invoice_id: InvoiceId):
     "/invoices/<invoice_id>/pdf",
     operation_id="getInvoicePdf",
     tags=["Documents"],
-    summary="A link to the PDF, valid a few minutes (rendered now if need be)",
-    responses=responses(200, "A pre-signed URL of the PDF", PdfLink, 404),
+    summary="A link to the PDF, valid a few minutes (rendered now if need be, or queued if large)",
+    responses=PDF_RESPONSES,
 )
 def invoice_pdf(invoice_id: InvoiceId):
     from invoicing.logic import documents
 
-    return json_response(200, documents.pdf_link(deps(), tenant_of(router), invoice_id))
+    return _pdf(documents.pdf_link(deps(), tenant_of(router), invoice_id))
 
 
 @router.get(
@@ -46,9 +74,9 @@ def invoice_pdf(invoice_id: InvoiceId):
     operation_id="getCreditNotePdf",
     tags=["Documents"],
     summary="A link to the credit note's PDF (Factur-X), valid a few minutes",
-    responses=responses(200, "A pre-signed URL of the PDF", PdfLink, 404),
+    responses=PDF_RESPONSES,
 )
 def credit_note_pdf(credit_note_id: CreditNoteId):
     from invoicing.logic import documents
 
-    return json_response(200, documents.credit_note_link(deps(), tenant_of(router), credit_note_id))
+    return _pdf(documents.credit_note_link(deps(), tenant_of(router), credit_note_id))

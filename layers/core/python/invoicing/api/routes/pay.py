@@ -1,7 +1,7 @@
 """The hosted invoice page (its own function, public: the token is the credential)."""
 
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -76,12 +76,27 @@ def pay_page(token: PayToken, paid: Annotated[str | None, Query()] = None):
     operation_id="getPayPagePdf",
     tags=["Hosted page"],
     summary="The invoice's PDF: a redirection to a link valid a few minutes",
-    responses={302: {"description": "To the PDF"}, 404: _HTML_ERROR},
+    responses={
+        302: {"description": "To the PDF"},
+        202: {
+            "description": "A page that reloads itself while a large PDF is rendered (Retry-After, Refresh)",
+            "content": {"text/html": {"schema": {"type": "string"}}},
+        },
+        404: _HTML_ERROR,
+        503: {**_HTML_ERROR, "description": "A page that says the PDF could not be rendered (Retry-After)"},
+    },
 )
 def pay_pdf(token: PayToken):
+    from invoicing.documents.html import render_pdf_wait_page
+    from invoicing.domain.errors import RenderFailed
     from invoicing.logic import paypage
 
-    return _redirect(lambda: paypage.pdf_url(deps(), token), token)
+    try:
+        return _redirect(lambda: paypage.pdf_url(deps(), token), token)
+    except RenderFailed as failed:
+        response = _html(503, render_pdf_wait_page(failed=True))
+        response.headers["Retry-After"] = str(failed.retry_after_s)
+        return response
 
 
 @router.get(
@@ -97,9 +112,10 @@ def pay_attachment(token: PayToken, attachment_id: Annotated[str, Path(descripti
     return _redirect(lambda: paypage.attachment_url(deps(), token, attachment_id), token, attachment_id)
 
 
-def _redirect(link: Callable[[], str], *parts: str) -> Response:
+def _redirect(link: Callable[[], Any], *parts: str) -> Response:
     """To a short-lived link to a file of the invoice; the page that says
-    nothing is here when the token (or a part of the path) is unknown."""
+    nothing is here when the token (or a part of the path) is unknown; a
+    page that reloads itself while the file is being made (Pending)."""
     from invoicing.domain.errors import NotFound
 
     if any(len(part) > MAX_TOKEN for part in parts):
@@ -108,6 +124,12 @@ def _redirect(link: Callable[[], str], *parts: str) -> Response:
         url = link()
     except NotFound:
         return _missing()
+    if not isinstance(url, str):  # a PDF being rendered
+        from invoicing.documents.html import render_pdf_wait_page
+
+        response = _html(202, render_pdf_wait_page(failed=False))
+        response.headers.update({"Retry-After": str(url.retry_after_s), "Refresh": str(url.retry_after_s)})
+        return response
     return Response(status_code=302, body="", headers={"Location": url, **_page_headers()})
 
 
