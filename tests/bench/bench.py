@@ -148,17 +148,17 @@ def render_times() -> dict[str, dict[str, float]]:
     the two taking turns, and their ratio run by run."""
     _layer_fonts()
     from invoicing.documents.pdf import render_pdf
-    from invoicing.logic.documents import with_facturx
+    from invoicing.logic.documents import facturx_of
 
     figures = {}
     for count in (20, 200):
         invoice, view = _bench_invoice(count)
         size = len(render_pdf(view))
-        facturx = len(with_facturx(render_pdf(view), invoice, view, notes=view["legal_notes"]))
+        facturx = len(render_pdf(view, facturx_of(invoice, view, notes=view["legal_notes"])))
         alone, both = [], []
         for _ in range(15):
             alone += timed(lambda v=view: render_pdf(v), 1)
-            both += timed(lambda v=view, i=invoice: with_facturx(render_pdf(v), i, v, notes=v["legal_notes"]), 1)
+            both += timed(lambda v=view, i=invoice: render_pdf(v, facturx_of(i, v, notes=v["legal_notes"])), 1)
         target = 20 if count == 20 else 150
         figures[f"PDF render, {count} lines ({size // 1024} KB; target <= {target})"] = summary(alone)
         figures[f"PDF + Factur-X, {count} lines ({facturx // 1024} KB)"] = summary(both)

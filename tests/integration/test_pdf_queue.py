@@ -127,7 +127,7 @@ def test_given_a_queued_render_that_raises_then_the_version_answers_503_for_an_h
     path = f"/invoices/{invoice['id']}/pdf"
     assert api.get(path).status == 202
 
-    def broken(view):
+    def broken(view, facturx=None):
         raise MemoryError("a font table too large")
 
     real = pdf.render_pdf
@@ -173,7 +173,7 @@ def test_given_a_small_invoice_whose_render_fails_then_503_and_no_second_render_
     invoice = issue(api, description=None)
     calls = []
 
-    def broken(view):
+    def broken(view, facturx=None):
         calls.append(view["number"])
         raise ValueError("broken")
 
@@ -191,7 +191,7 @@ def test_given_a_stored_pdf_when_asked_then_it_is_served_even_after_a_recorded_f
 
     invoice = issue(api, description=None)
     real = pdf.render_pdf
-    monkeypatch.setattr(pdf, "render_pdf", lambda view: (_ for _ in ()).throw(ValueError("broken")))
+    monkeypatch.setattr(pdf, "render_pdf", lambda view, facturx=None: (_ for _ in ()).throw(ValueError("broken")))
     assert api.get(f"/invoices/{invoice['id']}/pdf").status == 503
     monkeypatch.setattr(pdf, "render_pdf", real)
 

@@ -21,7 +21,9 @@ in a paragraph's length and lays each cell out twice.
 from __future__ import annotations
 
 import copy
+import hashlib
 import logging
+from dataclasses import dataclass
 from functools import cache
 from html import escape
 from io import BytesIO
@@ -32,6 +34,8 @@ from fontTools.ttLib import TTFont
 from fpdf import FPDF, FPDF_VERSION, XPos, YPos
 from fpdf.enums import DocumentCompliance
 from fpdf.fonts import SubsetMap, TTFFont
+from fpdf.syntax import PDFDate
+from fpdf.syntax import create_dictionary_string as pdf_dict
 
 from invoicing.documents.wrapping import Line, wrap
 from invoicing.settings import settings
@@ -119,8 +123,31 @@ def _fresh_font(template: TTFFont, data: bytes, number: int) -> TTFFont:
     return font
 
 
+@dataclass(frozen=True)
+class FacturX:
+    """A document's CII XML at the EN 16931 level (documents/facturx.py
+    makes it and checks it), attached to its PDF/A-3 as `factur-x.xml`: an
+    associated file of the document (/AF) whose relationship is /Data (the
+    XML is the invoice's data, the pages show it), declared in the XMP by
+    the Factur-X extension schema. `subject` is the XMP's description."""
+
+    xml: bytes
+    subject: str
+
+
+FX_NAMESPACE = "urn:factur-x:pdfa:CrossIndustryDocument:invoice:1p0#"
+FX_FILENAME = "factur-x.xml"
+# The Factur-X 1.0 XMP properties, as its specification declares them: name, value, description.
+FX_PROPERTIES = (
+    ("DocumentFileName", FX_FILENAME, "The name of the embedded XML document"),
+    ("DocumentType", "INVOICE", "The type of the hybrid document in capital letters, e.g. INVOICE or ORDER"),
+    ("Version", "1.0", "The actual version of the standard applying to the embedded XML document"),
+    ("ConformanceLevel", "EN 16931", "The conformance level of the embedded XML document"),
+)
+
+
 class _Document(FPDF):
-    def __init__(self, view: dict[str, Any]) -> None:
+    def __init__(self, view: dict[str, Any], facturx: FacturX | None = None) -> None:
         super().__init__(format="A4", unit="mm", enforce_compliance=COMPLIANCE)
         self.view = view
         self.table_header: list[str] | None = None  # repeated at the top of each page while set
@@ -135,16 +162,37 @@ class _Document(FPDF):
         self.set_creator("invoicing")
         self.set_producer(f"fpdf2 {FPDF_VERSION}")
         self.set_lang(LANGUAGES.get(lang, lang))
-        self.set_xmp_metadata(self._xmp())
+        if facturx is not None:
+            self.set_subject(facturx.subject)
+            attached = self.embed_file(
+                bytes=facturx.xml, basename=FX_FILENAME, mime_type="text/xml", associated_file_relationship="Data",
+                desc="Factur-X", compress=True,
+            )  # fmt: skip
+            # The file's parameters written here: fpdf2 2.8.9's CheckSum is the MD5 of the compressed
+            # stream, where the PDF reference (7.11.4) wants the embedded file's own bytes.
+            attached.params = pdf_dict({
+                "/Size": len(facturx.xml),
+                "/ModDate": PDFDate(self.creation_date, with_tz=True).serialize(),
+                "/CheckSum": f"<{hashlib.md5(facturx.xml).hexdigest()}>",
+            })  # fmt: skip
+        self.set_xmp_metadata(self._xmp(facturx is not None))
 
-    def _xmp(self) -> str:
+    def _xmp(self, facturx: bool) -> str:
         """The XMP metadata: fpdf2 writes the same from the title, author and
-        producer, but without the language (dc:language). Under PDF/A, fpdf2
-        writes no Info dictionary: these are the document's only metadata."""
+        producer, but without the language (dc:language), and knows nothing
+        of Factur-X's extension schema. Under PDF/A, fpdf2 writes no Info
+        dictionary: these are the document's only metadata."""
         when = self.creation_date.isoformat(timespec="seconds")
         author = (
             f"<dc:creator><rdf:Seq><rdf:li>{escape(self.author)}</rdf:li></rdf:Seq></dc:creator>" if self.author else ""
         )
+        subject = (
+            f'<dc:description><rdf:Alt><rdf:li xml:lang="x-default">{escape(self.subject)}</rdf:li></rdf:Alt>'
+            "</dc:description>"
+            if getattr(self, "subject", None)
+            else ""
+        )
+        extension = _fx_xmp() if facturx else ""
         return f"""<x:xmpmeta xmlns:x="adobe:ns:meta/">
  <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
   <rdf:Description rdf:about="" xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/" xmlns:dc="http://purl.org/dc/elements/1.1/"
@@ -153,13 +201,14 @@ class _Document(FPDF):
    <pdfaid:conformance>{COMPLIANCE.conformance}</pdfaid:conformance>
    <dc:title><rdf:Alt><rdf:li xml:lang="x-default">{escape(self.title)}</rdf:li></rdf:Alt></dc:title>
    {author}
+   {subject}
    <dc:language><rdf:Bag><rdf:li>{escape(self.lang)}</rdf:li></rdf:Bag></dc:language>
    <pdf:Producer>{escape(self.producer)}</pdf:Producer>
    <xmp:CreatorTool>{escape(self.creator)}</xmp:CreatorTool>
    <xmp:CreateDate>{when}</xmp:CreateDate>
    <xmp:ModifyDate>{when}</xmp:ModifyDate>
    <xmp:MetadataDate>{when}</xmp:MetadataDate>
-  </rdf:Description>
+  </rdf:Description>{extension}
  </rdf:RDF>
 </x:xmpmeta>"""
 
@@ -268,11 +317,35 @@ class _Document(FPDF):
         self.set_xy(x, y + height)
 
 
-def render_pdf(view: dict[str, Any]) -> bytes:
-    """The PDF/A-3 of a document's view-model. Long on purpose: it lays out
-    the page from top to bottom, one block after the other, in reading
-    order; cut into functions, the order of the page would be lost."""
-    pdf = _Document(view)
+def _fx_xmp() -> str:
+    """The XMP of Factur-X: its extension schema (PDF/A wants every
+    property a schema of its own declares), then the properties' values."""
+    declared = "".join(
+        f'<rdf:li rdf:parseType="Resource"><pdfaProperty:name>{name}</pdfaProperty:name>'
+        f"<pdfaProperty:valueType>Text</pdfaProperty:valueType><pdfaProperty:category>external</pdfaProperty:category>"
+        f"<pdfaProperty:description>{description}</pdfaProperty:description></rdf:li>"
+        for name, _, description in FX_PROPERTIES
+    )
+    values = "".join(f"<fx:{name}>{value}</fx:{name}>" for name, value, _ in FX_PROPERTIES)
+    return f"""
+  <rdf:Description rdf:about="" xmlns:pdfaExtension="http://www.aiim.org/pdfa/ns/extension/"
+    xmlns:pdfaSchema="http://www.aiim.org/pdfa/ns/schema#" xmlns:pdfaProperty="http://www.aiim.org/pdfa/ns/property#">
+   <pdfaExtension:schemas><rdf:Bag><rdf:li rdf:parseType="Resource">
+    <pdfaSchema:schema>Factur-X PDFA Extension Schema</pdfaSchema:schema>
+    <pdfaSchema:namespaceURI>{FX_NAMESPACE}</pdfaSchema:namespaceURI>
+    <pdfaSchema:prefix>fx</pdfaSchema:prefix>
+    <pdfaSchema:property><rdf:Seq>{declared}</rdf:Seq></pdfaSchema:property>
+   </rdf:li></rdf:Bag></pdfaExtension:schemas>
+  </rdf:Description>
+  <rdf:Description rdf:about="" xmlns:fx="{FX_NAMESPACE}">{values}</rdf:Description>"""
+
+
+def render_pdf(view: dict[str, Any], facturx: FacturX | None = None) -> bytes:
+    """The PDF/A-3 of a document's view-model, with its Factur-X XML when
+    given. Long on purpose: it lays out the page from top to bottom, one
+    block after the other, in reading order; cut into functions, the order
+    of the page would be lost."""
+    pdf = _Document(view, facturx)
     text = view["text"]
     pdf.add_page()
 

@@ -9,12 +9,15 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from invoicing.domain.errors import NotFound, RenderFailed
 from invoicing.logic import catalog, invoices
 from invoicing.logic.common import Deps
 from invoicing.ports import MissingBlob
+
+if TYPE_CHECKING:
+    from invoicing.documents.pdf import FacturX
 
 LINK_TTL_S = 300
 JSON = "application/json"
@@ -248,7 +251,7 @@ def render_credit_note(deps: Deps, tenant: str, note: dict[str, Any]) -> bytes:
 
     view = credit_note_view(note, logo_bytes(deps, tenant, note["business"].get("logo")))
     credited = {"number": note["invoice_number"], "issue_date": note["invoice_issue_date"]}
-    return with_facturx(render_pdf(view), note, view, credit_note_of=credited, notes=view["legal_notes"])
+    return render_pdf(view, facturx_of(note, view, credit_note_of=credited, notes=view["legal_notes"]))
 
 
 def pdf_filename(invoice: dict[str, Any]) -> str:
@@ -266,28 +269,27 @@ def _render(
     from invoicing.documents.pdf import render_pdf
 
     view = view_model(deps, tenant, invoice, business, customer)
-    pdf = render_pdf(view)
     if invoice["status"] == "draft":
-        return pdf  # not an invoice yet: no number, nothing to declare
-    return with_facturx(pdf, invoice, view, payment_terms=view["payment_terms"], notes=view["legal_notes"])
+        return render_pdf(view)  # not an invoice yet: no number, nothing to declare
+    return render_pdf(view, facturx_of(invoice, view, payment_terms=view["payment_terms"], notes=view["legal_notes"]))
 
 
-def with_facturx(pdf: bytes, document: dict[str, Any], view: dict[str, Any], **cii: Any) -> bytes:
-    """The PDF/A-3 with the document's EN 16931 data embedded (Factur-X).
-    A document the standard cannot express (a line with two taxes) stays a
-    plain PDF/A, and the log says why."""
-    from invoicing.documents.facturx import cii_xml, embed_xml
+def facturx_of(document: dict[str, Any], view: dict[str, Any], **cii: Any) -> FacturX | None:
+    """The document's EN 16931 data, for its PDF to carry (Factur-X),
+    embedded as the PDF is written (no second pass over the file). None for
+    a document the standard cannot express (a line with two taxes): its PDF
+    stays a plain PDF/A, and the log says why."""
+    from invoicing.documents.facturx import cii_xml
+    from invoicing.documents.pdf import FacturX
     from invoicing.domain.einvoice import NotRepresentable, cii_data
 
     try:
         data = cii_data(document, **cii)
     except NotRepresentable as reason:
         logger.warning("no Factur-X data", extra={"number": document.get("number"), "reason": str(reason)})
-        return pdf
+        return None
     seller = view["seller"]["name"] or ""
-    title = f"{view['title']} {document['number']}"
-    lang = "fr-FR" if view["lang"] == "fr" else "en"
-    return embed_xml(pdf, cii_xml(data), title=title, author=seller, subject=f"{title} — {seller}", lang=lang)
+    return FacturX(cii_xml(data), subject=f"{view['title']} {document['number']} — {seller}")
 
 
 def parties(deps: Deps, tenant: str, invoice: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
