@@ -38,7 +38,14 @@ class StreamReader:
     """The records of a table's stream, oldest first, each once: `read`
     returns what was committed since the last read, from every shard. Each
     read asks for a fresh iterator after the last record it saw (an
-    iterator expires after 15 minutes on AWS; moto's can be left behind)."""
+    iterator expires after 15 minutes on AWS; moto's can be left behind).
+
+    Probed with moto 5.2.5 (server): a TransactWriteItems cancelled by a
+    condition restores the table and its stream, but an iterator taken
+    before it still reads records of the writes the transaction applied
+    before its failing check (an INSERT of an item that was never
+    committed), and none of the commits after it; a fresh iterator reads
+    the commits only."""
 
     def __init__(self, streams: Any, stream_arn: str) -> None:
         self.streams, self.stream_arn = streams, stream_arn

@@ -194,6 +194,9 @@ def event_latency(runtime: Any, session: Any, count: int = 30) -> dict[str, dict
 
     s3 = runtime.emulation.client("s3")
     line = {"name": "Jour", "unit_price": "450.00", "taxes": [{"name": "TVA", "rate": "20"}]}
+    session.put(f"{runtime.url}/business", json={"legal_name": "Bench SAS", "siren": "732829320",
+                "vat_number": "FR44732829320", "address": {"line1": "1 rue", "postal_code": "75002", "city": "Paris",
+                "country": "FR"}})  # fmt: skip
     customer = session.post(f"{runtime.url}/customers", json={"name": "Client", "siren": "812345676", "address": {
         "line1": "2 rue", "postal_code": "69006", "city": "Lyon", "country": "FR"}}).json()  # fmt: skip
     latencies = []

@@ -100,6 +100,23 @@ def test_given_a_queued_render_delivered_twice_then_one_pdf_is_stored(api, fakes
     assert api.get(f"/invoices/{invoice['id']}/pdf").status == 200
 
 
+def test_given_a_queued_render_whose_invoice_changed_since_then_it_renders_nothing_and_the_new_version_queues(
+    api, fakes
+):
+    invoice = issue(api)
+    path = f"/invoices/{invoice['id']}/pdf"
+    assert api.get(path).status == 202
+    paid = api.post(f"/invoices/{invoice['id']}/payments", {"amount": "100.00", "method": "bank_transfer"})
+    assert paid.status == 201, paid.body
+
+    (outcome,) = render_queue(api, fakes)
+
+    assert outcome == {"batchItemFailures": []}
+    assert pdfs(api) == []  # the old version's PDF would show an amount the invoice no longer has
+    assert api.get(path).status == 202
+    assert fakes.renders.messages[0]["version"] == invoice["version"] + 1
+
+
 def test_given_many_concurrent_requests_for_a_missing_large_pdf_then_one_render_is_queued(api, fakes):
     invoice = issue(api)
     replies = []

@@ -126,15 +126,18 @@ def render_queued(deps: Deps, message: dict[str, Any], delivery: int) -> str:
     `delivery` counts SQS's deliveries of the message). A render that raises
     is recorded as failed at once; one that died with its function (the
     timeout, the memory) comes back, and at its delivery past
-    RENDER_ATTEMPTS is recorded as failed. Renders the document's current
-    version, stored only if absent: a message delivered twice, or late,
-    stores nothing twice."""
+    RENDER_ATTEMPTS is recorded as failed. Stored only if absent: a message
+    delivered twice stores nothing twice. A message for a version the
+    document has since left renders nothing: a request for the new one
+    queues its own."""
     assert deps.blobs is not None, "the documents function has the bucket"
     tenant = message["tenant_id"]
     try:
         pdf = (_invoice_pdf if message["kind"] == "invoice" else _credit_note_pdf)(deps, tenant, message["id"])
     except NotFound:
         return "gone"
+    if pdf.document["version"] != message["version"]:
+        return "superseded"
     if deps.blobs.exists(pdf.key):
         return "present"
     if delivery > RENDER_ATTEMPTS:
