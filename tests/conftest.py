@@ -234,6 +234,18 @@ def aws() -> Iterator[None]:
     """moto in-process with the stack's table, bucket and queues, fresh for
     each test; its table's stream is read as the pipe reads it, for
     `InProcessApi.deliver_events`."""
+    if piped.runtime is not None:
+        # this worker's e2e files are done (they come first): what their events still
+        # do in the background would write into this test's moto, which the runtime shares
+        piped.runtime.pause()
+    with emulated_aws():
+        yield
+
+
+@contextlib.contextmanager
+def emulated_aws() -> Iterator[None]:
+    """The `aws` fixture's emulation, for the bench too: moto in-process,
+    the stack's resources, every adapter bound to them."""
     import boto3
     from aws_lambda_powertools.utilities import parameters
     from moto import mock_aws
@@ -241,10 +253,6 @@ def aws() -> Iterator[None]:
     from infra.local.resources import create_bucket, create_pay_link_secret, create_stripe_secret, create_table
     from invoicing.adapters import live
 
-    if piped.runtime is not None:
-        # this worker's e2e files are done (they come first): what their events still
-        # do in the background would write into this test's moto, which the runtime shares
-        piped.runtime.pause()
     with mock_aws(), _one_request_at_a_time():
         parameters.clear_caches()  # this test's secrets, not the last one's
         create_stripe_secret(boto3.client("secretsmanager"))
@@ -264,9 +272,11 @@ def aws() -> Iterator[None]:
         boto3.client("sesv2").create_email_identity(EmailIdentity="invoicing.local")
         live.install(None)
         live.forget()  # adapters bound to this test's emulation
-        yield
-        live.forget()
-        piped.stream = None
+        try:
+            yield
+        finally:
+            live.forget()
+            piped.stream = None
 
 
 @contextlib.contextmanager

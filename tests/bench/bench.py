@@ -17,7 +17,9 @@ unit tests. Prints a table and writes it to bench-results/bench.json.
   stream, pipe and bus (p50, p95);
 - the late-fee sweep over 1,000 and 10,000 invoices of which 10 % are
   overdue: candidates per second through the tick (the rule, the page
-  queue, the function, the emulation), and items read per candidate.
+  queue, the function, the emulation), and items read per candidate;
+- what 1,000 invoices cost on AWS, issued, rendered, e-mailed and paid,
+  next to Stripe Invoicing's fee (tests/bench/costs.py).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))  # run as a script: infra/ and functions/ (the package is installed)
 
 from infra import wiring  # noqa: E402
+from tests.samples import issued_invoice  # noqa: E402
 
 # As Lambda runs a function: the X-Ray SDK in its Lambda mode (no sampling
 # clients), the Tracer on, its segments sent to the daemon's UDP port
@@ -115,30 +118,15 @@ def timed(call: Any, count: int) -> list[float]:
     return samples
 
 
-def _bench_invoice(count: int, description: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
-    """An issued invoice of `count` lines (with `description` on each), and its view-model."""
-    from invoicing.documents.view import invoice_view
-    from invoicing.logic.invoices import totals_of, totals_view
-
-    line = {"name": "Développement", "quantity": "3", "unit": "jour", "unit_price": "450.00",
-            "taxes": [{"name": "TVA", "rate": "20"}]}  # fmt: skip
-    if description:
-        line["description"] = description
-    totals = totals_view(totals_of([line] * count, None, "EUR"))
-    nets = totals.pop("line_nets")
-    invoice = {
-        "status": "open", "number": "INV-1", "currency": "EUR", "issue_date": "2026-11-27",
-        "due_date": "2026-12-27", "lines": [{**line, "net": net} for net in nets], "totals": totals,
-        "amount_due": totals["total"], "business": {"legal_name": "Bench SAS", "siren": "732829320"},
-        "customer": {"name": "Client"},
-    }  # fmt: skip
-    return invoice, invoice_view(invoice, {}, None)
-
-
 def _layer_fonts() -> None:
+    """The fonts the Lambda layer ships (with the Latin cut), read afresh:
+    the settings were read before, by the handlers timed in this process."""
+    from invoicing.settings import reread
+
     layer_fonts = ROOT / "build" / "layers" / "pdf" / "fonts"
-    if layer_fonts.is_dir():  # the fonts the Lambda layer ships (with the Latin cut)
-        os.environ.setdefault("FONTS_DIR", str(layer_fonts))
+    if layer_fonts.is_dir():
+        os.environ["FONTS_DIR"] = str(layer_fonts)
+        reread()
 
 
 def render_times() -> dict[str, dict[str, float]]:
@@ -152,7 +140,7 @@ def render_times() -> dict[str, dict[str, float]]:
 
     figures = {}
     for count in (20, 200):
-        invoice, view = _bench_invoice(count)
+        invoice, view = issued_invoice(count)
         size = len(render_pdf(view))
         facturx = len(render_pdf(view, facturx_of(invoice, view, notes=view["legal_notes"])))
         alone, both = [], []
@@ -179,7 +167,7 @@ def render_curve() -> dict[str, dict[str, float]]:
     figures = {}
     for label, description in (("short", None), ("600 characters", long[:600])):
         for count in (20, 100, 200, 500, 1000):
-            _, view = _bench_invoice(count, description)
+            _, view = issued_invoice(count, description)
             runs = timed(lambda v=view: render_pdf(v), 3 if description and count >= 500 else 7)
             figures[f"PDF curve, {count:,} lines, {label}"] = summary(runs)
             figures[f"  per line, {count:,} lines, {label}"] = summary([run / count for run in runs])
@@ -194,7 +182,7 @@ def event_latency(runtime: Any, session: Any, count: int = 30) -> dict[str, dict
 
     s3 = runtime.emulation.client("s3")
     line = {"name": "Jour", "unit_price": "450.00", "taxes": [{"name": "TVA", "rate": "20"}]}
-    session.put(f"{runtime.url}/business", json={"legal_name": "Bench SAS", "siren": "732829320",
+    session.patch(f"{runtime.url}/business", json={"legal_name": "Bench SAS", "siren": "732829320",
                 "vat_number": "FR44732829320", "address": {"line1": "1 rue", "postal_code": "75002", "city": "Paris",
                 "country": "FR"}})  # fmt: skip
     customer = session.post(f"{runtime.url}/customers", json={"name": "Client", "siren": "812345676", "address": {
@@ -441,6 +429,10 @@ def main() -> None:
         results.update(sweep_figures(runtime, session))
     finally:
         runtime.stop()
+    import tests.conftest  # noqa: F401  (the emulation's names, as the tests set them)
+    from tests.bench.costs import cost_table, print_costs
+
+    costs, counted = cost_table()  # in-process moto: after the runtime's server is gone
 
     width = max(len(name) for name in results)
     print(f"\n{'measure (ms)':<{width}}  median     p95     min     max")
@@ -448,7 +440,8 @@ def main() -> None:
         print(f"{name:<{width}}  {figures['median']:>6}  {figures['p95']:>6}  {figures['min']:>6}  {figures['max']:>6}")
     out = ROOT / "bench-results"
     out.mkdir(exist_ok=True)
-    (out / "bench.json").write_text(json.dumps(results, indent=2))
+    print_costs(costs)
+    (out / "bench.json").write_text(json.dumps({**results, "costs": {"rows": costs, "counted": counted}}, indent=2))
 
 
 if __name__ == "__main__":

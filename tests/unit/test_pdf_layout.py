@@ -13,6 +13,8 @@ from pathlib import Path
 import pypdf
 import pytest
 
+from tests.samples import issued_invoice
+
 pytestmark = pytest.mark.unit
 
 SENTENCE = "Intégration de l'API de facturation électronique, contrôle des données et reprise de l'historique client. "
@@ -23,20 +25,7 @@ def description(size: int) -> str:
 
 
 def view_of(count: int, text: str | None) -> dict:
-    from invoicing.documents.view import invoice_view
-    from invoicing.logic.invoices import totals_of, totals_view
-
-    line = {"name": "Développement", "quantity": "3", "unit": "jour", "unit_price": "450.00",
-            "taxes": [{"name": "TVA", "rate": "20"}], **({"description": text} if text else {})}  # fmt: skip
-    totals = totals_view(totals_of([line] * count, None, "EUR"))
-    nets = totals.pop("line_nets")
-    invoice = {
-        "status": "open", "number": "INV-1", "currency": "EUR", "issue_date": "2026-11-27",
-        "due_date": "2026-12-27", "lines": [{**line, "net": net} for net in nets], "totals": totals,
-        "amount_due": totals["total"], "business": {"legal_name": "Atelier SAS", "siren": "732829320"},
-        "customer": {"name": "Client"},
-    }  # fmt: skip
-    return invoice_view(invoice, {}, None)
+    return issued_invoice(count, text)[1]
 
 
 def pages_of(data: bytes, pages: slice = slice(None)) -> list[str]:
