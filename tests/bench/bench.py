@@ -202,13 +202,13 @@ def event_latency(runtime: Any, session: Any, count: int = 30) -> dict[str, dict
     return {"commit -> PDF stored, through stream, pipe, bus, documents (local)": summary(latencies)}
 
 
-def seed(runtime: Any, session: Any, tenant: str, total: int) -> int:
-    """`total` issued invoices of `tenant`, a tenth of them overdue with a
-    fee owed on 2027-01-15: copies of a real one, written straight to the
-    emulated table. How many are candidates."""
+def model_invoice(runtime: Any, session: Any, tenant: str) -> dict[str, Any]:
+    """A real issued invoice of `tenant`, with late fees, due after the
+    sweeps' day (not a candidate itself), to copy: made while the table is small (moto copies the whole table for each
+    transaction, so a finalization on a table of 20,000 items can take
+    longer than the function's timeout)."""
     from infra.local.runtime import mint_token
-    from invoicing.adapters.dynamodb import _decode, _encode
-    from invoicing.domain.invoice import planned
+    from invoicing.adapters.dynamodb import _decode
 
     url, headers = runtime.url, {"Authorization": f"Bearer {mint_token(tenant)}"}
     session.put(f"{url}/business", json={"legal_name": "Bench SAS", "siren": "732829320", "vat_number": "FR44732829320",
@@ -218,19 +218,29 @@ def seed(runtime: Any, session: Any, tenant: str, total: int) -> int:
         "address": {"line1": "2 rue", "postal_code": "69006", "city": "Lyon", "country": "FR"}}).json()  # fmt: skip
     fees = {"enabled": True, "type": "percentage", "value": "1.5", "frequency": {"interval": "month"}}
     draft = session.post(f"{url}/invoices", headers=headers, json={
-        "name": "model", "customer_id": customer["id"], "issue_date": "2026-11-27", "due_date": "2026-12-27",
+        "name": "model", "customer_id": customer["id"], "issue_date": "2026-11-27", "due_date": "2027-06-30",
         "late_fees": fees, "lines": [{"name": "Jour", "unit_price": "450", "taxes": [{"name": "TVA", "rate": "20"}]}],
     }).json()  # fmt: skip
     issued = session.post(f"{url}/invoices/{draft['id']}/mark-sent", headers=headers)
     assert issued.status_code == 200, issued.text  # a French business client's SIREN is a mandatory mention
     dynamodb, table = runtime.emulation.client("dynamodb"), runtime.emulation.table_name
-    model = _decode(dynamodb.get_item(TableName=table, Key={"pk": {"S": f"T#{tenant}"},
-                                                            "sk": {"S": f"INV#{draft['id']}"}})["Item"])  # fmt: skip
+    key = {"pk": {"S": f"T#{tenant}"}, "sk": {"S": f"INV#{draft['id']}"}}
+    return dict(_decode(dynamodb.get_item(TableName=table, Key=key)["Item"]))
+
+
+def seed(runtime: Any, tenant: str, model: dict[str, Any], total: int) -> int:
+    """`total` issued invoices of `tenant`, a tenth of them overdue with a
+    fee owed on 2027-01-15: the model and copies of it, written straight
+    to the emulated table. How many are candidates (copies all)."""
+    from invoicing.adapters.dynamodb import _encode
+    from invoicing.domain.invoice import planned
+
+    dynamodb, table = runtime.emulation.client("dynamodb"), runtime.emulation.table_name
     candidates = total // 10
     items = []
     for n in range(total - 1):
-        late = n < candidates - 1
-        doc = {**model, "id": f"inv_{tenant}_{n:06d}", **({} if late else {"due_date": "2027-06-30"})}
+        late = {"due_date": "2026-12-27"} if n < candidates else {}
+        doc = {**model, "id": f"inv_{tenant}_{n:06d}", **late}
         items.append(_encode(tenant, "invoice", planned(doc)))
     for start in range(0, len(items), 25):
         batch = [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
@@ -238,7 +248,7 @@ def seed(runtime: Any, session: Any, tenant: str, total: int) -> int:
     return candidates
 
 
-def sweep_figures(runtime: Any, session: Any) -> dict[str, dict[str, float]]:
+def sweep_figures(runtime: Any, session: Any, totals: tuple[int, ...] = (1_000, 10_000)) -> dict[str, dict[str, float]]:
     """Throughput through the tick; reads counted by running the same sweep
     in this process on a second, identical seed."""
     from datetime import date
@@ -248,8 +258,11 @@ def sweep_figures(runtime: Any, session: Any) -> dict[str, dict[str, float]]:
     from invoicing.logic.common import Deps
 
     figures: dict[str, dict[str, float]] = {}
-    for total in (1_000, 10_000):
-        candidates = seed(runtime, session, f"sweep{total}a", total)
+    models = {
+        f"sweep{total}{run}": model_invoice(runtime, session, f"sweep{total}{run}") for total in totals for run in "ab"
+    }
+    for total in totals:
+        candidates = seed(runtime, f"sweep{total}a", models[f"sweep{total}a"], total)
         start = time.perf_counter()
         done = session.post(f"{runtime.url}/_local/tick", json={"date": "2027-01-15"}, timeout=900).json()
         elapsed = time.perf_counter() - start
@@ -257,7 +270,7 @@ def sweep_figures(runtime: Any, session: Any) -> dict[str, dict[str, float]]:
         # the whole tick: both rules, the queue, the function, and the PDFs the new fees re-render
         figures[f"tick, {total:,} invoices (10 % overdue): candidates/s"] = summary([candidates / elapsed])
 
-        candidates = seed(runtime, session, f"sweep{total}b", total)
+        candidates = seed(runtime, f"sweep{total}b", models[f"sweep{total}b"], total)
         store = DynamoStore(runtime.emulation.client("dynamodb"), runtime.emulation.table_name)
         queue = _ListQueue()
         start = time.perf_counter()
