@@ -21,8 +21,9 @@ if TYPE_CHECKING:
 
 LINK_TTL_S = 300
 JSON = "application/json"
-# A request renders a missing PDF itself up to this much text (text_size): 0.5 s here at most
-# (`make bench`: 1,000 lines of 600 characters, 714,000, take 1.3 s); beyond, it is queued.
+# A request renders a missing PDF itself up to this much text (text_size), under a second here
+# (`make bench`: 200 lines of 600 characters, 142,600, take 0.35 to 0.45 s; 1,000 of them, 713,000,
+# 1.3 to 1.8 s); beyond, it is queued.
 INLINE_CHARACTERS = 250_000
 RETRY_AFTER_S = 2  # while a queued render runs
 RENDER_ATTEMPTS = 2  # deliveries of a queued render (wiring: the render queue's max_receives is one more)
