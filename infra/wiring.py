@@ -155,6 +155,7 @@ class WorkQueue:
     producers: tuple[str, ...] = ()  # the other functions that send to it
     batch_size: int = 10
     max_receives: int = 3
+    max_concurrency: int | None = None  # of the event source: its share of the consumer's concurrency
     visibility_timeout_s: int = 6 * 60  # six times the function's timeout, as AWS advises
 
 
@@ -194,7 +195,9 @@ DOCUMENTS = Function(
     "and on the render queue",
     memory_mb=1024,
     timeout_s=120,  # the largest PDF SPEC allows, queued (requests answer within seconds: logic.documents)
-    reserved_concurrency=10,  # renders never take the account's concurrency from payments and the API
+    # Its renders (bus events, the render queue) never take the account's concurrency from payments and
+    # the other functions; the queue's renders take 5 of its 20, the rest serve previews and PDF links.
+    reserved_concurrency=20,
     table_access="read",
     bucket_access="read_write",
     layers=("core", "deps", "pdf"),
@@ -360,14 +363,16 @@ QUEUES: tuple[WorkQueue, ...] = (
         max_receives=3,
     ),  # fmt: skip
     # PDFs too large to render while a request waits (logic.documents): the request answers 202. A
-    # render that dies (its timeout) is tried once more; its third delivery records the failure.
+    # render that dies (its timeout) is tried once more, then recorded as failed (the render state
+    # counts the renders started: a delivery throttled before it ran is not one, hence 5 receives).
     WorkQueue(
         "renders",
         "documents",
         url_env=RENDER_QUEUE_ENV,
         producers=("documents", "pay"),
         batch_size=1,
-        max_receives=3,
+        max_receives=5,
+        max_concurrency=5,
         visibility_timeout_s=6 * 120,
     ),  # fmt: skip
 )

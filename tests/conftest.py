@@ -38,6 +38,30 @@ os.environ.update(
     LOG_LEVEL="WARNING",
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
+
+
+def _routing_context_per_thread() -> None:
+    """Lambda hands an execution environment one request at a time; the
+    in-process tests send several threads through one handler module at
+    once (double clicks, concurrent charges). Powertools keeps the route
+    being resolved in the resolver's `context`, which a request clears when
+    it ends: one thread's end would clear another's route (KeyError
+    '_route', a 500 seen once in 1,412). Here, each thread has its own."""
+    from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
+
+    local = threading.local()
+
+    def get(resolver: Any) -> dict[str, Any]:
+        contexts = local.__dict__.setdefault("contexts", {})
+        return contexts.setdefault(id(resolver), {})  # type: ignore[no-any-return]
+
+    def set_(resolver: Any, value: dict[str, Any]) -> None:
+        local.__dict__.setdefault("contexts", {})[id(resolver)] = value
+
+    ApiGatewayResolver.context = property(get, set_)  # type: ignore[assignment,method-assign]
+
+
+_routing_context_per_thread()
 # The PDFs use the font the Lambda layer ships (`make build`), not the system's.
 _LAYER_FONTS = os.path.join(os.path.dirname(__file__), "..", "build", "layers", "pdf", "fonts")
 if os.path.isfile(os.path.join(_LAYER_FONTS, "DejaVuSans.ttf")):

@@ -54,21 +54,20 @@ def on_bus_event(event: dict[str, Any]) -> dict[str, Any]:
 
 def on_queued_renders(event: dict[str, Any]) -> dict[str, Any]:
     """Render the PDFs queued by requests. A render that fails is recorded
-    (`render_queued`), not retried; a message that raises otherwise (the
-    bucket did not answer) comes back (`batchItemFailures`)."""
+    (`render_queued`), not retried; a message that raises (AWS busy)
+    comes back (`batchItemFailures`)."""
     from invoicing.logic.documents import render_queued
 
     failures = []
     for record in event["Records"]:
         message = json.loads(record["body"])
-        delivery = int(record.get("attributes", {}).get("ApproximateReceiveCount", "1"))
         try:
-            outcome = render_queued(deps(), message, delivery)
+            outcome = render_queued(deps(), message)
         except Exception:
-            logger.exception("queued render", extra={"message": message})
+            logger.exception("queued render", extra={"render": message})
             failures.append({"itemIdentifier": record["messageId"]})
             continue
-        logger.info("queued pdf", extra={**message, "delivery": delivery, "outcome": outcome})
+        logger.info("queued pdf", extra={**message, "outcome": outcome})
     return {"batchItemFailures": failures}
 
 

@@ -79,7 +79,12 @@ class Schedules(Construct):
             dead_letter_queue=sqs.DeadLetterQueue(queue=dead_letters, max_receive_count=work.max_receives),
         )
         function.add_event_source(
-            sources.SqsEventSource(queue, batch_size=work.batch_size, report_batch_item_failures=True)
+            sources.SqsEventSource(
+                queue,
+                batch_size=work.batch_size,
+                report_batch_item_failures=True,
+                max_concurrency=work.max_concurrency,
+            )
         )
         for sender in [function, *(p for p in producers if p is not function)]:  # the sweeps send their next page
             queue.grant_send_messages(sender)

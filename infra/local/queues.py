@@ -48,11 +48,12 @@ def create_work_queues(sqs: Any) -> dict[str, tuple[str, str]]:
 
 
 class QueuePoller:
-    """The queue's event source, run by the tick: `drain` hands the queue's
-    messages to the function, several batches at once, until nothing is
-    left, visible or in flight. (No thread polls in the background: the
-    runtime's moto server shares this process with the tests' in-process
-    mocks, and a background poller would take their messages.)"""
+    """A queue's event source: `drain` hands the queue's messages to the
+    function, several batches at once, until nothing is left, visible or in
+    flight. The tick drains the sweeps' queue; `InBackground` drains the
+    others all the time, and stops when the runtime pauses (its moto server
+    shares this process with the tests' in-process mocks, whose messages a
+    running poller would take)."""
 
     def __init__(self, sqs: Any, lambdas: Lambdas, work: wiring.WorkQueue, url: str) -> None:
         self.sqs, self.lambdas, self.work, self.url = sqs, lambdas, work, url
@@ -133,8 +134,8 @@ class InBackground:
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
+        if self._thread is not None:  # a render under way ends first (the function's timeout at most)
+            self._thread.join(timeout=self.poller.work.visibility_timeout_s)
 
     def drain(self, timeout_s: float) -> bool:
         """Wait until the queue is empty, nothing in flight; False on timeout."""

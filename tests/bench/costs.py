@@ -11,12 +11,16 @@ PDF of the paid version). Counted on the way:
 - each function's invocations and their duration, warm, on this machine
   (x86; Lambda runs arm64), billed at the function's memory;
 - DynamoDB's request units by its published sizing rules, from every
-  request's items: a write of an item takes one WRU per started KB (two in
-  a transaction, and an UpdateItem's item is sized after the update), a
-  read one RRU per started 4 KB (half when eventually consistent, two in a
-  transaction); a missing item read still costs its unit;
+  request's items: a write of an item takes one WRU per started KB, in the
+  table and again in each index holding it (two in a transaction), a read
+  one RRU per started 4 KB (half when eventually consistent, two in a
+  transaction); a missing item read still costs its unit. Low, knowingly:
+  an item is sized after a write, where DynamoDB takes the larger of
+  before and after; a delete counts one unit; a query is sized by what it
+  returned; an index write whose key changed counts once, not twice;
 - S3 requests (PUT/COPY/POST/LIST, and GET/HEAD), SES messages and their
   bytes, the bus's events, the records through the pipe, API requests.
+  Not counted: CloudWatch Logs, X-Ray traces, the stream's reads.
 
 Prices are `PRICES`: list prices of US East (N. Virginia), the region
 AWS's pricing pages print; eu-west-3 (Paris) differs by region (replace
@@ -104,7 +108,12 @@ def item_size(item: dict[str, Any] | None) -> int:
 
 
 def write_units(item: dict[str, Any] | None) -> int:
-    return max(1, math.ceil(item_size(item) / 1024))
+    """A write of `item` to the table and to each index that holds it (the
+    indexes project every attribute; an item is in an index when it has the
+    index's keys)."""
+    units = max(1, math.ceil(item_size(item) / 1024))
+    indexed = sum(1 for index in wiring.TABLE.indexes if index.partition_key in (item or {}))
+    return units * (1 + indexed)
 
 
 def read_units(total: int, consistent: bool) -> float:

@@ -762,6 +762,7 @@ def test_each_work_queue_feeds_its_function_reporting_failures_one_by_one_into_a
             "FunctionName": {"Ref": logical_id(stack.functions.by_name[work.function])},
             "BatchSize": work.batch_size,
             "FunctionResponseTypes": ["ReportBatchItemFailures"],
+            **({"ScalingConfig": {"MaximumConcurrency": work.max_concurrency}} if work.max_concurrency else {}),
         },
     )
     queue = cfn["Resources"][queue_id]["Properties"]
@@ -794,11 +795,15 @@ def test_the_documents_function_has_concurrency_of_its_own_and_time_for_the_larg
     stack: InvoicingStack, cfn: dict[str, Any]
 ) -> None:
     """Renders (queued, or on the bus) never take the concurrency payments
-    and the API need, and never starve for it: reserved, both ways."""
+    and the other functions need, and never starve for it: reserved, both
+    ways; the queue's renders take a share of it, the rest serves previews
+    and PDF links."""
     for fn in wiring.FUNCTIONS:
         properties = cfn["Resources"][logical_id(stack.functions.by_name[fn.name])]["Properties"]
         assert properties.get("ReservedConcurrentExecutions") == fn.reserved_concurrency, fn.name
-    assert wiring.DOCUMENTS.reserved_concurrency == 10
+    assert wiring.DOCUMENTS.reserved_concurrency == 20
     renders = next(work for work in wiring.QUEUES if work.name == "renders")
     assert renders.function == "documents"
+    assert renders.max_concurrency is not None
+    assert renders.max_concurrency < wiring.DOCUMENTS.reserved_concurrency
     assert renders.visibility_timeout_s >= 6 * wiring.DOCUMENTS.timeout_s  # as AWS advises for a queue's consumer

@@ -42,15 +42,17 @@ def issue(api, description: str | None = LONG) -> dict:
     return issued
 
 
-def render_queue(api, fakes, delivery: int = 1) -> list[dict]:
+def record_of(message: dict) -> dict:
+    return {"messageId": "m-1", "receiptHandle": "r-1", "body": json.dumps(message), "attributes": {},
+            "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+            "eventSourceARN": "arn:aws:sqs:eu-west-3:1:renders", "awsRegion": "eu-west-3"}  # fmt: skip
+
+
+def render_queue(api, fakes) -> list[dict]:
     """Hand each queued render to the documents function, as SQS does: what each returned."""
     outcomes = []
     while (message := fakes.renders.receive()) is not None:
-        record = {"messageId": "m-1", "receiptHandle": "r-1", "body": json.dumps(message),
-                  "attributes": {"ApproximateReceiveCount": str(delivery)}, "messageAttributes": {},
-                  "md5OfBody": "", "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:eu-west-3:1:renders",
-                  "awsRegion": "eu-west-3"}  # fmt: skip
-        outcomes.append(api.invoke_function("documents", {"Records": [record]}))
+        outcomes.append(api.invoke_function("documents", {"Records": [record_of(message)]}))
     return outcomes
 
 
@@ -88,14 +90,19 @@ def test_given_a_small_invoice_without_its_pdf_when_asked_then_it_is_rendered_at
     assert len(pdfs(api)) == 1
 
 
-def test_given_a_queued_render_delivered_twice_then_one_pdf_is_stored(api, fakes):
+def test_given_a_queued_render_delivered_twice_then_it_is_rendered_and_stored_once(api, fakes, monkeypatch):
+    from invoicing.documents import pdf
+
     invoice = issue(api)
     assert api.get(f"/invoices/{invoice['id']}/pdf").status == 202
     (message,) = fakes.renders.messages
     fakes.renders.messages.append(dict(message))  # SQS delivers at least once
+    real, renders = pdf.render_pdf, []
+    monkeypatch.setattr(pdf, "render_pdf", lambda view, facturx=None: renders.append(1) or real(view, facturx))
 
     render_queue(api, fakes)
 
+    assert len(renders) == 1
     assert len(pdfs(api)) == 1
     assert api.get(f"/invoices/{invoice['id']}/pdf").status == 200
 
@@ -169,17 +176,75 @@ def test_given_a_queued_render_that_raises_then_the_version_answers_503_for_an_h
     assert api.get(path).status == 200
 
 
-def test_given_a_render_that_died_with_its_function_twice_then_its_third_delivery_records_the_failure(api, fakes):
+def test_given_a_render_that_died_with_its_function_twice_then_its_next_delivery_records_the_failure(
+    api, fakes, monkeypatch
+):
+    from invoicing.documents import pdf
+
     invoice = issue(api)
     path = f"/invoices/{invoice['id']}/pdf"
     assert api.get(path).status == 202
+    (message,) = fakes.renders.messages
 
-    render_queue(api, fakes, delivery=3)  # the first two timed out: SQS delivers it a third time
+    def dies(view, facturx=None):
+        raise SystemExit(137)  # the environment ends mid-render (its timeout, its memory)
+
+    monkeypatch.setattr(pdf, "render_pdf", dies)
+    for _ in range(2):  # SQS delivers it again after each death
+        with pytest.raises(SystemExit):
+            api.invoke_function("documents", {"Records": [record_of(message)]})
+    outcome = api.invoke_function("documents", {"Records": [record_of(message)]})
     reply = api.get(path)
 
+    assert outcome == {"batchItemFailures": []}
+
     assert reply.status == 503
-    assert "did not end within the function's time" in reply.body["error"]["message"]
+    assert "did not end within the function's time, 2 times" in reply.body["error"]["message"]
     assert pdfs(api) == []
+
+
+def test_given_aws_busy_during_a_queued_render_then_it_comes_back_and_nothing_is_held(api, fakes, monkeypatch):
+    from botocore.exceptions import ClientError
+
+    from invoicing.documents import pdf
+
+    invoice = issue(api)
+    path = f"/invoices/{invoice['id']}/pdf"
+    assert api.get(path).status == 202
+    (message,) = fakes.renders.messages
+    real = pdf.render_pdf
+
+    def busy(view, facturx=None):
+        raise ClientError({"Error": {"Code": "SlowDown", "Message": "Please reduce your request rate."}}, "GetObject")
+
+    monkeypatch.setattr(pdf, "render_pdf", busy)
+    failed = api.invoke_function("documents", {"Records": [record_of(message)]})
+    monkeypatch.setattr(pdf, "render_pdf", real)
+
+    assert failed == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}  # SQS delivers it again
+    assert api.get(path).status == 202  # not held as failed, not queued twice
+    assert render_queue(api, fakes) == [{"batchItemFailures": []}]
+    assert api.get(path).status == 200
+
+
+def test_given_the_queue_refusing_a_render_then_the_next_request_queues_it(api, fakes, monkeypatch):
+    invoice = issue(api)
+    path = f"/invoices/{invoice['id']}/pdf"
+
+    def refused(message):
+        raise ConnectionError("the queue did not answer")
+
+    monkeypatch.setattr(fakes.renders, "send", refused)
+    first = api.get(path)
+    monkeypatch.undo()
+    from invoicing.logic import documents
+
+    monkeypatch.setattr(documents, "INLINE_CHARACTERS", 1_000)
+    second = api.get(path)
+
+    assert first.status == 500
+    assert second.status == 202
+    assert len(fakes.renders.messages) == 1
 
 
 def test_given_a_small_invoice_whose_render_fails_then_503_and_no_second_render_within_the_hour(

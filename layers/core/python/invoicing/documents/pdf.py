@@ -1,10 +1,11 @@
-"""The PDF rendering of the view-model (fpdf2, A4). Only the documents
-function imports it: fpdf2 costs 200 ms to import.
+"""The PDF rendering of the view-model (fpdf2, A4). Only the functions
+that render import it: fpdf2 costs 200 ms to import.
 
-The file is PDF/A-3B, the archival PDF that Factur-X requires (facturx.py
-embeds the XML in it): every font embedded, an sRGB output intent (fpdf2's
-own copy of the ICC's sRGB2014 profile, added by `enforce_compliance`),
-XMP metadata. fpdf2 refuses what PDF/A forbids (core fonts, encryption).
+The file is PDF/A-3B, the archival PDF that Factur-X requires (the XML
+that facturx.py makes is embedded as the file is written, `FacturX`):
+every font embedded, an sRGB output intent (fpdf2's own copy of the ICC's
+sRGB2014 profile, added by `enforce_compliance`), XMP metadata. fpdf2
+refuses what PDF/A forbids (core fonts, encryption).
 
 The font is DejaVu Sans (Unicode: €, œ, Greek, Cyrillic…), embedded and
 subset. It comes from Debian's fonts-dejavu-core at build time: FONTS_DIR
@@ -232,7 +233,8 @@ class _Document(FPDF):
     def _lines(self, text: str, width: float) -> list[Line]:
         """`text` wrapped in the current font to a cell `width` wide (less
         the cell's inner margins, as `cell` leaves them)."""
-        return wrap(text, int(self._room(width)), self.current_font.cw.__getitem__)
+        # a carriage return is no glyph (multi_cell dropped it too): a Windows line end is a newline
+        return wrap(text.replace("\r", ""), int(self._room(width)), self.current_font.cw.__getitem__)
 
     def _room(self, width: float) -> float:
         """The text a cell `width` wide holds, in the current font's units."""
@@ -291,14 +293,17 @@ class _Document(FPDF):
         self.set_font(FONT, style, 8)
         lines, figures = self._lines(cells[0], COLUMNS[0][0]), cells[1:]
         whole_page = self.page_break_trigger - self.t_margin - LINE_HEIGHT  # under the repeated header
+        fresh = False  # a page just begun for this row: it draws there, whatever fits (at least a line)
         while lines:
             room = int((self.page_break_trigger - self.get_y()) / LINE_HEIGHT + 1e-9)
-            if room < len(lines) and (room < 1 or len(lines) * LINE_HEIGHT <= whole_page):
+            if not fresh and room < len(lines) and (room < 1 or len(lines) * LINE_HEIGHT <= whole_page):
                 self.add_page()
                 self.set_font(FONT, style, 8)
+                fresh = True
                 continue
+            room = max(room, 1)
             self._cells(lines[:room], figures, fill)
-            lines, figures = lines[room:], [""] * len(figures)
+            lines, figures, fresh = lines[room:], [""] * len(figures), False
 
     def _cells(self, lines: list[Line], figures: list[str], fill: bool) -> None:
         """A row's cells on one page: the description's lines, the figures

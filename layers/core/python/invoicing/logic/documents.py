@@ -15,6 +15,7 @@ from invoicing.domain.errors import NotFound, RenderFailed
 from invoicing.logic import catalog, invoices
 from invoicing.logic.common import Deps
 from invoicing.ports import MissingBlob
+from invoicing.transient import is_transient
 
 if TYPE_CHECKING:
     from invoicing.documents.pdf import FacturX
@@ -26,8 +27,8 @@ JSON = "application/json"
 # 1.3 to 1.8 s); beyond, it is queued.
 INLINE_CHARACTERS = 250_000
 RETRY_AFTER_S = 2  # while a queued render runs
-RENDER_ATTEMPTS = 2  # deliveries of a queued render (wiring: the render queue's max_receives is one more)
-QUEUED_STALE_S = 30 * 60  # beyond its attempts (2 × the queue's visibility timeout): queued again
+RENDER_ATTEMPTS = 2  # renders started for a queued version before it is recorded as failed
+QUEUED_STALE_S = 30 * 60  # beyond its attempts (2 × the queue's 12-minute visibility timeout): queued again
 FAILED_HOLD_S = 60 * 60  # a version whose render failed is tried again at most once an hour
 logger = logging.getLogger(__name__)
 
@@ -92,6 +93,8 @@ def _link(deps: Deps, tenant: str, pdf: _Pdf) -> dict[str, Any] | Pending:
         try:
             data = pdf.render()
         except Exception as error:
+            if is_transient(error):
+                raise  # AWS was busy: nothing to hold against the document (503 busy)
             logger.exception("render failed", extra={"key": pdf.key})
             _record_failure(deps, pdf, type(error).__name__)
             raise RenderFailed("the PDF could not be rendered; it will be tried again", FAILED_HOLD_S) from None
@@ -107,7 +110,9 @@ def _queue(deps: Deps, tenant: str, pdf: _Pdf, state: dict[str, Any] | None) -> 
     """Queue the render unless a live request has it queued already: the
     first request writes the version's render state if absent and queues
     it; the others only answer. A queued render that never concluded (its
-    state older than QUEUED_STALE_S, its messages lost) is queued again."""
+    state older than QUEUED_STALE_S, its messages lost), or a failure whose
+    hour is over, is queued again; requests that find it so at the same
+    moment may each queue it (the render stores one PDF)."""
     assert deps.blobs is not None, "the function has the bucket"
     assert deps.renders is not None, "the function queues large PDFs (wiring: the render queue's producers)"
     pending = Pending(pdf.document["version"], RETRY_AFTER_S)
@@ -116,21 +121,27 @@ def _queue(deps: Deps, tenant: str, pdf: _Pdf, state: dict[str, Any] | None) -> 
     queued = {"state": "queued", "at": _now_s(deps)}
     if not deps.blobs.put(_state_key(pdf.key), json.dumps(queued).encode(), JSON, if_absent=state is None):
         return pending  # a concurrent request queued it
-    deps.renders.send(
-        {"tenant_id": tenant, "kind": pdf.kind, "id": pdf.document["id"], "version": pdf.document["version"]}
-    )
+    try:
+        deps.renders.send(
+            {"tenant_id": tenant, "kind": pdf.kind, "id": pdf.document["id"], "version": pdf.document["version"]}
+        )
+    except Exception:
+        deps.blobs.delete(_state_key(pdf.key))  # nothing queued: the next request tries again
+        raise
     return pending
 
 
-def render_queued(deps: Deps, message: dict[str, Any], delivery: int) -> str:
-    """Render a queued PDF (the documents function, from the render queue;
-    `delivery` counts SQS's deliveries of the message). A render that raises
-    is recorded as failed at once; one that died with its function (the
-    timeout, the memory) comes back, and at its delivery past
-    RENDER_ATTEMPTS is recorded as failed. Stored only if absent: a message
-    delivered twice stores nothing twice. A message for a version the
-    document has since left renders nothing: a request for the new one
-    queues its own."""
+def render_queued(deps: Deps, message: dict[str, Any]) -> str:
+    """Render a queued PDF (the documents function, from the render queue).
+    Each render started is counted in the version's render state first: one
+    that died with its function (the timeout, the memory) comes back from
+    SQS, and once RENDER_ATTEMPTS were started without an end it is
+    recorded as failed (a delivery throttled before it ran counts nothing).
+    A render that raises is recorded as failed at once, unless AWS was only
+    busy (then it raises, and SQS delivers it again). Stored only if
+    absent: a message delivered twice stores nothing twice. A message for a
+    version the document has since left renders nothing: a request for the
+    new one queues its own."""
     assert deps.blobs is not None, "the documents function has the bucket"
     tenant = message["tenant_id"]
     try:
@@ -141,12 +152,18 @@ def render_queued(deps: Deps, message: dict[str, Any], delivery: int) -> str:
         return "superseded"
     if deps.blobs.exists(pdf.key):
         return "present"
-    if delivery > RENDER_ATTEMPTS:
-        _record_failure(deps, pdf, f"the render did not end within the function's time, {RENDER_ATTEMPTS} times")
+    state = _render_state(deps, pdf) or {"state": "queued", "at": _now_s(deps)}
+    started = int(state.get("started", 0))
+    if started >= RENDER_ATTEMPTS:
+        _record_failure(deps, pdf, f"the render did not end within the function's time, {started} times")
         return "failed"
+    deps.blobs.put(_state_key(pdf.key), json.dumps({**state, "started": started + 1}).encode(), JSON)
     try:
         data = pdf.render()
     except Exception as error:
+        if is_transient(error):  # not a render that died: SQS delivers it again, uncounted
+            deps.blobs.put(_state_key(pdf.key), json.dumps(state).encode(), JSON)
+            raise
         logger.exception("queued render failed", extra={"key": pdf.key})
         _record_failure(deps, pdf, type(error).__name__)
         return "failed"
