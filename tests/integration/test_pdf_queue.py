@@ -304,3 +304,39 @@ def test_given_another_tenants_large_invoice_when_asked_then_404_and_nothing_que
 
     assert reply.status == 404
     assert fakes.renders.messages == []
+
+
+def test_given_a_large_credit_note_without_its_pdf_then_202_queued_then_the_link(api, fakes):
+    invoice = issue(api)
+    tva = [{"name": "TVA", "rate": "20"}]
+    line = {"name": "Développement", "description": LONG, "unit_price": "100.00", "taxes": tva}
+    note = api.post(f"/invoices/{invoice['id']}/credit-notes", {"lines": [line], "reason": "Remise accordée"})
+    assert note.status == 201, note.body
+    path = f"/credit-notes/{note.body['id']}/pdf"
+
+    first = api.get(path)
+
+    assert first.status == 202, first.body
+    assert (first.body["status"], first.headers["Retry-After"]) == ("rendering", "2")
+    (message,) = fakes.renders.messages
+    assert (message["kind"], message["id"]) == ("credit_note", note.body["id"])
+    render_queue(api, fakes)
+    assert api.get(path).status == 200
+    assert f"acme/credit-notes/{note.body['id']}.pdf" in pdfs(api)
+
+
+def test_given_a_failed_render_when_the_client_opens_the_pdf_then_a_page_says_so_for_an_hour(api, fakes, monkeypatch):
+    from invoicing.documents import pdf
+
+    invoice = issue(api)
+    monkeypatch.setattr(pdf, "render_pdf", lambda view, facturx=None: (_ for _ in ()).throw(ValueError("broken")))
+    path = invoice["payment_link"].removeprefix("http://127.0.0.1:3000") + "/pdf"
+    assert api.call("GET", path, tenant=None).status == 202
+    render_queue(api, fakes)
+
+    failed = api.call("GET", path, tenant=None)
+
+    assert failed.status == 503
+    assert "PDF indisponible" in failed.body
+    assert 3_590 <= int(failed.headers["Retry-After"]) <= 3_600
+    assert fakes.renders.messages == []
