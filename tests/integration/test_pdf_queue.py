@@ -156,7 +156,12 @@ def test_given_a_queued_render_that_raises_then_the_version_answers_503_for_an_h
 
     real = pdf.render_pdf
     monkeypatch.setattr(pdf, "render_pdf", broken)
+    (message,) = fakes.renders.messages
     assert render_queue(api, fakes) == [{"batchItemFailures": []}]  # recorded, not retried
+    monkeypatch.setattr(pdf, "render_pdf", real)
+    api.invoke_function("documents", {"Records": [record_of(message)]})  # SQS delivers it once more
+    assert pdfs(api) == []  # held: no second try within the hour, even by a duplicate
+    monkeypatch.setattr(pdf, "render_pdf", broken)
     failed, again = api.get(path), api.get(path)
 
     assert (failed.status, again.status) == (503, 503)

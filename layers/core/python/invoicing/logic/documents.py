@@ -153,6 +153,8 @@ def render_queued(deps: Deps, message: dict[str, Any]) -> str:
     if deps.blobs.exists(pdf.key):
         return "present"
     state = _render_state(deps, pdf) or {"state": "queued", "at": _now_s(deps)}
+    if state["state"] == "failed":
+        return "held"  # a message delivered again after its render failed: no second try before the hour
     started = int(state.get("started", 0))
     if started >= RENDER_ATTEMPTS:
         _record_failure(deps, pdf, f"the render did not end within the function's time, {started} times")
