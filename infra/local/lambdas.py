@@ -27,7 +27,7 @@ from infra import wiring
 
 MAX_CONCURRENCY = 10  # environments per function (Lambda's reserved concurrency, locally)
 THROTTLE_WAIT_S = 10
-COLD_START_S = 5
+COLD_START_S = 10  # Lambda's init phase has a limit of its own, 10 s, not counted in the function's timeout
 
 
 class Throttled(Exception):

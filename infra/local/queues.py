@@ -26,7 +26,7 @@ from infra.local.lambdas import Lambdas
 POLL_S = 0.1  # moto serves one request at a time: no long polling
 RETRY_VISIBILITY_S = 1  # a failed message is seen again soon (SQS: the queue's visibility timeout)
 POLLERS = 4
-BACKGROUND_POLL_S = 0.25
+BACKGROUND_POLL_S = 1.0  # moto serves one request at a time: an idle queue asks it twice a second at most
 
 logger = logging.getLogger(__name__)
 
