@@ -90,14 +90,9 @@ def _link(deps: Deps, tenant: str, pdf: _Pdf) -> dict[str, Any] | Pending:
             raise RenderFailed(f"the PDF could not be rendered ({state['reason']}); it will be tried again", hold)
         if text_size(pdf.document) > INLINE_CHARACTERS:
             return _queue(deps, tenant, pdf, state)
-        try:
-            data = pdf.render()
-        except Exception as error:
-            if is_transient(error):
-                raise  # AWS was busy: nothing to hold against the document (503 busy)
-            logger.exception("render failed", extra={"key": pdf.key})
-            _record_failure(deps, pdf, type(error).__name__)
-            raise RenderFailed("the PDF could not be rendered; it will be tried again", FAILED_HOLD_S) from None
+        data = _render_or_record(deps, pdf)  # AWS merely busy raises: 503 busy
+        if data is None:
+            raise RenderFailed("the PDF could not be rendered; it will be tried again", FAILED_HOLD_S)
         deps.blobs.put(pdf.key, data, "application/pdf", if_absent=True)
     return {
         "url": deps.blobs.download_url(pdf.key, pdf_filename(pdf.document), LINK_TTL_S),
@@ -118,8 +113,7 @@ def _queue(deps: Deps, tenant: str, pdf: _Pdf, state: dict[str, Any] | None) -> 
     pending = Pending(pdf.document["version"], RETRY_AFTER_S)
     if state and state["state"] == "queued" and _now_s(deps) - state["at"] < QUEUED_STALE_S:
         return pending
-    queued = {"state": "queued", "at": _now_s(deps)}
-    if not deps.blobs.put(_state_key(pdf.key), json.dumps(queued).encode(), JSON, if_absent=state is None):
+    if not _write_state(deps, pdf, {"state": "queued", "at": _now_s(deps)}, if_absent=state is None):
         return pending  # a concurrent request queued it
     try:
         deps.renders.send(
@@ -159,15 +153,13 @@ def render_queued(deps: Deps, message: dict[str, Any]) -> str:
     if started >= RENDER_ATTEMPTS:
         _record_failure(deps, pdf, f"the render did not end within the function's time, {started} times")
         return "failed"
-    deps.blobs.put(_state_key(pdf.key), json.dumps({**state, "started": started + 1}).encode(), JSON)
+    _write_state(deps, pdf, {**state, "started": started + 1})
     try:
-        data = pdf.render()
-    except Exception as error:
-        if is_transient(error):  # not a render that died: SQS delivers it again, uncounted
-            deps.blobs.put(_state_key(pdf.key), json.dumps(state).encode(), JSON)
-            raise
-        logger.exception("queued render failed", extra={"key": pdf.key})
-        _record_failure(deps, pdf, type(error).__name__)
+        data = _render_or_record(deps, pdf)
+    except Exception:  # AWS merely busy: not a render that died; SQS delivers it again, uncounted
+        _write_state(deps, pdf, state)
+        raise
+    if data is None:
         return "failed"
     deps.blobs.put(pdf.key, data, "application/pdf", if_absent=True)
     return "rendered"
@@ -192,10 +184,28 @@ def _render_state(deps: Deps, pdf: _Pdf) -> dict[str, Any] | None:
         return None
 
 
+def _render_or_record(deps: Deps, pdf: _Pdf) -> bytes | None:
+    """The document's PDF, or None once its failure is recorded for the
+    version. An AWS error worth a retry (transient) is no failure of the
+    document's: it raises, nothing recorded."""
+    try:
+        return pdf.render()
+    except Exception as error:
+        if is_transient(error):
+            raise
+        logger.exception("render failed", extra={"key": pdf.key})
+        _record_failure(deps, pdf, type(error).__name__)
+        return None
+
+
 def _record_failure(deps: Deps, pdf: _Pdf, reason: str) -> None:
+    _write_state(deps, pdf, {"state": "failed", "at": _now_s(deps), "reason": reason})
+
+
+def _write_state(deps: Deps, pdf: _Pdf, state: dict[str, Any], if_absent: bool = False) -> bool:
+    """Write the version's render state (`if_absent`: False if one is there, nothing written)."""
     assert deps.blobs is not None
-    failed = {"state": "failed", "at": _now_s(deps), "reason": reason}
-    deps.blobs.put(_state_key(pdf.key), json.dumps(failed).encode(), JSON)
+    return deps.blobs.put(_state_key(pdf.key), json.dumps(state).encode(), JSON, if_absent=if_absent)
 
 
 def _state_key(pdf_key: str) -> str:
@@ -231,14 +241,10 @@ def _credit_note_pdf(deps: Deps, tenant: str, credit_note_id: str) -> _Pdf:
 
 def store_pdf(deps: Deps, tenant: str, invoice_id: str) -> tuple[dict[str, Any], str, bool]:
     """Render the invoice's current version into the bucket unless it is
-    there: the invoice, the object's key, and whether this call rendered it.
-    Written only if absent: a repeated or concurrent render stores nothing
-    twice."""
-    assert deps.blobs is not None, "the function has the bucket"
+    there (`_store`): the invoice, the object's key, and whether this call
+    rendered it."""
     pdf = _invoice_pdf(deps, tenant, invoice_id)
-    if deps.blobs.exists(pdf.key):
-        return pdf.document, pdf.key, False
-    return pdf.document, pdf.key, deps.blobs.put(pdf.key, pdf.render(), "application/pdf", if_absent=True)
+    return pdf.document, pdf.key, _store(deps, pdf)
 
 
 def on_event(deps: Deps, detail: dict[str, Any]) -> str:
@@ -260,11 +266,17 @@ def on_event(deps: Deps, detail: dict[str, Any]) -> str:
 
 def store_credit_note_pdf(deps: Deps, tenant: str, credit_note_id: str) -> tuple[dict[str, Any], str]:
     """Render the credit note into the bucket unless it is there."""
-    assert deps.blobs is not None, "the function has the bucket"
     pdf = _credit_note_pdf(deps, tenant, credit_note_id)
-    if not deps.blobs.exists(pdf.key):
-        deps.blobs.put(pdf.key, pdf.render(), "application/pdf", if_absent=True)
+    _store(deps, pdf)
     return pdf.document, pdf.key
+
+
+def _store(deps: Deps, pdf: _Pdf) -> bool:
+    """Render the PDF into the bucket unless it is there; whether this call
+    stored it. Written only if absent: a repeated or concurrent render
+    stores nothing twice."""
+    assert deps.blobs is not None, "the function has the bucket"
+    return not deps.blobs.exists(pdf.key) and deps.blobs.put(pdf.key, pdf.render(), "application/pdf", if_absent=True)
 
 
 def render_credit_note(deps: Deps, tenant: str, note: dict[str, Any]) -> bytes:
