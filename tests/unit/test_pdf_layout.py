@@ -81,13 +81,26 @@ def test_given_the_largest_invoice_spec_allows_when_rendered_then_it_ends_with_i
 LAYER_FONTS = Path(__file__).resolve().parents[2] / "build" / "layers" / "pdf" / "fonts"
 
 
-@pytest.mark.skipif(not (LAYER_FONTS / "DejaVuSans-Latin.ttf").is_file(), reason="make build cuts the Latin font")
-def test_given_french_text_then_the_latin_cut_is_used_and_given_greek_the_whole_font():
+@pytest.mark.skipif(not (LAYER_FONTS / "DejaVuSans-Western.ttf").is_file(), reason="make build cuts the fonts")
+def test_given_a_document_s_characters_then_the_smallest_cut_holding_them_all_is_used():
     from invoicing.documents.pdf import _templates
 
     assert os.environ["FONTS_DIR"] == str(LAYER_FONTS)
-    french = [Path(font.ttffile).name for font, _ in _templates(set("Facture N° 12 : 1 350,00 € — œuvre\n"))]
-    greek = [Path(font.ttffile).name for font, _ in _templates(set("Δημήτρης, 1 350,00 €"))]
 
-    assert french == ["DejaVuSans-Latin.ttf", "DejaVuSans-Bold-Latin.ttf"]
-    assert greek == ["DejaVuSans.ttf", "DejaVuSans-Bold.ttf"]
+    def chosen(text: str) -> list[str]:
+        return [Path(font.ttffile).name for font, _ in _templates(set(text))]
+
+    assert chosen("Facture N° 12 : 1\u202f350,00 € — l’œuvre « Ÿ »\n") == [
+        "DejaVuSans-Western.ttf", "DejaVuSans-Bold-Western.ttf"]  # fmt: skip
+    assert chosen("Łódź, Dvořák: 1 350,00 €") == ["DejaVuSans-Latin.ttf", "DejaVuSans-Bold-Latin.ttf"]
+    assert chosen("Δημήτρης, 1 350,00 €") == ["DejaVuSans.ttf", "DejaVuSans-Bold.ttf"]
+
+
+@pytest.mark.skipif(not (LAYER_FONTS / "DejaVuSans-Western.ttf").is_file(), reason="make build cuts the fonts")
+@pytest.mark.parametrize("text", ["Révision « été » — l’œuvre 1\u202f350,00 €", "Łódź, Dvořák", "Δημήτρης"])
+def test_given_text_of_each_cut_then_the_pdf_shows_every_character(text: str):
+    from invoicing.documents.pdf import render_pdf
+
+    data = render_pdf(view_of(2, text))
+
+    assert text.replace("\u202f", " ") in " ".join(pages_of(data))

@@ -7,12 +7,13 @@ every font embedded, an sRGB output intent (fpdf2's own copy of the ICC's
 sRGB2014 profile, added by `enforce_compliance`), XMP metadata. fpdf2
 refuses what PDF/A forbids (core fonts, encryption).
 
-The font is DejaVu Sans (Unicode: €, œ, Greek, Cyrillic…), embedded and
-subset. It comes from Debian's fonts-dejavu-core at build time: FONTS_DIR
-(a Lambda layer puts it in /opt/fonts), else the system's copy. The layer
-also ships a Latin cut of it (`make build`): a document whose every
-character it has is subset from that, several times faster than from the
-whole font; the glyphs drawn are the same.
+The font is DejaVu Sans (Unicode: €, œ, Greek, Cyrillic…), embedded. It
+comes from Debian's fonts-dejavu-core at build time: FONTS_DIR (a Lambda
+layer puts it in /opt/fonts), else the system's copy. The layer also ships
+two cuts of it (`make build`), and a document takes the smallest that has
+all its characters: the Western cut (French and its neighbours, €) is
+embedded whole, with no subsetting at all; the Latin cut and the whole font
+are subset. The glyphs drawn are the same.
 
 Text is wrapped by `wrapping.wrap` (linear in its length) and drawn line by
 line with `text`, never with `multi_cell`, whose line breaking is quadratic
@@ -29,8 +30,11 @@ from functools import cache
 from html import escape
 from io import BytesIO
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import IO, Any
 
+import fpdf.output
+from fontTools import subset as ftsubset
 from fontTools.ttLib import TTFont
 from fpdf import FPDF, FPDF_VERSION, XPos, YPos
 from fpdf.enums import DocumentCompliance
@@ -45,7 +49,14 @@ logger = logging.getLogger(__name__)
 
 FONT = "DejaVu"
 FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
-LATIN_FILES = {"": "DejaVuSans-Latin.ttf", "B": "DejaVuSans-Bold-Latin.ttf"}  # made by `make build`
+# The layer's cuts of it (`make build`), smallest first: a document takes the first that has
+# all its characters. The Western cut (Windows-1252's repertoire, 230 glyphs, 17 KB) is embedded
+# whole; the Latin cut (Latin Extended A and B, 680 glyphs) and the whole font are subset, at a
+# cost that follows what they hold, not what the document uses.
+WESTERN_FILES = {"": "DejaVuSans-Western.ttf", "B": "DejaVuSans-Bold-Western.ttf"}
+LATIN_FILES = {"": "DejaVuSans-Latin.ttf", "B": "DejaVuSans-Bold-Latin.ttf"}
+CUTS = (WESTERN_FILES, LATIN_FILES)
+EMBEDDED_WHOLE = frozenset(WESTERN_FILES.values())
 FONT_DIRS = ("/opt/fonts", "/usr/share/fonts/truetype/dejavu")
 MARGIN = 12
 LOGO_HEIGHT, LOGO_WIDTH = 16, 60
@@ -69,22 +80,55 @@ def font_dir() -> Path:
 def _font_template(file: str, style: str) -> tuple[TTFFont, bytes] | None:
     """The font in `file`, parsed once per process: its metrics (widths,
     glyph ids, descriptor) never change; its file, as bytes. None when the
-    font directory has no such file (a Latin cut outside the layer)."""
+    font directory has no such file (a cut, outside the layer)."""
     path = font_dir() / file
     if not path.is_file():
         return None
     scratch = FPDF()
     scratch.add_font(FONT, style, str(path))
-    return scratch.fonts[f"{FONT.lower()}{style}"], path.read_bytes()
+    font: TTFFont = scratch.fonts[f"{FONT.lower()}{style}"]
+    data = path.read_bytes()
+    if file in EMBEDDED_WHOLE:
+        font.ttfont = _Whole(data)
+    return font, data
+
+
+class _Whole(TTFont):
+    """A cut of the font embedded as it is, not subset: 230 glyphs (17 KB)
+    cost less to embed than to subset (8 ms a document for the two
+    styles, measured). It is read once per process and shared by every
+    document: nothing writes to it (fpdf2 only asks glyph ids)."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(BytesIO(data), recalcTimestamp=False, recalcBBoxes=False)
+        self.data = data
+        self.getReverseGlyphMap()  # the glyph ids, read now: later reads share them
+
+    def save(self, file: IO[bytes], reorderTables: bool | None = True) -> None:  # type: ignore[override]
+        file.write(self.data)
+
+
+class _Subsetter(ftsubset.Subsetter):  # type: ignore[misc]
+    """fpdf2's subsetter (fontTools'), which leaves a font embedded whole as it is."""
+
+    def subset(self, font: TTFont) -> None:
+        if not isinstance(font, _Whole):
+            super().subset(font)
+
+
+# fpdf2 2.8 subsets every TrueType font it writes (fpdf/output.py, through its `ftsubset`
+# name), and has no option to embed one whole: its fontTools is given our subsetter.
+fpdf.output.ftsubset = SimpleNamespace(Options=ftsubset.Options, Subsetter=_Subsetter)  # type: ignore[attr-defined]
 
 
 def _templates(characters: set[str]) -> list[tuple[TTFFont, bytes]]:
     """The font of each style for a document drawing `characters`: the
-    Latin cut when it has every one of them, else the whole font."""
+    smallest cut that has every one of them, else the whole font."""
     codes = {ord(char) for char in characters if char >= " "}  # a newline is no glyph
-    latin = [_font_template(file, style) for style, file in LATIN_FILES.items()]
-    if all(found is not None and codes <= found[0].cmap.keys() for found in latin):
-        return latin  # type: ignore[return-value]
+    for files in CUTS:
+        cut = [_font_template(file, style) for style, file in files.items()]
+        if all(found is not None and codes <= found[0].cmap.keys() for found in cut):
+            return cut  # type: ignore[return-value]
     return [_font_template(file, style) for style, file in FONT_FILES.items()]  # type: ignore[misc]
 
 
@@ -108,15 +152,17 @@ def _fresh_font(template: TTFFont, data: bytes, number: int) -> TTFFont:
     its own font tables and subset. fpdf2 subsets the font tables in place
     when it writes a file, so no two documents may share those (sharing
     them was measured: the second document lost glyphs); reading them is
-    lazy, and costs only what the subset needs."""
+    lazy, and costs only what the subset needs. A cut embedded whole is
+    never subset: its tables are the template's, shared."""
     font = TTFFont.__new__(TTFFont)
     for slot in TTFFont.__slots__:
         if hasattr(template, slot):
             setattr(font, slot, getattr(template, slot))
     font.i = number
     font.desc = copy.copy(template.desc)  # fpdf2 writes the embedded file's ids onto it
-    # the glyphs keep their bounding boxes: recomputing them unpacks and repacks every glyph drawn
-    font.ttfont = TTFont(BytesIO(data), lazy=True, recalcTimestamp=False, recalcBBoxes=False)
+    if not isinstance(template.ttfont, _Whole):
+        # the glyphs keep their bounding boxes: recomputing them unpacks and repacks every glyph drawn
+        font.ttfont = TTFont(BytesIO(data), lazy=True, recalcTimestamp=False, recalcBBoxes=False)
     font.subset = SubsetMap(font)
     font.missing_glyphs = []
     font.biggest_size_pt = 0
