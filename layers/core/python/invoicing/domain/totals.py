@@ -84,12 +84,16 @@ def compute_totals(lines: tuple[Line, ...] | list[Line], discount: Discount | No
     field when a discount exceeds what it applies to."""
     with localcontext(prec=PRECISION):
         errors: list[FieldError] = []
-        amounts = [_line_amount(line, currency, f"lines.{i}", errors) for i, line in enumerate(lines)]
-        nets = _nets(lines, amounts, currency)
+        amounts = [_line_amount(line, currency, i, errors) for i, line in enumerate(lines)]
+        # lines usually share one tuple of taxes: its group and its inclusive taxes are read once
+        shared: dict[int, tuple[GroupKey, GroupKey]] = {}
+        for line in lines:
+            if id(line.taxes) not in shared:
+                shared[id(line.taxes)] = (_group_key(line), _inclusive_key(line))
+        nets = _nets(lines, amounts, [shared[id(line.taxes)][1] for line in lines], currency)
         groups: dict[GroupKey, Decimal] = {}
-        keys: dict[int, GroupKey] = {}  # lines usually share one tuple of taxes: sort each once
         for line, net in zip(lines, nets, strict=True):
-            key = keys.get(id(line.taxes)) or keys.setdefault(id(line.taxes), _group_key(line))
+            key = shared[id(line.taxes)][0]
             groups[key] = groups.get(key, ZERO) + net
         subtotal = sum(nets, ZERO)
         invoice_discount = _discount_amount(discount, subtotal, currency, "discount", errors)
@@ -125,16 +129,21 @@ def _group_key(line: Line) -> GroupKey:
     return tuple(sorted(tax.key for tax in line.taxes))
 
 
-def _nets(lines: Sequence[Line], amounts: list[Decimal], currency: str) -> list[Decimal]:
-    """Each line's net. Lines whose prices include the same taxes are
-    converted together — their total divided by 1 + Σ inclusive rates,
-    rounded once — and the net shared back over them cent by cent."""
+def _inclusive_key(line: Line) -> GroupKey:
+    """The taxes a line's price includes (none, mostly)."""
+    return tuple(sorted(tax.key for tax in line.taxes if tax.inclusive))
+
+
+def _nets(lines: Sequence[Line], amounts: list[Decimal], inclusive: list[GroupKey], currency: str) -> list[Decimal]:
+    """Each line's net. Lines whose prices include the same taxes
+    (`inclusive`, line by line) are converted together — their total
+    divided by 1 + Σ inclusive rates, rounded once — and the net shared
+    back over them cent by cent."""
     nets = list(amounts)
     by_inclusive: dict[GroupKey, list[int]] = {}
-    for index, line in enumerate(lines):
-        if any(tax.inclusive for tax in line.taxes):
-            inclusive = tuple(sorted(tax.key for tax in line.taxes if tax.inclusive))
-            by_inclusive.setdefault(inclusive, []).append(index)
+    for index, key in enumerate(inclusive):
+        if key:
+            by_inclusive.setdefault(key, []).append(index)
     for key, indexes in by_inclusive.items():
         rate = sum((rate for _name, rate in key), ZERO)
         total = sum((amounts[i] for i in indexes), ZERO)
@@ -145,12 +154,11 @@ def _nets(lines: Sequence[Line], amounts: list[Decimal], currency: str) -> list[
     return nets
 
 
-def _line_amount(line: Line, currency: str, field: str, errors: list[FieldError]) -> Decimal:
+def _line_amount(line: Line, currency: str, index: int, errors: list[FieldError]) -> Decimal:
     gross = line.quantity * line.unit_price
-    return round_money(
-        gross - _discount_amount(line.discount, gross, currency, f"{field}.discount", errors, exact=True),
-        currency,
-    )
+    if line.discount is not None:  # the field named only when there is one (the editor sends 1,000 lines)
+        gross -= _discount_amount(line.discount, gross, currency, f"lines.{index}.discount", errors, exact=True)
+    return round_money(gross, currency)
 
 
 def _discount_amount(
