@@ -1,6 +1,6 @@
 """An issued invoice or credit note as EN 16931 data: the business terms
 (BT-…) and groups (BG-…) of the European standard, keyed by their ids, for
-the `factur-x` library to write as CII XML (documents.facturx). Pure: the
+documents.facturx to write as CII XML. Pure: the
 amounts are the stored ones, which the totals function computed.
 
 How our invoices map onto the standard:
