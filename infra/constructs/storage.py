@@ -17,6 +17,11 @@ PENDING_TTL = Duration.days(1)
 # leaves a noncurrent version, kept this long for a mistaken delete, then gone.
 ATTACHMENTS_PREFIX = "attachments/"
 DELETED_ATTACHMENT_TTL = Duration.days(30)
+# The render state of a large PDF's version (logic/documents.py): queued,
+# started, failed. Its longest meaning is a failure held an hour; a day later
+# it is only clutter.
+RENDERS_PREFIX = "renders/"
+RENDER_STATE_TTL = Duration.days(1)
 INCOMPLETE_UPLOAD_TTL = Duration.days(1)
 # Server access logs name the caller's IP (a customer downloading a PDF):
 # kept as long as the API's access logs, then deleted.
@@ -105,7 +110,7 @@ class Storage(Construct):
             # role here may delete a version (s3:DeleteObjectVersion).
             versioned=True,
             # Invoices are legal documents (ten years in France): no expiration
-            # outside pending/, and the bucket outlives the stack.
+            # outside pending/ and renders/, and the bucket outlives the stack.
             removal_policy=RemovalPolicy.RETAIN,
             server_access_logs_bucket=access_logs,
             server_access_logs_prefix="documents/",
@@ -134,6 +139,12 @@ class Storage(Construct):
                     # Versioned: expiring only adds a delete marker; this
                     # removes the upload itself a day later.
                     noncurrent_version_expiration=PENDING_TTL,
+                ),
+                s3.LifecycleRule(
+                    id="ExpireRenderStates",
+                    prefix=RENDERS_PREFIX,
+                    expiration=RENDER_STATE_TTL,
+                    noncurrent_version_expiration=RENDER_STATE_TTL,
                 ),
                 s3.LifecycleRule(
                     id="ExpireDeletedAttachments",

@@ -424,7 +424,7 @@ def test_only_the_frontend_may_post_uploads_to_the_documents_bucket(stack: Invoi
     assert rule["AllowedOrigins"] == DEFAULT_FRONTEND_ORIGINS.split(",")
 
 
-def test_the_documents_bucket_aborts_stale_multipart_uploads_and_expires_only_uploads_and_deleted_attachments(
+def test_the_documents_bucket_aborts_stale_multipart_uploads_and_expires_only_uploads_renders_and_deleted_files(
     stack: InvoicingStack, cfn: dict[str, Any]
 ) -> None:
     rules = cfn["Resources"][logical_id(stack.storage.documents_bucket)]["Properties"]["LifecycleConfiguration"][
@@ -434,13 +434,16 @@ def test_the_documents_bucket_aborts_stale_multipart_uploads_and_expires_only_up
     assert any(rule.get("AbortIncompleteMultipartUpload") == {"DaysAfterInitiation": 1} for rule in rules)
     pending = [rule for rule in rules if rule.get("Prefix") == "pending/"]
     assert [rule.get("ExpirationInDays") for rule in pending] == [1]
+    [renders] = [rule for rule in rules if rule.get("Prefix") == "renders/"]
+    assert renders["ExpirationInDays"] == 1
+    assert renders["NoncurrentVersionExpiration"] == {"NoncurrentDays": 1}
     [deleted] = [rule for rule in rules if rule.get("Prefix") == "attachments/"]
     assert deleted["NoncurrentVersionExpiration"] == {"NoncurrentDays": 30}
     assert "ExpirationInDays" not in deleted  # a listed attachment never expires
     # Invoices are kept ten years: nothing else ever expires or moves to
     # another storage class, and no version is deleted there.
     for rule in rules:
-        if rule.get("Prefix") not in ("pending/", "attachments/"):
+        if rule.get("Prefix") not in ("pending/", "renders/", "attachments/"):
             assert "Prefix" not in rule, f"unexpected prefix in {rule}"
             assert "Filter" not in rule, f"unexpected filter in {rule}"
             assert (

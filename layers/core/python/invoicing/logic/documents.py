@@ -209,9 +209,11 @@ def _write_state(deps: Deps, pdf: _Pdf, state: dict[str, Any], if_absent: bool =
 
 
 def _state_key(pdf_key: str) -> str:
-    """`{tenant}/renders/…`, beside the tenant's documents, never under a PDF's own key."""
+    """`renders/{tenant}/…`: under a prefix of their own, which the bucket
+    expires after a day (infra/constructs/storage.py), when the longest
+    state (a failure, held an hour) means nothing any more."""
     tenant, rest = pdf_key.split("/", 1)
-    return f"{tenant}/renders/{rest.removesuffix('.pdf')}.json"
+    return f"renders/{tenant}/{rest.removesuffix('.pdf')}.json"
 
 
 def _now_s(deps: Deps) -> int:
