@@ -46,3 +46,19 @@ def test_after_loading_every_handler_the_collector_runs_and_skips_what_loaded():
     states = json.loads(done.stdout.splitlines()[-1])
     assert all(enabled for enabled, _frozen in states)
     assert states[0][1] > 10_000  # the first handler's modules, frozen
+
+
+def test_no_function_loads_the_response_models():
+    """Routes name their response models; only the OpenAPI document's writer
+    loads them (invoicing.models.responses): 50 classes no request uses."""
+    names = [fn.module for fn in wiring.FUNCTIONS]
+    code = (
+        "import importlib, sys\n"
+        f"for name in {names!r}:\n"
+        "    importlib.import_module(name)\n"
+        "print('invoicing.models.responses' in sys.modules, 'invoicing.models.invoices' in sys.modules)\n"
+    )
+    env = {**os.environ, **wiring.FUNCTION_ENVIRONMENT, "AWS_DEFAULT_REGION": "eu-west-3"}
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+
+    assert done.stdout.splitlines()[-1] == "False True"  # the request models are loaded, the response models not

@@ -37,7 +37,7 @@ from invoicing.domain.errors import (
 from invoicing.domain.money import UnknownCurrency
 from invoicing.domain.tenants import is_tenant_name
 from invoicing.logic.retry import time_budget
-from invoicing.models.common import UNION_TAGS, ErrorResponse
+from invoicing.models.common import UNION_TAGS
 from invoicing.settings import settings
 from invoicing.transient import code_of, is_transient
 
@@ -116,20 +116,33 @@ def if_match(app: APIGatewayRestResolver | Router) -> int | None:
     return int(value)
 
 
+# A route names its response models (invoicing.models.responses) under this key;
+# openapi_document puts the models in their place when it writes the document.
+# A function never loads them: Powertools makes a field of each model a route
+# declares, the first time the route is called.
+MODEL_NAME = "x-model-name"
+
+
+def named(model: str) -> dict[str, Any]:
+    """A response's JSON content: the model, by its name in invoicing.models.responses."""
+    return {JSON: {MODEL_NAME: model}}
+
+
 ERRORS: dict[int, dict[str, Any]] = {
-    int(status): {"description": description, "content": {JSON: {"model": ErrorResponse}}}
+    int(status): {"description": description, "content": named("ErrorResponse")}
     for status, description in openapi.ERRORS.items()
 }
 # A route's own sense of a status, where it is not the general one.
 ERRORS[415] = {**ERRORS[415], "description": "A file of a type not taken, or not of the type it claims"}
 
 
-def responses(status: int, description: str, model: Any = None, *errors: int) -> dict[int, Any]:
-    """OpenAPI responses of a route: its success and the errors it has of
-    its own (those every route has, invoicing.api.openapi adds)."""
+def responses(status: int, description: str, model: str | None = None, *errors: int) -> dict[int, Any]:
+    """OpenAPI responses of a route: its success (`model`: the name of its
+    model in invoicing.models.responses) and the errors it has of its own
+    (those every route has, invoicing.api.openapi adds)."""
     success: dict[str, Any] = {"description": description}
     if model is not None:
-        success["content"] = {JSON: {"model": model}}
+        success["content"] = named(model)
     return {status: success, **{code: ERRORS[code] for code in errors}}
 
 
@@ -311,6 +324,7 @@ def openapi_document(app: APIGatewayRestResolver) -> str:
     the platform's rules (invoicing.api.openapi), as committed."""
     from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 
+    _with_models(app)
     generated = json.loads(
         app.get_openapi_json_schema(
             title="Invoicing API",
@@ -323,3 +337,23 @@ def openapi_document(app: APIGatewayRestResolver) -> str:
         )
     )
     return openapi.dumps(openapi.finish(generated))
+
+
+def _with_models(app: APIGatewayRestResolver) -> None:
+    """Each route's responses with their models in place of their names
+    (Powertools keeps a resolver's routes in these two lists; a route's
+    fields, made from its responses, are made again)."""
+    from invoicing.models import responses as models
+
+    def resolved(content: dict[str, Any]) -> dict[str, Any]:
+        return {
+            media: {"model": getattr(models, body[MODEL_NAME])} if MODEL_NAME in body else body
+            for media, body in content.items()
+        }
+
+    for route in app._static_routes + app._dynamic_routes:
+        route.responses = {
+            status: {**response, "content": resolved(response["content"])} if "content" in response else response
+            for status, response in (route.responses or {}).items()
+        }
+        route._dependant = None

@@ -2,7 +2,7 @@
 formats of French business identifiers, checked once, here."""
 
 import re
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Generic, Literal, Self, TypeVar
 
@@ -268,11 +268,6 @@ def _distinct_taxes(taxes: list[TaxIn]) -> list[TaxIn]:
 Taxes = Annotated[list[TaxIn], Field(max_length=10), AfterValidator(_distinct_taxes)]
 
 
-class Timestamps(Output):
-    created_at: datetime
-    updated_at: datetime
-
-
 ItemT = TypeVar("ItemT")
 
 
@@ -281,38 +276,3 @@ class Page(Model, Generic[ItemT]):
 
     items: list[ItemT]
     next_cursor: str | None
-
-
-class FieldProblem(Model):
-    field: str = Field(description="the field at fault, dotted: lines.3.discount.value; a header's name")
-    message: str
-
-
-class ErrorBody(Model):
-    code: str = Field(description="what went wrong, for code: validation_error, not_found, stale_version, busy…")
-    message: str = Field(description="what went wrong, for people")
-    fields: list[FieldProblem] = Field(default=[], description="each field at fault (4xx of a bad input)")
-
-
-class ErrorResponse(Model):
-    """Every error the API answers, whatever its status."""
-
-    error: ErrorBody
-
-
-class Logo(Output):
-    id: str
-    content_type: Literal["image/png", "image/jpeg"]
-    size: int
-    uploaded_at: datetime
-
-
-class DiscountOut(Output):
-    type: Literal["percentage", "fixed"]
-    value: Amount
-
-
-class TaxOut(Output):
-    name: str
-    rate: Amount = Field(description="a percentage: 20, 5.5")
-    inclusive: bool = Field(default=False, description="the price includes it")

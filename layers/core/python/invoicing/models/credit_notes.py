@@ -1,14 +1,12 @@
 """Wire models of credit notes (avoirs, SPEC §6.1): what an issued invoice
 is reduced by, as a numbered document of its own."""
 
-from datetime import date, datetime
-from typing import Literal, Self
+from typing import Self
 
 from pydantic import Field, model_validator
 
-from invoicing.models.common import Amount, DiscountOut, Input, Model, MoneyIn, Output, Text
-from invoicing.models.delivery import Delivery
-from invoicing.models.invoices import InvoiceTotals, LineOut, Lines
+from invoicing.models.common import Input, MoneyIn, Text
+from invoicing.models.invoices import Lines
 
 
 class CreditNoteIn(Input):
@@ -32,27 +30,3 @@ class CreditNoteIn(Input):
         if self.lines is not None and not self.lines:
             raise ValueError("a credit note has at least one line")
         return self
-
-
-class CreditNote(Output):
-    id: str
-    number: str = Field(description="from the credit notes' own series (AV-1, …)")
-    status: Literal["issued"]
-    invoice_id: str
-    invoice_number: str
-    invoice_issue_date: date
-    currency: str
-    issue_date: date
-    reason: str | None
-    lines: list[LineOut]
-    discount: DiscountOut | None
-    totals: InvoiceTotals
-    total: Amount = Field(description="tax included: what the invoice asks less")
-    seller: str = Field(description="the business's name, as the invoice was issued")
-    customer_name: str = Field(description="the client's name, as the invoice was issued")
-    created_at: datetime
-    version: int
-
-
-class CreditNoteDeliveries(Model):
-    deliveries: list[Delivery] = Field(description="one per recipient and channel; the invoice lists them too")

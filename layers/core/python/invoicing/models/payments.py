@@ -1,12 +1,11 @@
 """Wire models of payments (SPEC §5 `payments`, §6): one shape per method,
 told apart by `method`."""
 
-from datetime import date, datetime
 from typing import Annotated, Literal, Self
 
 from pydantic import Field, model_validator
 
-from invoicing.models.common import UNION_TAGS, Amount, Day, Id, Input, Model, MoneyIn, Output, ShortText, Text
+from invoicing.models.common import UNION_TAGS, Day, Id, Input, MoneyIn, ShortText, Text
 
 PositiveAmount = Annotated[MoneyIn, Field(gt=0, description="in the invoice's currency, e.g. 250.00")]
 
@@ -61,50 +60,7 @@ PaymentIn = Annotated[CashPayment | BankTransferPayment | ChequePayment | CardPa
 UNION_TAGS.update(("cash", "bank_transfer", "cheque", "card"))
 
 
-class Payment(Output):
-    id: str
-    method: Literal["cash", "bank_transfer", "cheque", "card"]
-    amount: Amount = Field(description="what it paid toward the invoice (tip apart)")
-    paid_at: date = Field(description="the day the money was received")
-    instalment_id: str | None = Field(description="the instalment it was meant for, if one was named")
-    source: Literal["manual", "stripe"] = Field(description="recorded by the business, or by Stripe's events")
-    tip: Amount = Field(description="a tip paid with it, never part of the invoice's amounts")
-    amount_refunded: Amount = Field(description="of the amount, what was refunded since: it is due again")
-    status: Literal["succeeded", "cancelled"] = Field(description="cancelled: recorded by mistake, kept, owed again")
-    recorded_at: datetime
-    cancelled_at: datetime | None = None
-    cancel_reason: str | None = None
-    notes: str | None = Field(default=None, description="cash")
-    reference: str | None = Field(default=None, description="bank_transfer: the transfer's reference")
-    cheque_number: str | None = Field(default=None, description="cheque")
-    brand: str | None = Field(default=None, description="card")
-    last4: str | None = Field(default=None, description="card")
-    tip_refunded: Amount | None = Field(default=None, description="Stripe: of the tip, what was refunded")
-    stripe_payment_intent: str | None = Field(default=None, description="Stripe: the PaymentIntent")
-    stripe_amount_received: Amount | None = Field(default=None, description="Stripe: what it received, tip included")
-
-
 class PaymentCancel(Input):
     reason: Annotated[str, Field(min_length=1, max_length=500, examples=["Chèque revenu impayé"])] = Field(
         description="why the payment is cancelled, kept with it"
     )
-
-
-class PaymentList(Model):
-    items: list[Payment]
-    next_cursor: str | None
-
-
-class InvoicePosition(Output):
-    """Where the invoice stands after the payment."""
-
-    status: Literal["open", "partially_paid", "paid", "void"]
-    amount_paid: Amount
-    amount_due: Amount
-    version: int
-
-
-class PaymentRecorded(Payment):
-    """`POST /invoices/{id}/payments`: the payment, and where the invoice stands after it."""
-
-    invoice: InvoicePosition

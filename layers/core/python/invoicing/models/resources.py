@@ -1,38 +1,32 @@
 """Wire models of the business profile, customers and products."""
 
-from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Literal, get_args
 
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
 from invoicing.models.common import (
     Address,
-    Amount,
     Bic,
     Currency,
     Email,
     Iban,
     Input,
-    Logo,
     MoneyIn,
     Name,
-    Output,
-    Page,
     Phone,
     Price,
     ReadBack,
     ShortText,
     Siren,
     Taxes,
-    TaxOut,
     Text,
     VatNumber,
     Version,
     one_line,
     patch_of,
 )
-from invoicing.models.settings import LateFees, LateFeesOut, Reminders
+from invoicing.models.settings import LateFees, Reminders
 
 
 def _prefix(value: str) -> str:
@@ -196,44 +190,6 @@ class BusinessIn(ReadBack):
 BusinessPatch = patch_of(BusinessIn, "BusinessPatch")
 
 
-class Business(Output):
-    """The profile; until it is first saved, its defaults at version 0, without a name or timestamps."""
-
-    id: str
-    legal_name: str | None
-    legal_form: LegalForm | None
-    address: Address | None
-    email: str | None
-    phone: str | None
-    siren: str | None
-    vat_number: str | None
-    share_capital: Amount | None
-    trade_register: TradeRegister | None
-    logo_url: str | None
-    invoice_number_prefix: str
-    credit_note_prefix: str
-    iban: str | None
-    bic: str | None
-    default_currency: str
-    payment_terms_days: int
-    default_terms: str | None
-    default_notes: str | None
-    late_fees: LateFeesOut | None
-    reminders: Reminders
-    early_payment_terms: str | None
-    receipts: Literal["every_payment", "when_paid", "never"]
-    locale: Literal["fr-FR", "en"]
-    operations: Literal["goods", "services", "mixed"]
-    vat_franchise: bool
-    vat_on_debits: bool
-    stripe_account_id: str | None
-    sender_email: str | None
-    logo: Logo | None = Field(description="set with POST /business/logo, shown on the documents")
-    version: Version
-    created_at: datetime | None
-    updated_at: datetime | None
-
-
 class CustomerIn(ReadBack):
     name: Name
     kind: Literal["business", "individual"] = Field(
@@ -261,32 +217,6 @@ class CustomerIn(ReadBack):
 CustomerPatch = patch_of(CustomerIn, "CustomerPatch")
 
 
-class CustomerSnapshot(Output):
-    """The client as an invoice was issued to it (its own copy, never changed since)."""
-
-    id: str
-    name: str
-    kind: Literal["business", "individual"] = "business"
-    email: str | None
-    phone: str | None
-    address: Address | None
-    siren: str | None
-    vat_number: str | None
-    notes: str | None
-    stripe_customer_id: str | None
-
-
-class Customer(CustomerSnapshot):
-    kind: Literal["business", "individual"]
-    version: Version
-    created_at: datetime
-    updated_at: datetime
-
-
-class CustomerPage(Page[Customer]):
-    """A page of customers: follow `next_cursor` until it is null."""
-
-
 class ProductIn(ReadBack):
     name: Name
     description: Text | None = None
@@ -299,23 +229,6 @@ class ProductIn(ReadBack):
 ProductPatch = patch_of(ProductIn, "ProductPatch")
 
 
-class Product(Output):
-    id: str
-    name: str
-    description: str | None
-    unit_price: Amount
-    currency: str
-    unit: str | None
-    taxes: list[TaxOut]
-    version: Version
-    created_at: datetime
-    updated_at: datetime
-
-
-class ProductPage(Page[Product]):
-    """A page of products: follow `next_cursor` until it is null."""
-
-
 class LogoIn(Input):
     content_type: Literal["image/png", "image/jpeg"]
     size: Annotated[int, Field(ge=1, description="bytes; at most 512 KiB (524,288)")]
@@ -323,10 +236,3 @@ class LogoIn(Input):
 
 class LogoConfirm(Input):
     id: Annotated[str, Field(pattern=r"^logo_[0-9A-Z]{26}$", description="the id the upload form came with")]
-
-
-class LogoUpload(Output):
-    id: str = Field(description="send it to POST /business/logo/confirm once uploaded")
-    content_type: str
-    upload: dict[str, Any] = Field(description="{url, fields}: POST a multipart form, the fields then the file")
-    expires_in: int

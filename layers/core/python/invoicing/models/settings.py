@@ -1,13 +1,12 @@
 """Invoice settings shared by the business defaults and each invoice:
 late fees, tips, payment methods and the payment schedule (SPEC §6)."""
 
-from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import Field, model_validator
 
-from invoicing.models.common import Amount, Day, Input, MoneyIn, Output, Percentage
+from invoicing.models.common import Day, Input, MoneyIn, Percentage
 
 
 class Frequency(Input):
@@ -77,32 +76,3 @@ class PaymentSchedule(Input):
 
 
 # -- as responses show them: amounts and rates as decimal strings ---------------------------
-
-
-class LateFeesOut(Output):
-    enabled: bool
-    type: Literal["fixed", "percentage"]
-    value: Amount = Field(description="a percentage of the balance, or a flat amount")
-    frequency: Frequency
-    grace_days: int
-    max_fees: int | None = None
-
-
-class TipsOut(Output):
-    enabled: bool
-    percentages: list[Amount] = Field(default=[], description="offered on the hosted page, when enabled")
-
-
-class InstalmentOut(Output):
-    id: str = Field(description="ins_1, ins_2, …: in schedule order")
-    due_date: date
-    value: Amount = Field(description="a percentage of the total, or an amount, as the schedule's type says")
-    amount: Amount = Field(description="what it asks")
-    amount_paid: Amount
-    amount_due: Amount
-    status: Literal["pending", "paid"]
-
-
-class PaymentScheduleOut(Output):
-    type: Literal["percentage", "fixed"]
-    instalments: list[InstalmentOut]

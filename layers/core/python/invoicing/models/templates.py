@@ -2,31 +2,24 @@
 without its customer, dates, number or payments; its schedule as offsets
 from the issue date."""
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import Field
 
 from invoicing.models.common import (
-    Amount,
     Currency,
     Day,
     DiscountIn,
-    DiscountOut,
     Id,
     Input,
     MoneyIn,
     Name,
-    Output,
-    Page,
     ReadBack,
-    TaxOut,
     Text,
-    Version,
     patch_of,
 )
 from invoicing.models.invoices import Lines
-from invoicing.models.settings import LateFees, LateFeesOut, PaymentMethods, Tips, TipsOut
+from invoicing.models.settings import LateFees, PaymentMethods, Tips
 
 
 class OffsetInstalment(Input):
@@ -56,51 +49,6 @@ class TemplateIn(ReadBack):
 
 
 TemplatePatch = patch_of(TemplateIn, "TemplatePatch")
-
-
-class OffsetInstalmentOut(Output):
-    days_after_issue: int
-    value: Amount
-
-
-class OffsetScheduleOut(Output):
-    type: Literal["percentage", "fixed"]
-    instalments: list[OffsetInstalmentOut]
-
-
-class TemplateLineOut(Output):
-    """A template's line: what it leaves out, the product it names gives when an invoice is made."""
-
-    product_id: str | None
-    name: str | None
-    description: str | None
-    quantity: Amount
-    unit_price: Amount | None
-    unit: str | None
-    discount: DiscountOut | None
-    taxes: list[TaxOut] | None
-
-
-class Template(Output):
-    id: str
-    name: str
-    currency: str | None
-    lines: list[TemplateLineOut]
-    discount: DiscountOut | None
-    notes: str | None
-    terms: str | None
-    late_fees: LateFeesOut | None
-    tips: TipsOut | None
-    payment_methods: PaymentMethods | None
-    payment_terms_days: int | None
-    payment_schedule: OffsetScheduleOut | None
-    version: Version
-    created_at: datetime
-    updated_at: datetime
-
-
-class TemplatePage(Page[Template]):
-    """A page of templates: follow `next_cursor` until it is null."""
 
 
 class FromInvoice(Input):

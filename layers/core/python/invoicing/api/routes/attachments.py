@@ -8,16 +8,11 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from invoicing.adapters.live import deps
 from invoicing.api.http import json_response, responses, tenant_of
 from invoicing.api.routes.common import InvoiceId, created, no_content
-from invoicing.models.common import Model
-from invoicing.models.invoices import Attachment, AttachmentIn, AttachmentLink, AttachmentUpload
-from invoicing.models.resources import Business, LogoConfirm, LogoIn, LogoUpload
+from invoicing.models.invoices import AttachmentIn
+from invoicing.models.resources import LogoConfirm, LogoIn
 
 router = Router()
 AttachmentId = Annotated[str, Path(alias="attachment_id", max_length=64)]
-
-
-class AttachmentList(Model):
-    items: list[Attachment]
 
 
 @router.post(
@@ -25,7 +20,7 @@ class AttachmentList(Model):
     operation_id="requestAttachmentUpload",
     tags=["Attachments"],
     summary="Reserve an attachment on a draft: upload the file with the form, then confirm",
-    responses=responses(201, "The upload form (a pre-signed S3 POST)", AttachmentUpload, 404, 409, 415, 503),
+    responses=responses(201, "The upload form (a pre-signed S3 POST)", "AttachmentUpload", 404, 409, 415, 503),
 )
 def request_attachment(invoice_id: InvoiceId, body: Annotated[AttachmentIn, Body()]):
     from invoicing.logic import attachments
@@ -39,7 +34,7 @@ def request_attachment(invoice_id: InvoiceId, body: Annotated[AttachmentIn, Body
     operation_id="confirmAttachment",
     tags=["Attachments"],
     summary="Check the uploaded file (size, type from its bytes) and list it on the invoice",
-    responses=responses(200, "The attachment", Attachment, 404, 409, 415, 503),
+    responses=responses(200, "The attachment", "Attachment", 404, 409, 415, 503),
 )
 def confirm_attachment(invoice_id: InvoiceId, attachment_id: AttachmentId):
     from invoicing.logic import attachments
@@ -53,7 +48,7 @@ def confirm_attachment(invoice_id: InvoiceId, attachment_id: AttachmentId):
     operation_id="listAttachments",
     tags=["Attachments"],
     summary="The invoice's confirmed attachments",
-    responses=responses(200, "The attachments, in upload order", AttachmentList, 404),
+    responses=responses(200, "The attachments, in upload order", "AttachmentList", 404),
 )
 def list_attachments(invoice_id: InvoiceId):
     from invoicing.logic import attachments
@@ -66,7 +61,7 @@ def list_attachments(invoice_id: InvoiceId):
     operation_id="getAttachment",
     tags=["Attachments"],
     summary="An attachment and a link that downloads it, valid a few minutes",
-    responses=responses(200, "The attachment and its link", AttachmentLink, 404),
+    responses=responses(200, "The attachment and its link", "AttachmentLink", 404),
 )
 def get_attachment(invoice_id: InvoiceId, attachment_id: AttachmentId):
     from invoicing.logic import attachments
@@ -96,7 +91,7 @@ def delete_attachment(invoice_id: InvoiceId, attachment_id: AttachmentId):
     operation_id="requestLogoUpload",
     tags=["Business"],
     summary="The form that uploads the business's logo (PNG or JPEG, 512 KiB at most)",
-    responses=responses(201, "The upload form (a pre-signed S3 POST)", LogoUpload),
+    responses=responses(201, "The upload form (a pre-signed S3 POST)", "LogoUpload"),
 )
 def request_logo(body: Annotated[LogoIn, Body()]):
     from invoicing.logic import logo
@@ -110,7 +105,7 @@ def request_logo(body: Annotated[LogoIn, Body()]):
     operation_id="confirmLogo",
     tags=["Business"],
     summary="Check the uploaded logo and put it on the documents issued from now on",
-    responses=responses(200, "The business profile", Business, 409, 415, 503),
+    responses=responses(200, "The business profile", "Business", 409, 415, 503),
 )
 def confirm_logo(body: Annotated[LogoConfirm, Body()]):
     from invoicing.logic import logo

@@ -6,25 +6,23 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from invoicing.adapters.live import deps
-from invoicing.api.http import JSON, json_response, responses, tenant_of
+from invoicing.api.http import json_response, named, responses, tenant_of
 from invoicing.api.openapi import RESPONSE_HEADERS
 from invoicing.api.routes.common import CreditNoteId, InvoiceId
-from invoicing.models.common import ErrorResponse
-from invoicing.models.invoices import PdfLink, PdfRendering
 
 router = Router()
 
 PDF_RESPONSES = {
-    **responses(200, "A pre-signed URL of the PDF", PdfLink, 404),
+    **responses(200, "A pre-signed URL of the PDF", "PdfLink", 404),
     202: {
         "description": "Not stored yet, and too large to render while the request waits: it is being rendered; "
         "ask again after Retry-After",
         "headers": {"Retry-After": RESPONSE_HEADERS["Retry-After"]},
-        "content": {JSON: {"model": PdfRendering}}},
+        "content": named("PdfRendering")},
     503: {
         "description": "Busy, or the PDF could not be rendered (pdf_render_failed): it is tried again after "
         "Retry-After",
-        "content": {JSON: {"model": ErrorResponse}},
+        "content": named("ErrorResponse"),
     },
 }  # fmt: skip
 

@@ -12,11 +12,11 @@ from invoicing.api.http import if_match, json_response, public_url, responses, t
 from invoicing.api.routes.common import CreditNoteId, Cursor, InvoiceId, Limit, PaymentId, created, no_content, page
 from invoicing.logic import catalog, invoices
 from invoicing.models.common import Id
-from invoicing.models.credit_notes import CreditNote, CreditNoteDeliveries, CreditNoteIn
+from invoicing.models.credit_notes import CreditNoteIn
 from invoicing.models.delivery import SendRequest
-from invoicing.models.invoices import Invoice, InvoiceIn, InvoicePage, InvoicePatch, VersionIn
-from invoicing.models.payments import PaymentCancel, PaymentIn, PaymentList, PaymentRecorded
-from invoicing.models.templates import FromInvoice, Template
+from invoicing.models.invoices import InvoiceIn, InvoicePatch, VersionIn
+from invoicing.models.payments import PaymentCancel, PaymentIn
+from invoicing.models.templates import FromInvoice
 
 router = Router()
 
@@ -39,7 +39,7 @@ OptionalVersion = Annotated[VersionIn | None, Body()]
     operation_id="createInvoice",
     tags=["Invoices"],
     summary="Create a draft invoice",
-    responses=responses(201, "The draft", Invoice, 409),
+    responses=responses(201, "The draft", "Invoice", 409),
 )
 def create_invoice(body: Annotated[InvoiceIn, Body()]):
     doc = invoices.create_invoice(deps(), tenant_of(router), body)
@@ -51,7 +51,7 @@ def create_invoice(body: Annotated[InvoiceIn, Body()]):
     operation_id="listInvoices",
     tags=["Invoices"],
     summary="List invoices, newest first (overdue: oldest due first)",
-    responses=responses(200, "A page of invoice summaries", InvoicePage),
+    responses=responses(200, "A page of invoice summaries", "InvoicePage"),
 )
 def list_invoices(
     limit: Limit = 50,
@@ -77,7 +77,7 @@ def list_invoices(
     operation_id="getInvoice",
     tags=["Invoices"],
     summary="Get an invoice",
-    responses=responses(200, "The invoice", Invoice, 404),
+    responses=responses(200, "The invoice", "Invoice", 404),
 )
 def get_invoice(invoice_id: InvoiceId):
     tenant = tenant_of(router)
@@ -89,7 +89,7 @@ def get_invoice(invoice_id: InvoiceId):
     operation_id="updateInvoice",
     tags=["Invoices"],
     summary="Change a draft (send its version)",
-    responses=responses(200, "The draft", Invoice, 404, 409),
+    responses=responses(200, "The draft", "Invoice", 404, 409),
 )
 def update_invoice(invoice_id: InvoiceId, body: Annotated[InvoicePatch, Body()]):
     doc = invoices.update_invoice(deps(), tenant_of(router), invoice_id, body, if_match(router))
@@ -113,7 +113,7 @@ def delete_invoice(invoice_id: InvoiceId):
     operation_id="markInvoiceSent",
     tags=["Invoices"],
     summary="Finalize without delivery: number it, snapshot business and customer",
-    responses=responses(200, "The issued invoice, with its payment_link", Invoice, 404, 409, 503),
+    responses=responses(200, "The issued invoice, with its payment_link", "Invoice", 404, 409, 503),
 )
 def mark_sent(invoice_id: InvoiceId, body: OptionalVersion = None):
     version = _version(body)
@@ -129,7 +129,7 @@ def mark_sent(invoice_id: InvoiceId, body: OptionalVersion = None):
     operation_id="voidInvoice",
     tags=["Invoices"],
     summary="Void an issued invoice (kept, never deleted)",
-    responses=responses(200, "The void invoice", Invoice, 404, 409),
+    responses=responses(200, "The void invoice", "Invoice", 404, 409),
 )
 def void(invoice_id: InvoiceId, body: OptionalVersion = None):
     """Voiding keeps the invoice: a credit note takes off what is left of it (logic.credit_notes)."""
@@ -145,7 +145,7 @@ def void(invoice_id: InvoiceId, body: OptionalVersion = None):
     operation_id="issueCreditNote",
     tags=["Credit notes"],
     summary="Issue a credit note (avoir) on an issued invoice: lines credited, or an amount tax included",
-    responses=responses(201, "The credit note; the invoice lists it and asks that much less", CreditNote, 404, 409),
+    responses=responses(201, "The credit note; the invoice lists it and asks that much less", "CreditNote", 404, 409),
 )
 def issue_credit_note(invoice_id: InvoiceId, body: Annotated[CreditNoteIn, Body()]):
     from invoicing.logic import credit_notes
@@ -160,7 +160,7 @@ def issue_credit_note(invoice_id: InvoiceId, body: Annotated[CreditNoteIn, Body(
     operation_id="sendCreditNote",
     tags=["Credit notes"],
     summary="Send the credit note by e-mail and/or SMS (to the invoice's client unless named); sent next",
-    responses=responses(202, "The credit note's deliveries", CreditNoteDeliveries, 404),
+    responses=responses(202, "The credit note's deliveries", "CreditNoteDeliveries", 404),
 )
 def send_credit_note(credit_note_id: CreditNoteId, body: Annotated[SendRequest | None, Body()] = None):
     from invoicing.logic import delivery
@@ -175,7 +175,7 @@ def send_credit_note(credit_note_id: CreditNoteId, body: Annotated[SendRequest |
     operation_id="getCreditNote",
     tags=["Credit notes"],
     summary="A credit note",
-    responses=responses(200, "The credit note", CreditNote, 404),
+    responses=responses(200, "The credit note", "CreditNote", 404),
 )
 def get_credit_note(credit_note_id: CreditNoteId):
     from invoicing.logic import credit_notes
@@ -188,7 +188,7 @@ def get_credit_note(credit_note_id: CreditNoteId):
     operation_id="duplicateInvoice",
     tags=["Invoices"],
     summary="A new draft copy (new name, no number)",
-    responses=responses(201, "The new draft", Invoice, 404, 409),
+    responses=responses(201, "The new draft", "Invoice", 404, 409),
 )
 def duplicate(invoice_id: InvoiceId):
     doc = invoices.duplicate_invoice(deps(), tenant_of(router), invoice_id)
@@ -200,7 +200,7 @@ def duplicate(invoice_id: InvoiceId):
     operation_id="createTemplateFromInvoice",
     tags=["Templates"],
     summary="A template from the invoice: its content, without customer, dates, number or payments",
-    responses=responses(201, "The template", Template, 404, 409),
+    responses=responses(201, "The template", "Template", 404, 409),
 )
 def template_from_invoice(invoice_id: InvoiceId, body: Annotated[FromInvoice | None, Body()] = None):
     from invoicing.logic import templates as use_cases
@@ -214,7 +214,7 @@ def template_from_invoice(invoice_id: InvoiceId, body: Annotated[FromInvoice | N
     operation_id="sendInvoice",
     tags=["Invoices"],
     summary="Send the invoice by e-mail and/or SMS (a draft is finalized first); the sending happens next",
-    responses=responses(202, "The invoice, with its deliveries", Invoice, 404, 409, 503),
+    responses=responses(202, "The invoice, with its deliveries", "Invoice", 404, 409, 503),
 )
 def send_invoice(invoice_id: InvoiceId, body: Annotated[SendRequest | None, Body()] = None):
     from invoicing.logic import delivery
@@ -233,7 +233,9 @@ def send_invoice(invoice_id: InvoiceId, body: Annotated[SendRequest | None, Body
     tags=["Payments"],
     summary="Record a payment received (cash, transfer, cheque, card charged elsewhere), "
     "or charge a card the client saved (card with payment_method_id)",
-    responses=responses(201, "The payment, and where the invoice stands after it", PaymentRecorded, 402, 404, 409, 503),
+    responses=responses(
+        201, "The payment, and where the invoice stands after it", "PaymentRecorded", 402, 404, 409, 503
+    ),
 )
 def record_payment(invoice_id: InvoiceId, body: Annotated[PaymentIn, Body()]):
     from invoicing.logic import payments
@@ -263,7 +265,7 @@ def record_payment(invoice_id: InvoiceId, body: Annotated[PaymentIn, Body()]):
     summary="Cancel a payment recorded by mistake: kept, marked cancelled, its amount owed again "
     "(a Stripe payment is refunded through Stripe instead: 409)",
     responses=responses(
-        200, "The payment, cancelled, and where the invoice stands after it", PaymentRecorded, 404, 409
+        200, "The payment, cancelled, and where the invoice stands after it", "PaymentRecorded", 404, 409
     ),
 )
 def cancel_payment(invoice_id: InvoiceId, payment_id: PaymentId, body: Annotated[PaymentCancel, Body()]):
@@ -277,7 +279,7 @@ def cancel_payment(invoice_id: InvoiceId, payment_id: PaymentId, body: Annotated
     operation_id="listPayments",
     tags=["Payments"],
     summary="The invoice's payments, oldest first",
-    responses=responses(200, "A page of payments", PaymentList, 404),
+    responses=responses(200, "A page of payments", "PaymentList", 404),
 )
 def list_payments(invoice_id: InvoiceId, limit: Limit = 50, cursor: Cursor = None):
     from invoicing.logic import payments

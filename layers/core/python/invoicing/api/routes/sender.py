@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from invoicing.adapters.live import deps, messenger
 from invoicing.api.http import json_response, responses, tenant_of
 from invoicing.api.routes.common import no_content
-from invoicing.models.delivery import Sender, SenderCode, SenderIn
+from invoicing.models.delivery import SenderCode, SenderIn
 
 router = Router()
 
@@ -18,7 +18,7 @@ router = Router()
     operation_id="getSender",
     tags=["Business"],
     summary="The address the invoices' e-mails come from",
-    responses=responses(200, "The sender address", Sender),
+    responses=responses(200, "The sender address", "Sender"),
 )
 def get_sender():
     from invoicing.logic import sender
@@ -31,7 +31,7 @@ def get_sender():
     operation_id="requestSenderCode",
     tags=["Business"],
     summary="E-mail a code to the address the invoices should come from",
-    responses=responses(202, "The code is on its way; confirm it", Sender, 409, 429, 503),
+    responses=responses(202, "The code is on its way; confirm it", "Sender", 409, 429, 503),
 )
 def request_sender_code(body: Annotated[SenderIn, Body()]):
     from invoicing.logic import sender
@@ -44,7 +44,7 @@ def request_sender_code(body: Annotated[SenderIn, Body()]):
     operation_id="confirmSender",
     tags=["Business"],
     summary="The code received: the invoices' e-mails come from the address from now on",
-    responses=responses(200, "The sender address", Sender, 409, 503),
+    responses=responses(200, "The sender address", "Sender", 409, 503),
 )
 def confirm_sender(body: Annotated[SenderCode, Body()]):
     from invoicing.logic import sender

@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from invoicing.api.http import json_response, responses, tenant_of
 from invoicing.logic import totals
-from invoicing.models.invoices import TotalsOut, TotalsRequest
+from invoicing.models.invoices import TotalsRequest
 
 router = Router()
 
@@ -17,7 +17,7 @@ router = Router()
     operation_id="computeTotals",
     tags=["Invoices"],
     summary="Totals for the live preview (nothing stored)",
-    responses=responses(200, "The totals", TotalsOut),
+    responses=responses(200, "The totals", "TotalsOut"),
 )
 def preview_totals(body: Annotated[TotalsRequest, Body()]):
     tenant_of(router)

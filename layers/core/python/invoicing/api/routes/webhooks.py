@@ -6,14 +6,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from invoicing.adapters.live import deps
 from invoicing.api.http import ERRORS, json_response, logger, responses
-from invoicing.models.common import Model
 
 router = Router()
-
-
-class WebhookReceipt(Model):
-    received: bool
-    outcome: str
 
 
 @router.post(
@@ -23,7 +17,7 @@ class WebhookReceipt(Model):
     summary="Stripe's events, signed (Stripe-Signature over the raw body, 300 s tolerance)",
     responses={
         **responses(
-            200, "Taken (recorded, already processed, or not about an invoice of ours)", WebhookReceipt, 413, 422
+            200, "Taken (recorded, already processed, or not about an invoice of ours)", "WebhookReceipt", 413, 422
         ),
         400: {**ERRORS[400], "description": "The signature does not verify (or there is none): nothing recorded"},
     },

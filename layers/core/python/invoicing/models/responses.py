@@ -1,0 +1,576 @@
+"""What the API answers, as the OpenAPI document describes it: every
+response model, in one module that no function imports.
+
+Responses are built as dicts (logic/, documents/view.py); these models
+document them, and the contract tests hold every response to its model
+(a field a response carries that its model does not name is a failure).
+Routes name their response models (`responses(200, "The invoice",
+"Invoice")`); `api.http.openapi_document` reads them from here when it
+writes the document. A function that loaded them would spend about 20 ms
+of its cold start on 50 classes it never uses, and its first request
+building the validators of its route's response models (Powertools makes
+a field of each model a route declares).
+
+The models follow the areas of the API: the common pieces, settings,
+business and customers, deliveries, payments, invoices, credit notes,
+templates (each area's models after those it uses).
+"""
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import Field
+
+from invoicing.models.common import Address, Amount, Model, Output, Page, Version
+from invoicing.models.resources import LegalForm, TradeRegister
+from invoicing.models.settings import Frequency, PaymentMethods, Reminders
+
+# The common pieces, and every error.
+
+
+class Timestamps(Output):
+    created_at: datetime
+    updated_at: datetime
+
+
+class FieldProblem(Model):
+    field: str = Field(description="the field at fault, dotted: lines.3.discount.value; a header's name")
+    message: str
+
+
+class ErrorBody(Model):
+    code: str = Field(description="what went wrong, for code: validation_error, not_found, stale_version, busy…")
+    message: str = Field(description="what went wrong, for people")
+    fields: list[FieldProblem] = Field(default=[], description="each field at fault (4xx of a bad input)")
+
+
+class ErrorResponse(Model):
+    """Every error the API answers, whatever its status."""
+
+    error: ErrorBody
+
+
+class Logo(Output):
+    id: str
+    content_type: Literal["image/png", "image/jpeg"]
+    size: int
+    uploaded_at: datetime
+
+
+class DiscountOut(Output):
+    type: Literal["percentage", "fixed"]
+    value: Amount
+
+
+class TaxOut(Output):
+    name: str
+    rate: Amount = Field(description="a percentage: 20, 5.5")
+    inclusive: bool = Field(default=False, description="the price includes it")
+
+
+# Settings: late fees, tips, payment schedules.
+
+
+class LateFeesOut(Output):
+    enabled: bool
+    type: Literal["fixed", "percentage"]
+    value: Amount = Field(description="a percentage of the balance, or a flat amount")
+    frequency: Frequency
+    grace_days: int
+    max_fees: int | None = None
+
+
+class TipsOut(Output):
+    enabled: bool
+    percentages: list[Amount] = Field(default=[], description="offered on the hosted page, when enabled")
+
+
+class InstalmentOut(Output):
+    id: str = Field(description="ins_1, ins_2, …: in schedule order")
+    due_date: date
+    value: Amount = Field(description="a percentage of the total, or an amount, as the schedule's type says")
+    amount: Amount = Field(description="what it asks")
+    amount_paid: Amount
+    amount_due: Amount
+    status: Literal["pending", "paid"]
+
+
+class PaymentScheduleOut(Output):
+    type: Literal["percentage", "fixed"]
+    instalments: list[InstalmentOut]
+
+
+# The business, customers, products.
+
+
+class Business(Output):
+    """The profile; until it is first saved, its defaults at version 0, without a name or timestamps."""
+
+    id: str
+    legal_name: str | None
+    legal_form: LegalForm | None
+    address: Address | None
+    email: str | None
+    phone: str | None
+    siren: str | None
+    vat_number: str | None
+    share_capital: Amount | None
+    trade_register: TradeRegister | None
+    logo_url: str | None
+    invoice_number_prefix: str
+    credit_note_prefix: str
+    iban: str | None
+    bic: str | None
+    default_currency: str
+    payment_terms_days: int
+    default_terms: str | None
+    default_notes: str | None
+    late_fees: LateFeesOut | None
+    reminders: Reminders
+    early_payment_terms: str | None
+    receipts: Literal["every_payment", "when_paid", "never"]
+    locale: Literal["fr-FR", "en"]
+    operations: Literal["goods", "services", "mixed"]
+    vat_franchise: bool
+    vat_on_debits: bool
+    stripe_account_id: str | None
+    sender_email: str | None
+    logo: Logo | None = Field(description="set with POST /business/logo, shown on the documents")
+    version: Version
+    created_at: datetime | None
+    updated_at: datetime | None
+
+
+class CustomerSnapshot(Output):
+    """The client as an invoice was issued to it (its own copy, never changed since)."""
+
+    id: str
+    name: str
+    kind: Literal["business", "individual"] = "business"
+    email: str | None
+    phone: str | None
+    address: Address | None
+    siren: str | None
+    vat_number: str | None
+    notes: str | None
+    stripe_customer_id: str | None
+
+
+class Customer(CustomerSnapshot):
+    kind: Literal["business", "individual"]
+    version: Version
+    created_at: datetime
+    updated_at: datetime
+
+
+class CustomerPage(Page[Customer]):
+    """A page of customers: follow `next_cursor` until it is null."""
+
+
+class Product(Output):
+    id: str
+    name: str
+    description: str | None
+    unit_price: Amount
+    currency: str
+    unit: str | None
+    taxes: list[TaxOut]
+    version: Version
+    created_at: datetime
+    updated_at: datetime
+
+
+class ProductPage(Page[Product]):
+    """A page of products: follow `next_cursor` until it is null."""
+
+
+class LogoUpload(Output):
+    id: str = Field(description="send it to POST /business/logo/confirm once uploaded")
+    content_type: str
+    upload: dict[str, Any] = Field(description="{url, fields}: POST a multipart form, the fields then the file")
+    expires_in: int
+
+
+# Deliveries and the sender.
+
+
+class ReminderRef(Output):
+    key: str = Field(description="the deadline and the offset it reminds of: ins_2:-3, invoice:7")
+    due_date: date
+    offset: int = Field(description="days from the due date, negative before")
+
+
+class ReceiptPayment(Output):
+    """The payment a receipt acknowledges, and where it left the invoice."""
+
+    id: str
+    amount: Amount
+    paid_at: date
+    method: Literal["cash", "bank_transfer", "cheque", "card"]
+    currency: str
+    amount_due_after: Amount
+
+
+class Delivery(Output):
+    """One message to one recipient on one channel."""
+
+    id: str
+    kind: Literal["invoice", "receipt", "reminder", "credit_note"] = Field(
+        description="the invoice itself; a receipt of a payment (or of the invoice paid); a payment reminder; "
+        "one of its credit notes"
+    )
+    invoice_id: str
+    invoice_version: int = Field(description="the version of the invoice the message carries")
+    channel: Literal["email", "sms"]
+    recipient: str
+    status: Literal["pending", "sending", "sent", "failed"]
+    provider_message_id: str | None = Field(description="SES's or SNS's id, once sent")
+    error: str | None = Field(description="why it failed, or why it waits to be sent again")
+    requested_at: datetime
+    sent_at: datetime | None
+    updated_at: datetime
+    credit_note_id: str | None = Field(default=None, description="the credit note a credit_note delivery carries")
+    reminder: ReminderRef | None = Field(default=None, description="what a reminder reminds of")
+    payment: ReceiptPayment | None = Field(default=None, description="the payment a receipt acknowledges")
+
+
+class Sender(Model):
+    email: str | None = Field(description="the address the business proved it reads; None until one is confirmed")
+    confirmed_at: str | None = None
+    sending_from: str = Field(
+        description="the From of the invoices' e-mails: the confirmed address, or the platform's (in the "
+        "business's name, replies to the business) while there is none or another business confirmed it since"
+    )
+    ses_verified: bool | None = Field(
+        default=None,
+        description="whether SES verified the address (its owner follows the link SES e-mails once); while it "
+        "has not, SES refuses it and each e-mail goes from the platform's address instead",
+    )
+    pending_email: str | None = Field(default=None, description="an address waiting for its code")
+    code_expires_at: str | None = None
+
+
+# Payments.
+
+
+class Payment(Output):
+    id: str
+    method: Literal["cash", "bank_transfer", "cheque", "card"]
+    amount: Amount = Field(description="what it paid toward the invoice (tip apart)")
+    paid_at: date = Field(description="the day the money was received")
+    instalment_id: str | None = Field(description="the instalment it was meant for, if one was named")
+    source: Literal["manual", "stripe"] = Field(description="recorded by the business, or by Stripe's events")
+    tip: Amount = Field(description="a tip paid with it, never part of the invoice's amounts")
+    amount_refunded: Amount = Field(description="of the amount, what was refunded since: it is due again")
+    status: Literal["succeeded", "cancelled"] = Field(description="cancelled: recorded by mistake, kept, owed again")
+    recorded_at: datetime
+    cancelled_at: datetime | None = None
+    cancel_reason: str | None = None
+    notes: str | None = Field(default=None, description="cash")
+    reference: str | None = Field(default=None, description="bank_transfer: the transfer's reference")
+    cheque_number: str | None = Field(default=None, description="cheque")
+    brand: str | None = Field(default=None, description="card")
+    last4: str | None = Field(default=None, description="card")
+    tip_refunded: Amount | None = Field(default=None, description="Stripe: of the tip, what was refunded")
+    stripe_payment_intent: str | None = Field(default=None, description="Stripe: the PaymentIntent")
+    stripe_amount_received: Amount | None = Field(default=None, description="Stripe: what it received, tip included")
+
+
+class PaymentList(Model):
+    items: list[Payment]
+    next_cursor: str | None
+
+
+class InvoicePosition(Output):
+    """Where the invoice stands after the payment."""
+
+    status: Literal["open", "partially_paid", "paid", "void"]
+    amount_paid: Amount
+    amount_due: Amount
+    version: int
+
+
+class PaymentRecorded(Payment):
+    """`POST /invoices/{id}/payments`: the payment, and where the invoice stands after it."""
+
+    invoice: InvoicePosition
+
+
+# Invoices, their totals, PDFs and attachments.
+
+
+class TaxAmountOut(Output):
+    name: str
+    rate: Amount
+    base: Amount
+    tax: Amount
+
+
+class InvoiceTotals(Output):
+    subtotal: Amount = Field(description="the lines' nets: Total HT")
+    discount: Amount = Field(description="the invoice's discount: Remise")
+    tax_breakdown: list[TaxAmountOut] = Field(description="per tax and rate: the base (Total HT net) and the tax")
+    tax_total: Amount
+    total: Amount = Field(description="Total TTC")
+
+
+class TotalsOut(InvoiceTotals):
+    """`POST /totals`: the totals, and each line's net for the preview."""
+
+    line_nets: list[Amount]
+
+
+class LineOut(Output):
+    product_id: str | None = None
+    name: str
+    description: str | None = None
+    quantity: Amount
+    unit_price: Amount
+    unit: str | None = None
+    discount: DiscountOut | None = None
+    taxes: list[TaxOut]
+    net: Amount | None = Field(default=None, description="quantity × unit price less the line's discount (documents)")
+
+
+class BusinessSnapshot(Output):
+    """The seller as the invoice was issued: its own copy, never changed since."""
+
+    legal_name: str
+    legal_form: str | None = None
+    address: Address | None
+    email: str | None
+    phone: str | None
+    siren: str | None
+    vat_number: str | None
+    share_capital: Amount | None = None
+    trade_register: TradeRegister | None = None
+    vat_on_debits: bool | None = None
+    vat_franchise: bool | None
+    logo_url: str | None
+    logo: Logo | None
+    locale: str | None
+    early_payment_terms: str | None
+    iban: str | None
+    bic: str | None
+    operations: Literal["goods", "services", "mixed"] | None
+
+
+class LateFeeEntry(Output):
+    period: date = Field(description="the day the period of lateness began: a fee per period, once")
+    amount: Amount
+    applied_on: date
+    applied_at: datetime
+
+
+class PaymentFailure(Output):
+    """A payment Stripe said failed (a card declined, a debit returned)."""
+
+    stripe_payment_intent: str
+    event_id: str | None
+    code: str | None
+    message: str
+    failed_at: datetime
+
+
+class CreditNoteRef(Output):
+    """A credit note as its invoice lists it."""
+
+    id: str
+    number: str
+    total: Amount
+    issue_date: date
+
+
+class Attachment(Output):
+    """A confirmed attachment, as the invoice lists it."""
+
+    id: str
+    filename: str
+    content_type: str
+    size: int
+    uploaded_at: str
+
+
+class _InvoiceOut(Output):
+    """What an invoice and its list entry both show."""
+
+    id: str
+    name: str
+    status: Literal["draft", "open", "partially_paid", "paid", "void"]
+    number: str | None = Field(description="from its series at issue; null while a draft")
+    customer_id: str | None
+    currency: str
+    issue_date: date | None
+    due_date: date | None
+    next_due_date: date | None = Field(
+        description="when the next payment is due: the earliest unpaid instalment's, else the due date"
+    )
+    service_date: date | None
+    purchase_order: str | None
+    delivery_address: Address | None = None
+    discount: DiscountOut | None
+    late_fees: LateFeesOut | None
+    tips: TipsOut | None
+    payment_methods: PaymentMethods | None
+    payment_schedule: PaymentScheduleOut | None
+    reminders: Reminders | None = Field(default=None, description="as issued")
+    totals: InvoiceTotals
+    late_fees_total: Amount
+    late_fee_entries: list[LateFeeEntry] | None = None
+    amount_paid: Amount
+    amount_due: Amount
+    amount_overpaid: Amount | None = Field(default=None, description="received beyond what is due: to give back")
+    credited: Amount = Field(description="what its credit notes took off")
+    credit_notes: list[CreditNoteRef] = Field(description="its credit notes (avoirs), oldest first")
+    attachments: list[Attachment] = Field(description="confirmed attachments, in upload order")
+    payment_failures: list[PaymentFailure] | None = None
+    overdue: bool
+    payment_link: str | None = Field(description="the hosted page where the client views and pays it")
+    finalized_at: datetime | None = None
+    paid_at: datetime | None = None
+    voided_at: datetime | None = None
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class Invoice(_InvoiceOut):
+    lines: list[LineOut]
+    notes: str | None
+    terms: str | None
+    business: BusinessSnapshot | None = Field(default=None, description="the seller, as issued")
+    customer: CustomerSnapshot | None = Field(default=None, description="the client, as issued")
+    payments: list[Payment] = Field(description="oldest first, cancelled ones included")
+    deliveries: list[Delivery] = Field(description="e-mails and SMS sent or to send, oldest first")
+
+
+class InvoiceSummary(_InvoiceOut):
+    """An invoice in a list: no lines, notes, terms, snapshots or payments."""
+
+    customer_name: str | None
+    line_count: int
+
+
+class InvoicePage(Page[InvoiceSummary]):
+    """A page of invoices: follow `next_cursor` until it is null."""
+
+
+class PdfLink(Output):
+    url: str = Field(description="pre-signed GET of the PDF")
+    expires_in: int = Field(description="seconds")
+    version: int = Field(description="the invoice version the PDF shows")
+
+
+class PdfRendering(Output):
+    status: Literal["rendering"]
+    version: int = Field(description="the version being rendered")
+    retry_after: int = Field(description="seconds to wait before asking again (also in Retry-After)")
+
+
+class UploadForm(Output):
+    url: str = Field(description="POST a multipart form here: `fields` first, then the file as `file`")
+    fields: dict[str, str]
+
+
+class AttachmentUpload(Output):
+    """A reserved attachment: upload the file with `upload`, then confirm it."""
+
+    id: str
+    filename: str
+    content_type: str
+    size: int = Field(description="as declared; confirm measures the stored file")
+    status: Literal["pending"]
+    upload: UploadForm
+    expires_in: int = Field(description="seconds the upload form stays valid")
+
+
+class AttachmentList(Model):
+    items: list[Attachment]
+
+
+class AttachmentLink(Attachment):
+    url: str = Field(description="pre-signed GET of the file")
+    expires_in: int = Field(description="seconds")
+
+
+# Credit notes.
+
+
+class CreditNote(Output):
+    id: str
+    number: str = Field(description="from the credit notes' own series (AV-1, …)")
+    status: Literal["issued"]
+    invoice_id: str
+    invoice_number: str
+    invoice_issue_date: date
+    currency: str
+    issue_date: date
+    reason: str | None
+    lines: list[LineOut]
+    discount: DiscountOut | None
+    totals: InvoiceTotals
+    total: Amount = Field(description="tax included: what the invoice asks less")
+    seller: str = Field(description="the business's name, as the invoice was issued")
+    customer_name: str = Field(description="the client's name, as the invoice was issued")
+    created_at: datetime
+    version: int
+
+
+class CreditNoteDeliveries(Model):
+    deliveries: list[Delivery] = Field(description="one per recipient and channel; the invoice lists them too")
+
+
+# Templates.
+
+
+class OffsetInstalmentOut(Output):
+    days_after_issue: int
+    value: Amount
+
+
+class OffsetScheduleOut(Output):
+    type: Literal["percentage", "fixed"]
+    instalments: list[OffsetInstalmentOut]
+
+
+class TemplateLineOut(Output):
+    """A template's line: what it leaves out, the product it names gives when an invoice is made."""
+
+    product_id: str | None
+    name: str | None
+    description: str | None
+    quantity: Amount
+    unit_price: Amount | None
+    unit: str | None
+    discount: DiscountOut | None
+    taxes: list[TaxOut] | None
+
+
+class Template(Output):
+    id: str
+    name: str
+    currency: str | None
+    lines: list[TemplateLineOut]
+    discount: DiscountOut | None
+    notes: str | None
+    terms: str | None
+    late_fees: LateFeesOut | None
+    tips: TipsOut | None
+    payment_methods: PaymentMethods | None
+    payment_terms_days: int | None
+    payment_schedule: OffsetScheduleOut | None
+    version: Version
+    created_at: datetime
+    updated_at: datetime
+
+
+class TemplatePage(Page[Template]):
+    """A page of templates: follow `next_cursor` until it is null."""
+
+
+# Stripe's webhook.
+
+
+class WebhookReceipt(Model):
+    received: bool
+    outcome: str
