@@ -50,6 +50,10 @@ class Emulation:
         import moto.server
         from werkzeug.serving import make_server
 
+        from infra.local import transactions
+
+        transactions.install()  # a transaction costs what it touches, not the table (see its docstring)
+
         class QuietHandler(moto.server.MotoRequestHandler):  # type: ignore[misc]
             def log_request(self, *args: Any) -> None:
                 pass

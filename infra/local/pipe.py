@@ -45,7 +45,9 @@ class StreamReader:
     before it still reads records of the writes the transaction applied
     before its failing check (an INSERT of an item that was never
     committed), and none of the commits after it; a fresh iterator reads
-    the commits only."""
+    the commits only. (The emulation's own TransactWriteItems,
+    infra/local/transactions.py, writes nothing of a cancelled transaction;
+    a fresh iterator each read stays the safe way to read moto's stream.)"""
 
     def __init__(self, streams: Any, stream_arn: str) -> None:
         self.streams, self.stream_arn = streams, stream_arn
