@@ -258,12 +258,18 @@ def aws() -> Iterator[None]:
     """moto in-process with the stack's table, bucket and queues, fresh for
     each test; its table's stream is read as the pipe reads it, for
     `InProcessApi.deliver_events`."""
-    if piped.runtime is not None:
-        # this worker's e2e files are done (they come first): what their events still
-        # do in the background would write into this test's moto, which the runtime shares
-        piped.runtime.pause()
+    pause_the_runtime()
     with emulated_aws():
         yield
+
+
+def pause_the_runtime() -> None:
+    """Before a test's in-process moto: this worker's e2e files are done
+    (they come first), and what their events still do in the background
+    would write into that moto, whose backends the runtime's server shares
+    (a mock's start resets them under the runtime's feet)."""
+    if piped.runtime is not None:
+        piped.runtime.pause()
 
 
 @contextlib.contextmanager

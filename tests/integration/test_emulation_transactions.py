@@ -15,10 +15,17 @@ from moto import mock_aws
 
 from infra.local import transactions
 from infra.local.resources import TABLE_NAME, create_table
+from tests.conftest import pause_the_runtime
 
 pytestmark = pytest.mark.integration
 
 transactions.install()
+
+
+@pytest.fixture(autouse=True)
+def moto_of_its_own() -> None:
+    """Each case starts moto afresh in this process, as the `aws` fixture does."""
+    pause_the_runtime()
 
 
 def s(value: str) -> dict[str, str]:
