@@ -33,7 +33,8 @@ from infra import wiring
 MAX_CONCURRENCY = 10  # environments per function (Lambda's reserved concurrency, locally)
 THROTTLE_WAIT_S = 10
 COLD_START_S = 10  # Lambda's init phase has a limit of its own, 10 s, not counted in the function's timeout
-# Read no environment variable when imported (the workers get theirs after the fork).
+# Libraries only: none of the function environment's variables is read when they are imported
+# (the workers get theirs after the fork; Powertools reads a few of AWS's own, which no function sets).
 PRELOADED = ["boto3", "botocore.session", "pydantic", "aws_lambda_powertools.event_handler"]
 
 
@@ -114,8 +115,11 @@ class Lambdas:
         self._replacing = threading.Lock()
 
     def _pool(self, fn: wiring.Function) -> ProcessPoolExecutor:
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(PRELOADED)
+        if "forkserver" in multiprocessing.get_all_start_methods():
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(PRELOADED)
+        else:  # Windows: a fresh interpreter each, as before
+            context = multiprocessing.get_context("spawn")
         return ProcessPoolExecutor(
             max_workers=self._concurrency[fn.name],
             mp_context=context,

@@ -28,9 +28,14 @@ moto's answers.
 from __future__ import annotations
 
 import copy
+import threading
 from typing import Any
 
 _installed = False
+# One transaction at a time in this process: the emulation's server is
+# single-threaded, but in-process tests run moto from several threads, and
+# two transactions passing their checks together would undo each other.
+_one_at_a_time = threading.RLock()
 
 
 def install() -> None:
@@ -43,19 +48,20 @@ def install() -> None:
     original = DynamoDBBackend.transact_write_items
 
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
-        prepared = _prepared(self, transact_items)
-        if prepared is None:
-            return original(self, transact_items)  # type: ignore[no-any-return]
-        _check(prepared)
-        touched = [(table, key, copy.deepcopy(current)) for _, table, key, current, _ in prepared]
-        streams = {id(table): (table, _stream_length(table)) for _, table, _, _, _ in prepared}
-        try:
-            for op_type, table, key, _, op in prepared:
-                _apply(self, op_type, table, key, op)
-        except Exception:
-            _restore(self, touched, streams.values())
-            return original(self, transact_items)  # type: ignore[no-any-return]
-        return None
+        with _one_at_a_time:
+            prepared = _prepared(self, transact_items)
+            if prepared is None:
+                return original(self, transact_items)  # type: ignore[no-any-return]
+            _check(prepared)
+            touched = [(table, key, copy.deepcopy(current)) for _, table, key, current, _ in prepared]
+            streams = {id(table): (table, _stream_length(table)) for _, table, _, _, _ in prepared}
+            try:
+                for op_type, table, key, _, op in prepared:
+                    _apply(self, op_type, table, key, op)
+            except Exception:
+                _restore(self, touched, streams.values())
+                return original(self, transact_items)  # type: ignore[no-any-return]
+            return None
 
     transact_write_items.moto = original  # type: ignore[attr-defined]  # moto's own, for the tests to compare
     DynamoDBBackend.transact_write_items = transact_write_items
@@ -63,6 +69,8 @@ def install() -> None:
 
 
 Prepared = tuple[str, Any, dict[str, Any], Any, dict[str, Any]]  # operation, table, key, current item, its request
+# moto's parsed condition, under a key of the request no AWS field has
+_CONDITION = "__parsed_condition"
 
 
 def _prepared(backend: Any, transact_items: list[dict[str, Any]]) -> list[Prepared] | None:
@@ -95,28 +103,22 @@ def _prepared(backend: Any, transact_items: list[dict[str, Any]]) -> list[Prepar
         keys.add(unique)
         try:
             current = backend.get_item(op["TableName"], key)
-        except Exception:
+            condition = _condition(op)
+        except Exception:  # moto's own method answers as moto does (a cancellation reason, a ValidationException)
             return None
-        prepared.append((op_type, table, key, current, op))
+        prepared.append((op_type, table, key, current, {**op, _CONDITION: condition}))
     return prepared
 
 
 def _check(prepared: list[Prepared]) -> None:
     """Every condition against the items as they are; the transaction is
     cancelled, nothing written, if one fails (reasons as moto gives them)."""
-    from moto.dynamodb.comparisons import get_filter_expression
     from moto.dynamodb.exceptions import ConditionalCheckFailed, TransactionCanceledException
 
     errors: list[tuple[Any, Any, Any]] = []
     for _, _, _, current, op in prepared:
-        condition = op.get("ConditionExpression")
-        if condition is None:
-            errors.append((None, None, None))
-            continue
-        expression = get_filter_expression(
-            condition, op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
-        )
-        if expression.expr(current):
+        expression = op[_CONDITION]
+        if expression is None or expression.expr(current):
             errors.append((None, None, None))
             continue
         wants_old = op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD"
@@ -124,6 +126,17 @@ def _check(prepared: list[Prepared]) -> None:
         errors.append(("ConditionalCheckFailed", str(ConditionalCheckFailed(item=old).message), old))
     if any(code is not None for code, _, _ in errors):
         raise TransactionCanceledException(errors)
+
+
+def _condition(op: dict[str, Any]) -> Any:
+    """The operation's condition, parsed by moto (None without one)."""
+    from moto.dynamodb.comparisons import get_filter_expression
+
+    if op.get("ConditionExpression") is None:
+        return None
+    return get_filter_expression(
+        op["ConditionExpression"], op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+    )
 
 
 def _apply(backend: Any, op_type: str, table: Any, key: dict[str, Any], op: dict[str, Any]) -> None:
@@ -134,7 +147,7 @@ def _apply(backend: Any, op_type: str, table: Any, key: dict[str, Any], op: dict
         "expression_attribute_values": op.get("ExpressionAttributeValues"),
     }
     if op_type == "Put":
-        backend.put_item(table.name, op["Item"], **options)
+        backend.put_item(table.name, op["Item"], **options)  # checks its condition again: nothing changed since
     elif op_type == "Delete":
         backend.delete_item(table.name, key, **options)
     elif op_type == "Update":

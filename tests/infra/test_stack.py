@@ -458,6 +458,22 @@ def test_the_documents_bucket_aborts_stale_multipart_uploads_and_expires_only_up
             ), f"rule {rule['Id']} ages invoices"
 
 
+def test_no_tenant_can_be_named_after_a_prefix_the_bucket_expires(cfn: dict[str, Any]) -> None:
+    """A tenant's documents live under its name: a tenant named like a
+    folder the lifecycle rules expire would lose its invoices."""
+    from invoicing.domain.tenants import is_tenant_name
+
+    prefixes = {
+        rule["Prefix"].rstrip("/")
+        for resource in cfn["Resources"].values()
+        if resource["Type"] == "AWS::S3::Bucket"
+        for rule in resource["Properties"].get("LifecycleConfiguration", {}).get("Rules", [])
+        if "Prefix" in rule
+    }
+    assert {"pending", "renders", "attachments"} <= prefixes
+    assert [prefix for prefix in prefixes if is_tenant_name(prefix)] == []
+
+
 @pytest.mark.parametrize("bucket_name", ["documents_bucket", "access_logs_bucket"])
 def test_each_bucket_refuses_plain_http(bucket_name: str, stack: InvoicingStack, cfn: dict[str, Any]) -> None:
     bucket_id = logical_id(getattr(stack.storage, bucket_name))

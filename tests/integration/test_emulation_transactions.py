@@ -58,6 +58,7 @@ CASES = {
                            put("INV#5")],
     "a write moto refuses while applying it": [put("INV#6"), add_one("NAME#x", "label")],
     "the same item twice": [put("INV#7"), put("INV#7")],
+    "a condition moto cannot parse": [put("INV#8"), put("INV#9", "attribute_not_exists(")],
 }  # fmt: skip
 
 

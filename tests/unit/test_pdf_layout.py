@@ -104,3 +104,53 @@ def test_given_text_of_each_cut_then_the_pdf_shows_every_character(text: str):
     data = render_pdf(view_of(2, text))
 
     assert text.replace("\u202f", " ") in " ".join(pages_of(data))
+
+
+def embedded_fonts(data: bytes) -> list[bytes]:
+    reader = pypdf.PdfReader(io.BytesIO(data))
+    fonts = reader.pages[0]["/Resources"]["/Font"]
+    return [
+        font.get_object()["/DescendantFonts"][0].get_object()["/FontDescriptor"]["/FontFile2"].get_data()
+        for font in fonts.values()
+    ]
+
+
+@pytest.mark.skipif(not (LAYER_FONTS / "DejaVuSans-Western.ttf").is_file(), reason="make build cuts the fonts")
+def test_the_western_cut_is_embedded_as_it_is_document_after_document():
+    """Embedded whole, through our subsetter (which leaves it as it is): the
+    font file in the PDF is the cut's, and every character drawn maps to
+    its glyph in the cut, for the third document as for the first (the
+    cut's tables are shared by every document of the process)."""
+    import fpdf.output
+
+    from invoicing.documents.pdf import _Subsetter
+
+    cut = {(LAYER_FONTS / name).read_bytes() for name in ("DejaVuSans-Western.ttf", "DejaVuSans-Bold-Western.ttf")}
+    renders = [render_pdf_of(view_of(count, "Révision « été » — 1\u202f350,00 €")) for count in (2, 5, 2)]
+
+    assert fpdf.output.ftsubset.Subsetter is _Subsetter
+    assert all(set(embedded_fonts(data)) == cut for data in renders)
+    assert all(glyphs_drawn(data) == glyphs_in_the_cut(glyphs_drawn(data)) for data in renders)
+
+
+def glyphs_drawn(data: bytes) -> dict[str, int]:
+    """Each character the regular font draws, and the glyph id the PDF maps
+    it to (not fpdf2's own entries for the empty glyph, .notdef)."""
+    font = pypdf.PdfReader(io.BytesIO(data)).pages[0]["/Resources"]["/Font"]["/F1"].get_object()
+    to_gid = font["/DescendantFonts"][0].get_object()["/CIDToGIDMap"].get_data()
+    pairs = re.findall(r"<([0-9A-F]{4})> <([0-9A-F]{4})>", font["/ToUnicode"].get_data().decode())
+    return {chr(int(char, 16)): int.from_bytes(to_gid[int(code, 16) * 2 : int(code, 16) * 2 + 2], "big")
+            for code, char in pairs if char not in ("0000", "FFFF")}  # fmt: skip
+
+
+def glyphs_in_the_cut(drawn: dict[str, int]) -> dict[str, int]:
+    from fontTools.ttLib import TTFont
+
+    cut = TTFont(LAYER_FONTS / "DejaVuSans-Western.ttf")
+    return {char: cut.getGlyphID(cut.getBestCmap()[ord(char)]) for char in drawn}
+
+
+def render_pdf_of(view: dict) -> bytes:
+    from invoicing.documents.pdf import render_pdf
+
+    return render_pdf(view)

@@ -107,6 +107,10 @@ class _Whole(TTFont):
     def save(self, file: IO[bytes], reorderTables: bool | None = True) -> None:  # type: ignore[override]
         file.write(self.data)
 
+    def close(self) -> None:
+        """Kept open: fpdf2 closes a document's fonts once it is written, and
+        this one serves every document of the process."""
+
 
 class _Subsetter(ftsubset.Subsetter):  # type: ignore[misc]
     """fpdf2's subsetter (fontTools'), which leaves a font embedded whole as it is."""

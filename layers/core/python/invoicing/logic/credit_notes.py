@@ -104,10 +104,7 @@ def _issue(
     """Number the credit note and record it on the invoice in one
     transaction, retried whole on a lost race. Long because the whole
     read-decide-write attempt must be one closure that until_written can
-    run again: nothing of it may happen outside the retried step, but the
-    business profile (the series' prefix), read once: under contention each
-    attempt's reads are what the losers pay again."""
-    business = catalog.get_business(deps, tenant)
+    run again: nothing of it may happen outside the retried step."""
 
     def attempt() -> tuple[Doc | None, Doc]:
         invoice = deps.store.get(tenant, "invoice", invoice_id)
@@ -126,6 +123,7 @@ def _issue(
         lines = [{**line, "net": net} for line, net in zip(asked.lines, nets, strict=True)]
         if not voiding:
             _check_limits(invoice, lines, totals.total, asked.field)
+        business = catalog.get_business(deps, tenant)
         numbering = deps.store.credit_note_sequence(tenant)
         sequence = numbering.last + 1
         view = totals_view(totals)

@@ -197,20 +197,7 @@ def finalize_invoice(
     number. Finalizing an issued invoice changes nothing; a void one is a 409.
     Returns the invoice and whether this call issued it.
     Under contention the whole read-decide-write step is retried, never
-    half-applied: a number is consumed only with the status change. The
-    business and the customer are read once a request (the customer again
-    only if the draft changed it): each attempt's reads are what the losers
-    of a race pay again. Long because the attempt is one closure that
-    until_written runs again, checks and write together."""
-    business = deps.store.get(tenant, "business", catalog.BUSINESS_ID)
-    customers: dict[str, Doc | None] = {}
-
-    def customer_of(customer_id: str | None) -> Doc | None:
-        if not customer_id:
-            return None
-        if customer_id not in customers:
-            customers[customer_id] = deps.store.get(tenant, "customer", customer_id)
-        return customers[customer_id]
+    half-applied: a number is consumed only with the status change."""
 
     def attempt() -> tuple[Doc, bool]:
         current = load(deps, tenant, invoice_id)
@@ -218,7 +205,8 @@ def finalize_invoice(
             raise StaleVersion(current["version"])
         if not lifecycle.needs_finalization(Status(current["status"])):
             return present(deps, tenant, current), False
-        customer = customer_of(current["customer_id"])
+        business = deps.store.get(tenant, "business", catalog.BUSINESS_ID)
+        customer = current["customer_id"] and deps.store.get(tenant, "customer", current["customer_id"])
         today = deps.today()
         issue_date = _date(current["issue_date"]) or today
         terms_days = (business or {}).get("payment_terms_days", 30)
