@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from invoicing.documents.facturx import cii_xml
+from invoicing.documents.facturx import NAMESPACES, cii_xml
 from invoicing.domain import einvoice
 from tests.unit.test_einvoice import BUYER, GERMAN_BUYER, NOTES, SELLER, document, vat
 
@@ -104,7 +104,7 @@ def test_each_kind_of_document_is_written_as_the_library_writes_it(case):
 
 def test_the_written_xml_says_the_document_s_terms():
     xml = cii_xml(CASES["every term we write"]())
-    ns = {"ram": einvoice_ns("ram")}
+    ns = {"ram": NAMESPACES["ram"]}
     tree = etree.fromstring(xml)
 
     assert tree.xpath("//ram:IncludedSupplyChainTradeLineItem/ram:SpecifiedTradeProduct/ram:Name/text()",
@@ -112,12 +112,6 @@ def test_the_written_xml_says_the_document_s_terms():
     assert tree.xpath("//ram:SpecifiedTradeProduct/ram:Description/text()", namespaces=ns) == [
         "Longue\ndescription\r\n\tindentée"]  # fmt: skip
     assert tree.xpath("//ram:BuyerOrderReferencedDocument/ram:IssuerAssignedID/text()", namespaces=ns) == ["PO-42 & co"]
-
-
-def einvoice_ns(prefix: str) -> str:
-    from invoicing.documents.facturx import NAMESPACES
-
-    return NAMESPACES[prefix]
 
 
 def test_a_term_the_writer_does_not_know_is_refused_not_dropped():

@@ -123,10 +123,10 @@ def test_the_western_cut_is_embedded_as_it_is_document_after_document():
     cut's tables are shared by every document of the process)."""
     import fpdf.output
 
-    from invoicing.documents.pdf import _Subsetter
+    from invoicing.documents.pdf import _Subsetter, render_pdf
 
     cut = {(LAYER_FONTS / name).read_bytes() for name in ("DejaVuSans-Western.ttf", "DejaVuSans-Bold-Western.ttf")}
-    renders = [render_pdf_of(view_of(count, "Révision « été » — 1\u202f350,00 €")) for count in (2, 5, 2)]
+    renders = [render_pdf(view_of(count, "Révision « été » — 1\u202f350,00 €")) for count in (2, 5, 2)]
 
     assert fpdf.output.ftsubset.Subsetter is _Subsetter
     assert all(set(embedded_fonts(data)) == cut for data in renders)
@@ -148,9 +148,3 @@ def glyphs_in_the_cut(drawn: dict[str, int]) -> dict[str, int]:
 
     cut = TTFont(LAYER_FONTS / "DejaVuSans-Western.ttf")
     return {char: cut.getGlyphID(cut.getBestCmap()[ord(char)]) for char in drawn}
-
-
-def render_pdf_of(view: dict) -> bytes:
-    from invoicing.documents.pdf import render_pdf
-
-    return render_pdf(view)
