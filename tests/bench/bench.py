@@ -324,7 +324,7 @@ def handler_times() -> dict[str, dict[str, float]]:
                             "localhost", "127.0.0.1")  # fmt: skip
         assert lambda_handler(event, context)["statusCode"] == 200
         handled, parsed = [], []
-        for _ in range(30):  # taking turns, as the cold imports do
+        for _ in range(100):  # taking turns, as the cold imports do
             handled += timed(lambda e=event: lambda_handler(e, context), 1)
             parsed += timed(lambda b=body: TotalsRequest.model_validate_json(b), 1)
         figures[f"/totals handler, {count:,} lines, in-process"] = summary(handled)

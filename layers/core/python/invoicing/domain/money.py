@@ -37,7 +37,7 @@ CURRENCIES: frozenset[str] = frozenset(
 PRECISION = 60
 # Handed to each rounding: no context entered and left each time (the
 # totals of 1,000 lines round 2,000 amounts; localcontext was a third of it).
-_HALF_UP = Context(prec=PRECISION, rounding=ROUND_HALF_UP)
+HALF_UP = Context(prec=PRECISION, rounding=ROUND_HALF_UP)
 _DOWN = Context(prec=PRECISION, rounding=ROUND_DOWN)
 
 HUNDRED = Decimal(100)
@@ -63,7 +63,7 @@ def quantum(currency: str) -> Decimal:
 
 def round_money(amount: Decimal, currency: str) -> Decimal:
     """Round half-up to the currency's minor unit."""
-    return amount.quantize(quantum(currency), context=_HALF_UP)
+    return amount.quantize(quantum(currency), context=HALF_UP)
 
 
 def floor_money(amount: Decimal, currency: str) -> Decimal:

@@ -61,7 +61,8 @@ def totals_view(totals: Totals) -> dict[str, Any]:
         ],
         "tax_total": format_amount(totals.tax_total, currency),
         "total": format_amount(totals.total, currency),
-        "line_nets": [format_amount(net, currency) for net in totals.line_nets],
+        # each net is already in the currency's minor units (domain.totals rounds it)
+        "line_nets": [f"{net:f}" for net in totals.line_nets],
     }
 
 
@@ -73,8 +74,8 @@ def preview(request: TotalsRequest) -> dict[str, Any]:
 
     def taxes_of(line: LineIn) -> tuple[Tax, ...]:
         given = line.taxes or ()
-        key = tuple([(tax.name, str(tax.rate), tax.inclusive) for tax in given])  # 20 and 20.0 written as sent
-        if key not in taxes_seen:
+        key = tuple([(tax.name, tax.rate, tax.inclusive) for tax in given])
+        if key not in taxes_seen:  # 20 and 20.0 are one rate: the first written is kept, as the breakdown does
             taxes_seen[key] = tuple(Tax(tax.name, tax.rate, tax.inclusive) for tax in given)
         return taxes_seen[key]
 
