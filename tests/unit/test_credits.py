@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from invoicing.domain import credits
+from invoicing.domain.document import Document
 from invoicing.domain.schedule import less_credited
 from invoicing.logic.invoices import totals_of
 
@@ -75,8 +76,10 @@ def test_the_groups_of_a_document_share_its_discount_as_the_totals_function_does
     ]
     breakdown = [{"name": "TVA", "rate": "20", "base": "88.89", "tax": "17.78"},
                  {"name": "TVA", "rate": "10", "base": "44.44", "tax": "4.44"}]  # fmt: skip
+    totals = {"subtotal": "180.00", "discount": "20.00", "tax_breakdown": breakdown, "tax_total": "22.22",
+              "total": "182.22"}  # fmt: skip
 
-    found = credits.groups(lines, Decimal("20.00"), breakdown, "EUR")
+    found = Document.of({"id": "inv", "currency": "EUR", "lines": lines, "totals": totals}).groups()
 
     assert [(g.taxes, g.base, g.tax) for g in found] == [
         (TVA20, Decimal("88.89"), Decimal("17.78")),

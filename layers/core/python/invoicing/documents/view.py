@@ -21,6 +21,7 @@ from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal
 
 from invoicing.domain import einvoice, schedule
+from invoicing.domain.document import buyer_of, seller_of
 
 LOCALES = Path(__file__).parent / "locales"
 BABEL_LOCALES = {"fr-FR": "fr_FR", "en": "en"}
@@ -345,11 +346,8 @@ def _vat_mentions(
     reverse charge (autoliquidation), export."""
     if franchise:
         return [text["mention_franchise"]]
-    codes = set()
-    for line in document["lines"]:
-        rates = [Decimal(str(tax["rate"])) for tax in line.get("taxes") or []]
-        if not any(rates):
-            codes.add(einvoice.category(Decimal(0), seller, buyer).code)
+    untaxed = any(not any(Decimal(str(tax["rate"])) for tax in line.get("taxes") or []) for line in document["lines"])
+    codes = {einvoice.category(Decimal(0), seller_of(seller), buyer_of(buyer)).code} if untaxed else set()
     return [text[key] for code, key in (("AE", "mention_reverse_charge"), ("G", "mention_export")) if code in codes]
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from invoicing.domain.money import HUNDRED, ZERO, quantum, round_money
-from invoicing.domain.totals import spread
+from invoicing.domain.totals import TaxAmount, spread
 
 Taxes = tuple[tuple[str, Decimal], ...]  # a group's taxes: (name, rate), sorted; () for untaxed lines
 SHIFT = 2  # units (cents) a share may move to make the amount reachable
@@ -43,24 +43,25 @@ class Group:
 
 
 def groups(
-    lines: Sequence[Mapping[str, object]], discount: Decimal, breakdown: Sequence[Mapping[str, str]], currency: str
+    parts: Sequence[tuple[Taxes, Decimal]], discount: Decimal, breakdown: Sequence[TaxAmount], currency: str
 ) -> list[Group]:
-    """The groups of a stored document: its lines (with their `net`) by
-    taxes, the discount spread over them as the totals function spreads it,
-    and each group's VAT: each breakdown entry's tax shared over the groups
-    that carry it, pro rata to their bases, so the groups' VAT adds up to
-    the document's to the cent (a tax is rounded once, over all its lines)."""
+    """The groups of a document from its lines' taxes and nets (`parts`, a
+    pair a line): the lines by taxes, the discount spread over them as the
+    totals function spreads it, and each group's VAT: each breakdown
+    entry's tax shared over the groups that carry it, pro rata to their
+    bases, so the groups' VAT adds up to the document's to the cent (a tax
+    is rounded once, over all its lines). `Document.groups` reads them from
+    a stored document."""
     nets: dict[Taxes, Decimal] = {}
-    for line in lines:
-        key = taxes_of(line)
-        nets[key] = nets.get(key, ZERO) + Decimal(str(line["net"]))
+    for key, net in parts:
+        nets[key] = nets.get(key, ZERO) + net
     shares = spread(discount, nets, currency)
     bases = {key: net - shares[key] for key, net in nets.items()}
     vat = dict.fromkeys(bases, ZERO)
     for entry in breakdown:
-        tax = (entry["name"], Decimal(entry["rate"]))
+        tax = (entry.name, entry.rate)
         owners = {key: base for key, base in bases.items() if tax in key}
-        for key, part in _signed_spread(Decimal(entry["tax"]), owners, currency).items():
+        for key, part in _signed_spread(entry.tax, owners, currency).items():
             vat[key] += part
     return [Group(key, base, vat[key]) for key, base in bases.items()]
 
@@ -72,12 +73,6 @@ def _signed_spread(amount: Decimal, weights: Mapping[Taxes, Decimal], currency: 
     if amount < 0:
         return {key: -part for key, part in spread(-amount, positive, currency).items()}
     return spread(amount, positive, currency)
-
-
-def taxes_of(line: Mapping[str, object]) -> Taxes:
-    taxes = line.get("taxes") or []
-    assert isinstance(taxes, list)
-    return tuple(sorted((str(tax["name"]), Decimal(str(tax["rate"]))) for tax in taxes))
 
 
 def left(invoice: Sequence[Group], credited: Sequence[Group]) -> list[Group]:

@@ -26,7 +26,19 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from invoicing.domain.document import (
+    Address,
+    DocumentLine,
+    Party,
+    Seller,
+    address_of,
+    buyer_of,
+    line_of,
+    seller_of,
+    totals_of,
+)
 from invoicing.domain.money import ZERO, format_amount
+from invoicing.domain.totals import Totals
 
 INVOICE, CREDIT_NOTE = "380", "381"  # UNTDID 1001
 EN16931 = "urn:cen.eu:en16931:2017"  # BT-24: the profile (Factur-X EN 16931, "Comfort")
@@ -76,17 +88,17 @@ def unit_code(unit: str | None) -> str:
     return _UNIT_CODES.get((unit or "").strip().casefold().rstrip("."), "C62")
 
 
-def category(rate: Decimal, seller: Mapping[str, Any], buyer: Mapping[str, Any]) -> Category:
+def category(rate: Decimal, seller: Seller, buyer: Party) -> Category:
     """The VAT category of a line at `rate` between these parties."""
-    if seller.get("vat_franchise"):
+    if seller.vat_franchise:
         if rate:
             raise NotRepresentable("a seller under franchise en base charges no VAT")
         return Category("E", ZERO, FRANCHISE)
     if rate:
         return Category("S", rate)
-    seller_country, buyer_country = _country(seller), _country(buyer)
+    seller_country, buyer_country = seller.country, buyer.country
     cross_border = buyer_country != seller_country and {buyer_country, seller_country} <= EU
-    if cross_border and buyer.get("kind", "business") == "business" and buyer.get("vat_number"):
+    if cross_border and buyer.kind == "business" and buyer.vat_number:
         return Category("AE", ZERO, REVERSE_CHARGE)
     if buyer_country not in EU:
         return Category("G", ZERO, EXPORT)
@@ -108,15 +120,16 @@ def cii_data(
     with their nets, its totals. `payment_terms` say when it is due, and
     `notes` are the legal mentions with their subjects (PMD, PMT, AAB), as
     the document words them."""
-    seller, buyer = document["business"], document["customer"]
+    seller, buyer = seller_of(document["business"]), buyer_of(document["customer"])
     currency = document["currency"]
-    totals = document["totals"]
+    lines = tuple(line_of(line) for line in document["lines"])
+    totals = totals_of(document["totals"], tuple(line.net for line in lines), currency)
 
-    def money(value: Decimal | str) -> str:
-        return format_amount(Decimal(value), currency)
+    def money(value: Decimal) -> str:
+        return format_amount(value, currency)
 
-    line_categories = [_line_category(i, line, seller, buyer) for i, line in enumerate(document["lines"])]
-    groups = _groups(document, line_categories)
+    line_categories = [_line_category(i, line, seller, buyer) for i, line in enumerate(lines)]
+    groups = _groups(lines, totals, line_categories)
     data: dict[str, Any] = {
         "BT-1": document["number"],
         "BT-2": date.fromisoformat(document["issue_date"]),
@@ -149,15 +162,15 @@ def cii_data(
         ],
         "BG-25": [
             _line(i, line, line_category, currency)
-            for i, (line, line_category) in enumerate(zip(document["lines"], line_categories, strict=True), 1)
+            for i, (line, line_category) in enumerate(zip(lines, line_categories, strict=True), 1)
         ],
-        "BT-106": money(totals["subtotal"]),
-        "BT-107": money(totals["discount"]),
-        "BT-109": money(Decimal(totals["subtotal"]) - Decimal(totals["discount"])),
-        "BT-110": money(totals["tax_total"]),
-        "BT-112": money(totals["total"]),
+        "BT-106": money(totals.subtotal),
+        "BT-107": money(totals.discount),
+        "BT-109": money(totals.subtotal - totals.discount),
+        "BT-110": money(totals.tax_total),
+        "BT-112": money(totals.total),
         "BT-113": money(ZERO),
-        "BT-115": money(totals["total"]),
+        "BT-115": money(totals.total),
     }
     if credit_note_of:
         data["BG-3"] = [{"BT-25": credit_note_of["number"], "BT-26": date.fromisoformat(credit_note_of["issue_date"])}]
@@ -165,22 +178,22 @@ def cii_data(
         data["BT-9"] = date.fromisoformat(document["due_date"])
     # The date of the sale or service: the issue date unless the invoice says otherwise.
     data["BT-72"] = date.fromisoformat(document.get("service_date") or document["issue_date"])
-    if seller.get("operations") in PROCESSES:
-        data["BT-23"] = PROCESSES[seller["operations"]]
+    if seller.operations in PROCESSES:
+        data["BT-23"] = PROCESSES[seller.operations]
     if document.get("purchase_order"):
         data["BT-13"] = document["purchase_order"]
     if credit_note_of:
         data["BT-20"] = f"Avoir sur la facture {credit_note_of['number']}"
     elif payment_terms:
         data["BT-20"] = payment_terms
-    delivery = document.get("delivery_address")
-    if delivery and not same_address(delivery, buyer.get("address")):  # BG-13: where the goods go, the service is done
-        data["BG-13"] = _party({"address": delivery}, buyer.get("name") or "")
-    if seller.get("iban") and not credit_note_of:
+    delivery = address_of(document.get("delivery_address"))
+    if delivery and delivery != buyer.address:  # BG-13: where the goods go, the service is done
+        data["BG-13"] = {key: value for key, value in _address(delivery).items() if value} | {"name": buyer.name}
+    if seller.iban and not credit_note_of:
         data["BT-81"] = "58"  # SEPA credit transfer
-        data["BT-84"] = seller["iban"]
-        if seller.get("bic"):
-            data["BT-86"] = seller["bic"]
+        data["BT-84"] = seller.iban
+        if seller.bic:
+            data["BT-86"] = seller.bic
     return data
 
 
@@ -191,71 +204,63 @@ class _Group:
     allowance: Decimal = ZERO
 
 
-def _line_category(
-    index: int, line: Mapping[str, Any], seller: Mapping[str, Any], buyer: Mapping[str, Any]
-) -> Category:
-    taxes = line.get("taxes") or []
+def _line_category(index: int, line: DocumentLine, seller: Seller, buyer: Party) -> Category:
+    taxes = line.taxes
     if len(taxes) > 1:
         raise NotRepresentable(f"line {index + 1} carries {len(taxes)} taxes; EN 16931 allows one VAT rate a line")
-    return category(Decimal(str(taxes[0]["rate"])) if taxes else ZERO, seller, buyer)
+    return category(taxes[0].rate if taxes else ZERO, seller, buyer)
 
 
-def _groups(document: Mapping[str, Any], categories: list[Category]) -> dict[Category, _Group]:
+def _groups(lines: Sequence[DocumentLine], totals: Totals, categories: list[Category]) -> dict[Category, _Group]:
     """The VAT breakdown per category and rate: each tax of the totals'
     breakdown lands in its lines' category; lines without a tax form a base
     of their own, the rest of the discount theirs."""
-    totals = document["totals"]
     by_tax: dict[tuple[str, Decimal], Category] = {}
     nets_by_tax: dict[tuple[str, Decimal], Decimal] = {}
     untaxed_nets, untaxed = ZERO, None
-    for line, line_category in zip(document["lines"], categories, strict=True):
-        taxes = line.get("taxes") or []
-        net = Decimal(line["net"])
-        if taxes:
-            key = (taxes[0]["name"], Decimal(str(taxes[0]["rate"])))
+    for line, line_category in zip(lines, categories, strict=True):
+        if line.taxes:
+            key = line.taxes[0].key
             by_tax[key] = line_category
-            nets_by_tax[key] = nets_by_tax.get(key, ZERO) + net
+            nets_by_tax[key] = nets_by_tax.get(key, ZERO) + line.net
         else:
-            untaxed_nets, untaxed = untaxed_nets + net, line_category
+            untaxed_nets, untaxed = untaxed_nets + line.net, line_category
     groups: dict[Category, _Group] = {}
     allowances = ZERO
-    for entry in totals["tax_breakdown"]:
-        key = (entry["name"], Decimal(entry["rate"]))
+    for entry in totals.tax_breakdown:
+        key = (entry.name, entry.rate)
         group = groups.setdefault(by_tax[key], _Group())
-        base = Decimal(entry["base"])
-        group.base += base
-        group.tax += Decimal(entry["tax"])
-        group.allowance += nets_by_tax[key] - base
-        allowances += nets_by_tax[key] - base
+        group.base += entry.base
+        group.tax += entry.tax
+        group.allowance += nets_by_tax[key] - entry.base
+        allowances += nets_by_tax[key] - entry.base
     if untaxed is not None:
         group = groups.setdefault(untaxed, _Group())
-        allowance = Decimal(totals["discount"]) - allowances
+        allowance = totals.discount - allowances
         group.base += untaxed_nets - allowance
         group.allowance += allowance
     return groups
 
 
-def _line(number: int, line: Mapping[str, Any], line_category: Category, currency: str) -> dict[str, Any]:
-    quantity = Decimal(str(line.get("quantity", 1)))
-    net = Decimal(line["net"])
-    inclusive = any(tax.get("inclusive") for tax in line.get("taxes") or [])
+def _line(number: int, line: DocumentLine, line_category: Category, currency: str) -> dict[str, Any]:
+    quantity, net = line.quantity, line.net
     data: dict[str, Any] = {
         "BT-126": str(number),
         "BT-129": _decimal(quantity),
-        "BT-130": unit_code(line.get("unit")),
+        "BT-130": unit_code(line.unit),
         "BT-131": format_amount(net, currency),
         "BT-151": line_category.code,
         "BT-152": _percent(line_category.rate),
-        "BT-153": line["name"][:1000],
+        "BT-153": line.name[:1000],
     }
-    if line.get("description"):
-        data["BT-154"] = line["description"]
-    if inclusive or not quantity:
+    if line.description:
+        data["BT-154"] = line.description
+    if line.price_includes_taxes or not quantity:
         # The price includes VAT (or there is no quantity to divide by): the
         # net price is the net a unit, as the net was computed.
         data["BT-146"] = _decimal(net / quantity if quantity else net, places=6)
         return data
-    price = Decimal(str(line["unit_price"]))
+    price = line.unit_price
     data["BT-146"] = _decimal(price)
     gross = Decimal(format_amount(quantity * price, currency))
     if gross != net:  # the line discount, as an allowance on the line (BG-27)
@@ -263,67 +268,61 @@ def _line(number: int, line: Mapping[str, Any], line_category: Category, currenc
     return data
 
 
-def _seller(party: Mapping[str, Any]) -> dict[str, Any]:
-    data = _party(party, party.get("legal_name") or party.get("name") or "")
+def _seller(party: Seller) -> dict[str, Any]:
+    data = _party(party)
     legal = legal_information(party)
     if legal:
         data["legal_info"] = legal  # BT-33
-    if party.get("vat_franchise") and not party.get("vat_number") and party.get("siren"):
+    if party.vat_franchise and not party.vat_number and party.siren:
         # BR-E-02: an exempt invoice names the seller's VAT number or tax
         # registration; a business under franchise has none but its SIREN.
-        data["tax_identifier"] = party["siren"]
+        data["tax_identifier"] = party.siren
     return data
 
 
 def same_address(one: Mapping[str, Any] | None, other: Mapping[str, Any] | None) -> bool:
     """The same place, whatever fields were left out or sent empty."""
-
-    def filled(address: Mapping[str, Any] | None) -> dict[str, Any]:
-        return {key: value for key, value in (address or {}).items() if value}
-
-    return filled(one) == filled(other)
+    return address_of(one) == address_of(other)
 
 
-def legal_information(seller: Mapping[str, Any]) -> str | None:
+def legal_information(seller: Seller) -> str | None:
     """BT-33, the seller's additional legal information, as French
     invoices print it: "SAS au capital de 10 000 EUR, RCS Paris 732 829 320"."""
     parts = []
-    form, capital, register = seller.get("legal_form"), seller.get("share_capital"), seller.get("trade_register")
+    form, capital, register = seller.legal_form, seller.share_capital, seller.trade_register
     if form and capital is not None:
-        amount = Decimal(str(capital))
-        shown = f"{amount:,.0f}" if amount == amount.to_integral_value() else f"{amount:,.2f}"
+        shown = f"{capital:,.0f}" if capital == capital.to_integral_value() else f"{capital:,.2f}"
         parts.append(f"{form} au capital de {shown.replace(',', ' ')} EUR")
     elif form:
         parts.append(form)
-    if register and seller.get("siren"):
-        parts.append(f"{register['kind']} {register['city']} {seller['siren']}")
+    if register and seller.siren:
+        parts.append(f"{register.kind} {register.city} {seller.siren}")
     return ", ".join(parts) or None
 
 
-def _buyer(party: Mapping[str, Any]) -> dict[str, Any]:
-    return _party(party, party.get("name") or "")
+def _buyer(party: Party) -> dict[str, Any]:
+    return _party(party)
 
 
-def _party(party: Mapping[str, Any], name: str) -> dict[str, Any]:
-    address = party.get("address") or {}
-    data: dict[str, Any] = {
-        "name": name,
-        "country_code": _country(party),
-        "postcode": address.get("postal_code"),
-        "city": address.get("city"),
-        "addr_l1": address.get("line1"),
-        "addr_l2": address.get("line2"),
-    }
-    if party.get("siren"):
-        data["legal_identifier"] = party["siren"]
+def _address(address: Address | None) -> dict[str, Any]:
+    if address is None:
+        return {"country_code": "FR"}
+    return {"country_code": address.country, "postcode": address.postal_code, "city": address.city,
+            "addr_l1": address.line1, "addr_l2": address.line2}  # fmt: skip
+
+
+def _party(party: Party) -> dict[str, Any]:
+    data: dict[str, Any] = {"name": party.name, **_address(party.address)}
+    if party.siren:
+        data["legal_identifier"] = party.siren
         data["legal_identifier_schemeid"] = SIREN_SCHEME
         # BT-34 / BT-49: where the party receives e-invoices; in France, its SIREN in the directory
-        data["einvoicing_addr"] = party["siren"]
+        data["einvoicing_addr"] = party.siren
         data["einvoicing_addr_schemeid"] = ELECTRONIC_ADDRESS_SCHEME
-    if party.get("vat_number"):
-        data["vat_identifier"] = party["vat_number"]
-    if party.get("email") or party.get("phone"):
-        data["contacts"] = [{"email": party.get("email"), "phone": party.get("phone")}]
+    if party.vat_number:
+        data["vat_identifier"] = party.vat_number
+    if party.email or party.phone:
+        data["contacts"] = [{"email": party.email, "phone": party.phone}]
     return {key: value for key, value in data.items() if value}
 
 
@@ -339,11 +338,6 @@ def _notes(document: Mapping[str, Any]) -> list[tuple[str, str]]:
     if document.get("terms"):
         notes.append(("AAI", document["terms"]))
     return notes
-
-
-def _country(party: Mapping[str, Any]) -> str:
-    country: str = (party.get("address") or {}).get("country") or "FR"
-    return country
 
 
 def _percent(rate: Decimal) -> str:

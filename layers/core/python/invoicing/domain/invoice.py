@@ -9,9 +9,8 @@ dates; `settled`, `planned` and `voided` are the one place that writes what
 is derived from them back into the stored document. Every use case goes
 through these: none re-derives "what does it owe".
 
-A `Document` is what every numbered document shares — an invoice, a credit
-note (`CreditNote`), and the estimates and deposit invoices to come: an id,
-a currency and what it charges.
+Both an invoice and a credit note (`CreditNote`) are a `Document`
+(domain.document): its number, lines, totals and groups.
 """
 
 from __future__ import annotations
@@ -22,12 +21,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from invoicing.domain import late_fees, reminders, schedule
+from invoicing.domain import credits, late_fees, reminders, schedule
+from invoicing.domain.document import Document, Item, document_fields
 from invoicing.domain.lifecycle import BUSINESS_TIMEZONE, UNPAID, Status, amount_due, is_overdue
 from invoicing.domain.money import ZERO, format_amount
 from invoicing.domain.payments import InstalmentPosition, Paid, allocate, status_of
-
-Item = dict[str, Any]  # a document as stored and shown: JSON values, amounts as decimal strings
 
 
 def day_of(timestamp: str) -> date:
@@ -36,27 +34,16 @@ def day_of(timestamp: str) -> date:
 
 
 @dataclass(frozen=True)
-class Document:
-    """What every numbered document shares: its currency and what it charges."""
-
-    id: str
-    currency: str
-    total: Decimal  # its lines less discounts, taxes included (domain.totals)
-
-
-@dataclass(frozen=True)
 class CreditNote(Document):
     """A credit note (avoir, SPEC §7): a numbered document of its own that
     takes its total off the invoice it names."""
 
-    number: str
     invoice_id: str
 
     @classmethod
     def of(cls, item: Mapping[str, Any]) -> CreditNote:
         """The credit note a stored document holds."""
-        return cls(id=item["id"], currency=item["currency"], total=Decimal(item["total"]), number=item["number"],
-                   invoice_id=item["invoice_id"])  # fmt: skip
+        return cls(**document_fields(item), invoice_id=item["invoice_id"])
 
 
 @dataclass(frozen=True)
@@ -99,6 +86,7 @@ class Invoice(Document):
     late_fee_policy: late_fees.Policy | None
     reminding: Reminding
     fees_from: date | None  # no fee for periods before (its amount became unpaid again then)
+    credited_groups: tuple[credits.Group, ...]  # what each credit note took, group by group
 
     @classmethod
     def of(cls, item: Mapping[str, Any]) -> Invoice:
@@ -106,9 +94,7 @@ class Invoice(Document):
         plan = item.get("payment_schedule")
         settings = item.get("reminders") or {}
         return cls(
-            id=item["id"],
-            currency=item["currency"],
-            total=Decimal(item["totals"]["total"]),
+            **document_fields(item),
             status=Status(item["status"]),
             due_date=_date(item.get("due_date")),
             credited=Decimal(item.get("credited") or 0),
@@ -131,6 +117,14 @@ class Invoice(Document):
                 frozenset(item.get("reminders_done") or ()),
             ),
             fees_from=_date(item.get("fees_from")),
+            credited_groups=tuple(
+                credits.Group(
+                    tuple((name, Decimal(rate)) for name, rate in entry["taxes"]),
+                    Decimal(entry["base"]),
+                    Decimal(entry["tax"]),
+                )
+                for entry in item.get("credited_groups") or ()
+            ),
         )
 
     # -- what it owes ---------------------------------------------------------------
@@ -162,6 +156,10 @@ class Invoice(Document):
     def left_to_credit(self) -> Decimal:
         """What credit notes may still take off it: its total less what they took."""
         return self.total - self.credited
+
+    def groups_left(self) -> list[credits.Group]:
+        """Its groups (lines by taxes), less what its credit notes took from each."""
+        return credits.left(self.groups(), self.credited_groups)
 
     def credited_in_full_by(self, note: CreditNote) -> bool:
         """Whether this credit note takes off all its credit notes had left to take."""
@@ -347,6 +345,18 @@ def settled(item: Item, now: str) -> Item:
     if _principal_stored(item) <= 0 < invoice.principal_unpaid and item.get("status") != Status.DRAFT.value:
         after["fees_from"] = day_of(now).isoformat()
     return planned(after)
+
+
+def stored_groups(groups: list[credits.Group]) -> list[Item]:
+    """Groups as an invoice's `credited_groups` keeps them (`Invoice.of` reads them back)."""
+    return [
+        {
+            "taxes": [[name, f"{rate:f}"] for name, rate in group.taxes],
+            "base": f"{group.base:f}",
+            "tax": f"{group.tax:f}",
+        }
+        for group in groups
+    ]
 
 
 def _principal_stored(item: Item) -> Decimal:

@@ -25,8 +25,9 @@ from decimal import Decimal
 from typing import Any
 
 from invoicing.domain import credits
+from invoicing.domain.document import line_of
 from invoicing.domain.errors import FieldError, IllegalTransition, InvalidInput, NotFound, StaleVersion
-from invoicing.domain.invoice import CreditNote, Invoice, settled, voided
+from invoicing.domain.invoice import CreditNote, Invoice, settled, stored_groups, voided
 from invoicing.domain.lifecycle import ISSUED, UNPAID, Status, invoice_number
 from invoicing.domain.money import ZERO, format_amount, format_rate, has_at_most_decimals, minor_unit
 from invoicing.logic import catalog, invoices
@@ -173,7 +174,7 @@ def _credited(invoice: Doc, note: Doc, now: str, voiding: bool) -> Doc:
             **invoice,
             "credited": format_amount(credited, invoice["currency"]),
             "credit_notes": [*(invoice.get("credit_notes") or []), reference(note)],
-            "credited_groups": [*(invoice.get("credited_groups") or []), *_stored(_groups(note))],
+            "credited_groups": [*(invoice.get("credited_groups") or []), *stored_groups(credit.groups())],
         },
         now,
     )
@@ -205,14 +206,15 @@ def _asked(deps: Deps, tenant: str, invoice: Doc, request: CreditNoteIn) -> Aske
     amount = Decimal(request.amount)
     if not has_at_most_decimals(amount, minor_unit(currency)):
         raise InvalidInput.of("amount", f"{currency} amounts have at most {minor_unit(currency)} decimals")
-    left = Invoice.of(invoice).left_to_credit
+    current = Invoice.of(invoice)
+    left = current.left_to_credit
     if amount > left:
         raise InvalidInput.of(
             "amount",
             f"{format_amount(amount, currency)} exceeds what the invoice has left to credit "
             f"({format_amount(left, currency)})",
         )
-    within = _left(invoice)
+    within = current.groups_left()
     taxes = [tax for group in within for tax in group.taxes]
     if len(taxes) != len(set(taxes)):
         # a tax on lines of different taxes is rounded once over all of them: no group's part is its own
@@ -242,7 +244,7 @@ def _remaining(invoice: Doc) -> Asked:
         lines = [{key: value for key, value in line.items() if key != "net"} for line in invoice["lines"]]
         return Asked(lines, invoice.get("discount"), "lines")
     target = current.left_to_credit
-    within = _left(invoice)
+    within = current.groups_left()
     bases = credits.split(target, within, currency, cap_gross=False)
     if bases is None:  # each group as close to what it has left as it can be, not above
         bases = [min(credits.base_within(max(g.gross, ZERO), g.taxes, currency), max(g.base, ZERO)) for g in within]
@@ -266,11 +268,14 @@ def _check_limits(invoice: Doc, lines: list[Doc], total: Decimal, field: str) ->
     ]
     if total <= 0 and not problems:
         problems.append(FieldError(field, "the credit note credits nothing"))
-    within = {group.taxes: group for group in _left(invoice)}
-    for group in credits.groups(lines, ZERO, [], currency):
+    current = Invoice.of(invoice)
+    within = {group.taxes: group for group in current.groups_left()}
+    keys = [line_of(line).tax_key for line in lines]
+    for group in credits.groups([(key, Decimal(line["net"])) for key, line in zip(keys, lines, strict=True)], ZERO, [],
+                                currency):  # fmt: skip
         have = within.get(group.taxes)
         if have is None:
-            index = next(i for i, line in enumerate(lines) if credits.taxes_of(line) == group.taxes)
+            index = keys.index(group.taxes)
             problems.append(
                 FieldError(f"{field}.{index}.taxes", f"the invoice has no line with these taxes ({_label(group)})")
             )
@@ -282,7 +287,7 @@ def _check_limits(invoice: Doc, lines: list[Doc], total: Decimal, field: str) ->
                     f"has {format_amount(max(have.base, ZERO), currency)} left to credit",
                 )
             )
-    left = Invoice.of(invoice).left_to_credit
+    left = current.left_to_credit
     if total > left:
         problems.append(
             FieldError(
@@ -293,33 +298,6 @@ def _check_limits(invoice: Doc, lines: list[Doc], total: Decimal, field: str) ->
         )
     if problems:
         raise InvalidInput(problems)
-
-
-def _left(invoice: Doc) -> list[credits.Group]:
-    """The invoice's groups, less what its credit notes took."""
-    taken = [
-        credits.Group(
-            tuple((name, Decimal(rate)) for name, rate in entry["taxes"]), Decimal(entry["base"]), Decimal(entry["tax"])
-        )  # fmt: skip
-        for entry in invoice.get("credited_groups") or []
-    ]
-    return credits.left(_groups(invoice), taken)
-
-
-def _groups(document: Doc) -> list[credits.Group]:
-    totals = document["totals"]
-    return credits.groups(document["lines"], Decimal(totals["discount"]), totals["tax_breakdown"], document["currency"])
-
-
-def _stored(groups: list[credits.Group]) -> list[Doc]:
-    return [
-        {
-            "taxes": [[name, f"{rate:f}"] for name, rate in group.taxes],
-            "base": f"{group.base:f}",
-            "tax": f"{group.tax:f}",
-        }
-        for group in groups
-    ]
 
 
 def _group_lines(
