@@ -40,6 +40,29 @@ os.environ.update(
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """Coverage measures the package where it runs in the tests' own
+    process: the unit and integration tests. An end-to-end test's handlers
+    run in the runtime's processes and the infra tests synthesize the stack,
+    so tracing their process measures nothing of the package and costs a
+    third of its time (the CDK's jsii calls are Python); it is paused for
+    them, setup and teardown included (the `cov` fixture's coverage object)."""
+    measured = None
+    if item.get_closest_marker("e2e") or item.get_closest_marker("infra"):
+        plugin = item.config.pluginmanager.getplugin("_cov")
+        controller = getattr(plugin, "cov_controller", None)
+        measured = getattr(controller, "cov", None)
+    if measured is None:
+        yield
+        return
+    measured.stop()
+    try:
+        yield
+    finally:
+        measured.start()
+
+
 def _routing_context_per_thread() -> None:
     """Lambda hands an execution environment one request at a time; the
     in-process tests send several threads through one handler module at
