@@ -113,6 +113,8 @@ class Lambdas:
         self._free = {name: threading.BoundedSemaphore(count) for name, count in self._concurrency.items()}
         self._pools = {fn.name: self._pool(fn) for fn in wiring.FUNCTIONS}
         self._replacing = threading.Lock()
+        # called when an invocation ends, however: what reads the table's stream and the queues
+        self.on_end: list[Callable[[], None]] = []
 
     def _pool(self, fn: wiring.Function) -> ProcessPoolExecutor:
         if "forkserver" in multiprocessing.get_all_start_methods():
@@ -168,7 +170,7 @@ class Lambdas:
             free.release()
             raise
         # the environment is free when the work ends, not when the caller gives up
-        future.add_done_callback(lambda _done: free.release())
+        future.add_done_callback(lambda _done: self._ended(free))
         try:
             return future.result(timeout=fn.timeout_s + COLD_START_S)
         except FutureTimeout:
@@ -179,6 +181,11 @@ class Lambdas:
                     self._pools[function_name] = self._pool(fn)
                     pool.shutdown(wait=False, cancel_futures=True)
             raise Crashed(function_name) from None
+
+    def _ended(self, free: threading.BoundedSemaphore) -> None:
+        free.release()
+        for wake in self.on_end:
+            wake()
 
     def close(self) -> None:
         for pool in self._pools.values():

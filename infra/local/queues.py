@@ -26,7 +26,9 @@ from infra.local.lambdas import Lambdas
 POLL_S = 0.1  # moto serves one request at a time: no long polling
 RETRY_VISIBILITY_S = 1  # a failed message is seen again soon (SQS: the queue's visibility timeout)
 POLLERS = 4
-BACKGROUND_POLL_S = 1.0  # moto serves one request at a time: an idle queue asks it twice a second at most
+# An idle queue is read every 2 s: a message is sent by a function, and each
+# invocation that ends wakes the readers (`wake`), so it is read at once.
+BACKGROUND_POLL_S = 2.0
 
 logger = logging.getLogger(__name__)
 
@@ -120,6 +122,7 @@ class InBackground:
     def __init__(self, poller: QueuePoller) -> None:
         self.poller = poller
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
 
     @property
@@ -128,12 +131,18 @@ class InBackground:
 
     def start(self) -> InBackground:
         self._stop.clear()
+        self._wake.clear()
         self._thread = threading.Thread(target=self._run, name=f"queue-{self.poller.work.name}", daemon=True)
         self._thread.start()
         return self
 
+    def wake(self) -> None:
+        """Look now: a message may have been sent (a function ended)."""
+        self._wake.set()
+
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:  # a render under way ends first (the function's timeout at most)
             self._thread.join(timeout=self.poller.work.visibility_timeout_s)
 
@@ -149,7 +158,8 @@ class InBackground:
     def _run(self) -> None:
         while not self._stop.is_set():
             self.poller.drain(timeout_s=self.poller.work.visibility_timeout_s, pollers=1)
-            self._stop.wait(BACKGROUND_POLL_S)
+            self._wake.wait(BACKGROUND_POLL_S)
+            self._wake.clear()
 
 
 def _record(message: dict[str, Any], url: str) -> dict[str, Any]:

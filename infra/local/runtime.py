@@ -99,6 +99,7 @@ class LocalRuntime:
         pipe.start()
         for queue in background:
             queue.start()
+        lambdas.on_end += [pipe.wake, *(queue.wake for queue in background)]
         return cls(emulation, lambdas, gateway, bus, pipe, stripe, pollers, background)
 
     def drain(self, timeout_s: float = 60.0) -> bool:
