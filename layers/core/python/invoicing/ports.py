@@ -8,7 +8,7 @@ invoice still being a draft. The DynamoDB adapter is `adapters.dynamodb`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 Doc = dict[str, Any]
 
@@ -22,30 +22,26 @@ class ConditionFailed(Exception):
         self.failed = failed
 
 
-@dataclass(frozen=True)
-class InvoiceQuery:
+class InvoiceQuery(NamedTuple):
     status: str | None = None
     customer_id: str | None = None
     overdue_before: str | None = None  # ISO date: issued, unpaid and due before it
     not_overdue_before: str | None = None  # ISO date: everything but the above
 
 
-@dataclass(frozen=True)
-class PageOf:
+class PageOf(NamedTuple):
     items: list[Doc]
     cursor: str | None
 
 
-@dataclass(frozen=True)
-class Candidate:
+class Candidate(NamedTuple):
     """An invoice a sweep has work for, as the index holds it."""
 
     tenant: str
     invoice: Doc
 
 
-@dataclass(frozen=True)
-class Candidates:
+class Candidates(NamedTuple):
     items: list[Candidate]
     cursor: str | None  # where the next page starts; None at the end
 
@@ -54,8 +50,7 @@ SWEEP_SHARDS = 8  # the index's partitions per sweep: candidates spread over the
 SWEEPS = ("late_fees", "reminders")  # the invoice fields sweep_{name}_on say when each has work
 
 
-@dataclass(frozen=True)
-class Sequence:
+class Sequence(NamedTuple):
     """Where a tenant's numbering stands: the last number's sequence and the
     issue date of that invoice (numbers must follow dates)."""
 
@@ -74,8 +69,7 @@ class Finalization:
     extra_keys: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class CreditNoteIssue:
+class CreditNoteIssue(NamedTuple):
     """The atomic step that issues a credit note against an invoice."""
 
     credit_note: Doc  # numbered
@@ -84,8 +78,7 @@ class CreditNoteIssue:
     sequence: int  # the credit notes' counter must be at sequence - 1
 
 
-@dataclass(frozen=True)
-class Record:
+class Record(NamedTuple):
     """An idempotency record: the request's fingerprint, and its response
     once complete (None while in progress)."""
 
@@ -151,8 +144,7 @@ class Store(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class BlobStat:
+class BlobStat(NamedTuple):
     size: int
     version: str | None  # pins what was checked: a later upload to the key is another version
 

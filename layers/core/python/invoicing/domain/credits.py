@@ -19,8 +19,8 @@ with the nearest ones that can be made.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
 from decimal import Decimal
+from typing import NamedTuple
 
 from invoicing.domain.money import HUNDRED, ZERO, quantum, round_money
 from invoicing.domain.totals import TaxAmount, spread
@@ -29,8 +29,7 @@ Taxes = tuple[tuple[str, Decimal], ...]  # a group's taxes: (name, rate), sorted
 SHIFT = 2  # units (cents) a share may move to make the amount reachable
 
 
-@dataclass(frozen=True)
-class Group:
+class Group(NamedTuple):
     """A part of a document: its taxes, its base and its VAT."""
 
     taxes: Taxes
@@ -80,9 +79,9 @@ def left(invoice: Sequence[Group], credited: Sequence[Group]) -> list[Group]:
     taken: dict[Taxes, Group] = {}
     for group in credited:
         before = taken.get(group.taxes, Group(group.taxes, ZERO, ZERO))
-        taken[group.taxes] = replace(before, base=before.base + group.base, tax=before.tax + group.tax)
+        taken[group.taxes] = before._replace(base=before.base + group.base, tax=before.tax + group.tax)
     return [
-        replace(group, base=group.base - taken[group.taxes].base, tax=group.tax - taken[group.taxes].tax)
+        group._replace(base=group.base - taken[group.taxes].base, tax=group.tax - taken[group.taxes].tax)
         if group.taxes in taken
         else group
         for group in invoice

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 from invoicing.domain import credits
 from invoicing.domain.totals import Discount, Tax, TaxAmount, Totals
@@ -28,8 +28,7 @@ from invoicing.domain.totals import Discount, Tax, TaxAmount, Totals
 Item = dict[str, Any]  # a document as stored and shown: JSON values, amounts as decimal strings
 
 
-@dataclass(frozen=True)
-class Address:
+class Address(NamedTuple):
     line1: str | None
     line2: str | None
     postal_code: str | None
@@ -54,8 +53,7 @@ class Party:
         return self.address.country if self.address else "FR"
 
 
-@dataclass(frozen=True)
-class TradeRegister:
+class TradeRegister(NamedTuple):
     kind: str  # RCS | RM
     city: str
 
@@ -116,8 +114,7 @@ def _party_fields(data: Mapping[str, Any], name: str) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True)
-class DocumentLine:
+class DocumentLine(NamedTuple):
     """A line as a document was issued with it: what was sold, and its net
     (its quantity × price less its discount, taxes excluded)."""
 

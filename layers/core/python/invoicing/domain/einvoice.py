@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from invoicing.domain.document import (
     Address,
@@ -77,8 +77,7 @@ class NotRepresentable(Exception):
     """The document says something EN 16931 cannot (the reason is the message)."""
 
 
-@dataclass(frozen=True)
-class Category:
+class Category(NamedTuple):
     code: str  # UNTDID 5305: S, Z, E, AE, G
     rate: Decimal
     exemption: tuple[str, str] | None = None  # (VATEX code, text)

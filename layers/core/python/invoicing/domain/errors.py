@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class FieldError:
+class FieldError(NamedTuple):
     field: str  # dotted path in the request body: lines.3.discount.value
     message: str
 

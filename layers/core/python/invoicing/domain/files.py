@@ -9,7 +9,7 @@ are what was stored, so they decide.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 MAX_BYTES = 20 * 1024 * 1024  # 20 MiB per file
 MAX_PER_INVOICE = 10  # pending uploads included
@@ -33,8 +33,7 @@ def _open_document(mimetype: bytes) -> Callable[[bytes], bool]:
     return lambda head: head.startswith(_ZIP) and head[30:38] == b"mimetype" and mimetype in head
 
 
-@dataclass(frozen=True)
-class FileType:
+class FileType(NamedTuple):
     extensions: tuple[str, ...]
     matches: Callable[[bytes], bool]
     label: str

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from invoicing.domain import credits, late_fees, reminders, schedule
 from invoicing.domain.document import Document, Item, document_fields
@@ -46,8 +46,7 @@ class CreditNote(Document):
         return cls(**document_fields(item), invoice_id=item["invoice_id"])
 
 
-@dataclass(frozen=True)
-class Payment:
+class Payment(NamedTuple):
     id: str
     amount: Decimal
     refunded: Decimal
@@ -60,14 +59,12 @@ class Payment:
         return ZERO if self.cancelled else self.amount - self.refunded
 
 
-@dataclass(frozen=True)
-class Schedule:
+class Schedule(NamedTuple):
     kind: str  # "percentage" | "fixed" (domain.schedule)
     planned: tuple[schedule.Instalment, ...]
 
 
-@dataclass(frozen=True)
-class Reminding:
+class Reminding(NamedTuple):
     """The invoice's reminder settings and the reminders already done."""
 
     enabled: bool

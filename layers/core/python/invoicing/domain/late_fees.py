@@ -16,9 +16,9 @@ already charged (no interest on interest: C. civ. art. 1343-2).
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 from invoicing.domain.money import round_money
 
@@ -26,8 +26,7 @@ ZERO = Decimal(0)
 MOST_FEES = 1000  # per invoice, whatever the policy: entries live on the invoice's item
 
 
-@dataclass(frozen=True)
-class Policy:
+class Policy(NamedTuple):
     kind: str  # "fixed" | "percentage"
     value: Decimal  # the flat amount, or the rate in percent
     interval: str  # "once" | "day" | "week" | "month"
@@ -36,8 +35,7 @@ class Policy:
     max_fees: int | None = None
 
 
-@dataclass(frozen=True)
-class Fee:
+class Fee(NamedTuple):
     period: str  # ISO date the period begins: its key
     amount: Decimal
 

@@ -10,8 +10,8 @@ recorded in (a webhook may bring a refund before the payment it refunds).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from typing import NamedTuple
 
 from invoicing.domain.errors import Conflict, IllegalTransition, InvalidInput
 from invoicing.domain.lifecycle import UNPAID, Status
@@ -24,16 +24,14 @@ class Overpayment(Conflict):
     code = "overpayment"
 
 
-@dataclass(frozen=True)
-class Paid:
+class Paid(NamedTuple):
     """One payment as the ledger counts it."""
 
     amount: Decimal  # toward the invoice, refunds deducted (tips are never part of it)
     instalment_id: str | None = None  # the instalment it was meant for, if the payer said
 
 
-@dataclass(frozen=True)
-class InstalmentPosition:
+class InstalmentPosition(NamedTuple):
     id: str
     amount: Decimal
     amount_paid: Decimal
@@ -102,8 +100,7 @@ def allocate(amounts: Sequence[Decimal], payments: Sequence[Paid]) -> list[Insta
 # -- paying online ------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class OnlineCharge:
+class OnlineCharge(NamedTuple):
     """What a client pays on the hosted page: toward the invoice (its whole
     balance, or one instalment) and a tip on top, never part of the invoice."""
 

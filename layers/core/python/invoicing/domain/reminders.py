@@ -11,21 +11,19 @@ reminder due for each instalment goes out; the older ones are passed over
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import NamedTuple
 
 DEFAULT_OFFSETS = (-3, 0, 7)
 
 
-@dataclass(frozen=True)
-class Deadline:
+class Deadline(NamedTuple):
     id: str  # the instalment's id, or "invoice"
     due_date: date
     paid: bool
 
 
-@dataclass(frozen=True)
-class Reminder:
+class Reminder(NamedTuple):
     key: str  # "{deadline id}:{offset}"
     deadline: str
     offset: int

@@ -9,9 +9,9 @@ is checked when the invoice is issued.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import NamedTuple
 
 from invoicing.domain.errors import FieldError
 from invoicing.domain.money import HUNDRED, has_at_most_decimals, minor_unit, round_money
@@ -19,8 +19,7 @@ from invoicing.domain.money import HUNDRED, has_at_most_decimals, minor_unit, ro
 FIELD = "payment_schedule.instalments"
 
 
-@dataclass(frozen=True)
-class Instalment:
+class Instalment(NamedTuple):
     due_date: date
     value: Decimal  # a percentage of the total, or an amount
 
