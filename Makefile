@@ -34,16 +34,19 @@ dev: install ## install, then run the whole system on http://127.0.0.1:$(PORT)
 # Coverage measures through sys.monitoring on 3.12+ (COVERAGE_CORE=sysmon): code
 # it has seen stops reporting to it, where the tracer of 3.11 is called at every
 # line. The unit and integration tests take 151 s with it, 131 s without, 252 s
-# with the tracer (measured). It counts lines, not branches (branches need 3.14).
+# with the tracer (measured). It counts lines, not branches (sysmon measures branches from 3.14 on; the
+# tracer, on 3.11, still does).
 test: install build browser tools lint typecheck ## install, then pass the whole suite (two workers)
-	COVERAGE_CORE=$$($(BIN)/python -c 'import sys; print("sysmon" if sys.version_info >= (3, 12) else "ctrace")') \
-		$(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder --cov --cov-report=term --durations=25
+	core=$$($(BIN)/python -c 'import sys; print("sysmon" if sys.version_info >= (3, 12) else "ctrace")'); \
+	COVERAGE_CORE=$$core $(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder --cov --cov-report=term \
+		--durations=25 $$([ $$core = ctrace ] && echo --cov-branch)
 
 test-fast: install ## the suite without infra tests (no CDK synth)
 	$(BIN)/pytest -m "not infra"
 
 # A venv of another Python than $(PYTHON) (one made before 3.12 was taken) is made again.
 $(INSTALLED): requirements-dev.txt layers/requirements.txt layers/requirements-stripe.txt layers/requirements-pdf.txt layers/core/pyproject.toml
+	@test -n "$(PYTHON_VERSION)" || { echo "no Python 3.11+ to make the venv with: set PYTHON"; exit 1; }
 	test "$$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)" = "$(PYTHON_VERSION)" \
 		|| { rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); }
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt

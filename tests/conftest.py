@@ -47,20 +47,20 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     run in the runtime's processes and the infra tests synthesize the stack,
     so tracing their process measures nothing of the package and costs a
     third of its time (the CDK's jsii calls are Python); it is paused for
-    them, setup and teardown included (the `cov` fixture's coverage object)."""
-    measured = None
+    them, setup and teardown included, as pytest-cov's `no_cover` pauses a
+    test's call alone (the controller the `cov` fixture reads)."""
+    controller = None
     if item.get_closest_marker("e2e") or item.get_closest_marker("infra"):
         plugin = item.config.pluginmanager.getplugin("_cov")
         controller = getattr(plugin, "cov_controller", None)
-        measured = getattr(controller, "cov", None)
-    if measured is None:
+    if controller is None or not controller.started:
         yield
         return
-    measured.stop()
+    controller.pause()
     try:
         yield
     finally:
-        measured.start()
+        controller.resume()
 
 
 def _routing_context_per_thread() -> None:

@@ -27,10 +27,11 @@ from typing import Any
 
 from infra import wiring
 
-POLL_S = 0.25  # between two reads while records come, as Pipes polls a shard about 4 times a second
-# Idle, a read a second: every write is made by a function, and each invocation
-# that ends wakes the pipe (`wake`), so a commit is read as soon as on AWS without
-# four reads a second against moto all day (a tenth of a core, measured).
+POLL_S = 0.25  # between two reads at the soonest, as Pipes polls a shard about 4 times a second
+# Idle, a read a second: the runtime's functions make the writes, and each
+# invocation that ends wakes the pipe (`wake`), so a commit is read as soon as on
+# AWS, without four reads a second against moto all day (a tenth of a core,
+# measured). A write made from outside the runtime (`make invoke`) waits a second.
 IDLE_POLL_S = 1.0
 RETRY_BASE_S = 0.1
 RETRY_MAX_S = 5.0
@@ -115,7 +116,8 @@ class LocalPipe:
         self._waiting: list[dict[str, Any]] = []  # read, not yet put on the bus
         self._reads = 0  # reads that found nothing left to do: what `drain` waits for
         self._changed = threading.Condition()
-        self._wake = threading.Event()  # read now, not after the poll's pause
+        self._wake = threading.Event()  # read soon, not after the idle pause
+        self._now = threading.Event()  # read now (`drain`), not POLL_S after the last read
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="pipe", daemon=True)
 
@@ -129,11 +131,12 @@ class LocalPipe:
 
     def stop(self) -> None:
         self._stop.set()
+        self._now.set()
         self._wake.set()
         self._thread.join(timeout=5)
 
     def wake(self) -> None:
-        """Read now: something may have been committed (a function ended)."""
+        """Read soon: a function ended, and may have committed something."""
         self._wake.set()
 
     def drain(self, timeout_s: float = 30.0) -> bool:
@@ -146,6 +149,7 @@ class LocalPipe:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return False
+                self._now.set()
                 self._wake.set()
                 self._changed.wait(min(left, POLL_S))
         return True
@@ -154,6 +158,7 @@ class LocalPipe:
         failures = 0
         while not self._stop.is_set():
             read: list[dict[str, Any]] = []
+            began = time.monotonic()
             try:
                 if not self._waiting:
                     read = self.reader.read()
@@ -174,6 +179,9 @@ class LocalPipe:
                 self._changed.notify_all()
             self._wake.wait(POLL_S if read else IDLE_POLL_S)
             self._wake.clear()
+            # woken by functions ending one after another: 4 reads a second at most, as on AWS
+            self._now.wait(max(0.0, POLL_S - (time.monotonic() - began)))
+            self._now.clear()
 
     def _deliver(self, batch: list[dict[str, Any]]) -> None:
         self.batches += 1

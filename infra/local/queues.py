@@ -26,8 +26,9 @@ from infra.local.lambdas import Lambdas
 POLL_S = 0.1  # moto serves one request at a time: no long polling
 RETRY_VISIBILITY_S = 1  # a failed message is seen again soon (SQS: the queue's visibility timeout)
 POLLERS = 4
-# An idle queue is read every 2 s: a message is sent by a function, and each
-# invocation that ends wakes the readers (`wake`), so it is read at once.
+# An idle queue is read every 2 s: the runtime's functions send the messages, and
+# each invocation that ends wakes the readers (`wake`), so a message is read at
+# once; functions ending one after another make one look every POLL_S at most.
 BACKGROUND_POLL_S = 2.0
 
 logger = logging.getLogger(__name__)
@@ -157,9 +158,11 @@ class InBackground:
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            began = time.monotonic()
             self.poller.drain(timeout_s=self.poller.work.visibility_timeout_s, pollers=1)
             self._wake.wait(BACKGROUND_POLL_S)
             self._wake.clear()
+            self._stop.wait(max(0.0, POLL_S - (time.monotonic() - began)))
 
 
 def _record(message: dict[str, Any], url: str) -> dict[str, Any]:

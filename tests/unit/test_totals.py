@@ -266,3 +266,17 @@ def test_inclusive_prices_total_what_was_entered_within_one_cent_per_rate(lines)
     rates = {line.taxes[0].rate for line in lines}  # the conversion groups
     assert abs(totals.total - entered) <= D("0.01") * len(rates)
     assert totals.subtotal == sum(totals.line_nets, D(0))
+
+
+def test_lines_that_come_to_nothing_have_nets_in_the_currency_minor_units():
+    """The editor shows each net as the totals give it: "0.00", never "0"."""
+    from invoicing.logic.totals import totals_view
+
+    inclusive = Tax("TVA", D("20"), inclusive=True)
+    nothing = [Line(D("0"), D("10.00"), None, (inclusive,)), Line(D("0"), D("5.00"), None, (inclusive,))]
+
+    view = totals_view(compute_totals(nothing, None, "EUR"))
+
+    assert view["line_nets"] == ["0.00", "0.00"]
+    assert (view["subtotal"], view["total"]) == ("0.00", "0.00")
+    assert totals_view(compute_totals(nothing, None, "JPY"))["line_nets"] == ["0", "0"]

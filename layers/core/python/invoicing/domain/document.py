@@ -46,7 +46,7 @@ class Party:
     vat_number: str | None
     email: str | None
     phone: str | None
-    kind: str  # "business" | "individual"
+    kind: str | None  # "business" | "individual" (a client stored without one: "business")
 
     @property
     def country(self) -> str:
@@ -74,7 +74,7 @@ class Seller(Party):
 def buyer_of(snapshot: Mapping[str, Any] | None) -> Party:
     """A customer, or the snapshot of it a document keeps."""
     data = snapshot or {}
-    return Party(**_party_fields(data, data.get("name") or ""), kind=data.get("kind") or "business")
+    return Party(**_party_fields(data, data.get("name") or ""), kind=data.get("kind", "business"))
 
 
 def seller_of(snapshot: Mapping[str, Any] | None) -> Seller:
@@ -96,7 +96,8 @@ def seller_of(snapshot: Mapping[str, Any] | None) -> Seller:
 
 
 def address_of(data: Mapping[str, Any] | None) -> Address | None:
-    if not data:
+    """An address; None when it has no field filled."""
+    if not data or not any(data.values()):
         return None
     # a field sent empty is a field left out: the same place either way
     return Address(data.get("line1") or None, data.get("line2") or None, data.get("postal_code") or None,

@@ -51,9 +51,8 @@ class Discount(NamedTuple):
 
 
 class Line(NamedTuple):
-    """A line as the totals see it. A named tuple, where the other values
-    here are frozen dataclasses: the editor sends up to 1,000 lines a
-    keystroke, and a named tuple is built in 0.4 µs, a frozen dataclass in
+    """A line as the totals see it. The editor sends up to 1,000 a
+    keystroke: a named tuple is built in 0.4 µs, a frozen dataclass in
     1.1 µs (measured on Python 3.12)."""
 
     quantity: Decimal
@@ -205,7 +204,7 @@ def spread(amount: Decimal, weights: Mapping[K, Decimal], currency: str) -> dict
     unit = quantum(currency)
     total = sum(weights.values(), ZERO)
     if not amount or not total:
-        return dict.fromkeys(weights, ZERO)
+        return dict.fromkeys(weights, ZERO * unit)  # nothing, in minor units: 0.00
     amount_units, total_units = int(amount / unit), int(total / unit)
     floors: dict[K, int] = {}
     remainders: dict[K, int] = {}
