@@ -23,7 +23,8 @@ from functools import cached_property
 from typing import Any, NamedTuple
 
 from invoicing.domain import credits
-from invoicing.domain.totals import Discount, Tax, TaxAmount, Totals
+from invoicing.domain.money import exact
+from invoicing.domain.totals import Discount, Tax, TaxAmount, Totals, taxes_key
 
 Item = dict[str, Any]  # a document as stored and shown: JSON values, amounts as decimal strings
 
@@ -86,7 +87,7 @@ def seller_of(snapshot: Mapping[str, Any] | None) -> Seller:
         **_party_fields(data, data.get("legal_name") or data.get("name") or ""),
         kind="business",
         legal_form=data.get("legal_form"),
-        share_capital=None if capital is None else _decimal(capital),
+        share_capital=None if capital is None else exact(capital),
         trade_register=TradeRegister(register["kind"], register["city"]) if register else None,
         vat_franchise=bool(data.get("vat_franchise")),
         operations=data.get("operations"),
@@ -131,7 +132,7 @@ class DocumentLine(NamedTuple):
     @property
     def tax_key(self) -> credits.Taxes:
         """Its taxes as (name, rate), sorted: lines with the same key form one group."""
-        return tuple(sorted(tax.key for tax in self.taxes))
+        return taxes_key(self.taxes)
 
     @property
     def price_includes_taxes(self) -> bool:
@@ -143,13 +144,13 @@ def line_of(stored: Mapping[str, Any]) -> DocumentLine:
     discount = stored.get("discount")
     return DocumentLine(
         name=stored.get("name") or "",
-        quantity=_decimal(stored.get("quantity", 1)),
-        unit_price=_decimal(stored.get("unit_price", 0)),
+        quantity=exact(stored.get("quantity", 1)),
+        unit_price=exact(stored.get("unit_price", 0)),
         taxes=tuple(
-            Tax(tax["name"], _decimal(tax["rate"]), bool(tax.get("inclusive"))) for tax in stored.get("taxes") or ()
+            Tax(tax["name"], exact(tax["rate"]), bool(tax.get("inclusive"))) for tax in stored.get("taxes") or ()
         ),
-        net=_decimal(stored["net"]),
-        discount=Discount(discount["type"], _decimal(discount["value"])) if discount else None,
+        net=exact(stored["net"]),
+        discount=Discount(discount["type"], exact(discount["value"])) if discount else None,
         description=stored.get("description"),
         unit=stored.get("unit"),
     )
@@ -223,8 +224,3 @@ def document_fields(item: Mapping[str, Any]) -> dict[str, Any]:
         "issue_date": date.fromisoformat(item["issue_date"]) if item.get("issue_date") else None,
         "stored": item,
     }
-
-
-def _decimal(value: Any) -> Decimal:
-    """Exact: a Decimal as it is, anything else through its text."""
-    return value if isinstance(value, Decimal) else Decimal(str(value))

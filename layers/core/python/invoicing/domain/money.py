@@ -48,6 +48,12 @@ class UnknownCurrency(ValueError):
     pass
 
 
+def exact(value: object) -> Decimal:
+    """A Decimal as it is; anything else (a string, an int, a JSON number) through its text,
+    never a float's binary value."""
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
 def minor_unit(currency: str) -> int:
     """Number of decimals of `currency` (EUR 2, JPY 0)."""
     if currency not in CURRENCIES:

@@ -98,7 +98,7 @@ def compute_totals(lines: tuple[Line, ...] | list[Line], discount: Discount | No
         for line in lines:
             pair = shared.get(id(line.taxes))
             if pair is None:
-                pair = shared[id(line.taxes)] = (_group_key(line), _inclusive_key(line))
+                pair = shared[id(line.taxes)] = (taxes_key(line.taxes), _inclusive_key(line))
             keys.append(pair)
         nets = _nets(lines, amounts, [inclusive for _group, inclusive in keys], currency)
         groups: dict[GroupKey, Decimal] = {}
@@ -133,9 +133,10 @@ def compute_totals(lines: tuple[Line, ...] | list[Line], discount: Discount | No
 GroupKey = tuple[tuple[str, Decimal], ...]
 
 
-def _group_key(line: Line) -> GroupKey:
-    """Lines carrying the same taxes share the invoice discount as one."""
-    return tuple(sorted(tax.key for tax in line.taxes))
+def taxes_key(taxes: Sequence[Tax]) -> GroupKey:
+    """Taxes as (name, rate), sorted: lines carrying the same taxes share the
+    invoice discount as one group (and credit notes credit them as one)."""
+    return tuple(sorted(tax.key for tax in taxes))
 
 
 def _inclusive_key(line: Line) -> GroupKey:

@@ -261,18 +261,19 @@ def _check_limits(invoice: Doc, lines: list[Doc], total: Decimal, field: str) ->
     """A credit note credits something, in the invoice's groups only, and
     no more than each has left."""
     currency = invoice["currency"]
+    credited = [line_of(line) for line in lines]
     problems = [
         FieldError(f"{field}.{i}", "credits nothing: a credited line has a quantity and a price")
-        for i, line in enumerate(lines)
-        if field == "lines" and not Decimal(line["net"])
+        for i, line in enumerate(credited)
+        if field == "lines" and not line.net
     ]
     if total <= 0 and not problems:
         problems.append(FieldError(field, "the credit note credits nothing"))
     current = Invoice.of(invoice)
     within = {group.taxes: group for group in current.groups_left()}
-    keys = [line_of(line).tax_key for line in lines]
-    for group in credits.groups([(key, Decimal(line["net"])) for key, line in zip(keys, lines, strict=True)], ZERO, [],
-                                currency):  # fmt: skip
+    keys = [line.tax_key for line in credited]
+    parts = [(key, line.net) for key, line in zip(keys, credited, strict=True)]
+    for group in credits.groups(parts, ZERO, [], currency):
         have = within.get(group.taxes)
         if have is None:
             index = keys.index(group.taxes)

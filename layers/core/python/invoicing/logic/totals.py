@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from invoicing.domain.errors import FieldError, InvalidInput
-from invoicing.domain.money import format_amount, format_rate, has_at_most_decimals, minor_unit
+from invoicing.domain.money import exact, format_amount, format_rate, has_at_most_decimals, minor_unit
 from invoicing.domain.totals import Discount, Line, Tax, Totals, compute_totals
 from invoicing.models.invoices import LineIn, TotalsRequest
 
@@ -22,14 +22,14 @@ def totals_of(lines: list[dict[str, Any]], discount: dict[str, Any] | None, curr
         given = line.get("taxes") or ()
         key = tuple((tax["name"], str(tax["rate"]), bool(tax.get("inclusive"))) for tax in given)
         if key not in taxes_seen:
-            taxes_seen[key] = tuple(Tax(name, _decimal(rate), inclusive) for name, rate, inclusive in key)
+            taxes_seen[key] = tuple(Tax(name, exact(rate), inclusive) for name, rate, inclusive in key)
         return taxes_seen[key]
 
     return compute_totals(
         [
             Line(
-                quantity=_decimal(line.get("quantity", 1)),
-                unit_price=_decimal(line["unit_price"]),
+                quantity=exact(line.get("quantity", 1)),
+                unit_price=exact(line["unit_price"]),
                 discount=_discount(line.get("discount")),
                 taxes=taxes_of(line),
             )
@@ -38,11 +38,6 @@ def totals_of(lines: list[dict[str, Any]], discount: dict[str, Any] | None, curr
         _discount(discount),
         currency,
     )
-
-
-def _decimal(value: Any) -> Decimal:
-    """Exact: a Decimal as it is, anything else through its text (never a float's binary value)."""
-    return value if isinstance(value, Decimal) else Decimal(str(value))
 
 
 def totals_view(totals: Totals) -> dict[str, Any]:
