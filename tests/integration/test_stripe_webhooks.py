@@ -256,3 +256,148 @@ def test_a_malformed_signature_header_is_a_400_not_a_500(api, invoice, header):
 
     assert reply.status == 400, reply.body
     assert stored(api, invoice)["payments"] == []
+
+
+# -- signed, yet not what Stripe sends (issue 19 §5) ---------------------------------
+
+
+def signed(api, payload: bytes):
+    """Deliver `payload` as it is, signed with the test secret."""
+    header = sign(payload, SECRET, int(time.time()))
+    return api.call("POST", "/webhooks/stripe", raw=payload.decode(), headers={"Stripe-Signature": header},
+                    tenant=None)  # fmt: skip
+
+
+def test_a_signed_body_nested_100000_deep_is_a_400_as_the_api_answers_and_records_nothing(api, invoice):
+    reply = signed(api, b"[" * 100_000)
+
+    assert reply.status == 400, reply.body
+    assert reply.body["error"]["code"] == "malformed_json"
+    assert stored(api, invoice)["payments"] == []
+
+
+@pytest.mark.parametrize(
+    "amount", [-100, 0, "139800", 1398.0, True, None, 10**40], ids=lambda amount: f"amount={amount!r}"
+)
+def test_a_payment_whose_amount_is_not_a_positive_integer_is_a_422_naming_it_and_records_nothing(api, invoice, amount):
+    intent = succeeded(invoice, 0)
+    intent["data"]["object"]["amount_received"] = amount
+    session = completed(invoice, 0)
+    session["data"]["object"]["amount_total"] = amount
+
+    for stripe_event, field in ((intent, "amount_received"), (session, "amount_total")):
+        reply = deliver(api, stripe_event)
+
+        assert reply.status == 422, reply.body
+        assert reply.body["error"]["fields"][0]["field"] == f"data.object.{field}"
+    after = stored(api, invoice)
+    assert (after["payments"], after["amount_paid"]) == ([], "0.00")
+
+
+def test_a_refund_larger_than_its_charge_is_a_422_and_the_payment_keeps_what_it_received(api, invoice):
+    deliver(api, succeeded(invoice, 139_800))
+
+    reply = deliver(api, refunded(139_800 + 999_899))
+
+    assert reply.status == 422, reply.body
+    assert reply.body["error"]["fields"][0]["field"] == "data.object.amount_refunded"
+    (payment,) = stored(api, invoice)["payments"]
+    assert (payment["amount_refunded"], payment["tip_refunded"]) == ("0.00", "0.00")
+    assert stored(api, invoice)["amount_due"] == "0.00"
+
+
+def charge_of(refunded_minor: int, amount: int) -> dict:
+    refund = refunded(refunded_minor)
+    refund["data"]["object"]["amount"] = amount
+    return refund
+
+
+@pytest.mark.parametrize("order", ["payment first", "refund first"])
+def test_a_refund_larger_than_the_payment_received_is_never_recorded_as_a_tip_refund(api, invoice, order):
+    """The charge says it was of 11,396.99 and refunded whole; the payment
+    received 1,398.00: the two disagree, and the invoice keeps what is sure."""
+    events = [succeeded(invoice, 139_800), charge_of(1_139_699, amount=1_139_699)]
+    replies = [deliver(api, stripe_event) for stripe_event in (events if order == "payment first" else events[::-1])]
+
+    (payment,) = stored(api, invoice)["payments"]
+    assert (payment["amount"], payment["amount_refunded"], payment["tip_refunded"]) == ("1398.00", "0.00", "0.00")
+    assert stored(api, invoice)["amount_due"] == "0.00"
+    if order == "payment first":
+        assert replies[1].status == 422, replies[1].body
+        assert replies[1].body["error"]["fields"][0]["field"] == "data.object.amount_refunded"
+
+
+@pytest.mark.parametrize("amount_refunded", [-5_000, "5000", None])
+def test_a_refund_whose_amount_is_not_a_whole_number_of_cents_is_a_422_and_changes_nothing(
+    api, invoice, amount_refunded
+):
+    deliver(api, succeeded(invoice, 139_800))
+    refund = refunded(0)
+    refund["data"]["object"]["amount_refunded"] = amount_refunded
+
+    reply = deliver(api, refund)
+
+    assert reply.status == 422, reply.body
+    assert stored(api, invoice)["amount_due"] == "0.00"
+
+
+def test_an_instalment_the_invoice_does_not_have_is_not_kept_and_the_payment_fills_the_earliest(api, business):
+    customer = api.post("/customers", {"name": "Dupont & Fils", "address": CLIENT_ADDRESS, "siren": CLIENT_SIREN}).body
+    schedule = {"type": "percentage", "instalments": [
+        {"due_date": "2026-12-10", "value": "30"}, {"due_date": "2026-12-27", "value": "70"},
+    ]}  # fmt: skip
+    draft = api.post("/invoices", {**SPEC_INVOICE, "customer_id": customer["id"], "payment_schedule": schedule}).body
+    invoice = api.post(f"/invoices/{draft['id']}/mark-sent").body
+
+    reply = deliver(api, succeeded(invoice, 41_940, instalment_id="ins_99"))
+
+    assert reply.status == 200, reply.body
+    after = stored(api, invoice)
+    (payment,) = after["payments"]
+    assert (payment["amount"], payment["instalment_id"]) == ("419.40", None)
+    assert [item["status"] for item in after["payment_schedule"]["instalments"]] == ["paid", "pending"]
+
+
+def test_an_instalment_named_on_an_invoice_without_a_schedule_is_not_kept(api, invoice):
+    deliver(api, succeeded(invoice, 139_800, instalment_id="ins_1"))
+
+    (payment,) = stored(api, invoice)["payments"]
+    assert payment["instalment_id"] is None
+
+
+@pytest.mark.parametrize(
+    "shape",
+    ["a list", "no id", "data a list", "object a string", "no currency", "currency a number", "created a word",
+     "created in year 300000", "metadata a list", "error a list"],
+)  # fmt: skip
+def test_a_signed_event_of_another_shape_is_a_4xx_not_a_500_and_records_nothing(api, invoice, shape):
+    stripe_event: object = completed(invoice, 139_800)
+    obj = stripe_event["data"]["object"]
+    if shape == "a list":
+        stripe_event = [stripe_event]
+    elif shape == "no id":
+        del stripe_event["id"]
+    elif shape == "data a list":
+        stripe_event["data"] = [obj]
+    elif shape == "object a string":
+        stripe_event["data"]["object"] = "cs_1"
+    elif shape == "no currency":
+        del obj["currency"]
+    elif shape == "currency a number":
+        obj["currency"] = 978
+    elif shape == "created a word":
+        stripe_event["created"] = "yesterday"
+    elif shape == "created in year 300000":
+        stripe_event["created"] = 10**13
+    elif shape == "metadata a list":
+        obj["metadata"] = [invoice["id"]]
+    else:
+        stripe_event["type"] = "payment_intent.payment_failed"
+        stripe_event["data"]["object"] = {"id": "pi_9", "object": "payment_intent", "metadata": metadata(invoice),
+                                          "last_payment_error": ["card_declined"]}  # fmt: skip
+
+    reply = signed(api, json.dumps(stripe_event).encode())
+
+    assert 400 <= reply.status < 500, reply.body
+    after = stored(api, invoice)
+    assert (after["payments"], after.get("payment_failures") or []) == ([], [])

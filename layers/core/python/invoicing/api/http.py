@@ -8,7 +8,6 @@ import base64
 import json
 import re
 import time
-from decimal import Decimal
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -16,6 +15,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConf
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
+from invoicing import json_body
 from invoicing.api import openapi
 from invoicing.domain.errors import (
     Busy,
@@ -50,16 +50,6 @@ JSON = "application/json"
 
 class Unauthorized(DomainError):
     code = "unauthorized"
-
-
-def _parse_json(body: str) -> Any:
-    """Numbers become Decimals, never binary floats: 0.1 stays 0.1."""
-    try:
-        return json.loads(body, parse_float=Decimal)
-    except json.JSONDecodeError:
-        raise
-    except (RecursionError, ValueError) as error:  # nested too deeply; an integer of over 4,300 digits
-        raise json.JSONDecodeError(str(error) or "nested too deeply", body, 0) from None
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
@@ -178,7 +168,7 @@ def _cors() -> CORSConfig | None:
 def build_resolver(*routers: Router, forms: bool = False) -> APIGatewayRestResolver:
     """The resolver of a function's routes. They take JSON bodies only,
     unless `forms` (the hosted page's buttons post forms)."""
-    app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=_parse_json, cors=_cors())
+    app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=json_body.parse, cors=_cors())
     app.takes_forms = forms  # type: ignore[attr-defined]
     for router in routers:
         app.include_router(router)

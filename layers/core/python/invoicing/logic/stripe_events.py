@@ -7,6 +7,14 @@ invoice its metadata names: `amount_received` only grows, and so does
 `amount_refunded`, so each event sets the payment to the larger of what it
 knew and what the event says. A refund that arrives before its payment is
 kept (in the platform's partition) until the payment comes.
+
+The signature makes an event authentic, not sound: its body is read as the
+API reads its own (a JSON error, never a RecursionError), and what it says
+is checked before anything is written — amounts are whole numbers of the
+currency's smallest unit, a payment's above zero; a refund is at most its
+charge and at most what the payment received (never a "tip refund" of
+money that never came); an instalment the invoice does not have is not
+kept, and the payment falls on the earliest unpaid ones.
 """
 
 from __future__ import annotations
@@ -15,14 +23,17 @@ import contextlib
 import hashlib
 import hmac
 import json
+import logging
 import re
 import time
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from invoicing import json_body
 from invoicing.domain import stripe_money
 from invoicing.domain.errors import DomainError, InvalidInput, StaleVersion
+from invoicing.domain.invoice import instalments_shown
 from invoicing.domain.money import format_amount
 from invoicing.domain.tenants import is_tenant_name
 from invoicing.logic import catalog, payments
@@ -35,12 +46,23 @@ PLATFORM = "platform"
 KIND = "stripe"  # under the platform: processed events, payment intents' invoices, early refunds
 EVENT_RETENTION_S = 30 * 86_400  # Stripe retries an event for three days
 MAX_FAILURES = 20
+MAX_MINOR = 999_999_999_999  # Stripe's amounts have at most 12 digits
+LATEST_CREATED = 10**11  # seconds since 1970: an event's `created` is before the year 5000
 _STAMP = re.compile(r"[0-9]{1,12}")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
+_CURRENCY = re.compile(r"[A-Za-z]{3}")
+
+logger = logging.getLogger(__name__)
 
 
 class BadSignature(DomainError):
     code = "bad_signature"
+
+
+class MalformedEvent(DomainError):
+    """A signed body that is not JSON (400, as the API answers its own)."""
+
+    code = "malformed_json"
 
 
 def verify(payload: bytes, header: str | None, secret: str, now: float) -> None:
@@ -76,10 +98,10 @@ def receive(deps: Deps, payload: bytes, signature: str | None, secret: str, now:
     retry applies the rest (each step is idempotent)."""
     verify(payload, signature, secret, now)
     try:
-        event = json.loads(payload)
-        event_id = str(event["id"])
-    except (ValueError, KeyError, TypeError):
-        raise InvalidInput.of("body", "not a Stripe event") from None
+        event = json_body.parse(payload)
+    except json.JSONDecodeError:
+        raise MalformedEvent("the body is not valid JSON") from None
+    event_id = _envelope(event)
     if seen(deps, event_id):
         return "already processed", event
     outcome = handle(deps, event)
@@ -91,21 +113,40 @@ def seen(deps: Deps, event_id: str) -> bool:
     return deps.store.get(PLATFORM, KIND, f"event:{event_id}") is not None
 
 
+def _envelope(event: Any) -> str:
+    """The event's id, once its envelope is Stripe's: an object with an id,
+    a type, a `created` time and `data.object` an object (422 naming what is
+    not)."""
+    if not isinstance(event, dict) or not isinstance(event.get("id"), str) or not event["id"]:
+        raise InvalidInput.of("body", "not a Stripe event (an object with an id)")
+    if not isinstance(event.get("type"), str):
+        raise InvalidInput.of("type", "the event's type, a string")
+    created = event.get("created")
+    if type(created) is not int or not 0 <= created < LATEST_CREATED:
+        raise InvalidInput.of("created", "when the event was created, in whole seconds since 1970")
+    if not isinstance(event.get("data"), dict) or not isinstance(event["data"].get("object"), dict):
+        raise InvalidInput.of("data.object", "the object the event is about")
+    if not isinstance(event.get("account"), str | None):
+        raise InvalidInput.of("account", "the connected account's id, a string")
+    return str(event["id"])
+
+
 def handle(deps: Deps, event: dict[str, Any]) -> str:
-    """Apply the event; what was done, for the log."""
+    """Apply the event; what was done, for the log. What the object says is
+    checked before anything is written (422 naming the field)."""
     kind = event.get("type")
     obj = (event.get("data") or {}).get("object") or {}
     if kind in ("checkout.session.completed", "checkout.session.async_payment_succeeded"):
         if obj.get("payment_status") != "paid":
             return "awaiting payment"  # a bank transfer: payment_intent.succeeded will say when it arrives
-        intent = obj.get("payment_intent") or obj["id"]
+        intent = _text(obj, "payment_intent", required=False) or _text(obj, "id")
         # a session offers several ways; only a bank transfer (customer_balance) is paid later
         delayed = kind == "checkout.session.async_payment_succeeded"
         methods = ["customer_balance"] if delayed else obj.get("payment_method_types")
-        return _paid(deps, event, obj.get("metadata") or {}, intent, obj["amount_total"], obj["currency"], methods)
+        return _paid(deps, event, _metadata(obj), intent, _minor_units(obj, "amount_total"), _currency(obj), methods)
     if kind == "payment_intent.succeeded":
-        return _paid(deps, event, obj.get("metadata") or {}, obj["id"], obj["amount_received"], obj["currency"],
-                     obj.get("payment_method_types"))  # fmt: skip
+        return _paid(deps, event, _metadata(obj), _text(obj, "id"), _minor_units(obj, "amount_received"),
+                     _currency(obj), obj.get("payment_method_types"))  # fmt: skip
     if kind == "payment_intent.payment_failed":
         return _failed(deps, event, obj)
     if kind == "charge.refunded":
@@ -154,13 +195,18 @@ def _paid(
             received_total, max(_amount(_minor(metadata.get("tip")), code), Decimal((existing or {}).get("tip") or 0))
         )
         toward = received_total - tip
-        refunded = max(_amount(_early_refund(deps, intent), code), _refunded_total(existing))
+        early = _amount(_early_refund(deps, intent), code)
+        if early > received_total:  # the charge and the payment disagree: the payment is sure, the refund is not
+            logger.warning("a refund kept for %s is more than its payment received: not recorded", intent)
+            early = Decimal(0)
+        refunded = max(early, _refunded_total(existing))
         payment = {
             "id": existing["id"] if existing else deps.new_id("pay"),
             "method": _method(methods, existing),
             "amount": format_amount(toward, code),
             "paid_at": existing["paid_at"] if existing else _day(event),
-            "instalment_id": metadata.get("instalment_id") or (existing or {}).get("instalment_id"),
+            "instalment_id": _instalment(invoice, metadata.get("instalment_id"), intent)
+            or _instalment(invoice, (existing or {}).get("instalment_id"), intent),
             "source": "stripe",
             "tip": format_amount(tip, code),
             **_refund_split(refunded, toward, code),
@@ -181,12 +227,15 @@ def _paid(
 
 
 def _refunded(deps: Deps, event: dict[str, Any], charge: dict[str, Any]) -> str:
-    intent = charge.get("payment_intent")
+    intent = _text(charge, "payment_intent", required=False)
     if not intent:
         return "not a payment intent's charge"
-    _keep_early_refund(deps, intent, int(charge.get("amount_refunded") or 0))
+    amount_refunded = _minor_units(charge, "amount_refunded", least=0)
+    if amount_refunded > _minor_units(charge, "amount"):
+        raise InvalidInput.of("data.object.amount_refunded", "more than the charge's amount")
+    _keep_early_refund(deps, intent, amount_refunded)
     remembered = _known_intent(deps, event, intent)
-    target = remembered or _target(deps, event, charge.get("metadata") or {})
+    target = remembered or _target(deps, event, _metadata(charge))
     if target is None:
         return "refund kept until its payment"
     tenant, invoice_id = target
@@ -203,7 +252,13 @@ def _refunded(deps: Deps, event: dict[str, Any], charge: dict[str, Any]) -> str:
         if existing is None:
             return "refund kept until its payment"
         code = invoice["currency"]
-        refunded = max(_amount(int(charge.get("amount_refunded") or 0), code), _refunded_total(existing))
+        received = Decimal(existing.get("stripe_amount_received") or Decimal(existing["amount"]) + _tip(existing))
+        if _amount(amount_refunded, code) > received:
+            raise InvalidInput.of(
+                "data.object.amount_refunded",
+                f"more than the payment received ({format_amount(received, code)} {code}): not recorded",
+            )
+        refunded = max(_amount(amount_refunded, code), _refunded_total(existing))
         payment = {**existing, **_refund_split(refunded, Decimal(existing["amount"]), code)}
         if payment == existing:
             return "already recorded"
@@ -220,12 +275,15 @@ def _failed(deps: Deps, event: dict[str, Any], intent: dict[str, Any]) -> str:
     if target is None:
         return "no invoice of ours"
     tenant, invoice_id = target
+    _text(intent, "id")
     error = intent.get("last_payment_error") or {}
+    if not isinstance(error, dict):
+        raise InvalidInput.of("data.object.last_payment_error", "the error, an object")
     failure = {
         "stripe_payment_intent": intent["id"],
         "event_id": event.get("id"),
         "code": error.get("decline_code") or error.get("code"),
-        "message": (error.get("message") or "the payment failed")[:500],
+        "message": str(error.get("message") or "the payment failed")[:500],
         "failed_at": _stamp(event),
     }
 
@@ -250,6 +308,51 @@ def _failed(deps: Deps, event: dict[str, Any], intent: dict[str, Any]) -> str:
 
 
 # -- helpers ------------------------------------------------------------------
+
+
+def _minor_units(obj: dict[str, Any], key: str, least: int = 1) -> int:
+    """An amount of the object: a whole number of the currency's smallest
+    unit (never a float, a string or a boolean), `least` at least."""
+    value = obj.get(key)
+    if type(value) is not int or not least <= value <= MAX_MINOR:
+        kind = "a positive" if least > 0 else "a"
+        raise InvalidInput.of(f"data.object.{key}", f"{kind} whole number of the currency's smallest unit")
+    return value
+
+
+def _currency(obj: dict[str, Any]) -> str:
+    value = obj.get("currency")
+    if not isinstance(value, str) or not _CURRENCY.fullmatch(value):
+        raise InvalidInput.of("data.object.currency", "a three-letter ISO 4217 code")
+    return value
+
+
+def _text(obj: dict[str, Any], key: str, *, required: bool = True) -> str:
+    value = obj.get(key)
+    if (value is None and not required) or (isinstance(value, str) and 0 < len(value) <= 255):
+        return value or ""
+    raise InvalidInput.of(f"data.object.{key}", "an id, a string")
+
+
+def _metadata(obj: dict[str, Any]) -> dict[str, Any]:
+    value = obj.get("metadata")
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InvalidInput.of("data.object.metadata", "an object of strings")
+    return value
+
+
+def _instalment(invoice: Doc, named: Any, intent: str) -> str | None:
+    """The instalment `named`, if the invoice has it. Another is not kept:
+    the money came all the same, and it falls on the earliest instalments
+    not yet paid, as a payment that names none (SPEC §6)."""
+    if not named:
+        return None
+    if named in [item["id"] for item in instalments_shown(invoice) or []]:
+        return str(named)
+    logger.warning("the payment %s names an instalment its invoice does not have: not kept", intent)
+    return None
 
 
 def _target(deps: Deps, event: dict[str, Any], metadata: dict[str, Any]) -> tuple[str, str] | None:
@@ -330,6 +433,10 @@ def _refund_split(refunded: Decimal, toward: Decimal, currency: str) -> dict[str
         "amount_refunded": format_amount(of_invoice, currency),
         "tip_refunded": format_amount(refunded - of_invoice, currency),
     }
+
+
+def _tip(payment: Doc) -> Decimal:
+    return Decimal(payment.get("tip") or 0)
 
 
 def _refunded_total(payment: Doc | None) -> Decimal:
