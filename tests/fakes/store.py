@@ -17,6 +17,7 @@ from invoicing.domain.errors import Conflict, InvalidInput, InvoiceNotEditable, 
 from invoicing.domain.lifecycle import UNPAID
 from invoicing.events import Change
 from invoicing.ports import (
+    Allowance,
     Candidate,
     Candidates,
     ConditionFailed,
@@ -37,6 +38,7 @@ class InMemoryStore:
         self.numbers: set[tuple[str, str]] = set()
         self.payment_tokens: dict[str, tuple[str, str]] = {}
         self.changes: list[Change] = []  # the stream: every document write, old and new
+        self.counts: dict[tuple[str, str], int] = {}
 
     # -- reads ---------------------------------------------------------------
 
@@ -164,6 +166,22 @@ class InMemoryStore:
         else:
             self.docs[(tenant, kind, id)] = doc
         self.changes.append(Change(tenant, kind, copy.deepcopy(old), copy.deepcopy(doc)))
+
+    def spend(self, allowances: list[Allowance]) -> None:
+        over = [
+            i
+            for i, allowance in enumerate(allowances)
+            if allowance.limit is not None
+            and self.counts.get((allowance.key, allowance.period), 0) + allowance.amount > allowance.limit
+        ]
+        if over:
+            raise ConditionFailed(over)
+        for allowance in allowances:
+            counter = (allowance.key, allowance.period)
+            self.counts[counter] = self.counts.get(counter, 0) + allowance.amount
+
+    def counted(self, key: str, period: str) -> int:
+        return self.counts.get((key, period), 0)
 
     def take_changes(self) -> list[Change]:
         """The changes since the last take, in commit order, taken off."""

@@ -188,14 +188,15 @@ def test_provider_errors_are_told_apart(code, status, kind):
     assert type(messaging._classified(error)).__name__ == kind
 
 
-def test_the_email_comes_from_the_platform_in_the_business_name_and_replies_go_to_the_business(api, reachable):
+def test_the_email_comes_from_the_platform_for_the_business_and_replies_go_to_the_business(api, reachable):
+    """SPEC §15: the platform's From reads "{business} via {platform}"."""
     api.put("/business", {**BUSINESS, "sender_email": "factures@acme.example", "version": 1})
     api.post(f"/invoices/{reachable['id']}/send")
 
     api.deliver_events()
 
     (email,) = sent_emails()
-    assert email["From"] == "Acme SAS <factures@invoicing.local>"
+    assert email["From"] == "Acme SAS via Invoicing <factures@invoicing.local>"
     assert email["Reply-To"] == "Acme SAS <factures@acme.example>"
 
 

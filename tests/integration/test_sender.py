@@ -64,7 +64,7 @@ def test_a_business_without_its_own_address_sends_from_the_platforms(api, busine
         "pending_email": None,
         "code_expires_at": None,
     }
-    assert send_invoice(api) == f"Acme SAS <{PLATFORM}>"
+    assert send_invoice(api) == f"Acme SAS via Invoicing <{PLATFORM}>"
 
 
 def test_the_code_is_emailed_to_the_address_from_the_platform_in_the_business_language(api, business):
@@ -277,7 +277,7 @@ def test_another_business_proving_it_reads_the_address_takes_it_over(api, busine
 
     assert (mine["sending_from"], theirs["sending_from"]) == (ADDRESS, ADDRESS)
     assert api.get("/business/sender").body["sending_from"] == PLATFORM
-    assert send_invoice(api) == f"Acme SAS <{PLATFORM}>"
+    assert send_invoice(api) == f"Acme SAS via Invoicing <{PLATFORM}>"
     assert send_invoice(api, tenant="other") == f"Autre SARL <{ADDRESS}>"
 
 
@@ -288,7 +288,7 @@ def test_a_business_cannot_send_from_an_address_another_proved_without_proving_i
 
     assert asked.status == 202
     assert asked.body["sending_from"] == PLATFORM  # the code went to acme's mailbox, not to "other"
-    assert send_invoice(api, tenant="other") == f"Autre SARL <{PLATFORM}>"
+    assert send_invoice(api, tenant="other") == f"Autre SARL via Invoicing <{PLATFORM}>"
     assert send_invoice(api) == f"Acme SAS <{ADDRESS}>"
 
 
@@ -298,7 +298,7 @@ def test_removing_the_address_sends_from_the_platform_and_frees_it(api, business
     assert api.delete("/business/sender").status == 204
 
     assert api.get("/business/sender").body["sending_from"] == PLATFORM
-    assert send_invoice(api) == f"Acme SAS <{PLATFORM}>"
+    assert send_invoice(api) == f"Acme SAS via Invoicing <{PLATFORM}>"
     from invoicing.adapters import live as adapters
 
     assert adapters.deps().store.get("platform", "sender", ADDRESS) is None
@@ -321,7 +321,7 @@ def test_an_address_ses_refuses_falls_back_to_the_platforms_for_that_email(api, 
 
     monkeypatch.setattr(messaging.AwsMessenger, "send_email", ses)
 
-    assert send_invoice(api) == f"Acme SAS <{PLATFORM}>"
+    assert send_invoice(api) == f"Acme SAS via Invoicing <{PLATFORM}>"
     assert senders == [ADDRESS, PLATFORM]
     assert sent_emails()[-1]["Reply-To"] == f"Acme SAS <{ADDRESS}>"  # its replies still reach the business
 

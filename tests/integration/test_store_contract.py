@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from invoicing.domain.errors import InvalidInput, InvoiceNotEditable, NameTaken, NotFound, StaleVersion
-from invoicing.ports import ConditionFailed, Finalization, InvoiceQuery, Sequence
+from invoicing.ports import Allowance, ConditionFailed, Finalization, InvoiceQuery, Sequence
 from tests.fakes.store import InMemoryStore
 
 pytestmark = pytest.mark.integration
@@ -254,3 +254,37 @@ def test_every_document_write_is_one_change_with_both_images_in_commit_order(sto
         ("acme", "customer", None, 1),
         ("acme", "invoice", 2, None),
     ]
+
+
+def allowance(key: str, amount: int, limit: int | None, period: str = "2026-12-03") -> Allowance:
+    return Allowance(key, period, amount, limit, 1_900_000_000)
+
+
+def test_allowances_are_spent_all_or_none_and_never_past_their_limit(store):
+    store.spend([allowance("tenant:acme:email", 3, 5), allowance("recipient:x", 3, 10)])
+    with pytest.raises(ConditionFailed) as refused:
+        store.spend([allowance("recipient:x", 1, 10), allowance("tenant:acme:email", 3, 5)])
+    assert refused.value.failed == [1]
+    assert store.counted("recipient:x", "2026-12-03") == 3  # the allowance that fitted was not counted either
+    store.spend([allowance("tenant:acme:email", 2, 5)])  # exactly up to the limit
+    assert store.counted("tenant:acme:email", "2026-12-03") == 5
+    assert store.counted("tenant:acme:email", "2026-12-04") == 0  # another period starts from nothing
+    store.spend([allowance("tenant:acme:email", 7, None)])  # counted, never refused
+    assert store.counted("tenant:acme:email", "2026-12-03") == 12
+
+
+def test_concurrent_spenders_never_pass_a_limit(store):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def spend_one(_: int) -> bool:
+        try:
+            store.spend([allowance("tenant:acme:sms", 1, 5)])
+        except ConditionFailed:
+            return False
+        return True
+
+    with ThreadPoolExecutor(8) as pool:
+        spent = list(pool.map(spend_one, range(12)))
+
+    assert spent.count(True) == 5
+    assert store.counted("tenant:acme:sms", "2026-12-03") == 5

@@ -334,7 +334,7 @@ def test_a_sweep_keeps_each_tenants_invoices_and_messages_its_own(api, business)
     assert read(api, globex, "globex")["late_fees_total"] == "41.94"
     assert api.get(f"/invoices/{globex['id']}").status == 404  # acme's view of globex's invoice
     senders = sorted(email["From"].split(" <")[0] for email in sent_emails())
-    assert senders == ["Acme SAS", "Globex SARL"]
+    assert senders == ["Acme SAS via Invoicing", "Globex SARL via Invoicing"]
 
 
 # -- what a sweep reads ---------------------------------------------------------------------

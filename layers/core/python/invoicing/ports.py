@@ -86,6 +86,18 @@ class Record(NamedTuple):
     response: dict[str, Any] | None
 
 
+class Allowance(NamedTuple):
+    """So much counted against a limit over a period (a day of sending, say):
+    `count` counters are kept per (key, period) and removed by the table's
+    TTL after `expires_epoch`."""
+
+    key: str  # what is counted, e.g. "tenant:acme:email"
+    period: str  # e.g. "2026-12-03"
+    amount: int
+    limit: int | None  # None: counted, never refused
+    expires_epoch: int
+
+
 class Store(Protocol):
     def get(self, tenant: str, kind: str, id: str) -> Doc | None: ...
 
@@ -141,6 +153,15 @@ class Store(Protocol):
     def sweep_candidates(self, sweep: str, shard: int, today: str, cursor: str | None, limit: int) -> Candidates:
         """Invoices of every tenant whose `sweep_{sweep}_on` is today or
         earlier, in one shard of the index, a page at a time."""
+        ...
+
+    def spend(self, allowances: list[Allowance]) -> None:
+        """Count every allowance's amount, all or none: ConditionFailed with
+        the indexes of those that would pass their limit, nothing counted."""
+        ...
+
+    def counted(self, key: str, period: str) -> int:
+        """What was counted against `key` in `period` (0 when nothing)."""
         ...
 
 

@@ -25,8 +25,44 @@ STRIPE_API_BASE_ENV = "STRIPE_API_BASE"  # the local Stripe stand-in; unset on A
 PUBLIC_BASE_URL_ENV = "PUBLIC_BASE_URL"
 FRONTEND_ORIGINS_ENV = "FRONTEND_ORIGINS"
 PLATFORM_SENDER_ENV = "DEFAULT_SENDER"
+PLATFORM_NAME_ENV = "PLATFORM_NAME"  # "{business} via {platform}" in the From of its e-mails
+SENDING_LIMITS_ENV = "SENDING_LIMITS"  # JSON: the platform's limits on what a tenant sends (SendingLimits)
 FONTS_DIR_ENV = "FONTS_DIR"
 ENDPOINT_ENV = "AWS_ENDPOINT_URL"  # the local emulation; unset on AWS
+
+
+# The countries whose mobile numbers get SMS unless the platform says otherwise:
+# the EU and the EEA, Switzerland and the United Kingdom (SPEC §15).
+EUROPE = (
+    "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT", "LU",
+    "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO", "CH", "GB",
+    "GP", "MQ", "GF", "RE", "YT",  # the French overseas departments, part of the EU, with codes of their own
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SendingLimits:
+    """What one tenant may send (SPEC §15), set by the platform, never by a
+    tenant: a day is a UTC day."""
+
+    emails_per_day: int = 200
+    sms_per_day: int = 50
+    per_recipient_per_day: int = 10  # from one tenant to one address or number
+    platform_per_recipient_per_day: int = 50  # from every tenant together to one address or number
+    extra_recipients: int = 3  # beyond the customer's own, per document
+    sms_countries: tuple[str, ...] = EUROPE
+
+    @classmethod
+    def of(cls, text: str | None) -> SendingLimits:
+        import json
+
+        given = json.loads(text) if text else {}
+        unknown = set(given) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise NotConfigured(f"{SENDING_LIMITS_ENV} names unknown limits: {sorted(unknown)}")
+        if "sms_countries" in given:
+            given["sms_countries"] = tuple(given["sms_countries"])
+        return cls(**given)
 
 
 class NotConfigured(RuntimeError):
@@ -46,6 +82,8 @@ class Settings:
     public_base_url: str | None
     frontend_origins: tuple[str, ...]
     platform_sender: str | None
+    platform_name: str
+    sending_limits: SendingLimits
     fonts_dir: str | None
     emulated: bool  # AWS is the local emulation (AWS_ENDPOINT_URL)
 
@@ -67,6 +105,8 @@ class Settings:
             public_base_url=named(PUBLIC_BASE_URL_ENV),
             frontend_origins=tuple(origin.strip() for origin in origins if origin.strip()),
             platform_sender=named(PLATFORM_SENDER_ENV),
+            platform_name=named(PLATFORM_NAME_ENV) or "Invoicing",
+            sending_limits=SendingLimits.of(named(SENDING_LIMITS_ENV)),
             fonts_dir=named(FONTS_DIR_ENV),
             emulated=bool(named(ENDPOINT_ENV)),
         )

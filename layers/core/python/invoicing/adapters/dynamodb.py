@@ -5,6 +5,7 @@
     pk = T#{tenant}           sk = SEQ#invoice              the numbering counter
     pk = T#{tenant}           sk = NUM#{number}             number uniqueness guard
     pk = PAY#{token hash}     sk = PAY                      hosted-page token → invoice
+    pk = QUOTA#{key}          sk = {period}                 a count against a limit (sending, codes)
 
 Issued, unpaid invoices that a scheduled sweep has work for also carry the
 keys of its index, across tenants: SWEEP#{sweep}#{shard} and the day the
@@ -44,6 +45,7 @@ from invoicing.events import Change
 from invoicing.ports import (
     SWEEP_SHARDS,
     SWEEPS,
+    Allowance,
     Candidate,
     Candidates,
     ConditionFailed,
@@ -91,7 +93,7 @@ def name_sk(kind: str, name_key: str) -> str:
     return f"NAME#{kind}#{hashlib.sha256(name_key.encode()).hexdigest()}"
 
 
-_NAMES = {"#version": "version", "#status": "status", "#last": "last", "#response": "response"}
+_NAMES = {"#version": "version", "#status": "status", "#last": "last", "#response": "response", "#count": "count"}
 
 
 def _condition(expression: str, values: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -360,6 +362,32 @@ class DynamoStore:
             TableName=self.table, Key={"pk": _s(f"PAY#{token_hash}"), "sk": _s("PAY")}, ConsistentRead=True
         ).get("Item")
         return (item["tenant"]["S"], item["invoice_id"]["S"]) if item else None
+
+    # -- counters ------------------------------------------------------------
+
+    def spend(self, allowances: list[Allowance]) -> None:
+        """One conditional ADD per allowance, in one transaction: a count
+        never passes its limit, even under concurrent spenders."""
+        self._transact([self._add(allowance) for allowance in allowances])
+
+    def counted(self, key: str, period: str) -> int:
+        item = self.client.get_item(
+            TableName=self.table, Key={"pk": _s(f"QUOTA#{key}"), "sk": _s(period)}, ConsistentRead=True
+        ).get("Item")
+        return int(item["count"]["N"]) if item else 0
+
+    def _add(self, allowance: Allowance) -> dict[str, Any]:
+        values = {":amount": _n(allowance.amount), ":expires": _n(allowance.expires_epoch)}
+        update: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": {"pk": _s(f"QUOTA#{allowance.key}"), "sk": _s(allowance.period)},
+            "UpdateExpression": "ADD #count :amount SET expires_at = :expires",  # the table's TTL
+            "ExpressionAttributeNames": {"#count": "count"},
+        }
+        if allowance.limit is not None:
+            values[":room"] = _n(allowance.limit - allowance.amount)
+            update.update(_condition("attribute_not_exists(#count) OR #count <= :room"))
+        return {"Update": {**update, "ExpressionAttributeValues": values}}
 
     # -- helpers -------------------------------------------------------------
 

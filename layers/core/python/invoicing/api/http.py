@@ -22,6 +22,7 @@ from invoicing.domain.errors import (
     Conflict,
     DomainError,
     FieldError,
+    Forbidden,
     InvalidInput,
     KeyReused,
     NameTaken,
@@ -219,6 +220,8 @@ def _from_domain(error: DomainError) -> Response:
         return error_response(409, error.code, error.message)
     if isinstance(error, Unauthorized):
         return error_response(401, error.code, error.message)
+    if isinstance(error, Forbidden):
+        return error_response(403, error.code, error.message)
     if isinstance(error, TooLarge):
         return error_response(
             413, error.code, error.message, [FieldError(error.field, error.message)] if error.field else None

@@ -80,11 +80,15 @@ def email(
     kind: str = "invoice",
     files: list[tuple[str, str, bytes]] | tuple[()] = (),
     file_links: list[tuple[str, str]] | tuple[()] = (),
+    via: str | None = None,
 ) -> bytes:
     """The e-mail as MIME: text and HTML alternatives, the PDF attached.
     `kind` "receipt": the invoice is paid, thank you, here it is;
     "reminder": a deadline comes, is today, or has passed; "credit_note":
-    a credit note on one of the client's invoices."""
+    a credit note on one of the client's invoices. `via`: the platform's
+    name, when the message leaves from the platform's address: its From
+    reads "{business} via {platform}", so that a business's name, which
+    is its own free text, never passes for the sender (SPEC §15)."""
     text = view["text"]
     facts = _facts(view)
     prefix = {
@@ -102,7 +106,7 @@ def email(
     }
     message = EmailMessage(policy=POLICY)
     message["Subject"] = message_view["subject"]
-    message["From"] = formataddr((facts["business"], sender))
+    message["From"] = formataddr((f"{facts['business']} via {via}" if via else facts["business"], sender))
     message["To"] = recipient
     if reply_to:
         message["Reply-To"] = formataddr((facts["business"], reply_to))

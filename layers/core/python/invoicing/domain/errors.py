@@ -121,6 +121,15 @@ class TooSoon(DomainError):
         self.retry_after_s = retry_after_s
 
 
+class Forbidden(DomainError):
+    """The tenant may not do this now, whatever it sends (403): sending
+    suspended by the platform, say."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 class Busy(DomainError):
     """Too much contention, or a service too busy, to finish now; nothing
     was written (503, with Retry-After: retry then)."""

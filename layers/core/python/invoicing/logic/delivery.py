@@ -18,13 +18,14 @@ from datetime import timedelta
 from typing import Any
 
 from invoicing import events
-from invoicing.domain.errors import FieldError, IllegalTransition, InvalidInput, StaleVersion
+from invoicing.domain.errors import FieldError, IllegalTransition, InvalidInput, StaleVersion, TooSoon
 from invoicing.domain.invoice import Invoice
 from invoicing.domain.money import format_amount
-from invoicing.logic import catalog, invoices, sender
+from invoicing.logic import catalog, invoices, limits, sender
 from invoicing.logic.common import Deps, new_delivery
 from invoicing.models.delivery import SendRequest
 from invoicing.ports import ConditionFailed, Doc, Messenger, SendRejected, SendThrottled
+from invoicing.settings import settings
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +59,11 @@ def request_send(
     if current["status"] == "void":
         raise IllegalTransition("send", "void")
     recipients = _recipients(deps, tenant, current, request)
+    if current["status"] == "draft":
+        limits.spend(deps, tenant, recipients)  # before it is issued: a refusal leaves the draft a draft
+    else:
+        ids = [delivery_id(invoice_id, current["version"], *pair) for pair in recipients]
+        limits.spend(deps, tenant, _unsent(deps, tenant, ids, recipients))
     invoice, issued = invoices.finalize_invoice(deps, tenant, invoice_id, request.version, public_url)
     now = deps.timestamp()
     wanted = [
@@ -83,6 +89,9 @@ def request_credit_note_send(deps: Deps, tenant: str, credit_note_id: str, reque
 
     note = credit_notes.get(deps, tenant, credit_note_id)
     invoice = invoices.get_invoice(deps, tenant, note["invoice_id"])
+    recipients = _recipients(deps, tenant, invoice, request)
+    ids = [delivery_id(invoice["id"], 0, *pair, about=credit_note_id) for pair in recipients]
+    limits.spend(deps, tenant, _unsent(deps, tenant, ids, recipients))
     now = deps.timestamp()
     wanted = [
         new_delivery(
@@ -95,7 +104,7 @@ def request_credit_note_send(deps: Deps, tenant: str, credit_note_id: str, reque
             kind="credit_note",
             credit_note_id=credit_note_id,
         )  # fmt: skip
-        for channel, recipient in _recipients(deps, tenant, invoice, request)
+        for channel, recipient in recipients
     ]
     return _requested(deps, tenant, invoice, wanted, now)
 
@@ -204,6 +213,13 @@ def deliver(deps: Deps, messenger: Messenger, detail: dict[str, Any]) -> dict[st
             _finish(deps, tenant, delivery, status="pending", error="interrupted: will retry")
             raise
         try:
+            if delivery.get("kind") in ("reminder", "receipt"):  # the platform's own: counted when sent
+                limits.spend(deps, tenant, [(delivery["channel"], delivery["recipient"])], requested=False)
+        except TooSoon as refused:
+            _finish(deps, tenant, delivery, status="failed", error=f"not sent: {refused.message}"[:500])
+            outcome["failed"] += 1
+            continue
+        try:
             message_id = _send(messenger, delivery, pdf_cache, message)
         except SendThrottled:
             _finish(deps, tenant, delivery, status="pending", error="throttled: will retry")
@@ -228,11 +244,8 @@ def deliver(deps: Deps, messenger: Messenger, detail: dict[str, Any]) -> dict[st
 def _recipients(deps: Deps, tenant: str, invoice: Doc, request: SendRequest) -> list[tuple[str, str]]:
     """(channel, recipient) pairs: those the request names, else the
     customer's. A channel with nobody to reach is a 422 naming it."""
-    customer = (
-        invoice.get("customer")
-        or (deps.store.get(tenant, "customer", invoice["customer_id"]) if invoice.get("customer_id") else None)
-        or {}
-    )
+    live = deps.store.get(tenant, "customer", invoice["customer_id"]) if invoice.get("customer_id") else None
+    customer = invoice.get("customer") or live or {}  # as issued, else as it stands
     to = request.to
     pairs, problems = [], []
     for channel, field, default in (
@@ -257,7 +270,29 @@ def _recipients(deps: Deps, tenant: str, invoice: Doc, request: SendRequest) -> 
         pairs += [(channel, recipient) for recipient in chosen]
     if problems:
         raise InvalidInput(problems)
+    own = {  # the customer's addresses, as issued and as they stand
+        address.lower()
+        for party in (customer, live or {})
+        for address in (party.get("email"), party.get("phone"))
+        if address
+    }
+
+    def earlier() -> set[str]:
+        return {delivery["recipient"] for delivery in deliveries_of(deps, tenant, invoice["id"])}
+
+    limits.check_recipients(pairs, own, earlier)
     return pairs
+
+
+def _unsent(deps: Deps, tenant: str, ids: list[str], pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The messages a send would queue: those not queued or sent already
+    (a second click sends, and counts, nothing twice)."""
+    unsent = []
+    for id, pair in zip(ids, pairs, strict=True):
+        existing = deps.store.get(tenant, "delivery", id)
+        if existing is None or existing["status"] == "failed":
+            unsent.append(pair)
+    return unsent
 
 
 def _retry_if_failed(deps: Deps, tenant: str, id: str, now: str) -> Doc:
@@ -408,9 +443,10 @@ def _message(delivery: Doc, document: dict[str, Any]) -> bytes | str:
         files = {"attached": [], "links": []}
         if kind == "invoice" and "files" in document:  # the invoice itself goes with its attachments
             files = document.setdefault("files_read", document["files"]())
+        via = settings().platform_name if document["sender"] == sender.platform_sender() else None
         return messages.email(view, document["link"], document["sender"], delivery["recipient"],
                               document["pdf"], document["filename"], reply_to=document["reply_to"],
-                              kind=kind, files=files["attached"], file_links=files["links"])  # fmt: skip
+                              kind=kind, files=files["attached"], file_links=files["links"], via=via)  # fmt: skip
     return messages.sms(view, document["link"], kind=kind)
 
 

@@ -1,0 +1,129 @@
+"""What a tenant may send (SPEC §15): the platform's address and SMS
+sender are shared by every tenant, so one tenant must not be able to turn
+them into a relay for spam or SMS pumping.
+
+- **Who**: a document's messages go to its customer's own addresses, plus
+  at most `extra_recipients` others over the document's life; SMS go only
+  to mobile numbers of the allowed countries (never premium or special
+  ranges, never international networks).
+- **How many**: a day (UTC), a tenant sends at most `emails_per_day`
+  e-mails and `sms_per_day` SMS that it asks for, and at most
+  `per_recipient_per_day` messages of any kind to one recipient; all
+  tenants together send at most `platform_per_recipient_per_day` to one
+  recipient. Beyond, the request is a 429 with Retry-After (tomorrow) and
+  nothing is queued. The messages the platform sends on its own (reminders,
+  receipts) are counted in the tenant's day but never refused for it: they
+  go to the document's customer only. Only the per-recipient limits stop
+  them (a receipt per one-cent payment must not flood an inbox).
+
+The limits are the platform's settings (`SENDING_LIMITS`), never a tenant's.
+Counts live in the table (`Store.spend`), one counter per limit and day,
+spent all or none, so concurrent requests cannot pass a limit together.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, time, timedelta
+
+from invoicing.domain.errors import FieldError, InvalidInput, TooSoon
+from invoicing.logic.common import Deps
+from invoicing.logic.retry import LostRace, until_written
+from invoicing.ports import Allowance, ConditionFailed
+from invoicing.settings import settings
+
+CHANNEL_NAMES = {"email": "e-mails", "sms": "SMS"}
+FIELDS = {"email": "emails", "sms": "phones"}  # of the request's `to`
+
+
+def spend(deps: Deps, tenant: str, pairs: Iterable[tuple[str, str]], *, requested: bool = True) -> None:
+    """Count the (channel, recipient) messages about to be queued, or
+    refuse them all (429, nothing counted). `requested`: the tenant asked
+    for them (the API), rather than the platform's own reminders and receipts."""
+    pairs = list(dict.fromkeys((channel, recipient.lower()) for channel, recipient in pairs))
+    if not pairs:
+        return
+    limits = settings().sending_limits
+    now = deps.now().astimezone(UTC)
+    tomorrow = datetime.combine(now.date() + timedelta(days=1), time.min, UTC)
+    day, expires = now.date().isoformat(), int(tomorrow.timestamp()) + 86_400
+    allowances: list[Allowance] = []
+    reasons: list[str] = []
+    for channel, per_day in (("email", limits.emails_per_day), ("sms", limits.sms_per_day)):
+        count = sum(1 for each, _ in pairs if each == channel)
+        if count:
+            limit = per_day if requested else None
+            allowances.append(Allowance(f"tenant:{tenant}:{channel}", day, count, limit, expires))
+            reasons.append(f"this business may send {per_day} {CHANNEL_NAMES[channel]} a day")
+    for _, recipient in pairs:
+        digest = _digest(recipient)
+        allowances.append(Allowance(f"to:{tenant}:{digest}", day, 1, limits.per_recipient_per_day, expires))
+        reasons.append(f"{recipient} may receive {limits.per_recipient_per_day} messages a day from this business")
+        allowances.append(Allowance(f"to:{digest}", day, 1, limits.platform_per_recipient_per_day, expires))
+        reasons.append(f"{recipient} has received as many messages today as the platform sends to one recipient")
+
+    def attempt() -> None:
+        try:
+            deps.store.spend(allowances)
+        except ConditionFailed as refused:
+            over = [i for i in refused.failed if _over(deps, allowances[i])]
+            if not over:  # another spender's transaction held a counter: nothing is over, try again
+                raise LostRace from None
+            wait = int((tomorrow - now).total_seconds()) + 1
+            raise TooSoon(
+                "daily sending limit reached, nothing was sent: " + "; ".join(reasons[i] for i in over), wait
+            ) from None
+
+    until_written(attempt, "too many messages are being sent at once")
+
+
+def _over(deps: Deps, allowance: Allowance) -> bool:
+    limit = allowance.limit
+    return limit is not None and deps.store.counted(allowance.key, allowance.period) + allowance.amount > limit
+
+
+def _digest(recipient: str) -> str:
+    """Recipients are personal data: counters are keyed by a digest."""
+    return hashlib.sha256(recipient.lower().encode()).hexdigest()[:32]
+
+
+def check_recipients(pairs: list[tuple[str, str]], own: set[str], earlier: Callable[[], set[str]]) -> None:
+    """A 422 naming the field when the request reaches beyond the document:
+    SMS to numbers that are not mobiles of the allowed countries, or more
+    than `extra_recipients` addresses besides the customer's (`own`, in
+    lower case) over the document's life (`earlier`: the recipients of its
+    deliveries so far, read only when the request names others)."""
+    limits = settings().sending_limits
+    phones = [phone for channel, phone in pairs if channel == "sms"]
+    problems = [FieldError("to.phones", problem) for phone in phones for problem in _sms_problem(phone)]
+    extra = {recipient.lower() for _, recipient in pairs} - own
+    if extra:
+        others = {recipient.lower() for recipient in earlier()} - own
+        if len(extra | others) > limits.extra_recipients:
+            fields = sorted({f"to.{FIELDS[channel]}" for channel, r in pairs if r.lower() in extra})
+            message = (
+                f"an invoice goes to its customer's addresses and at most {limits.extra_recipients} others"
+                f" ({len(others)} already): put the recipient on the customer instead"
+            )
+            problems += [FieldError(field, message) for field in fields]
+    if problems:
+        raise InvalidInput(problems)
+
+
+def _sms_problem(phone: str) -> list[str]:
+    import phonenumbers
+
+    limits = settings().sending_limits
+    try:
+        number = phonenumbers.parse(phone)
+    except phonenumbers.NumberParseException:
+        return [f"{phone} is not a phone number"]
+    region = phonenumbers.region_code_for_number(number)
+    kind = phonenumbers.number_type(number)
+    if kind not in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE):
+        return [f"{phone} is not a mobile number: SMS go to mobile numbers only"]
+    if region not in limits.sms_countries:
+        where = "international networks" if region == "001" else region
+        return [f"{phone}: this platform sends no SMS to numbers of {where}"]
+    return []

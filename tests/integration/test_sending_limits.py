@@ -1,0 +1,218 @@
+"""Sending limits (SPEC §15, issue 19 §1): the platform's address and SMS
+sender cannot be turned into a relay. Each test reproduces a probe of the
+security review: 4 requests sent 40 e-mails and 21 SMS to arbitrary
+recipients, to premium-rate and international-network numbers, under a
+display name of the tenant's free text."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from tests.conftest import BUSINESS, CLIENT_ADDRESS, CLIENT_SIREN, SPEC_INVOICE
+from tests.integration.test_send import PHONE, sent_emails, sent_sms
+
+pytestmark = pytest.mark.integration
+
+STRANGERS = [f"victim{n}@example.org" for n in range(10)]
+
+
+@pytest.fixture
+def limits(monkeypatch):
+    """The platform's limits, made small enough to reach in a test."""
+
+    def set_limits(**given):
+        from invoicing import settings
+
+        monkeypatch.setenv("SENDING_LIMITS", json.dumps(given))
+        settings.reread()
+
+    return set_limits
+
+
+def new_invoice(api, email="compta@dupont.example", phone=PHONE, tenant="acme"):
+    customer = {"name": f"Client {email}", "email": email, "phone": phone, "address": CLIENT_ADDRESS,
+                "siren": CLIENT_SIREN}  # fmt: skip
+    created = api.post("/customers", customer, tenant=tenant)
+    assert created.status == 201, created.body
+    draft = api.post("/invoices", {**SPEC_INVOICE, "name": f"F {email}", "customer_id": created.body["id"]},
+                     tenant=tenant)  # fmt: skip
+    assert draft.status == 201, draft.body
+    return draft.body
+
+
+def deliveries(api, invoice_id, tenant="acme"):
+    return api.get(f"/invoices/{invoice_id}", tenant=tenant).body.get("deliveries") or []
+
+
+def test_an_invoice_goes_to_its_customer_and_at_most_three_others(api, business):
+    invoice = new_invoice(api)
+
+    refused = api.post(f"/invoices/{invoice['id']}/send", {"to": {"emails": STRANGERS}})
+
+    assert refused.status == 422, refused.body
+    assert refused.error_fields == ["to.emails"]
+    assert "at most 3 others" in refused.body["error"]["message"]
+    assert api.get(f"/invoices/{invoice['id']}").body["status"] == "draft"  # nothing issued, nothing queued
+    three = ["compta@dupont.example", *STRANGERS[:3]]
+    assert api.post(f"/invoices/{invoice['id']}/send", {"to": {"emails": three}}).status == 202
+    # the three are spent over the invoice's life, not per request
+    again = api.post(f"/invoices/{invoice['id']}/send", {"to": {"emails": [STRANGERS[3]]}})
+    assert again.status == 422, again.body
+    assert api.post(f"/invoices/{invoice['id']}/send", {"to": {"emails": STRANGERS[:2]}}).status == 202
+
+
+@pytest.mark.parametrize(
+    ("phone", "why"),
+    [
+        ("+33899123456", "not a mobile number"),  # French premium rate (08 99)
+        ("+33144556677", "not a mobile number"),  # a Paris landline
+        ("+8823421234", "international networks"),  # +882, a "mobile" of no country: SMS pumpers' favourite
+        ("+14155552671", "numbers of US"),  # a US number: the US is not an allowed country
+    ],
+)
+def test_sms_go_only_to_mobiles_of_allowed_countries(api, business, phone, why):
+    invoice = new_invoice(api)
+
+    refused = api.post(f"/invoices/{invoice['id']}/send", {"channels": ["sms"], "to": {"phones": [phone]}})
+
+    assert refused.status == 422, refused.body
+    assert refused.error_fields == ["to.phones"]
+    assert why in refused.body["error"]["message"]
+    assert api.get(f"/invoices/{invoice['id']}").body["status"] == "draft"
+
+
+def test_a_customers_premium_rate_number_gets_no_sms_either(api, business):
+    invoice = new_invoice(api, phone="+33899123456")
+
+    refused = api.post(f"/invoices/{invoice['id']}/send", {"channels": ["sms"]})
+
+    assert refused.status == 422, refused.body
+    assert refused.error_fields == ["to.phones"]
+
+
+def test_a_mobile_of_an_allowed_country_gets_its_sms(api, business):
+    invoice = new_invoice(api, phone="+32470123456")  # a Belgian mobile
+
+    assert api.post(f"/invoices/{invoice['id']}/send", {"channels": ["sms"]}).status == 202
+    api.deliver_events()
+    assert [phone for phone, _ in sent_sms()] == ["+32470123456"]
+
+
+def test_beyond_the_tenants_daily_emails_a_send_is_429_and_nothing_is_queued(api, business, limits):
+    limits(emails_per_day=3)
+    first, second = new_invoice(api, "a@client.example"), new_invoice(api, "b@client.example")
+    assert (
+        api.post(f"/invoices/{first['id']}/send", {"to": {"emails": ["a@client.example", "x@client.example"]}}).status
+        == 202
+    )
+
+    refused = api.post(f"/invoices/{second['id']}/send", {"to": {"emails": ["b@client.example", "y@client.example"]}})
+
+    assert refused.status == 429, refused.body
+    assert 0 < int(refused.headers["Retry-After"]) <= 86_401
+    assert "3 e-mails a day" in refused.body["error"]["message"]
+    assert api.get(f"/invoices/{second['id']}").body["status"] == "draft"
+    assert deliveries(api, second["id"]) == []
+    # what fits still goes, and a second click on what was queued counts nothing
+    assert api.post(f"/invoices/{first['id']}/send", {"to": {"emails": ["a@client.example"]}}).status == 202
+    assert api.post(f"/invoices/{second['id']}/send").status == 202
+    api.deliver_events()
+    assert sorted(email["To"] for email in sent_emails()) == [
+        "a@client.example",
+        "b@client.example",
+        "x@client.example",
+    ]
+
+
+def test_beyond_the_tenants_daily_sms_a_send_is_429(api, business, limits):
+    limits(sms_per_day=1)
+    first, second = new_invoice(api, "a@client.example"), new_invoice(api, "b@client.example", "+33698765432")
+    assert api.post(f"/invoices/{first['id']}/send", {"channels": ["sms"]}).status == 202
+
+    refused = api.post(f"/invoices/{second['id']}/send", {"channels": ["email", "sms"]})
+
+    assert refused.status == 429, refused.body
+    assert "1 SMS a day" in refused.body["error"]["message"]
+    assert deliveries(api, second["id"]) == []  # not even the e-mail that fitted
+
+
+def test_one_recipient_gets_a_bounded_number_of_messages_from_every_tenant(api, limits):
+    limits(per_recipient_per_day=2, platform_per_recipient_per_day=3)
+    for tenant in ("acme", "globex"):
+        assert api.put("/business", {**BUSINESS, "version": 0}, tenant=tenant).status == 200
+    sent = []
+    for n in range(3):
+        invoice = new_invoice(api, f"c{n}@dupont.example", tenant="acme")
+        sent.append(api.post(f"/invoices/{invoice['id']}/send", {"to": {"emails": ["victim@example.org"]}}).status)
+    assert sent == [202, 202, 429]  # two a day from one business
+
+    invoice = new_invoice(api, "d@dupont.example", tenant="globex")
+    assert api.post(f"/invoices/{invoice['id']}/send", {"to": {"emails": ["victim@example.org"]}},
+                    tenant="globex").status == 202  # fmt: skip
+    invoice = new_invoice(api, "e@dupont.example", tenant="globex")
+    refused = api.post(f"/invoices/{invoice['id']}/send", {"to": {"emails": ["Victim@Example.org"]}}, tenant="globex")
+    assert refused.status == 429, refused.body  # three a day from the whole platform, whatever the case
+    assert "as many messages today as the platform sends" in refused.body["error"]["message"]
+
+
+def test_concurrent_sends_never_pass_the_daily_limit(api, business, limits):
+    limits(emails_per_day=4)
+    invoices = [new_invoice(api, f"c{n}@client.example") for n in range(8)]
+
+    with ThreadPoolExecutor(4) as pool:
+        statuses = list(pool.map(lambda invoice: api.post(f"/invoices/{invoice['id']}/send").status, invoices))
+
+    assert sorted(statuses) == [202] * 4 + [429] * 4
+    queued = sum(len(deliveries(api, invoice["id"])) for invoice in invoices)
+    assert queued == 4
+
+
+def test_a_send_retried_with_its_idempotency_key_counts_once(api, business, limits):
+    limits(emails_per_day=1)
+    invoice = new_invoice(api)
+    headers = {"Idempotency-Key": "send-once"}
+
+    first = api.post(f"/invoices/{invoice['id']}/send", headers=headers)
+    second = api.post(f"/invoices/{invoice['id']}/send", headers=headers)
+
+    assert (first.status, second.status) == (202, 202)
+    assert second.headers.get("Idempotent-Replayed") == "true"
+
+
+def test_receipts_stop_at_the_recipients_daily_limit_and_say_so(api, business, limits):
+    """A receipt per one-cent payment must not flood the client's inbox."""
+    limits(per_recipient_per_day=3)
+    invoice = new_invoice(api)
+    assert api.post(f"/invoices/{invoice['id']}/mark-sent").status == 200
+    for _ in range(4):
+        paid = api.post(f"/invoices/{invoice['id']}/payments", {"method": "cash", "amount": "0.01"})
+        assert paid.status == 201, paid.body
+    api.deliver_events()
+
+    receipts = [d for d in deliveries(api, invoice["id"]) if d["kind"] == "receipt"]
+    assert sorted(d["status"] for d in receipts) == ["failed", "sent", "sent", "sent"]
+    (failed,) = [d for d in receipts if d["status"] == "failed"]
+    assert failed["error"].startswith("not sent: daily sending limit reached")
+    assert len(sent_emails()) == 3
+
+
+def test_the_from_of_the_platforms_address_names_the_platform(api, business):
+    api.put("/business", {**api.get("/business").body, "legal_name": "Service des impots - impots.gouv.fr"})
+    invoice = new_invoice(api)
+    api.post(f"/invoices/{invoice['id']}/send")
+    api.deliver_events()
+
+    (email,) = sent_emails()
+    assert email["From"].addresses[0].display_name == "Service des impots - impots.gouv.fr via Invoicing"
+
+
+def test_the_limits_are_the_platforms_settings_and_a_typo_in_them_is_loud(monkeypatch):
+    from invoicing.settings import NotConfigured, SendingLimits
+
+    assert SendingLimits.of(None).emails_per_day == 200
+    assert SendingLimits.of('{"sms_per_day": 5}').sms_per_day == 5
+    with pytest.raises(NotConfigured, match="sms_per_dya"):
+        SendingLimits.of('{"sms_per_dya": 5}')
