@@ -24,7 +24,7 @@ from invoicing.domain.errors import Busy, Conflict, InvalidInput, NotFound, TooS
 from invoicing.logic import catalog
 from invoicing.logic.common import Deps
 from invoicing.logic.retry import LostRace, until_written
-from invoicing.ports import ConditionFailed, Doc, Messenger, SendRejected, SendThrottled
+from invoicing.ports import Allowance, ConditionFailed, Doc, Messenger, SendRejected, SendThrottled
 from invoicing.settings import settings
 
 logger = logging.getLogger(__name__)
@@ -69,14 +69,10 @@ def request_code(deps: Deps, messenger: Messenger, tenant: str, email: str) -> D
         wait = (_at(pending["requested_at"]) + timedelta(seconds=RESEND_AFTER_S) - now).total_seconds()
         if wait > 0:
             raise TooSoon(f"a code was e-mailed to this address less than {RESEND_AFTER_S} s ago", int(wait) + 1)
-    allowances = [
-        (f"tenant:{tenant}", CODES_PER_TENANT, "this business asked for too many codes today"),
-        (f"address:{email.lower()}", CODES_PER_ADDRESS, "too many codes were sent to this address today"),
-    ]
-    for allowance in allowances:  # both checked before either is spent: a refusal costs nothing
-        _spend(deps, *allowance, dry_run=True)
-    for allowance in allowances:
-        _spend(deps, *allowance)
+    _spend(deps, [
+        (f"codes:tenant:{tenant}", CODES_PER_TENANT, "this business asked for too many codes today"),
+        (f"codes:address:{_digest(email)}", CODES_PER_ADDRESS, "too many codes were sent to this address today"),
+    ])  # fmt: skip
     code = f"{secrets.randbelow(10**6):06d}"
     requested = {
         **record,
@@ -211,27 +207,25 @@ def _verified(messenger: Messenger, email: str) -> bool | None:
         return None
 
 
-def _spend(deps: Deps, key: str, limit: int, message: str, dry_run: bool = False) -> None:
-    """Count one against a daily allowance (in the platform's partition,
-    removed by the table's TTL after the day); 429 once it is spent."""
+def _spend(deps: Deps, allowances: list[tuple[str, int, str]]) -> None:
+    """Count one against each daily allowance, all or none (a refusal
+    costs nothing); 429 once one is spent."""
     today = deps.now().astimezone(UTC)
-    id = f"quota:{key}:{today.date().isoformat()}"
     tomorrow = datetime.combine(today.date() + timedelta(days=1), datetime.min.time(), UTC)
+    spent = [Allowance(key, today.date().isoformat(), 1, limit, int(tomorrow.timestamp()) + 86_400)
+             for key, limit, _ in allowances]  # fmt: skip
+    try:
+        deps.store.spend(spent)
+    except ConditionFailed as refused:
+        over = [i for i in refused.failed if deps.store.counted(spent[i].key, spent[i].period) >= allowances[i][1]]
+        if not over:  # a concurrent request's transaction held a counter: nothing is spent
+            raise Busy("too many codes are being asked for at once; ask again in a second") from None
+        key, limit, message = allowances[over[0]]
+        raise TooSoon(f"{message} (at most {limit})", int((tomorrow - today).total_seconds()) + 1) from None
 
-    def attempt() -> None:
-        quota = deps.store.get(PLATFORM, KIND, id) or {"id": id, "count": 0, "version": 0}
-        if quota["count"] >= limit:
-            raise TooSoon(f"{message} (at most {limit})", int((tomorrow - today).total_seconds()) + 1)
-        if dry_run:
-            return
-        spent = {**quota, "count": quota["count"] + 1, "version": quota["version"] + 1,
-                 "expires_epoch": int(tomorrow.timestamp()) + 86_400}  # fmt: skip
-        try:
-            deps.store.replace(PLATFORM, KIND, spent, expected_version=quota["version"], old_name=None, new_name=None)
-        except Conflict:
-            raise LostRace from None
 
-    until_written(attempt, "too many codes are being asked for at once")
+def _digest(email: str) -> str:
+    return hashlib.sha256(email.lower().encode()).hexdigest()[:32]
 
 
 def _owner(deps: Deps, email: str) -> str | None:
