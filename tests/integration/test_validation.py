@@ -408,3 +408,52 @@ def test_when_a_date_is_outside_any_real_invoice_then_422_naming_it(api, field, 
 
     assert reply.status == 422, reply.body
     assert reply.error_fields == [field]
+
+
+# -- what a reader cannot see, what is not one address (issue 19 §6, SPEC §15) --------
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/customers", {"name": "Dupont\u200b & Fils"}, "name"),  # a look-alike of "Dupont & Fils"
+        ("/customers", {"name": "Dupont & Fils", "email": "a@b.example,c"}, "email"),
+        ("/customers", {"name": "Dupont & Fils", "email": "evil<a@b.example>"}, "email"),
+        ("/products", {"name": "Conseil\u202e", "unit_price": "100"}, "name"),
+        ("/invoices", {"name": "Site\u2066web", "lines": [LINE]}, "name"),
+        ("/invoices", {"name": "Site web", "lines": [{**LINE, "name": "Con\u00adseil"}]}, "lines.0.name"),
+        ("/templates", {"name": "Mensuel\ufeff"}, "name"),
+    ],
+    ids=["zero-width space", "a comma", "a display name", "a right-to-left override", "an isolate", "a soft hyphen",
+         "a byte order mark"],
+)  # fmt: skip
+def test_when_a_name_hides_a_character_or_an_address_is_not_one_then_422_naming_it_and_nothing_stored(
+    api, path, body, field
+):
+    reply = api.post(path, body)
+
+    assert reply.status == 422, reply.body
+    assert reply.error_fields == [field]
+    assert api.get(path).body["items"] == []
+
+
+def test_when_the_legal_name_hides_a_character_then_422_and_the_business_unchanged(api):
+    reply = api.put("/business", {**BUSINESS, "legal_name": "Acme\u200d SAS"})
+
+    assert reply.status == 422, reply.body
+    assert reply.error_fields == ["legal_name"]
+    assert api.get("/business").body["version"] == 0
+
+
+def test_when_an_attachment_name_carries_a_right_to_left_override_then_422_and_nothing_reserved(api):
+    draft = api.post("/invoices", {"name": "Site web", "lines": [LINE]}).body
+
+    reply = api.post(
+        f"/invoices/{draft['id']}/attachments",
+        {"filename": "facture\u202eexe.pdf", "content_type": "application/pdf", "size": 1000},
+    )
+
+    assert reply.status == 422, reply.body
+    assert reply.error_fields == ["filename"]
+    assert api.get(f"/invoices/{draft['id']}/attachments").body["items"] == []
+    assert api.objects() == {}

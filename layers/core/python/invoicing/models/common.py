@@ -31,7 +31,41 @@ def one_line(value: str) -> str:
     return value
 
 
-Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME), AfterValidator(one_line)]
+# What nobody sees: every format (Cf) and control (Cc) character of Unicode 15.0 (Python 3.12's;
+# tests/unit/test_models.py holds the list to unicodedata) but the tab, a space to a reader (and
+# to the names' uniqueness, domain.lifecycle.name_key) — zero-width spaces and joiners, bidi
+# embeddings, overrides and isolates, the BOM, soft hyphens, tags — and the few others that show
+# as nothing (the combining grapheme joiner, the Hangul fillers, the blank Braille pattern). In a
+# name, one makes a look-alike ("Dupont\u200b" beside "Dupont"); in a filename, an override turns
+# "facture\u202efdp.exe" into "facture" + "exe.pdf" read backwards.
+_INVISIBLE = re.compile(
+    "[\x00-\x08\x0a-\x1f\x7f-\x9f\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f"
+    "\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f"
+    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
+    "\u034f\u115f\u1160\u2800\u3164\uffa0]"
+)
+
+
+def invisible_character(value: str) -> str | None:
+    """The first character of `value` a reader cannot see, if any."""
+    found = _INVISIBLE.search(value)
+    return found.group() if found else None
+
+
+def visible(value: str) -> str:
+    """Names and filenames are what people read to tell two apart: every
+    character shows. (Emoji sequences joined by U+200D and Persian words
+    with U+200C are refused too: the message names the character.)"""
+    char = invisible_character(value)
+    if char is not None:
+        import unicodedata
+
+        name = unicodedata.name(char, "a control character")
+        raise ValueError(f"an invisible character, U+{ord(char):04X} ({name}): remove it")
+    return value
+
+
+Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME), AfterValidator(one_line), AfterValidator(visible)]
 ShortText = Annotated[str, Field(max_length=MAX_NAME)]
 
 # Numbers arrive as JSON numbers or strings; both become exact Decimals
@@ -56,15 +90,52 @@ def _currency(value: str) -> str:
 
 Currency = Annotated[str, Field(min_length=3, max_length=3, examples=["EUR"]), AfterValidator(_currency)]
 
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]{2,}$")
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LOCAL_PART = re.compile(rf"{_ATOM}(?:\.{_ATOM})*")  # RFC 5321's Dot-string, in ASCII
+_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+_TOP_LEVEL = re.compile(r"[a-z]{2,63}|xn--[a-z0-9-]{1,59}")
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 _VAT = re.compile(r"^[A-Z]{2}[0-9A-Z]{2,13}$")
 
 
 def _email(value: str) -> str:
-    if not _EMAIL.match(value):
-        raise ValueError("not an e-mail address")
+    """One bare address, as SMTP takes it (RFC 5321): a dot-atom local part
+    in ASCII (SES takes no other), `@`, and a domain of IDNA labels under a
+    top-level domain. No display name, comment, quotes, brackets, comma,
+    space or control character: `a@b.example,c` and `evil<a@b.example>`
+    are not addresses. What Python's own parser reads must be the whole of it."""
+    local, _, domain = value.rpartition("@")
+    if not (0 < len(local) <= 64 and _LOCAL_PART.fullmatch(local) and "=?" not in local and _domain_ok(domain)):
+        raise ValueError("not an e-mail address: one address such as compta@example.fr, without a name or brackets")
+    from email.utils import parseaddr
+
+    if parseaddr(value) != ("", value):
+        raise ValueError("not an e-mail address: one address such as compta@example.fr, without a name or brackets")
     return value
+
+
+def _domain_ok(domain: str) -> bool:
+    """Each label a DNS label once IDNA-encoded (bücher → xn--bcher-kva), and
+    one IDNA would not change on the way (a zero-width space it drops, a
+    full-width letter it maps: look-alikes of another domain)."""
+    labels = domain.split(".")
+    if len(labels) < 2 or len(domain) > 253:
+        return False
+    encoded = []
+    for label in labels:
+        ascii_label = label.lower()
+        if not label.isascii():
+            try:
+                ascii_label = label.encode("idna").decode("ascii")
+                same = ascii_label.encode("ascii").decode("idna") == label.lower()
+            except UnicodeError:
+                return False
+            if not same:
+                return False
+        if not _LABEL.fullmatch(ascii_label):
+            return False
+        encoded.append(ascii_label)
+    return bool(_TOP_LEVEL.fullmatch(encoded[-1]))
 
 
 def _phone(value: str) -> str:

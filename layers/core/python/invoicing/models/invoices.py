@@ -3,7 +3,7 @@
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from invoicing.models.common import (
     MAX_LINES,
@@ -21,6 +21,7 @@ from invoicing.models.common import (
     Taxes,
     Text,
     Version,
+    visible,
 )
 from invoicing.models.settings import (
     LateFees,
@@ -136,6 +137,7 @@ Filename = Annotated[
         description="the file's name as the client will see it, without folders",
         examples=["bon-de-commande.pdf"],
     ),
+    AfterValidator(visible),
 ]
 
 

@@ -25,6 +25,7 @@ from invoicing.models.common import (
     Version,
     one_line,
     patch_of,
+    visible,
 )
 from invoicing.models.settings import LateFees, Reminders
 
@@ -65,9 +66,9 @@ class TradeRegister(Input):
     kind: Literal["RCS", "RM"] = Field(
         description="RCS: registre du commerce et des sociétés; RM: répertoire des métiers (artisans)"
     )
-    city: Annotated[str, Field(min_length=1, max_length=80, examples=["Paris"]), AfterValidator(one_line)] = Field(
-        description="the registry's city (the greffe, or the chambre de métiers)"
-    )
+    city: Annotated[
+        str, Field(min_length=1, max_length=80, examples=["Paris"]), AfterValidator(one_line), AfterValidator(visible)
+    ] = Field(description="the registry's city (the greffe, or the chambre de métiers)")
 
 
 class BusinessIn(ReadBack):
