@@ -112,3 +112,21 @@ def test_a_greek_client_name_comes_through(api):
     draft = api.post("/invoices", {"name": "Ελλάδα", "customer_id": customer["id"]}).body
 
     assert "Δημήτρης Παπαδόπουλος" in api.get(f"/invoices/{draft['id']}/preview").body
+
+
+def test_the_preview_sends_the_pay_pages_security_headers(api, issued):
+    """Business text (notes, names) is shown there too: no script, no frame,
+    no sniffing, no cache, no Referer (issue 19 §6, SPEC §15)."""
+    pay_page = api.call("GET", issued["payment_link"].removeprefix("http://127.0.0.1:3000"), tenant=None)
+
+    preview = api.get(f"/invoices/{issued['id']}/preview")
+
+    assert preview.status == 200
+    policy = preview.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in policy
+    assert "frame-ancestors 'none'" in policy
+    assert preview.headers["X-Content-Type-Options"] == "nosniff"
+    security = ("Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy", "Cache-Control")
+    assert {name: preview.headers.get(name) for name in security} == {
+        name: pay_page.headers.get(name) for name in security
+    }

@@ -8,6 +8,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from invoicing.adapters.live import deps
 from invoicing.api.http import json_response, named, responses, tenant_of
 from invoicing.api.openapi import RESPONSE_HEADERS
+from invoicing.api.pages import html_page
 from invoicing.api.routes.common import CreditNoteId, InvoiceId
 
 router = Router()
@@ -50,8 +51,7 @@ def _pdf(found: Any) -> Response:
 def preview_invoice(invoice_id: InvoiceId):
     from invoicing.logic import documents
 
-    html = documents.preview(deps(), tenant_of(router), invoice_id)
-    return Response(status_code=200, content_type="text/html; charset=utf-8", body=html)
+    return html_page(200, documents.preview(deps(), tenant_of(router), invoice_id))
 
 
 @router.get(

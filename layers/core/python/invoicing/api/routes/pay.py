@@ -9,11 +9,10 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from invoicing.adapters.live import deps
 from invoicing.api.http import logger, public_url
-from invoicing.settings import settings
+from invoicing.api.pages import html_page, security_headers
 
 router = Router()
 
-HTML = "text/html; charset=utf-8"
 _HTML_PAGE = {200: {"description": "An HTML page", "content": {"text/html": {"schema": {"type": "string"}}}}}
 _HTML_ERROR = {"description": "An HTML page that says why", "content": {"text/html": {"schema": {"type": "string"}}}}
 # Unbounded here, so that a mangled link gets the page that says so, not a JSON error: a
@@ -22,30 +21,10 @@ PayToken = Annotated[str, Path(description="the payment link's token")]
 MAX_TOKEN = 64
 
 
-def _page_headers() -> dict[str, str]:
-    """No script at all; the form may post here and be sent on to Stripe's
-    Checkout (or the local stand-in); the token in the URL never leaves in a
-    Referer; nothing cached, nothing framed."""
-    checkout = "https://checkout.stripe.com"
-    local = settings().stripe_api_base
-    form_action = f"'self' {checkout}" + (f" {local.rstrip('/')}" if local else "")
-    return {
-        "Content-Security-Policy": f"default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
-        f"form-action {form_action}; base-uri 'none'; frame-ancestors 'none'",
-        "Referrer-Policy": "no-referrer",
-        "X-Content-Type-Options": "nosniff",
-        "Cache-Control": "no-store",
-    }
-
-
-def _html(status: int, body: str) -> Response:
-    return Response(status_code=status, content_type=HTML, body=body, headers=_page_headers())
-
-
 def _missing() -> Response:
     from invoicing.documents.html import render_missing_page
 
-    return _html(404, render_missing_page())
+    return html_page(404, render_missing_page())
 
 
 def _page_url(token: str) -> str:
@@ -66,7 +45,7 @@ def pay_page(token: PayToken, paid: Annotated[str | None, Query()] = None):
     from invoicing.logic import paypage
 
     try:
-        return _html(200, paypage.page(deps(), token, _page_url(token), returned=paid is not None))
+        return html_page(200, paypage.page(deps(), token, _page_url(token), returned=paid is not None))
     except NotFound:
         return _missing()
 
@@ -94,7 +73,7 @@ def pay_pdf(token: PayToken):
     try:
         return _redirect(lambda: paypage.pdf_url(deps(), token), token)
     except RenderFailed as failed:
-        response = _html(503, render_pdf_wait_page(failed=True))
+        response = html_page(503, render_pdf_wait_page(failed=True))
         response.headers["Retry-After"] = str(failed.retry_after_s)
         return response
 
@@ -127,10 +106,10 @@ def _redirect(link: Callable[[], Any], *parts: str) -> Response:
     if not isinstance(url, str):  # a PDF being rendered
         from invoicing.documents.html import render_pdf_wait_page
 
-        response = _html(202, render_pdf_wait_page(failed=False))
+        response = html_page(202, render_pdf_wait_page(failed=False))
         response.headers.update({"Retry-After": str(url.retry_after_s), "Refresh": str(url.retry_after_s)})
         return response
-    return Response(status_code=302, body="", headers={"Location": url, **_page_headers()})
+    return Response(status_code=302, body="", headers={"Location": url, **security_headers()})
 
 
 @router.post(
@@ -175,8 +154,8 @@ def pay_checkout(token: PayToken):
     except StripeUnavailable:
         status, problem = 503, "pay_unavailable"
     else:
-        return Response(status_code=303, body="", headers={"Location": checkout, **_page_headers()})
+        return Response(status_code=303, body="", headers={"Location": checkout, **security_headers()})
     try:
-        return _html(status, paypage.page(deps(), token, url, problem=problem))
+        return html_page(status, paypage.page(deps(), token, url, problem=problem))
     except NotFound:
         return _missing()
