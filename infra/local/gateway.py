@@ -44,11 +44,14 @@ def jwt_secret() -> str:
 
 def verify(authorization: str | None) -> dict[str, str] | None:
     """The token's claims as a Cognito authorizer hands them over (strings),
-    or None when it is missing, forged, expired or names no tenant."""
+    or None when it is missing, forged, expired, never expires (no `exp`,
+    as no Cognito token is) or names no tenant."""
     if not authorization or not authorization.lower().startswith("bearer "):
         return None
     try:
-        claims = jwt.decode(authorization[7:].strip(), jwt_secret(), algorithms=["HS256"], options={"require": ["sub"]})
+        claims = jwt.decode(
+            authorization[7:].strip(), jwt_secret(), algorithms=["HS256"], options={"require": ["sub", "exp"]}
+        )
     except jwt.PyJWTError:
         return None
     if not claims.get("custom:tenant_id"):

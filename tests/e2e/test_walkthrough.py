@@ -107,6 +107,14 @@ def test_when_the_token_has_expired_then_401(http, client):
     assert reply.status == 401
 
 
+def test_when_the_token_never_expires_then_401(http, client):
+    everlasting = _token({"sub": "user-1", "custom:tenant_id": client.tenant, "iat": int(time.time())})
+
+    reply = http.get("/business", tenant=None, headers={"Authorization": f"Bearer {everlasting}"})
+
+    assert reply.status == 401
+
+
 def test_when_the_token_names_no_tenant_then_401(http):
     now = int(time.time())
     token = _token({"sub": "user-1", "iat": now, "exp": now + 600})
