@@ -108,13 +108,27 @@ def stripe_secrets() -> dict[str, str]:
     return from_secrets_manager()
 
 
+def stripe_secret(name: str) -> str:
+    """One of Stripe's secrets (secret_key, webhook_secret), or
+    PaymentsNotConfigured (503) while it is not filled in."""
+    value = stripe_secrets().get(name) or ""
+    if not value.strip():
+        from invoicing.adapters.secrets import not_configured
+
+        raise not_configured(f"the Stripe secret's {name} is empty")
+    return value
+
+
 def payment_gateway() -> PaymentGateway:
-    """Stripe: Checkout Sessions and off-session PaymentIntents."""
+    """Stripe: Checkout Sessions and off-session PaymentIntents. Its key is
+    checked now, before a route writes anything (PaymentsNotConfigured),
+    and read again at each call (a rolled key is taken up)."""
+    stripe_secret("secret_key")
     if _installed is not None and _installed.gateway is not None:
         return _installed.gateway
     from invoicing.adapters.stripe_api import StripeApi
 
-    return StripeApi(lambda: stripe_secrets()["secret_key"])
+    return StripeApi(lambda: stripe_secret("secret_key"))
 
 
 def forget() -> None:

@@ -141,6 +141,15 @@ class Busy(DomainError):
         self.retry_after_s = retry_after_s
 
 
+class PaymentsNotConfigured(Busy):
+    """The platform's Stripe secret is not filled in yet — missing, not
+    JSON, or with the empty values the stack creates it with: no payment
+    can be taken nor recorded until the operator fills it (503, with
+    Retry-After; Stripe retries an event for three days)."""
+
+    code = "payments_not_configured"
+
+
 class RenderFailed(DomainError):
     """A document's PDF could not be rendered, and is not tried again
     before `retry_after_s` (503, with Retry-After): one failing document

@@ -133,17 +133,20 @@ def pay_checkout(token: PayToken):
     from urllib.parse import parse_qsl
 
     from invoicing.adapters.live import payment_gateway
-    from invoicing.domain.errors import Conflict, InvalidInput, NotFound
+    from invoicing.domain.errors import Conflict, InvalidInput, NotFound, PaymentsNotConfigured
     from invoicing.logic import paypage
     from invoicing.ports import StripeRefused, StripeUnavailable
 
     body = router.current_event.decoded_body or ""
     form = {key: value[:64] for key, value in parse_qsl(body, keep_blank_values=True)}
     url = _page_url(token)
+    retry_after: int | None = None
     try:
         checkout = paypage.checkout(deps(), payment_gateway(), token, url, form)
     except NotFound:
         return _missing()
+    except PaymentsNotConfigured as error:  # deploy day: the platform's Stripe secret is not filled in yet
+        status, problem, retry_after = 503, "pay_not_configured", error.retry_after_s
     except Conflict:  # paid, or the instalment chosen is, since the page was shown
         status, problem = 409, "pay_stale"
     except InvalidInput as error:
@@ -156,6 +159,9 @@ def pay_checkout(token: PayToken):
     else:
         return Response(status_code=303, body="", headers={"Location": checkout, **security_headers()})
     try:
-        return html_page(status, paypage.page(deps(), token, url, problem=problem))
+        page = html_page(status, paypage.page(deps(), token, url, problem=problem))
     except NotFound:
         return _missing()
+    if retry_after is not None:
+        page.headers["Retry-After"] = str(retry_after)
+    return page
