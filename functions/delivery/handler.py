@@ -24,7 +24,7 @@ from invoicing.logic.retry import time_budget
 from invoicing.tracing import tracer
 
 logger = Logger()
-metrics = Metrics()  # DeliveriesSent, DeliveriesFailed
+metrics = Metrics()  # DeliveriesSent, DeliveriesFailed, DeliveriesMisconfigured
 warnings.filterwarnings("ignore", "No application metrics to publish")  # a call that counted nothing
 app = build_resolver(sender.router)
 app.use([idempotency.middleware(idempotency_store)])  # a retried request e-mails no second code
@@ -48,6 +48,12 @@ def on_bus_event(event: dict[str, Any]) -> dict[str, Any]:
     from invoicing.logic import delivery
 
     detail = event["detail"]
+    if event.get("source") == "aws.ses":  # a bounce or a complaint (the configuration set's events)
+        from invoicing.logic import limits
+
+        outcome = limits.record_feedback(deps(), detail)
+        logger.info("SES feedback", extra={"detail_type": event["detail-type"], "outcome": outcome})
+        return {"outcome": outcome}
     if event["detail-type"] in ("Payment Recorded", "Invoice Paid"):
         outcome = delivery.send_receipt(deps(), messenger(), detail, event["detail-type"])
     else:
@@ -55,6 +61,8 @@ def on_bus_event(event: dict[str, Any]) -> dict[str, Any]:
     logger.info("delivered", extra={"detail_type": event["detail-type"], "invoice_id": detail["invoice_id"], **outcome})
     metrics.add_metric(name="DeliveriesSent", unit=MetricUnit.Count, value=outcome["sent"])
     metrics.add_metric(name="DeliveriesFailed", unit=MetricUnit.Count, value=outcome["failed"])
+    # failed for the platform's set-up (sender unverified, SES sandbox): an operator must act (an alarm)
+    metrics.add_metric(name="DeliveriesMisconfigured", unit=MetricUnit.Count, value=outcome.get("misconfigured", 0))
     return outcome
 
 

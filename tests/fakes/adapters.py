@@ -150,6 +150,7 @@ class Email:
     recipient: str
     mime: bytes
     message_id: str
+    tenant: str | None = None  # the tag SES's bounce and complaint events would carry
 
 
 @dataclass
@@ -171,14 +172,14 @@ class FakeMessenger:
         self.fail_next: Exception | None = None
         self.click_links = True
 
-    def send_email(self, sender: str, recipient: str, mime: bytes) -> str:
+    def send_email(self, sender: str, recipient: str, mime: bytes, *, tenant: str | None = None) -> str:
         """Refused, as SES refuses it, from an address neither verified nor of a verified domain."""
         self._maybe_fail()
         address = parseaddr(sender)[1]
         if not self.sender_verified(address):
-            raise SendRejected(f"MessageRejected: Email address is not verified: {address}")
+            raise SendRejected(f"MessageRejected: Email address is not verified: {address}", misconfigured=True)
         message_id = f"ses-{uuid.uuid4().hex}"
-        self.emails.append(Email(sender, recipient, mime, message_id))
+        self.emails.append(Email(sender, recipient, mime, message_id, tenant))
         return message_id
 
     def send_sms(self, phone: str, text: str) -> str:

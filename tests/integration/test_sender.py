@@ -313,11 +313,11 @@ def test_an_address_ses_refuses_falls_back_to_the_platforms_for_that_email(api, 
     real = messaging.AwsMessenger.send_email
     senders = []
 
-    def ses(self, sender, recipient, mime):
+    def ses(self, sender, recipient, mime, tenant=None):
         senders.append(sender)
         if sender == ADDRESS:
             raise SendRejected("MessageRejected: Email address is not verified.")
-        return real(self, sender, recipient, mime)
+        return real(self, sender, recipient, mime, tenant=tenant)
 
     monkeypatch.setattr(messaging.AwsMessenger, "send_email", ses)
 
@@ -331,7 +331,7 @@ def test_an_address_ses_refuses_to_mail_a_code_is_a_422_on_email(api, business, 
     from invoicing.adapters import messaging
     from invoicing.ports import SendRejected
 
-    def refused(self, sender, recipient, mime):
+    def refused(self, sender, recipient, mime, tenant=None):
         raise SendRejected("MessageRejected: Address blacklisted.")
 
     monkeypatch.setattr(messaging.AwsMessenger, "send_email", refused)

@@ -216,3 +216,151 @@ def test_the_limits_are_the_platforms_settings_and_a_typo_in_them_is_loud(monkey
     assert SendingLimits.of('{"sms_per_day": 5}').sms_per_day == 5
     with pytest.raises(NotConfigured, match="sms_per_dya"):
         SendingLimits.of('{"sms_per_dya": 5}')
+
+
+# -- reputation: SES's bounces and complaints ----------------------------------------
+
+
+def ses_event(message_id, kind="Bounce", tenant="acme", bounce_type="Permanent"):
+    """An SES event as EventBridge delivers it from the configuration set."""
+    detail = {
+        "eventType": kind,
+        "mail": {"messageId": message_id, "tags": {"tenant_id": [tenant]}, "destination": ["x@example.org"]},
+    }
+    if kind == "Bounce":
+        detail["bounce"] = {"bounceType": bounce_type, "bounceSubType": "General", "bouncedRecipients": []}
+    else:
+        detail["complaint"] = {"complainedRecipients": [], "complaintFeedbackType": "abuse"}
+    detail_type = "Email Bounced" if kind == "Bounce" else "Email Complaint Received"
+    return {"id": f"evt-{message_id}", "source": "aws.ses", "detail-type": detail_type, "detail": detail}
+
+
+def send_to_customers(api, count, tenant="acme"):
+    ids = []
+    for n in range(count):
+        invoice = new_invoice(api, f"c{n}@client.example", tenant=tenant)
+        assert api.post(f"/invoices/{invoice['id']}/send", tenant=tenant).status == 202
+        ids.append(invoice["id"])
+    api.deliver_events()
+    return ids
+
+
+def test_every_email_is_tagged_with_its_tenant_for_sess_events(api, business, fakes):
+    send_to_customers(api, 1)
+
+    assert [email.tenant for email in fakes.messenger.emails] == ["acme"]
+
+
+def test_a_tenant_whose_emails_bounce_past_the_threshold_stops_sending_until_lifted(api, business, fakes):
+    invoices = send_to_customers(api, 5)
+    messages = [email.message_id for email in fakes.messenger.emails]
+    assert len(messages) == 5
+    pending = new_invoice(api, "later@client.example")
+    assert api.post(f"/invoices/{pending['id']}/send").status == 202  # queued before the bounces come back
+
+    outcomes = [api.invoke_function("delivery", ses_event(message))["outcome"] for message in messages[:4]]
+    outcomes.append(api.invoke_function("delivery", ses_event(messages[0]))["outcome"])  # delivered twice
+    assert outcomes == ["counted"] * 4 + ["duplicate"]
+    assert api.post(f"/invoices/{invoices[0]}/send", {"to": {"emails": ["new@client.example"]}}).status == 202
+
+    assert api.invoke_function("delivery", ses_event(messages[4]))["outcome"] == "counted"  # 5 of 7: suspended
+
+    refused = api.post(f"/invoices/{invoices[1]}/send", {"to": {"emails": ["other@client.example"]}})
+    assert refused.status == 403, refused.body
+    assert refused.body["error"]["code"] == "sending_suspended"
+    assert "5 of the 7 e-mails sent over 14 days bounced" in refused.body["error"]["message"]
+    assert api.post("/business/sender", {"email": "me@acme.example"}).status == 403  # a code is an e-mail too
+    api.deliver_events()  # what was queued before is not sent either
+    statuses = {d["recipient"]: (d["status"], d["error"]) for d in deliveries(api, pending["id"])}
+    assert statuses["later@client.example"][0] == "failed"
+    assert statuses["later@client.example"][1].startswith("not sent: sending is suspended")
+
+    from invoicing.adapters.live import deps
+    from invoicing.logic import limits
+
+    limits.lift(deps(), "acme")
+    assert api.post(f"/invoices/{invoices[1]}/send", {"to": {"emails": ["other@client.example"]}}).status == 202
+
+
+def test_soft_bounces_and_unknown_tenants_are_not_counted(api, business):
+    assert api.invoke_function("delivery", ses_event("m-1", bounce_type="Transient"))["outcome"] == "ignored"
+    assert api.invoke_function("delivery", ses_event("m-2", tenant="../x"))["outcome"] == "ignored"
+    event = ses_event("m-3")
+    del event["detail"]["mail"]["tags"]
+    assert api.invoke_function("delivery", event)["outcome"] == "ignored"
+
+
+def test_complaints_suspend_at_a_far_lower_rate_and_another_tenant_sends_on(api, business):
+    assert api.put("/business", {**BUSINESS, "version": 0}, tenant="globex").status == 200
+    send_to_customers(api, 2)
+    for n in range(3):
+        assert api.invoke_function("delivery", ses_event(f"m-{n}", kind="Complaint"))["outcome"] == "counted"
+
+    invoice = new_invoice(api, "z@client.example")
+    assert api.post(f"/invoices/{invoice['id']}/send").status == 403
+    other = new_invoice(api, "z@client.example", tenant="globex")
+    assert api.post(f"/invoices/{other['id']}/send", tenant="globex").status == 202
+
+
+def test_one_event_delivered_concurrently_is_counted_once(api, business):
+    event = ses_event("m-1")
+
+    with ThreadPoolExecutor(4) as pool:
+        outcomes = list(pool.map(lambda _: api.invoke_function("delivery", event)["outcome"], range(4)))
+
+    assert sorted(outcomes) == ["counted", "duplicate", "duplicate", "duplicate"]
+
+
+def test_the_ses_adapter_tags_the_tenant_and_names_the_configuration_set(monkeypatch):
+    from invoicing import settings
+    from invoicing.adapters.messaging import AwsMessenger
+
+    class Ses:
+        class exceptions:  # noqa: N801 - botocore's spelling
+            ClientError = Exception
+
+        def send_email(self, **request):
+            self.request = request
+            return {"MessageId": "m-1"}
+
+    ses = Ses()
+    monkeypatch.setenv("SES_CONFIGURATION_SET", "invoicing-feedback")
+    settings.reread()
+
+    AwsMessenger(ses=ses).send_email("f@invoicing.example", "x@example.org", b"mime", tenant="acme")
+
+    assert ses.request["EmailTags"] == [{"Name": "tenant_id", "Value": "acme"}]
+    assert ses.request["ConfigurationSetName"] == "invoicing-feedback"
+
+
+@pytest.mark.parametrize(
+    ("code", "message", "misconfigured"),
+    [
+        ("MessageRejected", "Email address is not verified. The following identities failed the check", True),
+        ("MailFromDomainNotVerifiedException", "m", True),
+        ("AuthorizationError", "not authorized to perform SNS:Publish", True),
+        ("MessageRejected", "Illegal address", False),
+        ("InvalidParameter", "Invalid parameter: PhoneNumber", False),
+    ],
+)
+def test_refusals_of_the_platforms_set_up_are_told_from_bad_messages(code, message, misconfigured):
+    from botocore.exceptions import ClientError
+
+    from invoicing.adapters import messaging
+
+    error = ClientError(
+        {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": 400}}, "Op"
+    )
+
+    assert messaging._classified(error).misconfigured is misconfigured
+
+
+def test_deliveries_refused_for_the_set_up_are_counted_for_the_alarm(api, business, fakes, capsys):
+    fakes.messenger.verified.clear()  # the platform's own address is not verified: SES refuses every e-mail
+    invoice = new_invoice(api)
+    api.post(f"/invoices/{invoice['id']}/send")
+
+    api.deliver_events()
+
+    metrics = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert any(metric.get("DeliveriesMisconfigured") == [1.0] for metric in metrics)

@@ -222,13 +222,25 @@ class SendThrottled(Exception):
 
 class SendRejected(Exception):
     """The provider refused the message for good (bad address, unverified
-    sender, …): retrying would fail the same way."""
+    sender, …): retrying would fail the same way. `misconfigured`: the
+    platform's set-up is at fault (its sender not verified, SES still in
+    its sandbox), not the message: an operator must act (an alarm)."""
+
+    def __init__(self, message: str, misconfigured: bool = False) -> None:
+        super().__init__(message)
+        self.misconfigured = misconfigured
+
+
+FEEDBACK_TAG = "tenant_id"  # the tag of every e-mail that names its tenant in SES's events
 
 
 class Messenger(Protocol):
     """E-mail (SES) and SMS (SNS). Both answer the provider's message id."""
 
-    def send_email(self, sender: str, recipient: str, mime: bytes) -> str: ...
+    def send_email(self, sender: str, recipient: str, mime: bytes, *, tenant: str | None = None) -> str:
+        """`tenant`: whose message it is, tagged on it so that SES's bounce
+        and complaint events name it (logic.limits.record_feedback)."""
+        ...
 
     def send_sms(self, phone: str, text: str) -> str: ...
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import cache
 
 TABLE_ENV = "TABLE_NAME"
@@ -27,6 +28,7 @@ FRONTEND_ORIGINS_ENV = "FRONTEND_ORIGINS"
 PLATFORM_SENDER_ENV = "DEFAULT_SENDER"
 PLATFORM_NAME_ENV = "PLATFORM_NAME"  # "{business} via {platform}" in the From of its e-mails
 SENDING_LIMITS_ENV = "SENDING_LIMITS"  # JSON: the platform's limits on what a tenant sends (SendingLimits)
+SES_CONFIGURATION_SET_ENV = "SES_CONFIGURATION_SET"  # deployed: bounces and complaints to EventBridge
 FONTS_DIR_ENV = "FONTS_DIR"
 ENDPOINT_ENV = "AWS_ENDPOINT_URL"  # the local emulation; unset on AWS
 
@@ -51,6 +53,15 @@ class SendingLimits:
     platform_per_recipient_per_day: int = 50  # from every tenant together to one address or number
     extra_recipients: int = 3  # beyond the customer's own, per document
     sms_countries: tuple[str, ...] = EUROPE
+    # A tenant stops sending e-mail once, over the last `window_days`, its
+    # hard bounces or complaints pass SES's own review thresholds (5 % and
+    # 0.1 % of what it sent), and at least so many of them: a single typo
+    # in a small business's first e-mails does not suspend it.
+    bounce_percent: Decimal = Decimal("5")
+    complaint_percent: Decimal = Decimal("0.1")
+    min_bounces: int = 5
+    min_complaints: int = 3
+    window_days: int = 14
 
     @classmethod
     def of(cls, text: str | None) -> SendingLimits:
@@ -62,6 +73,9 @@ class SendingLimits:
             raise NotConfigured(f"{SENDING_LIMITS_ENV} names unknown limits: {sorted(unknown)}")
         if "sms_countries" in given:
             given["sms_countries"] = tuple(given["sms_countries"])
+        for percent in ("bounce_percent", "complaint_percent"):
+            if percent in given:
+                given[percent] = Decimal(str(given[percent]))
         return cls(**given)
 
 
@@ -84,6 +98,7 @@ class Settings:
     platform_sender: str | None
     platform_name: str
     sending_limits: SendingLimits
+    ses_configuration_set: str | None
     fonts_dir: str | None
     emulated: bool  # AWS is the local emulation (AWS_ENDPOINT_URL)
 
@@ -107,6 +122,7 @@ class Settings:
             platform_sender=named(PLATFORM_SENDER_ENV),
             platform_name=named(PLATFORM_NAME_ENV) or "Invoicing",
             sending_limits=SendingLimits.of(named(SENDING_LIMITS_ENV)),
+            ses_configuration_set=named(SES_CONFIGURATION_SET_ENV),
             fonts_dir=named(FONTS_DIR_ENV),
             emulated=bool(named(ENDPOINT_ENV)),
         )

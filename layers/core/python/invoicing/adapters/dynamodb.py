@@ -69,6 +69,7 @@ KINDS = {
     "credit_note": "CN",
     "sender": "SENDER",  # a tenant's sender address; under the "platform" tenant, who owns each address
     "stripe": "STRIPE",  # under the "platform" tenant: events processed, intents' invoices, early refunds
+    "standing": "STANDING",  # the tenant's standing with the platform: sending suspended, lifted
 }
 MAX_ITEM_BYTES = 380_000  # DynamoDB's limit is 400 KB per item, keys included
 RETRY = "the object changed while this request ran; read it again and retry"

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from invoicing.ports import SendRejected, SendThrottled
+from invoicing.ports import FEEDBACK_TAG, SendRejected, SendThrottled
+from invoicing.settings import settings
 
 _THROTTLING = {
     "TooManyRequestsException",
@@ -18,6 +19,16 @@ _THROTTLING = {
 # The account, not the message, is at fault: every delivery would fail now and
 # may succeed later, so they are retried (and alarm through the dead-letter queue).
 _ACCOUNT_WIDE = {"AccountSuspendedException", "SendingPausedException", "KMSThrottlingException"}
+# Refused because of the platform's set-up, not the message: no delivery can
+# succeed until an operator acts (verifies the sender, leaves the SES sandbox,
+# creates the configuration set, grants the permission).
+_SET_UP = {
+    "MailFromDomainNotVerifiedException",
+    "ConfigurationSetDoesNotExistException",
+    "AccessDeniedException",
+    "AccessDenied",
+    "AuthorizationError",
+}
 
 
 class AwsMessenger:
@@ -35,13 +46,20 @@ class AwsMessenger:
             setattr(self, attribute, boto3.client(name, config=Config(retries={"max_attempts": 2, "mode": "standard"})))
         return getattr(self, attribute)
 
-    def send_email(self, sender: str, recipient: str, mime: bytes) -> str:
+    def send_email(self, sender: str, recipient: str, mime: bytes, *, tenant: str | None = None) -> str:
         client = self._client("sesv2")
+        extra: dict[str, Any] = {}
+        if tenant:  # SES's events about the message (bounces, complaints) carry its tags
+            extra["EmailTags"] = [{"Name": FEEDBACK_TAG, "Value": tenant}]
+        configuration_set = settings().ses_configuration_set
+        if configuration_set:  # deployed: the set whose event destination is EventBridge
+            extra["ConfigurationSetName"] = configuration_set
         try:
             reply = client.send_email(
                 FromEmailAddress=sender,
                 Destination={"ToAddresses": [recipient]},
                 Content={"Raw": {"Data": mime}},
+                **extra,
             )
         except client.exceptions.ClientError as error:
             raise _classified(error) from None
@@ -96,5 +114,6 @@ def _classified(error: Any) -> Exception:
     if code in _THROTTLING or status == 429:
         return SendThrottled(f"{code}: {message}")
     if 400 <= status < 500 and code not in _ACCOUNT_WIDE:
-        return SendRejected(f"{code}: {message}")
+        unverified = code == "MessageRejected" and "not verified" in message
+        return SendRejected(f"{code}: {message}", misconfigured=code in _SET_UP or unverified)
     return error

@@ -77,6 +77,7 @@ ERRORS = {
     "400": "Malformed request: the body is not JSON, or a cursor, a header is not one this API gave or takes",
     "401": "Missing or invalid token",
     "402": "A saved card was refused (card_declined, authentication_required…); nothing was recorded",
+    "403": "Forbidden by the platform: sending suspended after too many bounces or complaints",
     "404": "Unknown, or another tenant's",
     "409": "Conflict: name taken, stale version, illegal state transition",
     "413": "Body over 1 MB, document too large, or a file over its size limit",

@@ -18,7 +18,7 @@ from datetime import timedelta
 from typing import Any
 
 from invoicing import events
-from invoicing.domain.errors import FieldError, IllegalTransition, InvalidInput, StaleVersion, TooSoon
+from invoicing.domain.errors import FieldError, Forbidden, IllegalTransition, InvalidInput, StaleVersion, TooSoon
 from invoicing.domain.invoice import Invoice
 from invoicing.domain.money import format_amount
 from invoicing.logic import catalog, invoices, limits, sender
@@ -215,18 +215,22 @@ def deliver(deps: Deps, messenger: Messenger, detail: dict[str, Any]) -> dict[st
         try:
             if delivery.get("kind") in ("reminder", "receipt"):  # the platform's own: counted when sent
                 limits.spend(deps, tenant, [(delivery["channel"], delivery["recipient"])], requested=False)
-        except TooSoon as refused:
+            else:  # counted when asked for; not sent if the tenant was suspended since
+                limits.check_standing(deps, tenant)
+        except (TooSoon, Forbidden) as refused:
             _finish(deps, tenant, delivery, status="failed", error=f"not sent: {refused.message}"[:500])
             outcome["failed"] += 1
             continue
         try:
-            message_id = _send(messenger, delivery, pdf_cache, message)
+            message_id = _send(messenger, tenant, delivery, pdf_cache, message)
         except SendThrottled:
             _finish(deps, tenant, delivery, status="pending", error="throttled: will retry")
             raise
         except SendRejected as rejected:
             _finish(deps, tenant, delivery, status="failed", error=str(rejected)[:500])
             outcome["failed"] += 1
+            if rejected.misconfigured:  # reported only when some were: an operator must act
+                outcome["misconfigured"] = outcome.get("misconfigured", 0) + 1
             continue
         except Exception:
             _finish(deps, tenant, delivery, status="pending", error="interrupted: will retry")
@@ -450,13 +454,13 @@ def _message(delivery: Doc, document: dict[str, Any]) -> bytes | str:
     return messages.sms(view, document["link"], kind=kind)
 
 
-def _send(messenger: Messenger, delivery: Doc, document: dict[str, Any], message: bytes | str) -> str:
+def _send(messenger: Messenger, tenant: str, delivery: Doc, document: dict[str, Any], message: bytes | str) -> str:
     if delivery["channel"] == "sms":
         assert isinstance(message, str)
         return messenger.send_sms(delivery["recipient"], message)
     assert isinstance(message, bytes)
     try:
-        return messenger.send_email(document["sender"], delivery["recipient"], message)
+        return messenger.send_email(document["sender"], delivery["recipient"], message, tenant=tenant)
     except SendRejected:
         if document["sender"] == sender.platform_sender():
             raise
@@ -464,4 +468,4 @@ def _send(messenger: Messenger, delivery: Doc, document: dict[str, Any], message
     # longer): the platform's, as for a business without one, from now on.
     logger.warning("own sender refused", extra={"invoice_id": delivery["invoice_id"]})
     document["sender"] = sender.platform_sender()
-    return messenger.send_email(document["sender"], delivery["recipient"], _message(delivery, document))
+    return messenger.send_email(document["sender"], delivery["recipient"], _message(delivery, document), tenant=tenant)

@@ -16,6 +16,12 @@ them into a relay for spam or SMS pumping.
   go to the document's customer only. Only the per-recipient limits stop
   them (a receipt per one-cent payment must not flood an inbox).
 
+- **Reputation**: SES's bounce and complaint events (tagged with the
+  tenant) are counted; a tenant whose hard bounces or complaints pass SES's
+  review thresholds over `window_days` is suspended: it sends no e-mail and
+  no SMS (403) until the platform lifts it (`lift`), so one tenant's bad
+  list cannot get the platform's SES account paused for all.
+
 The limits are the platform's settings (`SENDING_LIMITS`), never a tenant's.
 Counts live in the table (`Store.spend`), one counter per limit and day,
 spent all or none, so concurrent requests cannot pass a limit together.
@@ -24,17 +30,27 @@ spent all or none, so concurrent requests cannot pass a limit together.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
-from invoicing.domain.errors import FieldError, InvalidInput, TooSoon
+from invoicing.domain.errors import Conflict, FieldError, Forbidden, InvalidInput, TooSoon
+from invoicing.domain.tenants import is_tenant_name
 from invoicing.logic.common import Deps
 from invoicing.logic.retry import LostRace, until_written
-from invoicing.ports import Allowance, ConditionFailed
+from invoicing.ports import FEEDBACK_TAG, Allowance, ConditionFailed, Doc
 from invoicing.settings import settings
+
+logger = logging.getLogger(__name__)
 
 CHANNEL_NAMES = {"email": "e-mails", "sms": "SMS"}
 FIELDS = {"email": "emails", "sms": "phones"}  # of the request's `to`
+
+
+STANDING = "standing"  # the store's kind: the tenant's standing with the platform
+SENDING = "sending"
+FEEDBACK = {"Bounce": "bounces", "Complaint": "complaints"}
 
 
 def spend(deps: Deps, tenant: str, pairs: Iterable[tuple[str, str]], *, requested: bool = True) -> None:
@@ -44,17 +60,19 @@ def spend(deps: Deps, tenant: str, pairs: Iterable[tuple[str, str]], *, requeste
     pairs = list(dict.fromkeys((channel, recipient.lower()) for channel, recipient in pairs))
     if not pairs:
         return
+    check_standing(deps, tenant)
     limits = settings().sending_limits
     now = deps.now().astimezone(UTC)
     tomorrow = datetime.combine(now.date() + timedelta(days=1), time.min, UTC)
     day, expires = now.date().isoformat(), int(tomorrow.timestamp()) + 86_400
+    kept = int(tomorrow.timestamp()) + limits.window_days * 86_400  # what a tenant sent: its bounce rate's base
     allowances: list[Allowance] = []
     reasons: list[str] = []
     for channel, per_day in (("email", limits.emails_per_day), ("sms", limits.sms_per_day)):
         count = sum(1 for each, _ in pairs if each == channel)
         if count:
             limit = per_day if requested else None
-            allowances.append(Allowance(f"tenant:{tenant}:{channel}", day, count, limit, expires))
+            allowances.append(Allowance(f"tenant:{tenant}:{channel}", day, count, limit, kept))
             reasons.append(f"this business may send {per_day} {CHANNEL_NAMES[channel]} a day")
     for _, recipient in pairs:
         digest = _digest(recipient)
@@ -127,3 +145,107 @@ def _sms_problem(phone: str) -> list[str]:
         where = "international networks" if region == "001" else region
         return [f"{phone}: this platform sends no SMS to numbers of {where}"]
     return []
+
+
+# -- reputation -----------------------------------------------------------------
+
+
+def check_standing(deps: Deps, tenant: str) -> None:
+    """403 while the platform has suspended the tenant's sending."""
+    standing = deps.store.get(tenant, STANDING, SENDING)
+    if standing and standing.get("suspended"):
+        raise Forbidden(
+            "sending_suspended",
+            f"sending is suspended since {standing['suspended_at'][:10]}: {standing['reason']}. Nothing was sent; "
+            "remove the addresses that bounce or complain, then ask the platform to lift the suspension",
+        )
+
+
+def record_feedback(deps: Deps, detail: dict[str, Any]) -> str:
+    """Count one SES event (EventBridge's "Email Bounced" or "Email
+    Complaint Received", the message tagged with its tenant) once, whatever
+    its repetitions; then suspend the tenant if its rates pass the
+    thresholds. What was done: counted, duplicate, ignored."""
+    counter = FEEDBACK.get(detail.get("eventType") or "")
+    mail = detail.get("mail") or {}
+    tenant = next(iter((mail.get("tags") or {}).get(FEEDBACK_TAG) or []), None)
+    if counter is None or not tenant or not is_tenant_name(tenant) or not mail.get("messageId"):
+        return "ignored"
+    if counter == "bounces" and (detail.get("bounce") or {}).get("bounceType") != "Permanent":
+        return "ignored"  # a full mailbox, a server down: SES's bounce rate counts hard bounces only
+    limits = settings().sending_limits
+    now = deps.now().astimezone(UTC)
+    expires = int(now.timestamp()) + (limits.window_days + 1) * 86_400
+    marker = Allowance(f"feedback:{counter}:{mail['messageId']}", "once", 1, 1, expires)
+    allowances = [marker, Allowance(f"{counter}:{tenant}", now.date().isoformat(), 1, None, expires)]
+
+    def attempt() -> str:
+        try:
+            deps.store.spend(allowances)
+        except ConditionFailed:
+            if deps.store.counted(marker.key, marker.period):
+                return "duplicate"
+            raise LostRace from None
+        return "counted"
+
+    outcome = until_written(attempt, "too many SES events at once")
+    if outcome == "counted":
+        _judge(deps, tenant)
+    return outcome
+
+
+def _judge(deps: Deps, tenant: str) -> None:
+    """Suspend the tenant when its hard bounces or complaints over the
+    window (since it was last lifted) pass the platform's thresholds."""
+    limits = settings().sending_limits
+    today = deps.now().astimezone(UTC).date()
+
+    def attempt() -> None:
+        standing = deps.store.get(tenant, STANDING, SENDING) or {"id": SENDING, "suspended": False, "version": 0}
+        if standing["suspended"]:
+            return
+        lifted = standing.get("lifted_on") or ""
+        days = [day.isoformat() for day in (today - timedelta(days=n) for n in range(limits.window_days))]
+        days = [day for day in days if day > lifted]
+        sent, bounces, complaints = (
+            sum(deps.store.counted(key, day) for day in days)
+            for key in (f"tenant:{tenant}:email", f"bounces:{tenant}", f"complaints:{tenant}")
+        )
+        reason = None
+        if bounces >= limits.min_bounces and bounces * 100 >= sent * limits.bounce_percent:
+            reason = f"{bounces} of the {sent} e-mails sent over {limits.window_days} days bounced for good"
+        elif complaints >= limits.min_complaints and complaints * 100 >= sent * limits.complaint_percent:
+            reason = f"{complaints} of the {sent} e-mails sent over {limits.window_days} days were reported as spam"
+        if reason is None:
+            return
+        suspended = {**standing, "suspended": True, "reason": reason, "suspended_at": deps.timestamp(),
+                     "version": standing["version"] + 1}  # fmt: skip
+        _write(deps, tenant, suspended, standing["version"])
+        logger.warning("sending suspended", extra={"tenant": tenant, "sent": sent, "bounces": bounces,
+                                                   "complaints": complaints})  # fmt: skip
+
+    until_written(attempt, "the tenant's standing is changing too often")
+
+
+def lift(deps: Deps, tenant: str) -> Doc:
+    """The platform lifts a suspension: the tenant sends again, and its
+    rates count afresh from tomorrow."""
+
+    def attempt() -> Doc:
+        standing = deps.store.get(tenant, STANDING, SENDING) or {"id": SENDING, "suspended": False, "version": 0}
+        lifted = {**standing, "suspended": False, "lifted_on": deps.now().astimezone(UTC).date().isoformat(),
+                  "version": standing["version"] + 1}  # fmt: skip
+        _write(deps, tenant, lifted, standing["version"])
+        return lifted
+
+    return until_written(attempt, "the tenant's standing is changing too often")
+
+
+def _write(deps: Deps, tenant: str, standing: Doc, expected: int) -> None:
+    try:
+        if expected == 0:
+            deps.store.create(tenant, STANDING, standing, name=None)
+        else:
+            deps.store.replace(tenant, STANDING, standing, expected_version=expected, old_name=None, new_name=None)
+    except (ConditionFailed, Conflict):
+        raise LostRace from None

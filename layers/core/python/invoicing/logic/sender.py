@@ -21,7 +21,7 @@ import secrets
 from datetime import UTC, datetime, timedelta
 
 from invoicing.domain.errors import Busy, Conflict, InvalidInput, NotFound, TooSoon
-from invoicing.logic import catalog
+from invoicing.logic import catalog, limits
 from invoicing.logic.common import Deps
 from invoicing.logic.retry import LostRace, until_written
 from invoicing.ports import Allowance, ConditionFailed, Doc, Messenger, SendRejected, SendThrottled
@@ -60,6 +60,7 @@ def request_code(deps: Deps, messenger: Messenger, tenant: str, email: str) -> D
     email = normalized(email)
     if email.rpartition("@")[2] == platform_sender().rpartition("@")[2]:
         raise InvalidInput.of("email", "an address of the platform's own domain cannot be a business's")
+    limits.check_standing(deps, tenant)  # the code is an e-mail too
     record = _record(deps, tenant)
     if (record["email"] or "").lower() == email.lower() and _owner(deps, email) == tenant:
         return _shown(deps, tenant, record, None)
@@ -95,7 +96,7 @@ def request_code(deps: Deps, messenger: Messenger, tenant: str, email: str) -> D
         platform_sender(), email,
     )  # fmt: skip
     try:
-        messenger.send_email(platform_sender(), email, mime)
+        messenger.send_email(platform_sender(), email, mime, tenant=tenant)
     except Exception as error:  # no code went out: none waits, and asking again is not "too soon"
         _save(deps, tenant, {**requested, "pending": None}, requested["version"], quiet=True)
         if isinstance(error, SendThrottled):

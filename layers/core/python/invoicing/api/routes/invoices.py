@@ -160,7 +160,7 @@ def issue_credit_note(invoice_id: InvoiceId, body: Annotated[CreditNoteIn, Body(
     operation_id="sendCreditNote",
     tags=["Credit notes"],
     summary="Send the credit note by e-mail and/or SMS (to the invoice's client unless named); sent next",
-    responses=responses(202, "The credit note's deliveries", "CreditNoteDeliveries", 404),
+    responses=responses(202, "The credit note's deliveries", "CreditNoteDeliveries", 403, 404),
 )
 def send_credit_note(credit_note_id: CreditNoteId, body: Annotated[SendRequest | None, Body()] = None):
     from invoicing.logic import delivery
@@ -214,7 +214,7 @@ def template_from_invoice(invoice_id: InvoiceId, body: Annotated[FromInvoice | N
     operation_id="sendInvoice",
     tags=["Invoices"],
     summary="Send the invoice by e-mail and/or SMS (a draft is finalized first); the sending happens next",
-    responses=responses(202, "The invoice, with its deliveries", "Invoice", 404, 409, 503),
+    responses=responses(202, "The invoice, with its deliveries", "Invoice", 403, 404, 409, 503),
 )
 def send_invoice(invoice_id: InvoiceId, body: Annotated[SendRequest | None, Body()] = None):
     from invoicing.logic import delivery

@@ -31,7 +31,7 @@ def get_sender():
     operation_id="requestSenderCode",
     tags=["Business"],
     summary="E-mail a code to the address the invoices should come from",
-    responses=responses(202, "The code is on its way; confirm it", "Sender", 409, 429, 503),
+    responses=responses(202, "The code is on its way; confirm it", "Sender", 403, 409, 429, 503),
 )
 def request_sender_code(body: Annotated[SenderIn, Body()]):
     from invoicing.logic import sender
