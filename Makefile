@@ -20,7 +20,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 FORCE:
 
-.PHONY: FORCE tick fonts browser tools dev test install build synth deploy token invoke lint typecheck test-fast bench fuzz clean openapi
+.PHONY: FORCE tick fonts browser tools dev test install build synth deploy token invoke lint typecheck test-fast bench fuzz clean openapi lift-sending
 
 dev: install ## install, then run the whole system on http://127.0.0.1:$(PORT)
 	PORT=$(PORT) $(BIN)/python -m infra.local.runtime
@@ -199,6 +199,10 @@ clean:
 tick: ## fire the scheduled sweeps of a running `make dev` as of DATE (late fees, reminders)
 	@test -n "$(DATE)" || { echo "make tick DATE=YYYY-MM-DD"; exit 1; }
 	@curl -s -X POST http://127.0.0.1:$(PORT)/_local/tick -H 'Content-Type: application/json' -d '{"date": "$(DATE)"}'; echo
+
+lift-sending: install ## lift a tenant's sending suspension (bounces, complaints) on a running `make dev`: TENANT=acme
+	@test -n "$(TENANT)" || { echo "make lift-sending TENANT=acme"; exit 1; }
+	@$(BIN)/python -m infra.admin lift-sending $(TENANT)
 
 fuzz: install ## the API fuzzing, longer than in make test: FUZZ_EXAMPLES generated requests an operation
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-200} $(BIN)/pytest -q tests/e2e/test_fuzz.py --no-cov

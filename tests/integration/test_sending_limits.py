@@ -251,7 +251,7 @@ def test_every_email_is_tagged_with_its_tenant_for_sess_events(api, business, fa
     assert [email.tenant for email in fakes.messenger.emails] == ["acme"]
 
 
-def test_a_tenant_whose_emails_bounce_past_the_threshold_stops_sending_until_lifted(api, business, fakes):
+def test_a_tenant_whose_emails_bounce_past_the_threshold_stops_sending_until_lifted(api, business, fakes, capsys):
     invoices = send_to_customers(api, 5)
     messages = [email.message_id for email in fakes.messenger.emails]
     assert len(messages) == 5
@@ -275,10 +275,12 @@ def test_a_tenant_whose_emails_bounce_past_the_threshold_stops_sending_until_lif
     assert statuses["later@client.example"][0] == "failed"
     assert statuses["later@client.example"][1].startswith("not sent: sending is suspended")
 
-    from invoicing.adapters.live import deps
-    from invoicing.logic import limits
+    from infra import admin
 
-    limits.lift(deps(), "acme")
+    assert admin.main(["standing", "acme"]) == 0
+    assert '"suspended": true' in capsys.readouterr().out
+    assert admin.main(["lift-sending", "acme"]) == 0  # the platform's operator
+    assert '"suspended": false' in capsys.readouterr().out
     assert api.post(f"/invoices/{invoices[1]}/send", {"to": {"emails": ["other@client.example"]}}).status == 202
 
 

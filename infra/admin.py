@@ -1,0 +1,54 @@
+"""The platform operator's commands: what no tenant may do through the API.
+
+    python -m infra.admin standing TENANT       # is its sending suspended, and why
+    python -m infra.admin lift-sending TENANT   # lift the suspension (SPEC §15)
+
+Deployed: run with the operator's AWS credentials and TABLE_NAME set to the
+stack's table. Without TABLE_NAME, the commands talk to a running `make dev`
+(its emulation on MOTO_PORT, 4566 by default): `make lift-sending TENANT=acme`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Sequence
+
+USAGE = "usage: python -m infra.admin standing|lift-sending TENANT"
+
+
+def main(argv: Sequence[str]) -> int:
+    if len(argv) != 2 or argv[0] not in ("standing", "lift-sending"):
+        print(USAGE, file=sys.stderr)
+        return 2
+    command, tenant = argv
+    from invoicing.adapters.live import deps
+    from invoicing.domain.tenants import is_tenant_name
+    from invoicing.logic import limits
+
+    if not is_tenant_name(tenant):
+        print(f"not a tenant id: {tenant!r}", file=sys.stderr)
+        return 2
+    if command == "lift-sending":
+        standing = limits.lift(deps(), tenant)
+    else:
+        standing = deps().store.get(tenant, limits.STANDING, limits.SENDING) or {"suspended": False}
+    print(json.dumps({"tenant": tenant, **{key: value for key, value in standing.items() if key != "version"}}))
+    return 0
+
+
+def _local_defaults() -> None:
+    """Point at a running `make dev` when no table is named."""
+    if os.environ.get("TABLE_NAME"):
+        return
+    from infra.local.emulation import CREDENTIALS
+    from infra.local.resources import TABLE_NAME
+
+    os.environ.update({**CREDENTIALS, "TABLE_NAME": TABLE_NAME,
+                       "AWS_ENDPOINT_URL": f"http://127.0.0.1:{os.environ.get('MOTO_PORT', '4566')}"})  # fmt: skip
+
+
+if __name__ == "__main__":
+    _local_defaults()
+    sys.exit(main(sys.argv[1:]))
