@@ -1,4 +1,6 @@
-"""The CDK app: `cdk synth` runs it through cdk.json; `python infra/app.py` writes ./cdk.out."""
+"""The CDK app: `cdk synth` runs it through cdk.json; `python infra/app.py
+[-c key=value ...]` writes ./cdk.out (`make synth`), with the context of
+cdk.json and the `-c` pairs given, as the CLI would."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ elif str(REPO_ROOT) not in sys.path:
 
 from aws_cdk import App, Environment, cx_api  # noqa: E402
 
-from infra.stack import InvoicingStack  # noqa: E402
+from infra.stack import ContextError, InvoicingStack  # noqa: E402
 
 STACK_NAME = "Invoicing"
 
@@ -56,15 +58,34 @@ def report(assembly: cx_api.CloudAssembly) -> int:
     return 1 if errors else 0
 
 
-def main() -> int:
-    if "CDK_OUTDIR" in os.environ:  # run by the CDK CLI, which passes outdir and context and reports
-        app = App()
+def command_line_context(args: list[str]) -> dict[str, str]:
+    """`-c key=value` (or `--context key=value`) pairs, as the CDK CLI takes them."""
+    context: dict[str, str] = {}
+    pairs = iter(args)
+    for arg in pairs:
+        if arg not in ("-c", "--context"):
+            raise SystemExit(f"usage: python infra/app.py [-c key=value ...], not {arg!r}")
+        key, equals, value = next(pairs, "").partition("=")
+        if not (key and equals):
+            raise SystemExit(f"{arg} takes key=value")
+        context[key] = value
+    return context
+
+
+def main(args: list[str] | None = None) -> int:
+    try:
+        if "CDK_OUTDIR" in os.environ:  # run by the CDK CLI, which passes outdir and context and reports
+            app = App()
+            build(app)
+            app.synth()
+            return 0
+        context = {**project_context(), **command_line_context(sys.argv[1:] if args is None else args)}
+        app = App(outdir=str(REPO_ROOT / "cdk.out"), context=context)
         build(app)
-        app.synth()
-        return 0
-    app = App(outdir=str(REPO_ROOT / "cdk.out"), context=project_context())
-    build(app)
-    return report(app.synth())
+        return report(app.synth())
+    except ContextError as error:  # the deployment's context, not the code: no traceback
+        print(f"[error] {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

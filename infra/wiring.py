@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from invoicing.settings import (  # noqa: F401
     DOCUMENTS_BUCKET_ENV,
     PAY_LINK_SECRET_ENV,
+    PLATFORM_SENDER_ENV,
     RENDER_QUEUE_ENV,
     STRIPE_SECRET_ENV,
     SWEEP_DEAD_LETTERS_ENV,
@@ -44,8 +45,15 @@ class Function:
     timeout_s: int = 10
     # What the function may do to the table: "none", "read" or "read_write".
     table_access: str = "read_write"
-    # What the function may do to the documents bucket: "none" or "read_write".
+    # What the function may do to the documents bucket: "none" or "read_write" (get and put objects).
     bucket_access: str = "none"
+    # Key prefixes under which it deletes objects (a delete marker: the versions stay), and reads
+    # pinned versions of them; nowhere else (infra/constructs/functions.py).
+    deletes_under: tuple[str, ...] = ()
+    reads_versions_under: tuple[str, ...] = ()
+    # Whether it stores issued invoices' and credit notes' PDFs, which it keeps ten years with an
+    # Object Lock retention of their own (GOVERNANCE), set as it writes them.
+    retains_issued_documents: bool = False
     # Lambda layers, by name (see LAYERS): the shared code and the common
     # dependencies; the renderer adds fpdf2 and the font.
     layers: tuple[str, ...] = ("core", "deps")
@@ -200,6 +208,8 @@ DOCUMENTS = Function(
     reserved_concurrency=20,
     table_access="read",
     bucket_access="read_write",
+    deletes_under=("renders/",),  # a render state whose message could not be queued
+    retains_issued_documents=True,
     layers=("core", "deps", "pdf"),
 )
 
@@ -210,6 +220,10 @@ ATTACHMENTS = Function(
     timeout_s=10,
     table_access="read_write",
     bucket_access="read_write",
+    # Uploads refused or confirmed (pending/), files taken off a draft or with their deleted draft
+    # (attachments/); the confirm reads the very version of the upload it checked.
+    deletes_under=("pending/", "attachments/"),
+    reads_versions_under=("pending/",),
 )
 
 DELIVERY = Function(
@@ -219,6 +233,7 @@ DELIVERY = Function(
     timeout_s=60,
     table_access="read_write",
     bucket_access="read_write",  # reads the PDF, renders it if its own event has not yet
+    retains_issued_documents=True,
     layers=("core", "deps", "pdf"),
     sends_messages=True,
     signs_pay_links=True,  # the link in the message
@@ -229,6 +244,10 @@ WEBHOOKS = Function(
     "Stripe's webhook: payments, failures and refunds, from the signed events",
     memory_mb=512,
     timeout_s=10,
+    # Stripe's deliveries never take the concurrency payments pages need, and a flood of them (or of
+    # forged ones, refused on their signature) never takes the account's: beyond it, 429, and Stripe
+    # retries for three days. Ten at ~100 ms an event is ~100 events a second.
+    reserved_concurrency=10,
     reads_stripe_secret=True,
 )
 
@@ -237,8 +256,13 @@ PAY = Function(
     "The hosted invoice page: the invoice, its PDF, and Stripe Checkout for the client (public)",
     memory_mb=1024,
     timeout_s=20,
+    # Public: a flood of /pay requests (each may render a PDF) is held to these, and the pages
+    # clients open after a mass mailing always have them (~50 pages a second at 200 ms a page).
+    reserved_concurrency=10,
     table_access="read",  # a payment is recorded from Stripe's event (webhooks), never here
     bucket_access="read_write",  # the PDF, rendered if its event has not stored it yet
+    deletes_under=("renders/",),  # a render state whose message could not be queued
+    retains_issued_documents=True,
     layers=("core", "deps", "pdf", "stripe"),
     reads_stripe_secret=True,
 )

@@ -175,12 +175,6 @@ class Api(Construct):
             "field-level detail (SPEC §5); an API Gateway model would duplicate them and drift.",
         )
         _suppress(
-            api.deployment_stage,
-            "AwsSolutions-APIG3",
-            "No WAF web ACL yet: every non-public route needs a Cognito token, the stage is "
-            "throttled, and the public webhook verifies signatures. Add WAF with a custom domain.",
-        )
-        _suppress(
             api.node.find_child("CloudWatchRole"),
             "AwsSolutions-IAM4",
             "AmazonAPIGatewayPushToCloudWatchLogs is the policy AWS documents for API Gateway's "

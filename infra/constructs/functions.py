@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from aws_cdk import Duration, Stack
+from aws_cdk import Aws, Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -118,16 +118,47 @@ _WRITE = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")  # T
 TABLE_ACTIONS: dict[str, tuple[str, ...]] = {"none": (), "read": _READ, "read_write": _READ + _WRITE}
 
 # The blob store's calls: HeadObject (authorized by s3:GetObject), GetObject,
-# PutObject, DeleteObject, and the pre-signed GET and POST URLs, which S3
-# authorizes against the signing role (s3:GetObject, s3:PutObject). Never
-# s3:DeleteObjectVersion: the bucket's versions are the invoices' history.
+# PutObject, CopyObject, and the pre-signed GET and POST URLs, which S3
+# authorizes against the signing role (s3:GetObject, s3:PutObject). DeleteObject
+# only under the prefixes a function declares (wiring.Function.deletes_under),
+# and a pinned version's GetObject (s3:GetObjectVersion) likewise. Never
+# s3:DeleteObjectVersion nor s3:BypassGovernanceRetention: the bucket's versions
+# are the invoices' history, and issued documents are locked ten years.
 BUCKET_OBJECT_ACTIONS: dict[str, tuple[str, ...]] = {
     "none": (),
-    "read_write": ("s3:GetObject", "s3:PutObject", "s3:DeleteObject"),
+    "read_write": ("s3:GetObject", "s3:PutObject"),
 }
+# The keys of issued documents (logic/documents.py): each invoice version's PDF,
+# `{tenant}/invoices/{id}/v{version}.pdf`, and each credit note's,
+# `{tenant}/credit-notes/{id}.pdf`. A draft's preview PDF has "-draft-" in its
+# key: it is no invoice, and is never locked.
+ISSUED_DOCUMENT_KEYS = ("*/invoices/*/v*.pdf", "*/credit-notes/*.pdf")
+DRAFT_KEYS = "*-draft-*"
+# Issued invoices are kept ten years (French commercial code, art. L123-22),
+# counted from the end of their fiscal year: a writer may lock one in GOVERNANCE
+# mode only (an administrator with s3:BypassGovernanceRetention can still lift
+# it), and for at most eleven years, so that no bug locks a file for a century.
+RETENTION_MODE = "GOVERNANCE"
+MAX_RETENTION_DAYS = 11 * 366
 # On the bucket itself, so that HeadObject/GetObject on a missing key answer
 # 404 (the store's "not rendered yet") instead of 403 AccessDenied.
 BUCKET_ACTIONS: dict[str, tuple[str, ...]] = {"none": (), "read_write": ("s3:ListBucket",)}
+
+
+SES_SEND_ACTIONS = ("ses:SendEmail", "ses:SendRawEmail")
+SES_READ_ACTIONS = ("ses:GetEmailIdentity",)
+SES_ADDRESS_ACTIONS = ("ses:CreateEmailIdentity", "ses:DeleteEmailIdentity")
+SNS_EVERY_ARN = f"arn:{Aws.PARTITION}:sns:*:*:*"
+
+
+def _ses_identity(scope: Construct, name: str) -> str:
+    return Stack.of(scope).format_arn(service="ses", resource="identity", resource_name=name)
+
+
+def _prefix(fn: wiring.Function, prefix: str) -> str:
+    if not prefix.endswith("/") or prefix.startswith("/") or "*" in prefix:
+        raise ValueError(f"function {fn.name}: a bucket prefix is a folder such as 'renders/', not {prefix!r}")
+    return prefix
 
 
 class Functions(Construct):
@@ -146,10 +177,17 @@ class Functions(Construct):
         bucket: s3.IBucket | None = None,
         environment: Mapping[str, str] | None = None,
         functions: tuple[wiring.Function, ...] = wiring.FUNCTIONS,
+        reserved_concurrency: Mapping[str, int | None] | None = None,
+        platform_sender: str | None = None,
     ) -> None:
+        """`reserved_concurrency` overrides the wiring's, by function name (None:
+        the account's pool); `platform_sender` is the platform's SES address,
+        whose identities no function may delete."""
         super().__init__(scope, construct_id)
         self._table = table
         self._bucket = bucket
+        self._reserved = dict(reserved_concurrency or {})
+        self._platform_sender = platform_sender
         self._environment = {**BASE_ENVIRONMENT, "TABLE_NAME": table.table_name, **(environment or {})}
         used = dict.fromkeys(name for fn in functions for name in fn.layers)  # first use order, no duplicates
         self.layers: dict[str, lambda_.LayerVersion] = {name: self._layer(name) for name in used}
@@ -192,7 +230,7 @@ class Functions(Construct):
             layers=[self.layers[name] for name in fn.layers],
             environment={**self._environment, **self._bucket_environment(fn), **fn.environment},
             tracing=lambda_.Tracing.ACTIVE,
-            reserved_concurrent_executions=fn.reserved_concurrency,
+            reserved_concurrent_executions=self._reserved.get(fn.name, fn.reserved_concurrency),
             log_group=log_group,
             role=role,
         )
@@ -232,37 +270,83 @@ class Functions(Construct):
         """Spelled out rather than `bucket.grant_read_write`, whose `s3:GetObject*`,
         `s3:List*` and `s3:Abort*` patterns reach versions, ACLs and tags."""
         if fn.bucket_access == "none" or self._bucket is None:  # validated by _bucket_environment
+            if fn.deletes_under or fn.reads_versions_under or fn.retains_issued_documents:
+                raise ValueError(f"function {fn.name}: bucket grants beyond its bucket_access {fn.bucket_access!r}")
             return
+        bucket = self._bucket
         role.add_to_principal_policy(
             iam.PolicyStatement(
-                actions=list(BUCKET_OBJECT_ACTIONS[fn.bucket_access]),
-                resources=[self._bucket.arn_for_objects("*")],
+                actions=list(BUCKET_OBJECT_ACTIONS[fn.bucket_access]), resources=[bucket.arn_for_objects("*")]
             )
         )
         role.add_to_principal_policy(
-            iam.PolicyStatement(actions=list(BUCKET_ACTIONS[fn.bucket_access]), resources=[self._bucket.bucket_arn])
+            iam.PolicyStatement(actions=list(BUCKET_ACTIONS[fn.bucket_access]), resources=[bucket.bucket_arn])
         )
+        per_prefix = (("s3:DeleteObject", fn.deletes_under), ("s3:GetObjectVersion", fn.reads_versions_under))
+        for action, prefixes in per_prefix:
+            if prefixes:
+                role.add_to_principal_policy(
+                    iam.PolicyStatement(
+                        actions=[action], resources=[bucket.arn_for_objects(f"{_prefix(fn, p)}*") for p in prefixes]
+                    )
+                )
+        if fn.retains_issued_documents:
+            # PutObject with x-amz-object-lock-mode/-retain-until-date (or PutObjectRetention
+            # on a version) needs s3:PutObjectRetention: on issued documents, never a draft's.
+            role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["s3:PutObjectRetention"],
+                    resources=[bucket.arn_for_objects(key) for key in ISSUED_DOCUMENT_KEYS],
+                    conditions={
+                        "StringEquals": {"s3:object-lock-mode": RETENTION_MODE},
+                        "NumericLessThanEquals": {"s3:object-lock-remaining-retention-days": MAX_RETENTION_DAYS},
+                    },
+                )
+            )
+            role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    effect=iam.Effect.DENY,
+                    actions=["s3:PutObjectRetention"],
+                    resources=[bucket.arn_for_objects(DRAFT_KEYS)],
+                )
+            )
 
     def _grant_messaging(self, fn: wiring.Function, role: iam.IRole) -> None:
         """SES e-mail from the account's verified identities (the platform's,
         and the businesses' addresses, which this function asks SES to verify
-        once the business proved it reads them), SMS through SNS."""
+        once the business proved it reads them), SMS through SNS.
+
+        The calls (adapters/messaging.py, SES v2): SendEmail with raw MIME
+        (authorized as ses:SendRawEmail, and ses:SendEmail), GetEmailIdentity
+        of an address and of its domain, CreateEmailIdentity of a business's
+        address and DeleteEmailIdentity of one never verified (to send a new
+        link). Creating and deleting reach address identities only
+        (`identity/*@*`: a domain identity has no @), and never the
+        platform's own address or domain, denied explicitly."""
         if not fn.sends_messages:
             return
-        stack = Stack.of(self)
         role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=[
-                    "ses:SendEmail",
-                    "ses:SendRawEmail",
-                    "ses:CreateEmailIdentity",
-                    "ses:GetEmailIdentity",
-                    "ses:DeleteEmailIdentity",
-                ],
-                resources=[stack.format_arn(service="ses", resource="identity", resource_name="*")],
-            )
+            iam.PolicyStatement(actions=list(SES_SEND_ACTIONS + SES_READ_ACTIONS), resources=[_ses_identity(self, "*")])
         )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(actions=list(SES_ADDRESS_ACTIONS), resources=[_ses_identity(self, "*@*")])
+        )
+        if self._platform_sender:
+            domain = self._platform_sender.rpartition("@")[2]
+            role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    effect=iam.Effect.DENY,
+                    actions=list(SES_ADDRESS_ACTIONS),
+                    resources=[_ses_identity(self, domain), _ses_identity(self, f"*@{domain}")],
+                )
+            )
+        # An SMS is a Publish to a phone number, which names no resource: IAM sees
+        # "*". Every topic (and mobile push endpoint) has an ARN, denied here, so
+        # the role sends SMS and nothing else through SNS.
         role.add_to_principal_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=["*"]))
+        role.add_to_principal_policy(
+            iam.PolicyStatement(effect=iam.Effect.DENY, actions=["sns:Publish"], resources=[SNS_EVERY_ARN])
+        )
 
     def _suppress_findings(self, fn: wiring.Function, function: lambda_.Function, role: iam.Role) -> None:
         NagSuppressions.add_resource_suppressions(
@@ -286,14 +370,21 @@ class Functions(Construct):
             )
         wildcards = [NagPackSuppression(id="AwsSolutions-IAM5", reason=star_reason, applies_to=["Resource::*"])]
         if fn.sends_messages:
-            wildcards.append(
+            identities = "Resource::arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:identity/"
+            wildcards += [
                 NagPackSuppression(
                     id="AwsSolutions-IAM5",
                     reason="SES identities are the platform's and the businesses' sender addresses, created at run "
-                    "time: identity/* of this account and region; send, and create, read or renew identities only.",
-                    applies_to=["Resource::arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:identity/*"],
-                )
-            )
+                    "time: identity/* of this account and region; send from them and read them only.",
+                    applies_to=[f"{identities}*"],
+                ),
+                NagPackSuppression(
+                    id="AwsSolutions-IAM5",
+                    reason="The businesses' sender addresses, verified at run time: create or renew address "
+                    "identities only (identity/*@*, a domain has no @), the platform's denied explicitly.",
+                    applies_to=[f"{identities}*@*"],
+                ),
+            ]
         if fn.table_access != "none":
             table_id = Stack.of(self).get_logical_id(self._table.node.default_child)
             wildcards.append(
@@ -317,4 +408,24 @@ class Functions(Construct):
                     applies_to=[f"Resource::<{bucket_id}.Arn>/*"],
                 )
             )
+            prefixes = sorted({*fn.deletes_under, *fn.reads_versions_under})
+            if prefixes:
+                wildcards.append(
+                    NagPackSuppression(
+                        id="AwsSolutions-IAM5",
+                        reason="s3:DeleteObject and s3:GetObjectVersion on the folders where this function "
+                        "deletes objects or reads a pinned version (wiring.Function.deletes_under, "
+                        "reads_versions_under): a delete leaves a delete marker, never removes a version.",
+                        applies_to=[f"Resource::<{bucket_id}.Arn>/{prefix}*" for prefix in prefixes],
+                    )
+                )
+            if fn.retains_issued_documents:
+                wildcards.append(
+                    NagPackSuppression(
+                        id="AwsSolutions-IAM5",
+                        reason="s3:PutObjectRetention on issued invoices' and credit notes' PDFs (their keys are "
+                        "made at run time), GOVERNANCE mode and at most eleven years only, never on a draft's.",
+                        applies_to=[f"Resource::<{bucket_id}.Arn>/{key}" for key in ISSUED_DOCUMENT_KEYS],
+                    )
+                )
         NagSuppressions.add_resource_suppressions(role, wildcards, apply_to_children=True)

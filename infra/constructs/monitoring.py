@@ -1,4 +1,5 @@
-"""Alarms on the functions, the API and the table, notifying one encrypted SNS topic."""
+"""Alarms on the functions, the API, the table and the deliveries, notifying
+one encrypted SNS topic, which e-mails the operator (`alarm_email`)."""
 
 from __future__ import annotations
 
@@ -17,9 +18,19 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra import wiring
 from infra.constructs.functions import pascal
 
 PERIOD = Duration.minutes(5)
+
+# What the handlers count through Powertools Metrics: the namespace and the one
+# dimension, `service`, Powertools adds from POWERTOOLS_SERVICE_NAME.
+APPLICATION_NAMESPACE = wiring.FUNCTION_ENVIRONMENT["POWERTOOLS_METRICS_NAMESPACE"]
+SERVICE_DIMENSION = {"service": wiring.FUNCTION_ENVIRONMENT["POWERTOOLS_SERVICE_NAME"]}
+# Deliveries that failed because the platform is set up wrong (an unverified
+# sender, SES's sandbox, SMS not enabled...), not because of one recipient:
+# every delivery fails so until an operator acts, and the API still answered 202.
+DELIVERIES_MISCONFIGURED = "DeliveriesMisconfigured"
 
 # The account's administrators manage and use the key through IAM, as with
 # the usual `kms:*` root statement, but spelled out: no wildcard action
@@ -74,6 +85,8 @@ class Monitoring(Construct):
         pipe_name: str | None = None,
         alarm_email: str | None = None,
     ) -> None:
+        """`alarm_email` subscribes to every alarm (the stack requires it but
+        in its dev profile); SNS e-mails it a confirmation link first."""
         super().__init__(scope, construct_id)
         self.topic = self._topic()
         if alarm_email:
@@ -101,6 +114,18 @@ class Monitoring(Construct):
             )
             self._alarm("PipeExecutionFailed", failed, "The pipe from the table's stream to the bus failed a batch")
         self._alarm("Api5xx", rest_api.metric_server_error(period=PERIOD), "The API answered 5xx")
+        misconfigured = cloudwatch.Metric(
+            namespace=APPLICATION_NAMESPACE,
+            metric_name=DELIVERIES_MISCONFIGURED,
+            dimensions_map=SERVICE_DIMENSION,
+            period=PERIOD,
+            statistic=cloudwatch.Stats.SUM,
+        )
+        self._alarm(
+            DELIVERIES_MISCONFIGURED,
+            misconfigured,
+            "Deliveries failed for a reason of the platform's setup (SES sender, sandbox, SMS): fix it, they all fail",
+        )
         for metric_name in ("ReadThrottleEvents", "WriteThrottleEvents"):
             self._alarm(
                 f"Table{metric_name}",

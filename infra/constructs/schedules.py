@@ -2,9 +2,13 @@
 `wiring.QUEUES`.
 
 A rule invokes its function with the wiring's input, the event's time
-(the sweeps' clock) and its id (the logs' correlation id). A queue feeds its function in batches that report
-failures message by message; a message failed `max_receives` times moves to
-the queue's dead-letter queue, which Monitoring alarms on.
+(the sweeps' clock) and its id (the logs' correlation id). An invocation
+EventBridge cannot make (throttled, refused) after its retries, or one the
+function failed three times (Lambda's two retries), lands in the scheduled
+function's dead-letter queue, which Monitoring alarms on: a sweep that did not
+run is known the same day (the next run catches its periods up). A queue feeds
+its function in batches that report failures message by message; a message
+failed `max_receives` times moves to the queue's dead-letter queue, alarmed too.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
@@ -23,10 +28,13 @@ from infra import wiring
 from infra.constructs.functions import dead_letter_queue, pascal
 
 RETENTION = Duration.days(14)
+SCHEDULE_RETRY_ATTEMPTS = 2  # EventBridge's, then Lambda's own two for a failed run
+SCHEDULE_MAX_EVENT_AGE = Duration.hours(6)  # a daily sweep that could not start in six hours is alarmed
 
 
 class Schedules(Construct):
-    """`dead_letter_queues` maps each queue's name to its dead-letter queue."""
+    """`dead_letter_queues` maps each queue's name, and each scheduled
+    function's `{name}-schedule`, to its dead-letter queue."""
 
     def __init__(
         self,
@@ -45,6 +53,7 @@ class Schedules(Construct):
             self._queue(work, functions[work.function], [functions[name] for name in work.producers])
         for schedule in schedules:
             cron = (crons or {}).get(schedule.name, schedule.cron)
+            function = functions[schedule.function]
             events.Rule(
                 self,
                 f"{pascal(schedule.name)}Schedule",
@@ -52,14 +61,35 @@ class Schedules(Construct):
                 schedule=events.Schedule.expression(f"cron({cron})"),
                 targets=[
                     targets.LambdaFunction(
-                        functions[schedule.function],
+                        function,
                         event=events.RuleTargetInput.from_object(
                             {**schedule.input, "time": events.EventField.time, "id": events.EventField.event_id}
                         ),
-                        retry_attempts=2,
+                        retry_attempts=SCHEDULE_RETRY_ATTEMPTS,
+                        max_event_age=SCHEDULE_MAX_EVENT_AGE,
+                        dead_letter_queue=self._schedule_dead_letters(schedule.function, function),
                     )
                 ],
             )
+
+    def _schedule_dead_letters(self, name: str, function: lambda_.Function) -> sqs.Queue:
+        """One queue per scheduled function, for its rules' targets and its
+        asynchronous invocations (EventBridge invokes it asynchronously)."""
+        key = f"{name}-schedule"
+        if key in self.dead_letter_queues:
+            return self.dead_letter_queues[key]
+        queue = dead_letter_queue(
+            self,
+            f"{pascal(name)}ScheduleDeadLetters",
+            keeps=f"the scheduled rules' invocations of {name}, and of the runs it failed",
+        )
+        function.configure_async_invoke(
+            retry_attempts=SCHEDULE_RETRY_ATTEMPTS,
+            max_event_age=SCHEDULE_MAX_EVENT_AGE,
+            on_failure=destinations.SqsDestination(queue),
+        )
+        self.dead_letter_queues[key] = queue
+        return queue
 
     def _queue(self, work: wiring.WorkQueue, function: lambda_.Function, producers: list[lambda_.Function]) -> None:
         dead_letters = dead_letter_queue(

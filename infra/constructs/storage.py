@@ -109,6 +109,17 @@ class Storage(Construct):
             # An overwrite or a DeleteObject keeps the previous version: no
             # role here may delete a version (s3:DeleteObjectVersion).
             versioned=True,
+            # Object Lock, with no default retention: each issued invoice and
+            # credit note is locked by its writer (GOVERNANCE, ten years from its
+            # fiscal year's end; functions.py lets it). A bucket default would
+            # lock every version written here for ten years: drafts' previews,
+            # render states, unconfirmed and refused uploads, deleted drafts'
+            # attachments, which the lifecycle rules below could then no longer
+            # expire (kept, billed and holding personal data for a decade); and S3
+            # would refuse every upload without a checksum (Content-MD5 or
+            # x-amz-checksum-*), which the browsers' upload form does not send.
+            # Object Lock can only be turned on when the bucket is made.
+            object_lock_enabled=True,
             # Invoices are legal documents (ten years in France): no expiration
             # outside pending/ and renders/, and the bucket outlives the stack.
             removal_policy=RemovalPolicy.RETAIN,

@@ -12,6 +12,13 @@ from infra.app import build, project_context
 from infra.constructs.functions import LAYER_DIRS, is_built
 from infra.stack import InvoicingStack
 
+# What a real deployment must give (infra.stack.REQUIRED_CONTEXT): the tests
+# check the template the platform deploys, not the dev profile's.
+DEPLOY_CONTEXT = {
+    "platform_sender": "factures@facturation.example",
+    "frontend_origins": "https://app.facturation.example",
+    "alarm_email": "astreinte@facturation.example",
+}
 SYNTH_CONTEXT = {
     # Point assets at their folders instead of copying them, and record those
     # folders in the template, so tests can tell which code each asset is.
@@ -27,7 +34,7 @@ def stack() -> InvoicingStack:
     for folder in LAYER_DIRS.values():
         if is_built(folder) and not (folder / "python").is_dir():
             (folder / "python").mkdir(parents=True)
-    return build(App(context={**project_context(), **SYNTH_CONTEXT}))
+    return build(App(context={**project_context(), **DEPLOY_CONTEXT, **SYNTH_CONTEXT}))
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,10 +16,13 @@ from aws_cdk.assertions import Annotations, Match, Template
 from cfnlint.api import ManualArgs, lint
 from constructs import IConstruct
 
+from infra import app as infra_app
 from infra import wiring
+from infra.constructs import firewall
 from infra.constructs import functions as functions_module
 from infra.constructs.functions import REPO_ROOT, Functions
-from infra.stack import InvoicingStack
+from infra.stack import STRIPE_SECRET_SHAPE, ContextError, DeployContext, InvoicingStack
+from tests.infra.conftest import DEPLOY_CONTEXT
 
 pytestmark = pytest.mark.infra
 
@@ -122,6 +126,85 @@ def object_arn(bucket_id: str) -> dict[str, Any]:
 
 def route_id(route: wiring.Route) -> str:
     return f"{route.method} {route.path}"
+
+
+# --- what a role may do: IAM's evaluation, on the template's statements ----------
+
+ACCOUNT, REGION = "111122223333", "eu-west-3"
+BUCKET = "invoicing-documents"
+
+
+def rendered(value: Any, cfn: dict[str, Any]) -> str:
+    """A statement's resource as IAM sees it, in a made-up account: the
+    documents bucket is arn:aws:s3:::invoicing-documents."""
+    if isinstance(value, str):
+        return value
+    if "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return separator.join(rendered(part, cfn) for part in parts)
+    if "Ref" in value:
+        pseudo = {"AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": ACCOUNT}
+        return pseudo.get(value["Ref"], value["Ref"])
+    if "Fn::GetAtt" in value:
+        logical, attribute = value["Fn::GetAtt"]
+        if cfn["Resources"][logical]["Type"] == "AWS::S3::Bucket" and attribute == "Arn":
+            return f"arn:aws:s3:::{BUCKET}" if "Documents" in logical else f"arn:aws:s3:::{logical}"
+        return f"arn:aws:{logical}:{attribute}"
+    raise AssertionError(f"cannot render {value}")
+
+
+def _matches(pattern: str, value: str) -> bool:
+    """IAM's wildcards: * any characters (slashes too), ? one character."""
+    return re.fullmatch(".*".join(map(_one_char, pattern.split("*"))), value, re.DOTALL) is not None
+
+
+def _one_char(part: str) -> str:
+    return ".".join(map(re.escape, part.split("?")))
+
+
+def _conditions_hold(conditions: dict[str, Any], request: dict[str, Any]) -> bool:
+    for operator, keys in conditions.items():
+        for key, expected in keys.items():
+            if key not in request:
+                return False
+            given = request[key]
+            if operator == "StringEquals" and given not in as_list(expected):
+                return False
+            if operator == "NumericLessThanEquals" and not float(given) <= float(expected):
+                return False
+            if operator not in ("StringEquals", "NumericLessThanEquals"):
+                raise AssertionError(f"the test does not evaluate {operator}")
+    return True
+
+
+def allows(statements: list[dict[str, Any]], cfn: dict[str, Any], action: str, resource: str, **request: Any) -> bool:
+    """Whether these statements let a principal make this call: an explicit
+    Deny wins, else any Allow whose action, resource and conditions match."""
+
+    def applies(statement: dict[str, Any]) -> bool:
+        return (
+            any(_matches(pattern, action) for pattern in as_list(statement["Action"]))
+            and any(_matches(rendered(item, cfn), resource) for item in as_list(statement["Resource"]))
+            and _conditions_hold(statement.get("Condition", {}), request)
+        )
+
+    if any(statement["Effect"] == "Deny" and applies(statement) for statement in statements):
+        return False
+    return any(statement["Effect"] == "Allow" and applies(statement) for statement in statements)
+
+
+def can(
+    stack: InvoicingStack, cfn: dict[str, Any], fn: wiring.Function, action: str, resource: str, **request: Any
+) -> bool:
+    return allows(role_statements(cfn, function_role_id(stack, cfn, fn)), cfn, action, resource, **request)
+
+
+def document(key: str) -> str:
+    return f"arn:aws:s3:::{BUCKET}/{key}"
+
+
+def ses_identity(name: str) -> str:
+    return f"arn:aws:ses:{REGION}:{ACCOUNT}:identity/{name}"
 
 
 # --- API and auth --------------------------------------------------------
@@ -286,27 +369,87 @@ def test_only_functions_with_bucket_access_know_the_documents_bucket(
 def test_each_function_gets_exactly_its_declared_bucket_access(
     fn: wiring.Function, stack: InvoicingStack, cfn: dict[str, Any]
 ) -> None:
-    bucket_id = logical_id(stack.storage.documents_bucket)
-    s3_statements = [
-        statement
+    """Get and put on this bucket's objects, list it; delete and read pinned
+    versions under the declared prefixes only; lock issued documents (never a
+    draft's) if it writes them. Nothing else, nowhere else."""
+    bucket = f"arn:aws:s3:::{BUCKET}"
+    found = sorted(
+        (
+            statement["Effect"],
+            tuple(sorted(as_list(statement["Action"]))),
+            tuple(sorted(rendered(item, cfn) for item in as_list(statement["Resource"]))),
+            json.dumps(statement.get("Condition"), sort_keys=True),
+        )
         for statement in role_statements(cfn, function_role_id(stack, cfn, fn))
         if any(action.startswith("s3:") for action in as_list(statement["Action"]))
-    ]
-    actions = {action for statement in s3_statements for action in as_list(statement["Action"])}
+    )
     if fn.bucket_access == "none":
-        assert actions == set()
+        assert found == []
         return
-    assert actions <= S3_ALLOWED
-    assert {"s3:GetObject", "s3:PutObject"} <= actions  # what rendering and pre-signing need
-    # Object actions on this bucket's objects, ListBucket on this bucket itself: nowhere else.
-    bucket_arn = {"Fn::GetAtt": [bucket_id, "Arn"]}
-    for statement in s3_statements:
-        assert statement["Effect"] == "Allow"
-        if set(as_list(statement["Action"])) == {"s3:ListBucket"}:
-            assert as_list(statement["Resource"]) == [bucket_arn]
-        else:
-            assert set(as_list(statement["Action"])) <= S3_OBJECT_ACTIONS
-            assert as_list(statement["Resource"]) == [object_arn(bucket_id)]
+    expected = [
+        ("Allow", ("s3:GetObject", "s3:PutObject"), (f"{bucket}/*",), "null"),  # rendering and pre-signing
+        ("Allow", ("s3:ListBucket",), (bucket,), "null"),  # a missing key answers 404, not 403
+    ]
+    for action, prefixes in (("s3:DeleteObject", fn.deletes_under), ("s3:GetObjectVersion", fn.reads_versions_under)):
+        if prefixes:
+            expected.append(("Allow", (action,), tuple(sorted(f"{bucket}/{p}*" for p in prefixes)), "null"))
+    if fn.retains_issued_documents:
+        condition = {
+            "NumericLessThanEquals": {"s3:object-lock-remaining-retention-days": functions_module.MAX_RETENTION_DAYS},
+            "StringEquals": {"s3:object-lock-mode": "GOVERNANCE"},
+        }
+        issued = tuple(sorted(f"{bucket}/{key}" for key in functions_module.ISSUED_DOCUMENT_KEYS))
+        expected.append(("Allow", ("s3:PutObjectRetention",), issued, json.dumps(condition, sort_keys=True)))
+        expected.append(("Deny", ("s3:PutObjectRetention",), (f"{bucket}/*-draft-*",), "null"))
+    assert found == sorted(expected)
+
+
+# Keys of every kind the bucket holds (logic/documents.py, attachments.py, logo.py).
+KEYS = {
+    "issued invoice": "acme/invoices/inv_1/v2.pdf",
+    "credit note": "acme/credit-notes/cn_1.pdf",
+    "draft preview": "acme/invoices/inv_1/v1-draft-b3-c1.pdf",
+    "render state": "renders/acme/invoices/inv_1/v2.json",
+    "attachment": "attachments/acme/invoices/inv_1/att_1",
+    "pending upload": "pending/acme/invoices/inv_1/attachments/att_1",
+    "logo": "logos/acme/logo_1",
+}
+
+
+@pytest.mark.parametrize("fn", [fn for fn in wiring.FUNCTIONS if fn.bucket_access != "none"], ids=lambda fn: fn.name)
+def test_no_function_can_delete_an_issued_document_nor_any_key_outside_its_folders(
+    fn: wiring.Function, stack: InvoicingStack, cfn: dict[str, Any]
+) -> None:
+    """Given any key of any tenant, when a function's role deletes it (a
+    delete marker) or reads a pinned version, then IAM allows it only under
+    the folders the wiring declares; pay and documents delete render states
+    only, and no role can delete an issued invoice or credit note."""
+    for kind, key in KEYS.items():
+        deletable = key.startswith(fn.deletes_under) if fn.deletes_under else False
+        assert can(stack, cfn, fn, "s3:DeleteObject", document(key)) is deletable, (fn.name, kind)
+        versioned = key.startswith(fn.reads_versions_under) if fn.reads_versions_under else False
+        assert can(stack, cfn, fn, "s3:GetObjectVersion", document(key)) is versioned, (fn.name, kind)
+        assert not can(stack, cfn, fn, "s3:DeleteObjectVersion", document(key))
+        assert not can(stack, cfn, fn, "s3:BypassGovernanceRetention", document(key))
+    if fn.name in ("pay", "documents"):
+        assert fn.deletes_under == ("renders/",)
+
+
+def test_the_code_deletes_and_reads_versions_only_under_the_declared_folders() -> None:
+    """The declared folders are those of the keys the code deletes or reads
+    by version: render states (documents and pay), uploads and attachments."""
+    from invoicing.logic import attachments, documents, logo
+
+    assert documents._state_key(documents.pdf_key("acme", "inv_1", 2)).startswith(wiring.DOCUMENTS.deletes_under)
+    assert wiring.PAY.deletes_under == wiring.DOCUMENTS.deletes_under
+    for key in (
+        attachments.pending_key("acme", "inv_1", "att_1"),
+        attachments.stored_key("acme", "inv_1", "att_1"),
+        logo.pending_key("acme", "logo_1"),
+    ):
+        assert key.startswith(wiring.ATTACHMENTS.deletes_under), key
+    for key in (attachments.pending_key("acme", "inv_1", "att_1"), logo.pending_key("acme", "logo_1")):
+        assert key.startswith(wiring.ATTACHMENTS.reads_versions_under), key
 
 
 @pytest.mark.parametrize("fn", wiring.FUNCTIONS, ids=lambda fn: fn.name)
@@ -415,13 +558,11 @@ def test_the_documents_bucket_is_private_encrypted_versioned_and_retained(
 
 
 def test_only_the_frontend_may_post_uploads_to_the_documents_bucket(stack: InvoicingStack, cfn: dict[str, Any]) -> None:
-    from infra.stack import DEFAULT_FRONTEND_ORIGINS
-
     [rule] = cfn["Resources"][logical_id(stack.storage.documents_bucket)]["Properties"]["CorsConfiguration"][
         "CorsRules"
     ]
     assert sorted(rule["AllowedMethods"]) == ["GET", "POST"]
-    assert rule["AllowedOrigins"] == DEFAULT_FRONTEND_ORIGINS.split(",")
+    assert rule["AllowedOrigins"] == DEPLOY_CONTEXT["frontend_origins"].split(",")
 
 
 def test_the_documents_bucket_aborts_stale_multipart_uploads_and_expires_only_uploads_renders_and_deleted_files(
@@ -649,19 +790,52 @@ def test_only_the_sender_may_send_email_from_the_accounts_identities_and_sms(
     if not fn.sends_messages:
         assert (ses, sns) == ([], [])
         return
-    (ses_statement,) = ses
-    # sending, and the sender-address routes' verification of a business's address
-    assert sorted(as_list(ses_statement["Action"])) == [
-        "ses:CreateEmailIdentity", "ses:DeleteEmailIdentity", "ses:GetEmailIdentity", "ses:SendEmail",
-        "ses:SendRawEmail",
-    ]  # fmt: skip
-    assert ":identity/*" in json.dumps(ses_statement["Resource"])
-    (sns_statement,) = sns  # merged by CDK with X-Ray's, the other actions on '*'
-    assert set(as_list(sns_statement["Action"])) == {
-        "sns:Publish", "xray:PutTraceSegments", "xray:PutTelemetryRecords"
+    # what adapters/messaging.py calls (SES v2): sending raw MIME, reading an identity, and the
+    # sender-address routes' verification of a business's address (created, renewed)
+    allowed = {action for st in ses if st["Effect"] == "Allow" for action in as_list(st["Action"])}
+    assert allowed == {
+        "ses:SendEmail", "ses:SendRawEmail", "ses:GetEmailIdentity", "ses:CreateEmailIdentity",
+        "ses:DeleteEmailIdentity",
     }  # fmt: skip
+    assert all(":identity/" in json.dumps(st["Resource"]) for st in ses)
+    (publish,) = [st for st in sns if st["Effect"] == "Allow"]  # merged by CDK with X-Ray's, the other actions on '*'
+    assert set(as_list(publish["Action"])) == {"sns:Publish", "xray:PutTraceSegments", "xray:PutTelemetryRecords"}
     variables = cfn["Resources"][logical_id(stack.functions.by_name[fn.name])]["Properties"]["Environment"]["Variables"]
-    assert variables["DEFAULT_SENDER"]
+    assert variables[wiring.PLATFORM_SENDER_ENV] == DEPLOY_CONTEXT["platform_sender"]
+
+
+def test_the_delivery_role_sends_sms_but_publishes_to_no_topic(stack: InvoicingStack, cfn: dict[str, Any]) -> None:
+    """Given the delivery role, when it publishes to a phone number (IAM sees
+    no resource: "*") it may; to any topic or mobile endpoint, of this account
+    or another, it may not."""
+    assert can(stack, cfn, wiring.DELIVERY, "sns:Publish", "*")
+    for arn in (
+        f"arn:aws:sns:{REGION}:{ACCOUNT}:InvoicingAlarms",
+        "arn:aws:sns:us-east-1:999988887777:someone-elses-topic",
+        f"arn:aws:sns:{REGION}:{ACCOUNT}:endpoint/GCM/app/0123",
+    ):
+        assert not can(stack, cfn, wiring.DELIVERY, "sns:Publish", arn), arn
+
+
+def test_the_delivery_role_cannot_delete_the_platforms_ses_identities(
+    stack: InvoicingStack, cfn: dict[str, Any]
+) -> None:
+    """Given the platform's sender (its address, or its domain verified in
+    SES), when the delivery role deletes or re-creates it, IAM refuses; a
+    business's address it may still verify again; no domain identity, and no
+    SES v1 identity call at all."""
+    sender = DEPLOY_CONTEXT["platform_sender"]
+    domain = sender.rpartition("@")[2]
+    for identity in (sender, domain, f"other@{domain}"):
+        for action in ("ses:DeleteEmailIdentity", "ses:CreateEmailIdentity"):
+            assert not can(stack, cfn, wiring.DELIVERY, action, ses_identity(identity)), (action, identity)
+    for action in ("ses:DeleteEmailIdentity", "ses:CreateEmailIdentity"):
+        assert can(stack, cfn, wiring.DELIVERY, action, ses_identity("factures@plomberie-dupont.example"))
+        assert not can(stack, cfn, wiring.DELIVERY, action, ses_identity("plomberie-dupont.example"))
+    for action in ("ses:DeleteIdentity", "ses:VerifyDomainIdentity", "ses:PutEmailIdentityDkimAttributes"):
+        assert not can(stack, cfn, wiring.DELIVERY, action, ses_identity(domain)), action
+    # sending from the platform's address still works
+    assert can(stack, cfn, wiring.DELIVERY, "ses:SendRawEmail", ses_identity(sender))
 
 
 # --- monitoring -------------------------------------------------------------
@@ -762,10 +936,63 @@ def test_each_schedule_fires_its_function_daily_with_its_input_and_the_events_ti
     )
 
 
-def test_a_schedule_moves_with_the_context() -> None:
-    app = App(context={"late-fees_cron": "30 3 * * ? *"})
-    moved = Template.from_stack(InvoicingStack(app, "Moved"))
-    moved.has_resource_properties("AWS::Events::Rule", {"ScheduleExpression": "cron(30 3 * * ? *)"})
+@pytest.fixture(scope="module")
+def dev_template() -> Template:
+    """The dev profile's stack, with a schedule moved: one more synthesis, for both."""
+    app = App(context={"profile": "dev", "late-fees_cron": "30 3 * * ? *"})
+    return Template.from_stack(InvoicingStack(app, "Dev"))
+
+
+def test_a_schedule_moves_with_the_context(dev_template: Template) -> None:
+    dev_template.has_resource_properties("AWS::Events::Rule", {"ScheduleExpression": "cron(30 3 * * ? *)"})
+
+
+@pytest.mark.parametrize("schedule", wiring.SCHEDULES, ids=lambda schedule: schedule.name)
+def test_a_schedule_that_cannot_run_leaves_its_event_in_an_alarmed_dead_letter_queue(
+    schedule: wiring.Schedule, stack: InvoicingStack, cfn: dict[str, Any], template: Template
+) -> None:
+    """Given a sweep's rule, when EventBridge cannot invoke the function
+    (after its retries) or the function fails the run three times, then the
+    event waits in one encrypted queue, whose depth is alarmed."""
+    function_id = logical_id(stack.functions.by_name[schedule.function])
+    (rule,) = [
+        r["Properties"]
+        for r in resources(cfn, "AWS::Events::Rule").values()
+        if r["Properties"].get("ScheduleExpression") == f"cron({schedule.cron})"
+    ]
+    (target,) = rule["Targets"]
+    queue_id = target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
+    assert queue_id == logical_id(stack.schedules.dead_letter_queues[f"{schedule.function}-schedule"])
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] >= 1
+    assert cfn["Resources"][queue_id]["Properties"]["SqsManagedSseEnabled"] is True
+    template.has_resource_properties(
+        "AWS::Lambda::EventInvokeConfig",
+        {
+            "FunctionName": {"Ref": function_id},
+            "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": [queue_id, "Arn"]}}},
+        },
+    )
+    # EventBridge may send there: the queue's policy lets the rule in
+    template.has_resource_properties(
+        "AWS::SQS::QueuePolicy",
+        {
+            "Queues": [{"Ref": queue_id}],
+            "PolicyDocument": Match.object_like(
+                {
+                    "Statement": Match.array_with(
+                        [Match.object_like({"Principal": {"Service": "events.amazonaws.com"}, "Effect": "Allow"})]
+                    )
+                }
+            ),
+        },
+    )
+    template.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        alarm_on(
+            "ApproximateNumberOfMessagesVisible",
+            {"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_id, "QueueName"]}},
+        ),
+    )
 
 
 @pytest.mark.parametrize("work", wiring.QUEUES, ids=lambda work: work.name)
@@ -826,3 +1053,323 @@ def test_the_documents_function_has_concurrency_of_its_own_and_time_for_the_larg
     assert renders.max_concurrency is not None
     assert renders.max_concurrency < wiring.DOCUMENTS.reserved_concurrency
     assert renders.visibility_timeout_s >= 6 * wiring.DOCUMENTS.timeout_s  # as AWS advises for a queue's consumer
+
+
+# --- the firewall (SPEC §15: abuse and load) ------------------------------------
+
+
+def web_acl(cfn: dict[str, Any]) -> dict[str, Any]:
+    (acl,) = resources(cfn, "AWS::WAFv2::WebACL").values()
+    return acl["Properties"]
+
+
+def waf_rules(cfn: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {rule["Name"]: rule for rule in web_acl(cfn)["Rules"]}
+
+
+def scope_matches(statement: dict[str, Any] | None, path: str) -> bool:
+    """Whether a rule's scope-down statement takes a request for `path` (the
+    regular expressions and NOTs this firewall uses)."""
+    if statement is None:
+        return True
+    if "NotStatement" in statement:
+        return not scope_matches(statement["NotStatement"]["Statement"], path)
+    regex = statement["RegexMatchStatement"]
+    assert regex["FieldToMatch"] == {"UriPath": {}}
+    return re.search(regex["RegexString"], path) is not None
+
+
+def example_path(route_path: str) -> str:
+    return re.sub(r"\{\w+\}", "x1", route_path)
+
+
+def rate_rules_counting(cfn: dict[str, Any], path: str) -> dict[str, dict[str, Any]]:
+    """The rate-based rules that count a request for `path`, by name."""
+    return {
+        name: rule["Statement"]["RateBasedStatement"]
+        for name, rule in waf_rules(cfn).items()
+        if "RateBasedStatement" in rule["Statement"]
+        and scope_matches(rule["Statement"]["RateBasedStatement"].get("ScopeDownStatement"), path)
+    }
+
+
+def per_ip(statement: dict[str, Any]) -> bool:
+    return statement["AggregateKeyType"] == "IP"
+
+
+def per_token(statement: dict[str, Any]) -> bool:
+    return statement["AggregateKeyType"] == "CUSTOM_KEYS" and statement["CustomKeys"] == [
+        {"Header": {"Name": "Authorization", "TextTransformations": [{"Priority": 0, "Type": "NONE"}]}}
+    ]
+
+
+def test_a_regional_web_acl_guards_the_apis_stage(stack: InvoicingStack, cfn: dict[str, Any]) -> None:
+    acl = web_acl(cfn)
+    assert acl["Scope"] == "REGIONAL"
+    assert acl["DefaultAction"] == {"Allow": {}}
+    (association,) = resources(cfn, "AWS::WAFv2::WebACLAssociation").values()
+    acl_id = stack.get_logical_id(stack.firewall.web_acl)
+    assert association["Properties"]["WebACLArn"] == {"Fn::GetAtt": [acl_id, "Arn"]}
+    stage_arn = json.dumps(association["Properties"]["ResourceArn"])
+    assert json.dumps({"Ref": logical_id(stack.api.rest_api)}) in stage_arn
+    assert json.dumps({"Ref": logical_id(stack.api.rest_api.deployment_stage)}) in stage_arn
+    assert ":apigateway:" in stage_arn
+    assert "/stages/" in stage_arn
+    for rule in acl["Rules"]:  # a rate rule blocks; a managed group keeps its own actions
+        assert rule.get("Action") == {"Block": {}} or rule.get("OverrideAction") == {"None": {}}, rule["Name"]
+
+
+PUBLIC_PATHS = sorted({example_path(route.path) for route in wiring.ROUTES if route.public} | {"/quote/x1"})
+PRIVATE_PATHS = sorted({example_path(route.path) for route in wiring.ROUTES if not route.public})
+
+
+@pytest.mark.parametrize("stage", ["/v1", ""], ids=["execute-api", "custom-domain"])
+@pytest.mark.parametrize("path", PUBLIC_PATHS)
+def test_each_public_route_is_rate_limited_per_ip_and_not_per_token(path: str, stage: str, cfn: dict[str, Any]) -> None:
+    """A request to /pay/…, /quote/…, /webhooks/… (and the OpenAPI document)
+    is counted per client IP by a rule of its own, besides the ceiling."""
+    counting = rate_rules_counting(cfn, stage + path)
+    scoped = {name: rule for name, rule in counting.items() if "ScopeDownStatement" in rule}
+    assert scoped, f"no rate rule of its own counts {stage + path}"
+    assert all(per_ip(rule) for rule in scoped.values()), scoped
+    assert not any(per_token(rule) for rule in counting.values())
+
+
+@pytest.mark.parametrize("path", PRIVATE_PATHS)
+def test_each_authenticated_route_is_rate_limited_per_token(path: str, cfn: dict[str, Any]) -> None:
+    counting = rate_rules_counting(cfn, f"/v1{path}")
+    assert [name for name, rule in counting.items() if per_token(rule)] == ["RequestsPerToken"], counting
+    assert not any(per_ip(rule) and "ScopeDownStatement" in rule for rule in counting.values())
+
+
+def test_a_path_encoded_to_dodge_its_rule_is_decoded_first(cfn: dict[str, Any]) -> None:
+    """/v1/p%61y/… reaches the pay function: the public rules decode the path."""
+    for rule in waf_rules(cfn).values():
+        scope = rule["Statement"].get("RateBasedStatement", {}).get("ScopeDownStatement")
+        while scope and "NotStatement" in scope:
+            scope = scope["NotStatement"]["Statement"]
+        if scope:
+            assert scope["RegexMatchStatement"]["TextTransformations"] == [{"Priority": 0, "Type": "URL_DECODE"}]
+
+
+def test_every_request_counts_against_a_ceiling_per_ip(cfn: dict[str, Any]) -> None:
+    """A token rotated at each request escapes the per-token count, not this one."""
+    ceilings = [
+        rule["Statement"]["RateBasedStatement"]
+        for rule in waf_rules(cfn).values()
+        if "RateBasedStatement" in rule["Statement"]
+        and "ScopeDownStatement" not in rule["Statement"]["RateBasedStatement"]
+    ]
+    assert [per_ip(rule) for rule in ceilings] == [True]
+    limits = [
+        rule["Statement"]["RateBasedStatement"]["Limit"]
+        for rule in waf_rules(cfn).values()
+        if "RateBasedStatement" in rule["Statement"]
+    ]
+    assert ceilings[0]["Limit"] == max(limits)  # above every narrower rule, or it would shadow them
+
+
+def test_the_managed_rules_never_block_a_1_mb_body_nor_read_stripes_signed_webhook(cfn: dict[str, Any]) -> None:
+    groups = {
+        rule["Statement"]["ManagedRuleGroupStatement"]["Name"]: rule["Statement"]["ManagedRuleGroupStatement"]
+        for rule in waf_rules(cfn).values()
+        if "ManagedRuleGroupStatement" in rule["Statement"]
+    }
+    assert {"AWSManagedRulesKnownBadInputsRuleSet", "AWSManagedRulesCommonRuleSet"} <= groups.keys()
+    # SPEC §5 takes bodies up to 1 MB; the common rule set blocks any over 8 KB unless told to count
+    assert groups["AWSManagedRulesCommonRuleSet"]["RuleActionOverrides"] == [
+        {"Name": "SizeRestrictions_BODY", "ActionToUse": {"Count": {}}}
+    ]
+    for name in ("AWSManagedRulesKnownBadInputsRuleSet", "AWSManagedRulesCommonRuleSet"):
+        scope = groups[name].get("ScopeDownStatement")
+        assert not scope_matches(scope, "/v1/webhooks/stripe"), name
+        assert scope_matches(scope, "/v1/invoices"), name
+        assert scope_matches(scope, "/v1/pay/x1/checkout"), name
+
+
+def test_every_public_route_of_the_wiring_has_a_per_ip_rule_of_its_own() -> None:
+    """A public route added to the wiring without a per-IP rule would be
+    counted by the ceiling alone: the firewall refuses to be built."""
+    assert firewall.public_first_segments() <= {*firewall.PUBLIC_PAGES, *firewall.WEBHOOKS}
+
+
+# --- reserved concurrency -----------------------------------------------------------
+
+
+def test_webhooks_pay_and_documents_have_concurrency_of_their_own(stack: InvoicingStack, cfn: dict[str, Any]) -> None:
+    """Reserved both ways: a flood of one never takes the account's
+    executions from the others, and the others never starve them."""
+    for name in ("webhooks", "pay", "documents"):
+        properties = cfn["Resources"][logical_id(stack.functions.by_name[name])]["Properties"]
+        assert properties.get("ReservedConcurrentExecutions", 0) > 0, name
+    total = sum(
+        function["Properties"].get("ReservedConcurrentExecutions", 0)
+        for function in resources(cfn, "AWS::Lambda::Function").values()
+    )
+    assert total <= 1000 - 100  # an account's usual quota, less the 100 Lambda keeps unreserved
+
+
+def context_of(**context: Any) -> DeployContext:
+    return DeployContext.of(App(context={**DEPLOY_CONTEXT, **context}).node)
+
+
+def test_reserved_concurrency_is_turned_off_or_changed_by_context() -> None:
+    declared = {fn.name: fn.reserved_concurrency for fn in wiring.FUNCTIONS}
+    assert context_of().reserved_concurrency == declared
+    assert set(context_of(reserved_concurrency="off").reserved_concurrency.values()) == {None}
+    changed = context_of(reserved_concurrency="pay=25,webhooks=off").reserved_concurrency
+    assert changed == {**declared, "pay": 25, "webhooks": None}
+    assert context_of(reserved_concurrency={"documents": 5}).reserved_concurrency["documents"] == 5
+    with pytest.raises(ContextError, match="'paie', which is no function"):
+        context_of(reserved_concurrency="paie=5")
+
+
+def test_reservations_leaving_fewer_than_100_unreserved_executions_are_refused_at_synthesis() -> None:
+    """A new account often has 10 concurrent executions: the deployment would fail; synthesis says why first."""
+    with pytest.raises(ContextError, match=r"fewer than 100 of the account's 10 .*reserved_concurrency=off"):
+        context_of(account_concurrency=10)
+    assert context_of(account_concurrency=10, reserved_concurrency="off")
+
+
+# --- alarms and who gets them ----------------------------------------------------
+
+
+def test_every_alarm_notifies_the_topic_that_emails_alarm_email(stack: InvoicingStack, cfn: dict[str, Any]) -> None:
+    """Given a deployment (which cannot leave alarm_email out), every alarm
+    notifies the topic, and the topic e-mails alarm_email."""
+    with pytest.raises(ContextError, match="missing deploy context: alarm_email"):
+        context_of(alarm_email=None)
+    topic = {"Ref": logical_id(stack.monitoring.topic)}
+    alarms = resources(cfn, "AWS::CloudWatch::Alarm")
+    assert len(alarms) > 20
+    for name, alarm in alarms.items():
+        assert alarm["Properties"]["AlarmActions"] == [topic], name
+    subscriptions = [s["Properties"] for s in resources(cfn, "AWS::SNS::Subscription").values()]
+    assert subscriptions == [{"Protocol": "email", "TopicArn": topic, "Endpoint": DEPLOY_CONTEXT["alarm_email"]}]
+
+
+def test_deliveries_failing_for_a_configuration_reason_raise_an_alarm(template: Template) -> None:
+    """The delivery function counts them (Powertools Metrics: namespace
+    Invoicing, dimension service=invoicing): one in five minutes alarms."""
+    assert wiring.FUNCTION_ENVIRONMENT["POWERTOOLS_SERVICE_NAME"] == "invoicing"
+    template.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            **alarm_on("DeliveriesMisconfigured", {"Name": "service", "Value": "invoicing"}),
+            "Namespace": "Invoicing",
+            "Dimensions": [{"Name": "service", "Value": "invoicing"}],
+            "Statistic": "Sum",
+            "Period": 300,
+            "EvaluationPeriods": 1,
+        },
+    )
+
+
+# --- the Stripe secret ----------------------------------------------------------------
+
+
+def test_the_stripe_secret_is_created_with_the_json_shape_the_code_reads(
+    stack: InvoicingStack, cfn: dict[str, Any]
+) -> None:
+    """Empty values until the operator fills them (the payment routes answer
+    503 meanwhile), never random text that no JSON reader takes."""
+    secret = cfn["Resources"][logical_id(stack.stripe_secret)]["Properties"]
+    assert "GenerateSecretString" not in secret
+    assert json.loads(secret["SecretString"]) == {"secret_key": "", "webhook_secret": ""} == STRIPE_SECRET_SHAPE
+    source = "\n".join(path.read_text() for path in (REPO_ROOT / "layers/core/python/invoicing").rglob("*.py"))
+    read = set(re.findall(r"stripe_secrets?\((?:\)\[)?\"(\w+)\"", source))  # stripe_secret("x"), stripe_secrets()["x"]
+    assert read == set(STRIPE_SECRET_SHAPE), "the keys the code reads are the secret's"
+
+
+# --- the deploy context (SPEC §15: deploy day) -----------------------------------
+
+
+def test_synthesis_without_the_deploy_context_fails_naming_what_is_missing() -> None:
+    with pytest.raises(ContextError, match="missing deploy context: platform_sender, frontend_origins, alarm_email"):
+        InvoicingStack(App(), "Bare")
+    with pytest.raises(ContextError, match="missing deploy context: alarm_email[.]"):
+        context_of(alarm_email=None)
+
+
+def test_the_app_prints_the_missing_context_and_exits_without_a_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    assert infra_app.main(["-c", "platform_sender=factures@facturation.example"]) == 2
+    error = capsys.readouterr().err
+    assert "missing deploy context: frontend_origins, alarm_email" in error
+    assert "Traceback" not in error
+
+
+@pytest.mark.parametrize(
+    ("context", "problem"),
+    [
+        ({"frontend_origins": "https://app.facturation.example/"}, "no path, no trailing /"),
+        ({"frontend_origins": "app.facturation.example"}, "is not scheme://host"),
+        ({"alarm_email": "astreinte"}, "alarm_email 'astreinte' is not an e-mail address"),
+        ({"platform_sender": "Factures <f@x.example>"}, "platform_sender .* is not an e-mail address"),
+        ({"profile": "prod"}, "unknown profile 'prod'"),
+    ],
+)
+def test_a_malformed_deploy_context_is_refused(context: dict[str, str], problem: str) -> None:
+    with pytest.raises(ContextError, match=problem):
+        context_of(**context)
+
+
+def test_the_former_default_sender_key_still_names_the_platform_sender() -> None:
+    context = context_of(platform_sender=None, default_sender="factures@ancien.example")
+    assert context.platform_sender == "factures@ancien.example"
+
+
+def test_the_dev_profile_fills_the_context_with_local_values_and_no_alarm_subscriber(dev_template: Template) -> None:
+    cfn = dev_template.to_json()
+    senders = {
+        function["Properties"]["Environment"]["Variables"].get(wiring.PLATFORM_SENDER_ENV)
+        for function in resources(cfn, "AWS::Lambda::Function").values()
+    }
+    assert senders == {None, "factures@invoicing.local"}  # the local runtime's, verified in its emulation
+    assert resources(cfn, "AWS::SNS::Subscription") == {}
+    buckets = [
+        b["Properties"] for b in resources(cfn, "AWS::S3::Bucket").values() if "CorsConfiguration" in b["Properties"]
+    ]
+    assert [b["CorsConfiguration"]["CorsRules"][0]["AllowedOrigins"] for b in buckets] == [["http://localhost:5173"]]
+
+
+# --- Object Lock: issued invoices kept ten years -------------------------------
+
+
+def test_the_documents_bucket_has_object_lock_and_no_default_retention(
+    stack: InvoicingStack, cfn: dict[str, Any]
+) -> None:
+    """Object Lock is on (it can only be turned on when the bucket is made);
+    no default retention, which would lock drafts' previews, render states
+    and refused uploads for ten years and defeat the lifecycle rules: each
+    issued document is locked by its writer."""
+    bucket = cfn["Resources"][logical_id(stack.storage.documents_bucket)]["Properties"]
+    assert bucket["ObjectLockEnabled"] is True
+    assert "Rule" not in bucket.get("ObjectLockConfiguration", {})
+    assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
+    # and no role may lift a lock, delete a version or change the bucket's rules
+    forbidden = {
+        "s3:BypassGovernanceRetention", "s3:PutObjectLegalHold", "s3:PutBucketObjectLockConfiguration",
+        "s3:DeleteObjectVersion", "s3:PutLifecycleConfiguration", "s3:DeleteBucket",
+    }  # fmt: skip
+    for statement in statements(cfn):
+        if statement.get("Effect") == "Allow":
+            assert not forbidden & set(as_list(statement.get("Action", []))), statement
+
+
+@pytest.mark.parametrize("fn", [fn for fn in wiring.FUNCTIONS if fn.bucket_access != "none"], ids=lambda fn: fn.name)
+def test_the_writers_of_issued_documents_lock_them_in_governance_mode_for_at_most_eleven_years(
+    fn: wiring.Function, stack: InvoicingStack, cfn: dict[str, Any]
+) -> None:
+    from invoicing.logic.documents import pdf_key
+
+    governance = {"s3:object-lock-mode": "GOVERNANCE", "s3:object-lock-remaining-retention-days": 3653}
+    issued = (pdf_key("acme", "inv_1", 2), "acme/credit-notes/cn_1.pdf")
+    for key in issued:
+        assert can(stack, cfn, fn, "s3:PutObjectRetention", document(key), **governance) is fn.retains_issued_documents
+        compliance = {**governance, "s3:object-lock-mode": "COMPLIANCE"}
+        assert not can(stack, cfn, fn, "s3:PutObjectRetention", document(key), **compliance)
+        century = {**governance, "s3:object-lock-remaining-retention-days": 36525}
+        assert not can(stack, cfn, fn, "s3:PutObjectRetention", document(key), **century)
+    for kind in ("draft preview", "render state", "attachment", "pending upload", "logo"):
+        assert not can(stack, cfn, fn, "s3:PutObjectRetention", document(KEYS[kind]), **governance), kind
+    assert fn.retains_issued_documents is (fn.name in ("documents", "pay", "delivery"))  # those that render PDFs
