@@ -181,7 +181,7 @@ typecheck: install
 	$(BIN)/mypy layers/core/python/invoicing/domain
 
 synth: build ## synthesize the CloudFormation template into cdk.out (offline), cdk-nag and cfn-lint on it
-	$(BIN)/python infra/app.py
+	$(BIN)/python infra/app.py $(or $(CONTEXT),-c profile=dev)
 	$(BIN)/cfn-lint cdk.out/*.template.json
 
 deploy: build ## deploy with the CDK CLI (needs AWS credentials)
