@@ -9,7 +9,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from aws_cdk import Aspects, CfnOutput, RemovalPolicy, SecretValue, Stack
+from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_ses as ses
 from cdk_nag import AwsSolutionsChecks, NagPackSuppression, NagSuppressions
 from constructs import Construct, Node
 
@@ -17,7 +20,7 @@ from infra import wiring
 from infra.constructs.api import Api
 from infra.constructs.events import Bus
 from infra.constructs.firewall import Firewall
-from infra.constructs.functions import Functions
+from infra.constructs.functions import SES_SEND_ACTIONS, Functions
 from infra.constructs.monitoring import Monitoring
 from infra.constructs.schedules import Schedules
 from infra.constructs.storage import Storage
@@ -180,9 +183,18 @@ class InvoicingStack(Stack):
         for function in self.functions.by_name.values():
             function.add_environment("PUBLIC_BASE_URL", self.api.base_url)  # payment links: {base}/pay/{token}
         self.bus = Bus(self, "Events", functions=self.functions.by_name, table=self.storage.table)
+        feedback = self._sending_feedback()
         for fn in wiring.FUNCTIONS:
             if fn.sends_messages:  # the platform's verified sender, for businesses without their own
-                self.functions.by_name[fn.name].add_environment(wiring.PLATFORM_SENDER_ENV, context.platform_sender)
+                function = self.functions.by_name[fn.name]
+                function.add_environment(wiring.PLATFORM_SENDER_ENV, context.platform_sender)
+                function.add_environment(wiring.SES_CONFIGURATION_SET_ENV, feedback.configuration_set_name)
+                # SES authorizes a send on the identity and on the configuration set it names
+                feedback_arn = self.format_arn(
+                    service="ses", resource="configuration-set", resource_name=feedback.configuration_set_name
+                )
+                sending = iam.PolicyStatement(actions=list(SES_SEND_ACTIONS), resources=[feedback_arn])
+                function.add_to_role_policy(sending)
         # The platform's Stripe API key and webhook signing secret: the operator
         # writes them after deploying (README); read through Powertools Parameters.
         self.stripe_secret = secretsmanager.Secret(
@@ -247,3 +259,26 @@ class InvoicingStack(Stack):
         )
 
         Aspects.of(self).add(AwsSolutionsChecks(verbose=True))
+
+    def _sending_feedback(self) -> ses.ConfigurationSet:
+        """The configuration set every e-mail names: SES keeps addresses that
+        bounced or complained off its sends (the suppression list), and puts
+        its hard bounces and complaints on the account's default bus, where
+        the `ses-feedback` rule hands them to the delivery function, which
+        suspends a tenant past SES's thresholds (SPEC §15)."""
+        feedback = ses.ConfigurationSet(
+            self,
+            "SendingFeedback",
+            reputation_metrics=True,
+            suppression_reasons=ses.SuppressionReasons.BOUNCES_AND_COMPLAINTS,
+        )
+        ses.ConfigurationSetEventDestination(
+            self,
+            "SendingFeedbackToEventBridge",
+            configuration_set=feedback,
+            destination=ses.EventDestination.event_bus(
+                events.EventBus.from_event_bus_name(self, "DefaultEventBus", "default")
+            ),
+            events=[ses.EmailSendingEvent.BOUNCE, ses.EmailSendingEvent.COMPLAINT],
+        )
+        return feedback

@@ -19,6 +19,7 @@ from invoicing.settings import (  # noqa: F401
     PAY_LINK_SECRET_ENV,
     PLATFORM_SENDER_ENV,
     RENDER_QUEUE_ENV,
+    SES_CONFIGURATION_SET_ENV,
     STRIPE_SECRET_ENV,
     SWEEP_DEAD_LETTERS_ENV,
     SWEEP_QUEUE_ENV,
@@ -96,6 +97,11 @@ class Route:
         return re.compile(f"^{pattern}$")
 
 
+# Every event the system publishes comes from this source
+# (layers/core/python/invoicing/events.py names the detail types).
+EVENT_SOURCE = "invoicing"
+
+
 @dataclass(frozen=True)
 class EventRule:
     """Events of the invoicing bus, by detail type, delivered to a function.
@@ -109,6 +115,10 @@ class EventRule:
     function: str
     retry_attempts: int = 2
     max_event_age_s: int = 6 * 3600
+    # Events of an AWS service (SES's, say) come on the account's default bus
+    # with the service's source; the invoicing bus carries the stream's own.
+    source: str = EVENT_SOURCE
+    default_bus: bool = False
 
 
 @dataclass(frozen=True)
@@ -340,10 +350,6 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/pay/{token}/checkout", "pay", public=True),
 )
 
-# Every event the system publishes comes from this source
-# (layers/core/python/invoicing/events.py names the detail types).
-EVENT_SOURCE = "invoicing"
-
 EVENT_RULES: tuple[EventRule, ...] = (
     # A PDF for every issued version, made before anyone asks for it.
     EventRule(
@@ -364,6 +370,11 @@ EVENT_RULES: tuple[EventRule, ...] = (
     EventRule("deliver", ("Invoice Sent", "Invoice Reminder Due"), "delivery"),
     # The client's receipts: after each payment, or when nothing is due any more (the business's setting).
     EventRule("receipt", ("Payment Recorded", "Invoice Paid"), "delivery"),
+    # SES's hard bounces and complaints (its configuration set's events, tagged with the tenant): a tenant
+    # past SES's thresholds stops sending (SPEC §15, invoicing.logic.limits).
+    EventRule(
+        "ses-feedback", ("Email Bounced", "Email Complaint Received"), "delivery", source="aws.ses", default_bus=True
+    ),
 )
 
 # Invoices and deliveries: the documents whose changes hold events (invoicing.events.EVENTFUL_KINDS).
@@ -445,6 +456,4 @@ def routes_of(function_name: str) -> list[Route]:
 
 def rules_for(detail_type: str, source: str = EVENT_SOURCE) -> list[EventRule]:
     """The rules an event matches (EventBridge's pattern on source and detail-type)."""
-    if source != EVENT_SOURCE:
-        return []
-    return [rule for rule in EVENT_RULES if detail_type in rule.detail_types]
+    return [rule for rule in EVENT_RULES if rule.source == source and detail_type in rule.detail_types]

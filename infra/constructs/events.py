@@ -125,11 +125,16 @@ class Bus(Construct):
         events.Rule(
             self,
             f"{pascal(rule.name)}Rule",
-            event_bus=self.bus,
+            event_bus=self._default_bus() if rule.default_bus else self.bus,
             description=f"invoicing: {', '.join(rule.detail_types)} → {rule.function}",
-            event_pattern=events.EventPattern(source=[wiring.EVENT_SOURCE], detail_type=list(rule.detail_types)),
+            event_pattern=events.EventPattern(source=[rule.source], detail_type=list(rule.detail_types)),
             targets=[target],
         )
+
+    def _default_bus(self) -> events.IEventBus:
+        """The account's default bus, where AWS services (SES) put their events."""
+        found = self.node.try_find_child("DefaultBus")
+        return found or events.EventBus.from_event_bus_name(self, "DefaultBus", "default")  # type: ignore[return-value]
 
     def _dead_letter_queue(self, rule: wiring.EventRule, function: lambda_.Function) -> sqs.Queue:
         """One queue per target function, set up with its asynchronous

@@ -1,7 +1,8 @@
 """EventBridge, locally: the invoicing bus and its rules.
 
 The local pipe (infra/local/pipe.py) puts the events the table's changes
-hold here, as the stack's pipe puts them on the bus; PutEvents over HTTP
+hold here, as the stack's pipe puts them on the bus; the account's default
+bus, where AWS services put theirs (SES's bounces), is this one too; PutEvents over HTTP
 is answered too, for an event put by hand (moto would accept events but
 cannot run Lambda targets without Docker). Each event goes to the
 functions of the rules it matches (`wiring.EVENT_RULES`, the declaration
@@ -60,7 +61,7 @@ class Bus(ThreadingHTTPServer):
         """One PutEvents entry: accepted (its event id) or refused (an error)."""
         if self.refusing:
             return {"ErrorCode": "ServiceUnavailable", "ErrorMessage": "the bus refuses events (a drill)"}
-        if entry.get("EventBusName", self.name) not in (self.name, self.arn):
+        if entry.get("EventBusName", self.name) not in (self.name, self.arn, "default"):
             return {"ErrorCode": "ResourceNotFoundException", "ErrorMessage": f"no bus {entry.get('EventBusName')}"}
         try:
             detail = json.loads(entry["Detail"])

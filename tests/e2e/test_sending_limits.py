@@ -62,3 +62,27 @@ def test_one_recipient_gets_ten_messages_a_day_from_a_business_then_429(runtime,
     sent = [email for email in outbox(client)["emails"] if email["to"] == [victim]]
     assert len(sent) == 10
     assert sent[0]["from"].startswith("Acme SAS via Invoicing <")
+
+
+def test_bounces_put_on_the_default_bus_suspend_the_tenant(runtime, client, ready):
+    """SES's configuration set puts its events on the account's default bus;
+    the local runtime's bus takes them there too and runs the rule's function."""
+    import json
+
+    invoice = invoice_for(client, f"c{uuid4().hex[:6]}@client.example")
+    assert client.post(f"/invoices/{invoice['id']}/send").status == 202
+    for n in range(5):
+        detail = {
+            "eventType": "Bounce",
+            "bounce": {"bounceType": "Permanent", "bouncedRecipients": []},
+            "mail": {"messageId": f"{client.tenant}-{n}", "tags": {"tenant_id": [client.tenant]}},
+        }
+        entry = {"EventBusName": "default", "Source": "aws.ses", "DetailType": "Email Bounced",
+                 "Detail": json.dumps(detail)}  # fmt: skip
+        assert "EventId" in runtime.bus.put(entry)
+    assert runtime.drain(timeout_s=60)
+
+    other = invoice_for(client, f"c{uuid4().hex[:6]}@client.example")
+    refused = client.post(f"/invoices/{other['id']}/send")
+    assert refused.status == 403, refused.body
+    assert refused.body["error"]["code"] == "sending_suspended"

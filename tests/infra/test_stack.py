@@ -700,12 +700,13 @@ def test_a_missing_built_layer_asks_for_make_build(tmp_path: Path, monkeypatch: 
 def test_each_wiring_rule_sends_its_detail_types_on_the_bus_to_its_function(
     rule: wiring.EventRule, stack: InvoicingStack, template: Template
 ) -> None:
+    """The stream's events on the invoicing bus; an AWS service's (SES's) on the account's default bus."""
     function_id = logical_id(stack.functions.by_name[rule.function])
     template.has_resource_properties(
         "AWS::Events::Rule",
         {
-            "EventBusName": {"Ref": logical_id(stack.bus.bus)},
-            "EventPattern": {"source": [wiring.EVENT_SOURCE], "detail-type": list(rule.detail_types)},
+            "EventBusName": "default" if rule.default_bus else {"Ref": logical_id(stack.bus.bus)},
+            "EventPattern": {"source": [rule.source], "detail-type": list(rule.detail_types)},
             "Targets": [
                 Match.object_like(
                     {
@@ -797,11 +798,50 @@ def test_only_the_sender_may_send_email_from_the_accounts_identities_and_sms(
         "ses:SendEmail", "ses:SendRawEmail", "ses:GetEmailIdentity", "ses:CreateEmailIdentity",
         "ses:DeleteEmailIdentity",
     }  # fmt: skip
-    assert all(":identity/" in json.dumps(st["Resource"]) for st in ses)
+    for st in ses:  # on the account's identities, and the sends on the configuration set they name too
+        on_set = ":configuration-set/" in json.dumps(st["Resource"])
+        assert ":identity/" in json.dumps(st["Resource"]) or on_set
+        assert not on_set or set(as_list(st["Action"])) == {"ses:SendEmail", "ses:SendRawEmail"}
     (publish,) = [st for st in sns if st["Effect"] == "Allow"]  # merged by CDK with X-Ray's, the other actions on '*'
     assert set(as_list(publish["Action"])) == {"sns:Publish", "xray:PutTraceSegments", "xray:PutTelemetryRecords"}
     variables = cfn["Resources"][logical_id(stack.functions.by_name[fn.name])]["Properties"]["Environment"]["Variables"]
     assert variables[wiring.PLATFORM_SENDER_ENV] == DEPLOY_CONTEXT["platform_sender"]
+
+
+def test_ses_bounces_and_complaints_reach_the_delivery_function_from_the_configuration_set(
+    stack: InvoicingStack, template: Template, cfn: dict[str, Any]
+) -> None:
+    """SPEC §15: every e-mail names the configuration set (its sender's
+    environment), whose hard bounces and complaints go to the default bus,
+    where a rule hands them to the delivery function (logic.limits)."""
+    (configuration_set,) = [id for id, r in cfn["Resources"].items() if r["Type"] == "AWS::SES::ConfigurationSet"]
+    assert cfn["Resources"][configuration_set]["Properties"]["SuppressionOptions"] == {
+        "SuppressedReasons": ["BOUNCE", "COMPLAINT"]
+    }
+    template.has_resource_properties(
+        "AWS::SES::ConfigurationSetEventDestination",
+        {
+            "ConfigurationSetName": {"Ref": configuration_set},
+            "EventDestination": Match.object_like(
+                {
+                    "Enabled": True,
+                    "MatchingEventTypes": ["bounce", "complaint"],
+                    "EventBridgeDestination": {"EventBusArn": Match.any_value()},
+                }
+            ),
+        },
+    )
+    destination = next(
+        r for r in cfn["Resources"].values() if r["Type"] == "AWS::SES::ConfigurationSetEventDestination"
+    )
+    assert ":event-bus/default" in json.dumps(destination["Properties"]["EventDestination"]["EventBridgeDestination"])
+    (rule,) = [rule for rule in wiring.EVENT_RULES if rule.source == "aws.ses"]
+    assert (rule.function, rule.default_bus) == ("delivery", True)
+    assert set(rule.detail_types) == {"Email Bounced", "Email Complaint Received"}
+    for fn in wiring.FUNCTIONS:
+        variables = cfn["Resources"][logical_id(stack.functions.by_name[fn.name])]["Properties"]["Environment"]
+        named = variables["Variables"].get(wiring.SES_CONFIGURATION_SET_ENV)
+        assert named == ({"Ref": configuration_set} if fn.sends_messages else None), fn.name
 
 
 def test_the_delivery_role_sends_sms_but_publishes_to_no_topic(stack: InvoicingStack, cfn: dict[str, Any]) -> None:
