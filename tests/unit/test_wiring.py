@@ -63,7 +63,12 @@ def test_every_rule_listens_to_published_events_and_targets_a_function():
     from invoicing import events
 
     for rule in wiring.EVENT_RULES:
-        assert set(rule.detail_types) <= set(events.DETAIL_TYPES), rule.name
+        if rule.source == wiring.EVENT_SOURCE:  # the stream's events, on the invoicing bus
+            assert set(rule.detail_types) <= set(events.DETAIL_TYPES), rule.name
+            assert not rule.default_bus, rule.name
+        else:  # an AWS service's, which it puts on the account's default bus
+            assert rule.source.startswith("aws."), rule.name
+            assert rule.default_bus, rule.name
         assert wiring.function(rule.function)  # raises KeyError if unknown
     names = [rule.name for rule in wiring.EVENT_RULES]
     assert len(names) == len(set(names))
@@ -72,6 +77,8 @@ def test_every_rule_listens_to_published_events_and_targets_a_function():
 def test_an_event_reaches_the_rules_that_name_its_detail_type():
     assert [rule.function for rule in wiring.rules_for("Invoice Finalized")] == ["documents"]
     assert wiring.rules_for("Invoice Finalized", source="someone.else") == []
+    assert [rule.function for rule in wiring.rules_for("Email Bounced", source="aws.ses")] == ["delivery"]
+    assert wiring.rules_for("Email Bounced") == []  # not from SES: nobody's
     assert wiring.rules_for("Unknown Happened") == []
 
 
