@@ -56,12 +56,12 @@ BUCKET_NAME = "invoicing-local-documents"
 
 
 def create_bucket(s3: Any, name: str = BUCKET_NAME) -> str:
-    """The documents bucket: private and versioned, as the stack makes it."""
+    """The documents bucket: private, versioned, with Object Lock, as the stack makes it."""
     existing = {bucket["Name"] for bucket in s3.list_buckets().get("Buckets", [])}
     if name not in existing:
         region = s3.meta.region_name
         options = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
-        s3.create_bucket(Bucket=name, **options)
+        s3.create_bucket(Bucket=name, ObjectLockEnabledForBucket=True, **options)  # issued PDFs locked 10 years
         s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
         s3.put_public_access_block(
             Bucket=name,

@@ -16,6 +16,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from email.utils import parseaddr
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -54,6 +55,7 @@ class Blob:
     data: bytes
     content_type: str
     version: str
+    retain_until: date | None = None  # S3 Object Lock: neither deleted nor overwritten before
 
 
 class InMemoryBlobs:
@@ -68,10 +70,12 @@ class InMemoryBlobs:
     def exists(self, key: str) -> bool:
         return key in self.objects
 
-    def put(self, key: str, data: bytes, content_type: str, *, if_absent: bool = False) -> bool:
+    def put(
+        self, key: str, data: bytes, content_type: str, *, if_absent: bool = False, retain_until: date | None = None
+    ) -> bool:
         if if_absent and key in self.objects:
             return False
-        blob = Blob(bytes(data), content_type, uuid.uuid4().hex)
+        blob = Blob(bytes(data), content_type, uuid.uuid4().hex, retain_until)
         self.objects[key] = blob
         self.versions.setdefault(key, []).append(blob)
         return True

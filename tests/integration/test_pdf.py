@@ -230,3 +230,44 @@ def test_the_date_of_the_service_shows_when_it_differs_from_the_issue_date(api):
 
     assert "Date de la vente ou de la prestation : 20/11/2026" in page
     assert "Date de la vente ou de la prestation" not in other  # the issue date says it
+
+
+@pytest.mark.on_aws
+def test_an_issued_invoices_pdf_is_locked_ten_years_past_its_year_and_a_drafts_is_not(api):
+    """French law keeps issued invoices ten years (Code de commerce L123-22):
+    the stored PDF is under S3 Object Lock (governance) until 1 January of
+    the issue year + 11; a draft's preview stays deletable."""
+    import boto3
+
+    s3 = boto3.client("s3")
+    draft = api.post("/invoices", {"name": "Brouillon", "lines": [{"name": "Cours", "unit_price": "40"}]}).body
+    api.get(f"/invoices/{draft['id']}/pdf")
+    invoice = issue(api, SPEC_INVOICE)  # issued on 2026-11-27
+    api.get(f"/invoices/{invoice['id']}/pdf")
+
+    locked = s3.head_object(
+        Bucket="invoicing-local-documents", Key=f"acme/invoices/{invoice['id']}/v{invoice['version']}.pdf"
+    )
+    preview = s3.head_object(Bucket="invoicing-local-documents", Key=f"acme/invoices/{draft['id']}/v1-draft-b0-c0.pdf")
+
+    assert locked["ObjectLockMode"] == "GOVERNANCE"
+    assert locked["ObjectLockRetainUntilDate"].date().isoformat() == "2037-01-01"
+    assert "ObjectLockMode" not in preview
+
+
+def test_a_credit_notes_pdf_is_locked_as_long_and_a_future_issue_date_no_longer_than_the_stack_allows(fakes):
+    from datetime import date
+
+    from invoicing.logic import documents
+
+    deps = fakes.installed().deps
+    note = documents._Pdf("credit_note", {"issue_date": "2026-12-03", "status": "issued"}, "t/credit-notes/cn.pdf",
+                          lambda: b"%PDF")  # fmt: skip
+    later = documents._Pdf("invoice", {"issue_date": "2040-06-01", "status": "open"}, "t/invoices/i/v2.pdf",
+                           lambda: b"%PDF")  # fmt: skip
+
+    assert documents._put_pdf(deps, note, b"%PDF")
+    assert documents._put_pdf(deps, later, b"%PDF")
+
+    assert fakes.blobs.objects["t/credit-notes/cn.pdf"].retain_until == date(2037, 1, 1)
+    assert fakes.blobs.objects["t/invoices/i/v2.pdf"].retain_until <= deps.now().date() + documents.MAX_RETENTION

@@ -8,6 +8,7 @@ invoice still being a draft. The DynamoDB adapter is `adapters.dynamodb`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, NamedTuple, Protocol
 
 Doc = dict[str, Any]
@@ -180,9 +181,13 @@ class BlobStore(Protocol):
 
     def exists(self, key: str) -> bool: ...
 
-    def put(self, key: str, data: bytes, content_type: str, *, if_absent: bool = False) -> bool:
+    def put(
+        self, key: str, data: bytes, content_type: str, *, if_absent: bool = False, retain_until: date | None = None
+    ) -> bool:
         """Store the object; with `if_absent`, only if no object has the key
-        (False then, and nothing written)."""
+        (False then, and nothing written). `retain_until`: this version can
+        be neither deleted nor overwritten before that day (S3 Object Lock,
+        governance mode): an issued document the law keeps ten years."""
         ...
 
     def stat(self, key: str) -> BlobStat | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, date, datetime, time
 from typing import Any
 from urllib.parse import quote
 
@@ -53,9 +54,17 @@ class S3Blobs:
             raise
         return True
 
-    def put(self, key: str, data: bytes, content_type: str, *, if_absent: bool = False) -> bool:
+    def put(
+        self, key: str, data: bytes, content_type: str, *, if_absent: bool = False, retain_until: date | None = None
+    ) -> bool:
         client = self.client
-        options = {"IfNoneMatch": "*"} if if_absent else {}
+        options: dict[str, Any] = {"IfNoneMatch": "*"} if if_absent else {}
+        if retain_until is not None:  # S3 refuses a locked PUT without a checksum
+            options.update(
+                ObjectLockMode="GOVERNANCE",
+                ObjectLockRetainUntilDate=datetime.combine(retain_until, time.min, UTC),
+                ChecksumAlgorithm="SHA256",
+            )
         try:
             client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type, **options)
         except client.exceptions.ClientError as error:

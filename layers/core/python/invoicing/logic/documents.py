@@ -9,6 +9,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from invoicing.domain.errors import NotFound, RenderFailed
@@ -30,6 +31,8 @@ RETRY_AFTER_S = 2  # while a queued render runs
 RENDER_ATTEMPTS = 2  # renders started for a queued version before it is recorded as failed
 QUEUED_STALE_S = 30 * 60  # beyond its attempts (2 × the queue's 12-minute visibility timeout): queued again
 FAILED_HOLD_S = 60 * 60  # a version whose render failed is tried again at most once an hour
+RETENTION_YEARS = 11  # issued PDFs locked until 1 January of the issue year + this (_put_pdf)
+MAX_RETENTION = timedelta(days=4_015)  # under the stack's cap (infra/constructs/functions.py: 11 × 366 days)
 logger = logging.getLogger(__name__)
 
 
@@ -93,7 +96,7 @@ def _link(deps: Deps, tenant: str, pdf: _Pdf) -> dict[str, Any] | Pending:
         data = _render_or_record(deps, pdf)  # AWS merely busy raises: 503 busy
         if data is None:
             raise RenderFailed("the PDF could not be rendered; it will be tried again", FAILED_HOLD_S)
-        deps.blobs.put(pdf.key, data, "application/pdf", if_absent=True)
+        _put_pdf(deps, pdf, data)
     return {
         "url": deps.blobs.download_url(pdf.key, pdf_filename(pdf.document), LINK_TTL_S),
         "expires_in": LINK_TTL_S,
@@ -161,7 +164,7 @@ def render_queued(deps: Deps, message: dict[str, Any]) -> str:
         raise
     if data is None:
         return "failed"
-    deps.blobs.put(pdf.key, data, "application/pdf", if_absent=True)
+    _put_pdf(deps, pdf, data)
     return "rendered"
 
 
@@ -278,7 +281,23 @@ def _store(deps: Deps, pdf: _Pdf) -> bool:
     stored it. Written only if absent: a repeated or concurrent render
     stores nothing twice."""
     assert deps.blobs is not None, "the function has the bucket"
-    return not deps.blobs.exists(pdf.key) and deps.blobs.put(pdf.key, pdf.render(), "application/pdf", if_absent=True)
+    return not deps.blobs.exists(pdf.key) and _put_pdf(deps, pdf, pdf.render())
+
+
+def _put_pdf(deps: Deps, pdf: _Pdf, data: bytes) -> bool:
+    """Store the PDF once (only if absent); an issued invoice's or a credit
+    note's locked until 1 January, eleven years after its issue year: the
+    Code de commerce (art. L123-22) keeps accounting documents ten years
+    from the close of the financial year, here taken as the calendar year
+    of issue. Never longer than the stack lets a function lock an object
+    (eleven years from today: an issue date in the future is locked for as
+    long as that). A draft's PDF is a preview: never locked."""
+    assert deps.blobs is not None, "the function has the bucket"
+    retain_until = None
+    if pdf.kind == "credit_note" or pdf.document.get("status") != "draft":
+        issued = date.fromisoformat(pdf.document["issue_date"])
+        retain_until = min(date(issued.year + RETENTION_YEARS, 1, 1), deps.now().date() + MAX_RETENTION)
+    return deps.blobs.put(pdf.key, data, "application/pdf", if_absent=True, retain_until=retain_until)
 
 
 def render_credit_note(deps: Deps, tenant: str, note: dict[str, Any]) -> bytes:
