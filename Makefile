@@ -185,7 +185,7 @@ synth: build ## synthesize the CloudFormation template into cdk.out (offline), c
 	$(BIN)/cfn-lint cdk.out/*.template.json
 
 deploy: build ## deploy with the CDK CLI (needs AWS credentials)
-	npx --yes $(CDK_CLI) deploy Invoicing --require-approval broadening
+	npx --yes $(CDK_CLI) deploy Invoicing --require-approval broadening $(CONTEXT)
 
 token: install ## print a local token: make token TENANT=acme
 	@$(BIN)/python -m infra.local.token $(TENANT)

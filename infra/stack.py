@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aws_cdk import Aspects, CfnOutput, RemovalPolicy, SecretValue, Stack
@@ -64,6 +64,9 @@ class DeployContext:
     alarm_email: str | None
     # By function name: its reserved concurrency (None: the account's pool).
     reserved_concurrency: dict[str, int | None]
+    # What a tenant may send (invoicing.settings.SendingLimits, JSON) and the platform's
+    # name in the From of its e-mails: the functions' defaults when not given.
+    sending: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def of(cls, node: Node) -> DeployContext:
@@ -108,9 +111,30 @@ class DeployContext:
                 f"{UNRESERVED_MIN} of the account's {account} unreserved (Lambda refuses it): ask for a higher "
                 "quota (Service Quotas: Lambda concurrent executions), or `-c reserved_concurrency=off`"
             )
+        sending = _sending(node, problems)
         if problems:
             raise ContextError("; ".join(problems))
-        return cls(str(given["platform_sender"]), origins, given["alarm_email"] or None, reserved)
+        return cls(str(given["platform_sender"]), origins, given["alarm_email"] or None, reserved, sending)
+
+
+def _sending(node: Node, problems: list[str]) -> dict[str, str]:
+    """`platform_name` and `sending_limits` (JSON, or an object in cdk.json),
+    checked as the functions will read them."""
+    from invoicing.settings import PLATFORM_NAME_ENV, SENDING_LIMITS_ENV, NotConfigured, SendingLimits
+
+    environment = {}
+    name = node.try_get_context("platform_name")
+    if name:
+        environment[PLATFORM_NAME_ENV] = str(name)
+    limits = node.try_get_context("sending_limits")
+    if limits:
+        text = limits if isinstance(limits, str) else json.dumps(limits)
+        try:
+            SendingLimits.of(text)
+        except (NotConfigured, ValueError, TypeError) as error:
+            problems.append(f"sending_limits: {error}")
+        environment[SENDING_LIMITS_ENV] = text
+    return environment
 
 
 def _given(node: Node, key: str) -> Any:
@@ -176,6 +200,9 @@ class InvoicingStack(Stack):
             reserved_concurrency=context.reserved_concurrency,
             platform_sender=context.platform_sender,
         )
+        for function in self.functions.by_name.values():  # the API refuses sends past them, delivery counts
+            for name, value in context.sending.items():
+                function.add_environment(name, value)
         self.api = Api(
             self, "Api", functions=self.functions.by_name, routes=wiring.ROUTES, frontend_origins=frontend_origins
         )
@@ -183,6 +210,8 @@ class InvoicingStack(Stack):
         for function in self.functions.by_name.values():
             function.add_environment("PUBLIC_BASE_URL", self.api.base_url)  # payment links: {base}/pay/{token}
         self.bus = Bus(self, "Events", functions=self.functions.by_name, table=self.storage.table)
+        CfnOutput(self, "TableName", value=self.storage.table.table_name,
+                  description="the table: TABLE_NAME of the operator's commands (python -m infra.admin)")  # fmt: skip
         feedback = self._sending_feedback()
         for fn in wiring.FUNCTIONS:
             if fn.sends_messages:  # the platform's verified sender, for businesses without their own

@@ -313,6 +313,7 @@ def test_gateway_errors_carry_cors_headers(response_type: str, template: Templat
 def test_the_frontend_finds_the_api_url_user_pool_and_client_in_the_outputs(template: Template) -> None:
     outputs = template.to_json()["Outputs"]
     assert {"ApiUrl", "UserPoolId", "UserPoolClientId"} <= outputs.keys()
+    assert {"StripeSecretName", "TableName"} <= outputs.keys()  # what the operator writes to, runs commands on
 
 
 # --- functions -----------------------------------------------------------
@@ -1413,3 +1414,21 @@ def test_the_writers_of_issued_documents_lock_them_in_governance_mode_for_at_mos
     for kind in ("draft preview", "render state", "attachment", "pending upload", "logo"):
         assert not can(stack, cfn, fn, "s3:PutObjectRetention", document(KEYS[kind]), **governance), kind
     assert fn.retains_issued_documents is (fn.name in ("documents", "pay", "delivery"))  # those that render PDFs
+
+
+def test_the_platforms_name_and_sending_limits_are_context_checked_at_synthesis() -> None:
+    """SPEC §15: the limits are the platform's settings: context, never a tenant's."""
+    from infra.stack import ContextError, DeployContext
+
+    class Node:
+        def __init__(self, **context: Any) -> None:
+            self.context = {"profile": "dev", **context}
+
+        def try_get_context(self, key: str) -> Any:
+            return self.context.get(key)
+
+    given = DeployContext.of(Node(platform_name="Facturo", sending_limits={"emails_per_day": 500}))  # type: ignore[arg-type]
+    assert given.sending == {"PLATFORM_NAME": "Facturo", "SENDING_LIMITS": '{"emails_per_day": 500}'}
+    assert DeployContext.of(Node()).sending == {}  # type: ignore[arg-type]
+    with pytest.raises(ContextError, match="sending_limits: .*emails_a_day"):
+        DeployContext.of(Node(sending_limits='{"emails_a_day": 500}'))  # type: ignore[arg-type]
