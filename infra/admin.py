@@ -30,8 +30,14 @@ def main(argv: Sequence[str]) -> int:
     if not is_tenant_name(tenant):
         print(f"not a tenant id: {tenant!r}", file=sys.stderr)
         return 2
+    from invoicing.domain.errors import Conflict
+
     if command == "lift-sending":
-        standing = limits.lift(deps(), tenant)
+        try:
+            standing = limits.lift(deps(), tenant)
+        except Conflict as refused:
+            print(refused.message, file=sys.stderr)
+            return 1
     else:
         standing = deps().store.get(tenant, limits.STANDING, limits.SENDING) or {"suspended": False}
     print(json.dumps({"tenant": tenant, **{key: value for key, value in standing.items() if key != "version"}}))

@@ -46,14 +46,25 @@ def test_an_invoice_cannot_be_mailed_to_a_list_of_strangers(client, ready):
     assert refused.error_fields == ["to.emails"]
 
 
-def test_one_recipient_gets_ten_messages_a_day_from_a_business_then_429(runtime, client, ready):
-    victim = f"victim-{uuid4().hex[:8]}@example.org"
+def eleven_sends_to(client: Any, victim: str) -> tuple[list[int], str | None]:
     statuses, retry_after = [], None
     for _ in range(11):
         invoice = invoice_for(client, f"c{uuid4().hex[:6]}@client.example")
         reply = client.post(f"/invoices/{invoice['id']}/send", {"to": {"emails": [victim]}})
         statuses.append(reply.status)
         retry_after = reply.headers.get("Retry-After") if reply.status == 429 else retry_after
+    return statuses, retry_after
+
+
+def test_one_recipient_gets_ten_messages_a_day_from_a_business_then_429(runtime, client, ready):
+    from datetime import UTC, datetime
+
+    victim = f"victim-{uuid4().hex[:8]}@example.org"
+    day = datetime.now(UTC).date()
+    statuses, retry_after = eleven_sends_to(client, victim)
+    if datetime.now(UTC).date() != day:  # the limits are a UTC day's: a run across midnight starts again
+        victim = f"victim-{uuid4().hex[:8]}@example.org"
+        statuses, retry_after = eleven_sends_to(client, victim)
 
     assert statuses == [202] * 10 + [429]
     assert retry_after is not None

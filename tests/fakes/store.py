@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import threading
 import zlib
 from decimal import Decimal
 from typing import Any
@@ -39,6 +40,7 @@ class InMemoryStore:
         self.payment_tokens: dict[str, tuple[str, str]] = {}
         self.changes: list[Change] = []  # the stream: every document write, old and new
         self.counts: dict[tuple[str, str], int] = {}
+        self._counting = threading.Lock()
 
     # -- reads ---------------------------------------------------------------
 
@@ -168,6 +170,10 @@ class InMemoryStore:
         self.changes.append(Change(tenant, kind, copy.deepcopy(old), copy.deepcopy(doc)))
 
     def spend(self, allowances: list[Allowance]) -> None:
+        with self._counting:  # one spender at a time, as the table's transaction is
+            self._spend(allowances)
+
+    def _spend(self, allowances: list[Allowance]) -> None:
         over = [
             i
             for i, allowance in enumerate(allowances)

@@ -255,7 +255,7 @@ def test_an_issued_invoices_pdf_is_locked_ten_years_past_its_year_and_a_drafts_i
     assert "ObjectLockMode" not in preview
 
 
-def test_a_credit_notes_pdf_is_locked_as_long_and_a_future_issue_date_no_longer_than_the_stack_allows(fakes):
+def test_a_credit_notes_pdf_is_locked_as_long_a_future_one_as_the_stack_allows_an_old_one_not(fakes):
     from datetime import date
 
     from invoicing.logic import documents
@@ -270,4 +270,8 @@ def test_a_credit_notes_pdf_is_locked_as_long_and_a_future_issue_date_no_longer_
     assert documents._put_pdf(deps, later, b"%PDF")
 
     assert fakes.blobs.objects["t/credit-notes/cn.pdf"].retain_until == date(2037, 1, 1)
-    assert fakes.blobs.objects["t/invoices/i/v2.pdf"].retain_until <= deps.now().date() + documents.MAX_RETENTION
+    assert fakes.blobs.objects["t/invoices/i/v2.pdf"].retain_until == deps.now().date() + documents.MAX_RETENTION
+    old = documents._Pdf("invoice", {"issue_date": "2014-03-01", "status": "paid"}, "t/invoices/old/v3.pdf",
+                         lambda: b"%PDF")  # fmt: skip
+    assert documents._put_pdf(deps, old, b"%PDF")
+    assert fakes.blobs.objects["t/invoices/old/v3.pdf"].retain_until is None  # its ten years are over

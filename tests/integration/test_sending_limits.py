@@ -155,7 +155,8 @@ def test_one_recipient_gets_a_bounded_number_of_messages_from_every_tenant(api, 
     invoice = new_invoice(api, "e@dupont.example", tenant="globex")
     refused = api.post(f"/invoices/{invoice['id']}/send", {"to": {"emails": ["Victim@Example.org"]}}, tenant="globex")
     assert refused.status == 429, refused.body  # three a day from the whole platform, whatever the case
-    assert "as many messages today as the platform sends" in refused.body["error"]["message"]
+    assert "may receive no more messages today from this platform" in refused.body["error"]["message"]
+    assert refused.body["error"]["code"] == "sending_limit_reached"
 
 
 def test_concurrent_sends_never_pass_the_daily_limit(api, business, limits):
@@ -170,7 +171,7 @@ def test_concurrent_sends_never_pass_the_daily_limit(api, business, limits):
     assert queued == 4
 
 
-def test_a_send_retried_with_its_idempotency_key_counts_once(api, business, limits):
+def test_a_send_retried_with_its_idempotency_key_counts_once(api, business, limits, fakes):
     limits(emails_per_day=1)
     invoice = new_invoice(api)
     headers = {"Idempotency-Key": "send-once"}
@@ -180,6 +181,10 @@ def test_a_send_retried_with_its_idempotency_key_counts_once(api, business, limi
 
     assert (first.status, second.status) == (202, 202)
     assert second.headers.get("Idempotent-Replayed") == "true"
+    from datetime import UTC, datetime
+
+    day = datetime.now(UTC).date().isoformat()
+    assert fakes.store.counted("tenant:acme:email", day) == 1
 
 
 def test_receipts_stop_at_the_recipients_daily_limit_and_say_so(api, business, limits):
@@ -235,9 +240,9 @@ def ses_event(message_id, kind="Bounce", tenant="acme", bounce_type="Permanent")
     return {"id": f"evt-{message_id}", "source": "aws.ses", "detail-type": detail_type, "detail": detail}
 
 
-def send_to_customers(api, count, tenant="acme"):
+def send_to_customers(api, count, tenant="acme", start=0):
     ids = []
-    for n in range(count):
+    for n in range(start, start + count):
         invoice = new_invoice(api, f"c{n}@client.example", tenant=tenant)
         assert api.post(f"/invoices/{invoice['id']}/send", tenant=tenant).status == 202
         ids.append(invoice["id"])
@@ -366,3 +371,107 @@ def test_deliveries_refused_for_the_set_up_are_counted_for_the_alarm(api, busine
 
     metrics = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
     assert any(metric.get("DeliveriesMisconfigured") == [1.0] for metric in metrics)
+
+
+# -- what the review of the first version found ------------------------------------------
+
+
+def test_reminders_count_against_the_daily_limit_and_reach_no_premium_number(api, business, limits):
+    """The tenant sets its reminders off at will (its settings, its customers'
+    addresses): they are no way around the daily limits nor the SMS rules."""
+    limits(emails_per_day=2)
+    api.patch("/business", {"reminders": {"offsets": [0], "channels": ["email", "sms"]}})
+    for n in range(3):
+        invoice = new_invoice(api, f"c{n}@client.example", phone="+33899123456" if n == 0 else "+3361234567" + str(n))
+        assert api.post(f"/invoices/{invoice['id']}/mark-sent").status == 200
+
+    api.run_sweep("reminders", "2026-12-27")
+    api.deliver_events()
+
+    assert len(sent_emails()) == 2  # the third e-mail: past the day's two
+    assert sorted(phone for phone, _ in sent_sms()) == ["+33612345671", "+33612345672"]  # never the premium number
+    failed = [d["error"] for invoice in api.get("/invoices").body["items"] for d in deliveries(api, invoice["id"])
+              if d["status"] == "failed"]  # fmt: skip
+    assert sorted(error.split(":")[1].strip() for error in failed) == [
+        "+33899123456 is not a mobile number",
+        "daily sending limit reached, nothing was sent",
+    ]
+
+
+def test_a_throttled_reminder_tried_again_is_counted_once(api, business, limits, fakes):
+    from datetime import UTC, datetime
+
+    from invoicing.ports import SendThrottled
+    from tests.conftest import published_events
+
+    invoice = new_invoice(api)
+    api.post(f"/invoices/{invoice['id']}/mark-sent")
+    api.deliver_events()
+    api.run_sweep("reminders", "2026-12-27")
+    (event,) = [event for event in published_events() if event["detail-type"] == "Invoice Reminder Due"]
+    fakes.messenger.fail_next = SendThrottled("slow down")
+    with pytest.raises(SendThrottled):
+        api.invoke_function("delivery", event)  # the invocation fails: Lambda retries it
+    assert api.invoke_function("delivery", event)["sent"] == 1
+
+    assert [d["status"] for d in deliveries(api, invoice["id"])] == ["sent"]
+    assert fakes.store.counted("tenant:acme:email", datetime.now(UTC).date().isoformat()) == 1
+
+
+def test_a_send_refused_for_a_stale_version_counts_nothing(api, business, limits):
+    limits(per_recipient_per_day=2)
+    invoice = new_invoice(api)
+
+    for _ in range(2):
+        assert api.post(f"/invoices/{invoice['id']}/send", {"version": 99}).status == 409
+
+    assert api.post(f"/invoices/{invoice['id']}/send", {"version": invoice["version"]}).status == 202
+
+
+def test_the_platform_wide_limit_protects_strangers_not_customers(api, limits):
+    """Five businesses billing one big client's accounts address cannot
+    lock every other business out of it for the day."""
+    limits(platform_per_recipient_per_day=1)
+    for tenant in ("acme", "globex"):
+        assert api.put("/business", {**BUSINESS, "version": 0}, tenant=tenant).status == 200
+        invoice = new_invoice(api, "compta@bigcorp.example", tenant=tenant)
+        assert api.post(f"/invoices/{invoice['id']}/send", tenant=tenant).status == 202
+
+
+def test_an_amount_past_a_limit_of_zero_is_refused(api, business, limits):
+    limits(sms_per_day=0)
+    invoice = new_invoice(api)
+
+    assert api.post(f"/invoices/{invoice['id']}/send", {"channels": ["sms"]}).status == 429
+
+
+def test_bounces_of_addresses_on_the_suppression_list_are_not_the_tenants(api, business):
+    event = ses_event("m-1")
+    event["detail"]["bounce"]["bounceSubType"] = "OnAccountSuppressionList"
+
+    assert api.invoke_function("delivery", event)["outcome"] == "ignored"
+
+
+def test_a_lift_counts_afresh_from_its_moment_and_only_a_suspension_is_lifted(api, business, fakes, capsys):
+    from infra import admin
+
+    assert admin.main(["lift-sending", "acme"]) == 1  # not suspended: nothing to lift
+    assert "not suspended" in capsys.readouterr().err
+    send_to_customers(api, 1)
+    for n in range(5):
+        api.invoke_function("delivery", ses_event(f"m-{n}"))
+    assert admin.main(["lift-sending", "acme"]) == 0
+
+    # the same day, after the lift: what came before is not held against it, what comes after is
+    send_to_customers(api, 20, start=1)
+    for n in range(5, 9):
+        api.invoke_function("delivery", ses_event(f"m-{n}"))
+    assert api.post(f"/invoices/{new_invoice(api, 'z@client.example')['id']}/send").status == 202
+    api.invoke_function("delivery", ses_event("m-9"))  # 5 of 21 since the lift
+    assert api.post(f"/invoices/{new_invoice(api, 'y@client.example')['id']}/send").status == 403
+
+
+def test_sender_codes_are_not_counted_as_the_tenants_mail(api, business, fakes):
+    assert api.post("/business/sender", {"email": "me@acme.example"}).status == 202
+
+    assert [email.tenant for email in fakes.messenger.emails] == [None]

@@ -271,6 +271,12 @@ def test_allowances_are_spent_all_or_none_and_never_past_their_limit(store):
     assert store.counted("tenant:acme:email", "2026-12-04") == 0  # another period starts from nothing
     store.spend([allowance("tenant:acme:email", 7, None)])  # counted, never refused
     assert store.counted("tenant:acme:email", "2026-12-03") == 12
+    for amount, limit in ((1, 0), (3, 2)):  # more than the limit on a counter that does not exist yet
+        with pytest.raises(ConditionFailed):
+            store.spend([allowance("tenant:new:sms", amount, limit)])
+    assert store.counted("tenant:new:sms", "2026-12-03") == 0
+    store.spend([allowance("tenant:acme:email", -2, None)])  # given back
+    assert store.counted("tenant:acme:email", "2026-12-03") == 10
 
 
 def test_concurrent_spenders_never_pass_a_limit(store):

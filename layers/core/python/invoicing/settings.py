@@ -10,6 +10,7 @@ functions that publish have a bus (infra/wiring.py)."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -42,6 +43,10 @@ EUROPE = (
 )  # fmt: skip
 
 
+_PERCENT = re.compile(r"(100(\.0+)?|[0-9]{1,2}(\.[0-9]+)?)")
+_COUNTRY = re.compile(r"[A-Z]{2}")
+
+
 @dataclass(frozen=True)
 class SendingLimits:
     """What one tenant may send (SPEC §15), set by the platform, never by a
@@ -67,15 +72,34 @@ class SendingLimits:
     def of(cls, text: str | None) -> SendingLimits:
         import json
 
-        given = json.loads(text) if text else {}
+        try:
+            given = json.loads(text) if text else {}
+        except ValueError:
+            raise NotConfigured(f"{SENDING_LIMITS_ENV} is not JSON") from None
+        if not isinstance(given, dict):
+            raise NotConfigured(f"{SENDING_LIMITS_ENV} is not a JSON object of limits")
         unknown = set(given) - set(cls.__dataclass_fields__)
         if unknown:
             raise NotConfigured(f"{SENDING_LIMITS_ENV} names unknown limits: {sorted(unknown)}")
-        if "sms_countries" in given:
-            given["sms_countries"] = tuple(given["sms_countries"])
+        problems = [f"{name} is not a whole number ≥ 0" for name, value in given.items()
+                    if isinstance(getattr(cls, name), int) and (type(value) is not int or value < 0)]  # fmt: skip
         for percent in ("bounce_percent", "complaint_percent"):
             if percent in given:
-                given[percent] = Decimal(str(given[percent]))
+                value = given[percent]
+                if type(value) not in (int, float, str) or not _PERCENT.fullmatch(str(value)):
+                    problems.append(f"{percent} is not a percentage")
+                else:
+                    given[percent] = Decimal(str(value))
+        if "sms_countries" in given:
+            countries = given["sms_countries"]
+            if not isinstance(countries, list) or not all(
+                isinstance(c, str) and _COUNTRY.fullmatch(c) for c in countries
+            ):
+                problems.append('sms_countries is not a list of ISO 3166 alpha-2 codes, e.g. ["FR", "BE"]')
+            else:
+                given["sms_countries"] = tuple(countries)
+        if problems:
+            raise NotConfigured(f"{SENDING_LIMITS_ENV}: {'; '.join(problems)}")
         return cls(**given)
 
 

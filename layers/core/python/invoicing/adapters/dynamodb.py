@@ -368,7 +368,16 @@ class DynamoStore:
 
     def spend(self, allowances: list[Allowance]) -> None:
         """One conditional ADD per allowance, in one transaction: a count
-        never passes its limit, even under concurrent spenders."""
+        never passes its limit, even under concurrent spenders. An amount
+        larger than its limit is refused before anything is written (its
+        counter may not exist yet, which the condition lets through)."""
+        beyond = [
+            i
+            for i, allowance in enumerate(allowances)
+            if allowance.limit is not None and allowance.amount > allowance.limit
+        ]
+        if beyond:
+            raise ConditionFailed(beyond)
         self._transact([self._add(allowance) for allowance in allowances])
 
     def counted(self, key: str, period: str) -> int:

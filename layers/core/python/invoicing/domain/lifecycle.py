@@ -7,6 +7,7 @@ through payments, late fees and voiding. Overdue is derived, never stored.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
@@ -148,10 +149,17 @@ def is_overdue(status: Status, due_date: date | None, amount_due: Decimal, today
     return status in UNPAID and due_date is not None and due_date < today and amount_due > 0
 
 
+# Characters that change no letter a reader sees (variation selectors, which
+# emoji need and names may keep; Mongolian and Khmer ones that show nothing):
+# a name with them is the same name as without.
+_IGNORED = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef\u180b-\u180f\u17b4\u17b5]")
+
+
 def name_key(name: str) -> str:
-    """The form under which names are unique per tenant: "Acme  SAS" and
-    "acme sas" are the same name to a person, so they are to us."""
-    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+    """The form under which names are unique per tenant: "Acme  SAS",
+    "acme sas" and "Acme SAS" with a variation selector are the same name
+    to a person, so they are to us."""
+    return " ".join(_IGNORED.sub("", unicodedata.normalize("NFKC", name)).casefold().split())
 
 
 def numbered_name(name: str, attempt: int, max_length: int = 200) -> str:

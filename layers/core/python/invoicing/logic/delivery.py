@@ -58,13 +58,17 @@ def request_send(
     current = invoices.get_invoice(deps, tenant, invoice_id)
     if current["status"] == "void":
         raise IllegalTransition("send", "void")
-    recipients = _recipients(deps, tenant, current, request)
-    if current["status"] == "draft":
-        limits.spend(deps, tenant, recipients)  # before it is issued: a refusal leaves the draft a draft
+    recipients, own = _recipients(deps, tenant, current, request)
+    if current["status"] == "draft":  # counted before it is issued: a refusal leaves the draft a draft
+        spent = limits.spend(deps, tenant, recipients, own)
     else:
         ids = [delivery_id(invoice_id, current["version"], *pair) for pair in recipients]
-        limits.spend(deps, tenant, _unsent(deps, tenant, ids, recipients))
-    invoice, issued = invoices.finalize_invoice(deps, tenant, invoice_id, request.version, public_url)
+        spent = limits.spend(deps, tenant, _unsent(deps, tenant, ids, recipients), own)
+    try:
+        invoice, issued = invoices.finalize_invoice(deps, tenant, invoice_id, request.version, public_url)
+    except Exception:  # a stale version, a mention missing: nothing will be sent
+        limits.give_back(deps, spent)
+        raise
     now = deps.timestamp()
     wanted = [
         new_delivery(
@@ -89,9 +93,9 @@ def request_credit_note_send(deps: Deps, tenant: str, credit_note_id: str, reque
 
     note = credit_notes.get(deps, tenant, credit_note_id)
     invoice = invoices.get_invoice(deps, tenant, note["invoice_id"])
-    recipients = _recipients(deps, tenant, invoice, request)
+    recipients, own = _recipients(deps, tenant, invoice, request)
     ids = [delivery_id(invoice["id"], 0, *pair, about=credit_note_id) for pair in recipients]
-    limits.spend(deps, tenant, _unsent(deps, tenant, ids, recipients))
+    limits.spend(deps, tenant, _unsent(deps, tenant, ids, recipients), own)
     now = deps.timestamp()
     wanted = [
         new_delivery(
@@ -213,12 +217,9 @@ def deliver(deps: Deps, messenger: Messenger, detail: dict[str, Any]) -> dict[st
             _finish(deps, tenant, delivery, status="pending", error="interrupted: will retry")
             raise
         try:
-            if delivery.get("kind") in ("reminder", "receipt"):  # the platform's own: counted when sent
-                limits.spend(deps, tenant, [(delivery["channel"], delivery["recipient"])], requested=False)
-            else:  # counted when asked for; not sent if the tenant was suspended since
-                limits.check_standing(deps, tenant)
-        except (TooSoon, Forbidden) as refused:
-            _finish(deps, tenant, delivery, status="failed", error=f"not sent: {refused.message}"[:500])
+            _within_limits(deps, tenant, delivery)
+        except (TooSoon, Forbidden, SendRejected) as refused:
+            _finish(deps, tenant, delivery, status="failed", error=f"not sent: {refused}"[:500])
             outcome["failed"] += 1
             continue
         try:
@@ -245,9 +246,10 @@ def deliver(deps: Deps, messenger: Messenger, detail: dict[str, Any]) -> dict[st
 # -- helpers ------------------------------------------------------------------
 
 
-def _recipients(deps: Deps, tenant: str, invoice: Doc, request: SendRequest) -> list[tuple[str, str]]:
+def _recipients(deps: Deps, tenant: str, invoice: Doc, request: SendRequest) -> tuple[list[tuple[str, str]], set[str]]:
     """(channel, recipient) pairs: those the request names, else the
-    customer's. A channel with nobody to reach is a 422 naming it."""
+    customer's; and the customer's own addresses. A channel with nobody to
+    reach, or a request beyond the document's limits, is a 422 naming it."""
     live = deps.store.get(tenant, "customer", invoice["customer_id"]) if invoice.get("customer_id") else None
     customer = invoice.get("customer") or live or {}  # as issued, else as it stands
     to = request.to
@@ -285,7 +287,23 @@ def _recipients(deps: Deps, tenant: str, invoice: Doc, request: SendRequest) -> 
         return {delivery["recipient"] for delivery in deliveries_of(deps, tenant, invoice["id"])}
 
     limits.check_recipients(pairs, own, earlier)
-    return pairs
+    return pairs, own
+
+
+def _within_limits(deps: Deps, tenant: str, delivery: Doc) -> None:
+    """Reminders and receipts, which the tenant's settings and payments set
+    off, are counted as they go, once each (a throttled one tried again is
+    not counted again); SMS only to the numbers an asked-for send may reach.
+    A send the tenant asked for was counted then; none goes while the
+    tenant is suspended."""
+    if delivery.get("kind") not in ("reminder", "receipt") or delivery.get("counted"):
+        limits.check_standing(deps, tenant)
+        return
+    channel, recipient = delivery["channel"], delivery["recipient"]
+    if channel == "sms" and (problem := limits.sms_problem(recipient)):
+        raise SendRejected(problem)
+    limits.spend(deps, tenant, [(channel, recipient)], own=[recipient])  # to the document's customer
+    delivery["counted"] = True  # kept with the delivery's outcome (_finish)
 
 
 def _unsent(deps: Deps, tenant: str, ids: list[str], pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:

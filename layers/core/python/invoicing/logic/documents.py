@@ -291,12 +291,15 @@ def _put_pdf(deps: Deps, pdf: _Pdf, data: bytes) -> bool:
     from the close of the financial year, here taken as the calendar year
     of issue. Never longer than the stack lets a function lock an object
     (eleven years from today: an issue date in the future is locked for as
-    long as that). A draft's PDF is a preview: never locked."""
+    long as that); one whose ten years are over already is not locked
+    (S3 refuses a date past). A draft's PDF is a preview: never locked."""
     assert deps.blobs is not None, "the function has the bucket"
     retain_until = None
     if pdf.kind == "credit_note" or pdf.document.get("status") != "draft":
-        issued = date.fromisoformat(pdf.document["issue_date"])
-        retain_until = min(date(issued.year + RETENTION_YEARS, 1, 1), deps.now().date() + MAX_RETENTION)
+        issued, today = date.fromisoformat(pdf.document["issue_date"]), deps.now().date()
+        retain_until = min(date(issued.year + RETENTION_YEARS, 1, 1), today + MAX_RETENTION)
+        if retain_until <= today:  # a document issued over ten years back (a migration): kept as long as law asked
+            retain_until = None
     return deps.blobs.put(pdf.key, data, "application/pdf", if_absent=True, retain_until=retain_until)
 
 

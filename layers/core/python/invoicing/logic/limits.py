@@ -29,10 +29,11 @@ spent all or none, so concurrent requests cannot pass a limit together.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from invoicing.domain.errors import Conflict, FieldError, Forbidden, InvalidInput, TooSoon
@@ -51,16 +52,21 @@ FIELDS = {"email": "emails", "sms": "phones"}  # of the request's `to`
 STANDING = "standing"  # the store's kind: the tenant's standing with the platform
 SENDING = "sending"
 FEEDBACK = {"Bounce": "bounces", "Complaint": "complaints"}
+SUPPRESSED = ("OnAccountSuppressionList", "Suppressed")  # bounces SES made up itself, from its suppression lists
 
 
-def spend(deps: Deps, tenant: str, pairs: Iterable[tuple[str, str]], *, requested: bool = True) -> None:
-    """Count the (channel, recipient) messages about to be queued, or
-    refuse them all (429, nothing counted). `requested`: the tenant asked
-    for them (the API), rather than the platform's own reminders and receipts."""
-    pairs = list(dict.fromkeys((channel, recipient.lower()) for channel, recipient in pairs))
+def spend(deps: Deps, tenant: str, pairs: Iterable[tuple[str, str]], own: Iterable[str] = ()) -> list[Allowance]:
+    """Count the (channel, recipient) messages about to be queued or sent,
+    or refuse them all (429, nothing counted). Every message counts against
+    the tenant's day and the recipient's day from the tenant; one to an
+    address that is not the document's customer's (`own`) also against the
+    recipient's day from every tenant. What was spent, to `give_back` if
+    what it was for does not happen."""
+    pairs = list(dict.fromkeys((channel, normalized(recipient)) for channel, recipient in pairs))
     if not pairs:
-        return
+        return []
     check_standing(deps, tenant)
+    own = {normalized(recipient) for recipient in own}
     limits = settings().sending_limits
     now = deps.now().astimezone(UTC)
     tomorrow = datetime.combine(now.date() + timedelta(days=1), time.min, UTC)
@@ -71,15 +77,25 @@ def spend(deps: Deps, tenant: str, pairs: Iterable[tuple[str, str]], *, requeste
     for channel, per_day in (("email", limits.emails_per_day), ("sms", limits.sms_per_day)):
         count = sum(1 for each, _ in pairs if each == channel)
         if count:
-            limit = per_day if requested else None
-            allowances.append(Allowance(f"tenant:{tenant}:{channel}", day, count, limit, kept))
+            allowances.append(Allowance(f"tenant:{tenant}:{channel}", day, count, per_day, kept))
             reasons.append(f"this business may send {per_day} {CHANNEL_NAMES[channel]} a day")
     for _, recipient in pairs:
-        digest = _digest(recipient)
-        allowances.append(Allowance(f"to:{tenant}:{digest}", day, 1, limits.per_recipient_per_day, expires))
+        hashed = digest(recipient)
+        allowances.append(Allowance(f"to:{tenant}:{hashed}", day, 1, limits.per_recipient_per_day, expires))
         reasons.append(f"{recipient} may receive {limits.per_recipient_per_day} messages a day from this business")
-        allowances.append(Allowance(f"to:{digest}", day, 1, limits.platform_per_recipient_per_day, expires))
-        reasons.append(f"{recipient} has received as many messages today as the platform sends to one recipient")
+        if recipient not in own:  # a stranger to the document: shielded from every tenant together
+            allowances.append(Allowance(f"to:{hashed}", day, 1, limits.platform_per_recipient_per_day, expires))
+            reasons.append(f"{recipient} may receive no more messages today from this platform")
+    charge(deps, allowances, reasons, int((tomorrow - now).total_seconds()) + 1)
+    return allowances
+
+
+def charge(
+    deps: Deps, allowances: list[Allowance], reasons: list[str], wait_s: int, refusal: type[TooSoon] | None = None
+) -> None:
+    """Spend every allowance or none: `refusal` (SendingLimitReached, 429,
+    Retry-After `wait_s`) naming the reasons of those past their limit. A
+    transaction lost to a concurrent spender is tried again."""
 
     def attempt() -> None:
         try:
@@ -88,12 +104,30 @@ def spend(deps: Deps, tenant: str, pairs: Iterable[tuple[str, str]], *, requeste
             over = [i for i in refused.failed if _over(deps, allowances[i])]
             if not over:  # another spender's transaction held a counter: nothing is over, try again
                 raise LostRace from None
-            wait = int((tomorrow - now).total_seconds()) + 1
-            raise TooSoon(
-                "daily sending limit reached, nothing was sent: " + "; ".join(reasons[i] for i in over), wait
-            ) from None
+            raise (refusal or SendingLimitReached)("; ".join(reasons[i] for i in over), wait_s) from None
 
     until_written(attempt, "too many messages are being sent at once")
+
+
+def give_back(deps: Deps, spent: list[Allowance]) -> None:
+    """Uncount what `spend` counted for messages that will not go (the send
+    failed after it): best effort, an error only logged (counting too much
+    is the safe side)."""
+    if not spent:
+        return
+    try:
+        deps.store.spend([allowance._replace(amount=-allowance.amount, limit=None) for allowance in spent])
+    except Exception:
+        logger.warning("sending allowance not given back", exc_info=True)
+
+
+class SendingLimitReached(TooSoon):
+    """A daily sending limit is spent (429, Retry-After: tomorrow)."""
+
+    code = "sending_limit_reached"
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(f"daily sending limit reached, nothing was sent: {message}", retry_after_s)
 
 
 def _over(deps: Deps, allowance: Allowance) -> bool:
@@ -101,9 +135,20 @@ def _over(deps: Deps, allowance: Allowance) -> bool:
     return limit is not None and deps.store.counted(allowance.key, allowance.period) + allowance.amount > limit
 
 
-def _digest(recipient: str) -> str:
+def normalized(recipient: str) -> str:
+    """One spelling per recipient: lower case, an e-mail's domain in its
+    ASCII (IDNA) form, so that each address has one counter."""
+    local, at, domain = recipient.strip().lower().rpartition("@")
+    if not at:
+        return recipient.strip().lower()
+    with contextlib.suppress(UnicodeError):  # left as written: the address was checked on the way in
+        domain = domain.encode("idna").decode("ascii")
+    return f"{local}@{domain}"
+
+
+def digest(recipient: str) -> str:
     """Recipients are personal data: counters are keyed by a digest."""
-    return hashlib.sha256(recipient.lower().encode()).hexdigest()[:32]
+    return hashlib.sha256(normalized(recipient).encode()).hexdigest()[:32]
 
 
 def check_recipients(pairs: list[tuple[str, str]], own: set[str], earlier: Callable[[], set[str]]) -> None:
@@ -114,12 +159,13 @@ def check_recipients(pairs: list[tuple[str, str]], own: set[str], earlier: Calla
     deliveries so far, read only when the request names others)."""
     limits = settings().sending_limits
     phones = [phone for channel, phone in pairs if channel == "sms"]
-    problems = [FieldError("to.phones", problem) for phone in phones for problem in _sms_problem(phone)]
-    extra = {recipient.lower() for _, recipient in pairs} - own
+    problems = [FieldError("to.phones", problem) for phone in phones if (problem := sms_problem(phone))]
+    own = {normalized(recipient) for recipient in own}
+    extra = {normalized(recipient) for _, recipient in pairs} - own
     if extra:
-        others = {recipient.lower() for recipient in earlier()} - own
+        others = {normalized(recipient) for recipient in earlier()} - own
         if len(extra | others) > limits.extra_recipients:
-            fields = sorted({f"to.{FIELDS[channel]}" for channel, r in pairs if r.lower() in extra})
+            fields = sorted({f"to.{FIELDS[channel]}" for channel, r in pairs if normalized(r) in extra})
             message = (
                 f"an invoice goes to its customer's addresses and at most {limits.extra_recipients} others"
                 f" ({len(others)} already): put the recipient on the customer instead"
@@ -129,22 +175,23 @@ def check_recipients(pairs: list[tuple[str, str]], own: set[str], earlier: Calla
         raise InvalidInput(problems)
 
 
-def _sms_problem(phone: str) -> list[str]:
+def sms_problem(phone: str) -> str | None:
+    """Why no SMS may go to the number (not a mobile, not of an allowed country), or None."""
     import phonenumbers
 
     limits = settings().sending_limits
     try:
         number = phonenumbers.parse(phone)
     except phonenumbers.NumberParseException:
-        return [f"{phone} is not a phone number"]
+        return f"{phone} is not a phone number"
     region = phonenumbers.region_code_for_number(number)
     kind = phonenumbers.number_type(number)
     if kind not in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE):
-        return [f"{phone} is not a mobile number: SMS go to mobile numbers only"]
+        return f"{phone} is not a mobile number: SMS go to mobile numbers only"
     if region not in limits.sms_countries:
         where = "international networks" if region == "001" else region
-        return [f"{phone}: this platform sends no SMS to numbers of {where}"]
-    return []
+        return f"{phone}: this platform sends no SMS to numbers of {where}"
+    return None
 
 
 # -- reputation -----------------------------------------------------------------
@@ -171,8 +218,11 @@ def record_feedback(deps: Deps, detail: dict[str, Any]) -> str:
     tenant = next(iter((mail.get("tags") or {}).get(FEEDBACK_TAG) or []), None)
     if counter is None or not tenant or not is_tenant_name(tenant) or not mail.get("messageId"):
         return "ignored"
-    if counter == "bounces" and (detail.get("bounce") or {}).get("bounceType") != "Permanent":
+    bounce = detail.get("bounce") or {}
+    if counter == "bounces" and bounce.get("bounceType") != "Permanent":
         return "ignored"  # a full mailbox, a server down: SES's bounce rate counts hard bounces only
+    if counter == "bounces" and bounce.get("bounceSubType") in SUPPRESSED:
+        return "ignored"  # an address another sender burned: SES never tried it, its rate leaves it out
     limits = settings().sending_limits
     now = deps.now().astimezone(UTC)
     expires = int(now.timestamp()) + (limits.window_days + 1) * 86_400
@@ -204,13 +254,7 @@ def _judge(deps: Deps, tenant: str) -> None:
         standing = deps.store.get(tenant, STANDING, SENDING) or {"id": SENDING, "suspended": False, "version": 0}
         if standing["suspended"]:
             return
-        lifted = standing.get("lifted_on") or ""
-        days = [day.isoformat() for day in (today - timedelta(days=n) for n in range(limits.window_days))]
-        days = [day for day in days if day > lifted]
-        sent, bounces, complaints = (
-            sum(deps.store.counted(key, day) for day in days)
-            for key in (f"tenant:{tenant}:email", f"bounces:{tenant}", f"complaints:{tenant}")
-        )
+        sent, bounces, complaints = _since_lifted(deps, tenant, standing, today)
         reason = None
         if bounces >= limits.min_bounces and bounces * 100 >= sent * limits.bounce_percent:
             reason = f"{bounces} of the {sent} e-mails sent over {limits.window_days} days bounced for good"
@@ -227,14 +271,39 @@ def _judge(deps: Deps, tenant: str) -> None:
     until_written(attempt, "the tenant's standing is changing too often")
 
 
+COUNTERS = ("email", "bounces", "complaints")  # what the rates are made of, a counter each a day
+
+
+def _counter(tenant: str, counted: str) -> str:
+    return f"tenant:{tenant}:email" if counted == "email" else f"{counted}:{tenant}"
+
+
+def _since_lifted(deps: Deps, tenant: str, standing: Doc, today: date) -> tuple[int, ...]:
+    """E-mails sent, hard bounces and complaints over the window, counted
+    from the moment the suspension was last lifted (the counts of that day
+    until then, kept at the lift, taken off)."""
+    limits = settings().sending_limits
+    lifted_on, baseline = standing.get("lifted_on") or "", standing.get("baseline") or {}
+    days = [day.isoformat() for day in (today - timedelta(days=n) for n in range(limits.window_days))]
+    return tuple(
+        sum(deps.store.counted(_counter(tenant, counted), day) for day in days if day >= lifted_on)
+        - (baseline.get(counted, 0) if lifted_on in days else 0)
+        for counted in COUNTERS
+    )
+
+
 def lift(deps: Deps, tenant: str) -> Doc:
     """The platform lifts a suspension: the tenant sends again, and its
-    rates count afresh from tomorrow."""
+    rates count afresh from now. A tenant that is not suspended: 409."""
 
     def attempt() -> Doc:
-        standing = deps.store.get(tenant, STANDING, SENDING) or {"id": SENDING, "suspended": False, "version": 0}
-        lifted = {**standing, "suspended": False, "lifted_on": deps.now().astimezone(UTC).date().isoformat(),
-                  "version": standing["version"] + 1}  # fmt: skip
+        standing = deps.store.get(tenant, STANDING, SENDING)
+        if not standing or not standing["suspended"]:
+            raise Conflict(f"{tenant}'s sending is not suspended: nothing to lift")
+        today = deps.now().astimezone(UTC).date().isoformat()
+        baseline = {counted: deps.store.counted(_counter(tenant, counted), today) for counted in COUNTERS}
+        lifted = {**standing, "suspended": False, "lifted_on": today, "lifted_at": deps.timestamp(),
+                  "baseline": baseline, "version": standing["version"] + 1}  # fmt: skip
         _write(deps, tenant, lifted, standing["version"])
         return lifted
 

@@ -72,7 +72,7 @@ def request_code(deps: Deps, messenger: Messenger, tenant: str, email: str) -> D
             raise TooSoon(f"a code was e-mailed to this address less than {RESEND_AFTER_S} s ago", int(wait) + 1)
     _spend(deps, [
         (f"codes:tenant:{tenant}", CODES_PER_TENANT, "this business asked for too many codes today"),
-        (f"codes:address:{_digest(email)}", CODES_PER_ADDRESS, "too many codes were sent to this address today"),
+        (f"codes:address:{limits.digest(email)}", CODES_PER_ADDRESS, "too many codes were sent to this address today"),
     ])  # fmt: skip
     code = f"{secrets.randbelow(10**6):06d}"
     requested = {
@@ -96,7 +96,7 @@ def request_code(deps: Deps, messenger: Messenger, tenant: str, email: str) -> D
         platform_sender(), email,
     )  # fmt: skip
     try:
-        messenger.send_email(platform_sender(), email, mime, tenant=tenant)
+        messenger.send_email(platform_sender(), email, mime)  # untagged: not the tenant's mail, not its bounce rate
     except Exception as error:  # no code went out: none waits, and asking again is not "too soon"
         _save(deps, tenant, {**requested, "pending": None}, requested["version"], quiet=True)
         if isinstance(error, SendThrottled):
@@ -215,18 +215,8 @@ def _spend(deps: Deps, allowances: list[tuple[str, int, str]]) -> None:
     tomorrow = datetime.combine(today.date() + timedelta(days=1), datetime.min.time(), UTC)
     spent = [Allowance(key, today.date().isoformat(), 1, limit, int(tomorrow.timestamp()) + 86_400)
              for key, limit, _ in allowances]  # fmt: skip
-    try:
-        deps.store.spend(spent)
-    except ConditionFailed as refused:
-        over = [i for i in refused.failed if deps.store.counted(spent[i].key, spent[i].period) >= allowances[i][1]]
-        if not over:  # a concurrent request's transaction held a counter: nothing is spent
-            raise Busy("too many codes are being asked for at once; ask again in a second") from None
-        key, limit, message = allowances[over[0]]
-        raise TooSoon(f"{message} (at most {limit})", int((tomorrow - today).total_seconds()) + 1) from None
-
-
-def _digest(email: str) -> str:
-    return hashlib.sha256(email.lower().encode()).hexdigest()[:32]
+    reasons = [f"{message} (at most {limit})" for _, limit, message in allowances]
+    limits.charge(deps, spent, reasons, int((tomorrow - today).total_seconds()) + 1, refusal=TooSoon)
 
 
 def _owner(deps: Deps, email: str) -> str | None:
