@@ -1,11 +1,16 @@
 """A stand-in for the part of Stripe's HTTP API the system calls, on
-loopback: Checkout Sessions and PaymentIntents confirmed off-session.
+loopback: Checkout Sessions and PaymentIntents confirmed off-session, and
+Connect's accounts and account links.
 
 It checks what Stripe would (the key, the parameters, idempotency keys
 reused with other parameters), answers in Stripe's shapes, and keeps every
 request it received for the tests to read. Its Checkout page lets a
-developer pay by hand under `make dev`: it then sends the webhook events
-Stripe would, signed with the local signing secret, to the local gateway.
+developer pay by hand under `make dev`, and its onboarding page (an account
+link's URL; POST `{url}/complete` does the same) lets the business finish
+Stripe's onboarding: it then sends the webhook events Stripe would, signed
+with the local signing secret, to the local gateway. The tests complete an
+onboarding with `complete_onboarding`, or change an account with
+`update_account`, which answer the signed events' bodies too.
 
 Test payment methods, named as Stripe names them: pm_card_visa (and any
 other pm_…) succeeds; pm_card_chargeDeclined, pm_card_chargeDeclinedInsufficientFunds
@@ -67,8 +72,10 @@ class StripeStandIn:
     valid_keys: set[str] | None = None  # the secret keys it takes (None: any sk_…)
     received: list[Received] = field(default_factory=list)
     sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    accounts: dict[str, dict[str, Any]] = field(default_factory=dict)  # the connected accounts, by id
+    links: dict[str, dict[str, Any]] = field(default_factory=dict)  # the account links, by their URL's last part
     sent_events: list[dict[str, Any]] = field(default_factory=list)
-    _accounts: dict[str, str | None] = field(default_factory=dict)
+    _session_accounts: dict[str, str | None] = field(default_factory=dict)
     _replies: dict[tuple[str | None, str], tuple[str, int, dict[str, Any]]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: ThreadingHTTPServer | None = None
@@ -116,7 +123,7 @@ class StripeStandIn:
         PaymentIntent lists every method the session offered."""
         with self._lock:
             session = self.sessions[session_id]
-            account = self._accounts.get(session_id)
+            account = self._session_accounts.get(session_id)
             if session["status"] == "complete":
                 return []
             metadata = (session.get("payment_intent_data") or {}).get("metadata") or session["metadata"]
@@ -134,6 +141,30 @@ class StripeStandIn:
         for event in events:
             self._send(event)
         return events
+
+    # -- onboarding an account, as the business would on Stripe's pages -----------------
+
+    def complete_onboarding(self, account_id: str) -> list[dict[str, Any]]:
+        """The business finishes Stripe's onboarding: its details submitted,
+        Stripe enables charges and payouts and wants nothing more. The
+        account.updated event Stripe sends (sent, when there is a webhook URL)."""
+        requirements = {"currently_due": [], "eventually_due": [], "past_due": [], "pending_verification": [],
+                        "disabled_reason": None, "current_deadline": None, "errors": []}  # fmt: skip
+        return self.update_account(account_id, details_submitted=True, charges_enabled=True, payouts_enabled=True,
+                                   requirements=requirements)  # fmt: skip
+
+    def update_account(self, account_id: str, at: int | None = None, **changes: Any) -> list[dict[str, Any]]:
+        """Stripe changes the account (say, `charges_enabled=False` once it
+        wants a document) at `at` (now by default): its account.updated
+        event, sent as above."""
+        with self._lock:
+            account = self.accounts[account_id]
+            account.update(changes)
+            event = _event("account.updated", json.loads(json.dumps(account)), account_id)
+            if at is not None:
+                event["created"] = at
+        self._send(event)
+        return [event]
 
     def _send(self, event: dict[str, Any]) -> None:
         self.sent_events.append(event)
@@ -164,6 +195,10 @@ class StripeStandIn:
         if page:
             self._checkout_page(handler, page.group(1), bool(page.group(2)), dict(parse_qsl(body)))
             return
+        onboarding = re.fullmatch(r"/connect/onboarding/(\w+)(/complete)?", path)
+        if onboarding:
+            self._onboarding_page(handler, onboarding.group(1), bool(onboarding.group(2)))
+            return
         request = Received(handler.command, path, headers, unflatten(parse_qsl(body, keep_blank_values=True)))
         with self._lock:
             self.received.append(request)
@@ -175,8 +210,12 @@ class StripeStandIn:
         if not key_given.startswith("sk_") or (self.valid_keys is not None and key_given not in self.valid_keys):
             return 401, _error("invalid_request_error", None, "Invalid API Key provided.")
         routes = {("POST", "/v1/checkout/sessions"): self._create_session,
-                  ("POST", "/v1/payment_intents"): self._create_intent}  # fmt: skip
+                  ("POST", "/v1/payment_intents"): self._create_intent,
+                  ("POST", "/v1/accounts"): self._create_account,
+                  ("POST", "/v1/account_links"): self._create_account_link}  # fmt: skip
         route = routes.get((request.method, request.path))
+        if request.method == "GET" and re.fullmatch(r"/v1/accounts/acct_\w+", request.path):
+            route = self._retrieve_account
         if route is None:
             return 404, _error(
                 "invalid_request_error", "resource_missing", f"Unrecognized request URL ({request.path})."
@@ -241,8 +280,70 @@ class StripeStandIn:
             "payment_intent_data": params.get("payment_intent_data") or {},
         }
         self.sessions[session_id] = session
-        self._accounts[session_id] = request.account
+        self._session_accounts[session_id] = request.account
         return 200, _public(session)
+
+    def _create_account(self, request: Received) -> tuple[int, dict[str, Any]]:
+        """A connected account of the platform (never on a connected account),
+        as Stripe makes a Standard one: nothing submitted, no charges yet."""
+        params = request.params
+        if request.account:
+            return 400, _error("invalid_request_error", None, "Accounts are created by the platform, without a "
+                               "Stripe-Account header.")  # fmt: skip
+        kind = params.get("type") or ((params.get("controller") or {}).get("stripe_dashboard") or {}).get("type")
+        if kind not in ("standard", "express", "custom", "full", "express_dashboard", "none"):
+            return 400, _error("invalid_request_error", "parameter_missing",
+                               "Missing required param: type (or controller[stripe_dashboard][type]).")  # fmt: skip
+        metadata = params.get("metadata") or {}
+        if not isinstance(metadata, dict):
+            return 400, _error("invalid_request_error", "parameter_invalid", "Invalid metadata: an object.")
+        due = ["business_profile.mcc", "business_profile.url", "external_account", "representative.first_name",
+               "tos_acceptance.date", "tos_acceptance.ip"]  # fmt: skip
+        account = {
+            "id": "acct_1" + secrets.token_hex(8).upper(),
+            "object": "account",
+            "type": "standard" if kind in ("standard", "full") else kind,
+            "controller": params.get("controller") or {"type": "application"},
+            "business_profile": params.get("business_profile") or {},
+            "capabilities": {},
+            "charges_enabled": False,
+            "payouts_enabled": False,
+            "details_submitted": False,
+            "country": params.get("country") or "FR",
+            "default_currency": "eur",
+            "email": params.get("email"),
+            "metadata": dict(metadata),
+            "requirements": {"currently_due": due, "eventually_due": due, "past_due": due, "pending_verification": [],
+                             "disabled_reason": "requirements.past_due", "current_deadline": None, "errors": []},
+            "created": int(time.time()),
+            "livemode": False,
+        }  # fmt: skip
+        self.accounts[account["id"]] = account
+        return 200, json.loads(json.dumps(account))
+
+    def _retrieve_account(self, request: Received) -> tuple[int, dict[str, Any]]:
+        account = self.accounts.get(request.path.rsplit("/", 1)[1])
+        if account is None:
+            return 404, _error("invalid_request_error", "resource_missing",
+                               f"No such account: '{request.path.rsplit('/', 1)[1]}'")  # fmt: skip
+        return 200, json.loads(json.dumps(account))
+
+    def _create_account_link(self, request: Received) -> tuple[int, dict[str, Any]]:
+        params = request.params
+        for name in ("account", "type", "return_url", "refresh_url"):
+            if not params.get(name):
+                return 400, _error("invalid_request_error", "parameter_missing", f"Missing required param: {name}.")
+        if params["account"] not in self.accounts:
+            return 400, _error("invalid_request_error", "account_invalid", f"No such account: '{params['account']}'")
+        if params["type"] not in ("account_onboarding", "account_update"):
+            return 400, _error("invalid_request_error", "parameter_invalid", f"Invalid type: {params['type']}.")
+        link_id = secrets.token_hex(12)
+        now = int(time.time())
+        link = {"object": "account_link", "created": now, "expires_at": now + 300,
+                "url": f"{self.url}/connect/onboarding/{link_id}"}  # fmt: skip
+        self.links[link_id] = {**link, "account": params["account"], "return_url": params["return_url"],
+                               "refresh_url": params["refresh_url"], "used": False}  # fmt: skip
+        return 200, link
 
     def _create_intent(self, request: Received) -> tuple[int, dict[str, Any]]:
         params = request.params
@@ -304,6 +405,34 @@ class StripeStandIn:
             f'<form method="post" action="/checkout/{session_id}/pay">{methods}'
             f'<button type="submit" id="standin-pay">Pay {amount}</button></form>'
             f'<p><a href="{html.escape(session.get("cancel_url") or "/")}">Back</a></p>',
+        )
+
+    def _onboarding_page(self, handler: BaseHTTPRequestHandler, link_id: str, complete: bool) -> None:
+        """An account link's page: a link used or expired sends the business
+        to its refresh_url, as Stripe's does; finishing sends it to its
+        return_url, once the account.updated event went out."""
+        with self._lock:
+            link = self.links.get(link_id)
+            usable = link is not None and not link["used"] and link["expires_at"] > time.time()
+            if usable and complete and handler.command == "POST":
+                link["used"] = True
+        if link is None:
+            _send_page(handler, 404, "<p>No such account link.</p>")
+            return
+        if not usable:
+            _redirect(handler, link["refresh_url"])
+            return
+        if complete and handler.command == "POST":
+            self.complete_onboarding(link["account"])
+            _redirect(handler, link["return_url"])
+            return
+        _send_page(
+            handler,
+            200,
+            f"<h1>Stripe Connect onboarding — local stand-in</h1><p>Account {html.escape(link['account'])}: "
+            "finishing here submits its details, and Stripe enables its payments.</p>"
+            f'<form method="post" action="/connect/onboarding/{link_id}/complete">'
+            '<button type="submit" id="standin-onboard">Finish onboarding</button></form>',
         )
 
 
@@ -399,6 +528,13 @@ def _send_json(handler: BaseHTTPRequestHandler, status: int, body: dict[str, Any
     handler.send_header("Content-Length", str(len(payload)))
     handler.end_headers()
     handler.wfile.write(payload)
+
+
+def _redirect(handler: BaseHTTPRequestHandler, location: str) -> None:
+    handler.send_response(303)
+    handler.send_header("Location", location)
+    handler.send_header("Content-Length", "0")
+    handler.end_headers()
 
 
 def _send_page(handler: BaseHTTPRequestHandler, status: int, content: str) -> None:

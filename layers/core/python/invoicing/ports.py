@@ -297,11 +297,18 @@ class StripeUnavailable(Exception):
 
 
 class PaymentGateway(Protocol):
-    """Stripe, for the two calls the system makes, each on the business's
-    connected account and with an idempotency key (a retry creates nothing
-    twice). Both answer Stripe's object; CardFailed, StripeRefused or
-    StripeUnavailable else."""
+    """Stripe, for the calls the system makes: payments on the business's
+    connected account with an idempotency key (a retry creates nothing
+    twice), and, on the platform, the connected accounts themselves and
+    their onboarding links. Each answers Stripe's object; CardFailed,
+    StripeRefused or StripeUnavailable else."""
 
     def create_checkout_session(self, account: str | None, params: dict[str, Any], key: str) -> dict[str, Any]: ...
 
     def confirm_off_session(self, account: str | None, params: dict[str, Any], key: str) -> dict[str, Any]: ...
+
+    def create_account(self, params: dict[str, Any], key: str) -> dict[str, Any]: ...
+
+    def retrieve_account(self, account: str) -> dict[str, Any]: ...
+
+    def create_account_link(self, params: dict[str, Any]) -> dict[str, Any]: ...

@@ -1,8 +1,10 @@
-"""Stripe's HTTP API, for the two calls the system makes: a Checkout Session
+"""Stripe's HTTP API, for the calls the system makes: a Checkout Session
 (the hosted page's Pay button) and a PaymentIntent confirmed off-session (a
-saved card). Each on the business's connected account (Stripe-Account),
+saved card), each on the business's connected account (Stripe-Account),
 with an idempotency key, so a retry — the library's own, on a lost
-connection, or the client's second click — creates nothing twice.
+connection, or the client's second click — creates nothing twice; and, on
+the platform itself, the business's connected account (created once, read)
+and the links to Stripe's onboarding of it.
 
 The `stripe` library loads here, on the first call, in the functions that
 make one (pay, api). STRIPE_API_BASE points it at a local stand-in
@@ -30,10 +32,20 @@ class StripeApi:
     def confirm_off_session(self, account: str | None, params: dict[str, Any], key: str) -> dict[str, Any]:
         return self._call(lambda client, options: client.v1.payment_intents.create(params, options), account, key)
 
-    def _call(self, request: Any, account: str | None, key: str) -> dict[str, Any]:
+    def create_account(self, params: dict[str, Any], key: str) -> dict[str, Any]:
+        return self._call(lambda client, options: client.v1.accounts.create(params, options), None, key)
+
+    def retrieve_account(self, account: str) -> dict[str, Any]:
+        return self._call(lambda client, options: client.v1.accounts.retrieve(account, None, options), None, None)
+
+    def create_account_link(self, params: dict[str, Any]) -> dict[str, Any]:
+        # a new link each time (they are single-use): the library's own key covers its retries
+        return self._call(lambda client, options: client.v1.account_links.create(params, options), None, None)
+
+    def _call(self, request: Any, account: str | None, key: str | None) -> dict[str, Any]:
         import stripe
 
-        options: dict[str, Any] = {"idempotency_key": key}
+        options: dict[str, Any] = {"idempotency_key": key} if key else {}
         if account:
             options["stripe_account"] = account
         try:
