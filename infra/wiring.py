@@ -311,6 +311,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/business", "api"),
     Route("PUT", "/business", "api"),
     Route("PATCH", "/business", "api"),
+    Route("POST", "/business/stripe/onboarding", "api"),
     Route("POST", "/business/logo", "attachments"),
     Route("POST", "/business/logo/confirm", "attachments"),
     Route("DELETE", "/business/logo", "attachments"),

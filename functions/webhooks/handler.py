@@ -20,7 +20,7 @@ from invoicing.api.routes import webhooks
 from invoicing.tracing import tracer
 
 logger = Logger()
-metrics = Metrics()  # PaymentsRecorded, from Stripe's events
+metrics = Metrics()  # PaymentsRecorded and StripeEventsParked, from Stripe's events
 warnings.filterwarnings("ignore", "No application metrics to publish")  # a call that counted nothing
 app = build_resolver(webhooks.router)
 

@@ -91,8 +91,11 @@ def walked(system: dict[str, Any]) -> list[dict[str, Any]]:
         "email": PERSONAL["business e-mail"], "phone": PERSONAL["business phone"],
         "address": {"line1": "1 rue de la Paix", "postal_code": "75002", "city": "Paris", "country": "FR"},
         "late_fees": {"enabled": True, "type": "fixed", "value": "40", "frequency": {"interval": "once"}},
-        "stripe_account_id": "acct_1Zephyr",
     })  # fmt: skip
+    # its Stripe account, through Stripe's onboarding (the stand-in's page, Finish: its signed account.updated)
+    onboarding = call("POST", "/business/stripe/onboarding")
+    finished = requests.post(f"{onboarding['url']}/complete", allow_redirects=False, timeout=30)
+    assert finished.status_code == 303
     customer = call("POST", "/customers", {"name": PERSONAL["client name"], "kind": "individual",
                                            "email": PERSONAL["client e-mail"], "phone": PERSONAL["client phone"],
                                            "address": address}, 201)  # fmt: skip
@@ -146,6 +149,7 @@ def test_the_function_logs_are_structured_and_carry_correlation_ids(walked):
         ("POST", "/invoices/{invoice_id}/void", 200),
         ("POST", "/business/sender", 202),
         ("POST", "/business/sender/confirm", 422),
+        ("POST", "/business/stripe/onboarding", 200),
         ("POST", "/pay/{token}/checkout", 303),
         ("POST", "/webhooks/stripe", 200),
     }

@@ -271,14 +271,25 @@ def test_when_the_number_prefix_ends_with_a_letter_a_separator_or_is_empty_then_
     assert reply.body["invoice_number_prefix"] == prefix
 
 
-def test_the_business_names_its_stripe_connected_account_and_nothing_else_passes_for_one(api):
-    saved = api.put("/business", {**BUSINESS, "stripe_account_id": "acct_1Nv0FGQ9RKHgCVdK"})
+def test_the_stripe_account_is_read_only_a_typed_in_one_is_a_422_naming_it_and_nothing_is_written(api):
+    """Issue 19 §2: a tenant typed another's account id and charged on it.
+    The account is linked through Stripe's onboarding (test_stripe_connect)."""
+    typed_in = api.put("/business", {**BUSINESS, "stripe_account_id": "acct_1Nv0FGQ9RKHgCVdK"})
+    saved = api.put("/business", BUSINESS)
+    patched = api.patch("/business", {"stripe_account_id": "acct_1Nv0FGQ9RKHgCVdK"})
+    replaced = api.put("/business", {**BUSINESS, "stripe_account_id": "acct_1Nv0FGQ9RKHgCVdK", "version": 1})
     secret_key = api.patch("/business", {"stripe_account_id": "sk_live_51H"})
 
     assert saved.status == 200
-    assert api.get("/business").body["stripe_account_id"] == "acct_1Nv0FGQ9RKHgCVdK"
-    assert secret_key.status == 422
-    assert secret_key.error_fields == ["stripe_account_id"]
+    for reply in (typed_in, patched, replaced, secret_key):
+        assert reply.status == 422, reply.body
+        assert reply.error_fields == ["stripe_account_id"]
+    after = api.get("/business").body
+    assert (after["stripe_account_id"], after["stripe_status"], after["version"]) == (None, None, 1)
+    # what GET returned goes back as it is: the read-only fields as read are ignored
+    assert api.put("/business", after).status == 200
+    assert api.patch("/business", {"stripe_account_id": None, "stripe_status": "active"}).status == 200
+    assert api.get("/business").body["stripe_status"] is None
 
 
 def test_given_a_profile_saved_before_the_legal_fields_existed_when_read_then_they_have_their_defaults(api):

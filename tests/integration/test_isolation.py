@@ -15,6 +15,7 @@ import pytest
 
 from infra import wiring
 from tests.conftest import BUSINESS, CLIENT_ADDRESS, CLIENT_SIREN, SPEC_INVOICE, published_events
+from tests.connect import onboard
 from tests.integration.conftest import attach
 from tests.integration.test_logo import png, upload_logo
 from tests.integration.test_sender import ADDRESS, confirm_sender, the_code
@@ -25,9 +26,10 @@ OTHER = "other"
 
 
 @pytest.fixture
-def acme(api) -> dict[str, Any]:
-    """acme's world: a profile, a customer, a product, a draft and an issued invoice."""
+def acme(api, stripe_standin) -> dict[str, Any]:
+    """acme's world: a profile and its Stripe account, a customer, a product, a draft and an issued invoice."""
     assert api.put("/business", {**BUSINESS, "email": "compta@acme.example"}).status == 200
+    stripe_account = onboard(api, stripe_standin, complete=False)
     customer = api.post("/customers", {"name": "Dupont & Fils", "address": CLIENT_ADDRESS, "siren": CLIENT_SIREN}).body
     product = api.post("/products", {"name": "Audit", "unit_price": "1000"}).body
     draft = api.post("/invoices", {**SPEC_INVOICE, "customer_id": customer["id"]}).body
@@ -54,6 +56,7 @@ def acme(api) -> dict[str, Any]:
         "logo": logo,
         "template": template,
         "pending": pending,
+        "stripe_account": stripe_account,
     }
 
 
@@ -95,7 +98,7 @@ def _put_business(api, acme):
     assert reply.status == 200, reply.body
     assert reply.body["version"] == 1
     assert api.get("/business").body["legal_name"] == "Acme SAS"
-    assert api.get("/business").body["version"] == 2  # saved, then its logo set
+    assert api.get("/business").body["version"] == 3  # saved, its Stripe account linked, then its logo set
 
 
 def _patch_business(api, acme):
@@ -103,6 +106,17 @@ def _patch_business(api, acme):
     assert reply.status == 200, reply.body
     assert (reply.body["version"], reply.body["siren"]) == (1, None)  # nothing of acme's merged in
     assert api.get("/business").body["email"] == "compta@acme.example"
+
+
+def _stripe_onboarding(api, acme):
+    """Its own account, never acme's; acme's neither taken nor typed in."""
+    assert api.put("/business", {**BUSINESS, "legal_name": "Other SAS"}, tenant=OTHER).status == 200
+    reply = api.post("/business/stripe/onboarding", tenant=OTHER)
+    assert reply.status == 200, reply.body
+    assert reply.body["stripe_account_id"] != acme["stripe_account"]
+    typed = api.patch("/business", {"stripe_account_id": acme["stripe_account"]}, tenant=OTHER)
+    assert (typed.status, typed.error_fields) == (422, ["stripe_account_id"])
+    assert api.get("/business", tenant=OTHER).body["stripe_account_id"] == reply.body["stripe_account_id"]
 
 
 def _list(kind: str) -> Callable[..., None]:
@@ -336,6 +350,7 @@ CASES: dict[tuple[str, str], Callable[..., None]] = {
     ("POST", "/business/logo"): _logo,
     ("POST", "/business/logo/confirm"): _logo,
     ("DELETE", "/business/logo"): _logo,
+    ("POST", "/business/stripe/onboarding"): _stripe_onboarding,
     ("GET", "/business/sender"): _sender,
     ("POST", "/business/sender"): _sender,
     ("POST", "/business/sender/confirm"): _sender,

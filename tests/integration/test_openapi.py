@@ -157,7 +157,7 @@ def check(document: dict[str, Any], method: str, path: str, reply: Any) -> None:
             assert header in reply.headers, (path, header)
 
 
-def test_every_response_of_an_invoices_life_is_described_whole(api, document):
+def test_every_response_of_an_invoices_life_is_described_whole(api, document, stripe_standin):
     def call(method: str, path: str, template: str, body: Any = None, **kw: Any) -> Any:
         reply = api.call(method.upper(), path, body, **kw)
         check(document, method, template, reply)
@@ -217,8 +217,13 @@ def test_every_response_of_an_invoices_life_is_described_whole(api, document):
     call("post", f"/invoices/{other.body['id']}/mark-sent", "/invoices/{invoice_id}/mark-sent")
     call("post", f"/invoices/{other.body['id']}/void", "/invoices/{invoice_id}/void")
     call("post", f"/invoices/{other.body['id']}/duplicate", "/invoices/{invoice_id}/duplicate")
-    # late: its fees, its reminders, a payment through Stripe (with a tip), a failed one
+    # late: its fees, its reminders, a payment through Stripe (with a tip), a failed one, on acme's account
     from tests.integration.test_stripe_webhooks import deliver, event, metadata, succeeded
+
+    call("post", "/business/stripe/onboarding", "/business/stripe/onboarding")
+    for stripe_event in stripe_standin.complete_onboarding(api.get("/business").body["stripe_account_id"]):
+        deliver(api, stripe_event)
+    call("get", "/business", "/business")  # its account, active
 
     late = call("post", "/invoices", "/invoices", {**SPEC_INVOICE, "name": "En retard", "customer_id": customer["id"],
                                                    "tips": {"enabled": True}}).body  # fmt: skip

@@ -15,10 +15,10 @@ import pytest
 
 from invoicing.logic.stripe_events import sign
 from tests.conftest import CUSTOMER, SPEC_INVOICE
+from tests.connect import onboard
 
 pytestmark = pytest.mark.integration
 
-ACCOUNT = "acct_1AcmeConnected"
 SCHEDULE = {"type": "percentage", "instalments": [
     {"due_date": "2026-12-10", "value": "30"}, {"due_date": "2026-12-20", "value": "30"},
     {"due_date": "2026-12-27", "value": "40"},
@@ -26,8 +26,12 @@ SCHEDULE = {"type": "percentage", "instalments": [
 
 
 @pytest.fixture
-def connected(api, business):
-    assert api.patch("/business", {"stripe_account_id": ACCOUNT}).status == 200
+def connected(api, business, stripe_standin) -> str:
+    """acme's Stripe account, onboarded on the stand-in (which then forgets
+    those requests: what it received after is the test's)."""
+    account = onboard(api, stripe_standin)
+    stripe_standin.received.clear()
+    return account
 
 
 def issue(api, **fields) -> dict:
@@ -158,7 +162,7 @@ def test_pay_opens_a_checkout_session_on_the_connected_account_for_the_amount_du
     (request,) = stripe_standin.requests_to("/v1/checkout/sessions")
     (session,) = stripe_standin.sessions.values()
     assert reply.headers["Location"] == session["url"]
-    assert request.account == ACCOUNT
+    assert request.account == connected
     assert request.idempotency_key.startswith("checkout-")
     params = request.params
     assert params["mode"] == "payment"

@@ -20,17 +20,24 @@ from aws_lambda_powertools.utilities import parameters
 from invoicing.adapters import live
 from invoicing.logic.stripe_events import sign
 from tests.conftest import CLIENT_ADDRESS, CLIENT_SIREN, SPEC_INVOICE
+from tests.connect import onboard
 
 pytestmark = pytest.mark.integration
 
-ACCOUNT = "acct_1AcmeConnected"
 SECRET_NAME = "invoicing/stripe"
 AS_THE_STACK_CREATES_IT = {"secret_key": "", "webhook_secret": ""}
 
 
 @pytest.fixture
-def invoice(api, business):
-    assert api.patch("/business", {"stripe_account_id": ACCOUNT}).status == 200
+def account(api, business, stripe_standin) -> str:
+    """acme's Stripe account, onboarded on the stand-in (which then forgets those requests)."""
+    onboarded = onboard(api, stripe_standin)
+    stripe_standin.received.clear()
+    return onboarded
+
+
+@pytest.fixture
+def invoice(api, account):
     customer = api.post("/customers", {"name": "Dupont & Fils", "address": CLIENT_ADDRESS, "siren": CLIENT_SIREN,
                                        "stripe_customer_id": "cus_Q1dupont"}).body  # fmt: skip
     draft = api.post("/invoices", {**SPEC_INVOICE, "customer_id": customer["id"]}).body
@@ -42,7 +49,7 @@ def stripe_secret_is(value: dict) -> None:
     live.install(dataclasses.replace(live.installed(), stripe_secrets=dict(value)))
 
 
-def payment_event(invoice: dict) -> dict:
+def payment_event(invoice: dict, account: str) -> dict:
     intent = {
         "id": "pi_1",
         "object": "payment_intent",
@@ -51,7 +58,7 @@ def payment_event(invoice: dict) -> dict:
         "metadata": {"tenant_id": "acme", "invoice_id": invoice["id"]},
         "payment_method_types": ["card"],
     }
-    return {"id": "evt_1", "object": "event", "type": "payment_intent.succeeded", "account": ACCOUNT,
+    return {"id": "evt_1", "object": "event", "type": "payment_intent.succeeded", "account": account,
             "created": int(time.time()), "data": {"object": intent}}  # fmt: skip
 
 
@@ -82,15 +89,15 @@ def path_of(invoice: dict) -> str:
     [AS_THE_STACK_CREATES_IT, {}, {"secret_key": "sk_test_local"}],
     ids=["empty values", "no keys", "no webhook secret"],
 )
-def test_a_webhook_is_a_503_until_the_secret_is_filled_then_stripes_retry_records_it(api, invoice, secret):
+def test_a_webhook_is_a_503_until_the_secret_is_filled_then_stripes_retry_records_it(api, invoice, account, secret):
     stripe_secret_is(secret)
 
-    reply = deliver(api, payment_event(invoice))
+    reply = deliver(api, payment_event(invoice, account))
 
     assert_not_configured(reply)
     assert api.get(f"/invoices/{invoice['id']}").body["payments"] == []
     stripe_secret_is({"secret_key": "sk_test_local", "webhook_secret": "whsec_local_dev"})
-    assert deliver(api, payment_event(invoice)).body["outcome"] == "recorded"  # the event was not marked done
+    assert deliver(api, payment_event(invoice, account)).body["outcome"] == "recorded"  # the event was not marked done
 
 
 @pytest.mark.parametrize(
@@ -106,6 +113,19 @@ def test_charging_a_saved_card_is_a_503_and_reaches_neither_stripe_nor_the_table
     assert api.get(f"/invoices/{invoice['id']}").body["payments"] == []
     stripe_secret_is({"secret_key": "sk_test_local", "webhook_secret": "whsec_local_dev"})
     assert charge(api, invoice).status == 201  # no charge lease was left behind
+
+
+@pytest.mark.parametrize(
+    "secret", [AS_THE_STACK_CREATES_IT, {"webhook_secret": "whsec_local_dev"}], ids=["empty", "no key"]
+)
+def test_stripe_onboarding_is_a_503_and_reaches_neither_stripe_nor_the_profile(api, business, stripe_standin, secret):
+    stripe_secret_is(secret)
+
+    reply = api.post("/business/stripe/onboarding")
+
+    assert_not_configured(reply)
+    assert stripe_standin.received == []
+    assert api.get("/business").body["version"] == business["version"]
 
 
 def test_the_hosted_page_shows_the_invoice_and_its_pay_button_says_payments_are_not_open_yet(
@@ -134,7 +154,7 @@ def test_the_hosted_page_shows_the_invoice_and_its_pay_button_says_payments_are_
     "secret",
     ["missing", "not JSON", "a JSON list", "empty values"],
 )
-def test_from_secrets_manager_a_secret_missing_not_json_or_empty_is_a_503_not_a_500(api, invoice, secret):
+def test_from_secrets_manager_a_secret_missing_not_json_or_empty_is_a_503_not_a_500(api, invoice, account, secret):
     secrets = boto3.client("secretsmanager")
     if secret == "missing":
         secrets.delete_secret(SecretId=SECRET_NAME, ForceDeleteWithoutRecovery=True)
@@ -143,6 +163,7 @@ def test_from_secrets_manager_a_secret_missing_not_json_or_empty_is_a_503_not_a_
         secrets.put_secret_value(SecretId=SECRET_NAME, SecretString=value or json.dumps(AS_THE_STACK_CREATES_IT))
     parameters.clear_caches()
 
-    assert_not_configured(deliver(api, payment_event(invoice)))
+    assert_not_configured(deliver(api, payment_event(invoice, account)))
     assert_not_configured(charge(api, invoice))
+    assert_not_configured(api.post("/business/stripe/onboarding"))
     assert api.get(f"/invoices/{invoice['id']}").body["payments"] == []

@@ -15,16 +15,24 @@ from aws_lambda_powertools.utilities import parameters
 
 from invoicing.logic.stripe_events import sign
 from tests.conftest import CLIENT_ADDRESS, CLIENT_SIREN, SPEC_INVOICE
+from tests.connect import deliver, onboard
 
 pytestmark = pytest.mark.integration
 
-ACCOUNT = "acct_1AcmeConnected"
 STRIPE_CUSTOMER = "cus_Q1dupont"
 
 
 @pytest.fixture
-def invoice(api, business):
-    api.patch("/business", {"stripe_account_id": ACCOUNT})
+def account(api, business, stripe_standin) -> str:
+    """acme's Stripe account, onboarded on the stand-in, which then forgets
+    those requests: what it received after is the test's."""
+    onboarded = onboard(api, stripe_standin)
+    stripe_standin.received.clear()
+    return onboarded
+
+
+@pytest.fixture
+def invoice(api, account):
     customer = api.post("/customers", {"name": "Dupont & Fils", "address": CLIENT_ADDRESS, "siren": CLIENT_SIREN,
                                        "stripe_customer_id": STRIPE_CUSTOMER}).body  # fmt: skip
     draft = api.post("/invoices", {**SPEC_INVOICE, "customer_id": customer["id"]}).body
@@ -42,14 +50,16 @@ def stored(api, invoice: dict) -> dict:
     return api.get(f"/invoices/{invoice['id']}").body
 
 
-def test_a_saved_card_is_charged_off_session_on_the_connected_account_and_recorded(api, invoice, stripe_standin):
+def test_a_saved_card_is_charged_off_session_on_the_connected_account_and_recorded(
+    api, invoice, stripe_standin, account
+):
     reply = charge(api, invoice, instalment_id=None)
 
     assert reply.status == 201, reply.body
     assert (reply.body["method"], reply.body["amount"], reply.body["source"]) == ("card", "398.00", "stripe")
     assert reply.body["invoice"]["amount_due"] == "1000.00"
     (request,) = stripe_standin.requests_to("/v1/payment_intents")
-    assert request.account == ACCOUNT
+    assert request.account == account
     assert request.idempotency_key.startswith("card-")
     params = request.params
     assert (params["amount"], params["currency"], params["customer"]) == ("39800", "eur", STRIPE_CUSTOMER)
@@ -58,13 +68,13 @@ def test_a_saved_card_is_charged_off_session_on_the_connected_account_and_record
     assert reply.body["stripe_payment_intent"].startswith("pi_")
 
 
-def test_stripes_event_about_the_same_charge_records_nothing_more(api, invoice, stripe_standin):
+def test_stripes_event_about_the_same_charge_records_nothing_more(api, invoice, stripe_standin, account):
     reply = charge(api, invoice)
     intent = reply.body["stripe_payment_intent"]
     metadata = {"tenant_id": "acme", "invoice_id": invoice["id"]}
     intent_object = {"id": intent, "object": "payment_intent", "amount_received": 39800, "currency": "eur",
                      "metadata": metadata, "payment_method_types": ["card"]}  # fmt: skip
-    event = {"id": "evt_pi", "object": "event", "type": "payment_intent.succeeded", "account": ACCOUNT,
+    event = {"id": "evt_pi", "object": "event", "type": "payment_intent.succeeded", "account": account,
              "created": int(time.time()), "data": {"object": intent_object}}  # fmt: skip
     payload = json.dumps(event)
     header = sign(payload.encode(), "whsec_local_dev", int(time.time()))
@@ -110,7 +120,7 @@ def test_what_cannot_be_paid_is_refused_before_stripe_is_asked(api, invoice, str
 
 
 def test_a_customer_without_a_stripe_customer_or_a_business_without_an_account_cannot_be_charged(
-    api, invoice, stripe_standin
+    api, invoice, stripe_standin, account
 ):
     plain = api.post("/customers", {"name": "Sans carte", "address": CLIENT_ADDRESS, "siren": CLIENT_SIREN}).body
     draft = api.post("/invoices", {**SPEC_INVOICE, "name": "Autre", "customer_id": plain["id"]}).body
@@ -119,7 +129,10 @@ def test_a_customer_without_a_stripe_customer_or_a_business_without_an_account_c
     assert reply.status == 422
     assert "stripe_customer_id" in reply.body["error"]["message"]
 
-    api.patch("/business", {"stripe_account_id": None})  # no connected account any more
+    a_minute_later = int(time.time()) + 60
+    for event in stripe_standin.update_account(account, at=a_minute_later, charges_enabled=False):  # Stripe holds it
+        assert deliver(api, event).body["outcome"] == "account updated"
+    assert api.get("/business").body["stripe_status"] == "restricted"
     assert charge(api, invoice).status == 409
     assert stripe_standin.received == []
 

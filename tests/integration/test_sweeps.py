@@ -386,9 +386,11 @@ def test_an_invoice_whose_fee_would_be_nothing_is_no_candidate(api, business):
     assert api.run_sweep("late_fees", "2027-01-15")["candidates"] == 0
 
 
-def test_a_refund_that_reopens_a_paid_invoice_charges_no_fee_for_the_months_it_was_paid(api, business):
+def test_a_refund_that_reopens_a_paid_invoice_charges_no_fee_for_the_months_it_was_paid(api, business, stripe_standin):
+    from tests.connect import onboard
     from tests.integration.test_stripe_webhooks import deliver, refunded, succeeded
 
+    onboard(api, stripe_standin)  # the events come from acme's Stripe account
     fixed = {**MONTHLY, "type": "fixed", "value": "5.00", "max_fees": 12}
     invoice = issue(api, late_fees=fixed)
     assert deliver(api, succeeded(invoice, 139_800)).status == 200  # paid before it was due

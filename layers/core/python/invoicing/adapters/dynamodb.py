@@ -68,7 +68,8 @@ KINDS = {
     "template": "TPL",
     "credit_note": "CN",
     "sender": "SENDER",  # a tenant's sender address; under the "platform" tenant, who owns each address
-    "stripe": "STRIPE",  # under the "platform" tenant: events processed, intents' invoices, early refunds
+    "stripe": "STRIPE",  # under the "platform" tenant: events processed, intents' invoices, early refunds, accounts
+    "stripe_parked": "STRIPEPARKED",  # under the "platform" tenant: Stripe's events that could not be applied
     "standing": "STANDING",  # the tenant's standing with the platform: sending suspended, lifted
 }
 MAX_ITEM_BYTES = 380_000  # DynamoDB's limit is 400 KB per item, keys included

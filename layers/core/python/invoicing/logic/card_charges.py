@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 from decimal import Decimal
 from typing import Any
 
@@ -29,9 +30,11 @@ from invoicing.domain.errors import (
     ProviderRefused,
     StaleVersion,
 )
-from invoicing.logic import catalog, invoices, payments, stripe_events
+from invoicing.logic import invoices, payments, stripe_accounts, stripe_events
 from invoicing.logic.common import Deps
 from invoicing.ports import CardFailed, ConditionFailed, Doc, PaymentGateway, StripeRefused, StripeUnavailable
+
+logger = logging.getLogger(__name__)
 
 LEASE_S = 60  # longer than a Stripe call with its retries; a crashed holder's lease lapses
 _FIELDS_OF_CODES = {"resource_missing": "payment_method_id", "payment_method_unexpected_state": "payment_method_id",
@@ -48,9 +51,10 @@ def charge(deps: Deps, stripe: PaymentGateway, tenant: str, invoice_id: str, dat
         raise InvalidInput.of("paid_at", "a saved card is charged now: leave paid_at out")
     currency = invoice["currency"]
     stripe_amount = stripe_money.to_stripe(amount, currency)
-    account = catalog.get_business(deps, tenant).get("stripe_account_id")
+    account = stripe_accounts.chargeable(deps, tenant)
     if not account:
-        raise Conflict("the business has no Stripe account (stripe_account_id) to charge the card on")
+        raise Conflict("the business has no Stripe account taking payments to charge the card on: link one with "
+                       "POST /business/stripe/onboarding (its stripe_status becomes active)")  # fmt: skip
     customer = deps.store.get(tenant, "customer", invoice["customer_id"]) if invoice.get("customer_id") else None
     stripe_customer = (customer or {}).get("stripe_customer_id")
     if not stripe_customer:
@@ -79,7 +83,10 @@ def charge(deps: Deps, stripe: PaymentGateway, tenant: str, invoice_id: str, dat
         intent = _confirm(stripe, account, params, key)
         event = {"type": "payment_intent.succeeded", "account": account, "created": intent.get("created"),
                  "data": {"object": intent}}  # fmt: skip
-        stripe_events.handle(deps, event)  # Stripe's answer to our own authenticated call: as good as its event
+        try:  # Stripe's answer to our own authenticated call: as good as its event
+            stripe_events.handle(deps, event)
+        except stripe_accounts.CannotApply as cannot:  # Stripe's own event will be parked, and say why
+            logger.warning("a card charged could not be recorded now", extra={"reason": cannot.reason})
     finally:
         _release(deps, lease)
     recorded = invoices.get_invoice(deps, tenant, invoice_id)

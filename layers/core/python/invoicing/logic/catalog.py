@@ -22,12 +22,15 @@ _SERVER_FIELDS = ("id", "version", "created_at", "updated_at")
 
 def get_business(deps: Deps, tenant: str) -> Doc:
     """The profile, or its defaults at version 0 while never saved. A profile
-    saved before a field existed reads with that field's default."""
+    saved before a field existed reads with that field's default; an
+    account id typed in before accounts were linked through Stripe reads
+    `unverified`."""
     defaults = jsonable(BusinessIn.model_construct(legal_name=None).model_dump(exclude={"version"}))
     business = deps.store.get(tenant, "business", BUSINESS_ID)
     if business is None:
-        return {"id": BUSINESS_ID, **defaults, "logo": None, "version": 0, "created_at": None, "updated_at": None}
-    return {**defaults, "logo": None, **business}
+        return {"id": BUSINESS_ID, **defaults, "stripe_status": None, "logo": None, "version": 0,
+                "created_at": None, "updated_at": None}  # fmt: skip
+    return {**defaults, "logo": None, **business, **_linked(business)}
 
 
 def put_business(deps: Deps, tenant: str, data: BusinessIn, if_match: int | None) -> Doc:
@@ -40,7 +43,8 @@ def put_business(deps: Deps, tenant: str, data: BusinessIn, if_match: int | None
         raise InvalidInput.of(
             "version", "the profile exists: send the version you read (or If-Match), or PATCH the fields to change"
         )
-    return _save_business(deps, tenant, current, data, expected)
+    account = {"stripe_account_id": data.stripe_account_id} if "stripe_account_id" in data.model_fields_set else {}
+    return _save_business(deps, tenant, current, data, expected, account)
 
 
 def patch_business(deps: Deps, tenant: str, patch: BaseModel, if_match: int | None) -> Doc:
@@ -48,15 +52,36 @@ def patch_business(deps: Deps, tenant: str, patch: BaseModel, if_match: int | No
     current = deps.store.get(tenant, "business", BUSINESS_ID)
     changes = sent(patch)
     expected = expected_version(changes.pop("version", None), if_match)
+    account = {"stripe_account_id": changes.pop("stripe_account_id")} if "stripe_account_id" in changes else {}
     kept = {key: value for key, value in (current or {}).items() if key not in (*_SERVER_FIELDS, "logo")}
     data = validated(BusinessIn, {**kept, **jsonable(changes)})
-    return _save_business(deps, tenant, current, data, expected)
+    return _save_business(deps, tenant, current, data, expected, account)
 
 
-def _save_business(deps: Deps, tenant: str, current: Doc | None, data: BusinessIn, expected: int | None) -> Doc:
+def _linked(business: Doc) -> Doc:
+    """The business's Stripe account and its status, linked through Stripe's
+    onboarding (logic.stripe_accounts): read-only here, kept by every PUT
+    and PATCH; an id typed in before reads `unverified`."""
+    account = business.get("stripe_account_id")
+    return {
+        "stripe_account_id": account,
+        "stripe_status": business.get("stripe_status") or ("unverified" if account else None),
+    }
+
+
+def _save_business(
+    deps: Deps, tenant: str, current: Doc | None, data: BusinessIn, expected: int | None, account: Doc
+) -> Doc:
+    """`account`: the stripe_account_id the request sent, if it sent one —
+    as it was read (ignored), or another (422: never written here)."""
     current_version = current["version"] if current else 0
     if expected is not None and expected != current_version:
         raise StaleVersion(current_version)
+    linked = _linked(current or {})
+    if account and account["stripe_account_id"] != linked["stripe_account_id"]:
+        raise InvalidInput.of("stripe_account_id", "read-only: the Stripe account is linked through Stripe's "
+                              "onboarding (POST /business/stripe/onboarding), never written here; send it back as "
+                              "read, or leave it out")  # fmt: skip
     now = deps.timestamp()
     fields = jsonable(data.model_dump(exclude={"version"}))
     if fields.get("share_capital") is not None:
@@ -64,6 +89,7 @@ def _save_business(deps: Deps, tenant: str, current: Doc | None, data: BusinessI
     doc = {
         "id": BUSINESS_ID,
         **fields,
+        **linked,  # linked through Stripe (logic.stripe_accounts), kept across PUTs and PATCHes
         "logo": (current or {}).get("logo"),  # uploaded apart (logic.logo), kept across PUTs
         "version": current_version + 1,
         "created_at": current["created_at"] if current else now,

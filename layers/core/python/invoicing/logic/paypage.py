@@ -18,7 +18,7 @@ from typing import Any
 from invoicing.domain import stripe_money
 from invoicing.domain.errors import Conflict, InvalidInput, NotFound
 from invoicing.domain.payments import InstalmentPosition, OnlineCharge, online_charge
-from invoicing.logic import catalog, documents, invoices, paylinks
+from invoicing.logic import catalog, documents, invoices, paylinks, stripe_accounts
 from invoicing.logic.common import Deps
 from invoicing.ports import Doc, PaymentGateway
 
@@ -53,7 +53,7 @@ def page(deps: Deps, token: str, page_url: str, *, returned: bool = False, probl
     business, customer = documents.parties(deps, tenant, invoice)
     notice = "paid_notice" if invoice["status"] == "paid" else "processing_notice" if returned else None
     offered = {
-        **offer(invoice, business),
+        **offer(invoice, stripe_accounts.chargeable(deps, tenant)),
         "notice": notice,
         "problem": problem,
         "action": f"{page_url}/checkout",
@@ -83,15 +83,16 @@ def attachment_url(deps: Deps, token: str, attachment_id: str) -> str:
     return str(attachments.link(deps, tenant, invoice["id"], attachment_id)["url"])
 
 
-def offer(invoice: Doc, business: Doc) -> dict[str, Any]:
+def offer(invoice: Doc, account: str | None) -> dict[str, Any]:
     """What the client can pay online: the next unpaid instalment (when
     there is a schedule) and the whole balance, the tips, and the ways to
-    pay. Nothing without a connected Stripe account, once paid, or for an
+    pay. Nothing without a connected Stripe account taking payments
+    (`account`, logic.stripe_accounts.chargeable), once paid, or for an
     amount Stripe cannot charge exactly (1398.50 in a currency Stripe takes
     in whole units)."""
     due = Decimal(invoice["amount_due"])
     currency = invoice["currency"]
-    methods = _methods(invoice, business)
+    methods = _methods(invoice) if account else []
     if due <= 0 or not methods or not stripe_money.chargeable(due, currency):
         return {"targets": [], "tips": [], "methods": methods}
     targets: list[dict[str, Any]] = []
@@ -116,8 +117,9 @@ def checkout(deps: Deps, stripe: PaymentGateway, token: str, page_url: str, form
     amounts are the invoice's as it stands now, never the form's."""
     tenant, invoice = open_invoice(deps, token)
     business = catalog.get_business(deps, tenant)
-    offered = offer(invoice, business)
-    if not offered["targets"]:
+    account = stripe_accounts.chargeable(deps, tenant)
+    offered = offer(invoice, account)
+    if not offered["targets"] or account is None:
         raise Conflict("nothing to pay online on this invoice")
     currency = invoice["currency"]
     target = form.get("target") or "balance"
@@ -130,8 +132,8 @@ def checkout(deps: Deps, stripe: PaymentGateway, token: str, page_url: str, form
     charge = online_charge(Decimal(invoice["amount_due"]), positions, target, rate, step)
     customer = _customer(deps, tenant, invoice)
     params = session_params(tenant, invoice, business, customer, charge, offered["methods"], page_url)
-    key = idempotency_key(business["stripe_account_id"], params)
-    session = stripe.create_checkout_session(business["stripe_account_id"], params, key)
+    key = idempotency_key(account, params)
+    session = stripe.create_checkout_session(account, params, key)
     return str(session["url"])
 
 
@@ -216,9 +218,7 @@ def _line(name: str, amount: Decimal, currency: str) -> dict[str, Any]:
     }
 
 
-def _methods(invoice: Doc, business: Doc) -> list[str]:
-    if not business.get("stripe_account_id"):
-        return []
+def _methods(invoice: Doc) -> list[str]:
     allowed = invoice.get("payment_methods") or {"card": True, "bank_transfer": True}
     methods = ["card"] if allowed.get("card") else []
     if allowed.get("bank_transfer") and invoice["currency"] in BANK_TRANSFER_CURRENCIES:

@@ -15,6 +15,19 @@ currency's smallest unit, a payment's above zero; a refund is at most its
 charge and at most what the payment received (never a "tip refund" of
 money that never came); an instalment the invoice does not have is not
 kept, and the payment falls on the earliest unpaid ones.
+
+Whose invoice an event pays is the owner of the account it comes from
+(`account`, logic.stripe_accounts), never the metadata alone: a business
+could write another's ids into the metadata of a payment on its own
+account. An account a business had before still is its own, and each
+PaymentIntent is remembered with the account it was made on, so a payment
+or a refund made there after the business changed accounts is recorded.
+
+No event is lost (SPEC §16): a signed, well-formed event that cannot be
+applied — from an account no tenant has, naming an invoice that is not
+there, an amount that does not fit — is parked under the platform with its
+reason, counted (the metric StripeEventsParked, which has an alarm), and
+replayed once its cause is fixed (`replay`).
 """
 
 from __future__ import annotations
@@ -32,18 +45,21 @@ from typing import Any
 
 from invoicing import json_body
 from invoicing.domain import stripe_money
-from invoicing.domain.errors import DomainError, InvalidInput, StaleVersion
+from invoicing.domain.errors import Conflict, DomainError, InvalidInput, NotFound, StaleVersion
 from invoicing.domain.invoice import instalments_shown
 from invoicing.domain.money import format_amount
 from invoicing.domain.tenants import is_tenant_name
-from invoicing.logic import catalog, payments
+from invoicing.logic import payments, stripe_accounts
 from invoicing.logic.common import BUSINESS_TIMEZONE, Deps
 from invoicing.logic.retry import LostRace, until_written
-from invoicing.ports import ConditionFailed, Doc
+from invoicing.logic.stripe_accounts import CannotApply
+from invoicing.ports import ConditionFailed, Doc, PageOf
 
 TOLERANCE_S = 300
 PLATFORM = "platform"
-KIND = "stripe"  # under the platform: processed events, payment intents' invoices, early refunds
+KIND = "stripe"  # under the platform: processed events, payment intents' invoices, early refunds, accounts
+PARKED = "stripe_parked"  # under the platform: the events that could not be applied, by event id
+PARKED_METRIC = "StripeEventsParked"  # counted by the webhook (namespace Invoicing): its alarm calls an operator
 EVENT_RETENTION_S = 30 * 86_400  # Stripe retries an event for three days
 MAX_FAILURES = 20
 MAX_MINOR = 999_999_999_999  # Stripe's amounts have at most 12 digits
@@ -104,7 +120,10 @@ def receive(deps: Deps, payload: bytes, signature: str | None, secret: str, now:
     event_id = _envelope(event)
     if seen(deps, event_id):
         return "already processed", event
-    outcome = handle(deps, event)
+    try:
+        outcome = handle(deps, event)
+    except CannotApply as cannot:  # counted once: a concurrent delivery of it finds it parked already
+        outcome = f"parked: {cannot.reason}" if park(deps, event, cannot) else f"already parked: {cannot.reason}"
     done(deps, event_id)
     return outcome, event
 
@@ -151,6 +170,9 @@ def handle(deps: Deps, event: dict[str, Any]) -> str:
         return _failed(deps, event, obj)
     if kind == "charge.refunded":
         return _refunded(deps, event, obj)
+    if kind == "account.updated":
+        _metadata(obj)
+        return stripe_accounts.updated(deps, event, obj)
     return "ignored"
 
 
@@ -168,6 +190,66 @@ def done(deps: Deps, event_id: str) -> None:
         deps.store.create(PLATFORM, KIND, doc, name=None)
 
 
+# -- events parked, and replayed ---------------------------------------------------------
+
+
+def park(deps: Deps, event: dict[str, Any], cannot: CannotApply) -> bool:
+    """Keep the event, with why it could not be applied, until it is
+    replayed; False when a concurrent delivery of it parked it first."""
+    now = deps.timestamp()
+    obj = event["data"]["object"]
+    doc = {
+        "id": str(event["id"]),
+        "type": event.get("type"),
+        "account": event.get("account"),
+        "object_id": obj.get("id") if isinstance(obj.get("id"), str) else None,
+        "reason": cannot.reason,
+        "detail": cannot.detail,
+        "field": cannot.field,
+        "event": json.dumps(event, separators=(",", ":")),
+        "replays": 0,
+        "parked_at": now,
+        "version": 1,
+        "created_at": now,
+        "updated_at": now,
+    }
+    try:
+        deps.store.create(PLATFORM, PARKED, doc, name=None)
+    except ConditionFailed:
+        return False
+    logger.warning("stripe event parked", extra={"event_id": doc["id"], "type": doc["type"],
+                                                 "account": doc["account"], "reason": cannot.reason})  # fmt: skip
+    return True
+
+
+def parked(deps: Deps, limit: int = 50, cursor: str | None = None) -> PageOf:
+    """The events parked, a page at a time (each without its body)."""
+    found = deps.store.list(PLATFORM, PARKED, limit=limit, cursor=cursor)
+    return PageOf([{key: value for key, value in doc.items() if key != "event"} for doc in found.items], found.cursor)
+
+
+def replay(deps: Deps, event_id: str) -> str:
+    """Apply a parked event again, now that its cause is fixed (the account
+    recorded, the invoice there): what was done. Applied, it leaves the
+    parked events; still not applicable, it stays, with the reason now."""
+    kept = deps.store.get(PLATFORM, PARKED, event_id)
+    if kept is None:
+        raise NotFound("parked event")
+    try:
+        outcome = handle(deps, json.loads(kept["event"]))
+    except CannotApply as still:
+        tried = {**kept, "reason": still.reason, "detail": still.detail, "field": still.field,
+                 "replays": kept["replays"] + 1, "version": kept["version"] + 1,
+                 "updated_at": deps.timestamp()}  # fmt: skip
+        with contextlib.suppress(Conflict, NotFound):  # replayed meanwhile: the other replay says
+            deps.store.replace(PLATFORM, PARKED, tried, expected_version=kept["version"], old_name=None,
+                               new_name=None)  # fmt: skip
+        return f"still parked: {still.reason}"
+    with contextlib.suppress(Conflict, NotFound):
+        deps.store.delete(PLATFORM, PARKED, event_id, expected_version=kept["version"], name=None)
+    return outcome
+
+
 # -- the events -----------------------------------------------------------------
 
 
@@ -179,15 +261,17 @@ def _paid(
     if target is None:
         return "no invoice of ours"
     tenant, invoice_id = target
-    _remember_intent(deps, intent, tenant, invoice_id)
+    account = event.get("account")
+    _remember_intent(deps, intent, tenant, invoice_id, account)
 
     def attempt() -> str:
         invoice = deps.store.get(tenant, "invoice", invoice_id)
         if invoice is None:
-            return "no invoice of ours"
+            raise CannotApply("unknown_invoice", f"{tenant} has no invoice {invoice_id}")
         code = invoice["currency"]
         if currency.upper() != code:
-            return f"paid in {currency.upper()}, not the invoice's {code}: left to the business"
+            raise CannotApply("currency", f"paid in {currency.upper()}, not in the invoice's {code}",
+                              "data.object.currency")  # fmt: skip
         existing = next((p for p in invoice.get("payments") or [] if p.get("stripe_payment_intent") == intent), None)
         # Each a maximum (Stripe's amounts only grow), and the amount what they leave: any order converges.
         received_total = max(_amount(received, code), Decimal((existing or {}).get("stripe_amount_received") or 0))
@@ -195,7 +279,7 @@ def _paid(
             received_total, max(_amount(_minor(metadata.get("tip")), code), Decimal((existing or {}).get("tip") or 0))
         )
         toward = received_total - tip
-        early = _amount(_early_refund(deps, intent), code)
+        early = _amount(_early_refund(deps, intent, account), code)
         if early > received_total:  # the charge and the payment disagree: the payment is sure, the refund is not
             logger.warning("a refund kept for %s is more than its payment received: not recorded", intent)
             early = Decimal(0)
@@ -233,9 +317,10 @@ def _refunded(deps: Deps, event: dict[str, Any], charge: dict[str, Any]) -> str:
     amount_refunded = _minor_units(charge, "amount_refunded", least=0)
     if amount_refunded > _minor_units(charge, "amount"):
         raise InvalidInput.of("data.object.amount_refunded", "more than the charge's amount")
-    _keep_early_refund(deps, intent, amount_refunded)
+    metadata = _metadata(charge)
+    _keep_early_refund(deps, intent, amount_refunded, event.get("account"))
     remembered = _known_intent(deps, event, intent)
-    target = remembered or _target(deps, event, _metadata(charge))
+    target = remembered or _target(deps, event, metadata)
     if target is None:
         return "refund kept until its payment"
     tenant, invoice_id = target
@@ -243,7 +328,7 @@ def _refunded(deps: Deps, event: dict[str, Any], charge: dict[str, Any]) -> str:
     def attempt() -> str:
         invoice = deps.store.get(tenant, "invoice", invoice_id)
         if invoice is None:
-            return "no invoice of ours"
+            raise CannotApply("unknown_invoice", f"{tenant} has no invoice {invoice_id}")
         existing = next((p for p in invoice.get("payments") or [] if p.get("stripe_payment_intent") == intent), None)
         if existing is None and remembered:
             # its payment is being written now (the intent is remembered first), maybe
@@ -254,10 +339,8 @@ def _refunded(deps: Deps, event: dict[str, Any], charge: dict[str, Any]) -> str:
         code = invoice["currency"]
         received = Decimal(existing.get("stripe_amount_received") or Decimal(existing["amount"]) + _tip(existing))
         if _amount(amount_refunded, code) > received:
-            raise InvalidInput.of(
-                "data.object.amount_refunded",
-                f"more than the payment received ({format_amount(received, code)} {code}): not recorded",
-            )
+            raise CannotApply("amount", f"refunded more than the payment received ({format_amount(received, code)} "
+                              f"{code}): not recorded", "data.object.amount_refunded")  # fmt: skip
         refunded = max(_amount(amount_refunded, code), _refunded_total(existing))
         payment = {**existing, **_refund_split(refunded, Decimal(existing["amount"]), code)}
         if payment == existing:
@@ -271,14 +354,14 @@ def _refunded(deps: Deps, event: dict[str, Any], charge: dict[str, Any]) -> str:
 def _failed(deps: Deps, event: dict[str, Any], intent: dict[str, Any]) -> str:
     """Shown to the business on the invoice (`payment_failures`), newest
     last; nothing is paid."""
-    target = _target(deps, event, intent.get("metadata") or {})
-    if target is None:
-        return "no invoice of ours"
-    tenant, invoice_id = target
     _text(intent, "id")
     error = intent.get("last_payment_error") or {}
     if not isinstance(error, dict):
         raise InvalidInput.of("data.object.last_payment_error", "the error, an object")
+    target = _target(deps, event, _metadata(intent))
+    if target is None:
+        return "no invoice of ours"
+    tenant, invoice_id = target
     failure = {
         "stripe_payment_intent": intent["id"],
         "event_id": event.get("id"),
@@ -290,7 +373,7 @@ def _failed(deps: Deps, event: dict[str, Any], intent: dict[str, Any]) -> str:
     def attempt() -> str:
         invoice = deps.store.get(tenant, "invoice", invoice_id)
         if invoice is None:
-            return "no invoice of ours"
+            raise CannotApply("unknown_invoice", f"{tenant} has no invoice {invoice_id}")
         known = invoice.get("payment_failures") or []
         if any(item.get("event_id") == failure["event_id"] for item in known):
             return "already recorded"
@@ -356,57 +439,76 @@ def _instalment(invoice: Doc, named: Any, intent: str) -> str | None:
 
 
 def _target(deps: Deps, event: dict[str, Any], metadata: dict[str, Any]) -> tuple[str, str] | None:
-    """The invoice the metadata names, if the event comes from the Stripe
-    account of that invoice's business: any business could write another's
-    ids into the metadata of a payment on its own account."""
+    """The invoice the metadata names — None when it names none of ours —
+    once the event's account is that invoice's business's: any business
+    could write another's ids into the metadata of a payment on its own
+    account. CannotApply when the event cannot pay it."""
     tenant, invoice_id = metadata.get("tenant_id"), metadata.get("invoice_id")
-    if not is_tenant_name(tenant):
+    if not is_tenant_name(tenant) or not isinstance(invoice_id, str) or not invoice_id:
         return None
-    if not isinstance(invoice_id, str) or not _from_its_account(deps, event, tenant):
-        return None
+    _check_account(deps, event, tenant)
     if deps.store.get(tenant, "invoice", invoice_id) is None:
-        return None
+        raise CannotApply("unknown_invoice", f"{tenant} has no invoice {invoice_id}")
     return tenant, invoice_id
 
 
-def _from_its_account(deps: Deps, event: dict[str, Any], tenant: str) -> bool:
-    """A connected account's event carries `account`; the platform's own, none."""
-    business = deps.store.get(tenant, "business", catalog.BUSINESS_ID) or {}
-    return (event.get("account") or None) == (business.get("stripe_account_id") or None)
+def _check_account(deps: Deps, event: dict[str, Any], tenant: str) -> None:
+    """The event comes from an account of `tenant`'s, now or before (a
+    connected account's event carries `account`; the platform's own, none)."""
+    account = event.get("account")
+    if not account:
+        raise CannotApply("no_account", "an event of the platform's own account, not of a business's")
+    found = stripe_accounts.owner(deps, account, tenant)
+    if found is None:
+        raise CannotApply("unknown_account", f"{account} is no tenant's account")
+    if found != tenant:
+        logger.warning("an event of %s names an invoice of another tenant than its owner: not applied", account)
+        raise CannotApply("account_of_another_tenant", f"{account} is not the account of {tenant}")
 
 
 def _known_intent(deps: Deps, event: dict[str, Any], intent: str) -> tuple[str, str] | None:
+    """The invoice a PaymentIntent was remembered for, when the event comes
+    from the account it was made on."""
     known = deps.store.get(PLATFORM, KIND, f"intent:{intent}")
-    if not known or not _from_its_account(deps, event, known["tenant_id"]):
+    if not known:
         return None
+    if "account" in known:
+        if known["account"] != event.get("account"):
+            raise CannotApply("account_mismatch", f"{intent} was made on another account than the event's")
+    else:  # remembered before its account was
+        _check_account(deps, event, known["tenant_id"])
     return known["tenant_id"], known["invoice_id"]
 
 
-def _remember_intent(deps: Deps, intent: str, tenant: str, invoice_id: str) -> None:
-    """Which invoice a PaymentIntent pays, for the events that do not say
-    (a charge's refund)."""
+def _remember_intent(deps: Deps, intent: str, tenant: str, invoice_id: str, account: str | None) -> None:
+    """Which invoice a PaymentIntent pays, and on which account it was made,
+    for the events that do not say (a charge's refund)."""
     now = deps.timestamp()
-    doc = {"id": f"intent:{intent}", "tenant_id": tenant, "invoice_id": invoice_id, "version": 1,
-           "created_at": now, "updated_at": now}  # fmt: skip
+    doc = {"id": f"intent:{intent}", "tenant_id": tenant, "invoice_id": invoice_id, "account": account,
+           "version": 1, "created_at": now, "updated_at": now}  # fmt: skip
     with contextlib.suppress(ConditionFailed):
         deps.store.create(PLATFORM, KIND, doc, name=None)
 
 
-def _early_refund(deps: Deps, intent: str) -> int:
-    kept = deps.store.get(PLATFORM, KIND, f"refund:{intent}")
-    return int(kept["amount_refunded"]) if kept else 0
+def _early_refund(deps: Deps, intent: str, account: str | None) -> int:
+    """What was refunded of the intent on `account` before its payment came
+    (and, kept before refunds named their account, on any)."""
+    kept = [deps.store.get(PLATFORM, KIND, f"refund:{intent}@{account or ''}"),
+            deps.store.get(PLATFORM, KIND, f"refund:{intent}")]  # fmt: skip
+    return max((int(item["amount_refunded"]) for item in kept if item), default=0)
 
 
-def _keep_early_refund(deps: Deps, intent: str, amount_refunded: int) -> None:
-    """The largest cumulative refund seen for the intent (minor units)."""
+def _keep_early_refund(deps: Deps, intent: str, amount_refunded: int, account: str | None) -> None:
+    """The largest cumulative refund seen for the intent on the account (minor units)."""
+    refund_id = f"refund:{intent}@{account or ''}"
 
     def attempt() -> None:
-        kept = deps.store.get(PLATFORM, KIND, f"refund:{intent}")
+        kept = deps.store.get(PLATFORM, KIND, refund_id)
         if kept and int(kept["amount_refunded"]) >= amount_refunded:
             return
         now = deps.timestamp()
         version = kept["version"] if kept else 0
-        doc = {"id": f"refund:{intent}", "amount_refunded": amount_refunded, "version": version + 1,
+        doc = {"id": refund_id, "amount_refunded": amount_refunded, "version": version + 1,
                "created_at": (kept or {}).get("created_at", now), "updated_at": now}  # fmt: skip
         try:
             deps.store.replace(PLATFORM, KIND, doc, expected_version=version, old_name=None, new_name=None)

@@ -291,7 +291,10 @@ def patch_of(model: type[Input], name: str) -> type[Input]:
     """The PATCH body of `model`: each of its fields, optional, with the same
     checks; only the fields sent change. Plus the `version` read."""
     fields: dict[str, Any] = {
-        field_name: (_checked(field.annotation, field.metadata) | None, Field(None, description=field.description))
+        field_name: (
+            _checked(field.annotation, field.metadata) | None,
+            Field(None, description=field.description, json_schema_extra=field.json_schema_extra),
+        )
         for field_name, field in model.model_fields.items()
     }
     fields["version"] = (Version | None, Field(None, description="the version you read (or If-Match)"))

@@ -74,7 +74,7 @@ class TradeRegister(Input):
 class BusinessIn(ReadBack):
     """The issuer profile, whole (PUT replaces it; PATCH changes the fields it sends)."""
 
-    read_only = ReadBack.read_only | {"logo"}
+    read_only = ReadBack.read_only | {"logo", "stripe_status"}
 
     legal_name: Name
     legal_form: LegalForm | None = Field(
@@ -140,16 +140,13 @@ class BusinessIn(ReadBack):
         'services invoices say "Option pour le paiement de la taxe d\'après les débits"',
     )
     stripe_account_id: (
-        Annotated[
-            str,
-            Field(
-                pattern=r"^acct_[A-Za-z0-9]{1,255}$",
-                description="the business's Stripe connected account: its clients pay it there (card, bank transfer)",
-                examples=["acct_1Nv0FGQ9RKHgCVdK"],
-            ),
-        ]
-        | None
-    ) = None
+        Annotated[str, Field(pattern=r"^acct_[A-Za-z0-9]{1,255}$", examples=["acct_1Nv0FGQ9RKHgCVdK"])] | None
+    ) = Field(
+        default=None,
+        description="read-only: the business's Stripe connected account, linked through Stripe's onboarding "
+        "(POST /business/stripe/onboarding); sent back as read it is ignored, another value is refused (422)",
+        json_schema_extra={"readOnly": True},
+    )
     sender_email: Email | None = Field(
         default=None,
         description="where clients' replies go (Reply-To); the e-mails' From is set with POST /business/sender",
@@ -228,6 +225,20 @@ class ProductIn(ReadBack):
 
 
 ProductPatch = patch_of(ProductIn, "ProductPatch")
+
+
+class StripeOnboardingIn(Input):
+    """Where Stripe sends the business back from its onboarding: pages of the
+    frontend (one of its origins); by default its first origin's root, with
+    `?stripe_onboarding=return` or `?stripe_onboarding=refresh`."""
+
+    return_url: Annotated[str, Field(max_length=2048, pattern=r"^https?://")] | None = Field(
+        default=None,
+        description="where Stripe sends the business once it is done (its status then shows on GET /business)",
+    )
+    refresh_url: Annotated[str, Field(max_length=2048, pattern=r"^https?://")] | None = Field(
+        default=None, description="where Stripe sends it when the link expired or was used: ask for a new link there"
+    )
 
 
 class LogoIn(Input):

@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from invoicing.domain.connected_accounts import Status as StripeStatus
 from invoicing.models.common import Address, Amount, Model, Output, Page, Version
 from invoicing.models.resources import LegalForm, TradeRegister
 from invoicing.models.settings import Frequency, PaymentMethods, Reminders
@@ -133,7 +134,17 @@ class Business(Output):
     operations: Literal["goods", "services", "mixed"]
     vat_franchise: bool
     vat_on_debits: bool
-    stripe_account_id: str | None
+    stripe_account_id: str | None = Field(
+        description="the Stripe connected account the business's clients pay on: linked through Stripe's onboarding "
+        "(POST /business/stripe/onboarding), read-only",
+        json_schema_extra={"readOnly": True},
+    )
+    stripe_status: StripeStatus | None = Field(
+        description="what Stripe says of the account: pending (onboarding not finished), active (takes payments), "
+        "restricted (Stripe needs more from the business), unverified (an id typed in before accounts were linked "
+        "through Stripe: no payment is taken on it; onboard to take them again); none without an account",
+        json_schema_extra={"readOnly": True},
+    )
     sender_email: str | None
     logo: Logo | None = Field(description="set with POST /business/logo, shown on the documents")
     version: Version
@@ -232,6 +243,13 @@ class Delivery(Output):
     credit_note_id: str | None = Field(default=None, description="the credit note a credit_note delivery carries")
     reminder: ReminderRef | None = Field(default=None, description="what a reminder reminds of")
     payment: ReceiptPayment | None = Field(default=None, description="the payment a receipt acknowledges")
+
+
+class StripeOnboarding(Model):
+    url: str = Field(description="Stripe's onboarding of the business's account: send the business there, now")
+    expires_at: datetime = Field(description="the link works once, until then (minutes): ask again for another")
+    stripe_account_id: str = Field(description="the business's connected account, the same at every call")
+    stripe_status: StripeStatus = Field(description="as on GET /business")
 
 
 class Sender(Model):

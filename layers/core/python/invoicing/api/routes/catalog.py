@@ -17,6 +17,7 @@ from invoicing.models.resources import (
     CustomerPatch,
     ProductIn,
     ProductPatch,
+    StripeOnboardingIn,
 )
 from invoicing.models.templates import InvoiceFromTemplate, TemplateIn, TemplatePatch
 
@@ -55,6 +56,26 @@ def put_business(body: Annotated[BusinessIn, Body()]):
 )
 def patch_business(body: Annotated[BusinessPatch, Body()]):
     return json_response(200, catalog.patch_business(deps(), tenant_of(business), body, if_match(business)))
+
+
+@business.post(
+    "/business/stripe/onboarding",
+    operation_id="startStripeOnboarding",
+    tags=["Business"],
+    summary="A link to Stripe's onboarding of the business's Stripe account, the account created the first time",
+    responses=responses(
+        200, "The link (send the business there now), and the account", "StripeOnboarding", 409, 502, 503
+    ),
+)
+def start_stripe_onboarding(body: Annotated[StripeOnboardingIn | None, Body()] = None):
+    from invoicing.adapters.live import payment_gateway
+    from invoicing.logic import stripe_accounts
+
+    back = body or StripeOnboardingIn()
+    tenant = tenant_of(business)
+    return json_response(
+        200, stripe_accounts.onboard(deps(), payment_gateway(), tenant, back.return_url, back.refresh_url)
+    )
 
 
 # -- customers and products --------------------------------------------------------------

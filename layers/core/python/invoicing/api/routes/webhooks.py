@@ -17,7 +17,12 @@ router = Router()
     summary="Stripe's events, signed (Stripe-Signature over the raw body, 300 s tolerance)",
     responses={
         **responses(
-            200, "Taken (recorded, already processed, or not about an invoice of ours)", "WebhookReceipt", 413, 422
+            200,
+            "Taken (recorded, already processed, not about an invoice of ours, or parked: kept with why it "
+            "could not be applied, for an operator to replay)",
+            "WebhookReceipt",
+            413,
+            422,
         ),
         400: {**ERRORS[400], "description": "The signature does not verify (or there is none): nothing recorded"},
     },
@@ -35,5 +40,7 @@ def stripe_webhook():
     outcome, event = stripe_events.receive(deps(), payload, signature, secret, time.time())
     if outcome == "recorded":  # a new payment (not an update of one, nor a refund)
         Metrics().add_metric(name="PaymentsRecorded", unit=MetricUnit.Count, value=1)
+    if outcome.startswith("parked"):  # signed, yet not applicable: kept for an operator to replay (its alarm)
+        Metrics().add_metric(name=stripe_events.PARKED_METRIC, unit=MetricUnit.Count, value=1)
     logger.info("stripe event", extra={"event_id": event.get("id"), "type": event.get("type"), "outcome": outcome})
     return json_response(200, {"received": True, "outcome": outcome})
