@@ -2,6 +2,8 @@
 
     python -m infra.admin standing TENANT       # is its sending suspended, and why
     python -m infra.admin lift-sending TENANT   # lift the suspension (SPEC §15)
+    python -m infra.admin stripe-parked         # Stripe's events parked, each with why (StripeEventsParked)
+    python -m infra.admin stripe-replay EVENT   # apply one again once its cause is fixed (exit 1: still parked)
 
 Deployed: run with the operator's AWS credentials and TABLE_NAME set to the
 stack's table. Without TABLE_NAME, the commands talk to a running `make dev`
@@ -15,10 +17,12 @@ import os
 import sys
 from collections.abc import Sequence
 
-USAGE = "usage: python -m infra.admin standing|lift-sending TENANT"
+USAGE = "usage: python -m infra.admin standing|lift-sending TENANT | stripe-parked | stripe-replay EVENT_ID"
 
 
 def main(argv: Sequence[str]) -> int:
+    if list(argv) == ["stripe-parked"] or (len(argv) == 2 and argv[0] == "stripe-replay"):
+        return _stripe_events(argv)
     if len(argv) != 2 or argv[0] not in ("standing", "lift-sending"):
         print(USAGE, file=sys.stderr)
         return 2
@@ -42,6 +46,29 @@ def main(argv: Sequence[str]) -> int:
         standing = deps().store.get(tenant, limits.STANDING, limits.SENDING) or {"suspended": False}
     print(json.dumps({"tenant": tenant, **{key: value for key, value in standing.items() if key != "version"}}))
     return 0
+
+
+def _stripe_events(argv: Sequence[str]) -> int:
+    """Stripe's events that could not be applied (logic.stripe_events): listed, one a line; or one replayed."""
+    from invoicing.adapters.live import deps
+    from invoicing.domain.errors import NotFound
+    from invoicing.logic import stripe_events
+
+    if argv[0] == "stripe-parked":
+        cursor = None
+        while True:
+            page = stripe_events.parked(deps(), limit=100, cursor=cursor)
+            for event in page.items:
+                print(json.dumps({key: value for key, value in event.items() if key != "version"}))
+            if not (cursor := page.cursor):
+                return 0
+    try:
+        outcome = stripe_events.replay(deps(), argv[1])
+    except NotFound:
+        print(f"no parked event {argv[1]!r}", file=sys.stderr)
+        return 2
+    print(json.dumps({"event_id": argv[1], "outcome": outcome}))
+    return 1 if outcome.startswith("still parked") else 0
 
 
 def _local_defaults() -> None:

@@ -433,3 +433,20 @@ def test_a_typed_in_account_still_records_what_its_sessions_opened_before_are_pa
     assert deliver(api, paid(invoice, "acct_1TypedIn")).body["outcome"] == "recorded"
     other = deliver(api, paid(invoice, "acct_1TypedIn", tenant="globex", id="evt_2"))  # not globex's account
     assert other.body["outcome"] == "parked: unknown_account"
+
+
+def test_the_operator_lists_and_replays_parked_events_with_infra_admin(api, business, stripe_standin, capsys):
+    from infra import admin
+
+    account = onboard(api, stripe_standin)
+    stray = paid({"id": "inv_00000000000000000000000000"}, account)
+    assert deliver(api, stray).body["outcome"] == "parked: unknown_invoice"
+    capsys.readouterr()
+
+    assert admin.main(["stripe-parked"]) == 0
+    (line,) = capsys.readouterr().out.splitlines()
+    assert json.loads(line)["id"] == stray["id"]
+    assert json.loads(line)["reason"] == "unknown_invoice"
+    assert admin.main(["stripe-replay", stray["id"]]) == 1  # its invoice is still not there
+    assert json.loads(capsys.readouterr().out) == {"event_id": stray["id"], "outcome": "still parked: unknown_invoice"}
+    assert admin.main(["stripe-replay", "evt_never"]) == 2
