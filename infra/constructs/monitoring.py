@@ -31,6 +31,17 @@ SERVICE_DIMENSION = {"service": wiring.FUNCTION_ENVIRONMENT["POWERTOOLS_SERVICE_
 # sender, SES's sandbox, SMS not enabled...), not because of one recipient:
 # every delivery fails so until an operator acts, and the API still answered 202.
 DELIVERIES_MISCONFIGURED = "DeliveriesMisconfigured"
+# Stripe's signed events that could not be applied (an account of no tenant's or
+# of another's, an invoice unknown, an amount that does not fit): parked, not
+# lost, until an operator fixes the cause and replays them (python -m infra.admin).
+STRIPE_EVENTS_PARKED = "StripeEventsParked"
+# The application's own metrics that call an operator at the first one in a period.
+APPLICATION_ALARMS = {
+    DELIVERIES_MISCONFIGURED: "Deliveries failed for a reason of the platform's setup (SES sender, sandbox, SMS): "
+    "fix it, they all fail",
+    STRIPE_EVENTS_PARKED: "A Stripe event could not be applied and was parked: fix its cause, then replay it "
+    "(python -m infra.admin stripe-parked, stripe-replay)",
+}
 
 # The account's administrators manage and use the key through IAM, as with
 # the usual `kms:*` root statement, but spelled out: no wildcard action
@@ -114,18 +125,15 @@ class Monitoring(Construct):
             )
             self._alarm("PipeExecutionFailed", failed, "The pipe from the table's stream to the bus failed a batch")
         self._alarm("Api5xx", rest_api.metric_server_error(period=PERIOD), "The API answered 5xx")
-        misconfigured = cloudwatch.Metric(
-            namespace=APPLICATION_NAMESPACE,
-            metric_name=DELIVERIES_MISCONFIGURED,
-            dimensions_map=SERVICE_DIMENSION,
-            period=PERIOD,
-            statistic=cloudwatch.Stats.SUM,
-        )
-        self._alarm(
-            DELIVERIES_MISCONFIGURED,
-            misconfigured,
-            "Deliveries failed for a reason of the platform's setup (SES sender, sandbox, SMS): fix it, they all fail",
-        )
+        for metric_name, description in APPLICATION_ALARMS.items():
+            counted = cloudwatch.Metric(
+                namespace=APPLICATION_NAMESPACE,
+                metric_name=metric_name,
+                dimensions_map=SERVICE_DIMENSION,
+                period=PERIOD,
+                statistic=cloudwatch.Stats.SUM,
+            )
+            self._alarm(metric_name, counted, description)
         for metric_name in ("ReadThrottleEvents", "WriteThrottleEvents"):
             self._alarm(
                 f"Table{metric_name}",

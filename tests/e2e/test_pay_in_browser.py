@@ -14,7 +14,7 @@ import pytest
 
 from infra import wiring
 from tests.conftest import SPEC_INVOICE
-from tests.e2e.test_stripe_connect import onboarded
+from tests.e2e.test_connect_onboarding import onboarded
 
 pytestmark = pytest.mark.e2e
 

@@ -12,7 +12,7 @@ import pytest
 
 from invoicing.logic.stripe_events import sign
 from tests.e2e.test_concurrency import all_at_once
-from tests.e2e.test_stripe_connect import onboarded
+from tests.e2e.test_connect_onboarding import onboarded
 
 pytestmark = pytest.mark.e2e
 

@@ -1291,14 +1291,17 @@ def test_every_alarm_notifies_the_topic_that_emails_alarm_email(stack: Invoicing
     assert subscriptions == [{"Protocol": "email", "TopicArn": topic, "Endpoint": DEPLOY_CONTEXT["alarm_email"]}]
 
 
-def test_deliveries_failing_for_a_configuration_reason_raise_an_alarm(template: Template) -> None:
-    """The delivery function counts them (Powertools Metrics: namespace
-    Invoicing, dimension service=invoicing): one in five minutes alarms."""
+@pytest.mark.parametrize("metric", ["DeliveriesMisconfigured", "StripeEventsParked"])
+def test_deliveries_failing_for_a_configuration_reason_and_parked_stripe_events_raise_an_alarm(
+    template: Template, metric: str
+) -> None:
+    """The delivery and webhook functions count them (Powertools Metrics:
+    namespace Invoicing, dimension service=invoicing): one in five minutes alarms."""
     assert wiring.FUNCTION_ENVIRONMENT["POWERTOOLS_SERVICE_NAME"] == "invoicing"
     template.has_resource_properties(
         "AWS::CloudWatch::Alarm",
         {
-            **alarm_on("DeliveriesMisconfigured", {"Name": "service", "Value": "invoicing"}),
+            **alarm_on(metric, {"Name": "service", "Value": "invoicing"}),
             "Namespace": "Invoicing",
             "Dimensions": [{"Name": "service", "Value": "invoicing"}],
             "Statistic": "Sum",

@@ -164,7 +164,8 @@ def send_receipt(deps: Deps, messenger: Messenger, detail: dict[str, Any], detai
 
 def shown(delivery: Doc) -> Doc:
     """A delivery as the API shows it (an invoice's own has no kind stored)."""
-    kept = {key: value for key, value in delivery.items() if key not in ("version", "attempts", "claimed_until")}
+    kept = {key: value for key, value in delivery.items()
+            if key not in ("version", "attempts", "claimed_until", "counted")}  # fmt: skip
     return {"kind": "invoice", **kept}
 
 
