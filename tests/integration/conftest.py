@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import BUSINESS, CUSTOMER, SPEC_INVOICE
+from tests.conftest import BUSINESS, CLIENT_ADDRESS, CLIENT_SIREN, CUSTOMER, SPEC_INVOICE
 
 
 @pytest.fixture
@@ -73,3 +73,26 @@ def attach(
     if not confirm:
         return reserved
     return api.post(f"/invoices/{invoice_id}/attachments/{reserved.body['id']}/confirm", tenant=tenant)
+
+
+STRIPE_CUSTOMER = "cus_Q1dupont"
+
+
+@pytest.fixture
+def account(api: Any, business: dict[str, Any], stripe_standin: Any) -> str:
+    """acme's Stripe account, onboarded on the stand-in, which then forgets
+    those requests: what it received after is the test's."""
+    from tests.connect import onboard
+
+    onboarded = onboard(api, stripe_standin)
+    stripe_standin.received.clear()
+    return onboarded
+
+
+@pytest.fixture
+def card_invoice(api: Any, account: str) -> dict[str, Any]:
+    """An issued invoice of a customer with a card saved in Stripe."""
+    customer = api.post("/customers", {"name": "Dupont & Fils", "address": CLIENT_ADDRESS, "siren": CLIENT_SIREN,
+                                       "stripe_customer_id": STRIPE_CUSTOMER}).body  # fmt: skip
+    draft = api.post("/invoices", {**SPEC_INVOICE, "customer_id": customer["id"]}).body
+    return api.post(f"/invoices/{draft['id']}/mark-sent").body

@@ -19,8 +19,6 @@ from aws_lambda_powertools.utilities import parameters
 
 from invoicing.adapters import live
 from invoicing.logic.stripe_events import sign
-from tests.conftest import CLIENT_ADDRESS, CLIENT_SIREN, SPEC_INVOICE
-from tests.connect import onboard
 
 pytestmark = pytest.mark.integration
 
@@ -29,19 +27,8 @@ AS_THE_STACK_CREATES_IT = {"secret_key": "", "webhook_secret": ""}
 
 
 @pytest.fixture
-def account(api, business, stripe_standin) -> str:
-    """acme's Stripe account, onboarded on the stand-in (which then forgets those requests)."""
-    onboarded = onboard(api, stripe_standin)
-    stripe_standin.received.clear()
-    return onboarded
-
-
-@pytest.fixture
-def invoice(api, account):
-    customer = api.post("/customers", {"name": "Dupont & Fils", "address": CLIENT_ADDRESS, "siren": CLIENT_SIREN,
-                                       "stripe_customer_id": "cus_Q1dupont"}).body  # fmt: skip
-    draft = api.post("/invoices", {**SPEC_INVOICE, "customer_id": customer["id"]}).body
-    return api.post(f"/invoices/{draft['id']}/mark-sent").body
+def invoice(card_invoice):
+    return card_invoice
 
 
 def stripe_secret_is(value: dict) -> None:

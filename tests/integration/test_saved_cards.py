@@ -15,28 +15,15 @@ from aws_lambda_powertools.utilities import parameters
 
 from invoicing.logic.stripe_events import sign
 from tests.conftest import CLIENT_ADDRESS, CLIENT_SIREN, SPEC_INVOICE
-from tests.connect import deliver, onboard
+from tests.connect import deliver
+from tests.integration.conftest import STRIPE_CUSTOMER
 
 pytestmark = pytest.mark.integration
 
-STRIPE_CUSTOMER = "cus_Q1dupont"
-
 
 @pytest.fixture
-def account(api, business, stripe_standin) -> str:
-    """acme's Stripe account, onboarded on the stand-in, which then forgets
-    those requests: what it received after is the test's."""
-    onboarded = onboard(api, stripe_standin)
-    stripe_standin.received.clear()
-    return onboarded
-
-
-@pytest.fixture
-def invoice(api, account):
-    customer = api.post("/customers", {"name": "Dupont & Fils", "address": CLIENT_ADDRESS, "siren": CLIENT_SIREN,
-                                       "stripe_customer_id": STRIPE_CUSTOMER}).body  # fmt: skip
-    draft = api.post("/invoices", {**SPEC_INVOICE, "customer_id": customer["id"]}).body
-    return api.post(f"/invoices/{draft['id']}/mark-sent").body
+def invoice(card_invoice):
+    return card_invoice
 
 
 def charge(api, invoice: dict, amount: str = "398.00", method: str = "pm_card_visa", key: str | None = None, **fields):
