@@ -450,3 +450,51 @@ def test_the_operator_lists_and_replays_parked_events_with_infra_admin(api, busi
     assert admin.main(["stripe-replay", stray["id"]]) == 1  # its invoice is still not there
     assert json.loads(capsys.readouterr().out) == {"event_id": stray["id"], "outcome": "still parked: unknown_invoice"}
     assert admin.main(["stripe-replay", "evt_never"]) == 2
+
+
+def test_a_typed_in_id_two_tenants_shared_is_neither_ones_after_the_first_onboards(api, stripe_standin):
+    """The review's scenario: before onboarding existed, globex typed in
+    acme's real account id and acme typed it in too. globex onboarding first
+    must not make the id globex's: acme's payments on it are still acme's."""
+    for tenant in ("acme", "globex"):
+        assert api.put("/business", {**BUSINESS, "version": 0}, tenant=tenant).status == 200
+        type_in(tenant, "acct_1Shared")
+    onboard(api, stripe_standin, tenant="globex")  # globex's own account now; acct_1Shared only its earlier one
+    onboard(api, stripe_standin, tenant="acme")
+    invoice = issue(api)
+
+    assert deliver(api, paid(invoice, "acct_1Shared")).body["outcome"] == "recorded"
+    assert api.get(f"/invoices/{invoice['id']}").body["amount_paid"] == "1398.00"
+
+
+def test_onboarding_asked_again_after_a_crash_shows_the_account_as_it_is_now_not_as_made(
+    api, business, stripe_standin, monkeypatch
+):
+    """Stripe answers a retried creation with the account as it was first
+    made (pending): the state kept is what Stripe says when asked after."""
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("the function died here")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(stripe_accounts, "_claim", crash)
+        assert api.post("/business/stripe/onboarding").status == 500
+    (account,) = stripe_standin.accounts
+    stripe_standin.complete_onboarding(account)  # its event, parked or lost: not delivered here
+
+    again = api.post("/business/stripe/onboarding")
+
+    assert (again.body["stripe_account_id"], again.body["stripe_status"]) == (account, "active")
+    assert api.get("/business").body["stripe_status"] == "active"
+
+
+def test_a_parked_event_found_parked_again_is_counted_again(api, business, stripe_standin, capsys):
+    """A delivery parked it, then failed before it was done: Stripe's retry
+    finds it parked and still counts it, so the alarm cannot miss it."""
+    account = onboard(api, stripe_standin)
+    stray = paid({"id": "inv_00000000000000000000000000"}, account)
+    stripe_events.park(live.deps(), stray, stripe_accounts.CannotApply("unknown_invoice", "no such invoice"))
+    capsys.readouterr()
+
+    assert deliver(api, stray).body["outcome"] == "already parked: unknown_invoice"
+    assert '"StripeEventsParked":[1.0]' in capsys.readouterr().out.replace(" ", "")

@@ -83,3 +83,10 @@ def test_in_one_second_the_state_further_in_onboarding_is_the_later():
 
     assert newer(as_of(100, enabled, "evt_a"), as_of(100, submitted, "evt_z"))
     assert newer(as_of(101, submitted, "evt_a"), as_of(100, enabled, "evt_z"))  # a second later wins
+
+
+def test_details_stripe_is_still_verifying_leave_the_business_waiting_not_restricted():
+    waiting = {**FRESH, "details_submitted": True,
+               "requirements": {"past_due": [], "disabled_reason": "requirements.pending_verification"}}  # fmt: skip
+
+    assert state_of(waiting).status == "pending"

@@ -4,7 +4,8 @@ Rules:
 1. The status the business sees comes from Stripe's Account object:
    `active` — charges are enabled and nothing is past due;
    `pending` — the business has not finished Stripe's onboarding (details
-   not submitted) and cannot take payments yet;
+   not submitted), or has and Stripe is verifying them with nothing asked
+   of it (`requirements.pending_verification`): no payments yet;
    `restricted` — Stripe wants something more: charges disabled once the
    details were submitted, requirements past due, or a reason to disable it;
    `unverified` — an account id typed into the profile before accounts were
@@ -26,6 +27,7 @@ from collections.abc import Mapping
 from typing import Any, Literal, NamedTuple
 
 Status = Literal["unverified", "pending", "restricted", "active"]
+PENDING_VERIFICATION = "requirements.pending_verification"
 STATUSES: tuple[Status, ...] = ("unverified", "pending", "restricted", "active")
 
 
@@ -41,6 +43,8 @@ class AccountState(NamedTuple):
             return "active"
         if not self.details_submitted and not self.charges_enabled:
             return "pending"
+        if self.disabled_reason == PENDING_VERIFICATION and not self.past_due:
+            return "pending"  # the business has done its part: Stripe is checking it
         return "restricted"
 
     @property

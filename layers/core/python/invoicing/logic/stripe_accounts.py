@@ -26,6 +26,7 @@ verified.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 from collections.abc import Callable
@@ -74,9 +75,11 @@ def owner(deps: Deps, account: str, named: str | None = None) -> str | None:
     onboarding recorded is `named`'s only while its profile still shows it
     typed in (payments of sessions opened before accounts were linked)."""
     record = _record(deps, account)
-    if record is not None:
+    if record is not None:  # made by the platform for its tenant
         return str(record["tenant_id"])
     if is_tenant_name(named):
+        if deps.store.get(PLATFORM, KIND, f"typed:{account}:{named}") is not None:
+            return named  # typed in by `named` before it onboarded, kept as its earlier account
         business = deps.store.get(named, "business", BUSINESS_ID)
         if business is not None and business.get("stripe_account_id") == account:
             return named
@@ -175,11 +178,13 @@ def _open(deps: Deps, stripe: PaymentGateway, tenant: str, typed_in: str | None)
         raise ProviderRefused("Stripe answered the account's creation without an account id")
     if (created.get("metadata") or {}).get("tenant_id") != tenant:
         raise RuntimeError(f"Stripe answered {account}, whose metadata names another tenant")
-    state = connected_accounts.state_of(created)
+    # Stripe answers a retried creation with the account as it was made: what it is now, asked
+    current = _ask(lambda: stripe.retrieve_account(account), "the account")
+    state = connected_accounts.state_of(current)
     now = int(deps.now().timestamp())
     _claim(deps, account, tenant, state, connected_accounts.as_of(now, state, ""))
-    if typed_in and typed_in != account:
-        _claim(deps, typed_in, tenant, None, None)  # its earlier account, as typed in: never verified
+    if typed_in and typed_in != account:  # its earlier account, as typed in: never verified, never owned
+        _claim_typed(deps, typed_in, tenant)
     _link(deps, tenant, account)
     return account
 
@@ -287,6 +292,17 @@ def _claim(deps: Deps, account: str, tenant: str, state: AccountState | None, as
             _replace(deps, record, _state(state, as_of))
 
     until_written(attempt, "the Stripe account is being recorded too often at once")
+
+
+def _claim_typed(deps: Deps, account: str, tenant: str) -> None:
+    """Keep that the tenant had typed the account in (payments of sessions
+    opened on it before are still its). One claim per tenant, owning
+    nothing: another tenant that typed in the same id keeps its own claim,
+    and the account's verified owner, if the platform ever makes one, wins."""
+    now = deps.timestamp()
+    doc = {"id": f"typed:{account}:{tenant}", "tenant_id": tenant, "version": 1, "created_at": now, "updated_at": now}
+    with contextlib.suppress(ConditionFailed):  # kept already
+        deps.store.create(PLATFORM, KIND, doc, name=None)
 
 
 def _record_state(deps: Deps, account: str, state: AccountState, as_of: list[Any]) -> bool:

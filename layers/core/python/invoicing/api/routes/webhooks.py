@@ -40,7 +40,10 @@ def stripe_webhook():
     outcome, event = stripe_events.receive(deps(), payload, signature, secret, time.time())
     if outcome == "recorded":  # a new payment (not an update of one, nor a refund)
         Metrics().add_metric(name="PaymentsRecorded", unit=MetricUnit.Count, value=1)
-    if outcome.startswith("parked"):  # signed, yet not applicable: kept for an operator to replay (its alarm)
+    # signed, yet not applicable: kept for an operator to replay (its alarm). Found parked already, it
+    # was parked by a delivery that failed before it was done, which may not have counted it: counted
+    # again (a false alarm at worst, never a silent park)
+    if outcome.startswith(("parked", "already parked")):
         Metrics().add_metric(name=stripe_events.PARKED_METRIC, unit=MetricUnit.Count, value=1)
     logger.info("stripe event", extra={"event_id": event.get("id"), "type": event.get("type"), "outcome": outcome})
     return json_response(200, {"received": True, "outcome": outcome})
