@@ -303,12 +303,8 @@ def test_account_updated_of_an_account_that_is_nobodys_is_ignored(api, business,
 # -- parked, counted, replayed -------------------------------------------------------------
 
 
-def test_an_account_stripe_made_before_a_crash_parks_its_events_until_onboarding_records_it_then_replays(
-    api, business, stripe_standin, monkeypatch, capsys
-):
-    """Stripe made the account; the function died before recording it. Its
-    event is parked (and counted: StripeEventsParked), not dropped; asking
-    again records the same account, and the replay applies the event."""
+def made_then_crashed(api, stripe_standin, monkeypatch) -> str:
+    """Onboarding whose function dies after Stripe made the account, before it was recorded: its id."""
 
     def crash(*args, **kwargs):
         raise RuntimeError("the function died here")
@@ -317,6 +313,17 @@ def test_an_account_stripe_made_before_a_crash_parks_its_events_until_onboarding
         patched.setattr(stripe_accounts, "_claim", crash)
         assert api.post("/business/stripe/onboarding").status == 500
     (account,) = stripe_standin.accounts
+    return account
+
+
+def test_an_account_stripe_made_before_a_crash_parks_its_events_until_onboarding_records_it_then_replays(
+    api, business, stripe_standin, monkeypatch, capsys
+):
+    """Stripe made the account; the function died before recording it. Its
+    event is parked (and counted: StripeEventsParked), not dropped; asking
+    again records the same account, and the replay applies the event."""
+
+    account = made_then_crashed(api, stripe_standin, monkeypatch)
     (event,) = stripe_standin.complete_onboarding(account)
     capsys.readouterr()
 
@@ -473,13 +480,7 @@ def test_onboarding_asked_again_after_a_crash_shows_the_account_as_it_is_now_not
     """Stripe answers a retried creation with the account as it was first
     made (pending): the state kept is what Stripe says when asked after."""
 
-    def crash(*args, **kwargs):
-        raise RuntimeError("the function died here")
-
-    with monkeypatch.context() as patched:
-        patched.setattr(stripe_accounts, "_claim", crash)
-        assert api.post("/business/stripe/onboarding").status == 500
-    (account,) = stripe_standin.accounts
+    account = made_then_crashed(api, stripe_standin, monkeypatch)
     stripe_standin.complete_onboarding(account)  # its event, parked or lost: not delivered here
 
     again = api.post("/business/stripe/onboarding")
