@@ -7,14 +7,15 @@ them into a relay for spam or SMS pumping.
   to mobile numbers of the allowed countries (never premium or special
   ranges, never international networks).
 - **How many**: a day (UTC), a tenant sends at most `emails_per_day`
-  e-mails and `sms_per_day` SMS that it asks for, and at most
-  `per_recipient_per_day` messages of any kind to one recipient; all
-  tenants together send at most `platform_per_recipient_per_day` to one
-  recipient. Beyond, the request is a 429 with Retry-After (tomorrow) and
-  nothing is queued. The messages the platform sends on its own (reminders,
-  receipts) are counted in the tenant's day but never refused for it: they
-  go to the document's customer only. Only the per-recipient limits stop
-  them (a receipt per one-cent payment must not flood an inbox).
+  e-mails and `sms_per_day` SMS, and at most `per_recipient_per_day`
+  messages to one recipient; all tenants together send at most
+  `platform_per_recipient_per_day` to one address that is not the
+  document's customer's (a stranger; a big client's accounts address,
+  billed by many businesses, is not locked for all by a few). Beyond, a
+  request is a 429 with Retry-After (tomorrow) and nothing is queued. The
+  reminders and receipts the tenant's settings and payments set off count
+  and are refused alike, as they go (recorded failed, "not sent: …"): a
+  tenant chooses its customers' addresses, so they are no way around.
 
 - **Reputation**: SES's bounce and complaint events (tagged with the
   tenant) are counted; a tenant whose hard bounces or complaints pass SES's
