@@ -19,6 +19,7 @@ from invoicing.ports import BlobStore, Queue, Store
 
 logger = logging.getLogger(__name__)
 
+PLATFORM = "platform"  # the table's partition of what belongs to no tenant (a reserved tenant name)
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 

@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 
 from invoicing.domain.errors import Busy, Conflict, InvalidInput, NotFound, TooSoon
 from invoicing.logic import catalog, limits
-from invoicing.logic.common import Deps
+from invoicing.logic.common import PLATFORM, Deps
 from invoicing.logic.retry import LostRace, until_written
 from invoicing.ports import Allowance, ConditionFailed, Doc, Messenger, SendRejected, SendThrottled
 from invoicing.settings import settings
@@ -31,7 +31,6 @@ logger = logging.getLogger(__name__)
 
 KIND = "sender"
 RECORD_ID = "sender"  # the tenant's one record
-PLATFORM = "platform"  # the table's partition of what belongs to no tenant (a reserved tenant name)
 CODE_TTL_S = 1800
 RESEND_AFTER_S = 60
 MAX_WRONG_CODES = 5

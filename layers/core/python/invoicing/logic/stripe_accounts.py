@@ -39,14 +39,13 @@ from invoicing.domain.connected_accounts import AccountState, NotAnAccount
 from invoicing.domain.errors import Busy, Conflict, InvalidInput, NotFound, ProviderRefused
 from invoicing.domain.tenants import is_tenant_name
 from invoicing.logic.catalog import BUSINESS_ID
-from invoicing.logic.common import Deps
+from invoicing.logic.common import PLATFORM, Deps
 from invoicing.logic.retry import LostRace, until_written
 from invoicing.ports import ConditionFailed, Doc, PaymentGateway, StripeRefused, StripeUnavailable
 from invoicing.settings import settings
 
 logger = logging.getLogger(__name__)
 
-PLATFORM = "platform"
 KIND = "stripe"  # the platform's records of Stripe (logic.stripe_events keeps its own there too)
 # A Standard account, in Stripe's controller properties: the business has Stripe's full
 # Dashboard, pays Stripe's fees and answers its disputes itself; Stripe collects what it must know.

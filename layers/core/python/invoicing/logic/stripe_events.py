@@ -50,14 +50,12 @@ from invoicing.domain.invoice import instalments_shown
 from invoicing.domain.money import format_amount
 from invoicing.domain.tenants import is_tenant_name
 from invoicing.logic import payments, stripe_accounts
-from invoicing.logic.common import BUSINESS_TIMEZONE, Deps
+from invoicing.logic.common import BUSINESS_TIMEZONE, PLATFORM, Deps
 from invoicing.logic.retry import LostRace, until_written
-from invoicing.logic.stripe_accounts import CannotApply
+from invoicing.logic.stripe_accounts import KIND, CannotApply  # under the platform: events, intents, refunds, accounts
 from invoicing.ports import ConditionFailed, Doc, PageOf
 
 TOLERANCE_S = 300
-PLATFORM = "platform"
-KIND = "stripe"  # under the platform: processed events, payment intents' invoices, early refunds, accounts
 PARKED = "stripe_parked"  # under the platform: the events that could not be applied, by event id
 PARKED_METRIC = "StripeEventsParked"  # counted by the webhook (namespace Invoicing): its alarm calls an operator
 EVENT_RETENTION_S = 30 * 86_400  # Stripe retries an event for three days
