@@ -323,6 +323,11 @@ ROUTES: tuple[Route, ...] = (
     *_crud("/products", "product_id", "api"),
     *_crud("/templates", "template_id", "api"),
     Route("POST", "/templates/{template_id}/invoices", "api"),
+    *_crud("/estimates", "estimate_id", "api"),
+    Route("POST", "/estimates/{estimate_id}/send", "api"),
+    Route("POST", "/estimates/{estimate_id}/mark-sent", "api"),
+    Route("POST", "/estimates/{estimate_id}/duplicate", "api"),
+    Route("POST", "/estimates/{estimate_id}/invoices", "api"),
     *_crud("/invoices", "invoice_id", "api"),
     Route("POST", "/invoices/{invoice_id}/mark-sent", "api"),
     Route("POST", "/invoices/{invoice_id}/void", "api"),
@@ -368,7 +373,7 @@ EVENT_RULES: tuple[EventRule, ...] = (
     # A deleted draft's attachments leave the bucket.
     EventRule("purge-attachments", ("Invoice Deleted",), "attachments"),
     # Deliveries requested by POST /invoices/{id}/send, and the reminders the sweep queued.
-    EventRule("deliver", ("Invoice Sent", "Invoice Reminder Due"), "delivery"),
+    EventRule("deliver", ("Invoice Sent", "Invoice Reminder Due", "Estimate Delivery Requested"), "delivery"),
     # The client's receipts: after each payment, or when nothing is due any more (the business's setting).
     EventRule("receipt", ("Payment Recorded", "Invoice Paid"), "delivery"),
     # SES's hard bounces and complaints (its configuration set's events, tagged with the tenant): a tenant
@@ -378,8 +383,8 @@ EVENT_RULES: tuple[EventRule, ...] = (
     ),
 )
 
-# Invoices and deliveries: the documents whose changes hold events (invoicing.events.EVENTFUL_KINDS).
-PIPE = StreamPipe("changes", enrichment="events", key_prefixes=("INV#", "DLV#"))
+# Invoices, deliveries and estimates: the documents whose changes hold events (invoicing.events.EVENTFUL_KINDS).
+PIPE = StreamPipe("changes", enrichment="events", key_prefixes=("INV#", "DLV#", "EST#"))
 
 # Daily, in UTC: the fees first, so that the day's reminders show them.
 SCHEDULES: tuple[Schedule, ...] = (

@@ -24,6 +24,7 @@ from invoicing.ports import (
     ConditionFailed,
     CreditNoteIssue,
     Doc,
+    EstimateIssue,
     Finalization,
     InvoiceQuery,
     PageOf,
@@ -38,6 +39,7 @@ class InMemoryStore:
         self.sequences: dict[str, Sequence] = {}
         self.numbers: set[tuple[str, str]] = set()
         self.payment_tokens: dict[str, tuple[str, str]] = {}
+        self.quote_tokens: dict[str, tuple[str, str]] = {}
         self.changes: list[Change] = []  # the stream: every document write, old and new
         self.counts: dict[tuple[str, str], int] = {}
         self._counting = threading.Lock()
@@ -71,6 +73,9 @@ class InMemoryStore:
 
     def credit_note_sequence(self, tenant: str) -> Sequence:
         return self.sequences.get(f"{tenant}#credit_note", Sequence())
+
+    def estimate_sequence(self, tenant: str) -> Sequence:
+        return self.sequences.get(f"{tenant}#estimate", Sequence())
 
     # -- writes --------------------------------------------------------------
 
@@ -159,6 +164,24 @@ class InMemoryStore:
         self._write(tenant, "credit_note", note["id"], note)
         self._write(tenant, "invoice", invoice["id"], invoice)
 
+    def issue_estimate(self, tenant: str, step: EstimateIssue) -> None:
+        estimate = _stored(step.estimate)
+        current = self.docs.get((tenant, "estimate", estimate["id"]))
+        counter_ok = self.estimate_sequence(tenant).last == step.sequence - 1
+        draft_ok = current is not None and (current["version"], current["status"]) == (step.expected_version, "draft")
+        number_free = (tenant, estimate["number"]) not in self.numbers
+        if counter_ok and draft_ok and not number_free:
+            raise Conflict(f"number {estimate['number']} is already used; change estimate_prefix")
+        if not (counter_ok and draft_ok and number_free):
+            raise ConditionFailed([i for i, ok in enumerate((counter_ok, draft_ok, number_free)) if not ok])
+        self.sequences[f"{tenant}#estimate"] = Sequence(step.sequence, estimate["issue_date"])
+        self.numbers.add((tenant, estimate["number"]))
+        self.quote_tokens[step.quote_token_hash] = (tenant, estimate["id"])
+        self._write(tenant, "estimate", estimate["id"], estimate)
+
+    def quote_token(self, token_hash: str) -> tuple[str, str] | None:
+        return self.quote_tokens.get(token_hash)
+
     def _write(self, tenant: str, kind: str, id: str, doc: Doc | None) -> None:
         """A document written (None: deleted), and the change kept as the
         table's stream would tell it (`take_changes`)."""
@@ -203,9 +226,7 @@ class InMemoryStore:
         found = [
             (doc[f"sweep_{sweep}_on"], tenant, doc)
             for (tenant, kind, _), doc in self.docs.items()
-            if kind == "invoice"
-            and doc["status"] in ("open", "partially_paid")
-            and Decimal(doc["amount_due"]) > 0
+            if _swept(kind, doc, sweep)
             and (doc.get(f"sweep_{sweep}_on") or "9999") <= today
             and sweep_shard(tenant, doc["id"]) == shard
         ]
@@ -225,7 +246,7 @@ class InMemoryStore:
         if current is None:
             raise NotFound(kind)
         if require_draft and current["status"] != "draft":
-            raise InvoiceNotEditable(current["status"])
+            raise InvoiceNotEditable(current["status"], kind)
         if expected_version is not None and current["version"] != expected_version:
             raise StaleVersion(current["version"])
 
@@ -254,6 +275,13 @@ def _stored(doc: Doc) -> Doc:
         raise ItemTooLarge()
     stored: Doc = json.loads(text)
     return stored
+
+
+def _swept(kind: str, doc: Doc, sweep: str) -> bool:
+    """Whether the adapter gives the document the sweep's index keys."""
+    if sweep == "expiry":
+        return kind == "estimate" and doc["status"] == "sent"
+    return kind == "invoice" and doc["status"] in UNPAID and Decimal(doc["amount_due"]) > 0
 
 
 def _due(doc: Doc) -> str:

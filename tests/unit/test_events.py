@@ -8,6 +8,7 @@ import pytest
 
 from infra import wiring
 from invoicing.adapters.dynamodb import KINDS
+from invoicing import events
 from invoicing.events import EVENTFUL_KINDS, Change, events_of
 
 pytestmark = pytest.mark.unit
@@ -133,5 +134,35 @@ def test_the_pipe_lets_through_exactly_the_keys_of_the_documents_that_hold_event
     assert not wiring.PIPE.passes({"pk": {"S": "T#acme"}, "sk": {"S": "NUM#INV-1"}})
     assert not wiring.PIPE.passes({"pk": {"S": "T#acme"}, "sk": {"S": "CUS#cus_1"}})
     assert wiring.PIPE.filter_pattern() == {
-        "dynamodb": {"Keys": {"sk": {"S": [{"prefix": "INV#"}, {"prefix": "DLV#"}]}}}
+        "dynamodb": {"Keys": {"sk": {"S": [{"prefix": "INV#"}, {"prefix": "DLV#"}, {"prefix": "EST#"}]}}}
     }
+
+
+def test_an_estimate_s_status_changes_are_its_events():
+    draft = {"id": "est_1", "status": "draft", "version": 1}
+    sent = {**draft, "status": "sent", "version": 2}
+    accepted = {**sent, "status": "accepted", "version": 3}
+    detail = {"tenant_id": "acme", "estimate_id": "est_1"}
+
+    assert events_of(Change("acme", "estimate", None, draft)) == []
+    assert events_of(Change("acme", "estimate", draft, sent)) == [(events.ESTIMATE_SENT, {**detail, "version": 2})]
+    assert events_of(Change("acme", "estimate", sent, accepted)) == [
+        (events.ESTIMATE_ACCEPTED, {**detail, "version": 3})
+    ]
+    assert events_of(Change("acme", "estimate", sent, {**sent, "version": 3})) == []  # an invoice listed: no news
+    for status, detail_type in (("declined", events.ESTIMATE_DECLINED), ("expired", events.ESTIMATE_EXPIRED)):
+        assert events_of(Change("acme", "estimate", sent, {**sent, "status": status})) == [
+            (detail_type, {**detail, "version": 2})
+        ]
+    assert events_of(Change("acme", "estimate", accepted, {**accepted, "status": "invoiced"})) == []
+
+
+def test_an_estimate_s_delivery_asks_the_delivery_function_to_send_it():
+    delivery = {"id": "est_1.d1", "kind": "estimate", "estimate_id": "est_1", "invoice_id": None,
+                "invoice_version": 2, "status": "pending"}  # fmt: skip
+
+    assert events_of(Change("acme", "delivery", None, delivery)) == [
+        (events.ESTIMATE_DELIVERY, {"tenant_id": "acme", "estimate_id": "est_1", "version": 2,
+                                    "deliveries": ["est_1.d1"]})  # fmt: skip
+    ]
+    assert wiring.rules_for(events.ESTIMATE_DELIVERY)[0].function == "delivery"

@@ -34,6 +34,12 @@ INVOICE_PAID = "Invoice Paid"  # nothing is due any more
 REMINDER_DUE = "Invoice Reminder Due"  # reminders queued by the sweep; the detail lists their deliveries
 CREDIT_NOTE_ISSUED = "Credit Note Issued"  # the detail names the credit note; the invoice's amounts changed with it
 PAYMENT_CANCELLED = "Payment Cancelled"  # a manual payment recorded in error; the detail names it; it is owed again
+# Estimates (SPEC §11): the detail names the estimate (estimate_id) and its version.
+ESTIMATE_SENT = "Estimate Sent"  # numbered: sent to its client, or marked sent
+ESTIMATE_ACCEPTED = "Estimate Accepted"  # its client accepted it on its page
+ESTIMATE_DECLINED = "Estimate Declined"  # its client declined it on its page
+ESTIMATE_EXPIRED = "Estimate Expired"  # the sweep found it past its last valid day
+ESTIMATE_DELIVERY = "Estimate Delivery Requested"  # deliveries of an estimate; the detail lists their ids
 
 DETAIL_TYPES = (
     INVOICE_FINALIZED,
@@ -46,11 +52,16 @@ DETAIL_TYPES = (
     REMINDER_DUE,
     CREDIT_NOTE_ISSUED,
     PAYMENT_CANCELLED,
+    ESTIMATE_SENT,
+    ESTIMATE_ACCEPTED,
+    ESTIMATE_DECLINED,
+    ESTIMATE_EXPIRED,
+    ESTIMATE_DELIVERY,
 )
 
 # The kinds of document whose changes carry events: the pipe's filter lets
 # no other through (infra/wiring.py STREAM_KINDS names their keys).
-EVENTFUL_KINDS = ("invoice", "delivery")
+EVENTFUL_KINDS = ("invoice", "delivery", "estimate")
 
 _AMOUNTS = ("total", "amount_paid", "amount_due", "late_fees_total", "credited")
 
@@ -80,7 +91,28 @@ def events_of(change: Change) -> list[Event]:
         return _invoice_events(change.tenant, change.old, change.new)
     if change.kind == "delivery":
         return _delivery_events(change.tenant, change.old, change.new)
+    if change.kind == "estimate":
+        return _estimate_events(change.tenant, change.old, change.new)
     return []
+
+
+_ESTIMATE_STATUSES = {
+    "sent": ESTIMATE_SENT,
+    "accepted": ESTIMATE_ACCEPTED,
+    "declined": ESTIMATE_DECLINED,
+    "expired": ESTIMATE_EXPIRED,
+}
+
+
+def _estimate_events(tenant: str, old: Doc | None, new: Doc | None) -> list[Event]:
+    """An estimate that moved to sent, accepted, declined or expired (not
+    invoiced: its invoices have their own events)."""
+    if new is None or (old is not None and old["status"] == new["status"]):
+        return []
+    detail_type = _ESTIMATE_STATUSES.get(new["status"])
+    if detail_type is None:
+        return []
+    return [(detail_type, {"tenant_id": tenant, "estimate_id": new["id"], "version": new["version"]})]
 
 
 def _invoice_events(tenant: str, old: Doc | None, new: Doc | None) -> list[Event]:
@@ -129,6 +161,9 @@ def _delivery_events(tenant: str, old: Doc | None, new: Doc | None) -> list[Even
         return []
     if old is not None and (old["status"] == "pending" or (old["status"] == "sending" and new.get("error"))):
         return []
+    if new.get("kind") == "estimate":
+        detail = {"tenant_id": tenant, "estimate_id": new["estimate_id"], "version": new["invoice_version"]}
+        return [(ESTIMATE_DELIVERY, {**detail, "deliveries": [new["id"]]})]
     detail_type = REMINDER_DUE if new.get("kind") == "reminder" else INVOICE_SENT
     detail = {"tenant_id": tenant, "invoice_id": new["invoice_id"], "version": new["invoice_version"]}
     return [(detail_type, {**detail, "deliveries": [new["id"]]})]

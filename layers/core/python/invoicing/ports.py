@@ -24,6 +24,8 @@ class ConditionFailed(Exception):
 
 
 class InvoiceQuery(NamedTuple):
+    """Filters of a list of invoices (or of estimates: status and customer)."""
+
     status: str | None = None
     customer_id: str | None = None
     overdue_before: str | None = None  # ISO date: issued, unpaid and due before it
@@ -48,7 +50,9 @@ class Candidates(NamedTuple):
 
 
 SWEEP_SHARDS = 8  # the index's partitions per sweep: candidates spread over them by tenant and id
-SWEEPS = ("late_fees", "reminders")  # the invoice fields sweep_{name}_on say when each has work
+# The fields sweep_{name}_on say when each sweep has work: invoices' late fees and
+# reminders, sent estimates' expiry (SPEC §11).
+SWEEPS = ("late_fees", "reminders", "expiry")
 
 
 class Sequence(NamedTuple):
@@ -77,6 +81,15 @@ class CreditNoteIssue(NamedTuple):
     invoice: Doc  # the invoice that records it (credited, credit_notes, version + 1)
     expected_version: int  # the invoice's version that was read
     sequence: int  # the credit notes' counter must be at sequence - 1
+
+
+class EstimateIssue(NamedTuple):
+    """The atomic step that numbers a draft estimate (sends it)."""
+
+    estimate: Doc  # the new document (status sent, number set, version + 1)
+    expected_version: int
+    sequence: int  # the estimates' counter must be at sequence - 1
+    quote_token_hash: str  # its public page's token, hashed (logic.quotes)
 
 
 class Record(NamedTuple):
@@ -149,6 +162,19 @@ class Store(Protocol):
 
     def payment_token(self, token_hash: str) -> tuple[str, str] | None:
         """The (tenant, invoice id) whose payment link has this token hash."""
+        ...
+
+    def estimate_sequence(self, tenant: str) -> Sequence: ...
+
+    def issue_estimate(self, tenant: str, step: EstimateIssue) -> None:
+        """Estimates are numbered in a series of their own, gap-free like
+        invoices'; the number's guard is shared with invoices and credit
+        notes (a number names one document). The draft must still be the
+        version read."""
+        ...
+
+    def quote_token(self, token_hash: str) -> tuple[str, str] | None:
+        """The (tenant, estimate id) whose public page has this token hash."""
         ...
 
     def sweep_candidates(self, sweep: str, shard: int, today: str, cursor: str | None, limit: int) -> Candidates:

@@ -5,6 +5,7 @@
     pk = T#{tenant}           sk = SEQ#invoice              the numbering counter
     pk = T#{tenant}           sk = NUM#{number}             number uniqueness guard
     pk = PAY#{token hash}     sk = PAY                      hosted-page token → invoice
+    pk = QUOTE#{token hash}   sk = QUOTE                    an estimate's public page token → estimate
     pk = QUOTA#{key}          sk = {period}                 a count against a limit (sending, codes)
 
 Issued, unpaid invoices that a scheduled sweep has work for also carry the
@@ -13,6 +14,8 @@ work is due, so a sweep reads only what it has to do today (infra/wiring.py).
 
 Invoices also carry the keys of three sparse indexes (see `infra/wiring.py`):
 by status, by customer, and — while issued with an amount due — by due date.
+Estimates share the first two (their partitions say EST), and while sent
+carry the expiry sweep's keys.
 Documents are stored as zlib-compressed JSON (one attribute), so a 1,000-line
 invoice fits in an item; the attributes that queries filter on sit beside it.
 No Scan anywhere: every read is a GetItem or a Query on the tenant's keys.
@@ -51,6 +54,7 @@ from invoicing.ports import (
     ConditionFailed,
     CreditNoteIssue,
     Doc,
+    EstimateIssue,
     Finalization,
     InvoiceQuery,
     PageOf,
@@ -61,6 +65,7 @@ from invoicing.settings import settings
 
 KINDS = {
     "invoice": "INV",
+    "estimate": "EST",
     "customer": "CUS",
     "product": "PRD",
     "business": "BUSINESS",
@@ -197,6 +202,9 @@ class DynamoStore:
 
     def credit_note_sequence(self, tenant: str) -> Sequence:
         return self._sequence(tenant, "credit_note")
+
+    def estimate_sequence(self, tenant: str) -> Sequence:
+        return self._sequence(tenant, "estimate")
 
     def _sequence(self, tenant: str, series: str) -> Sequence:
         response = self.client.get_item(
@@ -339,6 +347,46 @@ class DynamoStore:
             if failed.failed == [3]:
                 raise Conflict(f"credit note number {note['number']} is already used; change the prefix") from None
             raise
+
+    def issue_estimate(self, tenant: str, step: EstimateIssue) -> None:
+        """Number the estimate and change its status in one transaction, as
+        invoices are (`finalize`), with its public page's token."""
+        estimate = step.estimate
+        writes = [
+            self._counter(tenant, "estimate", step.sequence, estimate["issue_date"]),
+            self._put(
+                tenant,
+                "estimate",
+                estimate,
+                "#version = :expected AND #status = :draft",
+                {":expected": _n(step.expected_version), ":draft": _s("draft")},
+            ),
+            self._number_guard(tenant, estimate["number"], estimate["id"]),
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": {
+                        "pk": _s(f"QUOTE#{step.quote_token_hash}"),
+                        "sk": _s("QUOTE"),
+                        "tenant": _s(tenant),
+                        "estimate_id": _s(estimate["id"]),
+                    },
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+        ]
+        try:
+            self._transact(writes)
+        except ConditionFailed as failed:
+            if failed.failed == [2]:
+                raise Conflict(f"number {estimate['number']} is already used; change estimate_prefix") from None
+            raise
+
+    def quote_token(self, token_hash: str) -> tuple[str, str] | None:
+        item = self.client.get_item(
+            TableName=self.table, Key={"pk": _s(f"QUOTE#{token_hash}"), "sk": _s("QUOTE")}, ConsistentRead=True
+        ).get("Item")
+        return (item["tenant"]["S"], item["estimate_id"]["S"]) if item else None
 
     def sweep_candidates(self, sweep: str, shard: int, today: str, cursor: str | None, limit: int) -> Candidates:
         number = SWEEPS.index(sweep) + 4
@@ -504,7 +552,7 @@ class DynamoStore:
         if current is None:
             raise NotFound(kind)
         if require_draft and current.get("status") != "draft":
-            raise InvoiceNotEditable(current["status"])
+            raise InvoiceNotEditable(current["status"], kind)
         if expected_version is not None and current.get("version") != expected_version:
             raise StaleVersion(current["version"])
         raise Conflict(RETRY)
@@ -526,25 +574,34 @@ def _encode(tenant: str, kind: str, doc: Doc) -> dict[str, Any]:
     }
     if isinstance(doc.get("expires_epoch"), int):  # the table's TTL removes it after then
         item["expires_at"] = _n(doc["expires_epoch"])
-    if kind == "invoice":
-        status = doc["status"]
+    if kind in _LISTED:
+        tag, status = KINDS[kind], doc["status"]
         item["status"] = _s(status)
-        item["gsi1pk"], item["gsi1sk"] = _s(f"{pk}#INV#STATUS#{status}"), _s(doc["id"])
+        item["gsi1pk"], item["gsi1sk"] = _s(f"{pk}#{tag}#STATUS#{status}"), _s(doc["id"])
         if doc.get("customer_id"):
             item["customer_id"] = _s(doc["customer_id"])
-            item["gsi2pk"], item["gsi2sk"] = _s(f"{pk}#INV#CUS#{doc['customer_id']}"), _s(doc["id"])
+            item["gsi2pk"], item["gsi2sk"] = _s(f"{pk}#{tag}#CUS#{doc['customer_id']}"), _s(doc["id"])
+    if kind == "estimate" and doc["status"] == "sent" and doc.get("sweep_expiry_on"):
+        number = SWEEPS.index("expiry") + 4
+        item[f"gsi{number}pk"] = _s(f"SWEEP#expiry#{sweep_shard(tenant, doc['id'])}")
+        item[f"gsi{number}sk"] = _s(f"{doc['sweep_expiry_on']}#{tenant}#{doc['id']}")
+    if kind == "invoice":
+        status = doc["status"]
         if status in UNPAID and doc.get("due_date") and Decimal(doc["amount_due"]) > 0:
             # overdue from the day the next payment is due (the earliest unpaid instalment's)
             due = doc.get("next_due_date") or doc["due_date"]
             item["gsi3pk"], item["gsi3sk"] = _s(f"{pk}#INV#UNPAID"), _s(f"{due}#{doc['id']}")
             item["unpaid_due"] = _s(due)
-            for number, sweep in enumerate(SWEEPS, start=4):
+            for number, sweep in enumerate(SWEEPS[:2], start=4):  # an invoice's sweeps
                 on = doc.get(f"sweep_{sweep}_on")
                 if on:
                     shard = sweep_shard(tenant, doc["id"])
                     item[f"gsi{number}pk"] = _s(f"SWEEP#{sweep}#{shard}")
                     item[f"gsi{number}sk"] = _s(f"{on}#{tenant}#{doc['id']}")
     return item
+
+
+_LISTED = ("invoice", "estimate")  # the kinds listed by status and by customer
 
 
 def sweep_shard(tenant: str, invoice_id: str) -> int:
@@ -584,7 +641,7 @@ def _image(image: dict[str, Any] | None) -> Doc | None:
 
 def _plan(tenant: str, kind: str, query: InvoiceQuery) -> dict[str, Any]:
     """Which index answers a listing, its key condition and its filters."""
-    pk = tenant_pk(tenant)
+    pk, tag = tenant_pk(tenant), KINDS[kind]
     filters: list[str] = []
     names: dict[str, str] = {}
     values: dict[str, Any] = {}
@@ -599,10 +656,10 @@ def _plan(tenant: str, kind: str, query: InvoiceQuery) -> dict[str, Any]:
         values[":pk"], values[":before"] = _s(f"{pk}#INV#UNPAID"), _s(query.overdue_before)
     elif query.customer_id:
         plan = {"index": "by_customer", "keys": ("gsi2pk", "gsi2sk"), "condition": "gsi2pk = :pk", "forward": False}
-        values[":pk"] = _s(f"{pk}#INV#CUS#{query.customer_id}")
+        values[":pk"] = _s(f"{pk}#{tag}#CUS#{query.customer_id}")
     elif query.status:
         plan = {"index": "by_status", "keys": ("gsi1pk", "gsi1sk"), "condition": "gsi1pk = :pk", "forward": False}
-        values[":pk"] = _s(f"{pk}#INV#STATUS#{query.status}")
+        values[":pk"] = _s(f"{pk}#{tag}#STATUS#{query.status}")
     else:
         plan = {"keys": (), "condition": "pk = :pk AND begins_with(sk, :kind)", "forward": False}
         values[":pk"], values[":kind"] = _s(pk), _s(f"{KINDS[kind]}#")
@@ -667,7 +724,7 @@ def _start_key(plan: dict[str, Any], cursor: str) -> dict[str, Any]:
 
 def tenant_pk_of(plan: dict[str, Any]) -> str:
     pk: str = plan["pk"]
-    return pk.split("#INV#")[0]
+    return pk.split(f"#{plan['sk_prefix'].removesuffix('#')}#")[0]
 
 
 class DynamoIdempotencyStore:

@@ -79,15 +79,16 @@ class StaleVersion(Conflict):
 class InvoiceNotEditable(Conflict):
     code = "invoice_not_editable"
 
-    def __init__(self, status: str) -> None:
-        super().__init__(f"only draft invoices can be changed or deleted; this one is {status}")
+    def __init__(self, status: str, document: str = "invoice") -> None:
+        super().__init__(f"only draft {document}s can be changed or deleted; this one is {status}")
 
 
 class IllegalTransition(Conflict):
     code = "illegal_transition"
 
-    def __init__(self, action: str, status: str) -> None:
-        super().__init__(f"cannot {action} an invoice that is {status}")
+    def __init__(self, action: str, status: str, document: str = "invoice") -> None:
+        article = "an" if document[:1] in "aeiou" else "a"
+        super().__init__(f"cannot {action} {article} {document} that is {status}")
 
 
 class TooLarge(DomainError):

@@ -113,6 +113,42 @@ def request_credit_note_send(deps: Deps, tenant: str, credit_note_id: str, reque
     return _requested(deps, tenant, invoice, wanted, now)
 
 
+def request_estimate_send(
+    deps: Deps, tenant: str, estimate_id: str, request: SendRequest, public_url: str
+) -> tuple[Doc, list[Doc], bool]:
+    """Number a draft estimate if need be, and record one pending delivery
+    per recipient and channel, as an invoice's send does (the same limits,
+    the same once-only deliveries); the stream turns each into an
+    "Estimate Delivery Requested". A declined or expired estimate is not
+    sent again (409)."""
+    from invoicing.domain.estimate import EstimateStatus, ensure_sendable
+    from invoicing.logic import estimates
+
+    current = estimates.get_estimate(deps, tenant, estimate_id)
+    ensure_sendable(EstimateStatus(current["status"]))
+    recipients, own = _recipients(deps, tenant, current, request)
+    if current["status"] == "draft":  # counted before it is numbered: a refusal leaves the draft a draft
+        spent = limits.spend(deps, tenant, recipients, own)
+    else:
+        ids = [delivery_id(estimate_id, current["version"], *pair) for pair in recipients]
+        spent = limits.spend(deps, tenant, _unsent(deps, tenant, ids, recipients), own)
+    try:
+        estimate, issued = estimates.issue_estimate(deps, tenant, estimate_id, request.version, public_url)
+    except Exception:  # a stale version, a mention missing: nothing will be sent
+        limits.give_back(deps, spent)
+        raise
+    now = deps.timestamp()
+    wanted = [
+        {
+            **new_delivery(delivery_id(estimate_id, estimate["version"], channel, recipient), estimate_id,
+                           estimate["version"], channel, recipient, now, kind="estimate", estimate_id=estimate_id),
+            "invoice_id": None,
+        }  # fmt: skip
+        for channel, recipient in recipients
+    ]
+    return estimate, _requested(deps, tenant, estimate, wanted, now), issued
+
+
 def _requested(deps: Deps, tenant: str, invoice: Doc, wanted: list[Doc], now: str) -> list[Doc]:
     """Each delivery created if absent (else tried again if it failed or was
     stranded): the stream says each that became pending; a second click
@@ -181,7 +217,7 @@ def deliver(deps: Deps, messenger: Messenger, detail: dict[str, Any]) -> dict[st
     retried. Counts by outcome. Long because claiming, building, sending
     and recording each delivery is one sequence whose every outcome is
     written before the next delivery starts."""
-    tenant, invoice_id = detail["tenant_id"], detail["invoice_id"]
+    tenant, invoice_id = detail["tenant_id"], detail.get("invoice_id") or detail["estimate_id"]
     outcome = {"sent": 0, "failed": 0, "skipped": 0}
     cache: dict[str, dict[str, Any]] = {}  # the documents, built once an event: the invoice's, each credit note's
     busy = False
@@ -194,15 +230,15 @@ def deliver(deps: Deps, messenger: Messenger, detail: dict[str, Any]) -> dict[st
         if delivery is None:
             outcome["skipped"] += 1
             continue
-        about = delivery.get("credit_note_id") or ""
+        about = delivery.get("credit_note_id") or delivery.get("estimate_id") or ""
         try:
             if about not in cache:
-                cache[about] = (
-                    _credit_note_document(deps, tenant, about) if about else _document(deps, tenant, invoice_id)
-                )
+                cache[about] = _document_of(deps, tenant, delivery, invoice_id)
             pdf_cache = cache[about]
             if pdf_cache["status"] == "void":  # a credit note is sent whatever became of its invoice
                 raise SendRejected("the invoice was voided before it could be sent")
+            if pdf_cache["status"] in ("declined", "expired"):
+                raise SendRejected(f"the estimate was {pdf_cache['status']} before it could be sent")
             if delivery.get("kind") == "reminder" and _deadline_paid(pdf_cache, delivery["reminder"]["key"]):
                 raise SendRejected("not sent: paid before the reminder went out")
             message = _message(delivery, pdf_cache)
@@ -375,6 +411,35 @@ def _finish(
         "version": delivery["version"] + 1,
     }
     deps.store.replace(tenant, "delivery", done, expected_version=delivery["version"], old_name=None, new_name=None)
+
+
+def _document_of(deps: Deps, tenant: str, delivery: Doc, invoice_id: str) -> dict[str, Any]:
+    """What the delivery carries: a credit note, an estimate, or the invoice."""
+    if delivery.get("credit_note_id"):
+        return _credit_note_document(deps, tenant, delivery["credit_note_id"])
+    if delivery.get("kind") == "estimate":
+        return _estimate_document(deps, tenant, delivery["estimate_id"])
+    return _document(deps, tenant, invoice_id)
+
+
+def _estimate_document(deps: Deps, tenant: str, estimate_id: str) -> dict[str, Any]:
+    """The estimate's view-model and the PDF of its current version; the link
+    is its public page, where its client accepts it."""
+    from invoicing.documents.view import estimate_view
+    from invoicing.logic import documents, estimates  # the renderer: loaded by the functions that send
+    from invoicing.logic.logo import logo_bytes
+
+    estimate, key = documents.store_estimate_pdf(deps, tenant, estimate_id)
+    assert deps.blobs is not None
+    shown = estimates.present(deps, tenant, estimate)
+    return {
+        "view": estimate_view(shown, logo_bytes(deps, tenant, estimate["business"].get("logo"))),
+        "pdf": deps.blobs.read(key),
+        "filename": documents.pdf_filename(estimate),
+        "link": shown["quote_link"],
+        **_addresses(deps, tenant, catalog.get_business(deps, tenant)),
+        "status": shown["status"],
+    }
 
 
 def _document(deps: Deps, tenant: str, invoice_id: str) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from invoicing.domain.invoice import Invoice, instalments_shown, planned, schedu
 from invoicing.domain.lifecycle import Status
 from invoicing.domain.money import ZERO, format_amount
 from invoicing.logic import catalog, paylinks
-from invoicing.logic.common import Deps, jsonable
+from invoicing.logic.common import Deps, jsonable, validated
 from invoicing.logic.retry import LostRace, until_written
 from invoicing.logic.totals import discounts_of, money_problems, totals_of, totals_view
 from invoicing.models.common import sent
@@ -21,6 +21,7 @@ from invoicing.models.settings import PaymentMethods, Reminders, Tips
 from invoicing.ports import ConditionFailed, Doc, Finalization, InvoiceQuery, PageOf
 
 DUPLICATE_NAME_ATTEMPTS = 20
+SYSTEM_LINE = "deposit_invoice_id"  # a final invoice's line deducting a deposit invoice (logic.estimates)
 _COPIED = (
     "customer_id",
     "currency",
@@ -53,6 +54,18 @@ _SNAPSHOT_BUSINESS = (
 
 
 def create_invoice(deps: Deps, tenant: str, data: InvoiceIn) -> Doc:
+    _no_system_lines(sent(data).get("lines") or [])
+    return _create(deps, tenant, data, deps.new_id("inv"), {})
+
+
+def create_made(deps: Deps, tenant: str, invoice_id: str, fields: dict[str, Any], made_from: dict[str, Any]) -> Doc:
+    """A draft made from another document under the id given (an estimate's
+    invoice, logic.estimates), saying what it is (`made_from`: its kind, its
+    estimate); ConditionFailed when a draft has that id already."""
+    return _create(deps, tenant, validated(InvoiceIn, fields), invoice_id, made_from)
+
+
+def _create(deps: Deps, tenant: str, data: InvoiceIn, invoice_id: str, made_from: dict[str, Any]) -> Doc:
     business = catalog.get_business(deps, tenant)
     fields = sent(data)
     defaults = {
@@ -71,7 +84,8 @@ def create_invoice(deps: Deps, tenant: str, data: InvoiceIn) -> Doc:
         deps,
         tenant,
         {
-            "id": deps.new_id("inv"),
+            "id": invoice_id,
+            "kind": "standard",
             "status": Status.DRAFT.value,
             "number": None,
             "customer_id": None,
@@ -84,6 +98,7 @@ def create_invoice(deps: Deps, tenant: str, data: InvoiceIn) -> Doc:
             "payment_schedule": None,
             "lines": [],
             **fields,
+            **made_from,
             "version": 1,
             "created_at": now,
             "updated_at": now,
@@ -141,6 +156,8 @@ def update_invoice(deps: Deps, tenant: str, invoice_id: str, patch: InvoicePatch
     for required in ("name", "currency", "lines"):
         if required in changes and changes[required] is None:
             raise InvalidInput.of(required, "cannot be null")
+    if "lines" in changes:
+        changes["lines"] = _with_system_lines(current, changes["lines"])
     doc = _draft(
         deps,
         tenant,
@@ -175,7 +192,7 @@ def delete_invoice(deps: Deps, tenant: str, invoice_id: str, version: int | None
 def duplicate_invoice(deps: Deps, tenant: str, invoice_id: str) -> Doc:
     source = load(deps, tenant, invoice_id)
     data = {key: source.get(key) for key in _COPIED}
-    data["lines"] = [{k: v for k, v in line.items() if k != "net"} for line in source["lines"]]
+    data["lines"] = ordinary_lines(source["lines"])
     if data.get("customer_id") and deps.store.get(tenant, "customer", data["customer_id"]) is None:
         data["customer_id"] = None  # the customer was deleted since
     for attempt in range(1, DUPLICATE_NAME_ATTEMPTS + 1):
@@ -185,6 +202,34 @@ def duplicate_invoice(deps: Deps, tenant: str, invoice_id: str) -> Doc:
         except NameTaken:
             continue
     raise NameTaken("invoice", lifecycle.copy_name(source["name"], DUPLICATE_NAME_ATTEMPTS))
+
+
+def ordinary_lines(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A document's lines as a copy of it takes them: without their nets,
+    and without a final invoice's deposit deductions, which name deposit
+    invoices of its estimate alone."""
+    return [{k: v for k, v in line.items() if k != "net"} for line in lines if not line.get(SYSTEM_LINE)]
+
+
+def _no_system_lines(lines: list[dict[str, Any]]) -> None:
+    problems = [
+        FieldError(f"lines.{i}.{SYSTEM_LINE}", "set by the server on a final invoice's deposit lines only")
+        for i, line in enumerate(lines)
+        if line.get(SYSTEM_LINE)
+    ]
+    if problems:
+        raise InvalidInput(problems)
+
+
+def _with_system_lines(current: Doc, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A draft's new lines: a final invoice keeps its deposit deductions,
+    last, as the server made them (a client sending back the lines it read
+    changes none of them, and cannot add one)."""
+    kept = [line for line in current["lines"] if line.get(SYSTEM_LINE)]
+    if not kept:
+        _no_system_lines(lines)
+        return lines
+    return [line for line in lines if not line.get(SYSTEM_LINE)] + kept
 
 
 # -- issuing -----------------------------------------------------------------------
@@ -285,7 +330,7 @@ def present(deps: Deps, tenant: str, doc: Doc) -> Doc:
     """The stored document plus what is derived at read time."""
     invoice = Invoice.of(doc)
     next_due = invoice.next_due_date() if invoice.status in lifecycle.UNPAID else None
-    shown = {key: value for key, value in doc.items() if key not in INTERNAL}
+    shown = {"kind": "standard", **{key: value for key, value in doc.items() if key not in INTERNAL}}
     shown["payment_link"] = paylinks.link(deps, tenant, doc)
     # payments recorded before they had a status all succeeded
     shown["payments"] = [{"status": "succeeded", **payment} for payment in doc.get("payments") or []]
@@ -328,8 +373,8 @@ def _draft(deps: Deps, tenant: str, doc: Doc, *, check_customer: bool = True) ->
         )
     if problems:
         raise InvalidInput(problems)
-    doc["discount"] = _shown(doc.get("discount"), currency)
-    lines = [{**line, "discount": _shown(line.get("discount"), currency)} for line in lines]
+    doc["discount"] = shown_discount(doc.get("discount"), currency)
+    lines = [{**line, "discount": shown_discount(line.get("discount"), currency)} for line in lines]
     totals = totals_of(lines, doc.get("discount"), currency)
     doc["lines"] = [
         {**line, "net": format_amount(net, currency)} for line, net in zip(lines, totals.line_nets, strict=True)
@@ -355,7 +400,7 @@ def resolve_lines(
     products: dict[str, Doc | None] = {}
     resolved = [_resolve_line(deps, tenant, i, line, currency, problems, products) for i, line in enumerate(lines)]
     problems += money_problems(discounts_of(resolved, None), currency)
-    return [{**line, "discount": _shown(line.get("discount"), currency)} for line in resolved], problems
+    return [{**line, "discount": shown_discount(line.get("discount"), currency)} for line in resolved], problems
 
 
 def _resolve_line(
@@ -401,7 +446,7 @@ def _resolve_line(
     return line
 
 
-def _shown(discount: dict[str, Any] | None, currency: str) -> dict[str, Any] | None:
+def shown_discount(discount: dict[str, Any] | None, currency: str) -> dict[str, Any] | None:
     """A fixed discount is an amount: it shows the currency's decimals."""
     if discount and discount["type"] == "fixed":
         return {**discount, "value": format_amount(Decimal(str(discount["value"])), currency)}

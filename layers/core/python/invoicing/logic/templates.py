@@ -26,7 +26,11 @@ def from_invoice(deps: Deps, tenant: str, invoice_id: str, data: FromInvoice) ->
     issued = date.fromisoformat(invoice["issue_date"]) if invoice.get("issue_date") else None
     body: dict[str, Any] = {key: invoice.get(key) for key in _KEPT}
     body["name"] = data.name or invoice["name"]
-    body["lines"] = [{key: line[key] for key in _LINE_INPUT if line.get(key) is not None} for line in invoice["lines"]]
+    body["lines"] = [  # a final invoice's deposit deductions name its estimate's deposits alone
+        {key: line[key] for key in _LINE_INPUT if line.get(key) is not None}
+        for line in invoice["lines"]
+        if not line.get(invoices.SYSTEM_LINE)
+    ]
     if issued and invoice.get("due_date"):
         body["payment_terms_days"] = (date.fromisoformat(invoice["due_date"]) - issued).days
     schedule = invoice.get("payment_schedule")

@@ -97,6 +97,12 @@ class BusinessIn(ReadBack):
     credit_note_prefix: Prefix = Field(
         default="AV-", validate_default=True, description="credit notes (avoirs) are numbered apart: AV-1, …"
     )
+    estimate_prefix: Prefix = Field(
+        default="D-", validate_default=True, description="estimates (devis) are numbered apart: D-1, …"
+    )
+    estimate_validity_days: Annotated[int, Field(ge=1, le=365)] = Field(
+        default=30, description="how long an estimate stands when it does not say (valid_until = issue date + this)"
+    )
     iban: Iban | None = Field(default=None, description="where clients pay by transfer: printed on invoices")
     bic: Bic | None = None
     default_currency: Currency = "EUR"
@@ -182,6 +188,17 @@ class BusinessIn(ReadBack):
         """A number names one document: the two series cannot share a prefix."""
         if value.casefold() == str(info.data.get("invoice_number_prefix", "")).casefold():
             raise ValueError("must differ from invoice_number_prefix: a number names one document")
+        return value
+
+    @field_validator("estimate_prefix")
+    @classmethod
+    def _three_series(cls, value: str, info: ValidationInfo) -> str:
+        """Estimates are numbered apart from invoices and credit notes: no prefix shared."""
+        taken = {str(info.data.get(key, "")).casefold() for key in ("invoice_number_prefix", "credit_note_prefix")}
+        if value.casefold() in taken:
+            raise ValueError(
+                "must differ from invoice_number_prefix and credit_note_prefix: a number names one document"
+            )
         return value
 
 

@@ -120,6 +120,8 @@ class Business(Output):
     logo_url: str | None
     invoice_number_prefix: str
     credit_note_prefix: str
+    estimate_prefix: str
+    estimate_validity_days: int
     iban: str | None
     bic: str | None
     default_currency: str
@@ -226,12 +228,13 @@ class Delivery(Output):
     """One message to one recipient on one channel."""
 
     id: str
-    kind: Literal["invoice", "receipt", "reminder", "credit_note"] = Field(
+    kind: Literal["invoice", "receipt", "reminder", "credit_note", "estimate"] = Field(
         description="the invoice itself; a receipt of a payment (or of the invoice paid); a payment reminder; "
-        "one of its credit notes"
+        "one of its credit notes; an estimate"
     )
-    invoice_id: str
-    invoice_version: int = Field(description="the version of the invoice the message carries")
+    invoice_id: str | None = Field(description="the invoice it is about (null: an estimate's)")
+    estimate_id: str | None = Field(default=None, description="the estimate an estimate delivery carries")
+    invoice_version: int = Field(description="the version of the invoice (or estimate) the message carries")
     channel: Literal["email", "sms"]
     recipient: str
     status: Literal["pending", "sending", "sent", "failed"]
@@ -348,6 +351,11 @@ class LineOut(Output):
     discount: DiscountOut | None = None
     taxes: list[TaxOut]
     net: Amount | None = Field(default=None, description="quantity × unit price less the line's discount (documents)")
+    deposit_invoice_id: str | None = Field(
+        default=None,
+        description="a final invoice's system-made line deducting this deposit invoice: kept as made, whatever a "
+        "PATCH sends",
+    )
 
 
 class BusinessSnapshot(Output):
@@ -409,10 +417,26 @@ class Attachment(Output):
     uploaded_at: str
 
 
+class PrecedingInvoice(Output):
+    """A deposit invoice a final invoice deducts (EN 16931 BG-3)."""
+
+    id: str
+    number: str
+    issue_date: date
+
+
 class _InvoiceOut(Output):
     """What an invoice and its list entry both show."""
 
     id: str
+    kind: Literal["standard", "deposit", "final"] = Field(
+        description="a deposit invoice (facture d'acompte) or a final one (the balance of an estimate), else standard"
+    )
+    estimate_id: str | None = Field(default=None, description="the estimate it was made from")
+    estimate_number: str | None = Field(default=None, description="that estimate's number")
+    deposit_invoices: list[PrecedingInvoice] | None = Field(
+        default=None, description="a final invoice's: the deposit invoices it deducts"
+    )
     name: str
     status: Literal["draft", "open", "partially_paid", "paid", "void"]
     number: str | None = Field(description="from its series at issue; null while a draft")
@@ -471,6 +495,87 @@ class InvoiceSummary(_InvoiceOut):
 
 class InvoicePage(Page[InvoiceSummary]):
     """A page of invoices: follow `next_cursor` until it is null."""
+
+
+# Estimates (devis, SPEC §11).
+
+
+class DepositOut(Output):
+    type: Literal["percentage", "fixed"]
+    value: Amount
+
+
+class Acceptance(Output):
+    """The client's "bon pour accord", as given on the estimate's page."""
+
+    name: str = Field(description="the full name the client typed")
+    accepted_at: datetime
+    ip: str | None
+    user_agent: str | None
+
+
+class Decline(Output):
+    reason: str | None
+    declined_at: datetime
+    ip: str | None
+    user_agent: str | None
+
+
+class EstimateInvoice(Output):
+    """An invoice made from the estimate."""
+
+    id: str
+    kind: Literal["deposit", "final", "full"]
+    number: str | None = Field(description="null while a draft (a final or full invoice is made as a draft)")
+    issue_date: date | None
+    total: Amount
+    status: Literal["draft", "open", "partially_paid", "paid", "void"] = Field(description="when it was listed")
+
+
+class _EstimateOut(Output):
+    """What an estimate and its list entry both show."""
+
+    id: str
+    name: str
+    status: Literal["draft", "sent", "accepted", "declined", "expired", "invoiced"]
+    number: str | None = Field(description="from its own series (D-1, …) once sent; null while a draft")
+    customer_id: str | None
+    currency: str
+    issue_date: date | None
+    valid_until: date | None = Field(description="its last valid day")
+    delivery_address: Address | None = None
+    discount: DiscountOut | None
+    deposit: DepositOut | None = Field(description="the deposit asked on acceptance")
+    deposit_amount: Amount | None = Field(description="that deposit, tax included")
+    totals: InvoiceTotals
+    acceptance: Acceptance | None
+    decline: Decline | None
+    invoices: list[EstimateInvoice] = Field(description="the invoices made from it, oldest first")
+    quote_link: str | None = Field(description="its public page, where the client accepts or declines it")
+    sent_at: datetime | None = None
+    expired_at: datetime | None = None
+    invoiced_at: datetime | None = None
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class Estimate(_EstimateOut):
+    lines: list[LineOut]
+    notes: str | None
+    terms: str | None
+    business: BusinessSnapshot | None = Field(default=None, description="the seller, as sent")
+    customer: CustomerSnapshot | None = Field(default=None, description="the client, as sent")
+    deliveries: list[Delivery] = Field(description="e-mails and SMS sent or to send, oldest first")
+
+
+class EstimateSummary(_EstimateOut):
+    customer_name: str | None
+    line_count: int
+
+
+class EstimatePage(Page[EstimateSummary]):
+    """A page of estimates: follow `next_cursor` until it is null."""
 
 
 class PdfLink(Output):

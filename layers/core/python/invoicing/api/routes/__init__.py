@@ -14,7 +14,7 @@ from typing import Any
 
 def every() -> tuple[Any, ...]:
     """Every router, in the document's order."""
-    from invoicing.api.routes import attachments, catalog, documents, invoices, pay, sender, totals, webhooks
+    from invoicing.api.routes import attachments, catalog, documents, estimates, invoices, pay, sender, totals, webhooks
 
     return (
         catalog.business,
@@ -22,6 +22,7 @@ def every() -> tuple[Any, ...]:
         catalog.products,
         catalog.templates,
         invoices.router,
+        estimates.router,
         documents.router,
         attachments.router,
         sender.router,

@@ -14,6 +14,7 @@ Cursor = Annotated[str | None, Query(max_length=2048, description="next_cursor o
 InvoiceId = Annotated[str, Path(alias="invoice_id", max_length=64)]
 CreditNoteId = Annotated[str, Path(alias="credit_note_id", max_length=64)]
 PaymentId = Annotated[str, Path(alias="payment_id", max_length=64)]
+EstimateId = Annotated[str, Path(alias="estimate_id", max_length=64)]
 
 
 def page(result: PageOf) -> dict[str, Any]:
