@@ -66,6 +66,7 @@ def _facts(view: dict[str, Any]) -> dict[str, str]:
         "invoice_number": view.get("invoice_number") or "",
         "payment_amount": view.get("payment_amount") or "",
         "paid_on": view.get("paid_on") or "",
+        "valid_until": view.get("valid_until") or "",
     }
 
 
@@ -85,7 +86,8 @@ def email(
     """The e-mail as MIME: text and HTML alternatives, the PDF attached.
     `kind` "receipt": the invoice is paid, thank you, here it is;
     "reminder": a deadline comes, is today, or has passed; "credit_note":
-    a credit note on one of the client's invoices. `via`: the platform's
+    a credit note on one of the client's invoices; "estimate": an estimate
+    (view.estimate_view), `link` its public page, where it is accepted. `via`: the platform's
     name, when the message leaves from the platform's address: its From
     reads "{business} via {platform}", so that a business's name, which
     is its own free text, never passes for the sender (SPEC §15)."""
@@ -95,6 +97,7 @@ def email(
         "receipt": view.get("receipt_prefix", "receipt"),
         "reminder": view.get("reminder_prefix", "reminder_before"),
         "credit_note": "credit_note",
+        "estimate": "estimate",
     }.get(kind, "email")
     message_view = {
         "subject": text[f"{prefix}_subject"].format(**facts),
@@ -209,7 +212,7 @@ def sms(view: dict[str, Any], link: str | None, kind: str = "invoice") -> str:
     shortened, never the link."""
     facts = _facts(view)
     template = view["text"][
-        "reminder_sms" if kind == "reminder" else "credit_note_sms" if kind == "credit_note" else "sms"
+        {"reminder": "reminder_sms", "credit_note": "credit_note_sms", "estimate": "estimate_sms"}.get(kind, "sms")
     ]
     name = facts["business"]
     text = gsm7(template.format(**facts, link=link or "").strip())
@@ -219,6 +222,41 @@ def sms(view: dict[str, Any], link: str | None, kind: str = "invoice") -> str:
     while segments(text) > 2:  # a link or a number too long to fit: cut, never a third segment
         text = text[:-1]
     return text
+
+
+def estimate_answered(
+    view: dict[str, Any], sender: str, recipient: str, pdf: bytes | None = None, filename: str | None = None
+) -> bytes:
+    """The e-mail that tells the business its client answered an estimate
+    (view.estimate_view of the answered version): "Devis D-1 accepté par
+    Jean Dupont", with when, and the accepted PDF attached when given; or
+    "Devis D-1 refusé", with the reason the client gave. The name and the
+    reason are the client's own words, typed on the public page: the name
+    is kept to one line, for the subject."""
+    text = view["text"]
+    facts = {**_facts(view), "customer": view["buyer"]["name"] or ""}
+    if view.get("acceptance"):
+        facts |= view["acceptance"]
+        subject = text["estimate_accepted_subject"].format(**facts)
+        paragraphs = [text["estimate_accepted_body"].format(**facts)]
+    else:
+        decline = view.get("decline") or {}
+        facts |= {"date": decline.get("date") or ""}
+        subject = text["estimate_declined_subject"].format(**facts)
+        reason = decline.get("reason")
+        paragraphs = [
+            text["estimate_declined_body"].format(**facts),
+            text["estimate_declined_reason"].format(reason=reason) if reason else text["estimate_declined_no_reason"],
+        ]
+    message = EmailMessage(policy=POLICY)
+    message["Subject"] = subject
+    message["From"] = sender
+    message["To"] = recipient
+    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
+    message.set_content("\n\n".join([text["email_greeting"], *paragraphs]) + "\n")
+    if pdf is not None:
+        message.add_attachment(pdf, maintype="application", subtype="pdf", filename=filename or "devis.pdf")
+    return message.as_bytes()
 
 
 def sender_code(locale: str, business: str, code: str, minutes: int, sender: str, recipient: str) -> bytes:

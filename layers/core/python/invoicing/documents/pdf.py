@@ -421,7 +421,10 @@ def render_pdf(view: dict[str, Any], facturx: FacturX | None = None) -> bytes:
         (text["due_date"], view.get("due_date")),
         *view.get("references", ()),
     ]
-    pdf._paragraph(0, 4.5, "\n".join(f"{label} : {value}" for label, value in dates if value), align="R")
+    heading_lines = [f"{label} : {value}" for label, value in dates if value]
+    if view.get("validity"):  # an estimate's: "Valable jusqu'au 03/01/2027"
+        heading_lines.append(view["validity"])
+    pdf._paragraph(0, 4.5, "\n".join(heading_lines), align="R")
     pdf.set_x(MARGIN)
     pdf.ln(4)
 
@@ -461,6 +464,10 @@ def render_pdf(view: dict[str, Any], facturx: FacturX | None = None) -> bytes:
     })  # fmt: skip
     if view["schedule"]:
         _amounts(pdf, [(text["schedule"], "")] + [(row["due_date"], row["amount"]) for row in view["schedule"]])
+    if view.get("deposit_asked"):  # an estimate's
+        pdf.set_font(FONT, "B", 9)
+        pdf._paragraph(0, 5, view["deposit_asked"], align="R")
+        pdf.ln(2)
 
     attached = "\n".join(view.get("attachments") or [])
     for title, body in (
@@ -474,12 +481,53 @@ def render_pdf(view: dict[str, Any], facturx: FacturX | None = None) -> bytes:
             pdf.cell(0, 5, title, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
             pdf.set_font(FONT, "", 8)
             pdf._paragraph(0, 4, body)
+    if view.get("approval"):  # an estimate's "Bon pour accord"
+        _approval(pdf, view["approval"])
     pdf.ln(3)
     pdf.set_font(FONT, "", 7.5)
     pdf.set_text_color(80, 80, 80)
     for mention in view["mentions"]:
         pdf._paragraph(0, 3.8, mention)
     return bytes(pdf.output())
+
+
+def render_estimate(view: dict[str, Any]) -> bytes:
+    """The PDF of an estimate's view-model (view.estimate_view): the
+    invoice's layout, PDF/A like every document, but no Factur-X: an
+    estimate is no invoice, and EN 16931 has nothing to say of it."""
+    return render_pdf(view)
+
+
+APPROVAL_BOX_HEIGHT = 22  # room for a date, a name, a signature and the words "Bon pour accord"
+
+
+def _approval(pdf: _Document, approval: dict[str, Any]) -> None:
+    """The "Bon pour accord" block: its title, its lines, then the boxes
+    the client fills in by hand, side by side (when the estimate still
+    takes a signature). The block starts on a new page rather than have its
+    boxes cut in two: a signature box split across pages is signed on
+    neither half."""
+    width = pdf.w - pdf.l_margin - pdf.r_margin
+    height = 5 + 4.5 * len(approval["lines"]) + (APPROVAL_BOX_HEIGHT + 2 if approval["boxes"] else 0)
+    pdf.ln(3)
+    if pdf.will_page_break(height):
+        pdf.add_page()
+    pdf.set_font(FONT, "B", 9)
+    pdf.cell(0, 5, approval["title"], new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_font(FONT, "", 8.5)
+    for line in approval["lines"]:
+        pdf._paragraph(0, 4.5, line, align="L")
+    if approval["boxes"]:
+        gap, top = 4, pdf.get_y() + 1
+        box = (width - gap * (len(approval["boxes"]) - 1)) / len(approval["boxes"])
+        pdf.set_font(FONT, "", 7.5)
+        pdf.set_text_color(80, 80, 80)
+        for index, label in enumerate(approval["boxes"]):
+            left = MARGIN + index * (box + gap)
+            pdf.rect(left, top, box, APPROVAL_BOX_HEIGHT)
+            pdf._text(left, top, box, 4.5, label)
+        pdf.set_text_color(0, 0, 0)
+        pdf.set_xy(MARGIN, top + APPROVAL_BOX_HEIGHT + 1)
 
 
 def _logo(pdf: _Document, image: bytes) -> None:

@@ -10,18 +10,19 @@ import base64
 import json
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from babel import Locale
-from babel.dates import format_date
+from babel.dates import format_date, format_time
 from babel.numbers import format_currency, format_decimal
 
 from invoicing.domain import einvoice, schedule
 from invoicing.domain.document import buyer_of, seller_of
+from invoicing.domain.lifecycle import BUSINESS_TIMEZONE
 
 LOCALES = Path(__file__).parent / "locales"
 BABEL_LOCALES = {"fr-FR": "fr_FR", "en": "en"}
@@ -447,3 +448,125 @@ def pay_view(
             ],
         },
     }
+
+
+def estimate_view(
+    estimate: dict[str, Any],
+    logo: bytes | None = None,
+    business: dict[str, Any] | None = None,
+    customer: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The document of an estimate (devis, SPEC §11): the invoice's layout
+    and totals, titled Devis, with its validity, the deposit it asks and the
+    "Bon pour accord" block its client signs, or, once accepted online, who
+    accepted it and when. A numbered estimate shows its own snapshots of the
+    business and the customer; a draft, `business` and `customer` as they
+    are now (as an invoice's draft). Nothing is owed yet: no payment terms,
+    no late-fee mentions (C. com. L441-9 asks them of invoices), no Factur-X;
+    only why a line bears no VAT, which the client must know before agreeing."""
+    seller = estimate.get("business") or business or {}
+    buyer = estimate.get("customer") or customer or {}
+    view = invoice_view(
+        {
+            **estimate,
+            "due_date": None,
+            "service_date": None,
+            "purchase_order": None,
+            "late_fees_total": "0",
+            "amount_paid": "0",
+            "amount_due": estimate["totals"]["total"],
+            "credit_notes": [],
+            "payment_schedule": None,
+        },
+        seller,
+        buyer,
+        logo,
+    )
+    text = view["text"]
+    fmt = Formats(estimate["currency"], BABEL_LOCALES.get(seller.get("locale") or "fr-FR", "fr_FR"))
+    valid_until = fmt.day(estimate.get("valid_until"))
+    acceptance, decline = _acceptance(estimate, fmt), _decline(estimate, fmt)
+    return {
+        **view,
+        "title": text["estimate"] if estimate.get("number") else text["estimate_draft"],
+        "banner": {"declined": text["estimate_declined"], "expired": text["estimate_expired"]}.get(estimate["status"]),
+        "valid_until": valid_until,
+        "validity": text["valid_until"].format(date=valid_until) if valid_until else None,
+        "totals": [row for row in view["totals"] if row["label"] != text["amount_due"]],
+        "deposit_asked": _deposit_asked(estimate, text, fmt),
+        "acceptance": acceptance,
+        "decline": decline,
+        "approval": _approval(estimate["status"], acceptance, decline, valid_until, text),
+        "mentions": _vat_mentions(estimate, seller, buyer, bool(seller.get("vat_franchise")), text),
+        "legal_notes": [],
+        "payment_terms": None,
+    }
+
+
+def _deposit_asked(estimate: dict[str, Any], text: dict[str, str], fmt: Formats) -> str | None:
+    """ "Acompte demandé à la commande : 30 %, soit 1 234,00 € TTC": the
+    share asked, and always the amount, tax included, that the deposit
+    invoice will bear (`deposit_amount`, computed with the estimate)."""
+    deposit, amount = estimate.get("deposit"), estimate.get("deposit_amount")
+    if not deposit or amount is None:
+        return None
+    if deposit["type"] == "percentage":
+        return text["deposit_asked_percentage"].format(rate=fmt.percent(deposit["value"]), amount=fmt.money(amount))
+    return text["deposit_asked_fixed"].format(amount=fmt.money(amount))
+
+
+def _moment(value: str, fmt: Formats) -> tuple[str, str]:
+    """A recorded instant as its day and its time in Paris, where the
+    businesses are (an instant without a zone is UTC, as stored)."""
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    local = moment.astimezone(BUSINESS_TIMEZONE)
+    return fmt.day(local.date().isoformat()) or "", format_time(local, format="short", locale=fmt.babel_locale)
+
+
+def _acceptance(estimate: dict[str, Any], fmt: Formats) -> dict[str, str] | None:
+    """Who accepted the estimate online, on what day, at what time."""
+    accepted = estimate.get("acceptance")
+    if not accepted:
+        return None
+    day, time = _moment(accepted["accepted_at"], fmt)
+    return {"name": " ".join(accepted["name"].split()), "date": day, "time": time}
+
+
+def _decline(estimate: dict[str, Any], fmt: Formats) -> dict[str, str | None] | None:
+    """When the client declined the estimate, and the reason it gave, if any."""
+    declined = estimate.get("decline")
+    if not declined:
+        return None
+    return {"date": _moment(declined["declined_at"], fmt)[0], "reason": (declined.get("reason") or "").strip() or None}
+
+
+def _approval(
+    status: str,
+    acceptance: dict[str, str] | None,
+    decline: dict[str, str | None] | None,
+    valid_until: str | None,
+    text: dict[str, str],
+) -> dict[str, Any]:
+    """The "Bon pour accord" block. Open: a box each for the date, the
+    name and the signature, and the words the client writes by hand to
+    agree on paper. Accepted online: the record of the acceptance in
+    their place. Declined or expired: that it was, instead of boxes that
+    would invite a signature the estimate no longer takes."""
+    lines: list[str] = []
+    if acceptance:
+        lines.append(text["approval_accepted"].format(**acceptance))
+    elif status == "declined":
+        lines.append(text["approval_declined"].format(date=decline["date"] if decline else ""))
+        if decline and decline["reason"]:
+            lines.append(text["decline_reason"].format(reason=decline["reason"]))
+    elif status == "expired":
+        lines.append(text["approval_expired"].format(date=valid_until or ""))
+    else:
+        return {
+            "title": text["approval"],
+            "boxes": [text["approval_date"], text["approval_name"], text["approval_signature"]],
+            "lines": [text["approval_handwritten"]],
+        }
+    return {"title": text["approval"], "boxes": [], "lines": lines}
