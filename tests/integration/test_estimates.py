@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -33,7 +34,8 @@ def estimate(api: Any, business: dict[str, Any], customer: dict[str, Any]) -> di
 
 def test_a_draft_is_priced_as_an_invoice_and_asks_its_deposit(estimate):
     assert estimate["status"] == "draft"
-    assert estimate["number"] is None and estimate["quote_link"] is None
+    assert estimate["number"] is None
+    assert estimate["quote_link"] is None
     assert estimate["totals"]["subtotal"] == "900.00"
     assert [(t["rate"], t["base"], t["tax"]) for t in estimate["totals"]["tax_breakdown"]] == [
         ("20", "360.00", "72.00"),
@@ -42,7 +44,8 @@ def test_a_draft_is_priced_as_an_invoice_and_asks_its_deposit(estimate):
     assert estimate["totals"]["total"] == "1026.00"
     assert estimate["deposit"] == {"type": "percentage", "value": "30"}
     assert estimate["deposit_amount"] == "307.80"
-    assert estimate["invoices"] == [] and estimate["deliveries"] == []
+    assert estimate["invoices"] == []
+    assert estimate["deliveries"] == []
 
 
 @pytest.mark.parametrize(
@@ -71,14 +74,18 @@ def test_mark_sent_numbers_it_in_its_own_series_valid_thirty_days(api, estimate,
     reply = api.post(f"/estimates/{estimate['id']}/mark-sent")
     assert reply.status == 200, reply.body
     sent = reply.body
-    assert sent["status"] == "sent" and sent["number"] == "D-1"
+    assert sent["status"] == "sent"
+    assert sent["number"] == "D-1"
     today = date.fromisoformat(sent["issue_date"])
     assert sent["valid_until"] == (today + timedelta(days=30)).isoformat()
-    assert sent["quote_link"].startswith("http") and "/quote/" in sent["quote_link"]
+    assert sent["quote_link"].startswith("http")
+    assert "/quote/" in sent["quote_link"]
     assert sent["business"]["legal_name"] == BUSINESS["legal_name"]
     assert issued["number"] == "INV-1"  # the invoices' series is apart
     again = api.post(f"/estimates/{estimate['id']}/mark-sent")
-    assert again.status == 200 and again.body["number"] == "D-1" and again.body["version"] == sent["version"]
+    assert again.status == 200
+    assert again.body["number"] == "D-1"
+    assert again.body["version"] == sent["version"]
 
 
 def test_the_business_chooses_prefix_and_validity(api, business, customer):
@@ -108,20 +115,24 @@ def test_a_number_follows_the_dates(api, business, customer):
     today = date.today()
     later = api.post("/estimates", estimate_body(customer, issue_date=today.isoformat())).body
     assert api.post(f"/estimates/{later['id']}/mark-sent").status == 200
-    earlier = api.post("/estimates", estimate_body(customer, name="Antidaté",
-                                                   issue_date=(today - timedelta(days=3)).isoformat())).body  # fmt: skip
+    backdated = estimate_body(customer, name="Antidaté", issue_date=(today - timedelta(days=3)).isoformat())
+    earlier = api.post("/estimates", backdated).body
     reply = api.post(f"/estimates/{earlier['id']}/mark-sent")
-    assert reply.status == 422 and reply.error_fields == ["issue_date"]
+    assert reply.status == 422
+    assert reply.error_fields == ["issue_date"]
 
 
 def test_only_a_draft_changes(api, estimate):
     changed = api.patch(f"/estimates/{estimate['id']}", {"notes": "Délai : 3 semaines", "version": 1})
-    assert changed.status == 200 and changed.body["notes"] == "Délai : 3 semaines" and changed.body["version"] == 2
+    assert changed.status == 200
+    assert changed.body["notes"] == "Délai : 3 semaines"
+    assert changed.body["version"] == 2
     stale = api.patch(f"/estimates/{estimate['id']}", {"notes": "x", "version": 1})
     assert stale.status == 409
     sent = api.post(f"/estimates/{estimate['id']}/mark-sent").body
     refused = api.patch(f"/estimates/{estimate['id']}", {"notes": "x", "version": sent["version"]})
-    assert refused.status == 409 and "estimate" in refused.body["error"]["message"]
+    assert refused.status == 409
+    assert "estimate" in refused.body["error"]["message"]
     assert api.delete(f"/estimates/{estimate['id']}").status == 409
 
 
@@ -142,8 +153,10 @@ def test_duplicate_copies_a_sent_estimate_as_a_new_draft(api, estimate):
     assert reply.status == 201
     copy = reply.body
     assert copy["name"] == "Salle de bains Dupont (copie)"
-    assert copy["status"] == "draft" and copy["number"] is None
-    assert copy["lines"] == estimate["lines"] and copy["deposit"] == estimate["deposit"]
+    assert copy["status"] == "draft"
+    assert copy["number"] is None
+    assert copy["lines"] == estimate["lines"]
+    assert copy["deposit"] == estimate["deposit"]
     assert reply.headers["Location"].endswith(f"/estimates/{copy['id']}")
 
 
@@ -154,11 +167,14 @@ def test_lists_filter_by_status_and_customer_and_page(api, business, customer):
     api.post(f"/estimates/{made[0]['id']}/mark-sent")
     sent = api.get("/estimates?status=sent").body["items"]
     assert [item["id"] for item in sent] == [made[0]["id"]]
-    assert sent[0]["line_count"] == 2 and "lines" not in sent[0]
+    assert sent[0]["line_count"] == 2
+    assert "lines" not in sent[0]
     assert len(api.get(f"/estimates?customer_id={customer['id']}").body["items"]) == 3
     first = api.get("/estimates?limit=2").body
     second = api.get(f"/estimates?limit=2&cursor={first['next_cursor']}").body
-    assert len(first["items"]) == 2 and len(second["items"]) == 2 and second["next_cursor"] is None
+    assert len(first["items"]) == 2
+    assert len(second["items"]) == 2
+    assert second["next_cursor"] is None
     invoices_cursor = api.get("/invoices?limit=1").body["next_cursor"]
     assert invoices_cursor is None or api.get(f"/estimates?cursor={invoices_cursor}").status == 422
 
@@ -166,7 +182,8 @@ def test_lists_filter_by_status_and_customer_and_page(api, business, customer):
 def test_an_estimate_for_nobody_is_not_sent(api, business):
     made = api.post("/estimates", {"name": "Sans client", "lines": LINES}).body
     reply = api.post(f"/estimates/{made['id']}/mark-sent")
-    assert reply.status == 422 and "customer_id" in reply.error_fields
+    assert reply.status == 422
+    assert "customer_id" in reply.error_fields
 
 
 def test_another_tenant_sees_none_of_it(api, estimate):
@@ -188,14 +205,213 @@ def test_send_numbers_it_and_queues_one_delivery_per_recipient(api, estimate):
     assert reply.status == 202, reply.body
     assert reply.body["number"] == "D-1"
     (delivery,) = reply.body["deliveries"]
-    assert delivery["kind"] == "estimate" and delivery["estimate_id"] == estimate["id"]
-    assert delivery["recipient"] == "compta@dupont.example" and delivery["status"] == "pending"
+    assert delivery["kind"] == "estimate"
+    assert delivery["estimate_id"] == estimate["id"]
+    assert delivery["recipient"] == "compta@dupont.example"
+    assert delivery["status"] == "pending"
     again = api.post(f"/estimates/{estimate['id']}/send", {"channels": ["email"]})
-    assert again.status == 202 and [d["id"] for d in again.body["deliveries"]] == [delivery["id"]]
+    assert again.status == 202
+    assert [d["id"] for d in again.body["deliveries"]] == [delivery["id"]]
 
 
 def test_converting_a_draft_or_sent_estimate_is_a_conflict(api, estimate):
     assert api.post(f"/estimates/{estimate['id']}/invoices", {"kind": "deposit"}).status == 409
     api.post(f"/estimates/{estimate['id']}/mark-sent")
     reply = api.post(f"/estimates/{estimate['id']}/invoices", {"kind": "full"})
-    assert reply.status == 409 and "accepted" in reply.body["error"]["message"]
+    assert reply.status == 409
+    assert "accepted" in reply.body["error"]["message"]
+
+
+# -- invoices made from an accepted estimate ---------------------------------------------------------
+
+
+def accept(api: Any, estimate: dict[str, Any]) -> dict[str, Any]:
+    """The estimate sent, and accepted by its client (on its page: tests/integration/test_quote_page.py)."""
+    from invoicing.adapters.live import deps
+
+    api.post(f"/estimates/{estimate['id']}/mark-sent")
+    store = deps().store
+    doc = store.get("acme", "estimate", estimate["id"])
+    acceptance = {"name": "Jean Dupont", "accepted_at": "2026-12-04T10:00:00.000Z", "ip": None, "user_agent": None}
+    store.replace("acme", "estimate", {**doc, "status": "accepted", "acceptance": acceptance, "sweep_expiry_on": None,
+                                       "version": doc["version"] + 1},
+                  expected_version=doc["version"], old_name=None, new_name=None)  # fmt: skip
+    return api.get(f"/estimates/{estimate['id']}").body
+
+
+def vat_by_rate(*documents: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """Base and VAT per rate, summed over the documents."""
+    from decimal import Decimal
+
+    summed: dict[str, tuple[Decimal, Decimal]] = {}
+    for document in documents:
+        for entry in document["totals"]["tax_breakdown"]:
+            base, tax = summed.get(entry["rate"], (Decimal(0), Decimal(0)))
+            summed[entry["rate"]] = (base + Decimal(entry["base"]), tax + Decimal(entry["tax"]))
+    return {rate: (f"{base:.2f}", f"{tax:.2f}") for rate, (base, tax) in summed.items()}
+
+
+def test_the_deposit_invoice_is_issued_one_line_per_rate_pro_rata(api, estimate):
+    accepted = accept(api, estimate)
+    reply = api.post(f"/estimates/{estimate['id']}/invoices", {"kind": "deposit"})
+    assert reply.status == 201, reply.body
+    deposit = reply.body
+    assert deposit["kind"] == "deposit"
+    assert deposit["status"] == "open"
+    assert deposit["number"] == "INV-1"
+    assert deposit["estimate_id"] == estimate["id"]
+    assert deposit["estimate_number"] == "D-1"
+    assert [(line["name"], line["unit_price"], line["taxes"][0]["rate"]) for line in deposit["lines"]] == [
+        ("Acompte de 30 % sur devis D-1", "162.00", "10"),
+        ("Acompte de 30 % sur devis D-1", "108.00", "20"),
+    ]
+    assert deposit["totals"]["total"] == accepted["deposit_amount"] == "307.80"
+    assert deposit["payment_link"]
+    assert deposit["amount_due"] == "307.80"
+    (listed,) = api.get(f"/estimates/{estimate['id']}").body["invoices"]
+    assert listed == {"id": deposit["id"], "kind": "deposit", "number": "INV-1",
+                      "issue_date": deposit["issue_date"], "total": "307.80", "status": "open"}  # fmt: skip
+    again = api.post(f"/estimates/{estimate['id']}/invoices", {"kind": "deposit"})
+    assert again.status == 409
+    assert "deposit" in again.body["error"]["message"]
+
+
+def test_the_final_invoice_deducts_each_deposit_per_rate_and_the_vat_adds_up(api, estimate):
+    accept(api, estimate)
+    deposit = api.post(f"/estimates/{estimate['id']}/invoices", {"kind": "deposit"}).body
+    reply = api.post(f"/estimates/{estimate['id']}/invoices", {"kind": "final"})
+    assert reply.status == 201, reply.body
+    final = reply.body
+    assert final["kind"] == "final"
+    assert final["status"] == "draft"
+    assert final["number"] is None
+    day = date.fromisoformat(deposit["issue_date"]).strftime("%d/%m/%Y")
+    assert [(line["name"], line["unit_price"], line.get("deposit_invoice_id")) for line in final["lines"]] == [
+        ("Pose de carrelage", "45.00", None),
+        ("Fourniture carrelage", "30.00", None),
+        (f"Acompte INV-1 du {day}", "-162.00", deposit["id"]),
+        (f"Acompte INV-1 du {day}", "-108.00", deposit["id"]),
+    ]
+    assert final["totals"]["total"] == "718.20"
+    assert final["deposit_invoices"] == [{"id": deposit["id"], "number": "INV-1", "issue_date": deposit["issue_date"]}]
+    assert vat_by_rate(deposit, final) == vat_by_rate(estimate)
+    shown = api.get(f"/estimates/{estimate['id']}").body
+    assert shown["status"] == "invoiced"
+    assert [item["kind"] for item in shown["invoices"]] == ["deposit", "final"]
+    assert api.post(f"/estimates/{estimate['id']}/invoices", {"kind": "final"}).status == 409
+    assert api.post(f"/estimates/{estimate['id']}/invoices", {"kind": "deposit", "amount": "10"}).status == 409
+
+
+def test_a_discount_stays_the_estimate_s_on_the_final_invoice(api, business, customer):
+    made = api.post("/estimates", estimate_body(customer, discount={"type": "percentage", "value": "7"},
+                                                deposit={"type": "percentage", "value": "40"})).body  # fmt: skip
+    accept(api, made)
+    first = api.post(f"/estimates/{made['id']}/invoices", {"kind": "deposit", "amount": "100.00"}).body
+    second = api.post(f"/estimates/{made['id']}/invoices", {"kind": "deposit"}).body
+    final = api.post(f"/estimates/{made['id']}/invoices", {"kind": "final"}).body
+    assert first["totals"]["total"] == "100.00"
+    assert second["totals"]["total"] == f"{Decimal(made['deposit_amount']) - 100:.2f}"
+    assert final["totals"]["discount"] == made["totals"]["discount"]
+    bases = {rate: base for rate, (base, _) in vat_by_rate(first, second, final).items()}
+    assert bases == {rate: base for rate, (base, _) in vat_by_rate(made).items()}
+    for rate, (_, tax) in vat_by_rate(first, second, final).items():
+        assert abs(Decimal(tax) - Decimal(vat_by_rate(made)[rate][1])) <= Decimal("0.02")  # a cent per deposit at most
+    total = sum(Decimal(doc["totals"]["total"]) for doc in (first, second, final))
+    assert abs(total - Decimal(made["totals"]["total"])) <= Decimal("0.04")
+
+
+def test_without_a_deposit_the_whole_is_one_draft_invoice(api, business, customer):
+    made = api.post("/estimates", estimate_body(customer)).body
+    accept(api, made)
+    assert api.post(f"/estimates/{made['id']}/invoices", {"kind": "final"}).status == 409
+    reply = api.post(f"/estimates/{made['id']}/invoices", {"kind": "full"})
+    assert reply.status == 201, reply.body
+    full = reply.body
+    assert full["kind"] == "standard"
+    assert full["status"] == "draft"
+    assert full["estimate_id"] == made["id"]
+    assert full["totals"] == made["totals"]
+    assert full["name"] == made["name"]
+    assert api.get(f"/estimates/{made['id']}").body["status"] == "invoiced"
+    assert api.post(f"/estimates/{made['id']}/invoices", {"kind": "full"}).status == 409
+
+
+def test_a_deposit_above_what_is_left_is_refused_and_nothing_is_made(api, estimate):
+    accept(api, estimate)
+    reply = api.post(f"/estimates/{estimate['id']}/invoices", {"kind": "deposit", "amount": "1026.01"})
+    assert reply.status == 422
+    assert reply.error_fields == ["amount"]
+    assert api.get("/invoices").body["items"] == []
+    assert api.post(f"/estimates/{estimate['id']}/invoices", {"kind": "full", "amount": "10"}).status == 422
+
+
+def test_a_deleted_final_draft_can_be_made_again(api, estimate):
+    accept(api, estimate)
+    api.post(f"/estimates/{estimate['id']}/invoices", {"kind": "deposit"})
+    final = api.post(f"/estimates/{estimate['id']}/invoices", {"kind": "final"}).body
+    assert api.delete(f"/invoices/{final['id']}").status == 204
+    again = api.post(f"/estimates/{estimate['id']}/invoices", {"kind": "final"})
+    assert again.status == 201
+    assert again.body["totals"] == final["totals"]
+    kinds = [item["kind"] for item in api.get(f"/estimates/{estimate['id']}").body["invoices"]]
+    assert kinds == ["deposit", "final"]
+
+
+def test_the_final_invoice_keeps_its_deposit_lines_whatever_a_patch_sends(api, estimate, draft):
+    accept(api, estimate)
+    api.post(f"/estimates/{estimate['id']}/invoices", {"kind": "deposit"})
+    final = api.post(f"/estimates/{estimate['id']}/invoices", {"kind": "final"}).body
+    ordinary = [line for line in final["lines"] if not line.get("deposit_invoice_id")]
+    extra = {"name": "Plinthes", "quantity": "1", "unit_price": "60.00", "taxes": [{"name": "TVA", "rate": "20"}]}
+    reply = api.patch(f"/invoices/{final['id']}", {"lines": [*ordinary, extra], "version": final["version"]})
+    assert reply.status == 200, reply.body
+    assert [line["name"] for line in reply.body["lines"]][-2:] == [line["name"] for line in final["lines"]][-2:]
+    assert reply.body["totals"]["total"] == "790.20"
+    forged = {**extra, "deposit_invoice_id": final["deposit_invoices"][0]["id"], "unit_price": "-500"}
+    echoed = api.patch(f"/invoices/{final['id']}", {"lines": [*reply.body["lines"], forged],
+                                                     "version": reply.body["version"]})  # fmt: skip
+    assert echoed.status == 200
+    assert echoed.body["totals"]["total"] == "790.20"
+    refused = api.patch(f"/invoices/{draft['id']}", {"lines": [forged], "version": draft["version"]})
+    assert refused.status == 422
+    assert refused.error_fields == ["lines.0.deposit_invoice_id"]
+    copy = api.post(f"/invoices/{final['id']}/duplicate").body
+    assert [line["name"] for line in copy["lines"]] == ["Pose de carrelage", "Fourniture carrelage", "Plinthes"]
+
+
+def test_a_retried_conversion_answers_the_first_invoice(api, estimate):
+    accept(api, estimate)
+    path = f"/estimates/{estimate['id']}/invoices"
+    first = api.post(path, {"kind": "deposit"}, headers={"Idempotency-Key": "deposit-1"})
+    again = api.post(path, {"kind": "deposit"}, headers={"Idempotency-Key": "deposit-1"})
+    assert first.status == again.status == 201
+    assert again.body["id"] == first.body["id"]
+    assert again.headers.get("Idempotent-Replayed") == "true"
+
+
+def test_concurrent_conversions_make_one_deposit_invoice(api, estimate):
+    accept(api, estimate)
+    with ThreadPoolExecutor(4) as pool:
+        replies = list(pool.map(lambda _: api.post(f"/estimates/{estimate['id']}/invoices", {"kind": "deposit"}),
+                                range(4)))  # fmt: skip
+    made = {reply.body["id"] for reply in replies if reply.status == 201}
+    assert len(made) == 1
+    assert {reply.status for reply in replies} <= {201, 409}
+    (deposit,) = api.get("/invoices").body["items"]
+    assert deposit["status"] == "open"
+    assert deposit["number"] == "INV-1"
+    assert len(api.get(f"/estimates/{estimate['id']}").body["invoices"]) == 1
+
+
+def test_an_estimate_that_could_not_be_invoiced_is_invoiced_once_fixed(api, estimate, customer):
+    accept(api, estimate)
+    api.patch(f"/customers/{customer['id']}", {"siren": None, "version": customer["version"]})
+    refused = api.post(f"/estimates/{estimate['id']}/invoices", {"kind": "deposit"})
+    assert refused.status == 422
+    assert "customer.siren" in refused.error_fields
+    current = api.get(f"/customers/{customer['id']}").body
+    api.patch(f"/customers/{customer['id']}", {"siren": "812345676", "version": current["version"]})
+    reply = api.post(f"/estimates/{estimate['id']}/invoices", {"kind": "deposit"})
+    assert reply.status == 201
+    assert reply.body["number"] == "INV-1"
+    assert [item["status"] for item in api.get(f"/estimates/{estimate['id']}").body["invoices"]] == ["open"]

@@ -45,7 +45,15 @@ def acme(api, stripe_standin) -> dict[str, Any]:
     issued = api.get(f"/invoices/{issued['id']}").body
     confirm_sender(api)
     assert api.post("/business/sender", {"email": "nouvelle@acme.example"}).status == 202  # a code waiting
+    lines = [{"name": "Pose", "unit_price": "500", "taxes": [{"name": "TVA", "rate": "10"}]}]
+    estimate = api.post("/estimates", {"name": "Devis brouillon", "customer_id": customer["id"], "lines": lines}).body
+    estimate_sent = api.post("/estimates", {"name": "Devis envoyé", "customer_id": customer["id"], "lines": lines,
+                                            "deposit": {"type": "percentage", "value": "30"}}).body  # fmt: skip
+    estimate_sent = api.post(f"/estimates/{estimate_sent['id']}/mark-sent").body
+    assert estimate_sent["number"] == "D-1"
     return {
+        "estimate": estimate,
+        "estimate_sent": estimate_sent,
         "customer": customer,
         "product": product,
         "draft": api.get(f"/invoices/{draft['id']}").body,
@@ -74,6 +82,7 @@ def _snapshot(api) -> dict[str, Any]:
             for item in api.get("/invoices").body["items"]
             for ref in api.get(f"/invoices/{item['id']}").body["credit_notes"]
         ],
+        "estimates": [api.get(f"/estimates/{item['id']}").body for item in api.get("/estimates").body["items"]],
         "objects": sorted((key, hashlib.md5(data).hexdigest()) for key, data in api.objects().items()),
     }
 
@@ -245,6 +254,44 @@ def _document(kind: str) -> Callable[..., None]:
     return case
 
 
+def _list_estimates(api, acme):
+    for query in ("", "?status=sent", "?status=draft", f"?customer_id={acme['customer']['id']}"):
+        reply = api.get(f"/estimates{query}", tenant=OTHER)
+        assert reply.body == {"items": [], "next_cursor": None}, query
+    cursor = api.get("/estimates?limit=1").body["next_cursor"]
+    assert api.get(f"/estimates?cursor={cursor}", tenant=OTHER).body["items"] == []
+
+
+def _create_estimate(api, acme):
+    with_customer = api.post("/estimates", {"name": "X", "customer_id": acme["customer"]["id"]}, tenant=OTHER)
+    assert (with_customer.status, with_customer.error_fields) == (422, ["customer_id"])
+    with_product = api.post("/estimates", {"name": "Y", "lines": [{"product_id": acme["product"]["id"]}]},
+                            tenant=OTHER)  # fmt: skip
+    assert (with_product.status, with_product.error_fields) == (422, ["lines.0.product_id"])
+    assert api.post("/estimates", {"name": "Devis brouillon"}, tenant=OTHER).status == 201  # acme's name is free
+
+
+def _estimate_action(action: str, body: dict[str, Any] | None = None) -> Callable[..., None]:
+    """On acme's draft and on its sent estimate: the same 404 as a missing one, nothing numbered, sent or made."""
+
+    def case(api, acme):
+        for key in ("estimate", "estimate_sent"):
+            _not_found(api.call("POST" if action else "GET", f"/estimates/{acme[key]['id']}{action}", body,
+                                tenant=OTHER))  # fmt: skip
+        assert api.get("/estimates", tenant=OTHER).body["items"] == []
+        assert api.get("/invoices", tenant=OTHER).body["items"] == []
+
+    return case
+
+
+def _estimate_document(kind: str) -> Callable[..., None]:
+    def case(api, acme):
+        for key in ("estimate", "estimate_sent"):
+            _not_found(api.get(f"/estimates/{acme[key]['id']}/{kind}", tenant=OTHER))
+
+    return case
+
+
 def _attachment(method: str, suffix: str = "") -> Callable[..., None]:
     """Every attachment route, on acme's draft and its confirmed and pending files."""
 
@@ -355,6 +402,17 @@ CASES: dict[tuple[str, str], Callable[..., None]] = {
     ("POST", "/business/sender"): _sender,
     ("POST", "/business/sender/confirm"): _sender,
     ("DELETE", "/business/sender"): _sender,
+    ("GET", "/estimates"): _list_estimates,
+    ("POST", "/estimates"): _create_estimate,
+    ("GET", "/estimates/{estimate_id}"): _estimate_action(""),
+    ("PATCH", "/estimates/{estimate_id}"): _item("PATCH", "estimates", "estimate"),
+    ("DELETE", "/estimates/{estimate_id}"): _item("DELETE", "estimates", "estimate"),
+    ("POST", "/estimates/{estimate_id}/mark-sent"): _estimate_action("/mark-sent"),
+    ("POST", "/estimates/{estimate_id}/send"): _estimate_action("/send", {"channels": ["email"]}),
+    ("POST", "/estimates/{estimate_id}/duplicate"): _estimate_action("/duplicate"),
+    ("POST", "/estimates/{estimate_id}/invoices"): _estimate_action("/invoices", {"kind": "deposit"}),
+    ("GET", "/estimates/{estimate_id}/preview"): _estimate_document("preview"),
+    ("GET", "/estimates/{estimate_id}/pdf"): _estimate_document("pdf"),
 }
 
 NON_PUBLIC = sorted((route.method, route.path) for route in wiring.ROUTES if not route.public)
@@ -395,6 +453,7 @@ def _example_path(path: str) -> str:
         ("attachment_id", "att_1"),
         ("credit_note_id", "cn_1"),
         ("payment_id", "pay_1"),
+        ("estimate_id", "est_1"),
     ):
         path = path.replace(f"{{{name}}}", example)
     return path
@@ -421,6 +480,9 @@ VALID_BODIES = {
     ("POST", "/invoices/{invoice_id}/payments"): {"method": "cash", "amount": "1"},
     ("POST", "/invoices/{invoice_id}/payments/{payment_id}/cancel"): {"reason": "x"},
     ("POST", "/invoices/{invoice_id}/credit-notes"): {"amount": "1.00"},
+    ("POST", "/estimates"): {"name": "D"},
+    ("PATCH", "/estimates/{estimate_id}"): {"version": 1},
+    ("POST", "/estimates/{estimate_id}/invoices"): {"kind": "full"},
 }
 
 

@@ -92,7 +92,19 @@ def create_estimate(deps: Deps, tenant: str, data: EstimateIn) -> Doc:
 
 
 def get_estimate(deps: Deps, tenant: str, estimate_id: str) -> Doc:
-    return present(deps, tenant, load(deps, tenant, estimate_id))
+    """The estimate, its invoices as they now stand (a final invoice made a
+    draft has its number once issued; a deposit invoice gets paid)."""
+    estimate = present(deps, tenant, load(deps, tenant, estimate_id))
+    estimate["invoices"] = [_as_it_stands(deps, tenant, entry) for entry in estimate["invoices"]]
+    return estimate
+
+
+def _as_it_stands(deps: Deps, tenant: str, entry: Doc) -> Doc:
+    invoice = deps.store.get(tenant, "invoice", entry["id"])
+    if invoice is None:  # a final or full draft deleted since: listed as it was
+        return entry
+    return {**entry, "number": invoice.get("number"), "issue_date": invoice.get("issue_date"),
+            "total": invoice["totals"]["total"], "status": invoice["status"]}  # fmt: skip
 
 
 def list_estimates(
@@ -243,39 +255,41 @@ def make_invoice(deps: Deps, tenant: str, estimate_id: str, request: EstimateInv
 
     def attempt() -> Doc:
         estimate = load(deps, tenant, estimate_id)
-        made = estimate.get("invoices") or []
-        unissued = next((entry for entry in made if entry["kind"] == "deposit" and entry["status"] == "draft"), None)
+        made = _made(deps, tenant, estimate)
+        unissued = next((doc for kind, doc in made if kind == "deposit" and doc["status"] == "draft"), None)
         if request.kind == "deposit" and unissued is not None and request.amount is None:
             # a deposit invoice made by a request that could not issue it (a mention missing then): issue it now
             return _issued_deposit(deps, tenant, estimate, unissued["id"], public_url)
         status = EstimateStatus(estimate["status"])
-        document = Document.of(estimate)
-        taken = _deposit_invoices(deps, tenant, made)
+        if status is EstimateStatus.INVOICED and not any(kind in ("final", "full") for kind, _ in made):
+            status = EstimateStatus.ACCEPTED  # its final draft was deleted: it is to be invoiced again
+        taken = [doc for kind, doc in made if kind == "deposit" and doc["status"] in ISSUED_STATUSES]
         left = _deposit_left(estimate, taken)
-        problem = conversion_problem(status, request.kind, [entry["kind"] for entry in made], left)
+        problem = conversion_problem(status, request.kind, [kind for kind, _ in made], left)
         if problem:
             raise Conflict(problem)
-        invoice_id = keyed_id("inv", tenant, estimate_id, request.kind, str(len(made)))
+        invoice_id = keyed_id("inv", tenant, estimate_id, request.kind, str(len(estimate.get("invoices") or [])))
         existing = deps.store.get(tenant, "invoice", invoice_id)
         if existing is None:
-            fields, made_from = _invoice_fields(estimate, document, request, taken, left)
+            fields, made_from = _invoice_fields(estimate, Document.of(estimate), request, taken, left)
             existing = _create(deps, tenant, estimate, invoice_id, fields, made_from)
         entry = {"id": invoice_id, "kind": request.kind, "number": existing.get("number"),
                  "issue_date": existing.get("issue_date"), "total": existing["totals"]["total"],
                  "status": existing["status"]}  # fmt: skip
         now = deps.timestamp()
-        listed = {**estimate, "invoices": [*made, entry], "updated_at": now, "version": estimate["version"] + 1}
+        kept = [item for item in estimate.get("invoices") or [] if item["id"] in {doc["id"] for _, doc in made}]
+        listed = {**estimate, "invoices": [*kept, entry], "updated_at": now, "version": estimate["version"] + 1}
         if request.kind in ("final", "full"):
             listed |= {"status": EstimateStatus.INVOICED.value, "invoiced_at": now}
         try:
             deps.store.replace(tenant, KIND, listed, expected_version=estimate["version"], old_name=None, new_name=None)
         except StaleVersion:
             again = load(deps, tenant, estimate_id)
-            if any(item["id"] == invoice_id for item in again.get("invoices") or []):
-                return invoices.get_invoice(deps, tenant, invoice_id)  # a concurrent request listed it: the same
-            if existing["status"] == "draft":  # another invoice took its place: this one is not made
-                invoices.delete_invoice(deps, tenant, invoice_id, existing["version"])
-            raise LostRace from None
+            if not any(item["id"] == invoice_id for item in again.get("invoices") or []):
+                if existing["status"] == "draft":  # another invoice took its place: this one is not made
+                    invoices.delete_invoice(deps, tenant, invoice_id, existing["version"])
+                raise LostRace from None
+            listed = again  # a concurrent request listed the same invoice: this one answers it too
         if request.kind == "deposit":
             return _issued_deposit(deps, tenant, listed, invoice_id, public_url)
         return invoices.get_invoice(deps, tenant, invoice_id)
@@ -381,11 +395,12 @@ def _deposit_left(estimate: Doc, taken: list[Doc]) -> Decimal | None:
     return max(Decimal(estimate["deposit_amount"]) - invoiced, Decimal(0))
 
 
-def _deposit_invoices(deps: Deps, tenant: str, made: list[Doc]) -> list[Doc]:
-    """The deposit invoices issued from the estimate and not voided: what its
-    client was asked to pay in advance, and its final invoice deducts."""
-    found = [invoices.load(deps, tenant, entry["id"]) for entry in made if entry["kind"] == "deposit"]
-    return [invoice for invoice in found if invoice["status"] in ISSUED_STATUSES]
+def _made(deps: Deps, tenant: str, estimate: Doc) -> list[tuple[str, Doc]]:
+    """The invoices made from the estimate that still exist, with the kind
+    each was made as (a final or full draft may have been deleted since)."""
+    entries = estimate.get("invoices") or []
+    found = [(entry["kind"], deps.store.get(tenant, "invoice", entry["id"])) for entry in entries]
+    return [(kind, doc) for kind, doc in found if doc is not None]
 
 
 # -- helpers -----------------------------------------------------------------------

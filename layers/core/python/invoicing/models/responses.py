@@ -529,7 +529,9 @@ class EstimateInvoice(Output):
     number: str | None = Field(description="null while a draft (a final or full invoice is made as a draft)")
     issue_date: date | None
     total: Amount
-    status: Literal["draft", "open", "partially_paid", "paid", "void"] = Field(description="when it was listed")
+    status: Literal["draft", "open", "partially_paid", "paid", "void"] = Field(
+        description="as it stands (in a list of estimates: as it was made)"
+    )
 
 
 class _EstimateOut(Output):
