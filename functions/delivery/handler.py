@@ -58,7 +58,8 @@ def on_bus_event(event: dict[str, Any]) -> dict[str, Any]:
         outcome = delivery.send_receipt(deps(), messenger(), detail, event["detail-type"])
     else:
         outcome = delivery.deliver(deps(), messenger(), detail)
-    logger.info("delivered", extra={"detail_type": event["detail-type"], "invoice_id": detail["invoice_id"], **outcome})
+    about = {key: detail[key] for key in ("invoice_id", "estimate_id") if key in detail}
+    logger.info("delivered", extra={"detail_type": event["detail-type"], **about, **outcome})
     metrics.add_metric(name="DeliveriesSent", unit=MetricUnit.Count, value=outcome["sent"])
     metrics.add_metric(name="DeliveriesFailed", unit=MetricUnit.Count, value=outcome["failed"])
     # failed for the platform's set-up (sender unverified, SES sandbox): an operator must act (an alarm)
