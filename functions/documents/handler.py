@@ -1,5 +1,5 @@
-"""The documents function: an invoice as the client will see it. The only
-function that loads the rendering libraries.
+"""The documents function: an invoice, a credit note or an estimate as the
+client will see it. The only function that loads the rendering libraries.
 
 Three kinds of events reach it: API Gateway requests (the preview, the PDF
 link); from the invoicing bus, the events that call for a new PDF
@@ -45,10 +45,8 @@ def on_bus_event(event: dict[str, Any]) -> dict[str, Any]:
 
     detail = event["detail"]
     outcome = on_event(deps(), detail)
-    logger.info(
-        "pdf",
-        extra={"detail_type": event["detail-type"], "invoice_id": detail["invoice_id"], "outcome": outcome},
-    )
+    named = {key: detail[key] for key in ("invoice_id", "estimate_id") if key in detail}
+    logger.info("pdf", extra={"detail_type": event["detail-type"], **named, "outcome": outcome})
     return {"outcome": outcome}
 
 

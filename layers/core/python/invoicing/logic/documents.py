@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from invoicing.domain.errors import NotFound, RenderFailed
+from invoicing.domain.errors import IllegalTransition, NotFound, RenderFailed
 from invoicing.logic import catalog, invoices
 from invoicing.logic.common import Deps
 from invoicing.ports import MissingBlob
@@ -62,7 +62,7 @@ class Pending:
 class _Pdf:
     """A document's PDF: where its copy is stored, and how to render it."""
 
-    kind: str  # "invoice" | "credit_note"
+    kind: str  # "invoice" | "credit_note" | "estimate"
     document: dict[str, Any]
     key: str
     render: Callable[[], bytes]
@@ -141,8 +141,9 @@ def render_queued(deps: Deps, message: dict[str, Any]) -> str:
     new one queues its own."""
     assert deps.blobs is not None, "the documents function has the bucket"
     tenant = message["tenant_id"]
+    documents = {"invoice": _invoice_pdf, "credit_note": _credit_note_pdf, "estimate": _estimate_pdf}
     try:
-        pdf = (_invoice_pdf if message["kind"] == "invoice" else _credit_note_pdf)(deps, tenant, message["id"])
+        pdf = documents[message["kind"]](deps, tenant, message["id"])
     except NotFound:
         return "gone"
     if pdf.document["version"] != message["version"]:
@@ -256,7 +257,10 @@ def on_event(deps: Deps, detail: dict[str, Any]) -> str:
     """An invoice was finalized or its amounts changed: store the PDF of its
     current version (and of the credit note the event names). Re-reads the
     invoice, so an event that arrives late, out of order or twice renders at
-    most what is missing. Returns what it did."""
+    most what is missing. An estimate's event (sent, accepted) stores the
+    estimate's (`on_estimate_event`). Returns what it did."""
+    if "estimate_id" in detail:
+        return on_estimate_event(deps, detail)
     tenant, invoice_id = detail["tenant_id"], detail["invoice_id"]
     try:
         invoice, key, rendered = store_pdf(deps, tenant, invoice_id)
@@ -292,10 +296,11 @@ def _put_pdf(deps: Deps, pdf: _Pdf, data: bytes) -> bool:
     of issue. Never longer than the stack lets a function lock an object
     (eleven years from today: an issue date in the future is locked for as
     long as that); one whose ten years are over already is not locked
-    (S3 refuses a date past). A draft's PDF is a preview: never locked."""
+    (S3 refuses a date past). A draft's PDF is a preview: never locked; nor
+    is an estimate's, which is no accounting document."""
     assert deps.blobs is not None, "the function has the bucket"
     retain_until = None
-    if pdf.kind == "credit_note" or pdf.document.get("status") != "draft":
+    if pdf.kind == "credit_note" or (pdf.kind == "invoice" and pdf.document.get("status") != "draft"):
         issued, today = date.fromisoformat(pdf.document["issue_date"]), deps.now().date()
         retain_until = min(date(issued.year + RETENTION_YEARS, 1, 1), today + MAX_RETENTION)
         if retain_until <= today:  # a document issued over ten years back (a migration): kept as long as law asked
@@ -366,3 +371,107 @@ def view_model(
 
     seller = invoice.get("business") or business
     return invoice_view(invoice, business, customer, logo=logo_bytes(deps, tenant, seller.get("logo")))
+
+
+# -- Estimates (devis, SPEC §11): the invoice's documents, without Factur-X or an Object Lock ------------
+
+
+def estimate_preview(deps: Deps, tenant: str, estimate_id: str) -> str:
+    """The estimate as HTML, drafts included (with today's business and
+    customer; a numbered estimate shows its snapshots)."""
+    from invoicing.documents.html import render_html
+    from invoicing.logic.estimates import load
+
+    estimate = load(deps, tenant, estimate_id)
+    return render_html(estimate_view_model(deps, tenant, estimate, *_estimate_parties(deps, tenant, estimate)))
+
+
+def estimate_pdf_link(deps: Deps, tenant: str, estimate_id: str) -> dict[str, Any] | Pending:
+    """A short-lived link to the PDF of the estimate's current version (as
+    an invoice's: `_link`)."""
+    return _link(deps, tenant, _estimate_pdf(deps, tenant, estimate_id))
+
+
+def store_estimate_pdf(deps: Deps, tenant: str, estimate_id: str) -> tuple[dict[str, Any], str]:
+    """Render the estimate's current version into the bucket unless it is
+    there: the estimate, and the object's key (what its e-mail attaches and
+    its public page links). A draft is no document yet: it is rendered on
+    demand (`estimate_preview`, `estimate_pdf_link`), never stored as a
+    version of the estimate."""
+    pdf = _estimate_pdf(deps, tenant, estimate_id)
+    if pdf.document["status"] == "draft":
+        raise IllegalTransition("store the PDF of", "draft", "estimate")
+    _store(deps, pdf)
+    return pdf.document, pdf.key
+
+
+def on_estimate_event(deps: Deps, detail: dict[str, Any]) -> str:
+    """An estimate was sent (numbered) or accepted: store the PDF of its
+    current version, the one its client received, then the one with the
+    "Bon pour accord" block filled. Re-reads the estimate, as `on_event`
+    does an invoice: a late or repeated event renders at most what is
+    missing."""
+    tenant, estimate_id = detail["tenant_id"], detail["estimate_id"]
+    try:
+        pdf = _estimate_pdf(deps, tenant, estimate_id)
+    except NotFound:
+        return "gone"
+    if pdf.document["version"] < detail["version"]:  # reads are consistent: versions only grow
+        raise RuntimeError(f"read version {pdf.document['version']}, older than the event's {detail['version']}")
+    return "rendered" if _store(deps, pdf) else "present"
+
+
+def estimate_pdf_key(tenant: str, estimate_id: str, version: int) -> str:
+    return f"{tenant}/estimates/{estimate_id}/v{version}.pdf"
+
+
+def estimate_view_model(
+    deps: Deps,
+    tenant: str,
+    estimate: dict[str, Any],
+    business: dict[str, Any] | None = None,
+    customer: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The estimate's view-model (documents.view.estimate_view), with the
+    seller's logo; `business` and `customer` are a draft's, as they are now."""
+    from invoicing.documents.view import estimate_view
+    from invoicing.logic.logo import logo_bytes
+
+    seller = estimate.get("business") or business or {}
+    return estimate_view(estimate, logo_bytes(deps, tenant, seller.get("logo")), business, customer)
+
+
+def _estimate_parties(
+    deps: Deps, tenant: str, estimate: dict[str, Any]
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """A draft's business and customer as they are now; a numbered estimate
+    has its snapshots, and nothing is read."""
+    return parties(deps, tenant, estimate) if estimate["status"] == "draft" else (None, None)
+
+
+def _estimate_pdf(deps: Deps, tenant: str, estimate_id: str) -> _Pdf:
+    """The PDF of the estimate's current version, `{tenant}/estimates/{id}/v{version}.pdf`:
+    accepting it makes a new version, so the PDF with the block filled sits
+    beside the one the client received, never over it. A draft's shows
+    today's business and customer: their versions are in its key, as in an
+    invoice draft's."""
+    from invoicing.logic.estimates import load  # its models load with it: only when an estimate is asked
+
+    estimate = load(deps, tenant, estimate_id)
+    business, customer = _estimate_parties(deps, tenant, estimate)
+    key = estimate_pdf_key(tenant, estimate_id, estimate["version"])
+    if business is not None:
+        key = key.removesuffix(".pdf") + f"-draft-b{business['version']}-c{(customer or {}).get('version', 0)}.pdf"
+    return _Pdf("estimate", estimate, key, lambda: _render_estimate(deps, tenant, estimate, business, customer))
+
+
+def _render_estimate(
+    deps: Deps,
+    tenant: str,
+    estimate: dict[str, Any],
+    business: dict[str, Any] | None,
+    customer: dict[str, Any] | None,
+) -> bytes:
+    from invoicing.documents.pdf import render_estimate
+
+    return render_estimate(estimate_view_model(deps, tenant, estimate, business, customer))

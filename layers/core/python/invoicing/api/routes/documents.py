@@ -1,4 +1,5 @@
-"""The preview and the PDF links (the documents function: the only one loading Jinja2, Babel and fpdf2)."""
+"""The previews and the PDF links of invoices, credit notes and estimates
+(the documents function: the only one loading Jinja2, Babel and fpdf2)."""
 
 from typing import Any
 
@@ -9,7 +10,7 @@ from invoicing.adapters.live import deps
 from invoicing.api.http import json_response, named, responses, tenant_of
 from invoicing.api.openapi import RESPONSE_HEADERS
 from invoicing.api.pages import html_page
-from invoicing.api.routes.common import CreditNoteId, InvoiceId
+from invoicing.api.routes.common import CreditNoteId, EstimateId, InvoiceId
 
 router = Router()
 
@@ -78,3 +79,32 @@ def credit_note_pdf(credit_note_id: CreditNoteId):
     from invoicing.logic import documents
 
     return _pdf(documents.credit_note_link(deps(), tenant_of(router), credit_note_id))
+
+
+@router.get(
+    "/estimates/<estimate_id>/preview",
+    operation_id="previewEstimate",
+    tags=["Estimates"],
+    summary="The estimate as HTML, as the client will see it (drafts too)",
+    responses={
+        **responses(200, "", None, 404),
+        200: {"description": "An HTML page", "content": {"text/html": {"schema": {"type": "string"}}}},
+    },
+)
+def preview_estimate(estimate_id: EstimateId):
+    from invoicing.logic import documents
+
+    return html_page(200, documents.estimate_preview(deps(), tenant_of(router), estimate_id))
+
+
+@router.get(
+    "/estimates/<estimate_id>/pdf",
+    operation_id="getEstimatePdf",
+    tags=["Estimates"],
+    summary="A link to the estimate's PDF, valid a few minutes (rendered now if need be, or queued if large)",
+    responses=PDF_RESPONSES,
+)
+def estimate_pdf(estimate_id: EstimateId):
+    from invoicing.logic import documents
+
+    return _pdf(documents.estimate_pdf_link(deps(), tenant_of(router), estimate_id))
