@@ -279,7 +279,8 @@ PAY = Function(
 
 SWEEPS = Function(
     "sweeps",
-    "The scheduled sweeps (late fees, reminders): fans each out by index shard, then works the pages from its queue",
+    "The scheduled sweeps (late fees, reminders, estimates' expiry): fans each out by index shard, then works "
+    "the pages from its queue",
     memory_mb=1024,
     timeout_s=60,
     table_access="read_write",
@@ -390,8 +391,10 @@ EVENT_RULES: tuple[EventRule, ...] = (
 # Invoices, deliveries and estimates: the documents whose changes hold events (invoicing.events.EVENTFUL_KINDS).
 PIPE = StreamPipe("changes", enrichment="events", key_prefixes=("INV#", "DLV#", "EST#"))
 
-# Daily, in UTC: the fees first, so that the day's reminders show them.
+# Daily, in UTC: the fees first, so that the day's reminders show them. Estimates
+# past their last valid day expire before the working day (until then they show expired).
 SCHEDULES: tuple[Schedule, ...] = (
+    Schedule("estimate-expiry", "0 4 * * ? *", "sweeps", {"sweep": "expiry"}),
     Schedule("late-fees", "0 5 * * ? *", "sweeps", {"sweep": "late_fees"}),
     Schedule("reminders", "0 7 * * ? *", "sweeps", {"sweep": "reminders"}),
 )
@@ -443,12 +446,14 @@ TABLE = TableSpec(
         Index("by_customer", "gsi2pk", "gsi2sk"),
         # Sparse: issued, unpaid invoices of one tenant by the day their next payment is due (overdue).
         Index("by_due_date", "gsi3pk", "gsi3sk"),
-        # Sparse, across tenants, sharded: the invoices a scheduled sweep has
-        # work for, by the day it is due (the next late fee, the next reminder).
+        # Sparse, across tenants, sharded: the documents a scheduled sweep has
+        # work for, by the day it is due (an invoice's next late fee, its next
+        # reminder; a sent estimate's expiry). gsi{4 + n} is invoicing.ports.SWEEPS[n]'s.
         # An existing table takes one new index per deployment (DynamoDB):
         # add them one after the other there.
         Index("by_late_fees_date", "gsi4pk", "gsi4sk"),
         Index("by_reminders_date", "gsi5pk", "gsi5sk"),
+        Index("by_expiry_date", "gsi6pk", "gsi6sk"),
     )
 )
 
