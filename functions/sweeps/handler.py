@@ -1,4 +1,4 @@
-"""The scheduled sweeps (SPEC §9): late fees and reminders.
+"""The scheduled sweeps (SPEC §9, §11): late fees, reminders, estimates' expiry.
 
 Two kinds of events reach it. A scheduled rule's (`{"sweep", "time"}`,
 infra/wiring.py SCHEDULES): the event's time is the clock, and the sweep
@@ -29,10 +29,11 @@ from invoicing.logic.retry import time_budget
 from invoicing.tracing import tracer
 
 logger = Logger()
-metrics = Metrics()  # LateFeesApplied, RemindersQueued, SweepFailures
+metrics = Metrics()  # one of DONE's per page, and SweepFailures
 warnings.filterwarnings("ignore", "No application metrics to publish")  # a call that counted nothing
 processor = BatchProcessor(event_type=EventType.SQS)
 pages: list[dict[str, int]] = []
+DONE = {"late_fees": "LateFeesApplied", "reminders": "RemindersQueued", "expiry": "EstimatesExpired"}
 
 
 @logger.inject_lambda_context
@@ -69,8 +70,7 @@ def work(record: SQSRecord, lambda_context: LambdaContext) -> dict[str, int]:
         done = sweeps.work_page(deps(), work_queue(), message, lambda_context.get_remaining_time_in_millis)
     pages.append(done)
     logger.info("sweep page", extra={"sweep": message["sweep"], "shard": message["shard"], **done})
-    name = "LateFeesApplied" if message["sweep"] == "late_fees" else "RemindersQueued"
-    metrics.add_metric(name=name, unit=MetricUnit.Count, value=done["done"])
+    metrics.add_metric(name=DONE[message["sweep"]], unit=MetricUnit.Count, value=done["done"])
     metrics.add_metric(name="SweepFailures", unit=MetricUnit.Count, value=done["failed"])
     return done
 

@@ -1,12 +1,15 @@
-"""The scheduled sweeps (SPEC §9): late fees and payment reminders.
+"""The scheduled sweeps (SPEC §9, §11): late fees, payment reminders, and
+the expiry of sent estimates.
 
 Each issued, unpaid invoice says in `sweep_late_fees_on` and
 `sweep_reminders_on` the day each sweep next has work for it (or nothing),
-kept by `plan` on every write that changes what it owes; the store indexes
-those days across tenants, so a sweep reads only today's work. Work on one
-invoice is one conditional write under the version read: a second run, a
-retry or a concurrent run finds the fee's period or the reminder's key
-already there and adds nothing.
+kept by `plan` on every write that changes what it owes; a sent estimate
+says in `sweep_expiry_on` the day after its last valid day, set when it is
+numbered. The store indexes those days across tenants, so a sweep reads
+only the work due by today, missed days included. Work on one document is
+one conditional write under the version read: a second run, a retry or a
+concurrent run finds the fee's period, the reminder's key or the estimate's
+new status already there and adds nothing.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Any
 
 from invoicing.domain import reminders
 from invoicing.domain.errors import StaleVersion
+from invoicing.domain.estimate import EstimateStatus, lapsed
 from invoicing.domain.invoice import Invoice, planned, settled
 from invoicing.domain.money import format_amount
 from invoicing.logic.common import Deps, new_delivery
@@ -51,10 +55,10 @@ def apply_late_fees(deps: Deps, tenant: str, doc: Doc, today: date) -> int:
                                     "late_fees_total": format_amount(total, currency)}, now)  # fmt: skip
         if not fees and _same_plan(doc, updated):
             return 0
-        _write(deps, tenant, doc, updated)
+        _write(deps, tenant, "invoice", doc, updated)
         return len(fees)
 
-    return _on_latest(deps, tenant, doc, attempt, "late fees")
+    return _on_latest(deps, tenant, "invoice", doc, attempt, "late fees")
 
 
 def send_reminders(deps: Deps, tenant: str, doc: Doc, today: date) -> int:
@@ -74,10 +78,29 @@ def send_reminders(deps: Deps, tenant: str, doc: Doc, today: date) -> int:
         )
         if not due and not passed and _same_plan(doc, updated):
             return 0
-        _write(deps, tenant, doc, updated)
+        _write(deps, tenant, "invoice", doc, updated)
         return len(ids)
 
-    return _on_latest(deps, tenant, doc, attempt, "reminders")
+    return _on_latest(deps, tenant, "invoice", doc, attempt, "reminders")
+
+
+def expire_estimate(deps: Deps, tenant: str, doc: Doc, today: date) -> int:
+    """Expire `doc` if it is still sent and `today` is past its last valid
+    day; 1 if this call did. The write takes it out of the index, and its
+    change on the stream is the bus's `Estimate Expired`. An estimate its
+    client accepted or declined since the index was read is left as it is."""
+
+    def attempt(doc: Doc) -> int:
+        valid_until = date.fromisoformat(doc["valid_until"]) if doc.get("valid_until") else None
+        if not lapsed(EstimateStatus(doc["status"]), valid_until, today):
+            return 0
+        now = deps.timestamp()
+        expired = {**doc, "status": EstimateStatus.EXPIRED.value, "expired_at": now, "sweep_expiry_on": None,
+                   "updated_at": now, "version": doc["version"] + 1}  # fmt: skip
+        _write(deps, tenant, "estimate", doc, expired)
+        return 1
+
+    return _on_latest(deps, tenant, "estimate", doc, attempt, "expiry")
 
 
 # -- helpers ---------------------------------------------------------------------------
@@ -112,16 +135,16 @@ def _same_plan(before: Doc, after: Doc) -> bool:
     return all(before.get(f"sweep_{name}_on") == after.get(f"sweep_{name}_on") for name in ("late_fees", "reminders"))
 
 
-def _write(deps: Deps, tenant: str, before: Doc, after: Doc) -> None:
+def _write(deps: Deps, tenant: str, kind: str, before: Doc, after: Doc) -> None:
     try:
-        deps.store.replace(tenant, "invoice", after, expected_version=before["version"], old_name=None, new_name=None)
+        deps.store.replace(tenant, kind, after, expected_version=before["version"], old_name=None, new_name=None)
     except StaleVersion:
         raise LostRace from None
 
 
-def _on_latest(deps: Deps, tenant: str, doc: Doc, work: Callable[[Doc], int], what: str) -> int:
+def _on_latest(deps: Deps, tenant: str, kind: str, doc: Doc, work: Callable[[Doc], int], what: str) -> int:
     """`work` on `doc` as the index gave it, then, whenever another write got
-    there first, on the invoice as the table holds it (gone: nothing to do)."""
+    there first, on the document as the table holds it (gone: nothing to do)."""
     latest: Doc | None = doc
 
     def attempt() -> int:
@@ -131,10 +154,10 @@ def _on_latest(deps: Deps, tenant: str, doc: Doc, work: Callable[[Doc], int], wh
         try:
             return work(latest)
         except LostRace:
-            latest = deps.store.get(tenant, "invoice", doc["id"])
+            latest = deps.store.get(tenant, kind, doc["id"])
             raise
 
-    return until_written(attempt, f"invoice {doc['id']} too busy for its {what}; the sweep retries it")
+    return until_written(attempt, f"{kind} {doc['id']} too busy for its {what}; the sweep retries it")
 
 
 # -- the sweep: fan out by shard, then a page at a time --------------------------------
@@ -144,7 +167,8 @@ TRANSIENT_ATTEMPTS = 2  # an invoice's work, while AWS answers it is busy (a pag
 # What a page keeps for its last invoice: its worst case, AWS busy throughout
 # (botocore's standard retries, about 8 s a call, twice), and queueing the rest.
 RESERVE_MS = 20_000
-WORK = {"late_fees": apply_late_fees, "reminders": send_reminders}
+WORK = {"late_fees": apply_late_fees, "reminders": send_reminders, "expiry": expire_estimate}
+SWEPT = {"late_fees": "invoice", "reminders": "invoice", "expiry": "estimate"}  # the kind each works on
 
 
 def fan_out(queue: WorkQueue, sweep: str, today: date) -> int:
@@ -161,7 +185,7 @@ def fan_out(queue: WorkQueue, sweep: str, today: date) -> int:
 def work_page(
     deps: Deps, queue: WorkQueue, message: dict[str, Any], time_left_ms: Callable[[], int] | None = None
 ) -> dict[str, int]:
-    """Do a page of a shard's work, and queue the next page. An invoice
+    """Do a page of a shard's work, and queue the next page. A document
     whose work fails goes alone to the dead-letter queue and the page goes
     on (the index keeps it: the next run tries it again). What was done.
 
@@ -169,11 +193,12 @@ def work_page(
     case (AWS busy, botocore's retries and ours), and queues the invoices it
     did not reach as a message of their own: a page that outlived its
     function would be received again whole, and its next page queued twice.
-    A message of `invoices` (those a page left) reads each from the table
-    and queues no next page."""
+    A message of `invoices` (the documents a page left, estimates for the
+    expiry sweep) reads each from the table and queues no next page."""
     sweep, today = message["sweep"], date.fromisoformat(message["today"])
+    kind = SWEPT[sweep]
     if "invoices" in message:
-        candidates = _left_over(deps, message["invoices"])
+        candidates = _left_over(deps, kind, message["invoices"])
     else:
         page = deps.store.sweep_candidates(sweep, int(message["shard"]), message["today"], message.get("cursor"), PAGE)
         if page.cursor:  # first: a page that fails does not hold up the rest of its shard
@@ -189,20 +214,20 @@ def work_page(
             break
         try:
             done["done"] += _through_throttling(lambda c=candidate: WORK[sweep](deps, c.tenant, c.invoice, today))
-        except Exception as error:  # one invoice never blocks the others
+        except Exception as error:  # one document never blocks the others
             logger.exception(
-                "sweep failed on an invoice", extra={"sweep": sweep, "invoice_id": candidate.invoice["id"]}
+                "sweep failed on a document", extra={"sweep": sweep, f"{kind}_id": candidate.invoice["id"]}
             )
-            queue.poison({"poison_invoice": True, "sweep": sweep, "today": message["today"],
-                          "tenant_id": candidate.tenant, "invoice_id": candidate.invoice["id"],
+            queue.poison({f"poison_{kind}": True, "sweep": sweep, "today": message["today"],
+                          "tenant_id": candidate.tenant, f"{kind}_id": candidate.invoice["id"],
                           "error": type(error).__name__})  # fmt: skip
             done["failed"] += 1
     return done
 
 
-def _left_over(deps: Deps, invoices: list[list[str]]) -> list[Candidate]:
-    """The invoices a page left, as the table holds them now (gone: nothing to do)."""
-    found = ((tenant, deps.store.get(tenant, "invoice", invoice_id)) for tenant, invoice_id in invoices)
+def _left_over(deps: Deps, kind: str, ids: list[list[str]]) -> list[Candidate]:
+    """The documents a page left, as the table holds them now (gone: nothing to do)."""
+    found = ((tenant, deps.store.get(tenant, kind, id)) for tenant, id in ids)
     return [Candidate(tenant, doc) for tenant, doc in found if doc is not None]
 
 
