@@ -190,3 +190,16 @@ def test_an_email_address_is_one_bare_address_or_it_is_refused(address):
 )  # fmt: skip
 def test_ordinary_addresses_are_taken_as_written(address):
     assert CustomerIn(name="A", email=address).email == address
+
+
+def test_a_negative_price_is_a_deposit_deduction_s_only():
+    """A final invoice's deductions, sent back as read, pass; no other line
+    may take off."""
+    deduction = {"name": "Acompte F-12 du 05/01/2027", "unit_price": "-250.00", "deposit_invoice_id": "inv_1"}
+    assert InvoicePatch(lines=[{"name": "Pose", "unit_price": "10"}, deduction]).lines[1].unit_price == -250
+
+    with pytest.raises(ValidationError) as raised:
+        InvoiceIn(name="A", lines=[{"name": "Pose", "unit_price": "10"}, {"name": "Remise", "unit_price": "-5"}])
+
+    assert fields_of(raised.value) == ["lines"]
+    assert "lines.1.unit_price is below 0" in raised.value.errors()[0]["msg"]

@@ -280,3 +280,134 @@ def test_lines_that_come_to_nothing_have_nets_in_the_currency_minor_units():
     assert view["line_nets"] == ["0.00", "0.00"]
     assert (view["subtotal"], view["total"]) == ("0.00", "0.00")
     assert totals_view(compute_totals(nothing, None, "JPY"))["line_nets"] == ["0", "0"]
+
+
+# -- a final invoice's deposit deductions (rule 5) ----------------------------------
+
+
+def test_deductions_stay_outside_a_percentage_discount():
+    """An estimate of 1,000.00 at 20 % less 10 %, a deposit of 300.00 HT taken
+    off: the discount stays 100.00 (10 % of the estimate, not of 700.00), and
+    the deduction comes off the base after it."""
+    totals = compute_totals(
+        [Line(D("1"), D("1000.00"), None, (VAT20,))],
+        Discount("percentage", D("10")),
+        "EUR",
+        deductions=[Line(D("1"), D("-300.00"), None, (VAT20,))],
+    )
+    assert totals.line_nets == (D("1000.00"), D("-300.00"))
+    assert (totals.subtotal, totals.discount) == (D("700.00"), D("100.00"))
+    assert [(t.base, t.tax) for t in totals.tax_breakdown] == [(D("600.00"), D("120.00"))]
+    assert totals.total == D("700.00") - D("100.00") + D("120.00")
+
+
+def test_deductions_stay_outside_a_fixed_discount_spread_over_two_rates():
+    totals = compute_totals(
+        [Line(D("1"), D("1000.00"), None, (VAT20,)), Line(D("1"), D("500.00"), None, (VAT10,))],
+        Discount("fixed", D("150.00")),
+        "EUR",
+        deductions=[Line(D("1"), D("-200.00"), None, (VAT20,)), Line(D("1"), D("-100.00"), None, (VAT10,))],
+    )
+    bases = {t.rate: (t.base, t.tax) for t in totals.tax_breakdown}
+    assert bases == {D("20"): (D("700.00"), D("140.00")), D("10"): (D("350.00"), D("35.00"))}
+    assert (totals.subtotal, totals.discount, totals.total) == (D("1200.00"), D("150.00"), D("1225.00"))
+
+
+def test_a_fixed_discount_is_held_to_the_lines_without_their_deductions():
+    lines, deductions = [Line(D("1"), D("100.00"), None, ())], [Line(D("1"), D("-60.00"), None, ())]
+
+    allowed = compute_totals(lines, Discount("fixed", D("80.00")), "EUR", deductions)
+    with pytest.raises(InvalidInput) as raised:
+        compute_totals(lines, Discount("fixed", D("100.01")), "EUR", deductions)
+
+    assert (allowed.subtotal, allowed.discount, allowed.total) == (D("40.00"), D("80.00"), D("-40.00"))
+    assert [e.field for e in raised.value.errors] == ["discount.value"]
+
+
+DEDUCTIONS = st.lists(
+    st.builds(
+        Line,
+        quantity=st.just(D("1")),
+        unit_price=st.decimals(min_value=-10_000, max_value=0, places=2),
+        discount=st.none(),
+        taxes=st.sampled_from([(VAT20,), (VAT10,), (VAT55,), (Tax("TVA", D("0")),), ()]),
+    ),
+    min_size=1,
+    max_size=6,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(invoices(), DEDUCTIONS)
+def test_deductions_leave_the_lines_discount_and_bases_as_they_were_and_take_off_their_nets(invoice, deductions):
+    lines, discount, currency = invoice
+    deductions = [line._replace(unit_price=line.unit_price.quantize(quantum(currency))) for line in deductions]
+    alone = compute_totals(lines, discount, currency)
+
+    totals = compute_totals(lines, discount, currency, deductions)
+
+    deducted = [line.unit_price for line in deductions]
+    assert totals.line_nets == (*alone.line_nets, *deducted)
+    assert totals.discount == alone.discount
+    assert totals.subtotal == alone.subtotal + sum(deducted, D(0))
+    expected = {(t.name, t.rate): t.base for t in alone.tax_breakdown}
+    for line in deductions:
+        for tax in line.taxes:
+            expected[tax.key] = expected.get(tax.key, D(0)) + line.unit_price
+    assert {(t.name, t.rate): t.base for t in totals.tax_breakdown} == expected
+    assert totals.total == totals.subtotal - totals.discount + totals.tax_total
+
+
+def test_stored_deductions_come_back_in_the_lines_order():
+    """totals_of takes the lines carrying a deposit invoice as deductions,
+    wherever they are; callers zip the nets with their lines."""
+    from invoicing.logic.totals import totals_of
+
+    vat = [{"name": "TVA", "rate": "20"}]
+    lines = [
+        {"quantity": "1", "unit_price": "100.00", "taxes": vat},
+        {"quantity": "1", "unit_price": "-30.00", "taxes": vat, "deposit_invoice_id": "inv_1"},
+        {"quantity": "2", "unit_price": "50.00", "taxes": vat},
+    ]
+
+    totals = totals_of(lines, {"type": "percentage", "value": "10"}, "EUR")
+
+    assert totals.line_nets == (D("100.00"), D("-30.00"), D("100.00"))
+    assert totals.discount == D("20.00")  # 10 % of 200.00: the deduction is not discounted
+    assert [(t.base, t.tax) for t in totals.tax_breakdown] == [(D("150.00"), D("30.00"))]
+
+
+def test_an_error_names_the_line_as_it_was_sent_even_after_a_deduction():
+    from invoicing.logic.totals import totals_of
+
+    lines = [
+        {"quantity": "1", "unit_price": "-30.00", "deposit_invoice_id": "inv_1"},
+        {"quantity": "1", "unit_price": "5.00", "discount": {"type": "fixed", "value": "6"}},
+    ]
+
+    with pytest.raises(InvalidInput) as raised:
+        totals_of(lines, None, "EUR")
+
+    assert [e.field for e in raised.value.errors] == ["lines.1.discount.value"]
+
+
+def test_the_preview_of_a_final_invoice_is_its_stored_totals():
+    """POST /totals with the final invoice's lines as GET gives them."""
+    from invoicing.logic.totals import preview, totals_of, totals_view
+    from invoicing.models.invoices import TotalsRequest
+
+    vat = [{"name": "TVA", "rate": "20"}]
+    body = {
+        "currency": "EUR",
+        "discount": {"type": "fixed", "value": "15.00"},
+        "lines": [
+            {"quantity": "1", "unit_price": "-25.00", "taxes": vat, "deposit_invoice_id": "inv_1", "net": "-25.00"},
+            {"name": "Pose", "quantity": "3", "unit_price": "40.00", "taxes": vat},
+        ],
+    }
+
+    shown = preview(TotalsRequest.model_validate(body))
+
+    assert shown == totals_view(totals_of(body["lines"], body["discount"], "EUR"))
+    assert shown["line_nets"] == ["-25.00", "120.00"]
+    assert (shown["discount"], shown["tax_breakdown"][0]["base"], shown["total"]) == ("15.00", "80.00", "96.00")

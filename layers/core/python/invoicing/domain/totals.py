@@ -19,6 +19,12 @@ The rules (SPEC §4, EN 16931):
 4. ``tax_total = Σ breakdown taxes``; ``total = subtotal − discount +
    tax_total``. Nothing is ever computed twice in two ways, so no cent can
    stand between the lines and the total.
+5. A final invoice's deductions (the deposit invoices it takes off, SPEC
+   §11) are lines outside the discount: it is computed on and spread over
+   the other lines only, and each deduction's net goes to its taxes' bases
+   as it is. The discount was granted on the estimate's lines, not on what
+   was paid towards them: so the final invoice's discount and bases are
+   the estimate's, less the deposits' bases.
 """
 
 from __future__ import annotations
@@ -79,9 +85,14 @@ class Totals:
     total: Decimal
 
 
-def compute_totals(lines: tuple[Line, ...] | list[Line], discount: Discount | None, currency: str) -> Totals:
-    """Totals of an invoice or a preview. Raises `InvalidInput` naming the
-    field when a discount exceeds what it applies to."""
+def compute_totals(
+    lines: tuple[Line, ...] | list[Line], discount: Discount | None, currency: str, deductions: Sequence[Line] = ()
+) -> Totals:
+    """Totals of an invoice or a preview. `deductions` are a final invoice's
+    deposit deductions (rule 5); their nets follow the lines' in
+    `line_nets`, and a field named in an error counts them after the lines.
+    Raises `InvalidInput` naming the field when a discount exceeds what it
+    applies to."""
     with localcontext(prec=PRECISION):
         errors: list[FieldError] = []
         unit = quantum(currency)
@@ -106,6 +117,7 @@ def compute_totals(lines: tuple[Line, ...] | list[Line], discount: Discount | No
             groups[key] = groups.get(key, ZERO) + net
         subtotal = sum(nets, ZERO)
         invoice_discount = _discount_amount(discount, subtotal, currency, "discount", errors)
+        deducted = _deduction_nets(deductions, len(lines), currency, errors) if deductions else []
         if errors:
             raise InvalidInput(errors)
 
@@ -114,6 +126,12 @@ def compute_totals(lines: tuple[Line, ...] | list[Line], discount: Discount | No
         for key, net in groups.items():
             for name, rate in key:
                 bases[(name, rate)] = bases.get((name, rate), ZERO) + net - discounts[key]
+        if deductions:  # after the spread: the discount never reaches them (rule 5)
+            for deduction, net in zip(deductions, deducted, strict=True):
+                for name, rate in taxes_key(deduction.taxes):
+                    bases[(name, rate)] = bases.get((name, rate), ZERO) + net
+            nets += deducted
+            subtotal += sum(deducted, ZERO)
         breakdown = tuple(
             TaxAmount(name, rate, base, round_money(base * rate / HUNDRED, currency))
             for (name, rate), base in sorted(bases.items(), key=lambda kv: (-kv[0][1], kv[0][0]))
@@ -162,6 +180,14 @@ def _nets(lines: Sequence[Line], amounts: list[Decimal], inclusive: list[GroupKe
         for i in indexes:
             nets[i] = shares[i]
     return nets
+
+
+def _deduction_nets(deductions: Sequence[Line], first: int, currency: str, errors: list[FieldError]) -> list[Decimal]:
+    """The deductions' nets, by the rules of any line (they are numbered
+    from `first` in errors), converted apart from the other lines: a
+    deduction must not move a cent of theirs."""
+    amounts = [_line_amount(line, currency, first + i, errors) for i, line in enumerate(deductions)]
+    return _nets(deductions, amounts, [_inclusive_key(line) for line in deductions], currency)
 
 
 def _line_amount(line: Line, currency: str, index: int, errors: list[FieldError]) -> Decimal:

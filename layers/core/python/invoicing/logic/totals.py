@@ -5,6 +5,7 @@ keystroke) imports this module and the models only: no store, no clock."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -15,7 +16,9 @@ from invoicing.models.invoices import LineIn, TotalsRequest
 
 
 def totals_of(lines: list[dict[str, Any]], discount: dict[str, Any] | None, currency: str) -> Totals:
-    """The one totals function, fed from wire-shaped lines (strings or Decimals)."""
+    """The one totals function, fed from wire-shaped lines (strings or Decimals).
+    Lines carrying `deposit_invoice_id` are a final invoice's deposit
+    deductions (domain.totals, rule 5)."""
     taxes_seen: dict[tuple[Any, ...], tuple[Tax, ...]] = {}  # lines share their taxes: build each set once
 
     def taxes_of(line: dict[str, Any]) -> tuple[Tax, ...]:
@@ -25,19 +28,48 @@ def totals_of(lines: list[dict[str, Any]], discount: dict[str, Any] | None, curr
             taxes_seen[key] = tuple(Tax(name, exact(rate), inclusive) for name, rate, inclusive in key)
         return taxes_seen[key]
 
-    return compute_totals(
-        [
-            Line(
-                quantity=exact(line.get("quantity", 1)),
-                unit_price=exact(line["unit_price"]),
-                discount=_discount(line.get("discount")),
-                taxes=taxes_of(line),
-            )
-            for line in lines
-        ],
-        _discount(discount),
-        currency,
-    )
+    built = [
+        Line(
+            quantity=exact(line.get("quantity", 1)),
+            unit_price=exact(line["unit_price"]),
+            discount=_discount(line.get("discount")),
+            taxes=taxes_of(line),
+        )
+        for line in lines
+    ]
+    deductions = [i for i, line in enumerate(lines) if line.get("deposit_invoice_id")]
+    if deductions:
+        return _with_deductions(built, deductions, _discount(discount), currency)
+    return compute_totals(built, _discount(discount), currency)
+
+
+def _with_deductions(lines: list[Line], deductions: list[int], discount: Discount | None, currency: str) -> Totals:
+    """The totals with the lines at `deductions` (their indexes) as deductions.
+    compute_totals takes them after the other lines: their nets, and the
+    lines named in its errors, are put back in the lines' order (callers
+    zip the nets with their lines)."""
+    taken = set(deductions)
+    order = [i for i in range(len(lines)) if i not in taken] + deductions
+    ordinary = order[: len(lines) - len(deductions)]
+    try:
+        totals = compute_totals([lines[i] for i in ordinary], discount, currency, [lines[i] for i in deductions])
+    except InvalidInput as error:
+        raise InvalidInput([_renumbered(problem, order) for problem in error.errors]) from None
+    if order == list(range(len(lines))):  # the deductions last, as a final invoice is made
+        return totals
+    nets = list(totals.line_nets)
+    for index, net in zip(order, totals.line_nets, strict=True):
+        nets[index] = net
+    return replace(totals, line_nets=tuple(nets))
+
+
+def _renumbered(problem: FieldError, order: list[int]) -> FieldError:
+    """`lines.{p}.…` of the p-th line compute_totals was given, as the line it is."""
+    head, _, rest = problem.field.partition(".")
+    if head != "lines":
+        return problem
+    index, dot, tail = rest.partition(".")
+    return problem._replace(field=f"lines.{order[int(index)]}{dot}{tail}")
 
 
 def totals_view(totals: Totals) -> dict[str, Any]:
@@ -77,7 +109,10 @@ def preview(request: TotalsRequest) -> dict[str, Any]:
     problems: list[FieldError] = []
     fixed: list[tuple[str, dict[str, Any] | None]] = []  # fixed discounts: amounts of the currency
     lines: list[Line] = []
+    deductions: list[int] = []  # a final invoice's deposit deductions, by index
     for i, line in enumerate(request.lines):  # one pass: the editor sends up to 1,000 lines a keystroke
+        if line.deposit_invoice_id is not None:
+            deductions.append(i)
         discount = None
         if line.discount:
             discount = Discount(line.discount.type, line.discount.value)
@@ -93,6 +128,8 @@ def preview(request: TotalsRequest) -> dict[str, Any]:
     if problems:
         raise InvalidInput(problems)
     discount = Discount(request.discount.type, request.discount.value) if request.discount else None
+    if deductions:
+        return totals_view(_with_deductions(lines, deductions, discount, request.currency))
     return totals_view(compute_totals(lines, discount, request.currency))
 
 

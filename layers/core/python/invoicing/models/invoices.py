@@ -14,7 +14,6 @@ from invoicing.models.common import (
     Id,
     Input,
     Name,
-    Price,
     Quantity,
     ReadBack,
     ShortText,
@@ -64,6 +63,12 @@ class _IgnoresReadOnly(ReadBack):
     read_only = READ_ONLY
 
 
+# A line's price: negative only on a final invoice's deposit deduction (`Lines` checks it).
+LinePrice = Annotated[
+    Decimal, Field(ge=-1_000_000_000_000, le=1_000_000_000_000, decimal_places=6, allow_inf_nan=False)
+]
+
+
 class LineIn(ReadBack):
     read_only = frozenset({"net"})
 
@@ -71,13 +76,36 @@ class LineIn(ReadBack):
     name: Name | None = Field(default=None, description="defaults to the product's name")
     description: Text | None = None
     quantity: Quantity = Decimal(1)
-    unit_price: Price | None = Field(default=None, description="defaults to the product's price")
+    unit_price: LinePrice | None = Field(
+        default=None, description="defaults to the product's price; negative only on a deposit deduction"
+    )
     unit: ShortText | None = None
     discount: DiscountIn | None = None
     taxes: Taxes | None = Field(default=None, description="defaults to the product's taxes")
+    deposit_invoice_id: Id | None = Field(
+        default=None,
+        description="set by the server on a final invoice's deposit deductions (one a deposit invoice and VAT "
+        "rate): such a line stays outside the invoice discount; sent back as read, POST /totals previews the "
+        "final invoice as it is stored",
+    )
 
 
-Lines = Annotated[list[LineIn], Field(max_length=MAX_LINES, description=f"at most {MAX_LINES} lines")]
+def _deductions_only_below_zero(lines: list[LineIn]) -> list[LineIn]:
+    """A price is never negative, but on the deposit deductions the server
+    makes on a final invoice. Checked over the list, not line by line: a
+    validator a line costs the editor's 1,000-line keystroke a call a line."""
+    for i, line in enumerate(lines):
+        price = line.unit_price
+        if price is not None and price < 0 and line.deposit_invoice_id is None:
+            raise ValueError(f"lines.{i}.unit_price is below 0: only a deposit deduction's price is negative")
+    return lines
+
+
+Lines = Annotated[
+    list[LineIn],
+    Field(max_length=MAX_LINES, description=f"at most {MAX_LINES} lines"),
+    AfterValidator(_deductions_only_below_zero),
+]
 
 
 class InvoiceFields(_IgnoresReadOnly):
