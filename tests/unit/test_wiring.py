@@ -96,3 +96,17 @@ def test_the_functions_that_call_stripe_have_its_library_and_its_key():
         assert "stripe" in fn.layers, name
         assert fn.reads_stripe_secret, name
     assert {fn.name for fn in wiring.FUNCTIONS if "stripe" in fn.layers} == callers  # 31 MB nowhere else
+
+
+def test_each_sweep_has_its_index_and_one_daily_rule_of_the_sweeps_function():
+    """The adapter keys a sweep's candidates in gsi{4 + n} and queries
+    `by_{sweep}_date` (invoicing.adapters.dynamodb): a sweep without its
+    index, or without its rule, would find nothing or never run."""
+    from invoicing.logic import sweeps
+    from invoicing.ports import SWEEPS
+
+    indexes = {index.name: index for index in wiring.TABLE.indexes}
+    for number, sweep in enumerate(SWEEPS, start=4):
+        assert indexes.get(f"by_{sweep}_date") == wiring.Index(f"by_{sweep}_date", f"gsi{number}pk", f"gsi{number}sk")
+    scheduled = sorted(schedule.input["sweep"] for schedule in wiring.SCHEDULES if schedule.function == "sweeps")
+    assert scheduled == sorted(SWEEPS) == sorted(sweeps.WORK)
