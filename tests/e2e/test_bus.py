@@ -113,6 +113,24 @@ def test_the_tick_fires_the_sweeps_as_of_its_date_and_answers_what_they_did(runt
     assert bad.status_code == 400
 
 
+def test_the_tick_expires_a_sent_estimate_the_day_after_its_last_valid_day(runtime, client, ready):
+    """The estimate-expiry rule fires first in the tick's day (SPEC §11)."""
+    from datetime import date, timedelta
+
+    today = date.today()
+    draft = client.post("/estimates", {"name": "Devis du jour", "customer_id": ready["customer"]["id"],
+                                       "issue_date": today.isoformat(), "valid_until": today.isoformat(),
+                                       "lines": [{"name": "Cours", "unit_price": "40"}]}).body  # fmt: skip
+    assert client.post(f"/estimates/{draft['id']}/mark-sent").body["status"] == "sent"
+
+    ticked = requests.post(f"{runtime.url}/_local/tick", json={"date": str(today + timedelta(days=1))}, timeout=120)
+
+    assert list(ticked.json())[:2] == ["date", "estimate-expiry"]
+    assert ticked.json()["estimate-expiry"]["finished"]
+    assert ticked.json()["estimate-expiry"]["done"] >= 1  # ours, and any other test's lapsed estimate
+    assert client.get(f"/estimates/{draft['id']}").body["status"] == "expired"  # stored: still its last day here
+
+
 def test_a_bus_that_refuses_events_for_a_while_gets_them_once_it_recovers_and_nothing_twice(runtime, client, ready):
     """SPEC §16: the pipe reads the commit from the table's stream and tries
     again until the bus takes it; the PDF is stored once, the e-mail sent once."""
