@@ -24,6 +24,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from invoicing.domain import deposits
 from invoicing.domain.document import Document
 from invoicing.domain.errors import Conflict, FieldError, InvalidInput, NameTaken, NotFound, StaleVersion
 from invoicing.domain.estimate import (
@@ -334,8 +335,6 @@ def _invoice_fields(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The content of the invoice to make (its lines), and what it says it is
     (its kind, its estimate, the deposit invoices a final one deducts: BG-3)."""
-    from invoicing.domain import deposits  # TODO(lead): top-level once domain.deposits lands
-
     currency = estimate["currency"]
     made_from: dict[str, Any] = {
         "kind": "standard" if request.kind == "full" else request.kind,
@@ -449,8 +448,6 @@ def _draft(deps: Deps, tenant: str, doc: Doc, *, check_customer: bool = True) ->
     doc["totals"] = view
     doc["deposit_amount"] = None
     if doc.get("deposit"):
-        from invoicing.domain import deposits  # TODO(lead): top-level once domain.deposits lands
-
         asked, deposit_problems = deposits.asked(doc["deposit"], totals.total, currency)
         if deposit_problems:
             raise InvalidInput(deposit_problems)
