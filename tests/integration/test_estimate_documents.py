@@ -98,7 +98,6 @@ def test_the_preview_of_a_sent_estimate_shows_the_devis_its_validity_totals_depo
 
 
 def test_the_deposit_asked_is_shown_under_the_totals(api, business, customer):
-    pytest.importorskip("invoicing.domain.deposits")  # TODO: drop once domain.deposits lands (the lead's)
     estimate = create(api, customer, deposit={"type": "percentage", "value": "30"})
     sent = api.post(f"/estimates/{estimate['id']}/mark-sent").body
 
