@@ -187,3 +187,15 @@ def test_another_tenants_estimate_preview_and_pdf_are_a_404(api, fakes, sent):
         reply = api.get(path, tenant=OTHER)
         assert reply.status == 404, path
     assert not [key for key in fakes.blobs.objects if sent["id"] in key]
+
+
+def test_a_queued_render_of_an_estimate_stores_its_version(api, fakes, sent):
+    """A long estimate's PDF is queued as an invoice's (logic.documents._link): the queue names its kind."""
+    from invoicing.adapters.live import deps
+    from invoicing.logic.documents import render_queued
+
+    message = {"tenant_id": "acme", "kind": "estimate", "id": sent["id"], "version": sent["version"]}
+
+    assert render_queued(deps(), message) == "rendered"
+    assert render_queued(deps(), message) == "present"
+    assert "Devis N° D-1" in pdf_text(fakes.blobs.objects[f"acme/estimates/{sent['id']}/v{sent['version']}.pdf"].data)
