@@ -247,3 +247,33 @@ def test_every_response_of_an_invoices_life_is_described_whole(api, document, st
     call("patch", invoice_path, "/invoices/{invoice_id}", {"notes": "issued", "version": 1})
     call("post", "/customers", "/customers", raw="name=x", headers={"Content-Type": "text/plain"})
     call("get", "/invoices?cursor=nope", "/invoices")
+
+
+def test_every_response_of_an_estimates_life_is_described_whole(api, document, business, customer):
+    from tests.integration.test_estimates import accept, estimate_body
+
+    def call(method: str, path: str, template: str, body: Any = None, **kw: Any) -> Any:
+        reply = api.call(method.upper(), path, body, **kw)
+        check(document, method, template, reply)
+        return reply
+
+    one = "/estimates/{estimate_id}"
+    body = estimate_body(customer, deposit={"type": "percentage", "value": "30"},
+                         discount={"type": "fixed", "value": "20.00"}, notes="Délai : 3 semaines")  # fmt: skip
+    draft = call("post", "/estimates", "/estimates", body).body
+    path = f"/estimates/{draft['id']}"
+    call("patch", path, one, {"terms": "Valable 30 jours", "version": draft["version"]})
+    call("get", "/estimates", "/estimates")
+    call("post", f"{path}/duplicate", f"{one}/duplicate")
+    call("post", f"{path}/send", f"{one}/send", {"channels": ["email"]})
+    api.deliver_events()
+    call("post", f"{path}/mark-sent", f"{one}/mark-sent")
+    call("get", path, one)
+    accept(api, draft)
+    deposit = call("post", f"{path}/invoices", f"{one}/invoices", {"kind": "deposit"}).body
+    assert deposit["kind"] == "deposit"
+    call("post", f"{path}/invoices", f"{one}/invoices", {"kind": "final"})
+    call("get", path, one)
+    call("get", "/estimates?status=invoiced", "/estimates")
+    call("post", f"{path}/invoices", f"{one}/invoices", {"kind": "final"})  # 409
+    call("delete", path, one)  # 409: not a draft

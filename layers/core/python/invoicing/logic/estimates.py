@@ -219,25 +219,11 @@ def issue_estimate(deps: Deps, tenant: str, estimate_id: str, version: int | Non
         assert business is not None
         assert customer
         sequence = numbering.last + 1
-        now = deps.timestamp()
-        client = {key: value for key, value in customer.items() if key not in ("version", "created_at", "updated_at")}
-        numbered = {
-            **current,
-            "status": EstimateStatus.SENT.value,
-            "number": invoice_number(business.get("estimate_prefix") or "D-", sequence),
-            "issue_date": issue_date.isoformat(),
-            "valid_until": valid_until.isoformat(),
-            "business": invoices.business_snapshot(business),
-            "customer": client,
-            "quote_base_url": public_url,
-            "sweep_expiry_on": expires_on(valid_until).isoformat(),
-            "sent_at": now,
-            "updated_at": now,
-            "version": current["version"] + 1,
-        }
-        step = EstimateIssue(
-            numbered, current["version"], sequence, quotes.token_hash(quotes.token(deps, tenant, current["id"]))
-        )
+        number = invoice_number(business.get("estimate_prefix") or "D-", sequence)
+        dates = (issue_date, valid_until)
+        numbered = _numbered(current, business, customer, number, dates, public_url, deps.timestamp())
+        token_hash = quotes.token_hash(quotes.token(deps, tenant, current["id"]))
+        step = EstimateIssue(numbered, current["version"], sequence, token_hash)
         try:
             deps.store.issue_estimate(tenant, step)
         except ConditionFailed:
@@ -245,6 +231,29 @@ def issue_estimate(deps: Deps, tenant: str, estimate_id: str, version: int | Non
         return present(deps, tenant, numbered), True
 
     return until_written(attempt, "too many estimates are being sent at once")
+
+
+def _numbered(
+    draft: Doc, business: Doc, customer: Doc, number: str, dates: tuple[date, date], public_url: str, now: str
+) -> Doc:
+    """The draft as the sent estimate it becomes: the seller and the client
+    as they are now (snapshots), its number and dates, the day it expires."""
+    issue_date, valid_until = dates
+    client = {key: value for key, value in customer.items() if key not in ("version", "created_at", "updated_at")}
+    return {
+        **draft,
+        "status": EstimateStatus.SENT.value,
+        "number": number,
+        "issue_date": issue_date.isoformat(),
+        "valid_until": valid_until.isoformat(),
+        "business": invoices.business_snapshot(business),
+        "customer": client,
+        "quote_base_url": public_url,
+        "sweep_expiry_on": expires_on(valid_until).isoformat(),
+        "sent_at": now,
+        "updated_at": now,
+        "version": draft["version"] + 1,
+    }
 
 
 # -- invoices made from it ---------------------------------------------------------------
