@@ -415,3 +415,14 @@ def test_an_estimate_that_could_not_be_invoiced_is_invoiced_once_fixed(api, esti
     assert reply.status == 201
     assert reply.body["number"] == "INV-1"
     assert [item["status"] for item in api.get(f"/estimates/{estimate['id']}").body["invoices"]] == ["open"]
+
+
+def test_an_invoice_made_from_an_estimate_says_what_invoices_say(api, business, customer):
+    assert api.patch("/business", {"default_terms": "Paiement à 30 jours", "version": business["version"]}).status == 200
+    made = api.post("/estimates", estimate_body(customer, terms="Devis valable 30 jours")).body
+    accept(api, made)
+
+    full = api.post(f"/estimates/{made['id']}/invoices", {"kind": "full"}).body
+
+    assert full["terms"] == "Paiement à 30 jours"
+    assert full["customer_id"] == made["customer_id"]

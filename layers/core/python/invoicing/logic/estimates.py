@@ -350,8 +350,9 @@ def _invoice_fields(
         "estimate_id": estimate["id"],
         "estimate_number": estimate["number"],
     }
-    common = {"customer_id": estimate["customer_id"], "currency": currency, "notes": estimate.get("notes"),
-              "terms": estimate.get("terms"), "delivery_address": estimate.get("delivery_address")}  # fmt: skip
+    # an invoice's notes and terms are the business's for invoices (payment terms), not the estimate's
+    common = {"customer_id": estimate["customer_id"], "currency": currency,
+              "delivery_address": estimate.get("delivery_address")}  # fmt: skip
     if request.kind == "deposit":
         amount, exact = request.amount, True
         if amount is None:
