@@ -114,28 +114,38 @@ def base_within(gross: Decimal, taxes: Taxes, currency: str) -> Decimal:
     return max(base, ZERO)
 
 
-def split(amount: Decimal, within: Sequence[Group], currency: str, *, cap_gross: bool = True) -> list[Decimal] | None:
+def split(
+    amount: Decimal, within: Sequence[Group], currency: str, *, cap_gross: bool = True, settled: bool = False
+) -> list[Decimal] | None:
     """Bases, one a group, whose totals with their taxes add up to `amount`
     exactly, each share at most a few cents from its pro rata part of what
     the groups have left, no base above what its group has left (nor, with
-    `cap_gross`, its total above the group's). None when there are none."""
+    `cap_gross`, its total above the group's). None when there are none.
+
+    With `settled`, the cents move first so that what each group keeps is
+    settled: its VAT is what its base left will be charged (the base's
+    taxes, rounded). A deposit invoice takes them so: the final invoice
+    then charges per rate the VAT the estimate has left, to the cent."""
     unit = quantum(currency)
     weights = {i: group.gross for i, group in enumerate(within) if group.gross > 0}
     if not weights or amount <= 0:
         return None
     shares = spread(amount, weights, currency)
-    # the shares add up to the amount: find a move for each whose moves add up to nothing
-    paths: dict[int, tuple[int, list[tuple[int, Decimal]]]] = {0: (0, [])}  # sum of moves → (cost, picks)
+    # the shares add up to the amount: find a move for each whose moves add up to nothing,
+    # at the least cost: (groups left unsettled, cents moved)
+    Picked = tuple[tuple[int, int], list[tuple[int, Decimal]]]
+    paths: dict[int, Picked] = {0: ((0, 0), [])}  # sum of moves → (cost, picks)
     for i in sorted(weights):
         group = within[i]
-        found: dict[int, tuple[int, list[tuple[int, Decimal]]]] = {}
+        found: dict[int, Picked] = {}
         for move in range(-SHIFT, SHIFT + 1):
             gross = shares[i] + move * unit
             base = base_for(gross, group.taxes, currency) if gross >= 0 else None
             if base is None or base > group.base or (cap_gross and gross > group.gross):
                 continue
-            for total, (cost, picks) in paths.items():
-                candidate = (cost + abs(move), [*picks, (i, base)])
+            unsettled = settled and gross_of(group.base - base, group.taxes, currency) != group.gross - gross
+            for total, ((left_unsettled, moved), picks) in paths.items():
+                candidate = ((left_unsettled + unsettled, moved + abs(move)), [*picks, (i, base)])
                 if total + move not in found or candidate[0] < found[total + move][0]:
                     found[total + move] = candidate
         paths = found

@@ -19,9 +19,11 @@ them off. Pure.
   deductions stay outside the discount (domain.totals, rule 5), so the
   final invoice's bases are the estimate's less the deposits': together the
   invoices charge exactly the estimate's total without VAT. Their VAT is
-  rounded on each invoice's base at each rate, so per rate it may stand a
-  cent per deposit invoice from the estimate's, which SPEC §11 shows as
-  it is.
+  rounded on each invoice's base at each rate: a deposit's shares move a
+  cent between groups where that leaves each group's VAT what its base
+  left will be charged, and where none can (one taxed rate: nothing to
+  move), the VAT per rate stands a cent per deposit invoice from the
+  estimate's, shown as it is (SPEC §11).
 """
 
 from __future__ import annotations
@@ -159,8 +161,10 @@ def _nearest_split(
 def _split(amount: Decimal, within: Sequence[credits.Group], currency: str) -> list[Decimal] | None:
     """Bases, one a group, that make `amount` exactly as the totals function
     will total them (credits.split makes it group by group; a tax carried
-    by two groups is rounded once over both), None when there are none."""
-    bases = credits.split(amount, within, currency)
+    by two groups is rounded once over both), None when there are none.
+    Each group keeps what is settled where cents can move (credits.split):
+    then the final invoice's VAT is, per rate, what the estimate has left."""
+    bases = credits.split(amount, within, currency, settled=True)
     if bases is None:
         return None
     lines = [
