@@ -277,6 +277,20 @@ PAY = Function(
     reads_stripe_secret=True,
 )
 
+QUOTE = Function(
+    "quote",
+    "The estimate's public page: the estimate, its PDF, and the client's Accept and Decline (public)",
+    memory_mb=1024,
+    timeout_s=20,
+    # Public, as pay's: a flood of /quote requests (a page may render a PDF) is held to these. An
+    # estimate is read and answered once or twice, where an invoice's page is opened until it is paid.
+    reserved_concurrency=5,
+    table_access="read_write",  # the client's answer
+    bucket_access="read_write",  # the PDF, rendered if its event has not stored it yet (never locked)
+    layers=("core", "deps", "pdf"),
+    signs_pay_links=True,  # its token is derived from the payment links' key (invoicing.logic.quotes)
+)
+
 SWEEPS = Function(
     "sweeps",
     "The scheduled sweeps (late fees, reminders, estimates' expiry): fans each out by index shard, then works "
@@ -294,7 +308,7 @@ EVENTS = Function(
     table_access="none",  # it reads the stream records it is handed, nothing else
 )
 
-FUNCTIONS: tuple[Function, ...] = (API, TOTALS, DOCUMENTS, ATTACHMENTS, DELIVERY, WEBHOOKS, PAY, SWEEPS, EVENTS)
+FUNCTIONS: tuple[Function, ...] = (API, TOTALS, DOCUMENTS, ATTACHMENTS, DELIVERY, WEBHOOKS, PAY, QUOTE, SWEEPS, EVENTS)
 
 
 def _crud(path: str, item: str, function: str, *, update: str = "PATCH") -> list[Route]:
@@ -357,6 +371,10 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/pay/{token}/pdf", "pay", public=True),
     Route("GET", "/pay/{token}/attachments/{attachment_id}", "pay", public=True),
     Route("POST", "/pay/{token}/checkout", "pay", public=True),
+    Route("GET", "/quote/{token}", "quote", public=True),
+    Route("GET", "/quote/{token}/pdf", "quote", public=True),
+    Route("POST", "/quote/{token}/accept", "quote", public=True),
+    Route("POST", "/quote/{token}/decline", "quote", public=True),
 )
 
 EVENT_RULES: tuple[EventRule, ...] = (

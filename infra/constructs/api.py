@@ -220,8 +220,8 @@ class Api(Construct):
             _suppress_unauthenticated(
                 method,
                 f"{route.method} {route.path} is public by design (wiring public=True, SPEC §3): Stripe "
-                "webhooks authenticate by signature, /pay/{token} by an unguessable token, /openapi.json "
-                "is documentation. Every other route has the Cognito authorizer.",
+                "webhooks authenticate by signature, /pay/{token} and /quote/{token} by an unguessable token, "
+                "/openapi.json is documentation. Every other route has the Cognito authorizer.",
             )
         else:
             resource.add_method(

@@ -33,7 +33,7 @@ def test_routes_are_declared_once():
     assert len(keys) == len(set(keys))
 
 
-def test_only_the_openapi_document_stripes_signed_webhook_and_the_tokened_pay_page_are_public():
+def test_only_the_openapi_document_stripes_signed_webhook_and_the_tokened_pages_are_public():
     assert {route.path for route in wiring.ROUTES if route.public} == {
         "/openapi.json",
         "/webhooks/stripe",
@@ -41,6 +41,10 @@ def test_only_the_openapi_document_stripes_signed_webhook_and_the_tokened_pay_pa
         "/pay/{token}/pdf",
         "/pay/{token}/attachments/{attachment_id}",
         "/pay/{token}/checkout",
+        "/quote/{token}",
+        "/quote/{token}/pdf",
+        "/quote/{token}/accept",
+        "/quote/{token}/decline",
     }
 
 

@@ -35,6 +35,7 @@ TAGS = [
     {"name": "Documents", "description": "The HTML preview and the PDFs (Factur-X)"},
     {"name": "Attachments", "description": "Files joined to a draft, sent with the invoice"},
     {"name": "Hosted page", "description": "The client's page: view, download, pay (public: the link is the key)"},
+    {"name": "Quote page", "description": "The estimate's page: view, download, answer (public: the link is the key)"},
     {"name": "Webhooks", "description": "Stripe's signed events (public: the signature is the key)"},
 ]
 
@@ -44,8 +45,9 @@ IF_MATCH = frozenset({
     "updateTemplate", "deleteTemplate", "updateInvoice", "deleteInvoice", "markInvoiceSent", "voidInvoice",
     "updateEstimate", "deleteEstimate", "markEstimateSent",
 })  # fmt: skip
-# Public: the hosted page's link is its own key, Stripe's events are signed (no bearer token).
-PUBLIC_TAGS = frozenset({"Hosted page", "Webhooks"})
+# Public: the hosted page's and the estimate's page's links are their own keys, Stripe's events
+# are signed (no bearer token).
+PUBLIC_TAGS = frozenset({"Hosted page", "Quote page", "Webhooks"})
 # POSTs that write nothing: an Idempotency-Key means nothing to them.
 STATELESS = frozenset({"computeTotals"})
 

@@ -37,3 +37,12 @@ def render_missing_page() -> str:
 def render_pdf_wait_page(failed: bool) -> str:
     """The hosted page's answer for a PDF being rendered, or that failed."""
     return _environment().get_template("pay_pdf.html").render(failed=failed)
+
+
+def render_quote_page(view: dict[str, Any]) -> str:
+    """An estimate's public page (view.quote_view)."""
+    return _environment().get_template("quote.html").render(v=view)
+
+
+def render_quote_missing_page() -> str:
+    return _environment().get_template("quote_missing.html").render()

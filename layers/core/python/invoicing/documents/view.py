@@ -22,6 +22,7 @@ from babel.numbers import format_currency, format_decimal
 
 from invoicing.domain import einvoice, schedule
 from invoicing.domain.document import buyer_of, seller_of
+from invoicing.domain.estimate import expires_on
 from invoicing.domain.lifecycle import BUSINESS_TIMEZONE
 
 LOCALES = Path(__file__).parent / "locales"
@@ -570,3 +571,51 @@ def _approval(
             "lines": [text["approval_handwritten"]],
         }
     return {"title": text["approval"], "boxes": [], "lines": lines}
+
+
+def quote_view(estimate: dict[str, Any], logo: bytes | None, answer: dict[str, Any]) -> dict[str, Any]:
+    """The estimate's public page (logic.quotes): the estimate's view-model,
+    and above it the client's answer — the Accept and Decline forms while
+    it is open to one, else what became of it and when. `answer` holds the
+    forms' addresses, whether an answer was `refused` (it came too late:
+    what became of the estimate is the page's problem, not its notice),
+    the fields to correct (`problems`) and what was `typed` in them."""
+    view = estimate_view(estimate, logo)
+    text = view["text"]
+    babel_locale = BABEL_LOCALES.get(estimate["business"].get("locale") or "fr-FR", "fr_FR")
+    fmt = Formats(estimate["currency"], babel_locale)
+    refused, typed = bool(answer.get("refused")), answer.get("typed") or {}
+    outcome = _outcome(estimate, view, text, fmt, already=refused)
+    total, seller = fmt.money(estimate["totals"]["total"]), view["seller"]["name"]
+    return {
+        **view,
+        "quote": {
+            "total": total,
+            "open": estimate["status"] == "sent",
+            "notice": None if refused else outcome,
+            "problem": outcome if refused else None,
+            "problems": {field: text[f"quote_problem_{field}"] for field in answer.get("problems") or []},
+            "agree": text["quote_agree"].format(number=estimate["number"], business=seller, total=total),
+            "name": typed.get("name", ""),
+            "reason": typed.get("reason", ""),
+            "accept": answer["accept"],
+            "decline": answer["decline"],
+            "pdf": answer["pdf"],
+        },
+    }
+
+
+def _outcome(
+    estimate: dict[str, Any], view: dict[str, Any], text: dict[str, str], fmt: Formats, *, already: bool
+) -> str | None:
+    """What became of the estimate, in a sentence for its client: accepted
+    (when, by whom: "already" when it was answered again), declined (when),
+    expired (since the day after its last valid day); None while open."""
+    if view["acceptance"]:
+        return text["quote_already_accepted" if already else "quote_accepted"].format(**view["acceptance"])
+    if view["decline"]:
+        return text["quote_declined"].format(date=view["decline"]["date"])
+    if estimate["status"] == "expired" and estimate.get("valid_until"):
+        ended = expires_on(date.fromisoformat(estimate["valid_until"])).isoformat()
+        return text["quote_expired"].format(date=fmt.day(ended), valid_until=view["valid_until"])
+    return None

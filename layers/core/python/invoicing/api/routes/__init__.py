@@ -14,7 +14,18 @@ from typing import Any
 
 def every() -> tuple[Any, ...]:
     """Every router, in the document's order."""
-    from invoicing.api.routes import attachments, catalog, documents, estimates, invoices, pay, sender, totals, webhooks
+    from invoicing.api.routes import (
+        attachments,
+        catalog,
+        documents,
+        estimates,
+        invoices,
+        pay,
+        quote,
+        sender,
+        totals,
+        webhooks,
+    )
 
     return (
         catalog.business,
@@ -28,5 +39,6 @@ def every() -> tuple[Any, ...]:
         sender.router,
         webhooks.router,
         pay.router,
+        quote.router,
         totals.router,
     )
