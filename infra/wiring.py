@@ -399,6 +399,8 @@ EVENT_RULES: tuple[EventRule, ...] = (
     EventRule("deliver", ("Invoice Sent", "Invoice Reminder Due", "Estimate Delivery Requested"), "delivery"),
     # The client's receipts: after each payment, or when nothing is due any more (the business's setting).
     EventRule("receipt", ("Payment Recorded", "Invoice Paid"), "delivery"),
+    # The business told of its client's answer on the estimate's page (its profile's e-mail).
+    EventRule("estimate-answered", ("Estimate Accepted", "Estimate Declined"), "delivery"),
     # SES's hard bounces and complaints (its configuration set's events, tagged with the tenant): a tenant
     # past SES's thresholds stops sending (SPEC §15, invoicing.logic.limits).
     EventRule(

@@ -1,6 +1,7 @@
 """The delivery function: sends the e-mails and SMS an "Invoice Sent" event
-names and the receipts of "Payment Recorded" and "Invoice Paid" (targets of the invoicing bus,
-`infra/wiring.py` EVENT_RULES), and
+names and the receipts of "Payment Recorded" and "Invoice Paid", and tells
+the business of "Estimate Accepted" and "Estimate Declined" (targets of the
+invoicing bus, `infra/wiring.py` EVENT_RULES), and
 answers the routes of the business's sender address, which talk to SES too."""
 
 import gc
@@ -56,6 +57,8 @@ def on_bus_event(event: dict[str, Any]) -> dict[str, Any]:
         return {"outcome": outcome}
     if event["detail-type"] in ("Payment Recorded", "Invoice Paid"):
         outcome = delivery.send_receipt(deps(), messenger(), detail, event["detail-type"])
+    elif event["detail-type"] in ("Estimate Accepted", "Estimate Declined"):
+        outcome = delivery.send_answer_notice(deps(), messenger(), detail)
     else:
         outcome = delivery.deliver(deps(), messenger(), detail)
     about = {key: detail[key] for key in ("invoice_id", "estimate_id") if key in detail}

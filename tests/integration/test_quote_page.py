@@ -18,6 +18,7 @@ import pytest
 
 from tests.conftest import BUSINESS
 from tests.integration.test_estimates import estimate_body
+from tests.integration.test_send import sent_emails
 
 pytestmark = pytest.mark.integration
 
@@ -363,3 +364,61 @@ def test_on_its_last_valid_day_it_is_still_accepted(api, business, customer):
     estimate = send(api, customer, issue_date=(TODAY - timedelta(days=30)).isoformat(), valid_until=TODAY.isoformat())
 
     assert accept(api, estimate).status == 303
+
+
+# -- the business is told ------------------------------------------------------------------
+
+
+def test_the_business_gets_an_e_mail_naming_who_accepted_with_the_accepted_pdf(api, estimate):
+    api.patch("/business", {"email": "contact@acme.example"})
+    accept(api, estimate)
+
+    api.deliver_events()
+
+    (email,) = [email for email in sent_emails() if email["To"] == "contact@acme.example"]
+    assert email["Subject"] == "Devis D-1 accepté par Jean Dupont"
+    body = email.get_body(("plain",)).get_content()
+    assert "Jean Dupont a accepté en ligne le devis D-1" in body
+    (attachment,) = list(email.iter_attachments())
+    text = pypdf.PdfReader(io.BytesIO(attachment.get_content())).pages[0].extract_text()
+    assert "Jean Dupont" in text  # the "Bon pour accord" block, filled
+    deliveries = read(api, estimate)["deliveries"]
+    assert [(d["kind"], d["recipient"], d["status"]) for d in deliveries] == [
+        ("estimate_answer", "contact@acme.example", "sent")
+    ]
+
+
+def test_the_business_gets_an_e_mail_with_the_reason_of_a_decline(api, estimate):
+    api.patch("/business", {"email": "contact@acme.example"})
+    decline(api, estimate, reason="Trop cher")
+
+    api.deliver_events()
+
+    (email,) = sent_emails()
+    assert email["Subject"] == "Devis D-1 refusé"
+    assert "Motif donné : Trop cher" in email.get_body(("plain",)).get_content()
+    assert list(email.iter_attachments()) == []
+
+
+def test_a_business_without_an_e_mail_is_told_nothing(api, estimate):
+    accept(api, estimate)
+
+    api.deliver_events()
+
+    assert sent_emails() == []
+    assert read(api, estimate)["deliveries"] == []
+
+
+@pytest.mark.on_aws
+def test_the_event_twice_and_at_once_sends_one_e_mail(api, estimate):
+    from tests.conftest import published_events
+
+    api.patch("/business", {"email": "contact@acme.example"})
+    accept(api, estimate)
+    (event,) = [event for event in published_events() if event["detail-type"] == "Estimate Accepted"]
+
+    api.invoke_function("delivery", event)
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda _: api.invoke_function("delivery", event), range(4)))
+
+    assert [email["Subject"] for email in sent_emails()] == ["Devis D-1 accepté par Jean Dupont"]

@@ -120,6 +120,12 @@ def test_a_reminder_queued_is_due_and_a_receipt_is_sent_by_the_function_that_rec
     assert found(None, delivery("pending", kind="receipt"), "delivery") == []
 
 
+def test_the_businesss_notice_of_an_answer_is_sent_by_the_function_that_records_it():
+    notice = delivery("pending", kind="estimate_answer", estimate_id="est_1", invoice_id=None)
+
+    assert found(None, notice, "delivery") == []
+
+
 def test_other_documents_hold_no_event():
     assert found(None, {"id": "cus_1", "version": 1}, "customer") == []
     assert found(None, {"id": "cn_1", "version": 1}, "credit_note") == []

@@ -155,9 +155,11 @@ def _delivery_events(tenant: str, old: Doc | None, new: Doc | None) -> list[Even
     """A delivery to send: created pending, or asked again after it failed
     or was stranded. Not when its own worker puts it back to pending with
     an error (throttled, interrupted): that invocation fails and is
-    retried. Not a receipt: the function that records it sends it, and
-    the payment's event, retried, records it again if it died meanwhile."""
-    if new is None or new["status"] != "pending" or new.get("kind") == "receipt":
+    retried. Not a receipt, nor the business's notice of an answer to an
+    estimate: the function that records it sends it, and the event that
+    called for it (the payment's, the answer's), retried, records it again
+    if it died meanwhile."""
+    if new is None or new["status"] != "pending" or new.get("kind") in ("receipt", "estimate_answer"):
         return []
     if old is not None and (old["status"] == "pending" or (old["status"] == "sending" and new.get("error"))):
         return []

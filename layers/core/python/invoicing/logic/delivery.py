@@ -34,6 +34,7 @@ CLAIM_S = 120  # longer than the delivery function's timeout
 # the invoice's attachments go with it while the whole fits, else the message links them.
 MAX_MESSAGE_BYTES = 10_000_000
 MESSAGE_MARGIN_BYTES = 200_000  # the headers, the text and HTML bodies
+ANSWER = "estimate_answer"  # the business told of its client's answer to an estimate (send_answer_notice)
 
 
 def delivery_id(invoice_id: str, version: int, channel: str, recipient: str, about: str = "") -> str:
@@ -198,6 +199,28 @@ def send_receipt(deps: Deps, messenger: Messenger, detail: dict[str, Any], detai
     return deliver(deps, messenger, {**detail, "deliveries": [doc["id"]]})
 
 
+def send_answer_notice(deps: Deps, messenger: Messenger, detail: dict[str, Any]) -> dict[str, int]:
+    """E-mail the business that its client accepted an estimate on its page
+    ("Devis D-1 accepté par Jean Dupont", the accepted PDF attached) or
+    declined it (with the reason given), at its profile's e-mail: nothing
+    without one. Once per answer whatever the event's repetitions: its
+    delivery, of the estimate and the answered version, is created if
+    absent, then sent as any is (claimed first: two events at once send one)."""
+    tenant, estimate_id = detail["tenant_id"], detail["estimate_id"]
+    recipient = catalog.get_business(deps, tenant).get("email")
+    if not recipient:
+        return {"sent": 0, "failed": 0, "skipped": 1}
+    id = delivery_id(estimate_id, detail["version"], "email", "business", about="answer:")
+    doc = {
+        **new_delivery(id, estimate_id, detail["version"], "email", recipient, deps.timestamp(),
+                       kind=ANSWER, estimate_id=estimate_id),
+        "invoice_id": None,
+    }  # fmt: skip
+    with contextlib.suppress(ConditionFailed):  # the event came again: the notice exists, claimed or sent
+        deps.store.create(tenant, "delivery", doc, name=None)
+    return deliver(deps, messenger, {**detail, "deliveries": [id]})
+
+
 def shown(delivery: Doc) -> Doc:
     """A delivery as the API shows it (an invoice's own has no kind stored)."""
     kept = {key: value for key, value in delivery.items()
@@ -237,7 +260,7 @@ def deliver(deps: Deps, messenger: Messenger, detail: dict[str, Any]) -> dict[st
             pdf_cache = cache[about]
             if pdf_cache["status"] == "void":  # a credit note is sent whatever became of its invoice
                 raise SendRejected("the invoice was voided before it could be sent")
-            if pdf_cache["status"] in ("declined", "expired"):
+            if delivery.get("kind") == "estimate" and pdf_cache["status"] in ("declined", "expired"):
                 raise SendRejected(f"the estimate was {pdf_cache['status']} before it could be sent")
             if delivery.get("kind") == "reminder" and _deadline_paid(pdf_cache, delivery["reminder"]["key"]):
                 raise SendRejected("not sent: paid before the reminder went out")
@@ -332,7 +355,10 @@ def _within_limits(deps: Deps, tenant: str, delivery: Doc) -> None:
     off, are counted as they go, once each (a throttled one tried again is
     not counted again); SMS only to the numbers an asked-for send may reach.
     A send the tenant asked for was counted then; none goes while the
-    tenant is suspended."""
+    tenant is suspended. A notice to the business itself, at its own
+    address, is neither counted nor held: it reaches no stranger."""
+    if delivery.get("kind") == ANSWER:
+        return
     if delivery.get("kind") not in ("reminder", "receipt") or delivery.get("counted"):
         limits.check_standing(deps, tenant)
         return
@@ -414,9 +440,12 @@ def _finish(
 
 
 def _document_of(deps: Deps, tenant: str, delivery: Doc, invoice_id: str) -> dict[str, Any]:
-    """What the delivery carries: a credit note, an estimate, or the invoice."""
+    """What the delivery carries: a credit note, an estimate, its client's
+    answer, or the invoice."""
     if delivery.get("credit_note_id"):
         return _credit_note_document(deps, tenant, delivery["credit_note_id"])
+    if delivery.get("kind") == ANSWER:
+        return _answer_document(deps, tenant, delivery["estimate_id"])
     if delivery.get("kind") == "estimate":
         return _estimate_document(deps, tenant, delivery["estimate_id"])
     return _document(deps, tenant, invoice_id)
@@ -439,6 +468,31 @@ def _estimate_document(deps: Deps, tenant: str, estimate_id: str) -> dict[str, A
         "link": shown["quote_link"],
         **_addresses(deps, tenant, catalog.get_business(deps, tenant)),
         "status": shown["status"],
+    }
+
+
+def _answer_document(deps: Deps, tenant: str, estimate_id: str) -> dict[str, Any]:
+    """The answered estimate's view-model, for the business; its PDF when it
+    was accepted (the "Bon pour accord" block filled). From the platform's
+    address: the business writes to itself through no identity of its own."""
+    from invoicing.documents.view import estimate_view
+    from invoicing.logic import documents, estimates  # the renderer: loaded by the functions that send
+    from invoicing.logic.logo import logo_bytes
+
+    estimate = estimates.load(deps, tenant, estimate_id)
+    pdf = None
+    if estimate.get("acceptance"):
+        estimate, key = documents.store_estimate_pdf(deps, tenant, estimate_id)
+        assert deps.blobs is not None
+        pdf = deps.blobs.read(key)
+    return {
+        "view": estimate_view(estimate, logo_bytes(deps, tenant, estimate["business"].get("logo"))),
+        "pdf": pdf,
+        "filename": documents.pdf_filename(estimate),
+        "link": None,
+        "sender": sender.platform_sender(),
+        "reply_to": None,
+        "status": estimate["status"],
     }
 
 
@@ -523,6 +577,9 @@ def _message(delivery: Doc, document: dict[str, Any]) -> bytes | str:
 
     view = document["view"]
     kind = delivery.get("kind", "invoice")
+    if kind == ANSWER:
+        return messages.estimate_answered(view, document["sender"], delivery["recipient"], document["pdf"],
+                                          document["filename"])  # fmt: skip
     if kind == "reminder":  # about one deadline: its date and what it still asks
         view = messages.about_deadline(view, delivery["reminder"])
     if kind == "receipt" and delivery.get("payment"):  # about one payment: what it paid, and when

@@ -228,9 +228,9 @@ class Delivery(Output):
     """One message to one recipient on one channel."""
 
     id: str
-    kind: Literal["invoice", "receipt", "reminder", "credit_note", "estimate"] = Field(
+    kind: Literal["invoice", "receipt", "reminder", "credit_note", "estimate", "estimate_answer"] = Field(
         description="the invoice itself; a receipt of a payment (or of the invoice paid); a payment reminder; "
-        "one of its credit notes; an estimate"
+        "one of its credit notes; an estimate; the business told of its client's answer to an estimate"
     )
     invoice_id: str | None = Field(description="the invoice it is about (null: an estimate's)")
     estimate_id: str | None = Field(default=None, description="the estimate an estimate delivery carries")
