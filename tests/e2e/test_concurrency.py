@@ -282,3 +282,49 @@ def test_given_one_key_when_a_credit_note_is_asked_6_times_at_once_then_one_is_i
     assert len({reply.body["id"] for reply in replies if reply.status == 201}) == 1
     after = client.get(f"/invoices/{invoice['id']}").body
     assert (after["credited"], len(after["credit_notes"])) == ("24.00", 1)
+
+
+def _estimate(client, name: str, customer_id: str) -> dict[str, Any]:
+    reply = client.post("/estimates", {"name": name, "customer_id": customer_id, "lines": [LINE],
+                                       "deposit": {"type": "percentage", "value": "30"}})  # fmt: skip
+    assert reply.status == 201, reply.body
+    return reply.body
+
+
+def test_given_10_estimates_sent_at_once_with_invoices_then_d_1_to_10_and_no_invoice_number_lost(client, ready):
+    """The estimates' series is its own, gap-free under concurrency, and
+    numbering estimates and invoices at once takes nothing from either."""
+    estimates = [_estimate(client, f"Devis {i}", ready["customer"]["id"]) for i in range(10)]
+    drafts = [_draft(client, f"Facture {i}", ready["customer"]["id"]) for i in range(4)]
+
+    replies = all_at_once(
+        [lambda e=e: client.post(f"/estimates/{e['id']}/mark-sent") for e in estimates]
+        + [lambda d=d: client.post(f"/invoices/{d['id']}/mark-sent") for d in drafts]
+    )
+
+    assert [reply.status for reply in replies] == [200] * 14, [r.body for r in replies if r.status != 200]
+    numbers = sorted((reply.body["number"] for reply in replies[:10]), key=lambda n: int(n.removeprefix("D-")))
+    assert numbers == [f"D-{n}" for n in range(1, 11)]
+    assert sorted(reply.body["number"] for reply in replies[10:]) == [f"INV-{n}" for n in range(1, 5)]
+
+
+def test_given_an_accepted_estimate_when_6_deposit_invoices_are_asked_at_once_then_one_is_issued(client, ready):
+    import requests
+
+    estimate = _estimate(client, "Devis chantier", ready["customer"]["id"])
+    link = client.post(f"/estimates/{estimate['id']}/mark-sent").body["quote_link"]
+    answer = requests.post(
+        f"{link}/accept", data={"name": "Jean Dupont", "agree": "on"}, allow_redirects=False, timeout=30
+    )  # fmt: skip  (the client's answer, on its page)
+    assert answer.status_code == 303, answer.text
+    path = f"/estimates/{estimate['id']}/invoices"
+
+    replies = all_at_once([lambda: client.post(path, {"kind": "deposit"}) for _ in range(6)])
+
+    made = {reply.body["id"] for reply in replies if reply.status == 201}
+    assert len(made) == 1, [reply.body for reply in replies]
+    assert {reply.status for reply in replies} <= {201, 409}
+    deposits = [item for item in _all_invoices(client) if item["kind"] == "deposit"]
+    assert [(item["id"], item["status"], item["totals"]["total"]) for item in deposits] == [
+        (made.pop(), "open", "36.00")
+    ]
