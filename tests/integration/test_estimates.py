@@ -226,16 +226,11 @@ def test_converting_a_draft_or_sent_estimate_is_a_conflict(api, estimate):
 
 
 def accept(api: Any, estimate: dict[str, Any]) -> dict[str, Any]:
-    """The estimate sent, and accepted by its client (on its page: tests/integration/test_quote_page.py)."""
-    from invoicing.adapters.live import deps
+    """The estimate sent, and accepted by its client on its page."""
+    from tests.integration.test_quote_page import accept as on_its_page
 
-    api.post(f"/estimates/{estimate['id']}/mark-sent")
-    store = deps().store
-    doc = store.get("acme", "estimate", estimate["id"])
-    acceptance = {"name": "Jean Dupont", "accepted_at": "2026-12-04T10:00:00.000Z", "ip": None, "user_agent": None}
-    store.replace("acme", "estimate", {**doc, "status": "accepted", "acceptance": acceptance, "sweep_expiry_on": None,
-                                       "version": doc["version"] + 1},
-                  expected_version=doc["version"], old_name=None, new_name=None)  # fmt: skip
+    sent = api.post(f"/estimates/{estimate['id']}/mark-sent").body
+    assert on_its_page(api, sent).status == 303
     return api.get(f"/estimates/{estimate['id']}").body
 
 
@@ -418,7 +413,8 @@ def test_an_estimate_that_could_not_be_invoiced_is_invoiced_once_fixed(api, esti
 
 
 def test_an_invoice_made_from_an_estimate_says_what_invoices_say(api, business, customer):
-    assert api.patch("/business", {"default_terms": "Paiement à 30 jours", "version": business["version"]}).status == 200
+    terms = {"default_terms": "Paiement à 30 jours", "version": business["version"]}
+    assert api.patch("/business", terms).status == 200
     made = api.post("/estimates", estimate_body(customer, terms="Devis valable 30 jours")).body
     accept(api, made)
 
