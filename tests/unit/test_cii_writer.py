@@ -17,7 +17,7 @@ from lxml import etree
 
 from invoicing.documents.facturx import NAMESPACES, cii_xml
 from invoicing.domain import einvoice
-from tests.unit.test_einvoice import BUYER, GERMAN_BUYER, NOTES, SELLER, document, vat
+from tests.unit.test_einvoice import BUYER, GERMAN_BUYER, NOTES, SELLER, deposit_invoice, document, final_invoice, vat
 
 TERMS = "Paiement à régler au plus tard le 27/12/2026."
 RICH_SELLER = {**SELLER, "legal_form": "SAS", "share_capital": 10000, "phone": "+33 1 23 45 67 89",
@@ -67,6 +67,11 @@ def rich() -> dict[str, Any]:
             "delivery_address": delivery}  # fmt: skip
 
 
+def final_after_two_deposits() -> dict[str, Any]:
+    first = deposit_invoice("300.00")
+    return final_invoice(first, deposit_invoice("150.00", first))
+
+
 ONE_LINE = [{"name": "Conseil", "quantity": "1", "unit_price": "100.00", "taxes": vat("20")}]
 CASES = {
     "every term we write": lambda: einvoice.cii_data(rich(), payment_terms=TERMS, notes=NOTES),
@@ -94,6 +99,8 @@ CASES = {
     "Japanese yen": lambda: einvoice.cii_data(
         document([{**ONE_LINE[0], "unit_price": "12000"}], currency="JPY"), payment_terms=TERMS
     ),
+    "a deposit invoice": lambda: einvoice.cii_data(deposit_invoice("300.00"), payment_terms=TERMS),
+    "a final invoice after two deposit invoices": lambda: einvoice.cii_data(final_after_two_deposits(), notes=NOTES),
 }
 
 

@@ -261,3 +261,75 @@ def test_a_client_outside_the_eu_is_an_export():
 
     assert_valid(xml)
     assert values(xml, f"{BREAKDOWN}/ram:CategoryCode") == ["G"]
+
+
+# -- deposit and final invoices (SPEC §11) -------------------------------------------
+
+ESTIMATE_LINES = [
+    {"name": "Pose de carrelage", "quantity": "12", "unit_price": "45.00", "unit": "m²", "taxes": vat("10")},
+    {"name": "Fourniture carrelage", "quantity": "12", "unit_price": "30.00", "unit": "m²", "taxes": vat("20")},
+]
+ESTIMATE_DISCOUNT = {"type": "percentage", "value": "7"}
+
+
+def deposit_invoice(amount: str, *taken: dict[str, Any]) -> dict[str, Any]:
+    """A deposit invoice of `amount` on the estimate of ESTIMATE_LINES, after `taken`."""
+    from invoicing.domain import deposits
+    from invoicing.domain.document import Document
+
+    estimate = {"id": "est_1", **document(ESTIMATE_LINES, ESTIMATE_DISCOUNT, number="D-1")}
+    groups = Document.of(estimate).groups()
+    lines = deposits.deposit_lines(groups, list(taken), Decimal(amount), "EUR", "Acompte sur devis D-1", exact=True)
+    n = len(taken) + 1
+    return {
+        **document(lines, number=f"F-{n}"),
+        "id": f"inv_{n}",
+        "issue_date": f"2026-11-0{n}",
+        "kind": "deposit",
+        "estimate_number": "D-1",
+    }
+
+
+def final_invoice(*taken: dict[str, Any]) -> dict[str, Any]:
+    from invoicing.domain import deposits
+
+    return {
+        **document([*ESTIMATE_LINES, *deposits.deduction_lines(list(taken))], ESTIMATE_DISCOUNT, number="F-9"),
+        "kind": "final",
+        "estimate_number": "D-1",
+        "deposit_invoices": [{"id": i["id"], "number": i["number"], "issue_date": i["issue_date"]} for i in taken],
+    }
+
+
+def test_a_deposit_invoice_is_a_prepayment_invoice_at_the_estimate_s_rates():
+    xml = xml_of(deposit_invoice("300.00"))
+
+    assert_valid(xml)
+    assert values(xml, "//rsm:ExchangedDocument/ram:TypeCode") == ["386"]
+    assert values(xml, f"{BREAKDOWN}/ram:RateApplicablePercent") == ["20.00", "10.00"]
+    assert values(xml, f"{SUMMATION}/ram:GrandTotalAmount") == ["300.00"]
+
+
+def test_a_final_invoice_names_its_deposit_invoices_and_deducts_them_as_negative_lines():
+    """A 7 % discount and two rates: the deductions stay outside the discount
+    (the allowances add up to the estimate's), and every sum of the
+    standard holds (BR-CO-10, 11, 13, 15; BR-S-08 per rate)."""
+    first = deposit_invoice("300.00")
+    second = deposit_invoice("150.00", first)
+    final = final_invoice(first, second)
+    xml = xml_of(final)
+
+    assert_valid(xml)
+    assert values(xml, "//rsm:ExchangedDocument/ram:TypeCode") == ["380"]
+    assert values(xml, "//ram:InvoiceReferencedDocument/ram:IssuerAssignedID") == ["F-1", "F-2"]
+    assert values(xml, "//ram:InvoiceReferencedDocument//*[local-name()='DateTimeString']") == ["20261101", "20261102"]
+    assert values(xml, "//ram:BilledQuantity") == ["12", "12", "-1", "-1", "-1", "-1"]
+    assert values(xml, "//ram:NetPriceProductTradePrice/ram:ChargeAmount")[2:] == [
+        line["unit_price"].removeprefix("-") for line in final["lines"][2:]
+    ]
+    nets = values(xml, "//ram:SpecifiedLineTradeSettlement//ram:LineTotalAmount")
+    assert nets[2:] == [line["net"] for line in final["lines"][2:]]
+    assert all(Decimal(net) < 0 for net in nets[2:])
+    allowances = values(xml, f"{SETTLEMENT}/ram:SpecifiedTradeAllowanceCharge/ram:ActualAmount")
+    assert sum(Decimal(a) for a in allowances) == Decimal(final["totals"]["discount"]) == Decimal("63.00")
+    assert values(xml, f"{SUMMATION}/ram:GrandTotalAmount") == [final["totals"]["total"]]

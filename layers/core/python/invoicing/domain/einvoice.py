@@ -14,6 +14,15 @@ How our invoices map onto the standard:
   outside the EU, and Z otherwise.
 - The invoice discount is a document-level allowance (BG-20) per category
   and rate: the part of the discount the totals function gave each group.
+  Only its amount is written (BT-92), no base nor percentage (BT-93/94):
+  on a final invoice the discount's base is its lines without their
+  deductions, which no sum of the standard states.
+- A deposit invoice (factures d'acompte, SPEC §11) is a prepayment invoice
+  (386). A final invoice names the deposit invoices it deducts as
+  preceding invoices (BG-3), and its deductions are lines like any other:
+  negative, at their rates, so the sums of the standard hold as they are.
+  A price is never negative (BR-27): a line that takes off is written as
+  a negative quantity at a positive price.
 - The data says what the document said on the day it was issued: payments,
   late fees and credit notes come later and are not in it.
 """
@@ -40,7 +49,7 @@ from invoicing.domain.document import (
 from invoicing.domain.money import ZERO, format_amount
 from invoicing.domain.totals import Totals
 
-INVOICE, CREDIT_NOTE = "380", "381"  # UNTDID 1001
+INVOICE, CREDIT_NOTE, PREPAYMENT_INVOICE = "380", "381", "386"  # UNTDID 1001
 EN16931 = "urn:cen.eu:en16931:2017"  # BT-24: the profile (Factur-X EN 16931, "Comfort")
 SIREN_SCHEME = "0002"  # ISO 6523 ICD of the French SIREN
 EU = frozenset(
@@ -113,6 +122,8 @@ def cii_data(
 ) -> dict[str, Any]:
     """The EN 16931 data of an issued invoice, or of a credit note when
     `credit_note_of` is the invoice it credits (its number and issue date).
+    A deposit invoice (`kind` "deposit") is a prepayment invoice; a final
+    one names its `deposit_invoices` as the invoices it follows.
     Long on purpose: one mapping of the business terms, in the standard's
     order (BT-1 to BG-25), so that each can be checked against it.
     `document` is as stored: its business and customer snapshots, its lines
@@ -132,7 +143,7 @@ def cii_data(
     data: dict[str, Any] = {
         "BT-1": document["number"],
         "BT-2": date.fromisoformat(document["issue_date"]),
-        "BT-3": CREDIT_NOTE if credit_note_of else INVOICE,
+        "BT-3": _type_code(document, credit_note_of),
         "BT-5": currency,
         "BT-24": EN16931,
         "BG-4": _seller(seller),
@@ -171,8 +182,11 @@ def cii_data(
         "BT-113": money(ZERO),
         "BT-115": money(totals.total),
     }
-    if credit_note_of:
-        data["BG-3"] = [{"BT-25": credit_note_of["number"], "BT-26": date.fromisoformat(credit_note_of["issue_date"])}]
+    preceding = [credit_note_of] if credit_note_of else document.get("deposit_invoices") or []
+    if preceding:
+        data["BG-3"] = [
+            {"BT-25": invoice["number"], "BT-26": date.fromisoformat(invoice["issue_date"])} for invoice in preceding
+        ]
     if document.get("due_date"):
         data["BT-9"] = date.fromisoformat(document["due_date"])
     # The date of the sale or service: the issue date unless the invoice says otherwise.
@@ -194,6 +208,12 @@ def cii_data(
         if seller.bic:
             data["BT-86"] = seller.bic
     return data
+
+
+def _type_code(document: Mapping[str, Any], credit_note_of: Mapping[str, Any] | None) -> str:
+    if credit_note_of:
+        return CREDIT_NOTE
+    return PREPAYMENT_INVOICE if document.get("kind") == "deposit" else INVOICE
 
 
 @dataclass
@@ -242,7 +262,9 @@ def _groups(lines: Sequence[DocumentLine], totals: Totals, categories: list[Cate
 
 
 def _line(number: int, line: DocumentLine, line_category: Category, currency: str) -> dict[str, Any]:
-    quantity, net = line.quantity, line.net
+    quantity, price, net = line.quantity, line.unit_price, line.net
+    if price < 0:  # a deduction: a negative quantity at a positive price (BR-27), the same net
+        quantity, price = -quantity, -price
     data: dict[str, Any] = {
         "BT-126": str(number),
         "BT-129": _decimal(quantity),
@@ -259,7 +281,6 @@ def _line(number: int, line: DocumentLine, line_category: Category, currency: st
         # net price is the net a unit, as the net was computed.
         data["BT-146"] = _decimal(net / quantity if quantity else net, places=6)
         return data
-    price = line.unit_price
     data["BT-146"] = _decimal(price)
     gross = Decimal(format_amount(quantity * price, currency))
     if gross != net:  # the line discount, as an allowance on the line (BG-27)
