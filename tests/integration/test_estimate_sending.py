@@ -68,17 +68,14 @@ def test_the_same_delivery_event_twice_sends_one_email(api, estimate):
 
 
 def test_an_estimate_declined_before_its_delivery_is_not_sent(api, estimate):
-    from invoicing.adapters.live import deps
+    from tests.integration.test_quote_page import decline
 
-    api.post(f"/estimates/{estimate['id']}/send", {"channels": ["email"]})
-    store = deps().store
-    doc = store.get("acme", "estimate", estimate["id"])
-    store.replace("acme", "estimate", {**doc, "status": "declined", "version": doc["version"] + 1},
-                  expected_version=doc["version"], old_name=None, new_name=None)  # fmt: skip
+    sent = api.post(f"/estimates/{estimate['id']}/send", {"channels": ["email"]}).body
+    assert decline(api, sent, "Trop cher").status == 303
 
     api.deliver_events()
 
-    assert sent_emails() == []
+    assert [email["To"] for email in sent_emails() if email["To"] == "compta@dupont.example"] == []
     (delivery,) = api.get(f"/estimates/{estimate['id']}").body["deliveries"]
     assert delivery["status"] == "failed"
     assert "declined" in delivery["error"]
