@@ -79,7 +79,7 @@ def invoice_view(
         "lang": "fr" if locale.startswith("fr") else "en",
         "logo": _logo(logo, (seller.get("logo") or {}).get("content_type")),
         "text": text,
-        "title": text["invoice"],
+        "title": text["deposit_invoice"] if invoice.get("kind") == "deposit" else text["invoice"],
         "banner": {"draft": text["draft"], "void": text["void"]}.get(invoice["status"]),
         "number": invoice.get("number"),
         "issue_date": day(invoice.get("issue_date")),
@@ -89,7 +89,7 @@ def invoice_view(
         if invoice.get("service_date") and invoice.get("service_date") != invoice.get("issue_date")
         else None,
         # What the document refers to: the client's order, the invoice a credit note credits.
-        "references": [(text["purchase_order"], invoice["purchase_order"])] if invoice.get("purchase_order") else [],
+        "references": _references(invoice, text),
         "seller": _seller(seller, text, babel_locale),
         "buyer": _buyer(buyer, text, babel_locale),
         # where the goods go or the service is done, when it is not the client's address
@@ -121,6 +121,16 @@ def invoice_view(
         "payment_terms": text["mention_due"].format(date=day(invoice["due_date"])) if invoice.get("due_date") else None,
         "legal_notes": [(subject, mention) for subject, mention in mentions if subject],
     }
+
+
+def _references(invoice: dict[str, Any], text: dict[str, str]) -> list[tuple[str, str]]:
+    """The client's order; the estimate a deposit or a final invoice is made
+    from (SPEC §11): "Acompte sur devis D-1", "Solde du devis D-1"."""
+    references = [(text["purchase_order"], invoice["purchase_order"])] if invoice.get("purchase_order") else []
+    made_from = {"deposit": "deposit_of_estimate", "final": "balance_of_estimate"}.get(invoice.get("kind") or "")
+    if made_from and invoice.get("estimate_number"):
+        references.append((text["made_from_estimate"], text[made_from].format(number=invoice["estimate_number"])))
+    return references
 
 
 def _line_rows(lines: list[dict[str, Any]], fmt: Formats) -> list[dict[str, Any]]:
