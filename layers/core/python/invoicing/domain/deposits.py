@@ -66,9 +66,8 @@ def label(deposit: Mapping[str, Any] | None, estimate_number: str) -> str:
     """The deposit invoice's lines' name: the percentage asked, when it is the
     deposit asked as a percentage that is invoiced."""
     if deposit and deposit["type"] == "percentage":
-        return (
-            f"Acompte de {format_rate(money.exact(deposit['value'])).replace('.', ',')} % sur devis {estimate_number}"
-        )
+        rate = format_rate(money.exact(deposit["value"])).replace(".", ",")  # as French writes it: 12,5 %
+        return f"Acompte de {rate} % sur devis {estimate_number}"
     return f"Acompte sur devis {estimate_number}"
 
 
