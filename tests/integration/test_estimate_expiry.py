@@ -19,6 +19,7 @@ import pytest
 
 from tests.conftest import published_events
 from tests.integration.test_estimates import LINES, accept
+from tests.integration.test_quote_page import accept as accept_on_its_page
 
 pytestmark = pytest.mark.integration
 
@@ -81,6 +82,8 @@ def test_a_sent_estimate_expires_at_the_first_run_after_its_last_valid_day(api, 
     ]
     assert [item["id"] for item in api.get("/estimates?status=expired").body["items"]] == [estimate["id"]]
     assert api.get("/estimates?status=sent").body["items"] == []
+    assert accept_on_its_page(api, estimate).status == 409  # on its page: expired, though today it is not yet
+    assert read(api, estimate)["version"] == expired["version"]
 
 
 def test_an_estimate_still_valid_or_accepted_is_no_candidate(api, business, customer):
