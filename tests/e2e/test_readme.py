@@ -1,9 +1,11 @@
 """The README's walk-through runs as pasted (issue 16): its shell block,
 taken from the README itself, runs in bash against the local runtime, as
-a new tenant — every step must succeed, and the invoice ends paid."""
+a new tenant — every step must succeed, the invoice ends paid, and the
+estimate invoiced: its deposit paid, deducted on the final invoice."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -40,3 +42,17 @@ def test_the_readme_walk_through_runs_as_pasted(runtime: Any, tenant: str) -> No
     assert '"status": "cancelled"' in done.stdout
     assert '"factures@acme.example"' in done.stdout  # the sender address, confirmed with its code
     assert "null" not in done.stdout.splitlines()  # no step answered an error where an id was read
+    assert "<title>Devis D-1" in done.stdout  # the estimate's page, as its client opens it
+    final, estimate = (json.loads("{\n" + text) for text in done.stdout.rsplit("\n{\n", 2)[1:])  # the last two
+    work, deposit = final["lines"]
+    assert (work["name"], work["net"]) == ("Pose de la cuisine", "900.00")
+    assert re.fullmatch(r"Acompte INV-2 du \d\d/\d\d/\d{4}", deposit["name"])
+    assert deposit["net"] == "-270.00"
+    assert final["total"] == "756.00"  # 1,080.00 less the 324.00 of the deposit
+    assert estimate == {
+        "status": "invoiced",
+        "invoices": [
+            {"number": "INV-2", "kind": "deposit", "status": "paid"},
+            {"number": None, "kind": "final", "status": "draft"},
+        ],
+    }
