@@ -90,7 +90,7 @@ class LineIn(ReadBack):
     )
 
 
-def _deductions_only_below_zero(lines: list[LineIn]) -> list[LineIn]:
+def deductions_only_below_zero(lines: list[LineIn]) -> list[LineIn]:
     """A price is never negative, but on the deposit deductions the server
     makes on a final invoice. Checked over the list, not line by line: a
     validator a line costs the editor's 1,000-line keystroke a call a line."""
@@ -104,7 +104,7 @@ def _deductions_only_below_zero(lines: list[LineIn]) -> list[LineIn]:
 Lines = Annotated[
     list[LineIn],
     Field(max_length=MAX_LINES, description=f"at most {MAX_LINES} lines"),
-    AfterValidator(_deductions_only_below_zero),
+    AfterValidator(deductions_only_below_zero),
 ]
 
 

@@ -4,7 +4,8 @@ from the issue date."""
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
+from pydantic.json_schema import SkipJsonSchema
 
 from invoicing.models.common import (
     Currency,
@@ -18,8 +19,25 @@ from invoicing.models.common import (
     Text,
     patch_of,
 )
-from invoicing.models.invoices import Lines
+from invoicing.models.invoices import MAX_LINES, LineIn, deductions_only_below_zero
 from invoicing.models.settings import LateFees, PaymentMethods, Tips
+
+
+class TemplateLineIn(LineIn):
+    """A template's line: an invoice's, never a final invoice's deposit
+    deduction (those name deposit invoices of one estimate alone): the field
+    sent back as read is ignored, and never kept."""
+
+    read_only = frozenset({"net", "deposit_invoice_id"})
+
+    deposit_invoice_id: SkipJsonSchema[None] = Field(default=None, exclude=True)
+
+
+TemplateLines = Annotated[
+    list[TemplateLineIn],
+    Field(max_length=MAX_LINES, description=f"at most {MAX_LINES} lines"),
+    AfterValidator(deductions_only_below_zero),
+]
 
 
 class OffsetInstalment(Input):
@@ -35,7 +53,7 @@ class OffsetSchedule(Input):
 class TemplateIn(ReadBack):
     name: Name
     currency: Currency | None = None
-    lines: Lines = []
+    lines: TemplateLines = []
     discount: DiscountIn | None = None
     notes: Text | None = None
     terms: Text | None = None
