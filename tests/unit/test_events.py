@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from infra import wiring
-from invoicing.adapters.dynamodb import KINDS
 from invoicing import events
+from invoicing.adapters.dynamodb import KINDS
 from invoicing.events import EVENTFUL_KINDS, Change, events_of
 
 pytestmark = pytest.mark.unit
@@ -168,7 +168,9 @@ def test_an_estimate_s_delivery_asks_the_delivery_function_to_send_it():
                 "invoice_version": 2, "status": "pending"}  # fmt: skip
 
     assert events_of(Change("acme", "delivery", None, delivery)) == [
-        (events.ESTIMATE_DELIVERY, {"tenant_id": "acme", "estimate_id": "est_1", "version": 2,
-                                    "deliveries": ["est_1.d1"]})  # fmt: skip
+        (
+            events.ESTIMATE_DELIVERY,
+            {"tenant_id": "acme", "estimate_id": "est_1", "version": 2, "deliveries": ["est_1.d1"]},
+        )  # fmt: skip
     ]
     assert wiring.rules_for(events.ESTIMATE_DELIVERY)[0].function == "delivery"

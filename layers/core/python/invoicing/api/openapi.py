@@ -31,7 +31,7 @@ TAGS = [
     {"name": "Invoices", "description": "Drafts, issuing (numbers), sending, voiding, and the live totals"},
     {"name": "Payments", "description": "Payments received, recorded or cancelled"},
     {"name": "Credit notes", "description": "Avoirs: what an issued invoice no longer asks"},
-    {"name": "Estimates", "description": "Devis: drafts, sending, the client's answer, and the invoices made from them"},
+    {"name": "Estimates", "description": "Devis: drafts, sending, the answer, the invoices made from them"},
     {"name": "Documents", "description": "The HTML preview and the PDFs (Factur-X)"},
     {"name": "Attachments", "description": "Files joined to a draft, sent with the invoice"},
     {"name": "Hosted page", "description": "The client's page: view, download, pay (public: the link is the key)"},

@@ -141,8 +141,16 @@ def request_estimate_send(
     now = deps.timestamp()
     wanted = [
         {
-            **new_delivery(delivery_id(estimate_id, estimate["version"], channel, recipient), estimate_id,
-                           estimate["version"], channel, recipient, now, kind="estimate", estimate_id=estimate_id),
+            **new_delivery(
+                delivery_id(estimate_id, estimate["version"], channel, recipient),
+                estimate_id,
+                estimate["version"],
+                channel,
+                recipient,
+                now,
+                kind="estimate",
+                estimate_id=estimate_id,
+            ),
             "invoice_id": None,
         }  # fmt: skip
         for channel, recipient in recipients
