@@ -422,3 +422,19 @@ def test_an_invoice_made_from_an_estimate_says_what_invoices_say(api, business, 
 
     assert full["terms"] == "Paiement à 30 jours"
     assert full["customer_id"] == made["customer_id"]
+
+
+def test_once_accepted_the_stored_pdf_carries_the_acceptance(api, estimate):
+    import io
+
+    import pypdf
+
+    accepted = accept(api, estimate)
+    api.deliver_events()  # Estimate Accepted: the documents function stores that version's PDF
+
+    key = f"acme/estimates/{estimate['id']}/v{accepted['version']}.pdf"
+    stored = api.objects()
+    assert key in stored
+    text = " ".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(stored[key])).pages)
+    assert "Jean Dupont" in text
+    assert "Accepté en ligne le" in text
