@@ -38,10 +38,11 @@ class PageOf(NamedTuple):
 
 
 class Candidate(NamedTuple):
-    """An invoice a sweep has work for, as the index holds it."""
+    """A document a sweep has work for (an invoice; a sent estimate for the
+    expiry sweep), as the index holds it."""
 
     tenant: str
-    invoice: Doc
+    invoice: Doc  # the document, whichever its kind
 
 
 class Candidates(NamedTuple):
@@ -178,8 +179,9 @@ class Store(Protocol):
         ...
 
     def sweep_candidates(self, sweep: str, shard: int, today: str, cursor: str | None, limit: int) -> Candidates:
-        """Invoices of every tenant whose `sweep_{sweep}_on` is today or
-        earlier, in one shard of the index, a page at a time."""
+        """Documents of every tenant whose `sweep_{sweep}_on` is today or
+        earlier (invoices; sent estimates for "expiry"), in one shard of the
+        index, a page at a time."""
         ...
 
     def spend(self, allowances: list[Allowance]) -> None:
