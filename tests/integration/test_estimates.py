@@ -438,3 +438,43 @@ def test_once_accepted_the_stored_pdf_carries_the_acceptance(api, estimate):
     text = " ".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(stored[key])).pages)
     assert "Jean Dupont" in text
     assert "Accepté en ligne le" in text
+
+
+def test_a_deposit_invoice_partly_credited_is_deducted_for_what_it_still_asks(api, estimate):
+    accept(api, estimate)
+    deposit = api.post(f"/estimates/{estimate['id']}/invoices", {"kind": "deposit"}).body
+    note = api.post(f"/invoices/{deposit['id']}/credit-notes", {"amount": "107.80"})
+    assert note.status == 201, note.body
+    note_base = sum(Decimal(entry["base"]) for entry in note.body["totals"]["tax_breakdown"])
+
+    final = api.post(f"/estimates/{estimate['id']}/invoices", {"kind": "final"}).body
+
+    credited = api.get(f"/invoices/{deposit['id']}").body
+    kept = Decimal(credited["totals"]["total"]) - Decimal(credited["credited"])
+    assert kept == Decimal("200.00")
+    assert Decimal(final["totals"]["total"]) + kept == Decimal(estimate["totals"]["total"])
+    deducted = [line for line in final["lines"] if line.get("deposit_invoice_id")]
+    assert -sum(Decimal(line["unit_price"]) for line in deducted) == Decimal("270.00") - note_base
+
+
+def test_a_voided_deposit_invoice_is_neither_deducted_nor_counted(api, estimate):
+    accept(api, estimate)
+    deposit = api.post(f"/estimates/{estimate['id']}/invoices", {"kind": "deposit"}).body
+    assert api.post(f"/invoices/{deposit['id']}/void").status == 200
+
+    again = api.post(f"/estimates/{estimate['id']}/invoices", {"kind": "deposit"})
+    assert again.status == 201, again.body
+    assert again.body["totals"]["total"] == "307.80"
+    final = api.post(f"/estimates/{estimate['id']}/invoices", {"kind": "final"}).body
+    assert final["totals"]["total"] == "718.20"
+    assert [ref["id"] for ref in final["deposit_invoices"]] == [again.body["id"]]
+
+
+def test_no_line_of_an_estimate_or_a_credit_note_deducts_a_deposit(api, estimate, issued):
+    forged = {"name": "Acompte", "unit_price": "-100", "taxes": [], "deposit_invoice_id": issued["id"]}
+    reply = api.patch(f"/estimates/{estimate['id']}", {"lines": [*LINES, forged], "version": estimate["version"]})
+    assert reply.status == 422
+    assert reply.error_fields == ["lines.2.deposit_invoice_id"]
+    note = api.post(f"/invoices/{issued['id']}/credit-notes", {"lines": [forged]})
+    assert note.status == 422
+    assert "lines.0.deposit_invoice_id" in note.error_fields

@@ -43,7 +43,7 @@ def issued(estimate: dict[str, Any], taken: list[dict[str, Any]], amount: D, *, 
     groups = Document.of(estimate).groups()
     lines = deposits.deposit_lines(groups, taken, amount, "EUR", "Acompte sur devis D-1", exact=exact)
     n = len(taken) + 1
-    return stored(lines, id=f"inv_{n}", number=f"F-{n}", issue_date=f"2027-01-0{n}")
+    return stored(lines, id=f"inv_{n}", status="open", number=f"F-{n}", issue_date=f"2027-01-0{n}")
 
 
 def final(estimate: dict[str, Any], taken: list[dict[str, Any]]) -> dict[str, Any]:
@@ -134,6 +134,7 @@ def test_a_later_deposit_is_shared_by_what_each_group_has_left():
     first = stored(
         [{"name": "Acompte", "quantity": "1", "unit_price": "540.00", "taxes": VAT10}],
         id="inv_1",
+        status="open",
         number="F-1",
         issue_date="2027-01-05",
     )
@@ -340,3 +341,24 @@ def test_deposits_and_the_final_invoice_add_up_to_the_estimate(estimate, asked):
     settle each rate's VAT."""
     lines, discount = estimate
     invoiced(lines, discount, asked)
+
+
+def test_what_a_credit_note_took_off_a_deposit_is_neither_deducted_nor_asked_again():
+    """A deposit invoice credited in part asks only what is left of it: the
+    final invoice deducts that, and a later deposit may ask the rest."""
+    from invoicing.domain import credits
+    from invoicing.domain.invoice import stored_groups
+
+    estimate = tiling()
+    first = issued(estimate, [], D("307.80"))
+    took = [credits.Group(group.taxes, group.base / 2, group.tax / 2) for group in Document.of(first).groups()]
+    credited = {**first, "credited": "153.90", "credited_groups": stored_groups(took)}
+
+    deducted = deposits.deduction_lines([credited])
+
+    assert [line["unit_price"] for line in deducted] == [
+        f"-{group.base / 2:.2f}" for group in Document.of(first).groups()
+    ]
+    assert deposits.kept_total(credited) == D("153.90")
+    later = deposits.parts(Document.of(estimate).groups(), [credited], D("153.90"), "EUR", exact=False)
+    assert sum(part.base for part in later) == sum(group.base / 2 for group in Document.of(first).groups())

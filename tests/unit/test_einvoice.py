@@ -284,6 +284,7 @@ def deposit_invoice(amount: str, *taken: dict[str, Any]) -> dict[str, Any]:
     return {
         **document(lines, number=f"F-{n}"),
         "id": f"inv_{n}",
+        "status": "open",
         "issue_date": f"2026-11-0{n}",
         "kind": "deposit",
         "estimate_number": "D-1",

@@ -34,8 +34,9 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from invoicing.domain import credits, money
-from invoicing.domain.document import Document, Item
+from invoicing.domain.document import Item
 from invoicing.domain.errors import FieldError, InvalidInput
+from invoicing.domain.invoice import Invoice
 from invoicing.domain.money import HUNDRED, ZERO, format_amount, format_rate, round_money
 from invoicing.domain.totals import Line, Tax, compute_totals
 
@@ -84,7 +85,7 @@ def parts(
     `amount` cannot be made to the cent, the nearest amount that can is
     taken, or, if `exact` (an amount the user typed), `InvalidInput` names
     `amount` with the nearest ones."""
-    taken = [group for invoice in deposit_invoices for group in Document.of(invoice).groups()]
+    taken = [group for invoice in deposit_invoices for group in kept(invoice)]
     within = credits.left(groups, taken)
     bases = _split(amount, within, currency)
     if bases is None:
@@ -124,23 +125,38 @@ def deposit_lines(
 
 
 def deduction_lines(deposit_invoices: Sequence[Mapping[str, Any]]) -> list[Item]:
-    """The final invoice's deductions, one a line of each deposit invoice (as
-    stored: its number, issue date, currency and lines with their nets):
-    "Acompte F-12 du 05/01/2027", minus the line's net, at its taxes."""
+    """The final invoice's deductions: for each deposit invoice (as stored:
+    its number, issue date, currency, lines and credit notes), one line a
+    group of it, "Acompte F-12 du 05/01/2027", minus the base its credit
+    notes left it (all of it, mostly), at its taxes."""
     deductions = []
     for invoice in deposit_invoices:
         day = date.fromisoformat(invoice["issue_date"]).strftime("%d/%m/%Y")
-        for line in invoice["lines"]:
+        for group in kept(invoice):
+            if group.base <= 0:
+                continue
             deductions.append(
                 {
                     "name": f"Acompte {invoice['number']} du {day}",
                     "quantity": "1",
-                    "unit_price": format_amount(-money.exact(line["net"]), invoice["currency"]),
-                    "taxes": [{"name": tax["name"], "rate": tax["rate"]} for tax in line.get("taxes") or ()],
+                    "unit_price": format_amount(-group.base, invoice["currency"]),
+                    "taxes": [{"name": name, "rate": format_rate(rate)} for name, rate in group.taxes],
                     "deposit_invoice_id": invoice["id"],
                 }
             )
     return deductions
+
+
+def kept(deposit_invoice: Mapping[str, Any]) -> list[credits.Group]:
+    """What a deposit invoice asks, group by group, once its credit notes
+    took their part: what the final invoice deducts, and later deposits
+    are not asked again."""
+    return Invoice.of(deposit_invoice).groups_left()
+
+
+def kept_total(deposit_invoice: Mapping[str, Any]) -> Decimal:
+    """What a deposit invoice asks, tax included, less its credit notes."""
+    return Invoice.of(deposit_invoice).left_to_credit
 
 
 def _nearest_split(

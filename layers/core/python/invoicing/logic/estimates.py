@@ -359,7 +359,7 @@ def _invoice_fields(
             if left is None:
                 raise InvalidInput.of("amount", "the estimate asks no deposit: say how much (tax included)")
             amount, exact = left, False
-        room = document.total - sum((Decimal(invoice["totals"]["total"]) for invoice in taken), Decimal(0))
+        room = document.total - sum((deposits.kept_total(invoice) for invoice in taken), Decimal(0))
         if amount > room:
             raise InvalidInput.of(
                 "amount", f"more than the estimate's total less its deposit invoices ({format_amount(room, currency)})"
@@ -400,7 +400,7 @@ def _deposit_left(estimate: Doc, taken: list[Doc]) -> Decimal | None:
     """What of the deposit asked is not invoiced yet (None: it asks none)."""
     if not estimate.get("deposit_amount"):
         return None
-    invoiced = sum((Decimal(invoice["totals"]["total"]) for invoice in taken), Decimal(0))
+    invoiced = sum((deposits.kept_total(invoice) for invoice in taken), Decimal(0))
     return max(Decimal(estimate["deposit_amount"]) - invoiced, Decimal(0))
 
 

@@ -212,13 +212,17 @@ def ordinary_lines(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _no_system_lines(lines: list[dict[str, Any]]) -> None:
-    problems = [
+    problems = _system_line_problems(lines)
+    if problems:
+        raise InvalidInput(problems)
+
+
+def _system_line_problems(lines: list[dict[str, Any]]) -> list[FieldError]:
+    return [
         FieldError(f"lines.{i}.{SYSTEM_LINE}", "set by the server on a final invoice's deposit lines only")
         for i, line in enumerate(lines)
         if line.get(SYSTEM_LINE)
     ]
-    if problems:
-        raise InvalidInput(problems)
 
 
 def _with_system_lines(current: Doc, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -394,9 +398,11 @@ def _draft(deps: Deps, tenant: str, doc: Doc, *, check_customer: bool = True) ->
 def resolve_lines(
     deps: Deps, tenant: str, lines: list[dict[str, Any]], currency: str
 ) -> tuple[list[dict[str, Any]], list[FieldError]]:
-    """Lines as a document stores them: products filled in, prices and
-    discounts in the currency; with what is wrong with them."""
-    problems: list[FieldError] = []
+    """Lines as a document other than an invoice stores them (an estimate's,
+    a credit note's): products filled in, prices and discounts in the
+    currency; with what is wrong with them. None deducts a deposit: only a
+    final invoice has such lines, and the server makes them."""
+    problems: list[FieldError] = _system_line_problems(lines)
     products: dict[str, Doc | None] = {}
     resolved = [_resolve_line(deps, tenant, i, line, currency, problems, products) for i, line in enumerate(lines)]
     problems += money_problems(discounts_of(resolved, None), currency)
