@@ -478,3 +478,19 @@ def test_no_line_of_an_estimate_or_a_credit_note_deducts_a_deposit(api, estimate
     note = api.post(f"/invoices/{issued['id']}/credit-notes", {"lines": [forged]})
     assert note.status == 422
     assert "lines.0.deposit_invoice_id" in note.error_fields
+
+
+def test_the_deposit_printed_is_what_its_invoice_will_ask_to_the_cent(api, business, customer):
+    """At 20 %, no base makes 0.51 with its VAT (0.42 makes 0.50, 0.43 makes 0.52)."""
+    line = [{"name": "Petite fourniture", "unit_price": "100.00", "taxes": [{"name": "TVA", "rate": "20"}]}]
+    fixed = api.post("/estimates", estimate_body(customer, lines=line, deposit={"type": "fixed", "value": "0.51"}))
+    assert fixed.status == 422
+    assert fixed.error_fields == ["deposit.value"]
+    assert "0.50 or 0.52" in fixed.body["error"]["message"]
+
+    made = api.post("/estimates", estimate_body(customer, lines=line,
+                                                deposit={"type": "percentage", "value": "0.425"})).body  # fmt: skip
+    assert made["deposit_amount"] == "0.50"
+    accept(api, made)
+    deposit = api.post(f"/estimates/{made['id']}/invoices", {"kind": "deposit"}).body
+    assert deposit["totals"]["total"] == "0.50"

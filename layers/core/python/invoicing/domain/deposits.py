@@ -102,6 +102,18 @@ def parts(
     return [Part(group.taxes, base) for group, base in zip(within, bases, strict=True) if base > 0]
 
 
+def reachable(groups: Sequence[credits.Group], amount: Decimal, currency: str, *, exact: bool) -> Decimal:
+    """What a first deposit invoice of `amount` charges over an estimate's
+    `groups`: `amount` when bases make it to the cent, else the nearest
+    amount they make (or, if `exact`, `InvalidInput` naming `amount` with
+    the nearest ones). The estimate prints what its deposit invoice will ask."""
+    if amount <= 0 or not groups:
+        return amount
+    made = parts(groups, [], amount, currency, exact=exact)
+    lines = [Line(Decimal(1), part.base, None, tuple(Tax(name, rate) for name, rate in part.taxes)) for part in made]
+    return compute_totals(lines, None, currency).total
+
+
 def deposit_lines(
     groups: Sequence[credits.Group],
     deposit_invoices: Sequence[Mapping[str, Any]],

@@ -462,8 +462,19 @@ def _draft(deps: Deps, tenant: str, doc: Doc, *, check_customer: bool = True) ->
         if deposit_problems:
             raise InvalidInput(deposit_problems)
         doc["deposit"] = invoices.shown_discount(doc["deposit"], currency)
-        doc["deposit_amount"] = format_amount(asked, currency)
+        doc["deposit_amount"] = format_amount(_reachable(doc, asked), currency)
     return doc
+
+
+def _reachable(doc: Doc, asked: Decimal) -> Decimal:
+    """The deposit its invoice will ask to the cent: a percentage's nearest
+    amount that bases and their VAT make; a fixed amount only if they make
+    it exactly (else a 422 naming the nearest ones), since the business chose it."""
+    exact = doc["deposit"]["type"] == "fixed"
+    try:
+        return deposits.reachable(Document.of(doc).groups(), asked, doc["currency"], exact=exact)
+    except InvalidInput as problem:
+        raise InvalidInput([FieldError("deposit.value", error.message) for error in problem.errors]) from None
 
 
 def _date(value: str | None) -> date | None:
