@@ -132,6 +132,7 @@ def test_only_a_draft_changes(api, estimate):
     sent = api.post(f"/estimates/{estimate['id']}/mark-sent").body
     refused = api.patch(f"/estimates/{estimate['id']}", {"notes": "x", "version": sent["version"]})
     assert refused.status == 409
+    assert refused.body["error"]["code"] == "estimate_not_editable"
     assert "estimate" in refused.body["error"]["message"]
     assert api.delete(f"/estimates/{estimate['id']}").status == 409
 
@@ -345,6 +346,9 @@ def test_a_deleted_final_draft_can_be_made_again(api, estimate):
     api.post(f"/estimates/{estimate['id']}/invoices", {"kind": "deposit"})
     final = api.post(f"/estimates/{estimate['id']}/invoices", {"kind": "final"}).body
     assert api.delete(f"/invoices/{final['id']}").status == 204
+    shown = api.get(f"/estimates/{estimate['id']}").body
+    assert shown["status"] == "accepted"
+    assert [item["kind"] for item in shown["invoices"]] == ["deposit"]
     again = api.post(f"/estimates/{estimate['id']}/invoices", {"kind": "final"})
     assert again.status == 201
     assert again.body["totals"] == final["totals"]
@@ -494,3 +498,105 @@ def test_the_deposit_printed_is_what_its_invoice_will_ask_to_the_cent(api, busin
     accept(api, made)
     deposit = api.post(f"/estimates/{made['id']}/invoices", {"kind": "deposit"}).body
     assert deposit["totals"]["total"] == "0.50"
+
+
+def test_an_estimate_is_not_sent_already_expired(api, business, customer):
+    backdated = estimate_body(customer, issue_date=(date.today() - timedelta(days=45)).isoformat())
+    made = api.post("/estimates", backdated).body
+
+    reply = api.post(f"/estimates/{made['id']}/mark-sent")
+
+    assert reply.status == 422
+    assert reply.error_fields == ["valid_until"]
+    assert api.get(f"/estimates/{made['id']}").body["number"] is None
+
+
+def test_a_deposit_that_comes_to_nothing_is_refused(api, business, customer):
+    reply = api.post("/estimates", estimate_body(customer, deposit={"type": "percentage", "value": "0.0001"}))
+    assert reply.status == 422
+    assert reply.error_fields == ["deposit.value"]
+
+
+def test_deposits_refused_then_made_never_share_an_invoice(api, estimate, customer):
+    """A deposit refused for a missing mention leaves nothing behind; the
+    deposits made after are each their own invoice, deducted once each."""
+    accept(api, estimate)
+    api.patch(f"/customers/{customer['id']}", {"siren": None, "version": customer["version"]})
+    assert api.post(f"/estimates/{estimate['id']}/invoices", {"kind": "deposit", "amount": "100"}).status == 422
+    assert api.get("/invoices").body["items"] == []
+    current = api.get(f"/customers/{customer['id']}").body
+    api.patch(f"/customers/{customer['id']}", {"siren": "812345676", "version": current["version"]})
+
+    first = api.post(f"/estimates/{estimate['id']}/invoices", {"kind": "deposit", "amount": "100"}).body
+    second = api.post(f"/estimates/{estimate['id']}/invoices", {"kind": "deposit", "amount": "50"}).body
+    final = api.post(f"/estimates/{estimate['id']}/invoices", {"kind": "final"}).body
+
+    assert first["id"] != second["id"]
+    assert (first["totals"]["total"], second["totals"]["total"]) == ("100.00", "50.00")
+    assert second["lines"][0]["name"] == "Acompte sur devis D-1"  # not the 30 %: this one asks 50.00
+    assert final["totals"]["total"] == "876.00"
+    assert [ref["id"] for ref in final["deposit_invoices"]] == [first["id"], second["id"]]
+
+
+def test_a_final_draft_no_longer_issued_once_a_deposit_it_deducts_is_voided(api, estimate):
+    accept(api, estimate)
+    deposit = api.post(f"/estimates/{estimate['id']}/invoices", {"kind": "deposit"}).body
+    final = api.post(f"/estimates/{estimate['id']}/invoices", {"kind": "final"}).body
+    assert api.post(f"/invoices/{deposit['id']}/void").status == 200
+
+    refused = api.post(f"/invoices/{final['id']}/mark-sent")
+    assert refused.status == 409
+    assert "changed since this final invoice was made" in refused.body["error"]["message"]
+    assert api.delete(f"/invoices/{final['id']}").status == 204
+    remade = api.post(f"/estimates/{estimate['id']}/invoices", {"kind": "final"})
+    assert remade.status == 201
+    assert remade.body["totals"]["total"] == estimate["totals"]["total"]  # nothing left to deduct
+    assert api.post(f"/invoices/{remade.body['id']}/mark-sent").status == 200
+
+
+def test_a_deposit_deducted_by_an_issued_final_is_credited_through_the_final(api, estimate):
+    accept(api, estimate)
+    deposit = api.post(f"/estimates/{estimate['id']}/invoices", {"kind": "deposit"}).body
+    final = api.post(f"/estimates/{estimate['id']}/invoices", {"kind": "final"}).body
+    issued_final = api.post(f"/invoices/{final['id']}/mark-sent").body
+
+    for path, body in ((f"/invoices/{deposit['id']}/credit-notes", {"amount": "10.00"}),
+                       (f"/invoices/{deposit['id']}/void", None)):  # fmt: skip
+        reply = api.post(path, body)
+        assert reply.status == 409
+        assert issued_final["number"] in reply.body["error"]["message"]
+    whole = api.post(f"/invoices/{final['id']}/credit-notes", {"amount": issued_final["totals"]["total"]})
+    assert whole.status == 201, whole.body
+
+
+def test_a_final_invoice_with_a_discount_is_credited_whole(api, business, customer):
+    made = api.post("/estimates", estimate_body(customer, discount={"type": "percentage", "value": "10"},
+                                                deposit={"type": "percentage", "value": "30"})).body  # fmt: skip
+    accept(api, made)
+    api.post(f"/estimates/{made['id']}/invoices", {"kind": "deposit"})
+    final = api.post(f"/estimates/{made['id']}/invoices", {"kind": "final"}).body
+    extra = {"name": "Plinthes", "unit_price": "60.00", "taxes": [{"name": "TVA", "rate": "20"}]}
+    ordinary = [line for line in final["lines"] if not line.get("deposit_invoice_id")]
+    final = api.patch(f"/invoices/{final['id']}", {"lines": [*ordinary, extra], "version": final["version"]}).body
+    issued_final = api.post(f"/invoices/{final['id']}/mark-sent").body
+
+    reply = api.post(f"/invoices/{final['id']}/credit-notes", {"amount": issued_final["totals"]["total"]})
+
+    assert reply.status == 201, reply.body
+    assert vat_by_rate(reply.body) == vat_by_rate(issued_final)
+
+
+def test_a_deposit_invoice_is_issued_as_made_never_edited(api, estimate):
+    from invoicing.adapters.live import deps
+    from invoicing.logic import invoices
+
+    accept(api, estimate)
+    lines = [{"name": "Acompte sur devis D-1", "unit_price": "100.00", "taxes": [{"name": "TVA", "rate": "20"}]}]
+    made_from = {"kind": "deposit", "estimate_id": estimate["id"], "estimate_number": "D-1"}
+    left = invoices.create_made(deps(), "acme", "inv_left", {"name": "Laissé", "customer_id": estimate["customer_id"],
+                                                             "lines": lines}, made_from)  # fmt: skip
+
+    reply = api.patch(f"/invoices/{left['id']}", {"lines": [{**lines[0], "unit_price": "6000"}], "version": 1})
+
+    assert reply.status == 409
+    assert "deposit" in reply.body["error"]["message"]

@@ -345,9 +345,13 @@ def test_a_declined_estimate_is_not_accepted_after(api, estimate):
 # -- expiry ---------------------------------------------------------------------------
 
 
-def test_past_its_last_valid_day_it_is_expired_before_the_sweep_has_run(api, business, customer):
-    issued, last_day = TODAY - timedelta(days=40), TODAY - timedelta(days=10)
-    estimate = send(api, customer, issue_date=issued.isoformat(), valid_until=last_day.isoformat())
+def test_past_its_last_valid_day_it_is_expired_before_the_sweep_has_run(api, business, customer, monkeypatch):
+    from invoicing.adapters import live
+
+    last_day = TODAY
+    estimate = send(api, customer, valid_until=last_day.isoformat())
+    later = live.deps().now() + timedelta(days=10)  # ten days on, the sweep not run
+    monkeypatch.setattr(live.deps(), "now", lambda: later)
 
     page = text_of(api.call("GET", path_of(estimate), tenant=None))
     expired_on = french_day(last_day + timedelta(days=1))

@@ -42,7 +42,11 @@ class Group(NamedTuple):
 
 
 def groups(
-    parts: Sequence[tuple[Taxes, Decimal]], discount: Decimal, breakdown: Sequence[TaxAmount], currency: str
+    parts: Sequence[tuple[Taxes, Decimal]],
+    discount: Decimal,
+    breakdown: Sequence[TaxAmount],
+    currency: str,
+    deducted: Sequence[tuple[Taxes, Decimal]] = (),
 ) -> list[Group]:
     """The groups of a document from its lines' taxes and nets (`parts`, a
     pair a line): the lines by taxes, the discount spread over them as the
@@ -56,6 +60,8 @@ def groups(
         nets[key] = nets.get(key, ZERO) + net
     shares = spread(discount, nets, currency)
     bases = {key: net - shares[key] for key, net in nets.items()}
+    for key, net in deducted:  # a final invoice's deposit deductions: outside the discount (domain.totals)
+        bases[key] = bases.get(key, ZERO) + net
     vat = dict.fromkeys(bases, ZERO)
     for entry in breakdown:
         tax = (entry.name, entry.rate)

@@ -128,6 +128,7 @@ class DocumentLine(NamedTuple):
     discount: Discount | None = None
     description: str | None = None
     unit: str | None = None
+    deducts: bool = False  # a final invoice's deposit deduction: outside the discount (domain.totals)
 
     @property
     def tax_key(self) -> credits.Taxes:
@@ -153,6 +154,7 @@ def line_of(stored: Mapping[str, Any]) -> DocumentLine:
         discount=Discount(discount["type"], exact(discount["value"])) if discount else None,
         description=stored.get("description"),
         unit=stored.get("unit"),
+        deducts=bool(stored.get("deposit_invoice_id")),
     )
 
 
@@ -209,8 +211,9 @@ class Document:
         """Its lines by taxes, each with its share of the discount and of the
         VAT, adding up to its totals to the cent (domain.credits)."""
         totals = self.totals
-        parts = [(line.tax_key, line.net) for line in self.lines]
-        return credits.groups(parts, totals.discount, totals.tax_breakdown, self.currency)
+        parts = [(line.tax_key, line.net) for line in self.lines if not line.deducts]
+        deducted = [(line.tax_key, line.net) for line in self.lines if line.deducts]
+        return credits.groups(parts, totals.discount, totals.tax_breakdown, self.currency, deducted)
 
 
 def document_fields(item: Mapping[str, Any]) -> dict[str, Any]:

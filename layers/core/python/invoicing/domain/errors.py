@@ -81,6 +81,7 @@ class InvoiceNotEditable(Conflict):
 
     def __init__(self, status: str, document: str = "invoice") -> None:
         super().__init__(f"only draft {document}s can be changed or deleted; this one is {status}")
+        self.code = f"{document}_not_editable"
 
 
 class IllegalTransition(Conflict):

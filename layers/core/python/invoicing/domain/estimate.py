@@ -87,6 +87,8 @@ def numbering_problems(
         problems.append(FieldError("lines", "an estimate has at least one line"))
     if valid_until < issue_date:
         problems.append(FieldError("valid_until", "before the issue date"))
+    elif valid_until < today:
+        problems.append(FieldError("valid_until", "already past: the estimate would be sent expired"))
     return problems
 
 

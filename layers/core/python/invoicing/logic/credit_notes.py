@@ -26,7 +26,7 @@ from typing import Any
 
 from invoicing.domain import credits
 from invoicing.domain.document import line_of
-from invoicing.domain.errors import FieldError, IllegalTransition, InvalidInput, NotFound, StaleVersion
+from invoicing.domain.errors import Conflict, FieldError, IllegalTransition, InvalidInput, NotFound, StaleVersion
 from invoicing.domain.invoice import CreditNote, Invoice, settled, stored_groups, voided
 from invoicing.domain.lifecycle import ISSUED, UNPAID, Status, invoice_number
 from invoicing.domain.money import ZERO, format_amount, format_rate, has_at_most_decimals, minor_unit
@@ -114,6 +114,11 @@ def _issue(
         status = Status(invoice["status"])
         if status not in ISSUED and not voiding:
             raise IllegalTransition("credit", "a draft (edit it instead)" if status is Status.DRAFT else status)
+        if invoice.get("kind") == "deposit":
+            from invoicing.logic import estimates
+
+            if final := estimates.deducting_final(deps, tenant, invoice):
+                raise Conflict(f"the final invoice {final['number']} deducts this deposit invoice: credit that one")
         asked = asked_of(invoice)
         now = deps.timestamp()
         currency = invoice["currency"]

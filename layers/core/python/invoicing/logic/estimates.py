@@ -50,7 +50,8 @@ KIND = "estimate"
 ISSUED_STATUSES = frozenset(status.value for status in ISSUED)
 NAME_ATTEMPTS = 20
 # Kept on the document, never shown: the public page's base URL and the day the sweep expires it.
-INTERNAL = frozenset({"quote_base_url", "sweep_expiry_on"})
+# and how many invoices were ever made from it (their ids count them).
+INTERNAL = frozenset({"quote_base_url", "sweep_expiry_on", "invoices_made"})
 _DETAIL = frozenset({"lines", "notes", "terms", "business", "customer"})
 _COPIED = ("customer_id", "currency", "discount", "deposit", "notes", "terms", "lines", "delivery_address")
 
@@ -82,6 +83,9 @@ def create_estimate(deps: Deps, tenant: str, data: EstimateIn) -> Doc:
             **{key: value for key, value in fields.items() if value is not None or key not in ("currency",)},
             "acceptance": None,
             "decline": None,
+            "sent_at": None,
+            "expired_at": None,
+            "invoiced_at": None,
             "invoices": [],
             "version": 1,
             "created_at": now,
@@ -94,18 +98,21 @@ def create_estimate(deps: Deps, tenant: str, data: EstimateIn) -> Doc:
 
 def get_estimate(deps: Deps, tenant: str, estimate_id: str) -> Doc:
     """The estimate, its invoices as they now stand (a final invoice made a
-    draft has its number once issued; a deposit invoice gets paid)."""
+    draft has its number once issued; a deposit invoice gets paid); a final
+    or full draft deleted since is no longer listed, and the estimate is
+    to be invoiced again."""
     estimate = present(deps, tenant, load(deps, tenant, estimate_id))
-    estimate["invoices"] = [_as_it_stands(deps, tenant, entry) for entry in estimate["invoices"]]
+    standing = [_as_it_stands(deps, tenant, entry) for entry in estimate["invoices"]]
+    estimate["invoices"] = [entry for entry in standing if entry is not None]
+    whole = any(entry["kind"] in ("final", "full") for entry in estimate["invoices"])
+    if estimate["status"] == EstimateStatus.INVOICED and not whole:
+        estimate["status"] = EstimateStatus.ACCEPTED.value
     return estimate
 
 
-def _as_it_stands(deps: Deps, tenant: str, entry: Doc) -> Doc:
+def _as_it_stands(deps: Deps, tenant: str, entry: Doc) -> Doc | None:
     invoice = deps.store.get(tenant, "invoice", entry["id"])
-    if invoice is None:  # a final or full draft deleted since: listed as it was
-        return entry
-    return {**entry, "number": invoice.get("number"), "issue_date": invoice.get("issue_date"),
-            "total": invoice["totals"]["total"], "status": invoice["status"]}  # fmt: skip
+    return None if invoice is None else _entry(entry["kind"], invoice)
 
 
 def list_estimates(
@@ -267,9 +274,10 @@ def make_invoice(deps: Deps, tenant: str, estimate_id: str, request: EstimateInv
         estimate = load(deps, tenant, estimate_id)
         made = _made(deps, tenant, estimate)
         unissued = next((doc for kind, doc in made if kind == "deposit" and doc["status"] == "draft"), None)
-        if request.kind == "deposit" and unissued is not None and request.amount is None:
-            # a deposit invoice made by a request that could not issue it (a mention missing then): issue it now
-            return _issued_deposit(deps, tenant, estimate, unissued["id"], public_url)
+        if unissued is not None:  # left by a request that died between making it and issuing it
+            if request.kind == "deposit" and request.amount in (None, Decimal(unissued["totals"]["total"])):
+                return _issued_deposit(deps, tenant, estimate, unissued["id"], public_url)
+            raise Conflict(f"deposit invoice {unissued['id']} waits to be issued: issue it (mark-sent) or delete it")
         status = EstimateStatus(estimate["status"])
         if status is EstimateStatus.INVOICED and not any(kind in ("final", "full") for kind, _ in made):
             status = EstimateStatus.ACCEPTED  # its final draft was deleted: it is to be invoiced again
@@ -278,17 +286,20 @@ def make_invoice(deps: Deps, tenant: str, estimate_id: str, request: EstimateInv
         problem = conversion_problem(status, request.kind, [kind for kind, _ in made], left)
         if problem:
             raise Conflict(problem)
-        invoice_id = keyed_id("inv", tenant, estimate_id, request.kind, str(len(estimate.get("invoices") or [])))
+        if request.kind == "deposit":
+            _check_issuable(deps, tenant, estimate)
+        # Its id: the estimate, the how-many-th invoice made from it (a count that only grows), and what
+        # is asked: a retry after a crash finds it, a concurrent request asking the same makes the same.
+        count = estimate.get("invoices_made", len(estimate.get("invoices") or []))
+        invoice_id = keyed_id("inv", tenant, estimate_id, str(count), request.kind, str(request.amount or ""))
         existing = deps.store.get(tenant, "invoice", invoice_id)
         if existing is None:
             fields, made_from = _invoice_fields(estimate, Document.of(estimate), request, taken, left)
             existing = _create(deps, tenant, estimate, invoice_id, fields, made_from)
-        entry = {"id": invoice_id, "kind": request.kind, "number": existing.get("number"),
-                 "issue_date": existing.get("issue_date"), "total": existing["totals"]["total"],
-                 "status": existing["status"]}  # fmt: skip
         now = deps.timestamp()
         kept = [item for item in estimate.get("invoices") or [] if item["id"] in {doc["id"] for _, doc in made}]
-        listed = {**estimate, "invoices": [*kept, entry], "updated_at": now, "version": estimate["version"] + 1}
+        listed = {**estimate, "invoices": [*kept, _entry(request.kind, existing)], "invoices_made": count + 1,
+                  "updated_at": now, "version": estimate["version"] + 1}  # fmt: skip
         if request.kind in ("final", "full"):
             listed |= {"status": EstimateStatus.INVOICED.value, "invoiced_at": now}
         try:
@@ -307,24 +318,56 @@ def make_invoice(deps: Deps, tenant: str, estimate_id: str, request: EstimateInv
     return until_written(attempt, "too many invoices are being made from this estimate at once")
 
 
+def _entry(kind: str, invoice: Doc) -> Doc:
+    """An invoice as the estimate lists it."""
+    return {"id": invoice["id"], "kind": kind, "number": invoice.get("number"), "issue_date": invoice.get("issue_date"),
+            "total": invoice["totals"]["total"], "status": invoice["status"]}  # fmt: skip
+
+
+def _check_issuable(deps: Deps, tenant: str, estimate: Doc) -> None:
+    """What would stop its deposit invoice from being issued, found before
+    it is made: the mentions the profiles lack (a client's SIREN, say)."""
+    business = deps.store.get(tenant, "business", catalog.BUSINESS_ID) or {}
+    customer = deps.store.get(tenant, "customer", estimate["customer_id"]) if estimate.get("customer_id") else None
+    if customer is None:
+        raise InvalidInput.of("customer_id", "the estimate's customer was deleted: an invoice is issued to a customer")
+    problems = legal_problems(business, customer, estimate["lines"])
+    if problems:
+        raise InvalidInput(problems)
+
+
 def _issued_deposit(deps: Deps, tenant: str, estimate: Doc, invoice_id: str, public_url: str) -> Doc:
-    """Issue the deposit invoice, and record its number on the estimate."""
-    invoice, _ = invoices.finalize_invoice(deps, tenant, invoice_id, None, public_url)
-    _record_issued(deps, tenant, estimate["id"], invoice)
+    """Issue the deposit invoice, and record its number on the estimate. One
+    that cannot be issued (a profile changed meanwhile) is not kept: a
+    deposit invoice is never a draft anyone could edit or forget."""
+    try:
+        invoice, _ = invoices.finalize_invoice(deps, tenant, invoice_id, None, public_url)
+    except (InvalidInput, Conflict):
+        _withdraw(deps, tenant, estimate["id"], invoice_id)
+        raise
+    _record(deps, tenant, estimate["id"], invoice)
     return invoice
 
 
-def _record_issued(deps: Deps, tenant: str, estimate_id: str, invoice: Doc) -> None:
-    """The estimate's entry of an invoice made from it, as the invoice now stands."""
+def _withdraw(deps: Deps, tenant: str, estimate_id: str, invoice_id: str) -> None:
+    """A deposit draft that could not be issued: deleted, and off the estimate's list."""
+    draft = deps.store.get(tenant, "invoice", invoice_id)
+    if draft is not None and draft["status"] == "draft":
+        invoices.delete_invoice(deps, tenant, invoice_id, draft["version"])
+    _record(deps, tenant, estimate_id, None, withdrawn=invoice_id)
+
+
+def _record(deps: Deps, tenant: str, estimate_id: str, invoice: Doc | None, withdrawn: str | None = None) -> None:
+    """The estimate's entry of an invoice made from it, as the invoice now
+    stands (or, `withdrawn`, no longer listed)."""
 
     def attempt() -> None:
         estimate = load(deps, tenant, estimate_id)
         entries = estimate.get("invoices") or []
         updated = [
-            {**entry, "number": invoice["number"], "issue_date": invoice["issue_date"], "status": invoice["status"]}
-            if entry["id"] == invoice["id"]
-            else entry
+            _entry(entry["kind"], invoice) if invoice is not None and entry["id"] == invoice["id"] else entry
             for entry in entries
+            if entry["id"] != withdrawn
         ]
         if updated == entries:
             return
@@ -364,7 +407,9 @@ def _invoice_fields(
             raise InvalidInput.of(
                 "amount", f"more than the estimate's total less its deposit invoices ({format_amount(room, currency)})"
             )
-        label = deposits.label(estimate["deposit"] if request.amount is None else None, estimate["number"])
+        # "Acompte de 30 %" only on the invoice that asks the whole percentage
+        whole = request.amount is None and not taken
+        label = deposits.label(estimate["deposit"] if whole else None, estimate["number"])
         lines = deposits.deposit_lines(document.groups(), taken, amount, currency, label, exact=exact)
         return {**common, "lines": lines, "discount": None}, made_from
     stored_lines = [{k: v for k, v in line.items() if k != "net"} for line in estimate["lines"]]
@@ -402,6 +447,17 @@ def _deposit_left(estimate: Doc, taken: list[Doc]) -> Decimal | None:
         return None
     invoiced = sum((deposits.kept_total(invoice) for invoice in taken), Decimal(0))
     return max(Decimal(estimate["deposit_amount"]) - invoiced, Decimal(0))
+
+
+def deducting_final(deps: Deps, tenant: str, deposit: Doc) -> Doc | None:
+    """The issued final invoice that deducts this deposit invoice, if any:
+    crediting the deposit then would charge the client less than the estimate."""
+    estimate = deps.store.get(tenant, KIND, deposit.get("estimate_id") or "")
+    for kind, doc in _made(deps, tenant, estimate) if estimate else []:
+        deducts = any(line.get(invoices.SYSTEM_LINE) == deposit["id"] for line in doc["lines"])
+        if kind == "final" and doc["status"] in ISSUED_STATUSES and deducts:
+            return doc
+    return None
 
 
 def _made(deps: Deps, tenant: str, estimate: Doc) -> list[tuple[str, Doc]]:
@@ -462,7 +518,10 @@ def _draft(deps: Deps, tenant: str, doc: Doc, *, check_customer: bool = True) ->
         if deposit_problems:
             raise InvalidInput(deposit_problems)
         doc["deposit"] = invoices.shown_discount(doc["deposit"], currency)
-        doc["deposit_amount"] = format_amount(_reachable(doc, asked), currency)
+        reachable = _reachable(doc, asked)
+        if reachable <= 0 < totals.total:
+            raise InvalidInput.of("deposit.value", "the deposit comes to nothing: ask more, or send deposit: null")
+        doc["deposit_amount"] = format_amount(reachable, currency)
     return doc
 
 

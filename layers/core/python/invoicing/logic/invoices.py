@@ -6,8 +6,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from invoicing.domain import lifecycle, schedule
-from invoicing.domain.errors import FieldError, InvalidInput, NameTaken, NotFound, StaleVersion
+from invoicing.domain import deposits, lifecycle, schedule
+from invoicing.domain.errors import Conflict, FieldError, InvalidInput, NameTaken, NotFound, StaleVersion
 from invoicing.domain.invoice import Invoice, instalments_shown, planned, schedule_of
 from invoicing.domain.lifecycle import Status
 from invoicing.domain.money import ZERO, format_amount
@@ -151,6 +151,8 @@ def update_invoice(deps: Deps, tenant: str, invoice_id: str, patch: InvoicePatch
     if expected is None:
         raise InvalidInput.of("version", "send the version you read (in the body or as If-Match)")
     lifecycle.ensure_editable(Status(current["status"]))
+    if current.get("kind") == "deposit":  # left a draft by a request that died: issued as it was made, or deleted
+        raise Conflict("a deposit invoice is made from its estimate, not edited: issue it (mark-sent) or delete it")
     if expected != current["version"]:
         raise StaleVersion(current["version"])
     for required in ("name", "currency", "lines"):
@@ -254,6 +256,7 @@ def finalize_invoice(
             raise StaleVersion(current["version"])
         if not lifecycle.needs_finalization(Status(current["status"])):
             return present(deps, tenant, current), False
+        _check_deductions(deps, tenant, current)
         business = deps.store.get(tenant, "business", catalog.BUSINESS_ID)
         customer = current["customer_id"] and deps.store.get(tenant, "customer", current["customer_id"])
         today = deps.today()
@@ -296,6 +299,33 @@ def finalize_invoice(
         return present(deps, tenant, issued), True
 
     return until_written(attempt, "too many invoices are being finalized at once")
+
+
+def _check_deductions(deps: Deps, tenant: str, draft: Doc) -> None:
+    """A final invoice is issued only while its deductions are still its
+    estimate's deposit invoices (none voided or credited, none issued since,
+    none waiting to be): else it would charge the client too little or too
+    much (409)."""
+    if draft.get("kind") != "final":
+        return
+    estimate = deps.store.get(tenant, "estimate", draft["estimate_id"]) or {}
+    deposits_made = [deps.store.get(tenant, "invoice", entry["id"])
+                     for entry in estimate.get("invoices") or [] if entry["kind"] == "deposit"]  # fmt: skip
+    found = [doc for doc in deposits_made if doc is not None]
+    if any(doc["status"] == Status.DRAFT for doc in found):
+        raise Conflict("a deposit invoice of its estimate waits to be issued: issue it or delete it first")
+    taken = [doc for doc in found if Status(doc["status"]) in lifecycle.ISSUED]
+    expected = [_deduction_key(line) for line in deposits.deduction_lines(taken)]
+    if [_deduction_key(line) for line in draft["lines"] if line.get(SYSTEM_LINE)] != expected:
+        raise Conflict(
+            f"the deposit invoices of estimate {draft.get('estimate_number')} changed since this final invoice was "
+            "made: delete it and make the final invoice again"
+        )
+
+
+def _deduction_key(line: Doc) -> tuple[Any, ...]:
+    taxes = tuple((tax["name"], Decimal(str(tax["rate"]))) for tax in line.get("taxes") or ())
+    return (line[SYSTEM_LINE], Decimal(str(line["unit_price"])), taxes)
 
 
 def _issued(
