@@ -27,6 +27,9 @@ from invoicing.domain.totals import TaxAmount, spread
 
 Taxes = tuple[tuple[str, Decimal], ...]  # a group's taxes: (name, rate), sorted; () for untaxed lines
 SHIFT = 2  # units (cents) a share may move to make the amount reachable
+# ... and, for a deposit invoice (`settled`), to leave each rate the VAT its base will be charged: over
+# 3,000 random estimates, 2 cents left 474 with a rate a cent off that a split could settle, 10 left 23, 20 none
+SETTLING_SHIFT = 20
 
 
 class Group(NamedTuple):
@@ -130,8 +133,9 @@ def split(
 
     With `settled`, the cents move first so that what each group keeps is
     settled: its VAT is what its base left will be charged (the base's
-    taxes, rounded). A deposit invoice takes them so: the final invoice
-    then charges per rate the VAT the estimate has left, to the cent."""
+    taxes, rounded), moving as far as SETTLING_SHIFT to find such a split. A
+    deposit invoice takes them so: the final invoice then charges per rate
+    the VAT the estimate has left, to the cent, wherever a split can."""
     unit = quantum(currency)
     weights = {i: group.gross for i, group in enumerate(within) if group.gross > 0}
     if not weights or amount <= 0:
@@ -141,10 +145,11 @@ def split(
     # at the least cost: (groups left unsettled, cents moved)
     Picked = tuple[tuple[int, int], list[tuple[int, Decimal]]]
     paths: dict[int, Picked] = {0: ((0, 0), [])}  # sum of moves → (cost, picks)
+    reach = SETTLING_SHIFT if settled else SHIFT
     for i in sorted(weights):
         group = within[i]
         found: dict[int, Picked] = {}
-        for move in range(-SHIFT, SHIFT + 1):
+        for move in range(-reach, reach + 1):
             gross = shares[i] + move * unit
             base = base_for(gross, group.taxes, currency) if gross >= 0 else None
             if base is None or base > group.base or (cap_gross and gross > group.gross):
