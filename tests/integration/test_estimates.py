@@ -615,3 +615,18 @@ def test_wherever_a_split_can_the_vat_per_rate_adds_up_to_the_cent(api, business
 
     assert vat_by_rate(deposit, final) == vat_by_rate(made)
     assert Decimal(deposit["totals"]["total"]) + Decimal(final["totals"]["total"]) == Decimal(made["totals"]["total"])
+
+
+def test_the_final_invoice_shows_the_work_then_the_deposits_deducted(api, estimate):
+    import html
+    import re
+
+    accept(api, estimate)
+    api.post(f"/estimates/{estimate['id']}/invoices", {"kind": "deposit"})
+    final = api.post(f"/estimates/{estimate['id']}/invoices", {"kind": "final"}).body
+
+    page = html.unescape(api.get(f"/invoices/{final['id']}/preview").body)
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page)).replace("\u202f", " ").replace("\xa0", " ")
+
+    assert re.search(r"Total HT 900,00 €.*Acomptes déduits HT −270,00 €.*Total HT net 630,00 €", text), text[-800:]
+    assert "Solde du devis D-1" in text

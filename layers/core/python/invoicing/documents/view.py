@@ -153,9 +153,14 @@ def _total_rows(invoice: dict[str, Any], text: dict[str, str], fmt: Formats) -> 
     """From the lines to what is due: the discount and the tax base, each
     tax, the total, then late fees, credit notes and payments."""
     money, totals = fmt.money, invoice["totals"]
-    rows = [{"label": text["subtotal"], "amount": money(totals["subtotal"])}]
-    if Decimal(totals["discount"]):  # then the tax base: the lines less the discount
+    # a final invoice: the work, its discount, then the deposits it deducts, then the tax base
+    deducted = sum((Decimal(line["net"]) for line in invoice["lines"] if line.get("deposit_invoice_id")), Decimal(0))
+    rows = [{"label": text["subtotal"], "amount": money(Decimal(totals["subtotal"]) - deducted)}]
+    if Decimal(totals["discount"]):
         rows.append({"label": text["invoice_discount"], "amount": "−" + money(totals["discount"])})
+    if deducted:
+        rows.append({"label": text["deposits_deducted"], "amount": "−" + money(-deducted)})
+    if Decimal(totals["discount"]) or deducted:  # then the tax base: the lines less the discount and deposits
         net = Decimal(totals["subtotal"]) - Decimal(totals["discount"])
         rows.append({"label": text["net_subtotal"], "amount": money(net)})
     rows += [
