@@ -291,24 +291,23 @@ def _estimate(client, name: str, customer_id: str) -> dict[str, Any]:
     return reply.body
 
 
-def test_given_10_estimates_sent_at_once_with_invoices_then_d_1_to_10_and_no_invoice_number_lost(client, ready):
+def test_given_6_estimates_sent_at_once_with_invoices_then_d_1_to_6_and_no_invoice_number_lost(client, ready):
     """The estimates' series is its own, gap-free under concurrency, and
     numbering estimates and invoices at once takes nothing from either."""
-    estimates = [_estimate(client, f"Devis {i}", ready["customer"]["id"]) for i in range(10)]
-    drafts = [_draft(client, f"Facture {i}", ready["customer"]["id"]) for i in range(4)]
+    estimates = [_estimate(client, f"Devis {i}", ready["customer"]["id"]) for i in range(6)]
+    drafts = [_draft(client, f"Facture {i}", ready["customer"]["id"]) for i in range(3)]
 
     replies = all_at_once(
         [lambda e=e: client.post(f"/estimates/{e['id']}/mark-sent") for e in estimates]
         + [lambda d=d: client.post(f"/invoices/{d['id']}/mark-sent") for d in drafts]
     )
 
-    assert [reply.status for reply in replies] == [200] * 14, [r.body for r in replies if r.status != 200]
-    numbers = sorted((reply.body["number"] for reply in replies[:10]), key=lambda n: int(n.removeprefix("D-")))
-    assert numbers == [f"D-{n}" for n in range(1, 11)]
-    assert sorted(reply.body["number"] for reply in replies[10:]) == [f"INV-{n}" for n in range(1, 5)]
+    assert [reply.status for reply in replies] == [200] * 9, [r.body for r in replies if r.status != 200]
+    assert sorted(reply.body["number"] for reply in replies[:6]) == [f"D-{n}" for n in range(1, 7)]
+    assert sorted(reply.body["number"] for reply in replies[6:]) == [f"INV-{n}" for n in range(1, 4)]
 
 
-def test_given_an_accepted_estimate_when_6_deposit_invoices_are_asked_at_once_then_one_is_issued(client, ready):
+def test_given_an_accepted_estimate_when_4_deposit_invoices_are_asked_at_once_then_one_is_issued(client, ready):
     import requests
 
     estimate = _estimate(client, "Devis chantier", ready["customer"]["id"])
@@ -319,7 +318,7 @@ def test_given_an_accepted_estimate_when_6_deposit_invoices_are_asked_at_once_th
     assert answer.status_code == 303, answer.text
     path = f"/estimates/{estimate['id']}/invoices"
 
-    replies = all_at_once([lambda: client.post(path, {"kind": "deposit"}) for _ in range(6)])
+    replies = all_at_once([lambda: client.post(path, {"kind": "deposit"}) for _ in range(4)])
 
     made = {reply.body["id"] for reply in replies if reply.status == 201}
     assert len(made) == 1, [reply.body for reply in replies]
