@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
+from invoicing.domain import lifecycle
 from invoicing.domain.errors import FieldError, IllegalTransition, InvoiceNotEditable
 
 
@@ -67,24 +68,12 @@ def numbering_problems(
     today: date,
     last_issue_date: date | None,
 ) -> list[FieldError]:
-    """What stops a draft estimate from being numbered, every reason at once.
-    Like invoices' numbers, estimates' follow their dates."""
-    problems = []
-    if issue_date > today:
-        problems.append(FieldError("issue_date", "an estimate cannot be sent with a future date"))
-    if last_issue_date is not None and issue_date < last_issue_date:
-        problems.append(
-            FieldError(
-                "issue_date",
-                f"before the last estimate's date ({last_issue_date.isoformat()}): numbers must follow dates",
-            )
-        )
-    if not has_business:
-        problems.append(FieldError("business.legal_name", "set the business profile (PUT /business) first"))
-    if not has_customer:
-        problems.append(FieldError("customer_id", "an estimate is made for a customer"))
-    if line_count == 0:
-        problems.append(FieldError("lines", "an estimate has at least one line"))
+    """What stops a draft estimate from being numbered (sent), every reason
+    at once: an invoice's (lifecycle.numbering_problems), and a validity
+    that ends before it starts or is already over."""
+    problems = lifecycle.numbering_problems(
+        "estimate", has_business, has_customer, line_count, issue_date, today, last_issue_date
+    )
     if valid_until < issue_date:
         problems.append(FieldError("valid_until", "before the issue date"))
     elif valid_until < today:

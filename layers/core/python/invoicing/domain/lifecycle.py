@@ -62,28 +62,43 @@ def finalization_problems(
     today: date,
     last_issue_date: date | None,
 ) -> list[FieldError]:
-    """What stops a draft from becoming a legal invoice, every reason at once.
-    Numbers follow dates (French law wants numbering continuous and
-    chronological): no issue date before the last issued invoice's, none in
-    the future."""
+    """What stops a draft from becoming a legal invoice, every reason at once."""
+    problems = numbering_problems("invoice", has_business, has_customer, line_count, issue_date, today, last_issue_date)
+    if due_date < issue_date:
+        problems.append(FieldError("due_date", "the due date is before the issue date"))
+    return problems
+
+
+def numbering_problems(
+    document: str,
+    has_business: bool,
+    has_customer: bool,
+    line_count: int,
+    issue_date: date,
+    today: date,
+    last_issue_date: date | None,
+) -> list[FieldError]:
+    """What stops a draft document (an invoice, an estimate) from taking the
+    next number of its series. Numbers follow dates (French law wants
+    numbering continuous and chronological): no issue date before the last
+    numbered document's, none in the future."""
+    article = "an" if document[:1] in "aeiou" else "a"
     problems = []
     if issue_date > today:
-        problems.append(FieldError("issue_date", "an invoice cannot be issued with a future date"))
+        problems.append(FieldError("issue_date", f"{article} {document} cannot be issued with a future date"))
     if last_issue_date is not None and issue_date < last_issue_date:
         problems.append(
             FieldError(
                 "issue_date",
-                f"before the last issued invoice's date ({last_issue_date.isoformat()}): numbers must follow dates",
+                f"before the last issued {document}'s date ({last_issue_date.isoformat()}): numbers must follow dates",
             )
         )
     if not has_business:
         problems.append(FieldError("business.legal_name", "set the business profile (PUT /business) first"))
     if not has_customer:
-        problems.append(FieldError("customer_id", "an invoice is issued to a customer"))
+        problems.append(FieldError("customer_id", f"{article} {document} is issued to a customer"))
     if line_count == 0:
-        problems.append(FieldError("lines", "an invoice has at least one line"))
-    if due_date < issue_date:
-        problems.append(FieldError("due_date", "the due date is before the issue date"))
+        problems.append(FieldError("lines", f"{article} {document} has at least one line"))
     return problems
 
 

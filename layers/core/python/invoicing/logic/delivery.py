@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -59,17 +60,10 @@ def request_send(
     current = invoices.get_invoice(deps, tenant, invoice_id)
     if current["status"] == "void":
         raise IllegalTransition("send", "void")
-    recipients, own = _recipients(deps, tenant, current, request)
-    if current["status"] == "draft":  # counted before it is issued: a refusal leaves the draft a draft
-        spent = limits.spend(deps, tenant, recipients, own)
-    else:
-        ids = [delivery_id(invoice_id, current["version"], *pair) for pair in recipients]
-        spent = limits.spend(deps, tenant, _unsent(deps, tenant, ids, recipients), own)
-    try:
-        invoice, issued = invoices.finalize_invoice(deps, tenant, invoice_id, request.version, public_url)
-    except Exception:  # a stale version, a mention missing: nothing will be sent
-        limits.give_back(deps, spent)
-        raise
+    invoice, issued, recipients = _counted_then_issued(
+        deps, tenant, current, request,
+        lambda: invoices.finalize_invoice(deps, tenant, invoice_id, request.version, public_url),
+    )  # fmt: skip
     now = deps.timestamp()
     wanted = [
         new_delivery(
@@ -83,6 +77,30 @@ def request_send(
         for channel, recipient in recipients
     ]
     return invoice, _requested(deps, tenant, invoice, wanted, now), issued
+
+
+def _counted_then_issued(
+    deps: Deps, tenant: str, current: Doc, request: SendRequest, issue: Callable[[], tuple[Doc, bool]]
+) -> tuple[Doc, bool, list[tuple[str, str]]]:
+    """A send's messages counted against the limits, then the document (an
+    invoice, an estimate) numbered if it is a draft: the document, whether
+    this call numbered it, and the (channel, recipient) pairs to queue. A
+    draft's messages are counted before it is numbered, so a refusal (429)
+    leaves it a draft; a sent one's only those not queued or sent already.
+    When numbering fails (a stale version, a mention missing), what was
+    counted is given back: nothing will be sent."""
+    recipients, own = _recipients(deps, tenant, current, request)
+    if current["status"] == "draft":
+        spent = limits.spend(deps, tenant, recipients, own)
+    else:
+        ids = [delivery_id(current["id"], current["version"], *pair) for pair in recipients]
+        spent = limits.spend(deps, tenant, _unsent(deps, tenant, ids, recipients), own)
+    try:
+        document, issued = issue()
+    except Exception:
+        limits.give_back(deps, spent)
+        raise
+    return document, issued, recipients
 
 
 def request_credit_note_send(deps: Deps, tenant: str, credit_note_id: str, request: SendRequest) -> list[Doc]:
@@ -127,17 +145,10 @@ def request_estimate_send(
 
     current = estimates.get_estimate(deps, tenant, estimate_id)
     ensure_sendable(EstimateStatus(current["status"]))
-    recipients, own = _recipients(deps, tenant, current, request)
-    if current["status"] == "draft":  # counted before it is numbered: a refusal leaves the draft a draft
-        spent = limits.spend(deps, tenant, recipients, own)
-    else:
-        ids = [delivery_id(estimate_id, current["version"], *pair) for pair in recipients]
-        spent = limits.spend(deps, tenant, _unsent(deps, tenant, ids, recipients), own)
-    try:
-        estimate, issued = estimates.issue_estimate(deps, tenant, estimate_id, request.version, public_url)
-    except Exception:  # a stale version, a mention missing: nothing will be sent
-        limits.give_back(deps, spent)
-        raise
+    estimate, issued, recipients = _counted_then_issued(
+        deps, tenant, current, request,
+        lambda: estimates.issue_estimate(deps, tenant, estimate_id, request.version, public_url),
+    )  # fmt: skip
     now = deps.timestamp()
     wanted = [
         {
