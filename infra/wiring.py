@@ -277,6 +277,12 @@ PAY = Function(
     reads_stripe_secret=True,
 )
 
+ESTIMATES = Function(
+    "estimates",
+    "Estimates (devis): drafts, sending, and the invoices made from accepted ones",
+    signs_pay_links=True,  # the estimate's page link, and the deposit invoice's payment link
+)
+
 QUOTE = Function(
     "quote",
     "The estimate's public page: the estimate, its PDF, and the client's Accept and Decline (public)",
@@ -308,7 +314,9 @@ EVENTS = Function(
     table_access="none",  # it reads the stream records it is handed, nothing else
 )
 
-FUNCTIONS: tuple[Function, ...] = (API, TOTALS, DOCUMENTS, ATTACHMENTS, DELIVERY, WEBHOOKS, PAY, QUOTE, SWEEPS, EVENTS)
+FUNCTIONS: tuple[Function, ...] = (
+    API, TOTALS, DOCUMENTS, ATTACHMENTS, DELIVERY, WEBHOOKS, PAY, ESTIMATES, QUOTE, SWEEPS, EVENTS
+)  # fmt: skip
 
 
 def _crud(path: str, item: str, function: str, *, update: str = "PATCH") -> list[Route]:
@@ -338,11 +346,11 @@ ROUTES: tuple[Route, ...] = (
     *_crud("/products", "product_id", "api"),
     *_crud("/templates", "template_id", "api"),
     Route("POST", "/templates/{template_id}/invoices", "api"),
-    *_crud("/estimates", "estimate_id", "api"),
-    Route("POST", "/estimates/{estimate_id}/send", "api"),
-    Route("POST", "/estimates/{estimate_id}/mark-sent", "api"),
-    Route("POST", "/estimates/{estimate_id}/duplicate", "api"),
-    Route("POST", "/estimates/{estimate_id}/invoices", "api"),
+    *_crud("/estimates", "estimate_id", "estimates"),
+    Route("POST", "/estimates/{estimate_id}/send", "estimates"),
+    Route("POST", "/estimates/{estimate_id}/mark-sent", "estimates"),
+    Route("POST", "/estimates/{estimate_id}/duplicate", "estimates"),
+    Route("POST", "/estimates/{estimate_id}/invoices", "estimates"),
     *_crud("/invoices", "invoice_id", "api"),
     Route("POST", "/invoices/{invoice_id}/mark-sent", "api"),
     Route("POST", "/invoices/{invoice_id}/void", "api"),

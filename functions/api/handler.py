@@ -18,16 +18,14 @@ from invoicing import coldstart
 from invoicing.adapters.live import idempotency_store
 from invoicing.api import idempotency
 from invoicing.api.http import build_resolver, guarded
-from invoicing.api.routes import catalog, estimates, invoices
+from invoicing.api.routes import catalog, invoices
 from invoicing.tracing import tracer
 
 logger = Logger()
 metrics = Metrics()
 warnings.filterwarnings("ignore", "No application metrics to publish")
 
-app = build_resolver(
-    catalog.business, catalog.customers, catalog.products, catalog.templates, invoices.router, estimates.router
-)
+app = build_resolver(catalog.business, catalog.customers, catalog.products, catalog.templates, invoices.router)
 app.use([idempotency.middleware(idempotency_store)])
 
 

@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from invoicing.domain import deposits, lifecycle, schedule
+from invoicing.domain import lifecycle, schedule
 from invoicing.domain.errors import Conflict, FieldError, InvalidInput, NameTaken, NotFound, StaleVersion
 from invoicing.domain.invoice import Invoice, instalments_shown, planned, schedule_of
 from invoicing.domain.lifecycle import Status
@@ -308,6 +308,8 @@ def _check_deductions(deps: Deps, tenant: str, draft: Doc) -> None:
     much (409)."""
     if draft.get("kind") != "final":
         return
+    from invoicing.domain import deposits  # final invoices only: not on every cold start of the API function
+
     estimate = deps.store.get(tenant, "estimate", draft["estimate_id"]) or {}
     deposits_made = [deps.store.get(tenant, "invoice", entry["id"])
                      for entry in estimate.get("invoices") or [] if entry["kind"] == "deposit"]  # fmt: skip

@@ -1,7 +1,4 @@
-"""Estimates (devis) and the invoices made from them (the API function, SPEC §11).
-
-The use cases are imported by the routes that run them: every cold start of
-the API function loads this module, few of its requests are estimates'."""
+"""Estimates (devis) and the invoices made from them (the estimates function, SPEC §11)."""
 
 from typing import Annotated, Any, Literal
 
@@ -13,7 +10,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from invoicing.adapters.live import deps
 from invoicing.api.http import if_match, json_response, public_url, responses, tenant_of
 from invoicing.api.routes.common import Cursor, EstimateId, Limit, created, no_content, page
-from invoicing.logic import catalog
+from invoicing.logic import catalog, estimates
 from invoicing.models.common import Id
 from invoicing.models.delivery import SendRequest
 from invoicing.models.estimates import EstimateIn, EstimateInvoiceIn, EstimatePatch
@@ -42,8 +39,6 @@ def with_deliveries(tenant: str, estimate: dict[str, Any]) -> dict[str, Any]:
     responses=responses(201, "The draft", "Estimate", 409),
 )
 def create_estimate(body: Annotated[EstimateIn, Body()]):
-    from invoicing.logic import estimates
-
     doc = estimates.create_estimate(deps(), tenant_of(router), body)
     return created(router, with_deliveries("", doc), f"/estimates/{doc['id']}")
 
@@ -61,8 +56,6 @@ def list_estimates(
     status: Annotated[Literal["draft", "sent", "accepted", "declined", "expired", "invoiced"] | None, Query()] = None,
     customer_id: Annotated[Id | None, Query()] = None,
 ):
-    from invoicing.logic import estimates
-
     result = estimates.list_estimates(
         deps(), tenant_of(router), limit=limit, cursor=cursor, status=status, customer_id=customer_id
     )
@@ -77,8 +70,6 @@ def list_estimates(
     responses=responses(200, "The estimate", "Estimate", 404),
 )
 def get_estimate(estimate_id: EstimateId):
-    from invoicing.logic import estimates
-
     tenant = tenant_of(router)
     return json_response(200, with_deliveries(tenant, estimates.get_estimate(deps(), tenant, estimate_id)))
 
@@ -91,8 +82,6 @@ def get_estimate(estimate_id: EstimateId):
     responses=responses(200, "The draft", "Estimate", 404, 409),
 )
 def update_estimate(estimate_id: EstimateId, body: Annotated[EstimatePatch, Body()]):
-    from invoicing.logic import estimates
-
     doc = estimates.update_estimate(deps(), tenant_of(router), estimate_id, body, if_match(router))
     return json_response(200, with_deliveries("", doc))
 
@@ -105,8 +94,6 @@ def update_estimate(estimate_id: EstimateId, body: Annotated[EstimatePatch, Body
     responses=responses(204, "Deleted", None, 404, 409),
 )
 def delete_estimate(estimate_id: EstimateId):
-    from invoicing.logic import estimates
-
     estimates.delete_estimate(deps(), tenant_of(router), estimate_id, if_match(router))
     return no_content()
 
@@ -119,8 +106,6 @@ def delete_estimate(estimate_id: EstimateId):
     responses=responses(200, "The estimate, numbered, with its quote_link", "Estimate", 404, 409, 503),
 )
 def mark_sent(estimate_id: EstimateId, body: OptionalVersion = None):
-    from invoicing.logic import estimates
-
     tenant = tenant_of(router)
     version = catalog.expected_version(body.version if body else None, if_match(router))
     estimate, numbered = estimates.issue_estimate(deps(), tenant, estimate_id, version, public_url(router))
@@ -157,8 +142,6 @@ def send_estimate(estimate_id: EstimateId, body: Annotated[SendRequest | None, B
     responses=responses(201, "The new draft", "Estimate", 404, 409),
 )
 def duplicate(estimate_id: EstimateId):
-    from invoicing.logic import estimates
-
     doc = estimates.duplicate_estimate(deps(), tenant_of(router), estimate_id)
     return created(router, with_deliveries("", doc), f"/estimates/{doc['id']}")
 
@@ -172,7 +155,6 @@ def duplicate(estimate_id: EstimateId):
 )
 def invoice_estimate(estimate_id: EstimateId, body: Annotated[EstimateInvoiceIn, Body()]):
     from invoicing.api.routes.invoices import with_deliveries as invoice_with_deliveries
-    from invoicing.logic import estimates
 
     tenant = tenant_of(router)
     invoice = estimates.make_invoice(deps(), tenant, estimate_id, body, public_url(router))
