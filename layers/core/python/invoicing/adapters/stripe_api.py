@@ -1,14 +1,17 @@
 """Stripe's HTTP API, for the calls the system makes: a Checkout Session
-(the hosted page's Pay button) and a PaymentIntent confirmed off-session (a
-saved card), each on the business's connected account (Stripe-Account),
-with an idempotency key, so a retry — the library's own, on a lost
-connection, or the client's second click — creates nothing twice; and, on
-the platform itself, the business's connected account (created once, read)
-and the links to Stripe's onboarding of it.
+(the hosted page's Pay button, or a setup link saving a card or an IBAN),
+a PaymentIntent confirmed off-session (a saved card), the business's
+clients as Stripe customers and the payment methods saved to them — each
+on the business's connected account (Stripe-Account), the writes with an
+idempotency key, so a retry — the library's own, on a lost connection, or
+the client's second click — creates nothing twice; and, on the platform
+itself, the business's connected account (created once, read) and the
+links to Stripe's onboarding of it.
 
 The `stripe` library loads here, on the first call, in the functions that
-make one (pay, api). STRIPE_API_BASE points it at a local stand-in
-(infra/local/stripe_standin.py); unset on AWS, it reaches api.stripe.com."""
+make one (pay, api, webhooks: a saved method's details). STRIPE_API_BASE
+points it at a local stand-in (infra/local/stripe_standin.py); unset on
+AWS, it reaches api.stripe.com."""
 
 from __future__ import annotations
 
@@ -41,6 +44,26 @@ class StripeApi:
     def create_account_link(self, params: dict[str, Any]) -> dict[str, Any]:
         # a new link each time (they are single-use): the library's own key covers its retries
         return self._call(lambda client, options: client.v1.account_links.create(params, options), None, None)
+
+    def create_customer(self, account: str | None, params: dict[str, Any], key: str) -> dict[str, Any]:
+        return self._call(lambda client, options: client.v1.customers.create(params, options), account, key)
+
+    def retrieve_setup_intent(self, account: str | None, setup_intent: str) -> dict[str, Any]:
+        expand = {"expand": ["payment_method"]}  # the saved method's details in the same answer
+        return self._call(
+            lambda client, options: client.v1.setup_intents.retrieve(setup_intent, expand, options), account, None
+        )
+
+    def retrieve_payment_method(self, account: str | None, payment_method: str) -> dict[str, Any]:
+        return self._call(
+            lambda client, options: client.v1.payment_methods.retrieve(payment_method, None, options), account, None
+        )
+
+    def detach_payment_method(self, account: str | None, payment_method: str) -> dict[str, Any]:
+        # detaching twice is refused by Stripe (the method is no longer attached), never done twice
+        return self._call(
+            lambda client, options: client.v1.payment_methods.detach(payment_method, None, options), account, None
+        )
 
     def _call(self, request: Any, account: str | None, key: str | None) -> dict[str, Any]:
         import stripe
