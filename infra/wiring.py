@@ -297,13 +297,21 @@ QUOTE = Function(
     signs_pay_links=True,  # its token is derived from the payment links' key (invoicing.logic.quotes)
 )
 
+RECURRING = Function(
+    "recurring",
+    "Recurring invoices: their schedules, paused, resumed and cancelled",
+)
+
 SWEEPS = Function(
     "sweeps",
-    "The scheduled sweeps (late fees, reminders, estimates' expiry): fans each out by index shard, then works "
-    "the pages from its queue",
+    "The scheduled sweeps (recurring invoices, late fees, reminders, estimates' expiry): fans each out by index "
+    "shard, then works the pages from its queue",
     memory_mb=1024,
     timeout_s=60,
     table_access="read_write",
+    layers=("core", "deps", "stripe"),  # a recurring invoice charged to the client's saved method
+    reads_stripe_secret=True,
+    signs_pay_links=True,  # a recurring invoice issued has its payment link
 )
 
 EVENTS = Function(
@@ -315,7 +323,7 @@ EVENTS = Function(
 )
 
 FUNCTIONS: tuple[Function, ...] = (
-    API, TOTALS, DOCUMENTS, ATTACHMENTS, DELIVERY, WEBHOOKS, PAY, ESTIMATES, QUOTE, SWEEPS, EVENTS
+    API, TOTALS, DOCUMENTS, ATTACHMENTS, DELIVERY, WEBHOOKS, PAY, ESTIMATES, QUOTE, RECURRING, SWEEPS, EVENTS
 )  # fmt: skip
 
 
@@ -351,6 +359,10 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/estimates/{estimate_id}/mark-sent", "estimates"),
     Route("POST", "/estimates/{estimate_id}/duplicate", "estimates"),
     Route("POST", "/estimates/{estimate_id}/invoices", "estimates"),
+    *_crud("/recurring-invoices", "recurring_id", "recurring"),
+    Route("POST", "/recurring-invoices/{recurring_id}/pause", "recurring"),
+    Route("POST", "/recurring-invoices/{recurring_id}/resume", "recurring"),
+    Route("POST", "/recurring-invoices/{recurring_id}/cancel", "recurring"),
     *_crud("/invoices", "invoice_id", "api"),
     Route("POST", "/invoices/{invoice_id}/mark-sent", "api"),
     Route("POST", "/invoices/{invoice_id}/void", "api"),
@@ -422,6 +434,7 @@ PIPE = StreamPipe("changes", enrichment="events", key_prefixes=("INV#", "DLV#", 
 # Daily, in UTC: the fees first, so that the day's reminders show them. Estimates
 # past their last valid day expire before the working day (until then they show expired).
 SCHEDULES: tuple[Schedule, ...] = (
+    Schedule("recurring-invoices", "0 3 * * ? *", "sweeps", {"sweep": "recurring"}),
     Schedule("estimate-expiry", "0 4 * * ? *", "sweeps", {"sweep": "expiry"}),
     Schedule("late-fees", "0 5 * * ? *", "sweeps", {"sweep": "late_fees"}),
     Schedule("reminders", "0 7 * * ? *", "sweeps", {"sweep": "reminders"}),
@@ -482,6 +495,7 @@ TABLE = TableSpec(
         Index("by_late_fees_date", "gsi4pk", "gsi4sk"),
         Index("by_reminders_date", "gsi5pk", "gsi5sk"),
         Index("by_expiry_date", "gsi6pk", "gsi6sk"),
+        Index("by_recurring_date", "gsi7pk", "gsi7sk"),
     )
 )
 

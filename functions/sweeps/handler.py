@@ -1,4 +1,5 @@
-"""The scheduled sweeps (SPEC §9, §11): late fees, reminders, estimates' expiry.
+"""The scheduled sweeps (SPEC §9, §11, §12): late fees, reminders, estimates'
+expiry, recurring invoices.
 
 Two kinds of events reach it. A scheduled rule's (`{"sweep", "time"}`,
 infra/wiring.py SCHEDULES): the event's time is the clock, and the sweep
@@ -33,7 +34,8 @@ metrics = Metrics()  # one of DONE's per page, and SweepFailures
 warnings.filterwarnings("ignore", "No application metrics to publish")  # a call that counted nothing
 processor = BatchProcessor(event_type=EventType.SQS)
 pages: list[dict[str, int]] = []
-DONE = {"late_fees": "LateFeesApplied", "reminders": "RemindersQueued", "expiry": "EstimatesExpired"}
+DONE = {"late_fees": "LateFeesApplied", "reminders": "RemindersQueued", "expiry": "EstimatesExpired",
+        "recurring": "RecurringInvoicesIssued"}  # fmt: skip
 
 
 @logger.inject_lambda_context

@@ -21,7 +21,7 @@ from email.utils import parseaddr
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from invoicing.adapters.live import Installed
+from invoicing.adapters.live import Installed, payment_gateway
 from invoicing.adapters.s3 import content_disposition
 from invoicing.events import SOURCE, events_of
 from invoicing.logic.common import Deps
@@ -285,6 +285,7 @@ class Fakes:
             blobs=linearizable(self.blobs, lock),
             link_key=lambda: PAY_LINK_KEY,
             renders=linearizable(self.renders, lock),
+            gateway=payment_gateway,  # the stand-in, as the tests point Stripe's API at it
         )
         if now is not None:
             deps.now = now

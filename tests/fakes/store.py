@@ -281,6 +281,8 @@ def _swept(kind: str, doc: Doc, sweep: str) -> bool:
     """Whether the adapter gives the document the sweep's index keys."""
     if sweep == "expiry":
         return kind == "estimate" and doc["status"] == "sent"
+    if sweep == "recurring":
+        return kind == "recurring" and doc["status"] == "active"
     return kind == "invoice" and doc["status"] in UNPAID and Decimal(doc["amount_due"]) > 0
 
 

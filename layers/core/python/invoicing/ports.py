@@ -53,7 +53,7 @@ class Candidates(NamedTuple):
 SWEEP_SHARDS = 8  # the index's partitions per sweep: candidates spread over them by tenant and id
 # The fields sweep_{name}_on say when each sweep has work: invoices' late fees and
 # reminders, sent estimates' expiry (SPEC §11).
-SWEEPS = ("late_fees", "reminders", "expiry")
+SWEEPS = ("late_fees", "reminders", "expiry", "recurring")
 
 
 class Sequence(NamedTuple):
@@ -302,12 +302,17 @@ class WorkQueue(Queue, Protocol):
 
 class CardFailed(Exception):
     """Stripe refused the charge: `code` is Stripe's (card_declined,
-    authentication_required, expired_card, …), `decline_code` the bank's."""
+    authentication_required, expired_card, …), `decline_code` the bank's,
+    `payment_intent` the PaymentIntent it left (its id and metadata), when
+    Stripe's error names one."""
 
-    def __init__(self, code: str, message: str, decline_code: str | None) -> None:
+    def __init__(
+        self, code: str, message: str, decline_code: str | None, payment_intent: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.decline_code = decline_code
+        self.payment_intent = payment_intent
 
 
 class StripeRefused(Exception):

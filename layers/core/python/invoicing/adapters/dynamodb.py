@@ -66,6 +66,7 @@ from invoicing.settings import settings
 KINDS = {
     "invoice": "INV",
     "estimate": "EST",
+    "recurring": "REC",
     "customer": "CUS",
     "product": "PRD",
     "business": "BUSINESS",
@@ -76,6 +77,7 @@ KINDS = {
     "stripe": "STRIPE",  # under the "platform" tenant: events processed, intents' invoices, early refunds, accounts
     "stripe_parked": "STRIPEPARKED",  # under the "platform" tenant: Stripe's events that could not be applied
     "standing": "STANDING",  # the tenant's standing with the platform: sending suspended, lifted
+    "payment_method": "PM",  # id {customer id}.{Stripe's pm id}: a card or an IBAN the client saved (SPEC §12)
 }
 MAX_ITEM_BYTES = 380_000  # DynamoDB's limit is 400 KB per item, keys included
 RETRY = "the object changed while this request ran; read it again and retry"
@@ -585,6 +587,10 @@ def _encode(tenant: str, kind: str, doc: Doc) -> dict[str, Any]:
         number = SWEEPS.index("expiry") + 4
         item[f"gsi{number}pk"] = _s(f"SWEEP#expiry#{sweep_shard(tenant, doc['id'])}")
         item[f"gsi{number}sk"] = _s(f"{doc['sweep_expiry_on']}#{tenant}#{doc['id']}")
+    if kind == "recurring" and doc["status"] == "active" and doc.get("sweep_recurring_on"):
+        number = SWEEPS.index("recurring") + 4
+        item[f"gsi{number}pk"] = _s(f"SWEEP#recurring#{sweep_shard(tenant, doc['id'])}")
+        item[f"gsi{number}sk"] = _s(f"{doc['sweep_recurring_on']}#{tenant}#{doc['id']}")
     if kind == "invoice":
         status = doc["status"]
         if status in UNPAID and doc.get("due_date") and Decimal(doc["amount_due"]) > 0:
@@ -601,7 +607,7 @@ def _encode(tenant: str, kind: str, doc: Doc) -> dict[str, Any]:
     return item
 
 
-_LISTED = ("invoice", "estimate")  # the kinds listed by status and by customer
+_LISTED = ("invoice", "estimate", "recurring")  # the kinds listed by status and by customer
 
 
 def sweep_shard(tenant: str, invoice_id: str) -> int:

@@ -62,7 +62,7 @@ def _aws_deps() -> Deps:
         from invoicing.adapters.queues import SqsQueue
 
         renders = SqsQueue("render_queue_url")
-    return Deps(store=DynamoStore(), blobs=S3Blobs(), link_key=link_key, renders=renders)
+    return Deps(store=DynamoStore(), blobs=S3Blobs(), link_key=link_key, renders=renders, gateway=payment_gateway)
 
 
 def messenger() -> Messenger:

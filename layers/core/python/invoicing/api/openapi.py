@@ -32,6 +32,7 @@ TAGS = [
     {"name": "Payments", "description": "Payments received, recorded or cancelled"},
     {"name": "Credit notes", "description": "Avoirs: what an issued invoice no longer asks"},
     {"name": "Estimates", "description": "Devis: drafts, sending, the answer, the invoices made from them"},
+    {"name": "Recurring invoices", "description": "Invoices issued on a schedule, sent or charged on their own"},
     {"name": "Documents", "description": "The HTML preview and the PDFs (Factur-X)"},
     {"name": "Attachments", "description": "Files joined to a draft, sent with the invoice"},
     {"name": "Hosted page", "description": "The client's page: view, download, pay (public: the link is the key)"},
@@ -43,7 +44,8 @@ TAGS = [
 IF_MATCH = frozenset({
     "replaceBusiness", "updateBusiness", "updateCustomer", "deleteCustomer", "updateProduct", "deleteProduct",
     "updateTemplate", "deleteTemplate", "updateInvoice", "deleteInvoice", "markInvoiceSent", "voidInvoice",
-    "updateEstimate", "deleteEstimate", "markEstimateSent",
+    "updateEstimate", "deleteEstimate", "markEstimateSent", "updateRecurringInvoice", "deleteRecurringInvoice",
+    "pauseRecurringInvoice", "resumeRecurringInvoice", "cancelRecurringInvoice",
 })  # fmt: skip
 # Public: the hosted page's and the estimate's page's links are their own keys, Stripe's events
 # are signed (no bearer token).

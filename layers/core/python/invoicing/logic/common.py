@@ -15,7 +15,7 @@ from typing import Any
 
 from invoicing.domain.errors import FieldError, InvalidInput
 from invoicing.domain.lifecycle import BUSINESS_TIMEZONE  # noqa: F401  (the use cases and handlers read it here)
-from invoicing.ports import BlobStore, Queue, Store
+from invoicing.ports import BlobStore, PaymentGateway, Queue, Store
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +61,9 @@ class Deps:
     # PDFs too large to render while a request waits (logic.documents): the
     # documents and pay functions queue them, the documents function renders them.
     renders: Queue | None = None
+    # Stripe, in the functions that charge a saved payment method on their own
+    # (the recurring sweep): adapters.live.payment_gateway.
+    gateway: Callable[[], PaymentGateway] | None = None
 
     def today(self) -> date:
         """The date in France, where the businesses are."""

@@ -1,5 +1,6 @@
-"""The scheduled sweeps (SPEC §9, §11): late fees, payment reminders, and
-the expiry of sent estimates.
+"""The scheduled sweeps (SPEC §9, §11, §12): late fees, payment reminders,
+the expiry of sent estimates, and the invoices recurring invoices issue
+(their work on one is logic.recurring.bill_due).
 
 Each issued, unpaid invoice says in `sweep_late_fees_on` and
 `sweep_reminders_on` the day each sweep next has work for it (or nothing),
@@ -29,6 +30,7 @@ from invoicing.domain.errors import StaleVersion
 from invoicing.domain.estimate import EstimateStatus, lapsed
 from invoicing.domain.invoice import Invoice, planned, settled
 from invoicing.domain.money import format_amount
+from invoicing.logic import recurring
 from invoicing.logic.common import Deps, new_delivery
 from invoicing.logic.retry import LostRace, until_written
 from invoicing.ports import Candidate, ConditionFailed, Doc, WorkQueue
@@ -167,8 +169,9 @@ TRANSIENT_ATTEMPTS = 2  # an invoice's work, while AWS answers it is busy (a pag
 # What a page keeps for its last invoice: its worst case, AWS busy throughout
 # (botocore's standard retries, about 8 s a call, twice), and queueing the rest.
 RESERVE_MS = 20_000
-WORK = {"late_fees": apply_late_fees, "reminders": send_reminders, "expiry": expire_estimate}
-SWEPT = {"late_fees": "invoice", "reminders": "invoice", "expiry": "estimate"}  # the kind each works on
+WORK = {"late_fees": apply_late_fees, "reminders": send_reminders, "expiry": expire_estimate,
+        "recurring": recurring.bill_due}  # fmt: skip
+SWEPT = {"late_fees": "invoice", "reminders": "invoice", "expiry": "estimate", "recurring": "recurring"}
 
 
 def fan_out(queue: WorkQueue, sweep: str, today: date) -> int:

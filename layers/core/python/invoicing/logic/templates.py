@@ -15,8 +15,27 @@ from invoicing.models.templates import FromInvoice, InvoiceFromTemplate, Templat
 from invoicing.ports import Doc
 
 NAME_ATTEMPTS = 20
-_KEPT = ("currency", "discount", "notes", "terms", "late_fees", "tips", "payment_methods")
+CONTENT = ("currency", "discount", "notes", "terms", "late_fees", "tips", "payment_methods")
 _LINE_INPUT = ("product_id", "name", "description", "quantity", "unit", "unit_price", "discount", "taxes")
+
+
+def invoice_fields(content: Doc, issue: date) -> dict[str, Any]:
+    """An invoice's fields from a template's content (a template, a recurring
+    invoice): its due date and schedule's offsets counted from `issue`."""
+    body: dict[str, Any] = {key: content.get(key) for key in CONTENT if content.get(key) is not None}
+    body["lines"] = content["lines"]
+    if content.get("payment_terms_days") is not None:
+        body["due_date"] = issue + timedelta(days=content["payment_terms_days"])
+    schedule = content.get("payment_schedule")
+    if schedule:
+        body["payment_schedule"] = {
+            "type": schedule["type"],
+            "instalments": [
+                {"due_date": issue + timedelta(days=item["days_after_issue"]), "value": item["value"]}
+                for item in schedule["instalments"]
+            ],
+        }
+    return body
 
 
 def from_invoice(deps: Deps, tenant: str, invoice_id: str, data: FromInvoice) -> Doc:
@@ -24,7 +43,7 @@ def from_invoice(deps: Deps, tenant: str, invoice_id: str, data: FromInvoice) ->
     or deliveries; its schedule and due date as offsets from its issue date."""
     invoice = invoices.get_invoice(deps, tenant, invoice_id)
     issued = date.fromisoformat(invoice["issue_date"]) if invoice.get("issue_date") else None
-    body: dict[str, Any] = {key: invoice.get(key) for key in _KEPT}
+    body: dict[str, Any] = {key: invoice.get(key) for key in CONTENT}
     body["name"] = data.name or invoice["name"]
     body["lines"] = [  # a final invoice's deposit deductions name its estimate's deposits alone
         {key: line[key] for key in _LINE_INPUT if line.get(key) is not None}
@@ -53,22 +72,10 @@ def new_invoice(deps: Deps, tenant: str, template_id: str, data: InvoiceFromTemp
     """A draft for a customer, with the template's content and its offsets
     turned into dates; named after the template, numbered if the name is taken."""
     template = catalog.get(deps, tenant, "template", template_id)
-    issue = data.issue_date or deps.today()
-    body: dict[str, Any] = {key: template.get(key) for key in _KEPT if template.get(key) is not None}
-    body.update(customer_id=data.customer_id, lines=template["lines"], issue_date=data.issue_date)
+    body = invoice_fields(template, data.issue_date or deps.today())
+    body.update(customer_id=data.customer_id, issue_date=data.issue_date)
     if data.due_date:
         body["due_date"] = data.due_date
-    elif template.get("payment_terms_days") is not None:
-        body["due_date"] = issue + timedelta(days=template["payment_terms_days"])
-    schedule = template.get("payment_schedule")
-    if schedule:
-        body["payment_schedule"] = {
-            "type": schedule["type"],
-            "instalments": [
-                {"due_date": issue + timedelta(days=item["days_after_issue"]), "value": item["value"]}
-                for item in schedule["instalments"]
-            ],
-        }
     base = data.name or template["name"]
     for attempt in range(1, NAME_ATTEMPTS + 1):
         name = base if attempt == 1 else lifecycle.numbered_name(base, attempt)
