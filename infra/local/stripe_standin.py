@@ -12,6 +12,17 @@ with the local signing secret, to the local gateway. The tests complete an
 onboarding with `complete_onboarding`, or change an account with
 `update_account`, which answer the signed events' bodies too.
 
+Saved payment methods (SPEC §12): customers, Checkout Sessions in setup
+mode whose page saves a card or an IBAN (`complete_setup` in the tests),
+SetupIntents (read with their payment_method expanded), PaymentMethods
+(read, detached: payment_method.detached), and payment sessions that save
+the card they are paid with (payment_intent_data.setup_future_usage).
+Each object lives on the account it was made on, and is not found from
+another. A method saved from a test name (pm_card_visa…) or a test IBAN
+gets an id of its own, as on Stripe; `saved_from` keeps what it was saved
+from. Stripe's test IBANs: FR1420041010050500013M02606 (its debits
+succeed), FR3020041010050500013M02609 (they fail).
+
 Test payment methods, named as Stripe names them: pm_card_visa (and any
 other pm_…) succeeds; pm_card_chargeDeclined, pm_card_chargeDeclinedInsufficientFunds
 and pm_card_authenticationRequired are refused as Stripe refuses them;
@@ -46,6 +57,8 @@ DECLINES = {
         "Your card was declined. This transaction requires authentication.",
     ),
 }
+IBAN_SUCCEEDS = "FR1420041010050500013M02606"  # Stripe's test IBANs: its debits succeed…
+IBAN_FAILS = "FR3020041010050500013M02609"  # …and fail
 _KEY = re.compile(r"([^\[\]]+)|\[([^\[\]]*)\]")
 
 
@@ -75,6 +88,11 @@ class StripeStandIn:
     accounts: dict[str, dict[str, Any]] = field(default_factory=dict)  # the connected accounts, by id
     links: dict[str, dict[str, Any]] = field(default_factory=dict)  # the account links, by their URL's last part
     sent_events: list[dict[str, Any]] = field(default_factory=list)
+    customers: dict[str, dict[str, Any]] = field(default_factory=dict)  # by id
+    setup_intents: dict[str, dict[str, Any]] = field(default_factory=dict)  # by id
+    payment_methods: dict[str, dict[str, Any]] = field(default_factory=dict)  # the methods saved, by id
+    saved_from: dict[str, str] = field(default_factory=dict)  # a saved method's id → the test name or IBAN
+    _accounts_of: dict[str, str | None] = field(default_factory=dict)  # a customer's, seti's, pm's id → its account
     _session_accounts: dict[str, str | None] = field(default_factory=dict)
     _replies: dict[tuple[str | None, str], tuple[str, int, dict[str, Any]]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -114,13 +132,16 @@ class StripeStandIn:
 
     # -- paying a session, as the client would on Stripe's page ------------------
 
-    def complete(self, session_id: str, method: str = "card") -> list[dict[str, Any]]:
+    def complete(self, session_id: str, method: str = "card", card: str = "pm_card_visa") -> list[dict[str, Any]]:
         """The client pays the session: the events Stripe sends (and sends
         them, when there is a webhook URL). By card the session completes
         paid; by bank transfer (customer_balance) it completes unpaid, and
         the money's arrival brings payment_intent.succeeded and
         checkout.session.async_payment_succeeded. As on Stripe, the
-        PaymentIntent lists every method the session offered."""
+        PaymentIntent lists every method the session offered. A session
+        that saves the card (setup_future_usage) attaches it (`card`, a
+        test name) to its customer — made now with customer_creation —
+        and its PaymentIntent names both."""
         with self._lock:
             session = self.sessions[session_id]
             account = self._session_accounts.get(session_id)
@@ -129,6 +150,12 @@ class StripeStandIn:
             metadata = (session.get("payment_intent_data") or {}).get("metadata") or session["metadata"]
             intent = _intent(session["amount_total"], session["currency"], metadata,
                              session["payment_method_types"], session.get("customer"))  # fmt: skip
+            saving = (session.get("payment_intent_data") or {}).get("setup_future_usage")
+            if saving and method == "card":
+                customer = session.get("customer") or self._new_customer(account, {})["id"]
+                saved = self._new_method(account, customer, card)
+                session["customer"] = customer
+                intent.update(customer=customer, payment_method=saved["id"], setup_future_usage=saving)
             paid_now = method == "card"
             session.update(status="complete", payment_intent=intent["id"],
                            payment_status="paid" if paid_now else "unpaid")  # fmt: skip
@@ -141,6 +168,208 @@ class StripeStandIn:
         for event in events:
             self._send(event)
         return events
+
+    # -- saving a card or an IBAN, as the client would on Stripe's setup page ------------
+
+    def complete_setup(self, session_id: str, method: str = "pm_card_visa") -> list[dict[str, Any]]:
+        """The client saves a method on a setup session's page: `method` a
+        test card's name (pm_card_visa, pm_card_mastercard, pm_card_chargeDeclined…),
+        "sepa_debit" (Stripe's succeeding test IBAN) or an IBAN. A
+        SetupIntent succeeds with a PaymentMethod attached to the session's
+        customer (a SEPA one with its mandate); the events Stripe sends:
+        checkout.session.completed (mode setup) and setup_intent.succeeded
+        (sent, when there is a webhook URL)."""
+        with self._lock:
+            session = self.sessions[session_id]
+            account = self._session_accounts.get(session_id)
+            if session["status"] == "complete":
+                return []
+            kind = "card" if method.startswith("pm_card_") else "sepa_debit"
+            if kind not in session["payment_method_types"]:
+                raise ValueError(f"the session offers {session['payment_method_types']}, not {kind}")
+            saved = self._new_method(account, session["customer"], method)
+            setup_intent = {
+                "id": "seti_" + secrets.token_hex(12),
+                "object": "setup_intent",
+                "status": "succeeded",
+                "customer": session["customer"],
+                "payment_method": saved["id"],
+                "payment_method_types": list(session["payment_method_types"]),
+                "mandate": "mandate_" + secrets.token_hex(12) if saved["type"] == "sepa_debit" else None,
+                "metadata": dict(session["setup_intent_data"].get("metadata") or {}),
+                "usage": "off_session",
+                "livemode": False,
+                "created": int(time.time()),
+            }
+            self.setup_intents[setup_intent["id"]] = setup_intent
+            self._accounts_of[setup_intent["id"]] = account
+            session.update(status="complete", setup_intent=setup_intent["id"])
+            completed = _public(session)
+            succeeded = json.loads(json.dumps(setup_intent))
+        events = [_event("checkout.session.completed", completed, account),
+                  _event("setup_intent.succeeded", succeeded, account)]  # fmt: skip
+        for event in events:
+            self._send(event)
+        return events
+
+    def _new_customer(self, account: str | None, params: dict[str, Any]) -> dict[str, Any]:
+        customer = {"id": "cus_" + secrets.token_hex(12), "object": "customer", "name": params.get("name"),
+                    "email": params.get("email"), "metadata": dict(params.get("metadata") or {}),
+                    "livemode": False, "created": int(time.time())}  # fmt: skip
+        self.customers[customer["id"]] = customer
+        self._accounts_of[customer["id"]] = account
+        return customer
+
+    def _new_method(self, account: str | None, customer: str, source: str) -> dict[str, Any]:
+        """A PaymentMethod saved from a test card's name or an IBAN, attached
+        to the customer (of that account)."""
+        self._accounts_of.setdefault(customer, account)  # one the stand-in did not make: taken as the account's
+        if self._accounts_of[customer] != account:
+            raise ValueError(f"no customer {customer} on {account}")
+        pm_id = "pm_" + secrets.token_hex(12)
+        year = time.gmtime().tm_year + 3
+        if source.startswith("pm_card_"):
+            brand = {"mastercard": "mastercard", "amex": "amex"}.get(source.removeprefix("pm_card_"), "visa")
+            last4 = {"visa": "4242", "mastercard": "4444", "amex": "8431"}[brand]
+            if source in DECLINES:
+                last4 = {"pm_card_chargeDeclined": "0002", "pm_card_chargeDeclinedInsufficientFunds": "9995",
+                         "pm_card_authenticationRequired": "3184"}[source]  # fmt: skip
+            kind, details = "card", {"brand": brand, "last4": last4, "exp_month": 12, "exp_year": year, "country": "FR",
+                                     "funding": "credit"}  # fmt: skip
+        else:
+            iban = IBAN_SUCCEEDS if source in ("sepa_debit", "pm_sepa_debit") else source.replace(" ", "").upper()
+            if not re.fullmatch(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}", iban):
+                raise ValueError(f"not a test card's name nor an IBAN: {source}")
+            kind, details = "sepa_debit", {"last4": iban[-4:], "bank_code": iban[4:9], "branch_code": iban[9:14],
+                                           "country": iban[:2], "fingerprint": secrets.token_hex(8)}  # fmt: skip
+            source = iban
+        method = {"id": pm_id, "object": "payment_method", "type": kind, kind: details, "customer": customer,
+                  "billing_details": {}, "metadata": {}, "livemode": False, "created": int(time.time())}  # fmt: skip
+        self.payment_methods[pm_id] = method
+        self.saved_from[pm_id] = source
+        self._accounts_of[pm_id] = account
+        return method
+
+    def _create_customer(self, request: Received) -> tuple[int, dict[str, Any]]:
+        metadata = request.params.get("metadata") or {}
+        if not isinstance(metadata, dict):
+            return 400, _error("invalid_request_error", "parameter_invalid", "Invalid metadata: an object.")
+        return 200, json.loads(json.dumps(self._new_customer(request.account, request.params)))
+
+    def _on_account(self, objects: dict[str, dict[str, Any]], request: Received, name: str, at: int = -1) -> Any:
+        """The object the path names, if it lives on the request's account."""
+        object_id = request.path.split("/")[at]
+        if object_id not in objects or self._accounts_of.get(object_id) != request.account:
+            return _error("invalid_request_error", "resource_missing", f"No such {name}: '{object_id}'")
+        return objects[object_id]
+
+    def _create_setup_session(self, request: Received) -> tuple[int, dict[str, Any]]:
+        params = request.params
+        problem = _setup_session_problem(params)
+        if problem:
+            return 400, _error("invalid_request_error", "parameter_invalid", problem)
+        if self._accounts_of.get(params["customer"], "none") != request.account:
+            return 400, _error("invalid_request_error", "resource_missing", f"No such customer: '{params['customer']}'")
+        session_id = "cs_test_" + secrets.token_hex(12)
+        now = int(time.time())
+        session = {
+            "id": session_id,
+            "object": "checkout.session",
+            "mode": "setup",
+            "status": "open",
+            "payment_status": "no_payment_required",
+            "amount_total": None,
+            "currency": params.get("currency"),
+            "customer": params["customer"],
+            "setup_intent": None,
+            "payment_intent": None,
+            "payment_method_types": params.get("payment_method_types") or ["card"],
+            "metadata": params.get("metadata") or {},
+            "locale": params.get("locale"),
+            "success_url": params["success_url"],
+            "cancel_url": params.get("cancel_url"),
+            "url": f"{self.url}/checkout/{session_id}",
+            "livemode": False,
+            "created": now,
+            "expires_at": now + 24 * 3600,
+            "setup_intent_data": params.get("setup_intent_data") or {},
+        }
+        self.sessions[session_id] = session
+        self._session_accounts[session_id] = request.account
+        return 200, _public(session)
+
+    def _retrieve_setup_intent(self, request: Received) -> tuple[int, dict[str, Any]]:
+        found = self._on_account(self.setup_intents, request, "setupintent")
+        if "error" in found:
+            return 404, found
+        setup_intent = json.loads(json.dumps(found))
+        expand = request.params.get("expand") or []
+        if "payment_method" in (expand.values() if isinstance(expand, dict) else expand):
+            setup_intent["payment_method"] = json.loads(json.dumps(self.payment_methods[found["payment_method"]]))
+        return 200, setup_intent
+
+    def _retrieve_payment_method(self, request: Received) -> tuple[int, dict[str, Any]]:
+        found = self._on_account(self.payment_methods, request, "PaymentMethod")
+        return (404, found) if "error" in found else (200, json.loads(json.dumps(found)))
+
+    def _detach_payment_method(self, request: Received) -> tuple[int, dict[str, Any]]:
+        """Detached for good (Stripe never attaches it again): its
+        payment_method.detached event is sent once the answer is."""
+        found = self._on_account(self.payment_methods, request, "PaymentMethod", at=-2)
+        if "error" in found:
+            return 404, found
+        if found["customer"] is None:
+            return 400, _error("invalid_request_error", "payment_method_unexpected_state",
+                               "The payment method you provided is not attached to a customer so detachment is "
+                               "impossible.")  # fmt: skip
+        previous = found["customer"]
+        found["customer"] = None
+        detached = json.loads(json.dumps(found))
+        event = _event("payment_method.detached", detached, request.account)
+        event["data"]["previous_attributes"] = {"customer": previous}
+        threading.Timer(0.05, self._send, [event]).start()  # after the answer, as Stripe's events come
+        return 200, detached
+
+    def _setup_page(self, handler: BaseHTTPRequestHandler, session: dict[str, Any], save: bool,
+                    form: dict[str, str]) -> None:  # fmt: skip
+        """A setup session's page: save a test card or an IBAN by hand."""
+        session_id = session["id"]
+        if save and handler.command == "POST":
+            choice = form.get("method") or "pm_card_visa"
+            if choice == "sepa_debit":
+                choice = form.get("iban") or "sepa_debit"
+            try:
+                self.complete_setup(session_id, choice)
+            except ValueError as error:
+                _send_page(handler, 422, f"<p>{html.escape(str(error))}</p>")
+                return
+            _redirect(handler, session["success_url"].replace("{CHECKOUT_SESSION_ID}", session_id))
+            return
+        cards = [("pm_card_visa", "Visa 4242"), ("pm_card_mastercard", "Mastercard 4444"),
+                 ("pm_card_chargeDeclined", "Visa 0002 (declined when charged)")]  # fmt: skip
+        choices = [(value, label) for value, label in cards if "card" in session["payment_method_types"]]
+        if "sepa_debit" in session["payment_method_types"]:
+            choices.append(("sepa_debit", "SEPA Direct Debit (IBAN below)"))
+        radios = "".join(
+            f'<label><input type="radio" name="method" value="{value}"{" checked" if i == 0 else ""}> '
+            f"{html.escape(label)}</label><br>"
+            for i, (value, label) in enumerate(choices)
+        )
+        iban = (
+            f'<label>IBAN <input name="iban" value="{IBAN_SUCCEEDS}" size="34"></label>'
+            f"<p>{IBAN_FAILS}: its debits fail.</p>"
+            if "sepa_debit" in session["payment_method_types"]
+            else ""
+        )
+        _send_page(
+            handler,
+            200,
+            "<h1>Stripe Checkout (setup) — local stand-in</h1><p>Nothing is charged: saving here sends the "
+            "events Stripe would send.</p>"
+            f'<form method="post" action="/checkout/{session_id}/pay">{radios}{iban}'
+            '<button type="submit" id="standin-save">Save</button></form>'
+            f'<p><a href="{html.escape(session.get("cancel_url") or "/")}">Back</a></p>',
+        )
 
     # -- onboarding an account, as the business would on Stripe's pages -----------------
 
@@ -199,7 +428,8 @@ class StripeStandIn:
         if onboarding:
             self._onboarding_page(handler, onboarding.group(1), bool(onboarding.group(2)))
             return
-        request = Received(handler.command, path, headers, unflatten(parse_qsl(body, keep_blank_values=True)))
+        sent = urlsplit(handler.path).query if handler.command == "GET" else body  # a GET's parameters: its query
+        request = Received(handler.command, path, headers, unflatten(parse_qsl(sent, keep_blank_values=True)))
         with self._lock:
             self.received.append(request)
         status, reply = self._api(request)
@@ -212,10 +442,17 @@ class StripeStandIn:
         routes = {("POST", "/v1/checkout/sessions"): self._create_session,
                   ("POST", "/v1/payment_intents"): self._create_intent,
                   ("POST", "/v1/accounts"): self._create_account,
-                  ("POST", "/v1/account_links"): self._create_account_link}  # fmt: skip
+                  ("POST", "/v1/account_links"): self._create_account_link,
+                  ("POST", "/v1/customers"): self._create_customer}  # fmt: skip
         route = routes.get((request.method, request.path))
         if request.method == "GET" and re.fullmatch(r"/v1/accounts/acct_\w+", request.path):
             route = self._retrieve_account
+        if request.method == "GET" and re.fullmatch(r"/v1/setup_intents/seti_\w+", request.path):
+            route = self._retrieve_setup_intent
+        if request.method == "GET" and re.fullmatch(r"/v1/payment_methods/pm_\w+", request.path):
+            route = self._retrieve_payment_method
+        if request.method == "POST" and re.fullmatch(r"/v1/payment_methods/pm_\w+/detach", request.path):
+            route = self._detach_payment_method
         if route is None:
             return 404, _error(
                 "invalid_request_error", "resource_missing", f"Unrecognized request URL ({request.path})."
@@ -240,6 +477,8 @@ class StripeStandIn:
 
     def _create_session(self, request: Received) -> tuple[int, dict[str, Any]]:
         params = request.params
+        if params.get("mode") == "setup":
+            return self._create_setup_session(request)
         problem = _session_problem(params)
         if problem:
             return 400, _error("invalid_request_error", "parameter_invalid", problem)
@@ -380,6 +619,9 @@ class StripeStandIn:
         if session is None:
             _send_page(handler, 404, "<p>No such Checkout Session.</p>")
             return
+        if session["mode"] == "setup":
+            self._setup_page(handler, session, pay, form)
+            return
         if pay and handler.command == "POST":
             self.complete(session_id, form.get("method") or "card")
             handler.send_response(303)
@@ -479,6 +721,32 @@ def _session_problem(params: dict[str, Any]) -> str | None:
         return "customer_creation cannot be used with customer"
     if "customer_balance" in types and not (params.get("customer") or params.get("customer_creation") == "always"):
         return "customer_balance requires a customer (customer, or customer_creation=always)"
+    saving = (params.get("payment_intent_data") or {}).get("setup_future_usage")
+    if saving is not None:
+        if saving not in ("off_session", "on_session"):
+            return f"payment_intent_data[setup_future_usage]: {saving} is not off_session or on_session"
+        if "customer_balance" in types:
+            return "payment_intent_data[setup_future_usage] cannot be used with customer_balance"
+        if not (params.get("customer") or params.get("customer_creation") == "always"):
+            return "payment_intent_data[setup_future_usage] requires a customer (customer, or customer_creation)"
+    return None
+
+
+def _setup_session_problem(params: dict[str, Any]) -> str | None:
+    """A Checkout Session in setup mode, as Stripe checks one: no amount,
+    a customer to save the method to, the types it can save."""
+    if params.get("line_items") or params.get("payment_intent_data"):
+        return "line_items and payment_intent_data are for payment mode, not setup mode"
+    if not params.get("customer"):
+        return "Missing required param: customer (the method is saved to a customer)."
+    if not params.get("success_url"):
+        return "Missing required param: success_url."
+    types = params.get("payment_method_types") or ["card"]
+    if not isinstance(types, list) or not types or set(types) - {"card", "sepa_debit"}:
+        return f"payment_method_types: {types} cannot be saved here"
+    for name in ("metadata", "setup_intent_data"):
+        if not isinstance(params.get(name) or {}, dict):
+            return f"Invalid {name}: an object."
     return None
 
 
@@ -510,7 +778,8 @@ def _event(kind: str, obj: dict[str, Any], account: str | None) -> dict[str, Any
 
 
 def _public(session: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in session.items() if key not in ("line_items_shown", "payment_intent_data")}
+    hidden = ("line_items_shown", "payment_intent_data", "setup_intent_data")
+    return {key: value for key, value in session.items() if key not in hidden}
 
 
 def _error(kind: str, code: str | None, message: str) -> dict[str, Any]:
