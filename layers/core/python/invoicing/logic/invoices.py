@@ -35,6 +35,8 @@ _COPIED = (
     "lines",
     "delivery_address",
 )
+# What a document an invoice is made from may say of it that a client may say as well.
+_MADE_AS_SENT = ("service_period",)
 _DETAIL = frozenset({"lines", "notes", "terms", "business", "customer", "payments"})
 # Kept on the document, never shown: uploads reserved but not confirmed (logic.attachments).
 # and where the payment link points (logic.paylinks derives the link itself).
@@ -60,8 +62,13 @@ def create_invoice(deps: Deps, tenant: str, data: InvoiceIn) -> Doc:
 
 def create_made(deps: Deps, tenant: str, invoice_id: str, fields: dict[str, Any], made_from: dict[str, Any]) -> Doc:
     """A draft made from another document under the id given (an estimate's
-    invoice, logic.estimates), saying what it is (`made_from`: its kind, its
-    estimate); ConditionFailed when a draft has that id already."""
+    invoice, logic.estimates; a recurring invoice's, logic.recurring), saying
+    what it is (`made_from`: its kind, its estimate; its recurring invoice and
+    the service period it bills); ConditionFailed when a draft has that id
+    already. What `made_from` says that a client could say too (the service
+    period) is checked and stored as the client's would be."""
+    fields = {**fields, **{key: made_from[key] for key in _MADE_AS_SENT if key in made_from}}
+    made_from = {key: value for key, value in made_from.items() if key not in _MADE_AS_SENT}
     return _create(deps, tenant, validated(InvoiceIn, fields), invoice_id, made_from)
 
 
@@ -92,6 +99,7 @@ def _create(deps: Deps, tenant: str, data: InvoiceIn, invoice_id: str, made_from
             "issue_date": None,
             "due_date": None,
             "service_date": None,
+            "service_period": None,
             "purchase_order": None,
             "delivery_address": None,
             "discount": None,

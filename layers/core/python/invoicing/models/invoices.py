@@ -1,9 +1,10 @@
 """Wire models of invoices and of the totals preview (SPEC §6.1)."""
 
+from datetime import date
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
 from invoicing.models.common import (
     MAX_LINES,
@@ -108,6 +109,22 @@ Lines = Annotated[
 ]
 
 
+class ServicePeriod(Input):
+    """The period an invoice bills (EN 16931 BG-14, the invoicing period):
+    from `start` to `end`, both days included (a recurring invoice's)."""
+
+    start: Day = Field(description="its first day (BT-73)")
+    end: Day = Field(description="its last day, on or after the first (BT-74)")
+
+    @field_validator("end")
+    @classmethod
+    def _not_before_start(cls, end: date, info: ValidationInfo) -> date:
+        start = info.data.get("start")  # absent when it was refused: its own error says why
+        if start is not None and end < start:
+            raise ValueError(f"before the period's start ({start}): a period ends on or after the day it starts")
+        return end
+
+
 class InvoiceFields(_IgnoresReadOnly):
     """What a draft is made of; every field optional so PATCH can share it."""
 
@@ -118,6 +135,10 @@ class InvoiceFields(_IgnoresReadOnly):
     service_date: Day | None = Field(
         default=None,
         description="the date of the sale or of the service (a mandatory mention when it differs from the issue date)",
+    )
+    service_period: ServicePeriod | None = Field(
+        default=None,
+        description="the period the invoice bills (a subscription's month): printed, and in its Factur-X data",
     )
     purchase_order: ShortText | None = Field(default=None, description="the client's order reference, if it gave one")
     delivery_address: Address | None = Field(

@@ -23,6 +23,7 @@ from pydantic import Field
 
 from invoicing.domain.connected_accounts import Status as StripeStatus
 from invoicing.models.common import Address, Amount, Model, Output, Page, Version
+from invoicing.models.invoices import ServicePeriod
 from invoicing.models.resources import LegalForm, TradeRegister
 from invoicing.models.settings import Frequency, PaymentMethods, Reminders
 
@@ -448,6 +449,9 @@ class _InvoiceOut(Output):
         description="when the next payment is due: the earliest unpaid instalment's, else the due date"
     )
     service_date: date | None
+    service_period: ServicePeriod | None = Field(
+        default=None, description="the period it bills, both days included (a recurring invoice's: always)"
+    )
     purchase_order: str | None
     delivery_address: Address | None = None
     discount: DiscountOut | None
