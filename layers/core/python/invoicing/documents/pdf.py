@@ -418,10 +418,11 @@ def render_pdf(view: dict[str, Any], facturx: FacturX | None = None) -> bytes:
     dates = [
         (text["issue_date"], view.get("issue_date")),
         (text["service_date"], view.get("service_date")),
+        ("", view.get("service_period")),  # a sentence of its own: "Période du 01/01/2027 au 31/01/2027"
         (text["due_date"], view.get("due_date")),
         *view.get("references", ()),
     ]
-    heading_lines = [f"{label} : {value}" for label, value in dates if value]
+    heading_lines = [f"{label} : {value}" if label else value for label, value in dates if value]
     if view.get("validity"):  # an estimate's: "Valable jusqu'au 03/01/2027"
         heading_lines.append(view["validity"])
     pdf._paragraph(0, 4.5, "\n".join(heading_lines), align="R")

@@ -88,6 +88,8 @@ def invoice_view(
         "service_date": day(invoice.get("service_date"))
         if invoice.get("service_date") and invoice.get("service_date") != invoice.get("issue_date")
         else None,
+        # "Période du 01/01/2027 au 31/01/2027": what a recurring invoice bills (SPEC §12)
+        "service_period": _service_period(invoice.get("service_period"), text, day),
         # What the document refers to: the client's order, the invoice a credit note credits.
         "references": _references(invoice, text),
         "seller": _seller(seller, text, babel_locale),
@@ -121,6 +123,14 @@ def invoice_view(
         "payment_terms": text["mention_due"].format(date=day(invoice["due_date"])) if invoice.get("due_date") else None,
         "legal_notes": [(subject, mention) for subject, mention in mentions if subject],
     }
+
+
+def _service_period(period: dict[str, str] | None, text: dict[str, str], day: Any) -> str | None:
+    """The period billed, both days included; beside an explicit service
+    date when the invoice has one, and in its place when it has none."""
+    if not period:
+        return None
+    return str(text["service_period"].format(start=day(period["start"]), end=day(period["end"])))
 
 
 def _references(invoice: dict[str, Any], text: dict[str, str]) -> list[tuple[str, str]]:
@@ -487,6 +497,7 @@ def estimate_view(
             **estimate,
             "due_date": None,
             "service_date": None,
+            "service_period": None,
             "purchase_order": None,
             "late_fees_total": "0",
             "amount_paid": "0",
