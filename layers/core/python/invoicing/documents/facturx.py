@@ -37,7 +37,7 @@ NAMESPACES = {
     "xsi": "http://www.w3.org/2001/XMLSchema-instance",
 }
 DOCUMENT_TERMS = frozenset(
-    "BT-1 BT-2 BT-3 BT-5 BT-9 BT-13 BT-20 BT-23 BT-24 BT-72 BT-81 BT-84 BT-86 BT-106 BT-107 BT-109 BT-110 "
+    "BT-1 BT-2 BT-3 BT-5 BT-9 BT-13 BT-20 BT-23 BT-24 BT-72 BT-73 BT-74 BT-81 BT-84 BT-86 BT-106 BT-107 BT-109 BT-110 "
     "BT-112 BT-113 BT-115 BG-1 BG-3 BG-4 BG-7 BG-13 BG-20 BG-23 BG-25".split()
 )  # fmt: skip
 LINE_TERMS = frozenset("BT-126 BT-129 BT-130 BT-131 BT-146 BT-151 BT-152 BT-153 BT-154 BG-27".split())
@@ -187,6 +187,7 @@ def _settlement(data: Mapping[str, Any]) -> str:
         _text("ram:InvoiceCurrencyCode", currency),
         means,
         *(_tax(tax) for tax in data["BG-23"]),
+        _period(data),
         *(_allowance(allowance) for allowance in data.get("BG-20") or ()),
         terms,
         _node(
@@ -207,6 +208,18 @@ def _settlement(data: Mapping[str, Any]) -> str:
             )
             for preceding in data.get("BG-3") or ()
         ),
+    )
+
+
+def _period(data: Mapping[str, Any]) -> str:
+    """The invoicing period (BG-14), when the document bills one: its first
+    day (BT-73) and its last (BT-74)."""
+    if not (data.get("BT-73") or data.get("BT-74")):
+        return ""
+    return _node(
+        "ram:BillingSpecifiedPeriod",
+        _when(data.get("BT-73"), lambda day: _date("ram:StartDateTime", day)),
+        _when(data.get("BT-74"), lambda day: _date("ram:EndDateTime", day)),
     )
 
 

@@ -189,8 +189,7 @@ def cii_data(
         ]
     if document.get("due_date"):
         data["BT-9"] = date.fromisoformat(document["due_date"])
-    # The date of the sale or service: the issue date unless the invoice says otherwise.
-    data["BT-72"] = date.fromisoformat(document.get("service_date") or document["issue_date"])
+    data.update(_service_dates(document))
     if seller.operations in PROCESSES:
         data["BT-23"] = PROCESSES[seller.operations]
     if document.get("purchase_order"):
@@ -208,6 +207,25 @@ def cii_data(
         if seller.bic:
             data["BT-86"] = seller.bic
     return data
+
+
+def _service_dates(document: Mapping[str, Any]) -> dict[str, date]:
+    """When the goods went or the service was done: the invoicing period
+    (BG-14: BT-73 its first day, BT-74 its last, in that order as BR-29
+    asks) when the invoice bills one, and the date of the sale or service
+    (BT-72) when it names one. Without either, that date is the issue date
+    (the invoice says no other). With a period alone, no one day is the
+    service's (the issue date, after the period, is not) and BT-72 is left
+    out: EN 16931 asks for neither, only that a period says one of its days
+    at least (BR-CO-19); ours says both."""
+    dates: dict[str, date] = {}
+    period = document.get("service_period")
+    if period:
+        dates["BT-73"] = date.fromisoformat(period["start"])
+        dates["BT-74"] = date.fromisoformat(period["end"])
+    if document.get("service_date") or not period:
+        dates["BT-72"] = date.fromisoformat(document.get("service_date") or document["issue_date"])
+    return dates
 
 
 def _type_code(document: Mapping[str, Any], credit_note_of: Mapping[str, Any] | None) -> str:
