@@ -8,6 +8,7 @@ bills another period: duplicates and templates leave it out."""
 from __future__ import annotations
 
 import io
+import json
 from typing import Any
 
 import facturx
@@ -17,6 +18,7 @@ import pytest
 from tests.conftest import BUSINESS, CLIENT_ADDRESS, SPEC_INVOICE
 from tests.einvoice_rules import schematron_failures, xsd_errors
 from tests.integration.test_legal_settings import cii
+from tests.integration.test_openapi import check
 from tests.integration.test_preview import text_of
 
 pytestmark = pytest.mark.integration
@@ -118,6 +120,15 @@ def test_given_the_period_as_read_when_sent_back_then_it_is_taken_as_it_was(api,
 
     assert reply.status == 200, reply.body
     assert reply.body["service_period"] == OCTOBER
+
+
+def test_given_an_issued_invoice_with_a_period_when_read_then_the_response_is_described_by_the_document(api, issued):
+    from invoicing.api.openapi import committed
+
+    document = json.loads(committed())
+
+    check(document, "get", "/invoices/{invoice_id}", api.get(f"/invoices/{issued['id']}"))
+    check(document, "get", "/invoices", api.get("/invoices"))
 
 
 # -- made from another document (a recurring invoice's occurrence) ---------------------------------
