@@ -285,3 +285,66 @@ def test_a_retry_after_a_crash_finds_the_invoice_made(api, business, customer, f
     assert done["done"] == 0  # issued by the run that died
     assert [invoice["number"] for invoice in invoices_of(api, made)] == ["INV-1"]
     assert read(api, made)["invoices_made"] == 1
+
+
+# -- retried and concurrent requests ----------------------------------------------------------
+
+
+def test_a_retried_create_answers_the_first(api, business, customer):
+    first = api.post("/recurring-invoices", monthly(customer), headers={"Idempotency-Key": "retainer-1"})
+    again = api.post("/recurring-invoices", monthly(customer), headers={"Idempotency-Key": "retainer-1"})
+
+    assert first.status == again.status == 201
+    assert again.body["id"] == first.body["id"]
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert len(api.get("/recurring-invoices").body["items"]) == 1
+
+
+def test_concurrent_creates_with_one_key_make_one(api, business, customer):
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        replies = list(
+            pool.map(
+                lambda _: api.post("/recurring-invoices", monthly(customer), headers={"Idempotency-Key": "r-2"}),
+                range(4),
+            )
+        )
+
+    assert {reply.status for reply in replies} <= {201, 409}
+    assert len({reply.body["id"] for reply in replies if reply.status == 201}) == 1
+    assert len(api.get("/recurring-invoices").body["items"]) == 1
+
+
+def test_concurrent_pauses_pause_it_once(api, business, customer):
+    made = create(api, monthly(customer))
+
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        replies = list(pool.map(lambda _: api.post(f"/recurring-invoices/{made['id']}/pause"), range(4)))
+
+    assert {reply.status for reply in replies} == {200}
+    assert {reply.body["version"] for reply in replies} == {made["version"] + 1}
+    assert read(api, made)["status"] == "paused"
+
+
+def test_a_paused_recurring_invoice_is_not_billed(api, business, customer):
+    made = create(api, monthly(customer))
+    api.post(f"/recurring-invoices/{made['id']}/pause")
+
+    done = api.run_sweep("recurring", day(40))
+
+    assert done["candidates"] == 0
+    assert api.get("/invoices").body["items"] == []
+
+
+def test_a_new_schedule_never_bills_a_period_again(api, business, customer):
+    made = create(api, monthly(customer, schedule={"frequency": "week", "day": None}))
+    api.run_sweep("recurring", day(0))  # billed: today to 6 days on
+    current = read(api, made)
+
+    changed = api.patch(
+        f"/recurring-invoices/{made['id']}",
+        {"schedule": {"frequency": "week", "interval": 2, "start_date": day(0)}, "version": current["version"]},
+    )
+
+    assert changed.status == 200, changed.body
+    assert changed.body["next_dates"][:2] == [day(14), day(28)]
+    assert changed.body["invoices_made"] == 1

@@ -156,22 +156,32 @@ def delete(deps: Deps, tenant: str, recurring_id: str, version: int | None) -> N
 
 def act(deps: Deps, tenant: str, recurring_id: str, action: str, version: int | None, public_url: str) -> Doc:
     """pause, resume or cancel; doing it again changes nothing. Resuming
-    bills from the first occurrence due today or later."""
-    current = load(deps, tenant, recurring_id)
-    if version is not None and version != current["version"]:
-        raise StaleVersion(current["version"])
-    status = recurrence.moved(Status(current["status"]), action)
-    if status.value == current["status"]:
-        return present(current)
-    now = deps.timestamp()
-    doc = {**current, "status": status.value, "version": current["version"] + 1, "updated_at": now,
-           _STAMPS[action]: now}  # fmt: skip
-    if status is Status.ACTIVE:
-        doc["pay_base_url"] = public_url
-        doc = _rescheduled(doc, deps.today(), same_schedule=True)
-    doc = _planned(doc, deps.today())
-    _replace(deps, tenant, current, doc)
-    return present(doc)
+    bills from the first occurrence due today or later. Two at once: both
+    answer the recurring invoice as the first left it."""
+
+    def attempt() -> Doc:
+        current = load(deps, tenant, recurring_id)
+        status = recurrence.moved(Status(current["status"]), action)
+        if status.value == current["status"]:
+            return present(current)
+        if version is not None and version != current["version"]:
+            raise StaleVersion(current["version"])
+        now = deps.timestamp()
+        doc = {**current, "status": status.value, "version": current["version"] + 1, "updated_at": now,
+               _STAMPS[action]: now}  # fmt: skip
+        if status is Status.ACTIVE:
+            doc["pay_base_url"] = public_url
+            doc = _rescheduled(doc, deps.today(), same_schedule=True)
+        doc = _planned(doc, deps.today())
+        try:
+            _replace(deps, tenant, current, doc)
+        except StaleVersion:
+            if version is not None:
+                raise
+            raise LostRace from None
+        return present(doc)
+
+    return until_written(attempt, f"recurring invoice {recurring_id} too busy to {action} now")
 
 
 def present(doc: Doc) -> Doc:
