@@ -703,3 +703,100 @@ class TemplatePage(Page[Template]):
 class WebhookReceipt(Model):
     received: bool
     outcome: str
+
+
+# Recurring invoices (SPEC §12).
+
+
+class RecurringInvoiceMade(Output):
+    """An invoice a recurring invoice made."""
+
+    id: str
+    number: str | None
+    issue_date: date | None
+    service_period: ServicePeriod = Field(description="the period it bills")
+    total: Amount
+    status: Literal["draft", "open", "partially_paid", "paid", "void"] = Field(description="as it stands")
+    amount_due: Amount | None
+
+
+class ScheduleEndOut(Output):
+    after: int | None = Field(default=None, description="the number of invoices it makes")
+    until: date | None = Field(default=None, description="the last day one may be issued")
+
+
+class ScheduleOut(Output):
+    frequency: Literal["week", "month", "year"]
+    interval: int
+    day: int | str = Field(description='a day of the month (1–28, "last") or a weekday')
+    start_date: date
+    end: ScheduleEndOut | None = Field(description="null: until cancelled")
+
+
+class SendOnIssueOut(Output):
+    channels: list[Literal["email", "sms"]]
+    to: dict[str, list[str]] | None = None
+    version: int | None = None
+
+
+class OnIssueSendOut(Output):
+    send: SendOnIssueOut
+
+
+class FailureField(Output):
+    field: str
+    message: str
+
+
+class RecurringFailure(Output):
+    """Why its last due invoice could not be issued (tried again each day)."""
+
+    on: date = Field(description="the day it was tried")
+    occurrence: date = Field(description="the date of the occurrence")
+    message: str
+    fields: list[FailureField]
+
+
+class _RecurringOut(Output):
+    """What a recurring invoice and its list entry both show."""
+
+    id: str
+    name: str
+    status: Literal["active", "paused", "cancelled", "completed"]
+    customer_id: str
+    template_id: str | None = Field(description="the template its content was copied from")
+    currency: str
+    schedule: ScheduleOut
+    on_issue: Literal["mark_sent"] | OnIssueSendOut
+    auto_charge: bool = Field(description="each invoice charged to the customer's default saved payment method")
+    next_dates: list[date] = Field(description="its next (at most 5) dates; none unless active")
+    invoices_made: int
+    last_failure: RecurringFailure | None
+    paused_at: datetime | None = None
+    resumed_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    completed_at: datetime | None = None
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class RecurringInvoice(_RecurringOut):
+    lines: list[TemplateLineOut]
+    discount: DiscountOut | None = None
+    notes: str | None = None
+    terms: str | None = None
+    late_fees: LateFeesOut | None = None
+    tips: TipsOut | None = None
+    payment_methods: PaymentMethods | None = None
+    payment_terms_days: int | None = None
+    payment_schedule: OffsetScheduleOut | None = None
+    invoices: list[RecurringInvoiceMade] = Field(description="the latest invoices it made (at most 24), oldest first")
+
+
+class RecurringInvoiceSummary(_RecurringOut):
+    line_count: int
+
+
+class RecurringInvoicePage(Page[RecurringInvoiceSummary]):
+    """A page of recurring invoices: follow `next_cursor` until it is null."""
