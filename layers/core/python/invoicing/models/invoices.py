@@ -56,6 +56,18 @@ READ_ONLY = frozenset(
         "overdue",
         "next_due_date",
         "net",
+        # made by the system, shown as read
+        "kind",
+        "estimate_id",
+        "estimate_number",
+        "deposit_invoices",
+        "recurring_id",
+        "reminders",
+        "late_fee_entries",
+        "amount_overpaid",
+        "payment_failures",
+        "payment_processing",
+        "paid_at",
     }
 )
 

@@ -438,6 +438,7 @@ class _InvoiceOut(Output):
     deposit_invoices: list[PrecedingInvoice] | None = Field(
         default=None, description="a final invoice's: the deposit invoices it deducts"
     )
+    recurring_id: str | None = Field(default=None, description="the recurring invoice that issued it")
     name: str
     status: Literal["draft", "open", "partially_paid", "paid", "void"]
     number: str | None = Field(description="from its series at issue; null while a draft")
