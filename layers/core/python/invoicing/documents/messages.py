@@ -86,7 +86,8 @@ def email(
     """The e-mail as MIME: text and HTML alternatives, the PDF attached.
     `kind` "receipt": the invoice is paid, thank you, here it is;
     "reminder": a deadline comes, is today, or has passed; "credit_note":
-    a credit note on one of the client's invoices; "estimate": an estimate
+    a credit note on one of the client's invoices; "payment_failed": its
+    automatic payment failed, pay it on its page; "estimate": an estimate
     (view.estimate_view), `link` its public page, where it is accepted. `via`: the platform's
     name, when the message leaves from the platform's address: its From
     reads "{business} via {platform}", so that a business's name, which
@@ -98,6 +99,7 @@ def email(
         "reminder": view.get("reminder_prefix", "reminder_before"),
         "credit_note": "credit_note",
         "estimate": "estimate",
+        "payment_failed": "payment_failed",
     }.get(kind, "email")
     message_view = {
         "subject": text[f"{prefix}_subject"].format(**facts),

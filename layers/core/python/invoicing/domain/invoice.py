@@ -214,6 +214,13 @@ class Invoice(Document):
     def is_unpaid(self) -> bool:
         return self.status in UNPAID and self.amount_due > 0 and self.due_date is not None
 
+    @property
+    def payment_processing(self) -> bool:
+        """A payment of it is on its way (a SEPA Direct Debit takes days to
+        succeed or fail): nobody chases its client meanwhile — no late fee,
+        no reminder — and once it fails, the sweeps catch up."""
+        return bool(self.stored.get("payment_processing"))
+
     def is_overdue(self, today: date) -> bool:
         """Unpaid after the day its next payment was due (derived, never stored)."""
         next_due = self.next_due_date() if self.status in UNPAID else None
@@ -246,21 +253,21 @@ class Invoice(Document):
     def late_fees_due(self, today: date) -> list[late_fees.Fee]:
         """The late fees it owes as of `today` and has not been charged yet."""
         next_due = self.next_due_date()
-        if self.late_fee_policy is None or self.status not in UNPAID or next_due is None:
+        if self.late_fee_policy is None or self.status not in UNPAID or next_due is None or self.payment_processing:
             return []
         return late_fees.fees_due(self.late_fee_policy, next_due, self.fee_periods(), self.overdue_base(today),
                                   today, self.currency, self.fees_from)  # fmt: skip
 
     def reminders_due(self, today: date) -> tuple[list[reminders.Reminder], list[str]]:
         """The reminders to send today, and those whose day passed unsent (done, never sent late)."""
-        if not self.reminding.enabled or self.status not in UNPAID:
+        if not self.reminding.enabled or self.status not in UNPAID or self.payment_processing:
             return [], []
         return reminders.due_now(self.deadlines(), self.reminding.offsets, set(self.reminding.done), today)
 
     def sweep_dates(self) -> tuple[date | None, date | None]:
         """The days the late-fee and reminder sweeps next have work for it (None: none)."""
         next_due = self.next_due_date() if self.is_unpaid() else None
-        if next_due is None:
+        if next_due is None or self.payment_processing:
             return None, None
         fee_on = reminder_on = None
         policy = self.late_fee_policy
