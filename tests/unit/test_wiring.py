@@ -94,7 +94,9 @@ def test_every_rule_target_handles_bus_events(rule):
 
 
 def test_the_functions_that_call_stripe_have_its_library_and_its_key():
-    callers = {"api", "pay"}  # saved cards; the hosted page's Checkout (invoicing.adapters.stripe_api)
+    # saved cards; the hosted page's Checkout; the recurring sweep's automatic charges
+    # (invoicing.adapters.stripe_api)
+    callers = {"api", "pay", "sweeps"}
     for name in callers:
         fn = wiring.function(name)
         assert "stripe" in fn.layers, name
