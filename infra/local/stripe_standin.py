@@ -26,7 +26,11 @@ succeed), FR3020041010050500013M02609 (they fail).
 Test payment methods, named as Stripe names them: pm_card_visa (and any
 other pm_…) succeeds; pm_card_chargeDeclined, pm_card_chargeDeclinedInsufficientFunds
 and pm_card_authenticationRequired are refused as Stripe refuses them;
-pm_missing does not exist."""
+pm_missing does not exist. A SEPA Direct Debit (payment_method_types
+[sepa_debit], pm_sepa_debit) is `processing` until the bank answers:
+`settle(pi)` or `fail_debit(pi, code)` (POST `{url}/debits/{pi}/settle`
+or `/fail` under `make dev`) sends its payment_intent.succeeded or
+payment_intent.payment_failed."""
 
 from __future__ import annotations
 
@@ -93,6 +97,8 @@ class StripeStandIn:
     payment_methods: dict[str, dict[str, Any]] = field(default_factory=dict)  # the methods saved, by id
     saved_from: dict[str, str] = field(default_factory=dict)  # a saved method's id → the test name or IBAN
     _accounts_of: dict[str, str | None] = field(default_factory=dict)  # a customer's, seti's, pm's id → its account
+    debits: dict[str, tuple[dict[str, Any], str | None]] = field(default_factory=dict)  # SEPA intents, by id
+    _later: list[dict[str, Any]] = field(default_factory=list)  # events to send once the answer is
     _session_accounts: dict[str, str | None] = field(default_factory=dict)
     _replies: dict[tuple[str | None, str], tuple[str, int, dict[str, Any]]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -397,6 +403,10 @@ class StripeStandIn:
 
     def _send(self, event: dict[str, Any]) -> None:
         self.sent_events.append(event)
+        self._post(event)
+
+    def _post(self, event: dict[str, Any]) -> None:
+        """The event, signed, to the webhook URL (when there is one)."""
         if not self.webhook_url:
             return
         from invoicing.logic.stripe_events import sign
@@ -428,12 +438,17 @@ class StripeStandIn:
         if onboarding:
             self._onboarding_page(handler, onboarding.group(1), bool(onboarding.group(2)))
             return
+        debit = re.fullmatch(r"/debits/(pi_\w+)/(settle|fail)", path)
+        if debit:
+            self._debit_hook(handler, debit.group(1), debit.group(2), body)
+            return
         sent = urlsplit(handler.path).query if handler.command == "GET" else body  # a GET's parameters: its query
         request = Received(handler.command, path, headers, unflatten(parse_qsl(sent, keep_blank_values=True)))
         with self._lock:
             self.received.append(request)
         status, reply = self._api(request)
         _send_json(handler, status, reply)
+        self._send_later()
 
     def _api(self, request: Received) -> tuple[int, dict[str, Any]]:
         key_given = (request.headers.get("authorization") or "").removeprefix("Bearer ")
@@ -612,7 +627,75 @@ class StripeStandIn:
             error = _error("card_error", code, message)
             error["error"] |= {"decline_code": decline, "payment_intent": intent}
             return 402, error
+        if "sepa_debit" in (params.get("payment_method_types") or []) or self._method_type(method) == "sepa_debit":
+            return self._start_debit(request, intent)
         return 200, intent
+
+    # -- SEPA Direct Debits: processing until the bank answers (settle, fail_debit) ----------
+
+    def _method_type(self, method: str | None) -> str | None:
+        """The type of a test payment method: a method the stand-in saved
+        says its own; pm_sepa_debit (and any pm_sepa_…) is a SEPA one."""
+        saved = self.payment_methods.get(method or "")
+        if saved is not None:
+            return str(saved["type"])
+        return "sepa_debit" if (method or "").startswith("pm_sepa") else None
+
+    def _start_debit(self, request: Received, intent: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """A debit as Stripe starts it: `processing` (days, on Stripe), its
+        payment_intent.processing event sent once the answer is."""
+        intent.update(status="processing", amount_received=0, payment_method_types=["sepa_debit"],
+                      mandate=request.params.get("mandate"))  # fmt: skip
+        self.debits[intent["id"]] = (json.loads(json.dumps(intent)), request.account)
+        event = _event("payment_intent.processing", json.loads(json.dumps(intent)), request.account)
+        self.sent_events.append(event)  # when the answer is: a test reads it at once
+        self._later.append(event)
+        return 200, intent
+
+    def settle(self, intent_id: str) -> list[dict[str, Any]]:
+        """The bank paid the debit: its payment_intent.succeeded (sent, when
+        there is a webhook URL); nothing once it was settled or failed."""
+        with self._lock:
+            intent, account = self.debits[intent_id]
+            if intent["status"] != "processing":
+                return []
+            intent.update(status="succeeded", amount_received=intent["amount"])
+            event = _event("payment_intent.succeeded", json.loads(json.dumps(intent)), account)
+        self._send(event)
+        return [event]
+
+    def fail_debit(self, intent_id: str, code: str = "insufficient_funds") -> list[dict[str, Any]]:
+        """The bank returned the debit (`code`, as Stripe names the reason):
+        its payment_intent.payment_failed, sent as above; nothing once it was
+        settled or failed."""
+        with self._lock:
+            intent, account = self.debits[intent_id]
+            if intent["status"] != "processing":
+                return []
+            error = {"type": "card_error", "code": code, "message": f"The debit was returned by the bank: {code}."}
+            intent.update(status="requires_payment_method", last_payment_error=error)
+            event = _event("payment_intent.payment_failed", json.loads(json.dumps(intent)), account)
+        self._send(event)
+        return [event]
+
+    def _debit_hook(self, handler: BaseHTTPRequestHandler, intent_id: str, action: str, body: str) -> None:
+        """POST {url}/debits/{pi}/settle | /fail (code=…): the bank's answer, by hand under `make dev`."""
+        if handler.command != "POST" or intent_id not in self.debits:
+            _send_json(handler, 404, _error("invalid_request_error", "resource_missing", f"No debit {intent_id}"))
+            return
+        form = dict(parse_qsl(body))
+        if action == "settle":
+            events = self.settle(intent_id)
+        else:
+            events = self.fail_debit(intent_id, form.get("code") or "insufficient_funds")
+        _send_json(handler, 200, {"events": [event["type"] for event in events]})
+
+    def _send_later(self) -> None:
+        """The events an API call set off, posted once its answer is (as Stripe's come after it)."""
+        with self._lock:
+            events, self._later[:] = list(self._later), []
+        for event in events:
+            self._post(event)
 
     def _checkout_page(self, handler: BaseHTTPRequestHandler, session_id: str, pay: bool, form: dict[str, str]) -> None:
         session = self.sessions.get(session_id)
