@@ -75,8 +75,9 @@ class StripeApi:
             result: dict[str, Any] = request(_client(self._secret_key()), options).to_dict()
         except stripe.CardError as error:
             body = (error.json_body or {}).get("error") or {}
+            intent = body.get("payment_intent") if isinstance(body.get("payment_intent"), dict) else None
             raise CardFailed(error.code or "card_declined", error.user_message or str(error),
-                             body.get("decline_code")) from None  # fmt: skip
+                             body.get("decline_code"), intent) from None  # fmt: skip
         except (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError) as error:
             raise StripeUnavailable(str(error)) from None
         except stripe.StripeError as error:

@@ -76,7 +76,7 @@ def charge(deps: Deps, stripe: PaymentGateway, tenant: str, invoice_id: str, dat
         "description": invoice["number"],
     }
     key = "card-" + hashlib.sha256(json.dumps([tenant, invoice_id, request_key]).encode()).hexdigest()[:48]
-    lease = _lease(deps, tenant, invoice_id)
+    lease = take_lease(deps, tenant, invoice_id)
     try:
         # what is due may have changed while the lease was taken
         payments.check(invoices.get_invoice(deps, tenant, invoice_id), amount, data.instalment_id)
@@ -88,7 +88,7 @@ def charge(deps: Deps, stripe: PaymentGateway, tenant: str, invoice_id: str, dat
         except stripe_accounts.CannotApply as cannot:  # Stripe's own event will be parked, and say why
             logger.warning("a card charged could not be recorded now", extra={"reason": cannot.reason})
     finally:
-        _release(deps, lease)
+        release_lease(deps, lease)
     recorded = invoices.get_invoice(deps, tenant, invoice_id)
     payment = next((p for p in recorded["payments"] if p.get("stripe_payment_intent") == intent["id"]), None)
     if payment is None:  # the business's Stripe account changed meanwhile, say: Stripe's event will say more
@@ -117,7 +117,7 @@ def _confirm(stripe: PaymentGateway, account: str, params: dict[str, Any], key: 
     return intent
 
 
-def _lease(deps: Deps, tenant: str, invoice_id: str) -> Doc:
+def take_lease(deps: Deps, tenant: str, invoice_id: str) -> Doc:
     """The invoice's card-charge lease, or a 409 while another holds it."""
     now = int(deps.now().timestamp())
     stamp = deps.timestamp()
@@ -140,7 +140,7 @@ def _lease(deps: Deps, tenant: str, invoice_id: str) -> Doc:
     raise Conflict("another card is being charged on this invoice; retry in a moment")
 
 
-def _release(deps: Deps, lease: Doc) -> None:
+def release_lease(deps: Deps, lease: Doc) -> None:
     with contextlib.suppress(StaleVersion, NotFound, ConditionFailed):  # lapsed and taken over: not ours
         deps.store.delete(stripe_events.PLATFORM, stripe_events.KIND, lease["id"],
                           expected_version=lease["version"], name=None)  # fmt: skip

@@ -36,6 +36,9 @@ CLAIM_S = 120  # longer than the delivery function's timeout
 MAX_MESSAGE_BYTES = 10_000_000
 MESSAGE_MARGIN_BYTES = 200_000  # the headers, the text and HTML bodies
 ANSWER = "estimate_answer"  # the business told of its client's answer to an estimate (send_answer_notice)
+PAYMENT_FAILED = "payment_failed"  # an automatic charge failed: the client is asked to pay on the page
+# Sent on their own (a payment's events, a sweep, a failed charge), not at the tenant's asking: counted as they go.
+COUNTED_AS_SENT = ("reminder", "receipt", PAYMENT_FAILED)
 
 
 def delivery_id(invoice_id: str, version: int, channel: str, recipient: str, about: str = "") -> str:
@@ -240,6 +243,30 @@ def send_answer_notice(deps: Deps, messenger: Messenger, detail: dict[str, Any])
     return deliver(deps, messenger, {**detail, "deliveries": [id]})
 
 
+def request_payment_failed_notice(deps: Deps, tenant: str, invoice_id: str, intent: str) -> Doc | None:
+    """E-mail the client that the invoice's automatic payment failed (a card
+    declined, a debit returned) and that it can be paid on its page, the
+    invoice attached: once per failed PaymentIntent, whoever asks and
+    however often (its id derives from the intent). It goes as any delivery
+    does (the stream's "Invoice Sent"), counted against the limits when it
+    goes; not to a client without an e-mail, nor once nothing is due. The
+    delivery when this call asked for it, else None."""
+    invoice = deps.store.get(tenant, "invoice", invoice_id)
+    if invoice is None or invoice["status"] not in ("open", "partially_paid"):
+        return None
+    live = deps.store.get(tenant, "customer", invoice["customer_id"]) if invoice.get("customer_id") else None
+    recipient = (invoice.get("customer") or {}).get("email") or (live or {}).get("email")
+    if not recipient:
+        logger.warning("an automatic payment failed, its client has no e-mail", extra={"invoice_id": invoice_id})
+        return None
+    id = delivery_id(invoice_id, 0, "email", "client", about=f"{PAYMENT_FAILED}:{intent}")
+    doc = new_delivery(id, invoice_id, invoice["version"], "email", recipient, deps.timestamp(), kind=PAYMENT_FAILED)
+    with contextlib.suppress(ConditionFailed):  # asked before: it exists, pending, sent or failed
+        deps.store.create(tenant, "delivery", doc, name=None)
+        return shown(doc)
+    return None
+
+
 def shown(delivery: Doc) -> Doc:
     """A delivery as the API shows it (an invoice's own has no kind stored)."""
     kept = {key: value for key, value in delivery.items()
@@ -283,6 +310,8 @@ def deliver(deps: Deps, messenger: Messenger, detail: dict[str, Any]) -> dict[st
                 raise SendRejected(f"the estimate was {pdf_cache['status']} before it could be sent")
             if delivery.get("kind") == "reminder" and _deadline_paid(pdf_cache, delivery["reminder"]["key"]):
                 raise SendRejected("not sent: paid before the reminder went out")
+            if delivery.get("kind") == PAYMENT_FAILED and pdf_cache["status"] == "paid":
+                raise SendRejected("not sent: paid before the message went out")
             message = _message(delivery, pdf_cache)
         except SendRejected as rejected:
             _finish(deps, tenant, delivery, status="failed", error=str(rejected)[:500])
@@ -370,15 +399,16 @@ def _recipients(deps: Deps, tenant: str, invoice: Doc, request: SendRequest) -> 
 
 
 def _within_limits(deps: Deps, tenant: str, delivery: Doc) -> None:
-    """Reminders and receipts, which the tenant's settings and payments set
-    off, are counted as they go, once each (a throttled one tried again is
-    not counted again); SMS only to the numbers an asked-for send may reach.
+    """Reminders, receipts and failed-payment notices, which the tenant's
+    settings and payments set off, are counted as they go, once each (a
+    throttled one tried again is not counted again); SMS only to the
+    numbers an asked-for send may reach.
     A send the tenant asked for was counted then; none goes while the
     tenant is suspended. A notice to the business itself, at its own
     address, is neither counted nor held: it reaches no stranger."""
     if delivery.get("kind") == ANSWER:
         return
-    if delivery.get("kind") not in ("reminder", "receipt") or delivery.get("counted"):
+    if delivery.get("kind") not in COUNTED_AS_SENT or delivery.get("counted"):
         limits.check_standing(deps, tenant)
         return
     channel, recipient = delivery["channel"], delivery["recipient"]

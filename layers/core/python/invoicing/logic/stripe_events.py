@@ -46,10 +46,10 @@ from typing import Any
 from invoicing import json_body
 from invoicing.domain import stripe_money
 from invoicing.domain.errors import Conflict, DomainError, InvalidInput, NotFound, StaleVersion
-from invoicing.domain.invoice import instalments_shown
+from invoicing.domain.invoice import instalments_shown, planned
 from invoicing.domain.money import format_amount
 from invoicing.domain.tenants import is_tenant_name
-from invoicing.logic import payments, stripe_accounts
+from invoicing.logic import delivery, payments, stripe_accounts
 from invoicing.logic.common import BUSINESS_TIMEZONE, PLATFORM, Deps
 from invoicing.logic.retry import LostRace, until_written
 from invoicing.logic.stripe_accounts import KIND, CannotApply  # under the platform: events, intents, refunds, accounts
@@ -166,6 +166,8 @@ def handle(deps: Deps, event: dict[str, Any]) -> str:
                      _currency(obj), obj.get("payment_method_types"))  # fmt: skip
     if kind == "payment_intent.payment_failed":
         return _failed(deps, event, obj)
+    if kind == "payment_intent.processing":
+        return _processing(deps, event, obj)
     if kind == "charge.refunded":
         return _refunded(deps, event, obj)
     if kind == "account.updated":
@@ -297,12 +299,12 @@ def _paid(
             "stripe_amount_received": format_amount(received_total, code),
             "recorded_at": existing["recorded_at"] if existing else deps.timestamp(),
         }
-        if existing == payment:
+        if existing == payment and not _processing_of(invoice, intent):
             return "already recorded"
         listed = invoice.get("payments") or []
         # in its place: the order of payments decides the instalments they fill
         updated = [payment if p is existing else p for p in listed] if existing else [*listed, payment]
-        payments.save(deps, tenant, invoice, updated)
+        payments.save(deps, tenant, _not_processing(invoice, intent), updated)
         return "recorded" if existing is None else "updated"
 
     return until_written(attempt, f"invoice {invoice_id} too busy to record {intent} now (Stripe retries)")
@@ -351,15 +353,23 @@ def _refunded(deps: Deps, event: dict[str, Any], charge: dict[str, Any]) -> str:
 
 def _failed(deps: Deps, event: dict[str, Any], intent: dict[str, Any]) -> str:
     """Shown to the business on the invoice (`payment_failures`), newest
-    last; nothing is paid."""
-    _text(intent, "id")
+    last; nothing is paid, and a payment that was processing is no longer.
+
+    A PaymentIntent the system made to collect the invoice on its own
+    (logic.auto_charge, `metadata.auto_charge`) is tried once: its failure
+    is recorded once, whichever tells it first (Stripe's answer to the
+    charge, its event, a retry of either), and its client is sent the
+    invoice's page to pay it there, once (logic.delivery)."""
+    intent_id = _text(intent, "id")
     error = intent.get("last_payment_error") or {}
     if not isinstance(error, dict):
         raise InvalidInput.of("data.object.last_payment_error", "the error, an object")
-    target = _target(deps, event, _metadata(intent))
+    metadata = _metadata(intent)
+    target = _target(deps, event, metadata)
     if target is None:
         return "no invoice of ours"
     tenant, invoice_id = target
+    automatic = metadata.get("auto_charge") == "true"
     failure = {
         "stripe_payment_intent": intent["id"],
         "event_id": event.get("id"),
@@ -373,10 +383,14 @@ def _failed(deps: Deps, event: dict[str, Any], intent: dict[str, Any]) -> str:
         if invoice is None:
             raise CannotApply("unknown_invoice", f"{tenant} has no invoice {invoice_id}")
         known = invoice.get("payment_failures") or []
-        if any(item.get("event_id") == failure["event_id"] for item in known):
+        # an automatic charge fails once: its intent says which failure it is, an event may not
+        same = "stripe_payment_intent" if automatic else "event_id"
+        recorded = any(item.get(same) == failure[same] for item in known)
+        if recorded and not _processing_of(invoice, intent_id):
             return "already recorded"
-        listed = sorted([*known, failure], key=lambda item: item["failed_at"])[-MAX_FAILURES:]
-        doc = {**invoice, "payment_failures": listed, "version": invoice["version"] + 1, "updated_at": deps.timestamp()}
+        listed = known if recorded else sorted([*known, failure], key=lambda item: item["failed_at"])[-MAX_FAILURES:]
+        doc = planned({**_not_processing(invoice, intent_id), "payment_failures": listed,
+                       "version": invoice["version"] + 1, "updated_at": deps.timestamp()})  # fmt: skip
         try:
             deps.store.replace(
                 tenant, "invoice", doc, expected_version=invoice["version"], old_name=None, new_name=None
@@ -385,7 +399,68 @@ def _failed(deps: Deps, event: dict[str, Any], intent: dict[str, Any]) -> str:
             raise LostRace from None
         return "failure recorded"
 
-    return until_written(attempt, f"invoice {invoice_id} too busy to record a failure now (Stripe retries)")
+    outcome = until_written(attempt, f"invoice {invoice_id} too busy to record a failure now (Stripe retries)")
+    if automatic:  # after the failure is written: a retry of the event, or of the charge, sends what is missing
+        delivery.request_payment_failed_notice(deps, tenant, invoice_id, intent_id)
+    return outcome
+
+
+def _processing(deps: Deps, event: dict[str, Any], intent: dict[str, Any]) -> str:
+    """A payment on its way: a SEPA Direct Debit takes days to succeed or
+    fail. The invoice shows it (`payment_processing`) until the intent's
+    payment is recorded or its failure is; an event older than its
+    intent's failure, or about a payment already recorded, changes nothing."""
+    intent_id = _text(intent, "id")
+    amount, currency = _minor_units(intent, "amount"), _currency(intent)
+    target = _target(deps, event, _metadata(intent)) or _known_intent(deps, event, intent_id)
+    if target is None:
+        return "no invoice of ours"
+    tenant, invoice_id = target
+    _remember_intent(deps, intent_id, tenant, invoice_id, event.get("account"))
+    since = _stamp(event)
+    types = intent.get("payment_method_types") or []
+
+    def attempt() -> str:
+        invoice = deps.store.get(tenant, "invoice", invoice_id)
+        if invoice is None:
+            raise CannotApply("unknown_invoice", f"{tenant} has no invoice {invoice_id}")
+        code = invoice["currency"]
+        if currency.upper() != code:
+            raise CannotApply("currency", f"paid in {currency.upper()}, not in the invoice's {code}",
+                              "data.object.currency")  # fmt: skip
+        if any(p.get("stripe_payment_intent") == intent_id for p in invoice.get("payments") or []):
+            return "already paid"
+        failures = invoice.get("payment_failures") or []
+        if any(f.get("stripe_payment_intent") == intent_id and f["failed_at"] >= since for f in failures):
+            return "already failed"
+        if _processing_of(invoice, intent_id):
+            return "already processing"
+        shown = {"stripe_payment_intent": intent_id, "method": "sepa_debit" if "sepa_debit" in types else "card",
+                 "amount": format_amount(_amount(amount, code), code), "since": since}  # fmt: skip
+        doc = planned({**invoice, "payment_processing": shown, "version": invoice["version"] + 1,
+                       "updated_at": deps.timestamp()})  # fmt: skip
+        try:
+            deps.store.replace(
+                tenant, "invoice", doc, expected_version=invoice["version"], old_name=None, new_name=None
+            )
+        except StaleVersion:
+            raise LostRace from None
+        return "processing"
+
+    return until_written(attempt, f"invoice {invoice_id} too busy to show {intent_id} processing (Stripe retries)")
+
+
+def _processing_of(invoice: Doc, intent: str) -> bool:
+    """Whether the invoice shows this intent's payment on its way."""
+    return (invoice.get("payment_processing") or {}).get("stripe_payment_intent") == intent
+
+
+def _not_processing(invoice: Doc, intent: str) -> Doc:
+    """The invoice, no longer showing this intent's payment on its way
+    (its payment came, or it failed); another's stays."""
+    if not _processing_of(invoice, intent):
+        return invoice
+    return {**invoice, "payment_processing": None}
 
 
 # -- helpers ------------------------------------------------------------------
@@ -521,6 +596,8 @@ def _method(offered: list[str] | None, existing: Doc | None) -> str:
     bank transfer is Stripe's customer_balance); otherwise as first known."""
     if offered == ["customer_balance"]:
         return "bank_transfer"
+    if offered == ["sepa_debit"]:
+        return "sepa_debit"
     if offered == ["card"] or existing is None:
         return "card"
     return str(existing["method"])

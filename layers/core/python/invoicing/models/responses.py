@@ -220,7 +220,7 @@ class ReceiptPayment(Output):
     id: str
     amount: Amount
     paid_at: date
-    method: Literal["cash", "bank_transfer", "cheque", "card"]
+    method: Literal["cash", "bank_transfer", "cheque", "card", "sepa_debit"]
     currency: str
     amount_due_after: Amount
 
@@ -229,9 +229,12 @@ class Delivery(Output):
     """One message to one recipient on one channel."""
 
     id: str
-    kind: Literal["invoice", "receipt", "reminder", "credit_note", "estimate", "estimate_answer"] = Field(
+    kind: Literal[
+        "invoice", "receipt", "reminder", "credit_note", "estimate", "estimate_answer", "payment_failed"
+    ] = Field(
         description="the invoice itself; a receipt of a payment (or of the invoice paid); a payment reminder; "
-        "one of its credit notes; an estimate; the business told of its client's answer to an estimate"
+        "one of its credit notes; an estimate; the business told of its client's answer to an estimate; "
+        "the client told that the invoice's automatic payment failed, to pay it on its page"
     )
     invoice_id: str | None = Field(description="the invoice it is about (null: an estimate's)")
     estimate_id: str | None = Field(default=None, description="the estimate an estimate delivery carries")
@@ -277,7 +280,9 @@ class Sender(Model):
 
 class Payment(Output):
     id: str
-    method: Literal["cash", "bank_transfer", "cheque", "card"]
+    method: Literal["cash", "bank_transfer", "cheque", "card", "sepa_debit"] = Field(
+        description="sepa_debit: a SEPA Direct Debit of a saved mandate (an automatic charge)"
+    )
     amount: Amount = Field(description="what it paid toward the invoice (tip apart)")
     paid_at: date = Field(description="the day the money was received")
     instalment_id: str | None = Field(description="the instalment it was meant for, if one was named")
@@ -431,6 +436,15 @@ class _InvoiceOut(Output):
 
     id: str
     kind: Literal["standard", "deposit", "final"] = Field(
+class PaymentProcessing(Output):
+    """A payment on its way: a SEPA Direct Debit takes days to succeed or fail."""
+
+    stripe_payment_intent: str
+    method: Literal["sepa_debit", "card"]
+    amount: Amount = Field(description="what it will pay, when it succeeds")
+    since: datetime
+
+
         description="a deposit invoice (facture d'acompte) or a final one (the balance of an estimate), else standard"
     )
     estimate_id: str | None = Field(default=None, description="the estimate it was made from")
@@ -503,6 +517,11 @@ class InvoicePage(Page[InvoiceSummary]):
 
 
 # Estimates (devis, SPEC §11).
+    payment_processing: PaymentProcessing | None = Field(
+        default=None,
+        description="a payment on its way (a SEPA Direct Debit): until it succeeds or fails, no late fee "
+        "and no reminder; null once its payment is recorded or its failure is",
+    )
 
 
 class DepositOut(Output):
