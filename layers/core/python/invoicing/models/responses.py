@@ -404,6 +404,15 @@ class PaymentFailure(Output):
     failed_at: datetime
 
 
+class PaymentProcessing(Output):
+    """A payment on its way: a SEPA Direct Debit takes days to succeed or fail."""
+
+    stripe_payment_intent: str
+    method: Literal["sepa_debit", "card"]
+    amount: Amount = Field(description="what it will pay, when it succeeds")
+    since: datetime
+
+
 class CreditNoteRef(Output):
     """A credit note as its invoice lists it."""
 
@@ -436,15 +445,6 @@ class _InvoiceOut(Output):
 
     id: str
     kind: Literal["standard", "deposit", "final"] = Field(
-class PaymentProcessing(Output):
-    """A payment on its way: a SEPA Direct Debit takes days to succeed or fail."""
-
-    stripe_payment_intent: str
-    method: Literal["sepa_debit", "card"]
-    amount: Amount = Field(description="what it will pay, when it succeeds")
-    since: datetime
-
-
         description="a deposit invoice (facture d'acompte) or a final one (the balance of an estimate), else standard"
     )
     estimate_id: str | None = Field(default=None, description="the estimate it was made from")
@@ -485,6 +485,11 @@ class PaymentProcessing(Output):
     credit_notes: list[CreditNoteRef] = Field(description="its credit notes (avoirs), oldest first")
     attachments: list[Attachment] = Field(description="confirmed attachments, in upload order")
     payment_failures: list[PaymentFailure] | None = None
+    payment_processing: PaymentProcessing | None = Field(
+        default=None,
+        description="a payment on its way (a SEPA Direct Debit): until it succeeds or fails, no late fee "
+        "and no reminder; null once its payment is recorded or its failure is",
+    )
     overdue: bool
     payment_link: str | None = Field(description="the hosted page where the client views and pays it")
     finalized_at: datetime | None = None
@@ -517,11 +522,6 @@ class InvoicePage(Page[InvoiceSummary]):
 
 
 # Estimates (devis, SPEC §11).
-    payment_processing: PaymentProcessing | None = Field(
-        default=None,
-        description="a payment on its way (a SEPA Direct Debit): until it succeeds or fails, no late fee "
-        "and no reminder; null once its payment is recorded or its failure is",
-    )
 
 
 class DepositOut(Output):
