@@ -39,6 +39,7 @@ import json
 import logging
 import re
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -49,11 +50,11 @@ from invoicing.domain.errors import Conflict, DomainError, InvalidInput, NotFoun
 from invoicing.domain.invoice import instalments_shown, planned
 from invoicing.domain.money import format_amount
 from invoicing.domain.tenants import is_tenant_name
-from invoicing.logic import delivery, payments, stripe_accounts
+from invoicing.logic import delivery, payment_methods, payments, stripe_accounts
 from invoicing.logic.common import BUSINESS_TIMEZONE, PLATFORM, Deps
 from invoicing.logic.retry import LostRace, until_written
 from invoicing.logic.stripe_accounts import KIND, CannotApply  # under the platform: events, intents, refunds, accounts
-from invoicing.ports import ConditionFailed, Doc, PageOf
+from invoicing.ports import ConditionFailed, Doc, PageOf, PaymentGateway
 
 TOLERANCE_S = 300
 PARKED = "stripe_parked"  # under the platform: the events that could not be applied, by event id
@@ -105,11 +106,15 @@ def sign(payload: bytes, secret: str, stamp: int) -> str:
     return f"t={stamp},v1={digest}"
 
 
-def receive(deps: Deps, payload: bytes, signature: str | None, secret: str, now: float) -> tuple[str, dict[str, Any]]:
+def receive(
+    deps: Deps, payload: bytes, signature: str | None, secret: str, now: float,
+    stripe: Callable[[], PaymentGateway] | None = None,
+) -> tuple[str, dict[str, Any]]:  # fmt: skip
     """A delivery of Stripe's webhook: verified, applied once, remembered.
     What was done (for the log) and the event. An event seen before is
     answered at once; one that fails half-way is not remembered, so Stripe's
-    retry applies the rest (each step is idempotent)."""
+    retry applies the rest (each step is idempotent). `stripe`: Stripe's API,
+    for what the events do not say (a saved method's details)."""
     verify(payload, signature, secret, now)
     try:
         event = json_body.parse(payload)
@@ -119,7 +124,7 @@ def receive(deps: Deps, payload: bytes, signature: str | None, secret: str, now:
     if seen(deps, event_id):
         return "already processed", event
     try:
-        outcome = handle(deps, event)
+        outcome = handle(deps, event, stripe)
     except CannotApply as cannot:  # counted once: a concurrent delivery of it finds it parked already
         outcome = f"parked: {cannot.reason}" if park(deps, event, cannot) else f"already parked: {cannot.reason}"
     done(deps, event_id)
@@ -148,11 +153,14 @@ def _envelope(event: Any) -> str:
     return str(event["id"])
 
 
-def handle(deps: Deps, event: dict[str, Any]) -> str:
+def handle(deps: Deps, event: dict[str, Any], stripe: Callable[[], PaymentGateway] | None = None) -> str:
     """Apply the event; what was done, for the log. What the object says is
     checked before anything is written (422 naming the field)."""
     kind = event.get("type")
     obj = (event.get("data") or {}).get("object") or {}
+    saved = payment_methods.from_event(deps, event, stripe)  # a card or an IBAN saved, or detached
+    if saved is not None:
+        return saved
     if kind in ("checkout.session.completed", "checkout.session.async_payment_succeeded"):
         if obj.get("payment_status") != "paid":
             return "awaiting payment"  # a bank transfer: payment_intent.succeeded will say when it arrives
@@ -162,8 +170,11 @@ def handle(deps: Deps, event: dict[str, Any]) -> str:
         methods = ["customer_balance"] if delayed else obj.get("payment_method_types")
         return _paid(deps, event, _metadata(obj), intent, _minor_units(obj, "amount_total"), _currency(obj), methods)
     if kind == "payment_intent.succeeded":
-        return _paid(deps, event, _metadata(obj), _text(obj, "id"), _minor_units(obj, "amount_received"),
-                     _currency(obj), obj.get("payment_method_types"))  # fmt: skip
+        outcome = _paid(deps, event, _metadata(obj), _text(obj, "id"), _minor_units(obj, "amount_received"),
+                        _currency(obj), obj.get("payment_method_types"))  # fmt: skip
+        if obj.get("setup_future_usage"):  # the client asked to save the card it paid with
+            logger.info("card saved with a payment: %s", payment_methods.saved_with_payment(deps, event, obj, stripe))
+        return outcome
     if kind == "payment_intent.payment_failed":
         return _failed(deps, event, obj)
     if kind == "payment_intent.processing":
@@ -228,7 +239,7 @@ def parked(deps: Deps, limit: int = 50, cursor: str | None = None) -> PageOf:
     return PageOf([{key: value for key, value in doc.items() if key != "event"} for doc in found.items], found.cursor)
 
 
-def replay(deps: Deps, event_id: str) -> str:
+def replay(deps: Deps, event_id: str, stripe: Callable[[], PaymentGateway] | None = None) -> str:
     """Apply a parked event again, now that its cause is fixed (the account
     recorded, the invoice there): what was done. Applied, it leaves the
     parked events; still not applicable, it stays, with the reason now."""
@@ -236,7 +247,7 @@ def replay(deps: Deps, event_id: str) -> str:
     if kept is None:
         raise NotFound("parked event")
     try:
-        outcome = handle(deps, json.loads(kept["event"]))
+        outcome = handle(deps, json.loads(kept["event"]), stripe)
     except CannotApply as still:
         tried = {**kept, "reason": still.reason, "detail": still.detail, "field": still.field,
                  "replays": kept["replays"] + 1, "version": kept["version"] + 1,

@@ -30,14 +30,15 @@ router = Router()
 def stripe_webhook():
     import time
 
-    from invoicing.adapters.live import stripe_secret
+    from invoicing.adapters.live import payment_gateway, stripe_secret
     from invoicing.logic import stripe_events
 
     request = router.current_event
     payload = (request.decoded_body or "").encode()  # the bytes Stripe signed (API Gateway may have encoded them)
     signature = request.headers.get("Stripe-Signature") or request.headers.get("stripe-signature")
     secret = stripe_secret("webhook_secret")  # 503 payments_not_configured until it is filled in: Stripe retries
-    outcome, event = stripe_events.receive(deps(), payload, signature, secret, time.time())
+    # Stripe's API is asked only for what an event does not say (a saved card's details)
+    outcome, event = stripe_events.receive(deps(), payload, signature, secret, time.time(), payment_gateway)
     if outcome == "recorded":  # a new payment (not an update of one, nor a refund)
         Metrics().add_metric(name="PaymentsRecorded", unit=MetricUnit.Count, value=1)
     # signed, yet not applicable: kept for an operator to replay (its alarm). Found parked already, it
