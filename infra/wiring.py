@@ -251,7 +251,7 @@ DELIVERY = Function(
 
 WEBHOOKS = Function(
     "webhooks",
-    "Stripe's webhook: payments, failures and refunds, from the signed events",
+    "Stripe's webhook: payments, failures, refunds and saved payment methods, from the signed events",
     memory_mb=512,
     timeout_s=10,
     # Stripe's deliveries never take the concurrency payments pages need, and a flood of them (or of
@@ -259,6 +259,8 @@ WEBHOOKS = Function(
     # retries for three days. Ten at ~100 ms an event is ~100 events a second.
     reserved_concurrency=10,
     reads_stripe_secret=True,
+    # a saved card's or IBAN's details are asked of Stripe (its events carry none); loaded only then
+    layers=("core", "deps", "stripe"),
 )
 
 PAY = Function(
@@ -351,6 +353,10 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/business/sender/confirm", "delivery"),
     Route("DELETE", "/business/sender", "delivery"),
     *_crud("/customers", "customer_id", "api"),
+    Route("POST", "/customers/{customer_id}/payment-methods/setup", "api"),
+    Route("GET", "/customers/{customer_id}/payment-methods", "api"),
+    Route("DELETE", "/customers/{customer_id}/payment-methods/{payment_method_id}", "api"),
+    Route("POST", "/customers/{customer_id}/payment-methods/{payment_method_id}/default", "api"),
     *_crud("/products", "product_id", "api"),
     *_crud("/templates", "template_id", "api"),
     Route("POST", "/templates/{template_id}/invoices", "api"),

@@ -1,5 +1,6 @@
-"""The API function: business profile, customers, products and invoices,
-plus the public OpenAPI document. Thin: parse → use case → respond."""
+"""The API function: business profile, customers (and the payment methods
+they saved), products and invoices, plus the public OpenAPI document.
+Thin: parse → use case → respond."""
 
 import gc
 
@@ -18,14 +19,16 @@ from invoicing import coldstart
 from invoicing.adapters.live import idempotency_store
 from invoicing.api import idempotency
 from invoicing.api.http import build_resolver, guarded
-from invoicing.api.routes import catalog, invoices
+from invoicing.api.routes import catalog, invoices, payment_methods
 from invoicing.tracing import tracer
 
 logger = Logger()
 metrics = Metrics()
 warnings.filterwarnings("ignore", "No application metrics to publish")
 
-app = build_resolver(catalog.business, catalog.customers, catalog.products, catalog.templates, invoices.router)
+app = build_resolver(
+    catalog.business, catalog.customers, payment_methods.router, catalog.products, catalog.templates, invoices.router
+)
 app.use([idempotency.middleware(idempotency_store)])
 
 

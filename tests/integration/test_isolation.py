@@ -342,6 +342,25 @@ def _sender(api, acme):
     assert asked.body["sending_from"] != ADDRESS
 
 
+def _payment_methods(api, acme):
+    """A card saved by acme's customer: "other" can neither list it, ask a
+    setup link for acme's customer, choose it nor detach it (the same 404
+    as a customer that is not there); acme still has it, its default."""
+    from invoicing.adapters import live
+    from invoicing.logic import payment_methods
+
+    customer = acme["customer"]["id"]
+    card = {"id": "pm_AcmeCard1", "type": "card", "customer": "cus_AcmeStripe1",
+            "card": {"brand": "visa", "last4": "4242", "exp_month": 1, "exp_year": 2030, "country": "FR"}}  # fmt: skip
+    payment_methods.record(live.deps(), "acme", customer, card, acme["stripe_account"])
+    base = f"/customers/{customer}/payment-methods"
+    _not_found(api.post(f"{base}/setup", {"types": ["card", "sepa_debit"]}, tenant=OTHER))
+    _not_found(api.get(base, tenant=OTHER))
+    _not_found(api.post(f"{base}/pm_AcmeCard1/default", tenant=OTHER))
+    _not_found(api.delete(f"{base}/pm_AcmeCard1", tenant=OTHER))
+    assert [(item["id"], item["default"]) for item in api.get(base).body["items"]] == [("pm_AcmeCard1", True)]
+
+
 def _totals(api, acme):
     """Stateless: a line naming acme's product gets no price from acme's catalogue."""
     reply = api.post("/totals", {"lines": [{"product_id": acme["product"]["id"], "quantity": "1"}]}, tenant=OTHER)
@@ -358,6 +377,10 @@ CASES: dict[tuple[str, str], Callable[..., None]] = {
     ("GET", "/customers/{customer_id}"): _item("GET", "customers", "customer"),
     ("PATCH", "/customers/{customer_id}"): _item("PATCH", "customers", "customer"),
     ("DELETE", "/customers/{customer_id}"): _item("DELETE", "customers", "customer"),
+    ("POST", "/customers/{customer_id}/payment-methods/setup"): _payment_methods,
+    ("GET", "/customers/{customer_id}/payment-methods"): _payment_methods,
+    ("DELETE", "/customers/{customer_id}/payment-methods/{payment_method_id}"): _payment_methods,
+    ("POST", "/customers/{customer_id}/payment-methods/{payment_method_id}/default"): _payment_methods,
     ("GET", "/products"): _list("products"),
     ("POST", "/products"): _create("products"),
     ("GET", "/products/{product_id}"): _item("GET", "products", "product"),

@@ -94,9 +94,9 @@ def test_every_rule_target_handles_bus_events(rule):
 
 
 def test_the_functions_that_call_stripe_have_its_library_and_its_key():
-    # saved cards; the hosted page's Checkout; the recurring sweep's automatic charges
+    # saved cards and their setup links; the hosted page's Checkout; a saved method's details
     # (invoicing.adapters.stripe_api)
-    callers = {"api", "pay", "sweeps"}
+    callers = {"api", "pay", "webhooks", "sweeps"}  # and the recurring sweep's automatic charges
     for name in callers:
         fn = wiring.function(name)
         assert "stripe" in fn.layers, name

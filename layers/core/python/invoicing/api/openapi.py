@@ -26,6 +26,7 @@ GENERATED_ERROR_SCHEMAS = ("HTTPValidationError", "ValidationError", "ResponseVa
 TAGS = [
     {"name": "Business", "description": "The issuer profile, its logo and the address its e-mails come from"},
     {"name": "Customers", "description": "The businesses and people invoiced"},
+    {"name": "Payment methods", "description": "Cards and IBANs a customer saved with Stripe, for later invoices"},
     {"name": "Products", "description": "The catalogue lines come from"},
     {"name": "Templates", "description": "Reusable invoice content"},
     {"name": "Invoices", "description": "Drafts, issuing (numbers), sending, voiding, and the live totals"},

@@ -131,6 +131,11 @@ class BusinessIn(ReadBack):
         description="when the client is e-mailed a receipt: after every payment (partial ones say what is still "
         "due), once the invoice is paid, or never",
     )
+    save_payment_methods: bool = Field(
+        default=False,
+        description="the hosted invoice page offers the client to save the card it pays with for the business's "
+        'later invoices ("Enregistrer ma carte pour les prochaines factures"): automatic collection (SPEC §12)',
+    )
     locale: Literal["fr-FR", "en"] = "fr-FR"
     operations: Literal["goods", "services", "mixed"] = Field(
         default="services",
@@ -206,6 +211,8 @@ BusinessPatch = patch_of(BusinessIn, "BusinessPatch")
 
 
 class CustomerIn(ReadBack):
+    read_only = ReadBack.read_only | {"stripe_customer_account"}  # the system's: where stripe_customer_id lives
+
     name: Name
     kind: Literal["business", "individual"] = Field(
         default="business", description="business clients get the 40 € recovery indemnity mention"

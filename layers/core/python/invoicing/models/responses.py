@@ -133,6 +133,7 @@ class Business(Output):
     reminders: Reminders
     early_payment_terms: str | None
     receipts: Literal["every_payment", "when_paid", "never"]
+    save_payment_methods: bool
     locale: Literal["fr-FR", "en"]
     operations: Literal["goods", "services", "mixed"]
     vat_franchise: bool
@@ -168,6 +169,12 @@ class CustomerSnapshot(Output):
     vat_number: str | None
     notes: str | None
     stripe_customer_id: str | None
+    stripe_customer_account: str | None = Field(
+        default=None,
+        description="the Stripe account the Stripe customer lives on, once the system made or saw it there "
+        "(a setup link, a saved card): read-only",
+        json_schema_extra={"readOnly": True},
+    )
 
 
 class Customer(CustomerSnapshot):
@@ -257,6 +264,31 @@ class StripeOnboarding(Model):
     expires_at: datetime = Field(description="the link works once, until then (minutes): ask again for another")
     stripe_account_id: str = Field(description="the business's connected account, the same at every call")
     stripe_status: StripeStatus = Field(description="as on GET /business")
+
+
+class PaymentMethodSetup(Model):
+    id: str = Field(description="Stripe's Checkout Session (setup mode)")
+    url: str = Field(description="Stripe's page where the client saves a card or an IBAN: send it to the client")
+    expires_at: datetime = Field(description="the link works until then (a day): ask again for another")
+
+
+class PaymentMethod(Model):
+    """A card or an IBAN the client saved with Stripe, on the business's account."""
+
+    id: str = Field(description="Stripe's PaymentMethod id (pm_…)")
+    type: Literal["card", "sepa_debit"]
+    brand: str | None = Field(description="a card's: visa, mastercard, amex…")
+    last4: str | None
+    exp_month: int | None = Field(description="a card's")
+    exp_year: int | None = Field(description="a card's")
+    mandate: str | None = Field(description="a SEPA Direct Debit's mandate (Stripe's id): the client's authorisation")
+    country: str | None
+    default: bool = Field(description="the one automatic collections charge: exactly one while any is saved")
+    created_at: datetime
+
+
+class PaymentMethodList(Model):
+    items: list[PaymentMethod]
 
 
 class Sender(Model):

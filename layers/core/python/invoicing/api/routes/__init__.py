@@ -21,6 +21,7 @@ def every() -> tuple[Any, ...]:
         estimates,
         invoices,
         pay,
+        payment_methods,
         quote,
         recurring,
         sender,
@@ -31,6 +32,7 @@ def every() -> tuple[Any, ...]:
     return (
         catalog.business,
         catalog.customers,
+        payment_methods.router,
         catalog.products,
         catalog.templates,
         invoices.router,
