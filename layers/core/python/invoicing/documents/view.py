@@ -461,6 +461,7 @@ def pay_view(
         "pay": {
             "targets": targets,
             "tips": tips,
+            "save_card": text["pay_save_card"] if offer.get("save_card") else None,
             "methods": text["pay_by"].format(methods=methods) if methods else None,
             "notice": text[offer["notice"]] if offer.get("notice") else None,
             "problem": text["pay_problem"].format(reason=text.get(offer["problem"], offer["problem"]))

@@ -52,8 +52,10 @@ def page(deps: Deps, token: str, page_url: str, *, returned: bool = False, probl
     tenant, invoice = open_invoice(deps, token)
     business, customer = documents.parties(deps, tenant, invoice)
     notice = "paid_notice" if invoice["status"] == "paid" else "processing_notice" if returned else None
+    offered = offer(invoice, stripe_accounts.chargeable(deps, tenant))
     offered = {
-        **offer(invoice, stripe_accounts.chargeable(deps, tenant)),
+        **offered,
+        "save_card": saves_card(catalog.get_business(deps, tenant), invoice, offered),
         "notice": notice,
         "problem": problem,
         "action": f"{page_url}/checkout",
@@ -112,9 +114,23 @@ def offer(invoice: Doc, account: str | None) -> dict[str, Any]:
     return {"targets": targets, "tips": [rate for rate in rates if rate > 0], "methods": methods}
 
 
+def saves_card(business: Doc, invoice: Doc, offered: dict[str, Any]) -> bool:
+    """Whether the page offers the client to save its card for the
+    business's later invoices (SPEC §12): when the business allows it
+    (`save_payment_methods`), the invoice is paid by card online, and is
+    a customer's (the card is saved to it)."""
+    return bool(
+        business.get("save_payment_methods")
+        and "card" in offered["methods"]
+        and offered["targets"]
+        and invoice.get("customer_id")
+    )
+
+
 def checkout(deps: Deps, stripe: PaymentGateway, token: str, page_url: str, form: dict[str, str]) -> str:
     """Open a Checkout Session for what the form chose; its URL. The
-    amounts are the invoice's as it stands now, never the form's."""
+    amounts are the invoice's as it stands now, never the form's. With the
+    box ticked (`save_card`, when offered), the session saves the card."""
     tenant, invoice = open_invoice(deps, token)
     business = catalog.get_business(deps, tenant)
     account = stripe_accounts.chargeable(deps, tenant)
@@ -131,7 +147,9 @@ def checkout(deps: Deps, stripe: PaymentGateway, token: str, page_url: str, form
     step = stripe_money.step(currency)
     charge = online_charge(Decimal(invoice["amount_due"]), positions, target, rate, step)
     customer = _customer(deps, tenant, invoice)
-    params = session_params(tenant, invoice, business, customer, charge, offered["methods"], page_url)
+    save = form.get("save_card") == "1" and saves_card(business, invoice, offered)
+    params = session_params(tenant, invoice, business, customer, charge, offered["methods"], page_url,
+                            save_card=save, account=account)  # fmt: skip
     key = idempotency_key(account, params)
     session = stripe.create_checkout_session(account, params, key)
     return str(session["url"])
@@ -145,11 +163,13 @@ def session_params(
     charge: OnlineCharge,
     methods: list[str],
     page_url: str,
-) -> dict[str, Any]:
+    *, save_card: bool = False, account: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
     """The Checkout Session: the invoice's part and the tip as two lines (the
     tip is never part of the invoice), the invoice's payment methods, and
     metadata naming the invoice, on the session and on its PaymentIntent
-    (the events about either find the invoice: SPEC §8)."""
+    (the events about either find the invoice: SPEC §8). `save_card`: by
+    card, saved to the client for later invoices (logic.payment_methods)."""
     from invoicing.documents.view import labels
 
     currency = invoice["currency"]
@@ -170,6 +190,8 @@ def session_params(
     if charge.tip > 0:
         metadata["tip"] = str(stripe_money.to_stripe(charge.tip, currency, "tip"))
     types = [{"card": "card", "bank_transfer": "customer_balance"}[method] for method in methods]
+    if save_card:  # a bank transfer saves nothing (Stripe refuses setup_future_usage with it)
+        types, metadata["customer_id"] = ["card"], invoice["customer_id"]
     params: dict[str, Any] = {
         "mode": "payment",
         "line_items": lines,
@@ -181,14 +203,9 @@ def session_params(
         "metadata": dict(metadata),
         "payment_intent_data": {"metadata": dict(metadata), "description": name},
     }
-    stripe_customer = (customer or {}).get("stripe_customer_id")
-    email = (invoice.get("customer") or customer or {}).get("email")
-    if stripe_customer:
-        params["customer"] = stripe_customer
-    elif "customer_balance" in types:
-        params["customer_creation"] = "always"  # a bank transfer needs a Stripe customer (its virtual IBAN)
-    if email and not stripe_customer:
-        params["customer_email"] = email
+    if save_card:  # the client, a Stripe customer of `account` (made by Checkout if need be), keeps it
+        params["payment_intent_data"]["setup_future_usage"] = "off_session"
+    params.update(_paying_customer(invoice, customer, account, needs_one="customer_balance" in types or save_card))
     if "customer_balance" in types:
         params["payment_method_options"] = {
             "customer_balance": {
@@ -197,6 +214,19 @@ def session_params(
             }
         }
     return params
+
+
+def _paying_customer(invoice: Doc, customer: Doc | None, account: str | None, *, needs_one: bool) -> dict[str, Any]:
+    """Who pays, as Checkout takes it: the client's Stripe customer when it
+    has one on `account`; else one made by Checkout when the payment needs
+    one (a bank transfer's virtual IBAN, a card to save), and the e-mail."""
+    stripe_customer = (customer or {}).get("stripe_customer_id")
+    if stripe_customer and account and (customer or {}).get("stripe_customer_account", account) != account:
+        stripe_customer = None  # a Stripe customer of the business's earlier account: not one of this
+    if stripe_customer:
+        return {"customer": stripe_customer}
+    email = (invoice.get("customer") or customer or {}).get("email")
+    return {**({"customer_creation": "always"} if needs_one else {}), **({"customer_email": email} if email else {})}
 
 
 def idempotency_key(account: str, params: dict[str, Any]) -> str:
