@@ -33,7 +33,7 @@ from typing import Any
 from invoicing.domain import stripe_money
 from invoicing.domain.errors import Busy, Conflict, ProviderRefused
 from invoicing.domain.lifecycle import UNPAID, Status
-from invoicing.logic import card_charges, stripe_accounts, stripe_events
+from invoicing.logic import card_charges, payment_methods, stripe_accounts, stripe_events
 from invoicing.logic.common import PLATFORM, Deps
 from invoicing.logic.stripe_accounts import KIND, CannotApply
 from invoicing.ports import CardFailed, ConditionFailed, Doc, PaymentGateway, StripeRefused
@@ -78,18 +78,6 @@ def collect(deps: Deps, stripe: PaymentGateway, tenant: str, invoice: Doc) -> Do
         card_charges.release_lease(deps, lease)
 
 
-def default_method(deps: Deps, tenant: str, customer_id: str) -> Doc | None:
-    """The customer's default saved payment method, as logic.payment_methods
-    keeps them (children of the customer, kind `payment_method`): the one
-    chosen last (`default_at`), else the newest; None without any. Its
-    `default_method` says the same, and takes this one's place once there."""
-    stored = deps.store.children(tenant, "payment_method", customer_id)
-    chosen = [method for method in stored if method.get("default_at")]
-    if chosen:
-        return max(chosen, key=lambda method: (method["default_at"], method["created_at"], method["id"]))
-    return max(stored, key=lambda method: (method["created_at"], method["id"]), default=None)
-
-
 def _charge_of(deps: Deps, tenant: str, invoice_id: str) -> tuple[str, dict[str, Any]] | str:
     """The account and the PaymentIntent's parameters that charge the
     invoice as it stands, or why it is not charged."""
@@ -99,7 +87,7 @@ def _charge_of(deps: Deps, tenant: str, invoice_id: str) -> tuple[str, dict[str,
     if current.get("payment_processing"):
         return "a payment is on its way"
     customer = deps.store.get(tenant, "customer", current["customer_id"]) if current.get("customer_id") else None
-    method = default_method(deps, tenant, customer["id"]) if customer else None
+    method = payment_methods.default_method(deps, tenant, customer["id"]) if customer else None
     if customer is None or method is None:
         return "no saved payment method"
     account = stripe_accounts.chargeable(deps, tenant)
@@ -118,7 +106,7 @@ def _charge_of(deps: Deps, tenant: str, invoice_id: str) -> tuple[str, dict[str,
         "amount": stripe_money.to_stripe(Decimal(current["amount_due"]), current["currency"]),
         "currency": current["currency"].lower(),
         "customer": customer["stripe_customer_id"],
-        "payment_method": str(method.get("payment_method") or method["id"]).rpartition(".")[2],
+        "payment_method": method["id"],  # Stripe's
         "payment_method_types": [kind],
         "off_session": True,
         "confirm": True,
