@@ -381,3 +381,24 @@ def test_no_late_fee_while_a_debit_is_processing_and_its_periods_caught_up_once_
     deliver(api, failed)
     api.run_sweep("late_fees", "2027-01-05")
     assert len(stored(api, invoice)["late_fee_entries"]) == 1
+
+
+# -- from the recurring sweep ------------------------------------------------------------
+
+
+def test_the_recurring_sweep_charges_an_auto_charged_invoice_once(api, client, stripe_standin, account):
+    from datetime import date
+
+    from tests.integration.test_recurring import create, invoices_of, monthly
+
+    save_method(client["id"], "pm_card_visa", account=account)
+    made = create(api, monthly(client, auto_charge=True, schedule={"start_date": date.today().isoformat()}))
+    first = made["next_dates"][0]
+
+    api.run_sweep("recurring", first)
+    api.run_sweep("recurring", first)
+
+    (invoice,) = invoices_of(api, made)
+    (request,) = intents(stripe_standin)
+    assert request.params["metadata"]["recurring_id"] == made["id"]
+    assert (invoice["status"], invoice["recurring_id"], len(invoice["payments"])) == ("paid", made["id"], 1)
