@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -23,6 +24,7 @@ from tests.integration.test_sender import ADDRESS, confirm_sender, the_code
 pytestmark = pytest.mark.integration
 
 OTHER = "other"
+TOMORROW = (date.today() + timedelta(days=1)).isoformat()
 
 
 @pytest.fixture
@@ -51,7 +53,11 @@ def acme(api, stripe_standin) -> dict[str, Any]:
                                             "deposit": {"type": "percentage", "value": "30"}}).body  # fmt: skip
     estimate_sent = api.post(f"/estimates/{estimate_sent['id']}/mark-sent").body
     assert estimate_sent["number"] == "D-1"
+    monthly = {"frequency": "month", "start_date": TOMORROW}
+    recurring = api.post("/recurring-invoices", {"name": "Maintenance", "customer_id": customer["id"],
+                                                 "lines": lines, "schedule": monthly}).body  # fmt: skip
     return {
+        "recurring": recurring,
         "estimate": estimate,
         "estimate_sent": estimate_sent,
         "customer": customer,
@@ -83,6 +89,9 @@ def _snapshot(api) -> dict[str, Any]:
             for ref in api.get(f"/invoices/{item['id']}").body["credit_notes"]
         ],
         "estimates": [api.get(f"/estimates/{item['id']}").body for item in api.get("/estimates").body["items"]],
+        "recurring": [
+            api.get(f"/recurring-invoices/{item['id']}").body for item in api.get("/recurring-invoices").body["items"]
+        ],  # fmt: skip
         "objects": sorted((key, hashlib.md5(data).hexdigest()) for key, data in api.objects().items()),
     }
 
@@ -284,6 +293,38 @@ def _estimate_action(action: str, body: dict[str, Any] | None = None) -> Callabl
     return case
 
 
+def _list_recurring(api, acme):
+    for query in ("", "?status=active", f"?customer_id={acme['customer']['id']}"):
+        reply = api.get(f"/recurring-invoices{query}", tenant=OTHER)
+        assert reply.body == {"items": [], "next_cursor": None}, query
+
+
+def _create_recurring(api, acme):
+    schedule = {"frequency": "month", "start_date": TOMORROW}
+    lines = [{"name": "A", "unit_price": "1"}]
+    with_customer = api.post("/recurring-invoices", {"name": "X", "customer_id": acme["customer"]["id"],
+                             "lines": lines, "schedule": schedule}, tenant=OTHER)  # fmt: skip
+    assert (with_customer.status, with_customer.error_fields) == (422, ["customer_id"])
+    theirs = api.post("/customers", {"name": "Client de other"}, tenant=OTHER).body
+    with_template = api.post("/recurring-invoices", {"name": "Y", "customer_id": theirs["id"],
+                             "template_id": acme["template"]["id"], "schedule": schedule}, tenant=OTHER)  # fmt: skip
+    assert (with_template.status, with_template.error_fields) == (422, ["template_id"])
+    with_product = api.post("/recurring-invoices", {"name": "Z", "customer_id": theirs["id"], "schedule": schedule,
+                            "lines": [{"product_id": acme["product"]["id"]}]}, tenant=OTHER)  # fmt: skip
+    assert (with_product.status, with_product.error_fields) == (422, ["lines.0.product_id"])
+
+
+def _recurring_action(method: str, action: str = "", body: dict[str, Any] | None = None) -> Callable[..., None]:
+    """On acme's recurring invoice: the same 404 as a missing one, nothing changed, no invoice made."""
+
+    def case(api, acme):
+        _not_found(api.call(method, f"/recurring-invoices/{acme['recurring']['id']}{action}", body, tenant=OTHER))
+        assert api.get("/recurring-invoices", tenant=OTHER).body["items"] == []
+        assert api.get("/invoices", tenant=OTHER).body["items"] == []
+
+    return case
+
+
 def _estimate_document(kind: str) -> Callable[..., None]:
     def case(api, acme):
         for key in ("estimate", "estimate_sent"):
@@ -436,6 +477,14 @@ CASES: dict[tuple[str, str], Callable[..., None]] = {
     ("POST", "/estimates/{estimate_id}/invoices"): _estimate_action("/invoices", {"kind": "deposit"}),
     ("GET", "/estimates/{estimate_id}/preview"): _estimate_document("preview"),
     ("GET", "/estimates/{estimate_id}/pdf"): _estimate_document("pdf"),
+    ("GET", "/recurring-invoices"): _list_recurring,
+    ("POST", "/recurring-invoices"): _create_recurring,
+    ("GET", "/recurring-invoices/{recurring_id}"): _recurring_action("GET"),
+    ("PATCH", "/recurring-invoices/{recurring_id}"): _recurring_action("PATCH", "", {"notes": "x", "version": 1}),
+    ("DELETE", "/recurring-invoices/{recurring_id}"): _recurring_action("DELETE"),
+    ("POST", "/recurring-invoices/{recurring_id}/pause"): _recurring_action("POST", "/pause"),
+    ("POST", "/recurring-invoices/{recurring_id}/resume"): _recurring_action("POST", "/resume"),
+    ("POST", "/recurring-invoices/{recurring_id}/cancel"): _recurring_action("POST", "/cancel"),
 }
 
 NON_PUBLIC = sorted((route.method, route.path) for route in wiring.ROUTES if not route.public)
@@ -477,6 +526,7 @@ def _example_path(path: str) -> str:
         ("credit_note_id", "cn_1"),
         ("payment_id", "pay_1"),
         ("estimate_id", "est_1"),
+        ("recurring_id", "rec_1"),
     ):
         path = path.replace(f"{{{name}}}", example)
     return path
@@ -506,6 +556,13 @@ VALID_BODIES = {
     ("POST", "/estimates"): {"name": "D"},
     ("PATCH", "/estimates/{estimate_id}"): {"version": 1},
     ("POST", "/estimates/{estimate_id}/invoices"): {"kind": "full"},
+    ("POST", "/recurring-invoices"): {
+        "name": "R",
+        "customer_id": "cus_1",
+        "lines": [{"name": "A", "unit_price": "1"}],
+        "schedule": {"frequency": "month", "start_date": "2099-01-01"},
+    },  # fmt: skip
+    ("PATCH", "/recurring-invoices/{recurring_id}"): {"version": 1},
 }
 
 
