@@ -402,3 +402,19 @@ def test_the_recurring_sweep_charges_an_auto_charged_invoice_once(api, client, s
     (request,) = intents(stripe_standin)
     assert request.params["metadata"]["recurring_id"] == made["id"]
     assert (invoice["status"], invoice["recurring_id"], len(invoice["payments"])) == ("paid", made["id"], 1)
+
+
+def test_while_a_debit_is_processing_its_page_offers_no_second_payment(api, client, invoice, stripe_standin, account):
+    processing(api, client, invoice, stripe_standin, account)
+    link = stored(api, invoice)["payment_link"]
+    path = link[link.index("/pay/") :]
+
+    page = api.call("GET", path, tenant=None)
+    refused = api.call("POST", f"{path}/checkout", raw="target=balance", tenant=None,
+                       headers={"Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
+
+    assert page.status == 200
+    assert "prélèvement SEPA de cette facture est en cours" in page.body
+    assert 'id="pay-button"' not in page.body
+    assert refused.status == 409
+    assert stripe_standin.requests_to("/v1/checkout/sessions") == []

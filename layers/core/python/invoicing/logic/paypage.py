@@ -51,7 +51,12 @@ def page(deps: Deps, token: str, page_url: str, *, returned: bool = False, probl
 
     tenant, invoice = open_invoice(deps, token)
     business, customer = documents.parties(deps, tenant, invoice)
-    notice = "paid_notice" if invoice["status"] == "paid" else "processing_notice" if returned else None
+    notice = (
+        "paid_notice" if invoice["status"] == "paid"
+        else "debit_notice" if invoice.get("payment_processing")
+        else "processing_notice" if returned
+        else None
+    )  # fmt: skip
     offered = offer(invoice, stripe_accounts.chargeable(deps, tenant))
     offered = {
         **offered,
@@ -89,13 +94,15 @@ def offer(invoice: Doc, account: str | None) -> dict[str, Any]:
     """What the client can pay online: the next unpaid instalment (when
     there is a schedule) and the whole balance, the tips, and the ways to
     pay. Nothing without a connected Stripe account taking payments
-    (`account`, logic.stripe_accounts.chargeable), once paid, or for an
-    amount Stripe cannot charge exactly (1398.50 in a currency Stripe takes
-    in whole units)."""
+    (`account`, logic.stripe_accounts.chargeable), once paid, while a
+    payment is on its way (a SEPA Direct Debit: paying now would pay
+    twice), or for an amount Stripe cannot charge exactly (1398.50 in a
+    currency Stripe takes in whole units)."""
     due = Decimal(invoice["amount_due"])
     currency = invoice["currency"]
     methods = _methods(invoice) if account else []
-    if due <= 0 or not methods or not stripe_money.chargeable(due, currency):
+    on_its_way = bool(invoice.get("payment_processing"))
+    if due <= 0 or not methods or on_its_way or not stripe_money.chargeable(due, currency):
         return {"targets": [], "tips": [], "methods": methods}
     targets: list[dict[str, Any]] = []
     unpaid = [item for item in _instalments(invoice) if item["status"] != "paid"]
