@@ -105,7 +105,7 @@ def _charge_of(deps: Deps, tenant: str, invoice_id: str) -> tuple[str, dict[str,
     params: dict[str, Any] = {
         "amount": stripe_money.to_stripe(Decimal(current["amount_due"]), current["currency"]),
         "currency": current["currency"].lower(),
-        "customer": customer["stripe_customer_id"],
+        "customer": method.get("stripe_customer") or customer["stripe_customer_id"],  # the one it is attached to
         "payment_method": method["id"],  # Stripe's
         "payment_method_types": [kind],
         "off_session": True,

@@ -257,7 +257,9 @@ def _charge(deps: Deps, tenant: str, invoice: Doc) -> None:
     except PaymentsNotConfigured:
         logger.warning("not charged: payments are not configured", extra={"invoice_id": invoice["id"]})
         return
-    auto_charge.collect(deps, gateway, tenant, invoice)
+    outcome = auto_charge.collect(deps, gateway, tenant, invoice)
+    logger.info("recurring invoice charged", extra={"invoice_id": invoice["id"], "outcome": outcome["status"],
+                                                    "reason": outcome.get("reason")})  # fmt: skip
 
 
 def _make(deps: Deps, tenant: str, doc: Doc, occurrence: Occurrence, invoice_id: str) -> None:
