@@ -10,8 +10,10 @@ import os
 import re
 import shutil
 import subprocess
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -43,7 +45,10 @@ def test_the_readme_walk_through_runs_as_pasted(runtime: Any, tenant: str) -> No
     assert '"factures@acme.example"' in done.stdout  # the sender address, confirmed with its code
     assert "null" not in done.stdout.splitlines()  # no step answered an error where an id was read
     assert "<title>Devis D-1" in done.stdout  # the estimate's page, as its client opens it
-    final, estimate = (json.loads("{\n" + text) for text in done.stdout.rsplit("\n{\n", 2)[1:])  # the last two
+    # the last three objects printed whole (what follows each, one-line ones, is left)
+    final, estimate, monthly = (
+        json.JSONDecoder().raw_decode("{\n" + text)[0] for text in done.stdout.rsplit("\n{\n", 3)[1:]
+    )
     work, deposit = final["lines"]
     assert (work["name"], work["net"]) == ("Pose de la cuisine", "900.00")
     assert re.fullmatch(r"Acompte INV-2 du \d\d/\d\d/\d{4}", deposit["name"])
@@ -56,3 +61,9 @@ def test_the_readme_walk_through_runs_as_pasted(runtime: Any, tenant: str) -> No
             {"number": None, "kind": "final", "status": "draft"},
         ],
     }
+    # the retainer: an IBAN saved through the setup link, this month's invoice issued by the tick, debited
+    assert '{"type":"sepa_debit","last4":"2606"' in done.stdout
+    assert '"candidates":1,"done":1' in done.stdout
+    assert (monthly["number"], monthly["status"]) == ("INV-3", "paid")
+    assert monthly["payments"] == [{"method": "sepa_debit", "amount": "300.00"}]
+    assert monthly["service_period"]["start"] == datetime.now(ZoneInfo("Europe/Paris")).date().isoformat()
