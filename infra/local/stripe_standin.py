@@ -621,8 +621,9 @@ class StripeStandIn:
         intent = _intent(int(params["amount"]), params["currency"], params.get("metadata") or {}, ["card"],
                          params.get("customer"))  # fmt: skip
         intent["payment_method"] = method
-        if method in DECLINES:
-            code, decline, message = DECLINES[method]
+        named = self.saved_from.get(method or "", method)  # a card saved from pm_card_chargeDeclined declines
+        if named in DECLINES:
+            code, decline, message = DECLINES[named]
             intent.update(status="requires_payment_method", amount_received=0)
             error = _error("card_error", code, message)
             error["error"] |= {"decline_code": decline, "payment_intent": intent}

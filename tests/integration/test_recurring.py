@@ -348,3 +348,32 @@ def test_a_new_schedule_never_bills_a_period_again(api, business, customer):
     assert changed.status == 200, changed.body
     assert changed.body["next_dates"][:2] == [day(14), day(28)]
     assert changed.body["invoices_made"] == 1
+
+
+# -- collected on their own: a method saved through the setup link, charged by the sweep -----------
+
+
+@pytest.mark.parametrize(
+    ("saved", "status", "failures"),
+    [("pm_card_visa", "paid", 0), ("pm_card_chargeDeclined", "open", 1)],
+)
+def test_an_auto_charged_invoice_is_charged_to_the_method_saved_on_the_setup_page(
+    api, account, stripe_standin, saved, status, failures
+):
+    from tests.integration.test_payment_methods import CUSTOMER, save
+
+    customer = api.post("/customers", CUSTOMER).body
+    save(api, stripe_standin, customer, saved)
+    made = create(api, monthly(customer, auto_charge=True))
+
+    first = api.run_sweep("recurring", day(0))
+    again = api.run_sweep("recurring", day(0))
+
+    assert (first["done"], again["candidates"]) == (1, 0)
+    (invoice,) = invoices_of(api, made)
+    assert invoice["status"] == status
+    assert len(invoice.get("payment_failures") or []) == failures
+    (intent,) = stripe_standin.requests_to("/v1/payment_intents")
+    assert intent.params["off_session"] == "true"
+    assert intent.params["metadata"]["recurring_id"] == made["id"]
+    assert intent.account == account
