@@ -18,6 +18,9 @@ unit tests. Prints a table and writes it to bench-results/bench.json.
 - the late-fee sweep over 1,000 and 10,000 invoices of which 10 % are
   overdue: candidates per second through the tick (the rule, the page
   queue, the function, the emulation), and items read per candidate;
+- the recurring invoices' sweep over active schedules of which a tenth are
+  due: occurrences issued per second through the tick, and per occurrence
+  the index's items read (target <= 1.1) and all items read;
 - what 1,000 invoices cost on AWS, issued, rendered, e-mailed and paid,
   next to Stripe Invoicing's fee (tests/bench/costs.py).
 """
@@ -30,6 +33,7 @@ import statistics
 import subprocess
 import sys
 import time
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -211,11 +215,7 @@ def model_invoice(runtime: Any, session: Any, tenant: str) -> dict[str, Any]:
     from invoicing.adapters.dynamodb import _decode
 
     url, headers = runtime.url, {"Authorization": f"Bearer {mint_token(tenant)}"}
-    session.put(f"{url}/business", json={"legal_name": "Bench SAS", "siren": "732829320", "vat_number": "FR44732829320",
-                "address": {"line1": "1 rue", "postal_code": "75002", "city": "Paris", "country": "FR"}},
-                headers=headers)  # fmt: skip
-    customer = session.post(f"{url}/customers", headers=headers, json={"name": "Client", "siren": "812345676",
-        "address": {"line1": "2 rue", "postal_code": "69006", "city": "Lyon", "country": "FR"}}).json()  # fmt: skip
+    customer = _business_and_customer(runtime, session, tenant)
     fees = {"enabled": True, "type": "percentage", "value": "1.5", "frequency": {"interval": "month"}}
     draft = session.post(f"{url}/invoices", headers=headers, json={
         "name": "model", "customer_id": customer["id"], "issue_date": "2026-11-27", "due_date": "2027-06-30",
@@ -226,6 +226,20 @@ def model_invoice(runtime: Any, session: Any, tenant: str) -> dict[str, Any]:
     dynamodb, table = runtime.emulation.client("dynamodb"), runtime.emulation.table_name
     key = {"pk": {"S": f"T#{tenant}"}, "sk": {"S": f"INV#{draft['id']}"}}
     return dict(_decode(dynamodb.get_item(TableName=table, Key=key)["Item"]))
+
+
+def _business_and_customer(runtime: Any, session: Any, tenant: str) -> dict[str, Any]:
+    """`tenant`'s business profile (French, with the mandatory mentions) and a business client of it."""
+    from infra.local.runtime import mint_token
+
+    url, headers = runtime.url, {"Authorization": f"Bearer {mint_token(tenant)}"}
+    session.put(f"{url}/business", json={"legal_name": "Bench SAS", "siren": "732829320", "vat_number": "FR44732829320",
+                "address": {"line1": "1 rue", "postal_code": "75002", "city": "Paris", "country": "FR"}},
+                headers=headers)  # fmt: skip
+    customer: dict[str, Any] = session.post(f"{url}/customers", headers=headers, json={"name": "Client",
+        "siren": "812345676", "address": {"line1": "2 rue", "postal_code": "69006", "city": "Lyon", "country": "FR"}},
+    ).json()  # fmt: skip
+    return customer
 
 
 def seed(runtime: Any, tenant: str, model: dict[str, Any], total: int) -> int:
@@ -251,7 +265,6 @@ def seed(runtime: Any, tenant: str, model: dict[str, Any], total: int) -> int:
 def sweep_figures(runtime: Any, session: Any, totals: tuple[int, ...] = (1_000, 10_000)) -> dict[str, dict[str, float]]:
     """Throughput through the tick; reads counted by running the same sweep
     in this process on a second, identical seed."""
-    from datetime import date
 
     from invoicing.adapters.dynamodb import DynamoStore
     from invoicing.logic import sweeps
@@ -282,6 +295,99 @@ def sweep_figures(runtime: Any, session: Any, totals: tuple[int, ...] = (1_000, 
         figures[f"late-fee sweep, {total:,} invoices: items read per candidate"] = summary(
             [store.items_read / candidates]
         )
+    return figures
+
+
+def model_recurring(runtime: Any, session: Any, tenant: str, start: date) -> dict[str, Any]:
+    """A real recurring invoice of `tenant`, monthly from `start`, marked
+    sent when issued, as the table stores it: made while the table is small."""
+    from infra.local.runtime import mint_token
+    from invoicing.adapters.dynamodb import _decode, doc_sk
+
+    url, headers = runtime.url, {"Authorization": f"Bearer {mint_token(tenant)}"}
+    customer = _business_and_customer(runtime, session, tenant)
+    made = session.post(f"{url}/recurring-invoices", headers=headers, json={
+        "name": "Abonnement", "customer_id": customer["id"], "on_issue": "mark_sent",
+        "schedule": {"frequency": "month", "start_date": start.isoformat()},
+        "lines": [{"name": "Maintenance", "unit_price": "450", "taxes": [{"name": "TVA", "rate": "20"}]}],
+    })  # fmt: skip
+    assert made.status_code == 201, made.text
+    dynamodb, table = runtime.emulation.client("dynamodb"), runtime.emulation.table_name
+    key = {"pk": {"S": f"T#{tenant}"}, "sk": {"S": doc_sk("recurring", made.json()["id"])}}
+    return dict(_decode(dynamodb.get_item(TableName=table, Key=key)["Item"]))
+
+
+def seed_recurring(runtime: Any, tenant: str, model: dict[str, Any], total: int, due: int, today: date) -> None:
+    """`total` active monthly recurring invoices of `tenant`, `due` of them
+    starting `today` (the model among them), the others on one of the next
+    27 days: the model rewritten and copies of it, each named apart (so
+    are the invoices they make), their index day set as the API sets it."""
+    from datetime import timedelta
+
+    from invoicing.adapters.dynamodb import _encode
+    from invoicing.domain.recurrence import Frequency, default_day
+    from invoicing.logic.recurring import _planned
+
+    dynamodb, table = runtime.emulation.client("dynamodb"), runtime.emulation.table_name
+    items = []
+    for n in range(total):
+        start = today if n < due else today + timedelta(days=1 + n % 27)
+        schedule = {**model["schedule"], "start_date": start.isoformat(), "day": default_day(Frequency.MONTH, start)}
+        doc = {**model, "id": model["id"] if n == 0 else f"rec_{tenant}_{n:06d}", "name": f"Abonnement {n:06d}",
+               "schedule": schedule, "next_index": 0}  # fmt: skip
+        items.append(_encode(tenant, "recurring", _planned(doc, today)))
+    for start_at in range(0, len(items), 25):
+        batch = [{"PutRequest": {"Item": item}} for item in items[start_at : start_at + 25]]
+        dynamodb.batch_write_item(RequestItems={table: batch})
+
+
+def recurring_figures(
+    runtime: Any, session: Any, ticked: tuple[int, int] = (1_000, 100), counted: tuple[int, int] = (10_000, 1_000)
+) -> dict[str, dict[str, float]]:
+    """The recurring sweep: occurrences issued per second through the tick
+    over `ticked` (schedules, of which due); reads counted by running the
+    same sweep in this process over `counted`, on another tenant: the
+    index's (the candidates) and all the store's (issuing reads the draft,
+    the business, the customer, the sequence). The tick runs on the smaller
+    seed: it waits 120 s for a rule's queue, and here 1,000 occurrences take
+    longer (pages of 100 outlast the function's 60 s and defer their rest)."""
+    from invoicing.adapters.dynamodb import DynamoStore
+    from invoicing.logic import sweeps
+    from invoicing.logic.common import BUSINESS_TIMEZONE, Deps
+
+    today = datetime.now(BUSINESS_TIMEZONE).date()  # the day the functions issue on (a schedule starts no earlier)
+    later = date.fromordinal(today.toordinal() + 1)  # not due before it is seeded
+    figures: dict[str, dict[str, float]] = {}
+    (total, due), tenant = ticked, f"rec{ticked[0]}a"
+    model = model_recurring(runtime, session, tenant, today)
+    other = model_recurring(runtime, session, f"rec{counted[0]}b", later)
+    seed_recurring(runtime, tenant, model, total, due, today)
+    start = time.perf_counter()
+    done = session.post(f"{runtime.url}/_local/tick", json={"date": today.isoformat()}, timeout=1800).json()
+    elapsed = time.perf_counter() - start
+    assert done["recurring-invoices"]["done"] == due, done
+    # the whole tick: every rule, the queue, the function, the PDFs of the invoices issued
+    figures[f"tick, {total:,} recurring ({due:,} due): occurrences issued/s"] = summary([due / elapsed])
+
+    (total, due), tenant = counted, f"rec{counted[0]}b"
+    seed_recurring(runtime, tenant, other, total, due, today)
+    store = DynamoStore(runtime.emulation.client("dynamodb"), runtime.emulation.table_name)
+    deps = Deps(store=store, link_key=lambda: bytes(32))  # an invoice issued has its payment link
+    queue = _ListQueue()
+    start = time.perf_counter()
+    sweeps.fan_out(queue, "recurring", today)
+    issued = 0
+    while queue.messages:
+        issued += sweeps.work_page(deps, queue, queue.messages.pop())["done"]
+    elapsed = time.perf_counter() - start
+    assert issued == due, issued
+    figures[f"recurring sweep alone, {total:,} recurring ({due:,} due): occurrences issued/s"] = summary(
+        [due / elapsed]
+    )
+    figures[f"recurring sweep, {total:,} recurring: index items read per occurrence (target <= 1.1)"] = summary(
+        [store.candidates_read / due]
+    )
+    figures[f"recurring sweep, {total:,} recurring: all items read per occurrence"] = summary([store.items_read / due])
     return figures
 
 
@@ -440,6 +546,7 @@ def main() -> None:
         )
         results.update(event_latency(runtime, session))
         results.update(sweep_figures(runtime, session))
+        results.update(recurring_figures(runtime, session))
     finally:
         runtime.stop()
     import tests.conftest  # noqa: F401  (the emulation's names, as the tests set them)

@@ -128,7 +128,10 @@ class DynamoStore:
     def __init__(self, client: Any = None, table_name: str | None = None) -> None:
         self._client = client
         self.table = table_name or settings().require("table")
-        self.items_read = 0  # by get and the sweeps' queries: what a sweep costs (make bench)
+        # What a sweep costs (make bench): every item the store read (gets, sequences, queries),
+        # and of those, the candidates the sweeps' index queries returned.
+        self.items_read = 0
+        self.candidates_read = 0
 
     @property
     def client(self) -> Any:
@@ -194,6 +197,7 @@ class DynamoStore:
         docs: list[Doc] = []
         while True:
             response = self.client.query(**request)
+            self.items_read += len(response.get("Items", []))
             docs.extend(_decode(item) for item in response.get("Items", []))
             if "LastEvaluatedKey" not in response:
                 return docs
@@ -217,6 +221,7 @@ class DynamoStore:
         item = response.get("Item")
         if not item:
             return Sequence()
+        self.items_read += 1
         return Sequence(int(item["last"]["N"]), item.get("last_issue_date", {}).get("S"))
 
     # -- writes --------------------------------------------------------------
@@ -405,6 +410,7 @@ class DynamoStore:
         response = self.client.query(**request)
         found = response.get("Items", [])
         self.items_read += len(found)
+        self.candidates_read += len(found)
         candidates = [Candidate(item["pk"]["S"].removeprefix("T#"), _decode(item)) for item in found]
         last = response.get("LastEvaluatedKey")
         return Candidates(candidates, base64.urlsafe_b64encode(json.dumps(last).encode()).decode() if last else None)
