@@ -236,12 +236,12 @@ class Delivery(Output):
     """One message to one recipient on one channel."""
 
     id: str
-    kind: Literal[
-        "invoice", "receipt", "reminder", "credit_note", "estimate", "estimate_answer", "payment_failed"
-    ] = Field(
-        description="the invoice itself; a receipt of a payment (or of the invoice paid); a payment reminder; "
-        "one of its credit notes; an estimate; the business told of its client's answer to an estimate; "
-        "the client told that the invoice's automatic payment failed, to pay it on its page"
+    kind: Literal["invoice", "receipt", "reminder", "credit_note", "estimate", "estimate_answer", "payment_failed"] = (
+        Field(
+            description="the invoice itself; a receipt of a payment (or of the invoice paid); a payment reminder; "
+            "one of its credit notes; an estimate; the business told of its client's answer to an estimate; "
+            "the client told that the invoice's automatic payment failed, to pay it on its page"
+        )
     )
     invoice_id: str | None = Field(description="the invoice it is about (null: an estimate's)")
     estimate_id: str | None = Field(default=None, description="the estimate an estimate delivery carries")

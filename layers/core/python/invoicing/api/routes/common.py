@@ -28,4 +28,6 @@ def created(router: Router, doc: dict[str, Any], path: str) -> Response:
 
 def no_content():
     return Response(status_code=204, body=None)
+
+
 RecurringId = Annotated[str, Path(alias="recurring_id", max_length=64)]
