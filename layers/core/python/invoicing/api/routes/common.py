@@ -15,6 +15,7 @@ InvoiceId = Annotated[str, Path(alias="invoice_id", max_length=64)]
 CreditNoteId = Annotated[str, Path(alias="credit_note_id", max_length=64)]
 PaymentId = Annotated[str, Path(alias="payment_id", max_length=64)]
 EstimateId = Annotated[str, Path(alias="estimate_id", max_length=64)]
+RecurringId = Annotated[str, Path(alias="recurring_id", max_length=64)]
 
 
 def page(result: PageOf) -> dict[str, Any]:
@@ -28,6 +29,3 @@ def created(router: Router, doc: dict[str, Any], path: str) -> Response:
 
 def no_content():
     return Response(status_code=204, body=None)
-
-
-RecurringId = Annotated[str, Path(alias="recurring_id", max_length=64)]
