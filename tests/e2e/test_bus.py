@@ -114,7 +114,8 @@ def test_the_tick_fires_the_sweeps_as_of_its_date_and_answers_what_they_did(runt
 
 
 def test_the_tick_expires_a_sent_estimate_the_day_after_its_last_valid_day(runtime, client, ready):
-    """The estimate-expiry rule fires first in the tick's day (SPEC §11)."""
+    """The estimate-expiry rule fires before the invoices' sweeps in the tick's
+    day (SPEC §11), after the recurring invoices' (SPEC §12)."""
     from datetime import date, timedelta
 
     today = date.today()
@@ -125,7 +126,7 @@ def test_the_tick_expires_a_sent_estimate_the_day_after_its_last_valid_day(runti
 
     ticked = requests.post(f"{runtime.url}/_local/tick", json={"date": str(today + timedelta(days=1))}, timeout=120)
 
-    assert list(ticked.json())[:2] == ["date", "estimate-expiry"]
+    assert list(ticked.json())[:5] == ["date", "recurring-invoices", "estimate-expiry", "late-fees", "reminders"]
     assert ticked.json()["estimate-expiry"]["finished"]
     assert ticked.json()["estimate-expiry"]["done"] >= 1  # ours, and any other test's lapsed estimate
     assert client.get(f"/estimates/{draft['id']}").body["status"] == "expired"  # stored: still its last day here

@@ -272,7 +272,7 @@ class PaymentMethodSetup(Model):
     expires_at: datetime = Field(description="the link works until then (a day): ask again for another")
 
 
-class PaymentMethod(Model):
+class SavedPaymentMethod(Model):
     """A card or an IBAN the client saved with Stripe, on the business's account."""
 
     id: str = Field(description="Stripe's PaymentMethod id (pm_…)")
@@ -287,8 +287,8 @@ class PaymentMethod(Model):
     created_at: datetime
 
 
-class PaymentMethodList(Model):
-    items: list[PaymentMethod]
+class SavedPaymentMethodList(Model):
+    items: list[SavedPaymentMethod]
 
 
 class Sender(Model):

@@ -41,7 +41,7 @@ def create_setup(customer_id: CustomerId, body: Annotated[PaymentMethodSetupIn |
     operation_id="listPaymentMethods",
     tags=TAGS,
     summary="The cards and IBANs the client saved, oldest first; one is the default (the one charged)",
-    responses=responses(200, "The saved methods", "PaymentMethodList", 404),
+    responses=responses(200, "The saved methods", "SavedPaymentMethodList", 404),
 )
 def list_methods(customer_id: CustomerId):
     from invoicing.logic import payment_methods
@@ -71,7 +71,7 @@ def delete_method(customer_id: CustomerId, payment_method_id: PaymentMethodId):
     operation_id="choosePaymentMethodDefault",
     tags=TAGS,
     summary="Make the method the client's default: the one its automatic collections charge",
-    responses=responses(200, "The method, now the default", "PaymentMethod", 404),
+    responses=responses(200, "The method, now the default", "SavedPaymentMethod", 404),
 )
 def choose_default(customer_id: CustomerId, payment_method_id: PaymentMethodId):
     from invoicing.logic import payment_methods
