@@ -377,3 +377,71 @@ def test_an_auto_charged_invoice_is_charged_to_the_method_saved_on_the_setup_pag
     assert intent.params["off_session"] == "true"
     assert intent.params["metadata"]["recurring_id"] == made["id"]
     assert intent.account == account
+
+
+def test_concurrent_sweeps_with_auto_charge_charge_once_and_fail_nothing(api, account, stripe_standin):
+    from tests.integration.test_payment_methods import CUSTOMER, save
+
+    customer = api.post("/customers", CUSTOMER).body
+    save(api, stripe_standin, customer, "pm_card_visa")
+    made = create(api, monthly(customer, auto_charge=True))
+
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        runs = list(pool.map(lambda _: api.run_sweep("recurring", day(0)), range(4)))
+
+    assert sum(run["failed"] for run in runs) == 0
+    (invoice,) = invoices_of(api, made)
+    assert invoice["status"] == "paid"
+    assert len(stripe_standin.requests_to("/v1/payment_intents")) == 1
+
+
+def test_a_draft_an_earlier_day_could_not_issue_is_made_again_of_the_current_content(api, business, customer, fakes):
+    """A draft left by yesterday's failed run (its due date fixed then) is
+    not issued as it was: today's run makes it again, with what the
+    recurring invoice now says and today's dates."""
+    from invoicing.adapters.live import deps
+    from invoicing.logic import recurring
+
+    made = create(api, monthly(customer, payment_terms_days=0))
+    doc = deps().store.get("acme", "recurring", made["id"])
+    occurrence = recurrence_due(doc)
+    invoice_id = recurring.keyed_id("inv", "acme", made["id"], occurrence.on.isoformat())
+    recurring._make(deps(), "acme", doc, occurrence, invoice_id)
+    left = fakes.store.get("acme", "invoice", invoice_id)
+    yesterday = (TODAY - timedelta(days=1)).isoformat()
+    fakes.store.replace("acme", "invoice", {**left, "created_at": yesterday + "T08:00:00.000Z", "due_date": yesterday},
+                        expected_version=left["version"], old_name=None, new_name=None)  # fmt: skip
+    current = read(api, made)
+    lines = [{"name": "Nouveau forfait", "unit_price": "300", "taxes": [{"name": "TVA", "rate": "20"}]}]
+    assert api.patch(f"/recurring-invoices/{made['id']}", {"lines": lines, "version": current["version"]}).status == 200
+
+    done = api.run_sweep("recurring", day(0))
+
+    assert (done["done"], done["failed"]) == (1, 0)
+    invoice = api.get(f"/invoices/{invoice_id}").body
+    assert (invoice["status"], invoice["due_date"]) == ("open", day(0))
+    assert [line["name"] for line in invoice["lines"]] == ["Nouveau forfait"]
+
+
+def test_a_retry_after_the_send_sends_nothing_more(api, business, customer, fakes):
+    from invoicing.adapters.live import deps
+    from invoicing.logic import recurring
+
+    made = create(api, monthly(customer, on_issue={"send": {"channels": ["email"]}}))
+    doc = deps().store.get("acme", "recurring", made["id"])
+    occurrence = recurrence_due(doc)
+    invoice, _ = recurring._issue(deps(), "acme", doc, occurrence)  # issued and sent, then the run died
+    paid = api.post(f"/invoices/{invoice['id']}/payments", {"method": "cash", "amount": "10"})  # a new version
+    assert paid.status == 201, paid.body
+
+    api.run_sweep("recurring", day(0))
+
+    deliveries = api.get(f"/invoices/{invoice['id']}").body["deliveries"]
+    assert len(deliveries) == 1
+    assert read(api, made)["invoices_made"] == 1
+
+
+def recurrence_due(doc: dict[str, Any]) -> Any:
+    from invoicing.logic import recurring
+
+    return recurring.recurrence.due(recurring.effective(doc), 0, TODAY)[0]

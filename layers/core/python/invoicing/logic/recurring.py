@@ -27,6 +27,7 @@ from typing import Any
 
 from invoicing.domain import lifecycle, recurrence
 from invoicing.domain.errors import (
+    Busy,
     Conflict,
     DomainError,
     FieldError,
@@ -232,18 +233,32 @@ def bill_due(deps: Deps, tenant: str, doc: Doc, today: date) -> int:
 def _issue(deps: Deps, tenant: str, doc: Doc, occurrence: Occurrence) -> tuple[Doc, bool]:
     """The occurrence's invoice, made if need be, issued (and sent, if the
     recurring invoice says so); whether this call issued it."""
-    invoice_id = keyed_id("inv", tenant, doc["id"], str(doc.get("invoices_made", 0)))
-    if deps.store.get(tenant, "invoice", invoice_id) is None:
+    invoice_id = keyed_id("inv", tenant, doc["id"], occurrence.on.isoformat())  # one occurrence, one invoice
+    existing = deps.store.get(tenant, "invoice", invoice_id)
+    if existing is not None and existing["status"] == "draft" and existing["created_at"][:10] < deps.timestamp()[:10]:
+        # left by an earlier day's run that could not issue it: made again, of today's content and dates
+        invoices.delete_invoice(deps, tenant, invoice_id, existing["version"])
+        existing = None
+    if existing is None:
         _make(deps, tenant, doc, occurrence, invoice_id)
     on_issue = doc.get("on_issue") or "mark_sent"
     if isinstance(on_issue, dict):
         from invoicing.logic import delivery
         from invoicing.models.delivery import SendRequest
 
+        if existing is not None and existing["status"] != "draft" and _sent(deps, tenant, invoice_id):
+            return invoices.get_invoice(deps, tenant, invoice_id), False  # a retry: sent once already
         request = SendRequest.model_validate(on_issue["send"])
         invoice, _, issued = delivery.request_send(deps, tenant, invoice_id, request, doc["pay_base_url"])
         return invoice, issued
     return invoices.finalize_invoice(deps, tenant, invoice_id, None, doc["pay_base_url"])
+
+
+def _sent(deps: Deps, tenant: str, invoice_id: str) -> bool:
+    """Whether the invoice itself was queued to its client already (whatever its version since)."""
+    from invoicing.logic import delivery
+
+    return any(item.get("kind") in (None, "invoice") for item in delivery.deliveries_of(deps, tenant, invoice_id))
 
 
 def _charge(deps: Deps, tenant: str, invoice: Doc) -> None:
@@ -257,7 +272,11 @@ def _charge(deps: Deps, tenant: str, invoice: Doc) -> None:
     except PaymentsNotConfigured:
         logger.warning("not charged: payments are not configured", extra={"invoice_id": invoice["id"]})
         return
-    outcome = auto_charge.collect(deps, gateway, tenant, invoice)
+    try:
+        outcome = auto_charge.collect(deps, gateway, tenant, invoice)
+    except Busy:  # another run is charging it (concurrent sweeps): that one records what Stripe says
+        logger.info("another run charges the invoice", extra={"invoice_id": invoice["id"]})
+        return
     logger.info("recurring invoice charged", extra={"invoice_id": invoice["id"], "outcome": outcome["status"],
                                                     "reason": outcome.get("reason")})  # fmt: skip
 
@@ -303,7 +322,7 @@ def _advance(deps: Deps, tenant: str, doc: Doc, occurrence: Occurrence, invoice:
     moved = _planned(moved, today)
     try:
         deps.store.replace(tenant, KIND, moved, expected_version=doc["version"], old_name=None, new_name=None)
-    except StaleVersion:
+    except (StaleVersion, NotFound):  # deleted meanwhile: the read says so, and the work stops
         return deps.store.get(tenant, KIND, doc["id"])  # moved on by another run, or paused, or changed: read again
     return moved
 
@@ -321,7 +340,7 @@ def _record_failure(
     if doc.get("last_failure") == failure:
         return
     updated = {**doc, "last_failure": failure, "version": doc["version"] + 1, "updated_at": deps.timestamp()}
-    with contextlib.suppress(StaleVersion):  # changed meanwhile: tomorrow's run says it again if it still fails
+    with contextlib.suppress(StaleVersion, NotFound):  # changed or gone meanwhile: tomorrow's run says it again
         deps.store.replace(tenant, KIND, updated, expected_version=doc["version"], old_name=None, new_name=None)
 
 
