@@ -51,7 +51,7 @@ from invoicing.logic.catalog import BUSINESS_ID
 from invoicing.logic.common import PLATFORM, Deps
 from invoicing.logic.retry import LostRace, until_written
 from invoicing.logic.stripe_accounts import KIND as STRIPE_KIND
-from invoicing.logic.stripe_accounts import CannotApply
+from invoicing.logic.stripe_accounts import CannotApply, metadata_of
 from invoicing.ports import ConditionFailed, Doc, PaymentGateway, StripeRefused, StripeUnavailable
 from invoicing.settings import settings
 
@@ -267,12 +267,12 @@ def from_event(deps: Deps, event: dict[str, Any], stripe: Gateway | None) -> str
     obj = (event.get("data") or {}).get("object") or {}
     if kind == "checkout.session.completed" and obj.get("mode") == "setup":
         setup_intent = _id(obj.get("setup_intent"), "setup_intent")
-        if not is_tenant_name(_metadata(obj).get("tenant_id")):
+        if not is_tenant_name(metadata_of(obj).get("tenant_id")):
             return "no customer of ours"
         return _from_setup_intent(deps, event, setup_intent, stripe)
     if kind == "setup_intent.succeeded":
         _id(obj.get("id"), "id")
-        if not is_tenant_name(_metadata(obj).get("tenant_id")):
+        if not is_tenant_name(metadata_of(obj).get("tenant_id")):
             return "no customer of ours"
         return _from_setup_intent(deps, event, obj["id"], stripe)
     if kind == "payment_method.detached":
@@ -283,7 +283,7 @@ def from_event(deps: Deps, event: dict[str, Any], stripe: Gateway | None) -> str
 def saved_with_payment(deps: Deps, event: dict[str, Any], intent: dict[str, Any], stripe: Gateway | None) -> str:
     """A payment the client asked to save its card with (the hosted page's
     box: setup_future_usage): the card, recorded as the SetupIntent's are."""
-    metadata = _metadata(intent)
+    metadata = metadata_of(intent)
     tenant, customer_id = metadata.get("tenant_id"), metadata.get("customer_id")
     payment_method = intent.get("payment_method")
     if isinstance(payment_method, dict):
@@ -304,7 +304,7 @@ def _from_setup_intent(deps: Deps, event: dict[str, Any], setup_intent_id: str, 
         raise CannotApply("no_account", "an event of the platform's own account, not of a business's")
     gateway = _gateway(stripe)
     setup_intent = _stripe(lambda: gateway.retrieve_setup_intent(account, setup_intent_id))
-    metadata = _metadata(setup_intent)
+    metadata = metadata_of(setup_intent)
     tenant, customer_id = metadata.get("tenant_id"), metadata.get("customer_id")
     if not is_tenant_name(tenant) or not isinstance(customer_id, str) or not customer_id:
         return "no customer of ours"
@@ -539,15 +539,6 @@ def _id(value: Any, field: str) -> str:
     if isinstance(value, str) and 0 < len(value) <= 255:
         return value
     raise InvalidInput.of(f"data.object.{field}", "an id, a string")
-
-
-def _metadata(obj: dict[str, Any]) -> dict[str, Any]:
-    value = obj.get("metadata")
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise InvalidInput.of("data.object.metadata", "an object of strings")
-    return value
 
 
 def _iso(epoch: int) -> str:

@@ -370,3 +370,13 @@ def _ask(call: Callable[[], dict[str, Any]], what: str) -> dict[str, Any]:
 
 def _iso(epoch: int) -> str:
     return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def metadata_of(obj: dict[str, Any]) -> dict[str, Any]:
+    """A Stripe object's metadata, checked: an object (or none)."""
+    value = obj.get("metadata")
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InvalidInput.of("data.object.metadata", "an object of strings")
+    return value

@@ -53,7 +53,7 @@ from invoicing.domain.tenants import is_tenant_name
 from invoicing.logic import delivery, payment_methods, payments, stripe_accounts
 from invoicing.logic.common import BUSINESS_TIMEZONE, PLATFORM, Deps
 from invoicing.logic.retry import LostRace, until_written
-from invoicing.logic.stripe_accounts import KIND, CannotApply  # under the platform: events, intents, refunds, accounts
+from invoicing.logic.stripe_accounts import KIND, CannotApply, metadata_of  # KIND: under the platform
 from invoicing.ports import ConditionFailed, Doc, PageOf, PaymentGateway
 
 TOLERANCE_S = 300
@@ -168,9 +168,9 @@ def handle(deps: Deps, event: dict[str, Any], stripe: Callable[[], PaymentGatewa
         # a session offers several ways; only a bank transfer (customer_balance) is paid later
         delayed = kind == "checkout.session.async_payment_succeeded"
         methods = ["customer_balance"] if delayed else obj.get("payment_method_types")
-        return _paid(deps, event, _metadata(obj), intent, _minor_units(obj, "amount_total"), _currency(obj), methods)
+        return _paid(deps, event, metadata_of(obj), intent, _minor_units(obj, "amount_total"), _currency(obj), methods)
     if kind == "payment_intent.succeeded":
-        outcome = _paid(deps, event, _metadata(obj), _text(obj, "id"), _minor_units(obj, "amount_received"),
+        outcome = _paid(deps, event, metadata_of(obj), _text(obj, "id"), _minor_units(obj, "amount_received"),
                         _currency(obj), obj.get("payment_method_types"))  # fmt: skip
         if obj.get("setup_future_usage"):  # the client asked to save the card it paid with
             logger.info("card saved with a payment: %s", payment_methods.saved_with_payment(deps, event, obj, stripe))
@@ -182,7 +182,7 @@ def handle(deps: Deps, event: dict[str, Any], stripe: Callable[[], PaymentGatewa
     if kind == "charge.refunded":
         return _refunded(deps, event, obj)
     if kind == "account.updated":
-        _metadata(obj)
+        metadata_of(obj)
         return stripe_accounts.updated(deps, event, obj)
     return "ignored"
 
@@ -328,7 +328,7 @@ def _refunded(deps: Deps, event: dict[str, Any], charge: dict[str, Any]) -> str:
     amount_refunded = _minor_units(charge, "amount_refunded", least=0)
     if amount_refunded > _minor_units(charge, "amount"):
         raise InvalidInput.of("data.object.amount_refunded", "more than the charge's amount")
-    metadata = _metadata(charge)
+    metadata = metadata_of(charge)
     _keep_early_refund(deps, intent, amount_refunded, event.get("account"))
     remembered = _known_intent(deps, event, intent)
     target = remembered or _target(deps, event, metadata)
@@ -375,7 +375,7 @@ def _failed(deps: Deps, event: dict[str, Any], intent: dict[str, Any]) -> str:
     error = intent.get("last_payment_error") or {}
     if not isinstance(error, dict):
         raise InvalidInput.of("data.object.last_payment_error", "the error, an object")
-    metadata = _metadata(intent)
+    metadata = metadata_of(intent)
     target = _target(deps, event, metadata)
     if target is None:
         return "no invoice of ours"
@@ -423,7 +423,7 @@ def _processing(deps: Deps, event: dict[str, Any], intent: dict[str, Any]) -> st
     intent's failure, or about a payment already recorded, changes nothing."""
     intent_id = _text(intent, "id")
     amount, currency = _minor_units(intent, "amount"), _currency(intent)
-    target = _target(deps, event, _metadata(intent)) or _known_intent(deps, event, intent_id)
+    target = _target(deps, event, metadata_of(intent)) or _known_intent(deps, event, intent_id)
     if target is None:
         return "no invoice of ours"
     tenant, invoice_id = target
@@ -499,15 +499,6 @@ def _text(obj: dict[str, Any], key: str, *, required: bool = True) -> str:
     if (value is None and not required) or (isinstance(value, str) and 0 < len(value) <= 255):
         return value or ""
     raise InvalidInput.of(f"data.object.{key}", "an id, a string")
-
-
-def _metadata(obj: dict[str, Any]) -> dict[str, Any]:
-    value = obj.get("metadata")
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise InvalidInput.of("data.object.metadata", "an object of strings")
-    return value
 
 
 def _instalment(invoice: Doc, named: Any, intent: str) -> str | None:
