@@ -290,7 +290,7 @@ def saved_with_payment(deps: Deps, event: dict[str, Any], intent: dict[str, Any]
         payment_method = payment_method.get("id")
     if not is_tenant_name(tenant) or not isinstance(customer_id, str) or not isinstance(payment_method, str):
         return "no method saved"
-    account = _owned(deps, event, tenant)
+    account = stripe_accounts.owned_account(deps, event, tenant, "a customer")
     gateway = _gateway(stripe)
     method = _stripe(lambda: gateway.retrieve_payment_method(account, payment_method))
     return _record_attached(deps, tenant, customer_id, method, intent.get("customer"), account, None)
@@ -308,7 +308,7 @@ def _from_setup_intent(deps: Deps, event: dict[str, Any], setup_intent_id: str, 
     tenant, customer_id = metadata.get("tenant_id"), metadata.get("customer_id")
     if not is_tenant_name(tenant) or not isinstance(customer_id, str) or not customer_id:
         return "no customer of ours"
-    account = _owned(deps, event, tenant)
+    account = stripe_accounts.owned_account(deps, event, tenant, "a customer")
     if setup_intent.get("status") != "succeeded":
         return f"setup {setup_intent.get('status')}"
     method = setup_intent.get("payment_method")
@@ -484,20 +484,6 @@ def _chargeable(deps: Deps, tenant: str) -> str:
             "with POST /business/stripe/onboarding (its stripe_status becomes active)"
         )
     return account
-
-
-def _owned(deps: Deps, event: dict[str, Any], tenant: str) -> str:
-    """The event's account, once it is `tenant`'s (now or before)."""
-    account = event.get("account")
-    if not account:
-        raise CannotApply("no_account", "an event of the platform's own account, not of a business's")
-    found = stripe_accounts.owner(deps, account, tenant)
-    if found is None:
-        raise CannotApply("unknown_account", f"{account} is no tenant's account")
-    if found != tenant:
-        logger.warning("an event of %s names a customer of another tenant than its owner: not applied", account)
-        raise CannotApply("account_of_another_tenant", f"{account} is not the account of {tenant}")
-    return str(account)
 
 
 def _gateway(stripe: Gateway | None) -> PaymentGateway:

@@ -380,3 +380,19 @@ def metadata_of(obj: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise InvalidInput.of("data.object.metadata", "an object of strings")
     return value
+
+
+def owned_account(deps: Deps, event: dict[str, Any], tenant: str, what: str) -> str:
+    """The event's account, once it is `tenant`'s, now or before (a connected
+    account's event carries `account`; the platform's own, none). `what` the
+    event names of the tenant's (an invoice, a customer), for the log."""
+    account = event.get("account")
+    if not account:
+        raise CannotApply("no_account", "an event of the platform's own account, not of a business's")
+    found = owner(deps, account, tenant)
+    if found is None:
+        raise CannotApply("unknown_account", f"{account} is no tenant's account")
+    if found != tenant:
+        logger.warning("an event of %s names %s of another tenant than its owner: not applied", account, what)
+        raise CannotApply("account_of_another_tenant", f"{account} is not the account of {tenant}")
+    return str(account)

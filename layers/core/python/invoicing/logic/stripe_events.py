@@ -521,24 +521,10 @@ def _target(deps: Deps, event: dict[str, Any], metadata: dict[str, Any]) -> tupl
     tenant, invoice_id = metadata.get("tenant_id"), metadata.get("invoice_id")
     if not is_tenant_name(tenant) or not isinstance(invoice_id, str) or not invoice_id:
         return None
-    _check_account(deps, event, tenant)
+    stripe_accounts.owned_account(deps, event, tenant, "an invoice")
     if deps.store.get(tenant, "invoice", invoice_id) is None:
         raise CannotApply("unknown_invoice", f"{tenant} has no invoice {invoice_id}")
     return tenant, invoice_id
-
-
-def _check_account(deps: Deps, event: dict[str, Any], tenant: str) -> None:
-    """The event comes from an account of `tenant`'s, now or before (a
-    connected account's event carries `account`; the platform's own, none)."""
-    account = event.get("account")
-    if not account:
-        raise CannotApply("no_account", "an event of the platform's own account, not of a business's")
-    found = stripe_accounts.owner(deps, account, tenant)
-    if found is None:
-        raise CannotApply("unknown_account", f"{account} is no tenant's account")
-    if found != tenant:
-        logger.warning("an event of %s names an invoice of another tenant than its owner: not applied", account)
-        raise CannotApply("account_of_another_tenant", f"{account} is not the account of {tenant}")
 
 
 def _known_intent(deps: Deps, event: dict[str, Any], intent: str) -> tuple[str, str] | None:
@@ -551,7 +537,7 @@ def _known_intent(deps: Deps, event: dict[str, Any], intent: str) -> tuple[str, 
         if known["account"] != event.get("account"):
             raise CannotApply("account_mismatch", f"{intent} was made on another account than the event's")
     else:  # remembered before its account was
-        _check_account(deps, event, known["tenant_id"])
+        stripe_accounts.owned_account(deps, event, known["tenant_id"], "an invoice")
     return known["tenant_id"], known["invoice_id"]
 
 
