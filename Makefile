@@ -23,7 +23,7 @@ FORCE:
 .PHONY: FORCE tick fonts browser tools dev test install build synth deploy token invoke lint typecheck test-fast bench fuzz clean openapi lift-sending
 
 dev: install ## install, then run the whole system on http://127.0.0.1:$(PORT)
-	PORT=$(PORT) $(BIN)/python -m infra.local.runtime
+	PORT=$(PORT) LOCAL_WEBHOOKS_ALLOW_LOOPBACK=1 $(BIN)/python -m infra.local.runtime
 
 # Two workers, each given whole test files in collection order (--dist loadfile
 # --no-loadscope-reorder): a module's shared fixture (the stack's synthesis, the observability

@@ -24,6 +24,7 @@ from invoicing.settings import (  # noqa: F401
     SWEEP_DEAD_LETTERS_ENV,
     SWEEP_QUEUE_ENV,
     TABLE_ENV,
+    WEBHOOK_QUEUE_ENV,
 )
 
 # What every function's environment holds, on AWS and in the local runtime.
@@ -175,6 +176,10 @@ class WorkQueue:
     max_receives: int = 3
     max_concurrency: int | None = None  # of the event source: its share of the consumer's concurrency
     visibility_timeout_s: int = 6 * 60  # six times the function's timeout, as AWS advises
+    # The consumer hides each message it keeps for later itself (ChangeMessageVisibility, then reports
+    # it failed): the event source leaves it hidden so long, and only the others reappear after
+    # `visibility_timeout_s`.
+    sets_own_visibility: bool = False
 
 
 @dataclass(frozen=True)
@@ -306,8 +311,8 @@ RECURRING = Function(
 
 SWEEPS = Function(
     "sweeps",
-    "The scheduled sweeps (recurring invoices, late fees, reminders, estimates' expiry): fans each out by index "
-    "shard, then works the pages from its queue",
+    "The scheduled sweeps (recurring invoices, late fees, invoices newly overdue, reminders, estimates' expiry): "
+    "fans each out by index shard, then works the pages from its queue",
     memory_mb=1024,
     timeout_s=60,
     table_access="read_write",
@@ -324,8 +329,20 @@ EVENTS = Function(
     table_access="none",  # it reads the stream records it is handed, nothing else
 )
 
+HOOKS = Function(
+    "hooks",
+    "Outgoing webhooks: their endpoints (routes), the events of the table's stream fanned out to them (the bus), "
+    "and each attempt (their queue)",
+    memory_mb=512,
+    timeout_s=30,  # a batch of 10 attempts at once, 10 s each at most
+    # Deliveries to slow endpoints never take the account's concurrency from the API and payments.
+    reserved_concurrency=10,
+    signs_pay_links=True,  # an invoice, as the API returns it, shows its payment link
+    sends_messages=True,  # the business told that its endpoint was disabled
+)
+
 FUNCTIONS: tuple[Function, ...] = (
-    API, TOTALS, DOCUMENTS, ATTACHMENTS, DELIVERY, WEBHOOKS, PAY, ESTIMATES, QUOTE, RECURRING, SWEEPS, EVENTS
+    API, TOTALS, DOCUMENTS, ATTACHMENTS, DELIVERY, WEBHOOKS, PAY, ESTIMATES, QUOTE, RECURRING, SWEEPS, EVENTS, HOOKS
 )  # fmt: skip
 
 
@@ -391,6 +408,15 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/invoices/{invoice_id}/attachments/{attachment_id}", "attachments"),
     Route("DELETE", "/invoices/{invoice_id}/attachments/{attachment_id}", "attachments"),
     Route("POST", "/invoices/{invoice_id}/attachments/{attachment_id}/confirm", "attachments"),
+    Route("GET", "/webhook-endpoints", "hooks"),
+    Route("POST", "/webhook-endpoints", "hooks"),
+    Route("GET", "/webhook-endpoints/{endpoint_id}", "hooks"),
+    Route("PATCH", "/webhook-endpoints/{endpoint_id}", "hooks"),
+    Route("DELETE", "/webhook-endpoints/{endpoint_id}", "hooks"),
+    Route("POST", "/webhook-endpoints/{endpoint_id}/rotate-secret", "hooks"),
+    Route("POST", "/webhook-endpoints/{endpoint_id}/test", "hooks"),
+    Route("GET", "/webhook-endpoints/{endpoint_id}/deliveries", "hooks"),
+    Route("POST", "/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/retry", "hooks"),
     Route("POST", "/totals", "totals"),
     Route("POST", "/webhooks/stripe", "webhooks", public=True),
     Route("GET", "/pay/{token}", "pay", public=True),
@@ -427,6 +453,8 @@ EVENT_RULES: tuple[EventRule, ...] = (
     EventRule("receipt", ("Payment Recorded", "Invoice Paid"), "delivery"),
     # The business told of its client's answer on the estimate's page (its profile's e-mail).
     EventRule("estimate-answered", ("Estimate Accepted", "Estimate Declined"), "delivery"),
+    # The events the CRM's endpoints take (SPEC §13): a delivery per endpoint, queued.
+    EventRule("webhooks-out", ("Webhook Event",), "hooks"),
     # SES's hard bounces and complaints (its configuration set's events, tagged with the tenant): a tenant
     # past SES's thresholds stops sending (SPEC §15, invoicing.logic.limits).
     EventRule(
@@ -439,10 +467,13 @@ PIPE = StreamPipe("changes", enrichment="events", key_prefixes=("INV#", "DLV#", 
 
 # Daily, in UTC: the fees first, so that the day's reminders show them. Estimates
 # past their last valid day expire before the working day (until then they show expired).
+# Invoices newly overdue are marked once (`overdue_at`: SPEC §13's invoice.overdue) after
+# the fees, before the reminders.
 SCHEDULES: tuple[Schedule, ...] = (
     Schedule("recurring-invoices", "0 3 * * ? *", "sweeps", {"sweep": "recurring"}),
     Schedule("estimate-expiry", "0 4 * * ? *", "sweeps", {"sweep": "expiry"}),
     Schedule("late-fees", "0 5 * * ? *", "sweeps", {"sweep": "late_fees"}),
+    Schedule("overdue-invoices", "0 6 * * ? *", "sweeps", {"sweep": "overdue"}),
     Schedule("reminders", "0 7 * * ? *", "sweeps", {"sweep": "reminders"}),
 )
 
@@ -470,6 +501,18 @@ QUEUES: tuple[WorkQueue, ...] = (
         max_concurrency=5,
         visibility_timeout_s=6 * 120,
     ),  # fmt: skip
+    # Outgoing webhooks' attempts (SPEC §13): a failed one's message hidden until the next (5 s … 12 h),
+    # for three days; a message its consumer failed on (not an endpoint's failure) comes back after
+    # the visibility timeout, and after 50 receives waits in the dead-letter queue.
+    WorkQueue(
+        "webhook-deliveries",
+        "hooks",
+        url_env=WEBHOOK_QUEUE_ENV,
+        batch_size=10,
+        max_receives=50,
+        visibility_timeout_s=6 * 30,
+        sets_own_visibility=True,
+    ),  # fmt: skip
 )
 
 # Layer name → its folder, relative to the repository (built ones by `make build`).
@@ -495,13 +538,15 @@ TABLE = TableSpec(
         Index("by_due_date", "gsi3pk", "gsi3sk"),
         # Sparse, across tenants, sharded: the documents a scheduled sweep has
         # work for, by the day it is due (an invoice's next late fee, its next
-        # reminder; a sent estimate's expiry). gsi{4 + n} is invoicing.ports.SWEEPS[n]'s.
+        # reminder; a sent estimate's expiry; a recurring invoice's next occurrence; an
+        # invoice's first day overdue). gsi{4 + n} is invoicing.ports.SWEEPS[n]'s.
         # An existing table takes one new index per deployment (DynamoDB):
         # add them one after the other there.
         Index("by_late_fees_date", "gsi4pk", "gsi4sk"),
         Index("by_reminders_date", "gsi5pk", "gsi5sk"),
         Index("by_expiry_date", "gsi6pk", "gsi6sk"),
         Index("by_recurring_date", "gsi7pk", "gsi7sk"),
+        Index("by_overdue_date", "gsi8pk", "gsi8sk"),
     )
 )
 

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from tests import piped
-from tests.piped import published_events  # noqa: F401  (the tests import it from here)
+from tests.piped import internal, not_hooks, published_events  # noqa: F401  (the tests import them from here)
 
 # Handlers find AWS through the environment only; nothing here can reach AWS.
 os.environ.update(
@@ -85,6 +85,8 @@ def _routing_context_per_thread() -> None:
 
 
 _routing_context_per_thread()
+# The tests' webhook receivers listen on loopback (SPEC §13: the local runtime alone may call it).
+os.environ["LOCAL_WEBHOOKS_ALLOW_LOOPBACK"] = "1"
 # The PDFs use the font the Lambda layer ships (`make build`), not the system's.
 _LAYER_FONTS = os.path.join(os.path.dirname(__file__), "..", "build", "layers", "pdf", "fonts")
 if os.path.isfile(os.path.join(_LAYER_FONTS, "DejaVuSans.ttf")):

@@ -30,3 +30,17 @@ def published_events() -> list[dict[str, Any]]:
 
     found = lambda_handler(records, Context(wiring.function(wiring.PIPE.enrichment), "test-pipe"))
     return [bus_event(item["detail_type"], item["detail"]) for item in found]
+
+
+def internal(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The events the system's own functions react to: not those for the
+    CRM's webhook endpoints, which every change also holds (SPEC §13)."""
+    from invoicing.events import WEBHOOK_EVENT
+
+    return [event for event in events if event["detail-type"] != WEBHOOK_EVENT]
+
+
+def not_hooks(delivered: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    """What `deliver_events` handed to the system's own functions, the
+    webhooks' fan-out (the hooks function) apart."""
+    return [(function, result) for function, result in delivered if function != "hooks"]

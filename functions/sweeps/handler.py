@@ -1,5 +1,6 @@
-"""The scheduled sweeps (SPEC §9, §11, §12): late fees, reminders, estimates'
-expiry, recurring invoices.
+"""The scheduled sweeps (SPEC §9, §11, §12, §13): late fees, reminders,
+invoices newly overdue (`overdue_at`, the webhooks' invoice.overdue),
+estimates' expiry, recurring invoices.
 
 Two kinds of events reach it. A scheduled rule's (`{"sweep", "time"}`,
 infra/wiring.py SCHEDULES): the event's time is the clock, and the sweep
@@ -35,7 +36,7 @@ warnings.filterwarnings("ignore", "No application metrics to publish")  # a call
 processor = BatchProcessor(event_type=EventType.SQS)
 pages: list[dict[str, int]] = []
 DONE = {"late_fees": "LateFeesApplied", "reminders": "RemindersQueued", "expiry": "EstimatesExpired",
-        "recurring": "RecurringInvoicesIssued"}  # fmt: skip
+        "recurring": "RecurringInvoicesIssued", "overdue": "InvoicesMarkedOverdue"}  # fmt: skip
 
 
 @logger.inject_lambda_context

@@ -108,6 +108,8 @@ class Schedules(Construct):
             retention_period=RETENTION,
             dead_letter_queue=sqs.DeadLetterQueue(queue=dead_letters, max_receive_count=work.max_receives),
         )
+        if work.sets_own_visibility:  # hides the messages it keeps for later (ChangeMessageVisibility)
+            queue.grant(function, "sqs:ChangeMessageVisibility")
         function.add_event_source(
             sources.SqsEventSource(
                 queue,

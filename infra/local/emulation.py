@@ -7,6 +7,7 @@ DynamoDB's per-item atomicity (moto's own ThreadedMotoServer is not: see
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from infra.local.resources import (
     create_stripe_secret,
     create_table,
 )
+from invoicing.settings import WEBHOOKS_LOOPBACK_ENV
 
 REGION = "eu-west-3"
 # The platform's sender, for businesses without their own; its domain is a
@@ -109,6 +111,8 @@ class Emulation:
             wiring.DOCUMENTS_BUCKET_ENV: BUCKET_NAME,
             wiring.STRIPE_SECRET_ENV: STRIPE_SECRET_NAME,
             wiring.PAY_LINK_SECRET_ENV: PAY_LINK_SECRET_NAME,
+            # endpoints on this machine (the README's CRM, the tests' receivers), when asked for
+            **{name: "1" for name in [WEBHOOKS_LOOPBACK_ENV] if os.environ.get(name) == "1"},
             **{
                 name: url
                 for work in wiring.QUEUES

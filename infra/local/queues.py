@@ -62,6 +62,7 @@ class QueuePoller:
         self.sqs, self.lambdas, self.work, self.url = sqs, lambdas, work, url
         self.done: Counter[str] = Counter()
         self._lock = threading.Lock()
+        self._busy = 0  # batches in a function's hands
 
     def drain(self, timeout_s: float = 120.0, pollers: int = POLLERS) -> bool:
         """False if work was still left after `timeout_s`."""
@@ -74,9 +75,17 @@ class QueuePoller:
         return self.empty()
 
     def empty(self) -> bool:
+        """Nothing visible, nothing in a worker's hands. A queue whose consumer
+        hides the messages it keeps for later (`sets_own_visibility`: a
+        webhook's next attempt, minutes or hours away) has nothing to do
+        now while they are hidden."""
         names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        if self.work.sets_own_visibility:
+            names = names[:1]
         counts = self.sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=names)["Attributes"]
-        return all(int(counts.get(name, 0)) == 0 for name in names)
+        with self._lock:
+            busy = self._busy
+        return busy == 0 and all(int(counts.get(name, 0)) == 0 for name in names)
 
     def _work(self, deadline: float) -> None:
         while time.monotonic() < deadline:
@@ -89,7 +98,13 @@ class QueuePoller:
                 logger.exception("receiving from %s failed", self.work.name)
                 return
             if received:
-                self._handle(received)
+                with self._lock:
+                    self._busy += 1
+                try:
+                    self._handle(received)
+                finally:
+                    with self._lock:
+                        self._busy -= 1
             elif self.empty():  # nothing visible, nothing in another worker's hands
                 return
             else:
@@ -102,10 +117,13 @@ class QueuePoller:
             failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
             with self._lock:
                 self.done.update(response.get("done") or {})
+            kept = failed if self.work.sets_own_visibility else set()  # hidden by the function until then
         except Exception as error:  # the whole batch failed: every message comes back
             logger.warning("%s: batch failed: %r", self.work.function, error)
-            failed = {message["MessageId"] for message in messages}
+            failed, kept = {message["MessageId"] for message in messages}, set()
         for message in messages:
+            if message["MessageId"] in kept:
+                continue
             if message["MessageId"] in failed:
                 self.sqs.change_message_visibility(
                     QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=RETRY_VISIBILITY_S

@@ -23,7 +23,8 @@ from urllib.parse import quote, urlencode
 
 from invoicing.adapters.live import Installed, payment_gateway
 from invoicing.adapters.s3 import content_disposition
-from invoicing.events import SOURCE, events_of
+from invoicing.adapters.webhook_http import HttpWebhooks
+from invoicing.events import SOURCE, events_of, webhook_events_of
 from invoicing.logic.common import Deps
 from invoicing.ports import BlobStat, MissingBlob, Record, SendRejected
 from tests.fakes.store import InMemoryStore
@@ -144,8 +145,13 @@ class FakePipe:
         self.store = store
 
     def take(self) -> list[dict[str, Any]]:
-        """The events of the changes committed since the last take."""
-        return [bus_event(*found) for change in self.store.take_changes() for found in events_of(change)]
+        """The events of the changes committed since the last take: each
+        change's own, then its webhook events, as the enrichment answers them."""
+        return [
+            bus_event(*found)
+            for change in self.store.take_changes()
+            for found in (*events_of(change), *webhook_events_of(change))
+        ]
 
 
 @dataclass
@@ -223,6 +229,35 @@ class FakeQueue:
         return self.messages.pop(0) if self.messages else None
 
 
+class FakeDeliveries:
+    """The webhook deliveries' queue: each message with an id and a receipt,
+    as SQS hands them; a message postponed stays, hidden until `hidden_until`
+    (in seconds of the test's own clock: the tests move it)."""
+
+    def __init__(self) -> None:
+        self.messages: dict[str, dict[str, Any]] = {}  # receipt → {"id", "body", "hidden_s"}
+        self._ids = itertools.count(1)
+
+    def send_all(self, messages: list[dict[str, Any]]) -> None:
+        for message in messages:
+            number = next(self._ids)
+            self.messages[f"r-{number}"] = {"id": f"m-{number}", "body": json.dumps(message), "hidden_s": 0}
+
+    def postpone(self, receipt: str, seconds: int) -> None:
+        assert 0 <= seconds <= 12 * 3600, seconds  # SQS's limits
+        self.messages[receipt]["hidden_s"] = seconds
+
+    def records(self) -> list[dict[str, Any]]:
+        """Every message, as the event source hands it to the function."""
+        return [{"messageId": held["id"], "receiptHandle": receipt, "body": held["body"],
+                 "attributes": {}, "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+                 "eventSourceARN": "arn:aws:sqs:eu-west-3:123456789012:invoicing-webhook-deliveries",
+                 "awsRegion": "eu-west-3"} for receipt, held in self.messages.items()]  # fmt: skip
+
+    def delete(self, receipt: str) -> None:
+        self.messages.pop(receipt, None)
+
+
 class FakeWork(FakeQueue):
     """The sweeps' queue and its dead-letter queue."""
 
@@ -271,6 +306,7 @@ class Fakes:
     work: FakeWork = field(default_factory=FakeWork)
     renders: FakeQueue = field(default_factory=FakeQueue)
     idempotency: InMemoryIdempotency = field(default_factory=InMemoryIdempotency)
+    deliveries: FakeDeliveries = field(default_factory=FakeDeliveries)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     @property
@@ -286,6 +322,9 @@ class Fakes:
             link_key=lambda: PAY_LINK_KEY,
             renders=linearizable(self.renders, lock),
             gateway=payment_gateway,  # the stand-in, as the tests point Stripe's API at it
+            # webhooks over real HTTP, to the tests' receivers on loopback
+            webhooks=HttpWebhooks(allow_loopback=True),
+            deliveries=linearizable(self.deliveries, lock),
         )
         if now is not None:
             deps.now = now

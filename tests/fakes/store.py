@@ -68,6 +68,24 @@ class InMemoryStore:
         ]
         return [copy.deepcopy(doc) for doc in sorted(found, key=lambda doc: doc["id"])]
 
+    def mark_viewed(self, tenant: str, invoice_id: str, version: int, at: str) -> bool:
+        doc = self.docs.get((tenant, "invoice", invoice_id))
+        if doc is None or doc["version"] != version or (doc.get("viewed_version") or 0) >= version:
+            return False
+        viewed = {"viewed_version": version, "version_viewed_at": at, "viewed_at": doc.get("viewed_at") or at}
+        self._write(tenant, "invoice", invoice_id, {**doc, **viewed})
+        return True
+
+    def children_page(self, tenant: str, kind: str, parent_id: str, *, limit: int, cursor: str | None) -> PageOf:
+        from invoicing.adapters.dynamodb import child_cursor, child_cursor_id
+
+        found = list(reversed(self.children(tenant, kind, parent_id)))
+        if cursor:
+            after = child_cursor_id(cursor, parent_id)
+            found = [doc for doc in found if doc["id"] < after]
+        page = found[:limit]
+        return PageOf(page, child_cursor(page[-1]["id"]) if len(found) > limit else None)
+
     def invoice_sequence(self, tenant: str) -> Sequence:
         return self.sequences.get(tenant, Sequence())
 

@@ -28,7 +28,16 @@ TOMORROW = (date.today() + timedelta(days=1)).isoformat()
 
 
 @pytest.fixture
-def acme(api, stripe_standin) -> dict[str, Any]:
+def crm() -> Any:
+    from tests.receiver import Receiver
+
+    receiver = Receiver().start()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture
+def acme(api, stripe_standin, crm) -> dict[str, Any]:
     """acme's world: a profile and its Stripe account, a customer, a product, a draft and an issued invoice."""
     assert api.put("/business", {**BUSINESS, "email": "compta@acme.example"}).status == 200
     stripe_account = onboard(api, stripe_standin, complete=False)
@@ -56,7 +65,12 @@ def acme(api, stripe_standin) -> dict[str, Any]:
     monthly = {"frequency": "month", "start_date": TOMORROW}
     recurring = api.post("/recurring-invoices", {"name": "Maintenance", "customer_id": customer["id"],
                                                  "lines": lines, "schedule": monthly}).body  # fmt: skip
+    webhook_endpoint = api.post("/webhook-endpoints", {"url": crm.url, "events": ["*"]}).body
+    webhook_delivery = api.post(f"/webhook-endpoints/{webhook_endpoint['id']}/test").body
+    assert webhook_delivery["status"] == "delivered"
     return {
+        "webhook_endpoint": webhook_endpoint,
+        "webhook_delivery": webhook_delivery,
         "recurring": recurring,
         "estimate": estimate,
         "estimate_sent": estimate_sent,
@@ -93,6 +107,11 @@ def _snapshot(api) -> dict[str, Any]:
             api.get(f"/recurring-invoices/{item['id']}").body for item in api.get("/recurring-invoices").body["items"]
         ],  # fmt: skip
         "objects": sorted((key, hashlib.md5(data).hexdigest()) for key, data in api.objects().items()),
+        "webhook_endpoints": api.get("/webhook-endpoints").body,
+        "webhook_deliveries": [
+            api.get(f"/webhook-endpoints/{item['id']}/deliveries").body
+            for item in api.get("/webhook-endpoints").body["items"]
+        ],
     }
 
 
@@ -487,6 +506,42 @@ CASES: dict[tuple[str, str], Callable[..., None]] = {
     ("POST", "/recurring-invoices/{recurring_id}/cancel"): _recurring_action("POST", "/cancel"),
 }
 
+
+def _create_webhook_endpoint(api, acme):
+    """Its own endpoint, even to the same URL; acme's neither listed nor counted."""
+    url = acme["webhook_endpoint"]["url"]
+    reply = api.post("/webhook-endpoints", {"url": url, "events": ["*"]}, tenant=OTHER)
+    assert reply.status == 201, reply.body
+    assert [item["id"] for item in api.get("/webhook-endpoints", tenant=OTHER).body["items"]] == [reply.body["id"]]
+    assert api.get(f"/webhook-endpoints/{reply.body['id']}/deliveries", tenant=OTHER).body["items"] == []
+
+
+def _webhook_action(method: str, action: str = "", body: dict[str, Any] | None = None) -> Callable[..., None]:
+    """On acme's endpoint (or its delivery): the same 404 as a missing one; nothing sent, nothing changed."""
+
+    def case(api, acme):
+        path = f"/webhook-endpoints/{acme['webhook_endpoint']['id']}{action}"
+        path = path.replace("{delivery_id}", acme["webhook_delivery"]["id"])
+        _not_found(api.call(method, path, body, tenant=OTHER))
+        assert api.get("/webhook-endpoints", tenant=OTHER).body["items"] == []
+
+    return case
+
+
+CASES.update({
+    ("GET", "/webhook-endpoints"): _list("webhook-endpoints"),
+    ("POST", "/webhook-endpoints"): _create_webhook_endpoint,
+    ("GET", "/webhook-endpoints/{endpoint_id}"): _webhook_action("GET"),
+    ("PATCH", "/webhook-endpoints/{endpoint_id}"): _webhook_action("PATCH", "", {"status": "disabled"}),
+    ("DELETE", "/webhook-endpoints/{endpoint_id}"): _webhook_action("DELETE"),
+    ("POST", "/webhook-endpoints/{endpoint_id}/rotate-secret"): _webhook_action("POST", "/rotate-secret"),
+    ("POST", "/webhook-endpoints/{endpoint_id}/test"): _webhook_action("POST", "/test"),
+    ("GET", "/webhook-endpoints/{endpoint_id}/deliveries"): _webhook_action("GET", "/deliveries"),
+    ("POST", "/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/retry"): _webhook_action(
+        "POST", "/deliveries/{delivery_id}/retry"
+    ),
+})  # fmt: skip
+
 NON_PUBLIC = sorted((route.method, route.path) for route in wiring.ROUTES if not route.public)
 
 
@@ -527,6 +582,8 @@ def _example_path(path: str) -> str:
         ("payment_id", "pay_1"),
         ("estimate_id", "est_1"),
         ("recurring_id", "rec_1"),
+        ("endpoint_id", "whe_1"),
+        ("delivery_id", "whe_1.1"),
     ):
         path = path.replace(f"{{{name}}}", example)
     return path
@@ -563,6 +620,8 @@ VALID_BODIES = {
         "schedule": {"frequency": "month", "start_date": "2099-01-01"},
     },  # fmt: skip
     ("PATCH", "/recurring-invoices/{recurring_id}"): {"version": 1},
+    ("POST", "/webhook-endpoints"): {"url": "https://crm.example.com/hooks", "events": ["*"]},
+    ("PATCH", "/webhook-endpoints/{endpoint_id}"): {"description": "x"},
 }
 
 

@@ -9,7 +9,7 @@ from email import message_from_bytes, policy
 import pypdf
 import pytest
 
-from tests.conftest import BUSINESS, CLIENT_ADDRESS, CLIENT_SIREN, SPEC_INVOICE, published_events
+from tests.conftest import BUSINESS, CLIENT_ADDRESS, CLIENT_SIREN, SPEC_INVOICE, not_hooks, published_events
 
 pytestmark = pytest.mark.integration
 
@@ -113,7 +113,7 @@ def test_sending_again_to_the_same_recipient_sends_nothing_more(api, reachable):
 
     assert again.status == 202
     assert [d["status"] for d in again.body["deliveries"]] == ["sent"]
-    assert [function for function, _ in api.deliver_events()] == []
+    assert [function for function, _ in not_hooks(api.deliver_events())] == []
     assert len(sent_emails()) == 1
 
 
@@ -251,7 +251,7 @@ def test_bad_recipients_are_a_422_naming_the_field_and_nothing_is_sent_or_issued
     assert reply.status == 422, reply.body
     assert field in reply.error_fields
     assert api.get(f"/invoices/{reachable['id']}").body["status"] == "draft"
-    assert api.deliver_events() == []
+    assert not_hooks(api.deliver_events()) == []
 
 
 def test_a_customer_without_a_phone_needs_one_named(api, business, draft):

@@ -52,8 +52,9 @@ class Candidates(NamedTuple):
 
 SWEEP_SHARDS = 8  # the index's partitions per sweep: candidates spread over them by tenant and id
 # The fields sweep_{name}_on say when each sweep has work: invoices' late fees and
-# reminders, sent estimates' expiry (SPEC §11).
-SWEEPS = ("late_fees", "reminders", "expiry", "recurring")
+# reminders, sent estimates' expiry (SPEC §11), recurring invoices' next occurrence
+# (SPEC §12), invoices' first day overdue (SPEC §13's invoice.overdue).
+SWEEPS = ("late_fees", "reminders", "expiry", "recurring", "overdue")
 
 
 class Sequence(NamedTuple):
@@ -148,6 +149,18 @@ class Store(Protocol):
     def children(self, tenant: str, kind: str, parent_id: str) -> list[Doc]:
         """The documents of `kind` that belong to `parent_id` (their ids are
         `{parent_id}.{...}`), in id order."""
+        ...
+
+    def children_page(self, tenant: str, kind: str, parent_id: str, *, limit: int, cursor: str | None) -> PageOf:
+        """The same, a page at a time, in reverse id order (newest first
+        when ids begin with their time); an unknown cursor is InvalidInput."""
+        ...
+
+    def mark_viewed(self, tenant: str, invoice_id: str, version: int, at: str) -> bool:
+        """Its hosted page opened: `viewed_version`, `version_viewed_at` and
+        (the first time) `viewed_at` set beside the document, whose version
+        does not change; False when this version was opened before (or the
+        invoice is at another version now)."""
         ...
 
     def invoice_sequence(self, tenant: str) -> Sequence: ...
@@ -284,6 +297,41 @@ class Messenger(Protocol):
 
     def sender_verified(self, address: str) -> bool:
         """Whether SES may send from the address (verified, it or its domain)."""
+        ...
+
+
+class WebhookOutcome(NamedTuple):
+    """What one POST to a webhook endpoint got: its status code (None when no
+    response came) or what went wrong, and how long it took."""
+
+    status: int | None
+    error: str | None
+    ms: int
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+
+class WebhookSender(Protocol):
+    """The HTTP client of outgoing webhooks (adapters.webhook_http): names
+    resolved and every address checked before a connection, no redirects."""
+
+    def addresses(self, host: str, port: int) -> list[str]:
+        """The addresses `host` resolves to (none: it does not resolve)."""
+        ...
+
+    def post(self, url: str, headers: dict[str, str], body: bytes) -> WebhookOutcome: ...
+
+
+class DeliveryQueue(Protocol):
+    """The webhook deliveries' queue (SQS): a message per delivery to
+    attempt; a failed attempt keeps its message, hidden until the next one."""
+
+    def send_all(self, messages: list[dict[str, Any]]) -> None: ...
+
+    def postpone(self, receipt: str, seconds: int) -> None:
+        """Hide the received message `seconds` (12 hours at most)."""
         ...
 
 

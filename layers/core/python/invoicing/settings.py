@@ -21,6 +21,10 @@ DOCUMENTS_BUCKET_ENV = "DOCUMENTS_BUCKET"
 SWEEP_QUEUE_ENV = "SWEEP_QUEUE_URL"
 SWEEP_DEAD_LETTERS_ENV = "SWEEP_DEAD_LETTERS_URL"
 RENDER_QUEUE_ENV = "RENDER_QUEUE_URL"  # PDFs too large to render while a request waits
+WEBHOOK_QUEUE_ENV = "WEBHOOK_QUEUE_URL"  # outgoing webhooks' deliveries, each attempt a message
+# The local runtime alone may call webhook endpoints on loopback (tests, demos): the stack never
+# sets it, and inside Lambda's runtime it is ignored.
+WEBHOOKS_LOOPBACK_ENV = "LOCAL_WEBHOOKS_ALLOW_LOOPBACK"
 STRIPE_SECRET_ENV = "STRIPE_SECRET_NAME"  # the secret's name, never its value
 PAY_LINK_SECRET_ENV = "PAY_LINK_SECRET_NAME"
 STRIPE_API_BASE_ENV = "STRIPE_API_BASE"  # the local Stripe stand-in; unset on AWS
@@ -114,6 +118,7 @@ class Settings:
     sweep_queue_url: str | None
     sweep_dead_letters_url: str | None
     render_queue_url: str | None
+    webhook_queue_url: str | None
     stripe_secret_name: str | None
     pay_link_secret_name: str | None
     stripe_api_base: str | None
@@ -125,6 +130,7 @@ class Settings:
     ses_configuration_set: str | None
     fonts_dir: str | None
     emulated: bool  # AWS is the local emulation (AWS_ENDPOINT_URL)
+    webhooks_allow_loopback: bool  # the local runtime's LOCAL_WEBHOOKS_ALLOW_LOOPBACK=1, nowhere else
 
     @classmethod
     def of(cls, environ: Mapping[str, str]) -> Settings:
@@ -138,6 +144,7 @@ class Settings:
             sweep_queue_url=named(SWEEP_QUEUE_ENV),
             sweep_dead_letters_url=named(SWEEP_DEAD_LETTERS_ENV),
             render_queue_url=named(RENDER_QUEUE_ENV),
+            webhook_queue_url=named(WEBHOOK_QUEUE_ENV),
             stripe_secret_name=named(STRIPE_SECRET_ENV),
             pay_link_secret_name=named(PAY_LINK_SECRET_ENV),
             stripe_api_base=named(STRIPE_API_BASE_ENV),
@@ -149,6 +156,8 @@ class Settings:
             ses_configuration_set=named(SES_CONFIGURATION_SET_ENV),
             fonts_dir=named(FONTS_DIR_ENV),
             emulated=bool(named(ENDPOINT_ENV)),
+            # never inside Lambda's own runtime (its API's address is there), whatever the variable says
+            webhooks_allow_loopback=environ.get(WEBHOOKS_LOOPBACK_ENV) == "1" and not named("AWS_LAMBDA_RUNTIME_API"),
         )
 
     def require(self, name: str) -> str:
@@ -165,6 +174,7 @@ _ENV_OF = {
     "sweep_queue_url": SWEEP_QUEUE_ENV,
     "sweep_dead_letters_url": SWEEP_DEAD_LETTERS_ENV,
     "render_queue_url": RENDER_QUEUE_ENV,
+    "webhook_queue_url": WEBHOOK_QUEUE_ENV,
     "stripe_secret_name": STRIPE_SECRET_ENV,
     "pay_link_secret_name": PAY_LINK_SECRET_ENV,
 }

@@ -78,6 +78,8 @@ KINDS = {
     "stripe_parked": "STRIPEPARKED",  # under the "platform" tenant: Stripe's events that could not be applied
     "standing": "STANDING",  # the tenant's standing with the platform: sending suspended, lifted
     "payment_method": "PM",  # id {customer id}.{Stripe's pm id}: a card or an IBAN the client saved (SPEC §12)
+    "webhook_endpoint": "WHE",  # where a tenant's outgoing webhooks go (SPEC §13), with their secrets
+    "webhook_delivery": "WHD",  # id {endpoint id}.{time}{event}: one event to one endpoint, its attempts
 }
 MAX_ITEM_BYTES = 380_000  # DynamoDB's limit is 400 KB per item, keys included
 RETRY = "the object changed while this request ran; read it again and retry"
@@ -202,6 +204,43 @@ class DynamoStore:
             if "LastEvaluatedKey" not in response:
                 return docs
             request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def mark_viewed(self, tenant: str, invoice_id: str, version: int, at: str) -> bool:
+        """The first opening of this version of the invoice's hosted page
+        (False: an opening came first, or the invoice changed since)."""
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key={"pk": _s(tenant_pk(tenant)), "sk": _s(doc_sk("invoice", invoice_id))},
+                UpdateExpression="SET viewed_version = :version, version_viewed_at = :at, "
+                "viewed_at = if_not_exists(viewed_at, :at)",
+                ConditionExpression="#version = :version AND "
+                "(attribute_not_exists(viewed_version) OR viewed_version < :version)",
+                ExpressionAttributeNames={"#version": "version"},
+                ExpressionAttributeValues={":version": _n(version), ":at": _s(at)},
+            )
+        except self.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def children_page(self, tenant: str, kind: str, parent_id: str, *, limit: int, cursor: str | None) -> PageOf:
+        prefix = doc_sk(kind, f"{parent_id}.")
+        request: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "ExpressionAttributeValues": {":pk": _s(tenant_pk(tenant)), ":prefix": _s(prefix)},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if cursor:  # the id of the last child of the previous page, checked to be one of this parent's
+            after = child_cursor_id(cursor, parent_id)
+            request["ExclusiveStartKey"] = {"pk": _s(tenant_pk(tenant)), "sk": _s(doc_sk(kind, after))}
+        response = self.client.query(**request)
+        self.items_read += len(response.get("Items", []))
+        items = [_decode(item) for item in response.get("Items", [])]
+        last = response.get("LastEvaluatedKey")
+        next_cursor = child_cursor(last["sk"]["S"].split("#", 1)[1]) if last else None
+        return PageOf(items, next_cursor)
 
     def invoice_sequence(self, tenant: str) -> Sequence:
         return self._sequence(tenant, "invoice")
@@ -570,6 +609,9 @@ class DynamoStore:
 
 
 def _encode(tenant: str, kind: str, doc: Doc) -> dict[str, Any]:
+    viewed = {name: doc[name] for name in VIEWED if doc.get(name) is not None}
+    if viewed:
+        doc = {key: value for key, value in doc.items() if key not in VIEWED}
     blob = zlib.compress(json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode(), 6)
     if len(blob) > MAX_ITEM_BYTES:
         raise ItemTooLarge()
@@ -580,6 +622,9 @@ def _encode(tenant: str, kind: str, doc: Doc) -> dict[str, Any]:
         "version": _n(doc["version"]),
         "doc": {"B": blob},
     }
+    if "viewed_version" in viewed:  # kept as `mark_viewed` wrote it
+        item["viewed_version"] = _n(viewed.pop("viewed_version"))
+        item.update({name: _s(value) for name, value in viewed.items()})
     if isinstance(doc.get("expires_epoch"), int):  # the table's TTL removes it after then
         item["expires_at"] = _n(doc["expires_epoch"])
     if kind in _LISTED:
@@ -604,10 +649,10 @@ def _encode(tenant: str, kind: str, doc: Doc) -> dict[str, Any]:
             due = doc.get("next_due_date") or doc["due_date"]
             item["gsi3pk"], item["gsi3sk"] = _s(f"{pk}#INV#UNPAID"), _s(f"{due}#{doc['id']}")
             item["unpaid_due"] = _s(due)
-            for number, sweep in enumerate(SWEEPS[:2], start=4):  # an invoice's sweeps
+            for sweep in ("late_fees", "reminders", "overdue"):  # an invoice's sweeps
                 on = doc.get(f"sweep_{sweep}_on")
                 if on:
-                    shard = sweep_shard(tenant, doc["id"])
+                    shard, number = sweep_shard(tenant, doc["id"]), SWEEPS.index(sweep) + 4
                     item[f"gsi{number}pk"] = _s(f"SWEEP#{sweep}#{shard}")
                     item[f"gsi{number}sk"] = _s(f"{on}#{tenant}#{doc['id']}")
     return item
@@ -622,7 +667,14 @@ def sweep_shard(tenant: str, invoice_id: str) -> int:
 
 def _decode(item: dict[str, Any]) -> Doc:
     doc: Doc = json.loads(zlib.decompress(item["doc"]["B"]))
+    if "viewed_version" in item:  # written beside the document (`mark_viewed`)
+        doc["viewed_version"] = int(item["viewed_version"]["N"])
+        doc.update({name: item[name]["S"] for name in ("viewed_at", "version_viewed_at") if name in item})
     return doc
+
+
+# An invoice's hosted page opened: beside the document, never in it (no new version for it).
+VIEWED = ("viewed_at", "viewed_version", "version_viewed_at")
 
 
 _KIND_OF = {prefix: kind for kind, prefix in KINDS.items()}
@@ -645,7 +697,7 @@ def _image(image: dict[str, Any] | None) -> Doc | None:
     if not image or "doc" not in image:
         return None
     blob = image["doc"]["B"]
-    return _decode({"doc": {"B": base64.b64decode(blob) if isinstance(blob, str) else blob}})
+    return _decode({**image, "doc": {"B": base64.b64decode(blob) if isinstance(blob, str) else blob}})
 
 
 # -- listing plans and cursors ---------------------------------------------------------
@@ -732,6 +784,25 @@ def _start_key(plan: dict[str, Any], cursor: str) -> dict[str, Any]:
         key[partition] = _s(plan["pk"])
         key[sort] = _s(parts[2])
     return key
+
+
+def child_cursor(id: str) -> str:
+    return base64.urlsafe_b64encode(id.encode()).decode().rstrip("=")
+
+
+_CHILD_ID = re.compile(r"^[A-Za-z0-9_.-]{1,200}$")
+
+
+def child_cursor_id(cursor: str, parent_id: str) -> str:
+    """The child id a cursor of `children_page` resumes after: one of this
+    parent's (a cursor cannot open another listing)."""
+    try:
+        id = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        id = ""
+    if not _CHILD_ID.match(id) or not id.startswith(f"{parent_id}."):
+        raise InvalidInput.of("cursor", "not a cursor this list returned")
+    return id
 
 
 def tenant_pk_of(plan: dict[str, Any]) -> str:

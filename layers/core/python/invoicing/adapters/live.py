@@ -62,7 +62,14 @@ def _aws_deps() -> Deps:
         from invoicing.adapters.queues import SqsQueue
 
         renders = SqsQueue("render_queue_url")
-    return Deps(store=DynamoStore(), blobs=S3Blobs(), link_key=link_key, renders=renders, gateway=payment_gateway)
+    deps = Deps(store=DynamoStore(), blobs=S3Blobs(), link_key=link_key, renders=renders, gateway=payment_gateway)
+    if settings().webhook_queue_url:  # the hooks function: outgoing webhooks
+        from invoicing.adapters.queues import SqsDeliveries
+        from invoicing.adapters.webhook_http import HttpWebhooks
+
+        deps.webhooks = HttpWebhooks(allow_loopback=settings().webhooks_allow_loopback)
+        deps.deliveries = SqsDeliveries()
+    return deps
 
 
 def messenger() -> Messenger:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -280,6 +280,17 @@ class Invoice(Document):
             )
         return fee_on, reminder_on
 
+    def overdue_sweep_date(self) -> date | None:
+        """The day the overdue sweep marks it overdue (`overdue_at`: SPEC §13's
+        `invoice.overdue`, once per invoice): the day after its next payment
+        was due, while it is unpaid and no payment of it is on its way (one
+        that fails brings the day back, already past: the next run catches
+        up). None once marked: nothing unmarks it."""
+        next_due = self.next_due_date() if self.is_unpaid() else None
+        if next_due is None or self.payment_processing or self.stored.get("overdue_at"):
+            return None
+        return next_due + timedelta(days=1)
+
 
 def schedule_of(plan: Mapping[str, Any]) -> Schedule:
     """A document's `payment_schedule` (a draft's too: its instalments by date)."""
@@ -322,6 +333,7 @@ def planned(item: Item) -> Item:
         "next_due_date": _iso(next_due),
         "sweep_late_fees_on": _iso(fee_on),
         "sweep_reminders_on": _iso(reminder_on),
+        "sweep_overdue_on": _iso(invoice.overdue_sweep_date()),
     }
 
 

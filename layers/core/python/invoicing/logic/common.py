@@ -15,7 +15,7 @@ from typing import Any
 
 from invoicing.domain.errors import FieldError, InvalidInput
 from invoicing.domain.lifecycle import BUSINESS_TIMEZONE  # noqa: F401  (the use cases and handlers read it here)
-from invoicing.ports import BlobStore, PaymentGateway, Queue, Store
+from invoicing.ports import BlobStore, DeliveryQueue, PaymentGateway, Queue, Store, WebhookSender
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +64,9 @@ class Deps:
     # Stripe, in the functions that charge a saved payment method on their own
     # (the recurring sweep): adapters.live.payment_gateway.
     gateway: Callable[[], PaymentGateway] | None = None
+    # Outgoing webhooks (the hooks function): their HTTP client and the deliveries' queue.
+    webhooks: WebhookSender | None = None
+    deliveries: DeliveryQueue | None = None
 
     def today(self) -> date:
         """The date in France, where the businesses are."""

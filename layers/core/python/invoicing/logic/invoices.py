@@ -43,8 +43,9 @@ _DETAIL = frozenset({"lines", "notes", "terms", "business", "customer", "payment
 # and the days the scheduled sweeps next have work for it (logic.sweeps).
 # and the bases credit notes took, by taxes (logic.credit_notes).
 INTERNAL = frozenset(
-    {"uploads", "pay_base_url", "sweep_late_fees_on", "sweep_reminders_on", "reminders_done", "credited_groups"}
-)
+    {"uploads", "pay_base_url", "sweep_late_fees_on", "sweep_reminders_on", "sweep_overdue_on", "reminders_done",
+     "credited_groups", "version_viewed_at"}
+)  # fmt: skip
 _SNAPSHOT_BUSINESS = (
     "legal_name", "address", "email", "phone", "siren", "vat_number", "logo_url", "locale", "vat_franchise",
     "early_payment_terms", "logo", "iban", "bic", "operations", "legal_form", "share_capital", "trade_register",

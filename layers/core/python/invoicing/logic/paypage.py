@@ -50,6 +50,8 @@ def page(deps: Deps, token: str, page_url: str, *, returned: bool = False, probl
     from invoicing.logic.logo import logo_bytes
 
     tenant, invoice = open_invoice(deps, token)
+    if invoice.get("viewed_version") != invoice["version"]:  # the first opening of this version (SPEC §13)
+        deps.store.mark_viewed(tenant, invoice["id"], invoice["version"], deps.timestamp())
     business, customer = documents.parties(deps, tenant, invoice)
     notice = (
         "paid_notice" if invoice["status"] == "paid"

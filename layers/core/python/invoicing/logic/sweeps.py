@@ -1,16 +1,17 @@
-"""The scheduled sweeps (SPEC §9, §11, §12): late fees, payment reminders,
-the expiry of sent estimates, and the invoices recurring invoices issue
-(their work on one is logic.recurring.bill_due).
+"""The scheduled sweeps (SPEC §9, §11, §12, §13): late fees, payment
+reminders, invoices newly overdue, the expiry of sent estimates, and the
+invoices recurring invoices issue (their work on one is logic.recurring.bill_due).
 
-Each issued, unpaid invoice says in `sweep_late_fees_on` and
-`sweep_reminders_on` the day each sweep next has work for it (or nothing),
-kept by `plan` on every write that changes what it owes; a sent estimate
-says in `sweep_expiry_on` the day after its last valid day, set when it is
-numbered. The store indexes those days across tenants, so a sweep reads
-only the work due by today, missed days included. Work on one document is
-one conditional write under the version read: a second run, a retry or a
-concurrent run finds the fee's period, the reminder's key or the estimate's
-new status already there and adds nothing.
+Each issued, unpaid invoice says in `sweep_late_fees_on`,
+`sweep_reminders_on` and `sweep_overdue_on` the day each sweep next has
+work for it (or nothing), kept by `planned` on every write that changes
+what it owes; a sent estimate says in `sweep_expiry_on` the day after its
+last valid day, set when it is numbered. The store indexes those days
+across tenants, so a sweep reads only the work due by today, missed days
+included. Work on one document is one conditional write under the version
+read: a second run, a retry or a concurrent run finds the fee's period, the
+reminder's key, the invoice's `overdue_at` or the estimate's new status
+already there and adds nothing.
 """
 
 from __future__ import annotations
@@ -84,6 +85,29 @@ def send_reminders(deps: Deps, tenant: str, doc: Doc, today: date) -> int:
         return len(ids)
 
     return _on_latest(deps, tenant, "invoice", doc, attempt, "reminders")
+
+
+def mark_overdue(deps: Deps, tenant: str, doc: Doc, today: date) -> int:
+    """Mark `doc` overdue (`overdue_at`, once per invoice) if it is unpaid
+    after its next payment's due date as of `today`; 1 if this call did.
+    The write's change on the stream is the webhooks' `invoice.overdue`
+    (invoicing.events), so it is never written twice. While a payment of it
+    is on its way nothing is marked, as nothing is charged (`planned` keeps
+    it out of the index then); a day the index holds that `planned` no
+    longer gives is cleared, so that no invoice is read again every day."""
+
+    def attempt(doc: Doc) -> int:
+        invoice = Invoice.of(doc)
+        marks = not doc.get("overdue_at") and not invoice.payment_processing and invoice.is_overdue(today)
+        now = deps.timestamp()
+        updated = planned({**doc, **({"overdue_at": now} if marks else {}), "updated_at": now,
+                           "version": doc["version"] + 1})  # fmt: skip
+        if not marks and updated.get("sweep_overdue_on") == doc.get("sweep_overdue_on"):
+            return 0
+        _write(deps, tenant, "invoice", doc, updated)
+        return int(marks)
+
+    return _on_latest(deps, tenant, "invoice", doc, attempt, "overdue mark")
 
 
 def expire_estimate(deps: Deps, tenant: str, doc: Doc, today: date) -> int:
@@ -170,8 +194,9 @@ TRANSIENT_ATTEMPTS = 2  # an invoice's work, while AWS answers it is busy (a pag
 # (botocore's standard retries, about 8 s a call, twice), and queueing the rest.
 RESERVE_MS = 20_000
 WORK = {"late_fees": apply_late_fees, "reminders": send_reminders, "expiry": expire_estimate,
-        "recurring": recurring.bill_due}  # fmt: skip
-SWEPT = {"late_fees": "invoice", "reminders": "invoice", "expiry": "estimate", "recurring": "recurring"}
+        "recurring": recurring.bill_due, "overdue": mark_overdue}  # fmt: skip
+SWEPT = {"late_fees": "invoice", "reminders": "invoice", "expiry": "estimate", "recurring": "recurring",
+         "overdue": "invoice"}  # fmt: skip
 
 
 def fan_out(queue: WorkQueue, sweep: str, today: date) -> int:

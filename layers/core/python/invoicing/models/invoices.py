@@ -68,6 +68,9 @@ READ_ONLY = frozenset(
         "payment_failures",
         "payment_processing",
         "paid_at",
+        "overdue_at",
+        "viewed_at",
+        "viewed_version",
     }
 )
 

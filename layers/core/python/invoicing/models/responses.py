@@ -527,6 +527,13 @@ class _InvoiceOut(Output):
     finalized_at: datetime | None = None
     paid_at: datetime | None = None
     voided_at: datetime | None = None
+    overdue_at: datetime | None = Field(
+        default=None,
+        description="when the daily sweep first found it unpaid after its next payment's due date (once: the "
+        "webhooks' invoice.overdue); it stays once paid",
+    )
+    viewed_at: datetime | None = Field(default=None, description="the first time its client opened its hosted page")
+    viewed_version: int | None = Field(default=None, description="the version whose hosted page was last opened")
     created_at: datetime
     updated_at: datetime
     version: int
@@ -852,3 +859,54 @@ class RecurringInvoiceSummary(_RecurringOut):
 
 class RecurringInvoicePage(Page[RecurringInvoiceSummary]):
     """A page of recurring invoices: follow `next_cursor` until it is null."""
+
+
+# Outgoing webhooks (SPEC §13).
+
+
+class WebhookEndpoint(Output):
+    id: str
+    url: str
+    events: list[str] = Field(description='the event types sent there; ["*"]: all of them')
+    description: str | None
+    status: Literal["enabled", "disabled"]
+    failing_since: datetime | None = Field(description="every attempt since then failed; three days of it disable it")
+    disabled_at: datetime | None
+    disabled_reason: str | None
+    secret_rotated_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class WebhookEndpointWithSecret(WebhookEndpoint):
+    secret: str = Field(
+        description="whsec_…: signs every request (Standard Webhooks); shown in this response only, keep it",
+        examples=["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"],
+    )
+
+
+class WebhookEndpointList(Page[WebhookEndpoint]):
+    """The endpoints, ten at most: one page (`next_cursor` is null)."""
+
+
+class WebhookDelivery(Output):
+    id: str
+    endpoint_id: str
+    event_id: str = Field(description="the event's id, its webhook-id header: the same at every attempt")
+    event_type: str
+    status: Literal["pending", "delivered", "failed"] = Field(
+        description="failed: three days of failures (or its endpoint deleted or disabled); it may be retried"
+    )
+    attempts: int
+    last_status_code: int | None = Field(description="the endpoint's answer to the last attempt (None: no answer)")
+    last_error: str | None = Field(description="why the last attempt failed, when no status code says it")
+    last_attempt_at: datetime | None
+    next_attempt_at: datetime | None
+    delivered_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class WebhookDeliveryPage(Page[WebhookDelivery]):
+    """A page of deliveries, newest first: follow `next_cursor` until it is null."""

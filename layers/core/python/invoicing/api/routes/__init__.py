@@ -26,6 +26,7 @@ def every() -> tuple[Any, ...]:
         recurring,
         sender,
         totals,
+        webhook_endpoints,
         webhooks,
     )
 
@@ -38,6 +39,7 @@ def every() -> tuple[Any, ...]:
         invoices.router,
         estimates.router,
         recurring.router,
+        webhook_endpoints.router,
         documents.router,
         attachments.router,
         sender.router,
