@@ -210,6 +210,9 @@ class InvoicingStack(Stack):
         for function in self.functions.by_name.values():
             function.add_environment("PUBLIC_BASE_URL", self.api.base_url)  # payment links: {base}/pay/{token}
         self.bus = Bus(self, "Events", functions=self.functions.by_name, table=self.storage.table)
+        CfnOutput(self, "EventBusName", value=self.bus.bus.event_bus_name,
+                  description="the invoicing bus: what the table's changes hold (a platform's own rules may "
+                  "listen); the CRM's events reach its endpoints as signed webhooks (SPEC §13)")  # fmt: skip
         CfnOutput(self, "TableName", value=self.storage.table.table_name,
                   description="the table: TABLE_NAME of the operator's commands (python -m infra.admin)")  # fmt: skip
         feedback = self._sending_feedback()

@@ -512,6 +512,7 @@ QUEUES: tuple[WorkQueue, ...] = (
         max_receives=50,
         visibility_timeout_s=6 * 30,
         sets_own_visibility=True,
+        max_concurrency=4,  # of the hooks function's 10: the others fan events out and answer the routes
     ),  # fmt: skip
 )
 

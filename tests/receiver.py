@@ -27,6 +27,7 @@ class Receiver(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.received: list[Received] = []
         self.status = 200
+        self.statuses: list[int] = []  # the next requests' answers, in turn, before `status`
         self.pause_s = 0.0
         self.headers_out: dict[str, str] = {}
         self.on_receive: Callable[[Received], None] | None = None
@@ -53,6 +54,10 @@ class Receiver(ThreadingHTTPServer):
         if self.on_receive is not None:
             self.on_receive(received)
 
+    def answer(self) -> int:
+        with self._lock:
+            return self.statuses.pop(0) if self.statuses else self.status
+
     def wait_for(self, count: int, timeout_s: float = 30.0) -> list[Received]:
         """The first `count` requests, once they came (AssertionError else)."""
         deadline = time.monotonic() + timeout_s
@@ -72,7 +77,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.keep(Received(self.path, {key.lower(): value for key, value in self.headers.items()}, body))
         if self.server.pause_s:
             time.sleep(self.server.pause_s)
-        self.send_response(self.server.status)
+        self.send_response(self.server.answer())
         for name, value in self.server.headers_out.items():
             self.send_header(name, value)
         self.send_header("Content-Length", "2")

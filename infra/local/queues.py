@@ -177,7 +177,9 @@ class InBackground:
     def _run(self) -> None:
         while not self._stop.is_set():
             began = time.monotonic()
-            self.poller.drain(timeout_s=self.poller.work.visibility_timeout_s, pollers=1)
+            # as many batches at once as the event source takes on AWS (its maximum concurrency)
+            pollers = min(self.poller.work.max_concurrency or 1, POLLERS)
+            self.poller.drain(timeout_s=self.poller.work.visibility_timeout_s, pollers=pollers)
             self._wake.wait(BACKGROUND_POLL_S)
             self._wake.clear()
             self._stop.wait(max(0.0, POLL_S - (time.monotonic() - began)))

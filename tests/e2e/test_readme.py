@@ -67,3 +67,49 @@ def test_the_readme_walk_through_runs_as_pasted(runtime: Any, tenant: str) -> No
     assert (monthly["number"], monthly["status"]) == ("INV-3", "paid")
     assert monthly["payments"] == [{"method": "sepa_debit", "amount": "300.00"}]
     assert monthly["service_period"]["start"] == datetime.now(ZoneInfo("Europe/Paris")).date().isoformat()
+
+
+def crm_snippet() -> str:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    found = re.search(r"A CRM receiving `invoice.paid`.*?```python\n(.*?)```", readme, re.DOTALL)
+    assert found, "the README has no CRM snippet"
+    return found.group(1)
+
+
+def test_the_readme_crm_receives_invoice_paid(runtime: Any, client: Any, ready: dict[str, Any], tmp_path: Path) -> None:
+    """The README's few lines of Python, run as a CRM would run them: the
+    invoice paid through the runtime is printed, once, its signature checked."""
+    import socket
+    import sys
+    import time
+
+    with socket.socket() as probe:  # a free port on loopback
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    script = tmp_path / "crm.py"
+    script.write_text(crm_snippet(), encoding="utf-8")
+    made = client.post("/webhook-endpoints", {"url": f"http://127.0.0.1:{port}/hooks", "events": ["invoice.paid"]})
+    assert made.status == 201, made.body
+    environment = {**os.environ, "WEBHOOK_SECRET": made.body["secret"], "CRM_PORT": str(port)}
+    crm = subprocess.Popen([sys.executable, str(script)], env=environment, stdout=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # listening
+            with socket.socket() as knock:
+                if knock.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.05)
+        body = {"name": "CRM", "customer_id": ready["customer"]["id"], "lines": [{"name": "Cours", "unit_price": "40"}]}
+        draft = client.post("/invoices", body).body
+        issued = client.post(f"/invoices/{draft['id']}/mark-sent").body
+        due = issued["amount_due"]
+        assert client.post(f"/invoices/{issued['id']}/payments", {"method": "cash", "amount": due}).status == 201
+        assert crm.stdout is not None
+        line = crm.stdout.readline()  # blocks until the CRM prints (the runtime delivers in about a second)
+        assert line.strip() == f"{issued['number']} paid: {issued['total']} EUR"
+        assert runtime.drain(timeout_s=60)
+        (delivery,) = client.get(f"/webhook-endpoints/{made.body['id']}/deliveries").body["items"]
+        assert (delivery["status"], delivery["last_status_code"]) == ("delivered", 204)
+    finally:
+        crm.kill()
+        crm.wait()

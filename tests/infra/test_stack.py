@@ -314,6 +314,16 @@ def test_the_frontend_finds_the_api_url_user_pool_and_client_in_the_outputs(temp
     outputs = template.to_json()["Outputs"]
     assert {"ApiUrl", "UserPoolId", "UserPoolClientId"} <= outputs.keys()
     assert {"StripeSecretName", "TableName"} <= outputs.keys()  # what the operator writes to, runs commands on
+    assert "EventBusName" in outputs  # a platform's own rules may listen to the invoicing bus
+
+
+def test_no_deployed_function_may_call_webhooks_on_loopback(cfn: dict[str, Any]) -> None:
+    """SPEC §13: the local runtime alone allows loopback endpoints."""
+    from invoicing.settings import WEBHOOKS_LOOPBACK_ENV
+
+    for resource in cfn["Resources"].values():
+        if resource["Type"] == "AWS::Lambda::Function":
+            assert WEBHOOKS_LOOPBACK_ENV not in resource["Properties"].get("Environment", {}).get("Variables", {})
 
 
 # --- functions -----------------------------------------------------------

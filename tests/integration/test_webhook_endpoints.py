@@ -252,7 +252,7 @@ def test_a_failing_endpoint_is_retried_on_the_queue_then_delivered(api, fakes, r
     assert held["hidden_s"] == 5  # the first retry, 5 s later, on the queue's clock
     (delivery,) = api.get(f"/webhook-endpoints/{made['id']}/deliveries").body["items"]
     assert (delivery["status"], delivery["attempts"], delivery["last_status_code"]) == ("pending", 1, 503)
-    assert delivery["next_attempt_at"] == (clock["start"] + timedelta(seconds=5)).isoformat()
+    assert datetime.fromisoformat(delivery["next_attempt_at"]) == clock["start"] + timedelta(seconds=5)
     assert api.get(f"/webhook-endpoints/{made['id']}").body["failing_since"] is not None
     assert run_queue(api, fakes) == {}  # hidden: nothing to do before then
     time_passes(fakes, clock, timedelta(seconds=5))

@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 from datetime import UTC, datetime
 from typing import Any
 
@@ -162,7 +163,7 @@ def work(deps: Deps, messenger: Messenger | None, message: dict[str, Any], recei
         return "given up"
     outcome = attempt(deps, endpoint, delivery)
     recorded = record(deps, tenant, delivery, outcome)
-    _health(deps, messenger, tenant, endpoint["id"], outcome)
+    _health(deps, messenger, tenant, endpoint, outcome)
     if recorded is None:
         return "another message has it"
     if recorded["status"] == "pending":
@@ -186,11 +187,13 @@ def attempt(deps: Deps, endpoint: Doc, delivery: Doc) -> WebhookOutcome:
 
 def record(deps: Deps, tenant: str, seen: Doc, outcome: WebhookOutcome) -> Doc | None:
     """The attempt written on the delivery, with its next one (or `failed`,
-    the three days over). None when another attempt was recorded since
+    the three days over): over `seen` first, read again only when another
+    write came between. None when another attempt was recorded since
     `seen` (another message's): a success is still recorded."""
+    known: list[Doc | None] = [seen]
 
     def write() -> Doc | None:
-        doc = deps.store.get(tenant, DELIVERY, seen["id"])
+        doc = known[0] or deps.store.get(tenant, DELIVERY, seen["id"])
         if doc is None:
             return None
         other = doc["attempts"] != seen["attempts"]
@@ -209,6 +212,7 @@ def record(deps: Deps, tenant: str, seen: Doc, outcome: WebhookOutcome) -> Doc |
             new.update(first_failed_at=first.isoformat(), next_attempt_at=_iso(following))
             if following is None:
                 new["status"] = "failed"
+        known[0] = None  # lost: read it again
         _replace(deps, tenant, doc, new)
         return None if other else new
 
@@ -225,7 +229,7 @@ def retry(deps: Deps, tenant: str, endpoint_id: str, delivery_id: str, messenger
         delivery = _reopened(deps, tenant, delivery)
     outcome = attempt(deps, endpoint, delivery)
     record(deps, tenant, delivery, outcome)
-    _health(deps, messenger, tenant, endpoint_id, outcome)
+    _health(deps, messenger, tenant, endpoint, outcome)
     found = deps.store.get(tenant, DELIVERY, delivery_id)
     assert found is not None
     if found["status"] == "pending" and found["owner"] is None:  # reopened: no message holds its schedule
@@ -260,13 +264,15 @@ def deliveries(deps: Deps, tenant: str, endpoint_id: str, limit: int, cursor: st
 # -- the endpoint's health ---------------------------------------------------------------
 
 
-def _health(deps: Deps, messenger: Messenger | None, tenant: str, endpoint_id: str, outcome: WebhookOutcome) -> None:
-    """`failing_since` kept (written only when it changes); past three days
-    of failures, the endpoint disabled and its business told, once."""
+def _health(deps: Deps, messenger: Messenger | None, tenant: str, endpoint: Doc, outcome: WebhookOutcome) -> None:
+    """`failing_since` kept (written only when it changes, over `endpoint`
+    as read before the attempt); past three days of failures, the endpoint
+    disabled and its business told, once."""
     told: list[Doc] = []
+    known: list[Doc | None] = [endpoint]
 
     def write() -> None:
-        doc = deps.store.get(tenant, KIND, endpoint_id)
+        doc = known[0] or deps.store.get(tenant, KIND, endpoint["id"])
         if doc is None or doc["status"] != "enabled":
             return
         stamp = deps.timestamp()
@@ -281,10 +287,12 @@ def _health(deps: Deps, messenger: Messenger | None, tenant: str, endpoint_id: s
         else:
             new = {**doc, "status": "disabled", "disabled_at": stamp,
                    "disabled_reason": "every delivery failed for three days"}  # fmt: skip
-            told.append(new)
+        known[0] = None  # lost: read it again
         endpoints_of.write(deps, tenant, doc, {**new, "updated_at": stamp, "version": doc["version"] + 1})
+        if new["status"] == "disabled":
+            told.append(new)
 
-    until_written(write, f"webhook endpoint {endpoint_id} too busy to record its health now")
+    until_written(write, f"webhook endpoint {endpoint['id']} too busy to record its health now")
     if told and messenger is not None:
         _tell_business(deps, messenger, tenant, told[0])
 
@@ -347,13 +355,14 @@ def _replace(deps: Deps, tenant: str, old: Doc, new: Doc) -> None:
 
 
 def _seconds_until(deps: Deps, when: str | None) -> int:
+    """Whole seconds, rounded up: a message hidden so long never comes early."""
     if not when:
         return 0
-    return int((datetime.fromisoformat(when) - deps.now()).total_seconds())
+    return math.ceil((datetime.fromisoformat(when) - deps.now()).total_seconds())
 
 
 def _iso(when: datetime | None) -> str | None:
-    return when.astimezone(UTC).isoformat(timespec="seconds") if when else None
+    return when.astimezone(UTC).isoformat(timespec="milliseconds") if when else None
 
 
 def _compact(stamp: str) -> str:
