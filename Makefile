@@ -207,8 +207,8 @@ lift-sending: install ## lift a tenant's sending suspension (bounces, complaints
 fuzz: install ## the API fuzzing, longer than in make test: FUZZ_EXAMPLES generated requests an operation
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-200} $(BIN)/pytest -q tests/e2e/test_fuzz.py --no-cov
 
-bench: install ## cold imports and local-runtime latencies, into bench-results/
-	$(BIN)/python tests/bench/bench.py
+bench: install ## cold imports and local-runtime latencies, into bench-results/ (SECTIONS=webhooks: only those)
+	$(BIN)/python tests/bench/bench.py $(SECTIONS)
 
 openapi: install ## write the OpenAPI document the routes and models give (committed; a test holds the two together)
 	$(BIN)/python -c "from invoicing.api.http import build_resolver, openapi_document; \

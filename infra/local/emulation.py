@@ -52,9 +52,10 @@ class Emulation:
         import moto.server
         from werkzeug.serving import make_server
 
-        from infra.local import transactions
+        from infra.local import sqs_counts, transactions
 
         transactions.install()  # a transaction costs what it touches, not the table (see its docstring)
+        sqs_counts.install()  # a message sent or received costs itself, not the queue's length
 
         class QuietHandler(moto.server.MotoRequestHandler):  # type: ignore[misc]
             def log_request(self, *args: Any) -> None:

@@ -21,8 +21,16 @@ unit tests. Prints a table and writes it to bench-results/bench.json.
 - the recurring invoices' sweep over active schedules of which a tenth are
   due: occurrences issued per second through the tick, and per occurrence
   the index's items read (target <= 1.1) and all items read;
+- outgoing webhooks' fan-out: 1,000 invoice.created events to 5 endpoints
+  on a loopback receiver, through the stream, pipe, bus, hooks function
+  and its queue: deliveries per second, commit to receipt (p50, p95), and
+  the duplicates received;
 - what 1,000 invoices cost on AWS, issued, rendered, e-mailed and paid,
   next to Stripe Invoicing's fee (tests/bench/costs.py).
+
+`bench.py SECTION ...` runs only those sections (`make bench SECTIONS=webhooks`),
+written to bench-results/bench-SECTION-....json; without, every one, into
+bench-results/bench.json. The sections: see SECTIONS below.
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ import os
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from datetime import date, datetime
 from pathlib import Path
@@ -204,6 +213,93 @@ def event_latency(runtime: Any, session: Any, count: int = 30) -> dict[str, dict
             time.sleep(0.005)
         latencies.append((time.perf_counter() - committed) * 1000)
     return {"commit -> PDF stored, through stream, pipe, bus, documents (local)": summary(latencies)}
+
+
+def webhook_fanout(runtime: Any, session: Any, events: int = 1_000, endpoints: int = 5) -> dict[str, dict[str, float]]:
+    """Issue 22's fan-out: `events` drafts created through the API (each
+    commit an invoice.created) by a few threads, each event to `endpoints`
+    endpoints of a loopback receiver, through the stream, the pipe, the
+    bus, the hooks function's fan-out and its deliveries' queue. From a
+    commit (its 201 back here) to each request's arrival there. Each
+    endpoint has its own path, so that a duplicate (the same webhook-id
+    twice at one endpoint: delivery is at least once) is told apart from
+    the event's other endpoints."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    from infra.local.runtime import mint_token
+    from tests.receiver import Received, Receiver
+
+    url, headers = runtime.url, {"Authorization": f"Bearer {mint_token('hooks')}"}
+    expected = events * endpoints
+    seen: set[tuple[str, str]] = set()
+    duplicates = 0
+    every = threading.Event()
+    lock = threading.Lock()
+
+    def arrived(item: Received) -> None:
+        nonlocal duplicates
+        with lock:
+            key = (item.path, item.headers.get("webhook-id", ""))
+            duplicates += key in seen
+            seen.add(key)
+            if len(seen) == expected:
+                every.set()
+
+    receiver = Receiver()
+    receiver.on_receive = arrived
+    receiver.start()
+    try:
+        session.put(f"{url}/business", json={"legal_name": "Hooks SAS"}, headers=headers)
+        for n in range(endpoints):
+            made = session.post(f"{url}/webhook-endpoints", headers=headers,
+                                json={"url": f"{receiver.url}/{n}", "events": ["invoice.created"]})  # fmt: skip
+            assert made.status_code == 201, made.text  # http to loopback: LOCAL_WEBHOOKS_ALLOW_LOOPBACK=1
+        line = {"name": "Jour", "unit_price": "450.00", "taxes": [{"name": "TVA", "rate": "20"}]}
+        local = threading.local()
+
+        def commit(n: int) -> tuple[str, float]:
+            if not hasattr(local, "session"):
+                local.session = requests.Session()
+                local.session.headers.update(headers)
+            made = local.session.post(f"{url}/invoices", json={"name": f"hook {n}", "lines": [line]})
+            committed = time.monotonic()  # the receiver's clock
+            assert made.status_code == 201, made.text
+            return made.json()["id"], committed
+
+        start = time.monotonic()
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            commits = dict(pool.map(commit, range(events)))
+        created = time.monotonic() - start
+        deadline_s = 1500.0  # the emulation delivers about 10 a second on 2 cores (one moto thread)
+        if not every.wait(max(0.0, deadline_s - (time.monotonic() - start))):
+            with lock:
+                got = len(seen)
+            raise AssertionError(f"fan-out: {got:,} of {expected:,} webhooks received {deadline_s:.0f} s after the "
+                                 f"first commit ({got / deadline_s:.1f}/s; invoices committed in {created:.0f} s): "
+                                 "the hooks function's queue, its dead letters?")  # fmt: skip
+        wall = time.monotonic() - start
+        received = list(receiver.received)
+    finally:
+        receiver.stop()
+    firsts: dict[tuple[str, str], tuple[float, float]] = {}  # each delivery's first (arrival, commit)
+    for item in received:
+        body = json.loads(item.body)
+        assert body["type"] == "invoice.created", body["type"]
+        key = (item.path, item.headers.get("webhook-id", ""))
+        firsts.setdefault(key, (item.at, commits[body["data"]["object"]["id"]]))
+    latencies = [(at - committed) * 1000 for at, committed in firsts.values()]
+    first_commit = min(commits.values())
+    last_arrival = max(at for at, _ in firsts.values())
+    label = f"fan-out, {events:,} events x {endpoints} endpoints"
+    return {
+        f"{label}: invoices committed/s (4 threads)": summary([events / created]),
+        f"{label}: deliveries/s, first commit to last receipt": summary([expected / (last_arrival - first_commit)]),
+        f"{label}: commit -> receipt (ms)": summary(latencies),
+        f"{label}: duplicates received": summary([duplicates]),
+        f"{label}: section wall time (s)": summary([wall]),
+    }
 
 
 def model_invoice(runtime: Any, session: Any, tenant: str) -> dict[str, Any]:
@@ -492,12 +588,9 @@ class _ListQueue:
         raise RuntimeError(f"a poison invoice in the bench: {message}")
 
 
-def main() -> None:
-    import requests
-
-    from infra.local.runtime import LocalRuntime, mint_token
-
-    os.environ.update(AS_ON_LAMBDA)  # the in-process handlers traced as on Lambda (the local runtime's are not)
+def import_figures() -> dict[str, dict[str, float]]:
+    """Each handler's cold import next to the floor, the import without
+    bytecode, and a cold start of the totals function."""
     results: dict[str, dict[str, float]] = {}
     floor = "import boto3, aws_lambda_powertools, pydantic"
     floors: list[float] = []
@@ -516,53 +609,112 @@ def main() -> None:
         "from functions.totals import handler; handler.lambda_handler(event, Context())", setup=_totals_event()
     )
     results["cold start functions.totals.handler: import + first POST /totals (100 lines)"] = summary(started)
+    return results
 
-    results.update(totals_times())
-    results.update(handler_times())
-    results.update(render_times())
-    results.update(render_curve())
-    results.update(artifact_sizes())
 
-    runtime = LocalRuntime.start()
-    try:
-        session = requests.Session()
-        session.headers["Authorization"] = f"Bearer {mint_token('bench')}"
-        line = {"name": "Jour", "quantity": "3", "unit_price": "450.00", "taxes": [{"name": "TVA", "rate": "20"}]}
-        body = {"currency": "EUR", "lines": [line] * 100, "discount": {"type": "percentage", "value": "5"}}
-        url = runtime.url
-        timed(lambda: session.post(f"{url}/totals", json=body), 20)  # warm every worker
-        results["POST /totals, 100 lines, local runtime"] = summary(
-            timed(lambda: session.post(f"{url}/totals", json=body), 200)
-        )
-        session.put(f"{url}/business", json={"legal_name": "Bench SAS"})
-        invoice = session.post(f"{url}/invoices", json={"name": "bench", **body}).json()
-        results["GET /invoices/{id}, local runtime"] = summary(
-            timed(lambda: session.get(f"{url}/invoices/{invoice['id']}"), 200)
-        )
-        dynamodb = runtime.emulation.client("dynamodb")
-        key = {"pk": {"S": "T#bench"}, "sk": {"S": f"INV#{invoice['id']}"}}
-        results["floor: DynamoDB GetItem on the emulation"] = summary(
-            timed(lambda: dynamodb.get_item(TableName=runtime.emulation.table_name, Key=key), 200)
-        )
-        results.update(event_latency(runtime, session))
-        results.update(sweep_figures(runtime, session))
-        results.update(recurring_figures(runtime, session))
-    finally:
-        runtime.stop()
-    import tests.conftest  # noqa: F401  (the emulation's names, as the tests set them)
-    from tests.bench.costs import cost_table, print_costs
+def runtime_latencies(runtime: Any, session: Any) -> dict[str, dict[str, float]]:
+    """POST /totals and GET /invoices/{id} through the local runtime, next
+    to a bare GetItem; then from an issue's commit to its PDF."""
+    results: dict[str, dict[str, float]] = {}
+    line = {"name": "Jour", "quantity": "3", "unit_price": "450.00", "taxes": [{"name": "TVA", "rate": "20"}]}
+    body = {"currency": "EUR", "lines": [line] * 100, "discount": {"type": "percentage", "value": "5"}}
+    url = runtime.url
+    timed(lambda: session.post(f"{url}/totals", json=body), 20)  # warm every worker
+    results["POST /totals, 100 lines, local runtime"] = summary(
+        timed(lambda: session.post(f"{url}/totals", json=body), 200)
+    )
+    session.put(f"{url}/business", json={"legal_name": "Bench SAS"})
+    invoice = session.post(f"{url}/invoices", json={"name": "bench", **body}).json()
+    results["GET /invoices/{id}, local runtime"] = summary(
+        timed(lambda: session.get(f"{url}/invoices/{invoice['id']}"), 200)
+    )
+    dynamodb = runtime.emulation.client("dynamodb")
+    key = {"pk": {"S": "T#bench"}, "sk": {"S": f"INV#{invoice['id']}"}}
+    results["floor: DynamoDB GetItem on the emulation"] = summary(
+        timed(lambda: dynamodb.get_item(TableName=runtime.emulation.table_name, Key=key), 200)
+    )
+    results.update(event_latency(runtime, session))
+    return results
 
-    costs, counted = cost_table()  # in-process moto: after the runtime's server is gone
 
-    width = max(len(name) for name in results)
-    print(f"\n{'measure (ms)':<{width}}  median     p95     min     max")
-    for name, figures in results.items():
-        print(f"{name:<{width}}  {figures['median']:>6}  {figures['p95']:>6}  {figures['min']:>6}  {figures['max']:>6}")
+def webhook_section(runtime: Any, session: Any) -> dict[str, dict[str, float]]:
+    """The fan-out, then what it queued let through (so that the sweeps
+    after it find the runtime idle)."""
+    figures = webhook_fanout(runtime, session)
+    assert runtime.drain(timeout_s=120), "the fan-out's work still under way 120 s after its last delivery"
+    return figures
+
+
+# In their order in the table. In-process first; then those through one local runtime,
+# the table growing from one to the next (the sweeps' seeds last).
+IN_PROCESS = {
+    "imports": import_figures,
+    "totals": totals_times,
+    "handler": handler_times,
+    "render": render_times,
+    "curve": render_curve,
+    "sizes": artifact_sizes,
+}
+THROUGH_RUNTIME = {
+    "runtime": runtime_latencies,
+    "webhooks": webhook_section,
+    "sweeps": sweep_figures,
+    "recurring": recurring_figures,
+}
+SECTIONS = (*IN_PROCESS, *THROUGH_RUNTIME, "costs")
+
+
+def main(chosen: list[str]) -> None:
+    import requests
+
+    from infra.local.runtime import LocalRuntime, mint_token
+
+    unknown = [name for name in chosen if name not in SECTIONS]
+    if unknown:
+        raise SystemExit(f"no bench section {', '.join(unknown)}: choose among {', '.join(SECTIONS)}")
+    selected = chosen or list(SECTIONS)
+    os.environ.update(AS_ON_LAMBDA)  # the in-process handlers traced as on Lambda (the local runtime's are not)
+    # the fan-out's receiver is on loopback: the runtime's functions may call it (as `make dev`)
+    os.environ["LOCAL_WEBHOOKS_ALLOW_LOOPBACK"] = "1"
+    results: dict[str, dict[str, float]] = {}
+    for name, section in IN_PROCESS.items():
+        if name in selected:
+            results.update(section())
+
+    if any(name in selected for name in THROUGH_RUNTIME):
+        runtime = LocalRuntime.start()
+        try:
+            session = requests.Session()
+            session.headers["Authorization"] = f"Bearer {mint_token('bench')}"
+            for name, through in THROUGH_RUNTIME.items():
+                if name in selected:
+                    results.update(through(runtime, session))
+        finally:
+            runtime.stop()
+    written: dict[str, Any] = dict(results)
+    costs: list[tuple[str, str, float]] = []
+    if "costs" in selected:
+        import tests.conftest  # noqa: F401  (the emulation's names, as the tests set them)
+        from tests.bench.costs import cost_table
+
+        costs, counted = cost_table()  # in-process moto: after the runtime's server is gone
+        written["costs"] = {"rows": costs, "counted": counted}
+
+    if results:
+        width = max(len(name) for name in results)
+        print(f"\n{'measure (ms)':<{width}}  median     p95     min     max")
+        for name, figures in results.items():
+            columns = "  ".join(f"{figures[column]:>6}" for column in ("median", "p95", "min", "max"))
+            print(f"{name:<{width}}  {columns}")
     out = ROOT / "bench-results"
     out.mkdir(exist_ok=True)
-    print_costs(costs)
-    (out / "bench.json").write_text(json.dumps({**results, "costs": {"rows": costs, "counted": counted}}, indent=2))
+    if costs:
+        from tests.bench.costs import print_costs
+
+        print_costs(costs)
+    file = "bench.json" if not chosen else f"bench-{'-'.join(chosen)}.json"  # a part never overwrites the whole
+    (out / file).write_text(json.dumps(written, indent=2))
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -78,7 +78,7 @@ KINDS = {
     "stripe_parked": "STRIPEPARKED",  # under the "platform" tenant: Stripe's events that could not be applied
     "standing": "STANDING",  # the tenant's standing with the platform: sending suspended, lifted
     "payment_method": "PM",  # id {customer id}.{Stripe's pm id}: a card or an IBAN the client saved (SPEC §12)
-    "webhook_endpoint": "WHE",  # where a tenant's outgoing webhooks go (SPEC §13), with their secrets
+    "webhook_endpoints": "WHE",  # id "endpoints": where a tenant's webhooks go (SPEC §13), with their secrets
     "webhook_delivery": "WHD",  # id {endpoint id}.{time}{event}: one event to one endpoint, its attempts
 }
 MAX_ITEM_BYTES = 380_000  # DynamoDB's limit is 400 KB per item, keys included

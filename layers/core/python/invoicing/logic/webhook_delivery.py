@@ -34,7 +34,7 @@ from invoicing.domain.errors import NotFound, StaleVersion
 from invoicing.logic import webhooks as endpoints_of
 from invoicing.logic.common import Deps
 from invoicing.logic.retry import LostRace, until_written
-from invoicing.logic.webhooks import DELIVERY, KIND
+from invoicing.logic.webhooks import DELIVERY
 from invoicing.ports import ConditionFailed, Doc, Messenger, WebhookOutcome
 
 logger = logging.getLogger(__name__)
@@ -156,7 +156,7 @@ def work(deps: Deps, messenger: Messenger | None, message: dict[str, Any], recei
     if wait > 1:  # early (a manual retry moved the schedule): hidden until then
         _queue(deps).postpone(receipt, min(wait, MAX_HIDE_S))
         return "kept"
-    endpoint = deps.store.get(tenant, KIND, delivery["endpoint_id"])
+    endpoint = endpoints_of.find(deps, tenant, delivery["endpoint_id"])
     if endpoint is None or endpoint["status"] != "enabled":
         why = "the endpoint was deleted" if endpoint is None else "the endpoint is disabled"
         _give_up(deps, tenant, delivery, why)
@@ -272,7 +272,7 @@ def _health(deps: Deps, messenger: Messenger | None, tenant: str, endpoint: Doc,
     known: list[Doc | None] = [endpoint]
 
     def write() -> None:
-        doc = known[0] or deps.store.get(tenant, KIND, endpoint["id"])
+        doc = known[0] or endpoints_of.find(deps, tenant, endpoint["id"])
         if doc is None or doc["status"] != "enabled":
             return
         stamp = deps.timestamp()

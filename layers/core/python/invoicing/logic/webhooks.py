@@ -5,8 +5,9 @@ made and when it is rotated; a rotated one keeps signing beside the new for
 24 hours, so a CRM can switch without losing an event), the event types it
 takes, and its health: `failing_since` (the first failure since its last
 success) and, after three days of nothing but failures, `disabled` until the
-business turns it on again. A tenant has at most ten: each holds one of ten
-named slots, so that two creations at once cannot make an eleventh.
+business turns it on again. A tenant's endpoints (ten at most) live in one
+document, written under the version read: two creations at once cannot make
+an eleventh, and each event's fan-out reads them in one get.
 
 Its URL is https on a public address: checked here, when it is given, and
 again at each delivery after resolving its name (adapters.webhook_http), so
@@ -20,7 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from invoicing.domain import webhooks
-from invoicing.domain.errors import FieldError, InvalidInput, NameTaken, NotFound, StaleVersion
+from invoicing.domain.errors import FieldError, InvalidInput, NotFound, StaleVersion
 from invoicing.logic.common import Deps
 from invoicing.logic.retry import LostRace, until_written
 from invoicing.models.common import sent
@@ -28,11 +29,12 @@ from invoicing.models.webhooks import WebhookEndpointIn, WebhookEndpointPatch
 from invoicing.ports import ConditionFailed, Doc, WebhookSender
 from invoicing.settings import settings
 
-KIND = "webhook_endpoint"
+KIND = "webhook_endpoints"  # one document a tenant: {"id": REGISTRY, "endpoints": [...], "version"}
+REGISTRY = "endpoints"
 DELIVERY = "webhook_delivery"
 MAX_ENDPOINTS = 10
 SECRET_OVERLAP = timedelta(hours=24)  # a rotated secret keeps signing beside the new one
-INTERNAL = frozenset({"secrets", "slot"})
+INTERNAL = frozenset({"secrets"})
 
 
 def present(doc: Doc) -> Doc:
@@ -61,14 +63,10 @@ def create(deps: Deps, tenant: str, body: WebhookEndpointIn) -> Doc:
     }
 
     def attempt() -> None:
-        taken = {endpoint.get("slot") for endpoint in endpoints(deps, tenant)}
-        free = [slot for slot in range(MAX_ENDPOINTS) if slot not in taken]
-        if not free:
+        registry = _registry(deps, tenant)
+        if len(registry["endpoints"]) >= MAX_ENDPOINTS:
             raise InvalidInput([FieldError("url", f"at most {MAX_ENDPOINTS} webhook endpoints: delete one first")])
-        try:
-            deps.store.create(tenant, KIND, {**doc, "slot": free[0]}, name=_slot(free[0]))
-        except NameTaken:  # another creation took the slot meanwhile
-            raise LostRace from None
+        _save(deps, tenant, registry, [*registry["endpoints"], doc])
 
     until_written(attempt, "webhook endpoints too busy to add one now")
     return {**present(doc), "secret": secret}
@@ -83,9 +81,8 @@ def list_endpoints(deps: Deps, tenant: str) -> list[Doc]:
 
 
 def endpoints(deps: Deps, tenant: str) -> list[Doc]:
-    """Every endpoint of the tenant, oldest first (ten at most)."""
-    found = deps.store.list(tenant, KIND, limit=MAX_ENDPOINTS + 1, cursor=None).items
-    return sorted(found, key=lambda doc: doc["created_at"])
+    """Every endpoint of the tenant, oldest first (ten at most): one read."""
+    return list(_registry(deps, tenant)["endpoints"])
 
 
 def update(deps: Deps, tenant: str, endpoint_id: str, body: WebhookEndpointPatch) -> Doc:
@@ -134,11 +131,15 @@ def rotate_secret(deps: Deps, tenant: str, endpoint_id: str) -> Doc:
 
 def delete(deps: Deps, tenant: str, endpoint_id: str) -> None:
     """Gone, with nothing more sent to it; its deliveries' records expire."""
-    doc = load(deps, tenant, endpoint_id)
-    try:
-        deps.store.delete(tenant, KIND, endpoint_id, expected_version=None, name=_slot(doc["slot"]))
-    except ConditionFailed:
-        raise NotFound("webhook endpoint") from None
+
+    def attempt() -> None:
+        registry = _registry(deps, tenant)
+        kept = [doc for doc in registry["endpoints"] if doc["id"] != endpoint_id]
+        if len(kept) == len(registry["endpoints"]):
+            raise NotFound("webhook endpoint")
+        _save(deps, tenant, registry, kept)
+
+    until_written(attempt, f"webhook endpoint {endpoint_id} too busy to delete now")
 
 
 def signing_secrets(endpoint: Doc, now_iso: str) -> list[str]:
@@ -168,24 +169,39 @@ def checked_url(sender: WebhookSender, url: str) -> str:
 
 
 def load(deps: Deps, tenant: str, endpoint_id: str) -> Doc:
-    doc = deps.store.get(tenant, KIND, endpoint_id)
-    if doc is None:
+    found = find(deps, tenant, endpoint_id)
+    if found is None:
         raise NotFound("webhook endpoint")
-    return doc
+    return found
+
+
+def find(deps: Deps, tenant: str, endpoint_id: str) -> Doc | None:
+    return next((doc for doc in endpoints(deps, tenant) if doc["id"] == endpoint_id), None)
 
 
 def write(deps: Deps, tenant: str, old: Doc, new: Doc) -> None:
     """`new` in place of `old`, if nothing changed it meanwhile (LostRace)."""
+    registry = _registry(deps, tenant)
+    current = next((doc for doc in registry["endpoints"] if doc["id"] == old["id"]), None)
+    if current is None:
+        raise NotFound("webhook endpoint")
+    if current["version"] != old["version"]:
+        raise LostRace
+    _save(deps, tenant, registry, [new if doc["id"] == old["id"] else doc for doc in registry["endpoints"]])
+
+
+def _registry(deps: Deps, tenant: str) -> Doc:
+    found = deps.store.get(tenant, KIND, REGISTRY)
+    return found if found is not None else {"id": REGISTRY, "endpoints": [], "version": 0}
+
+
+def _save(deps: Deps, tenant: str, registry: Doc, endpoints: list[Doc]) -> None:
+    """The tenant's endpoints written under the version read (LostRace)."""
+    new = {**registry, "endpoints": endpoints, "version": registry["version"] + 1}
     try:
-        deps.store.replace(
-            tenant, KIND, new, expected_version=old["version"], old_name=_slot(old["slot"]), new_name=_slot(old["slot"])
-        )
+        deps.store.replace(tenant, KIND, new, expected_version=registry["version"], old_name=None, new_name=None)
     except (StaleVersion, ConditionFailed):
         raise LostRace from None
-
-
-def _slot(slot: int) -> str:
-    return f"slot-{slot}"
 
 
 def _sender(deps: Deps) -> WebhookSender:
