@@ -66,6 +66,9 @@ class Function:
     # Whether it shows or issues payment links (PAY_LINK_SECRET_NAME, the
     # Secrets Manager secret they are derived from: invoicing.logic.paylinks).
     signs_pay_links: bool = False
+    # Whether it records an invoice's hosted page opened (`viewed_*`, beside the document: SPEC §13),
+    # the one write a table_access "read" function may then make (UpdateItem of those attributes).
+    marks_viewed: bool = False
     # Concurrent executions kept for it alone, and never exceeded (None: the account's pool).
     reserved_concurrency: int | None = None
     # Environment beyond the wiring-derived variables (TABLE_NAME, ...).
@@ -277,6 +280,7 @@ PAY = Function(
     # clients open after a mass mailing always have them (~50 pages a second at 200 ms a page).
     reserved_concurrency=10,
     table_access="read",  # a payment is recorded from Stripe's event (webhooks), never here
+    marks_viewed=True,  # its first opening of each version: invoice.viewed for the CRM
     bucket_access="read_write",  # the PDF, rendered if its event has not stored it yet
     deletes_under=("renders/",),  # a render state whose message could not be queued
     retains_issued_documents=True,

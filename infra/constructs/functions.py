@@ -116,6 +116,8 @@ def _differs(source: Path, copy: Path) -> bool:
 _READ = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem")
 _WRITE = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")  # TransactWriteItems uses these
 TABLE_ACTIONS: dict[str, tuple[str, ...]] = {"none": (), "read": _READ, "read_write": _READ + _WRITE}
+# What the store's mark_viewed names: the keys, the version it checks, and the attributes it sets.
+VIEWED_ATTRIBUTES = ("pk", "sk", "version", "viewed_version", "version_viewed_at", "viewed_at")
 
 # The blob store's calls: HeadObject (authorized by s3:GetObject), GetObject,
 # PutObject, CopyObject, and the pre-signed GET and POST URLs, which S3
@@ -253,6 +255,17 @@ class Functions(Construct):
         actions = TABLE_ACTIONS[fn.table_access]
         if actions:
             self._table.grant(role, *actions)
+        if fn.marks_viewed:  # UpdateItem of the viewed attributes only (and the keys, the version it checks)
+            role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["dynamodb:UpdateItem"],
+                    resources=[self._table.table_arn],
+                    conditions={
+                        "ForAllValues:StringEquals": {"dynamodb:Attributes": list(VIEWED_ATTRIBUTES)},
+                        "StringEqualsIfExists": {"dynamodb:ReturnValues": "NONE"},
+                    },
+                )
+            )
 
     def _bucket_environment(self, fn: wiring.Function) -> dict[str, str]:
         if fn.bucket_access not in BUCKET_OBJECT_ACTIONS:

@@ -23,6 +23,7 @@ COUNTS = frozenset({"ApproximateNumberOfMessages", "ApproximateNumberOfMessagesN
                     "ApproximateNumberOfMessagesDelayed"})  # fmt: skip
 _installed = False
 _asked = threading.local()  # set while GetQueueAttributes runs: the counts are wanted
+_one_at_a_time = threading.Lock()  # a queue's attribute list is changed for the read: in-process tests use threads
 
 
 def install() -> None:
@@ -39,11 +40,12 @@ def install() -> None:
     def attributes(self: Any) -> dict[str, Any]:
         if getattr(_asked, "counts", False):
             return every(self)  # type: ignore[no-any-return]
-        self.BASE_ATTRIBUTES = fewer  # this instance's, over the class's list, for this read
-        try:
-            return every(self)  # type: ignore[no-any-return]
-        finally:
-            del self.BASE_ATTRIBUTES
+        with _one_at_a_time:
+            self.BASE_ATTRIBUTES = fewer  # this instance's, over the class's list, for this read
+            try:
+                return every(self)  # type: ignore[no-any-return]
+            finally:
+                del self.BASE_ATTRIBUTES
 
     original = SQSBackend.get_queue_attributes
 

@@ -472,6 +472,14 @@ def test_each_function_gets_exactly_its_declared_table_access(
         assert not {action for action in actions if action.startswith("dynamodb:")}
     elif fn.table_access == "read":
         assert actions >= DYNAMODB_READS
+        if fn.marks_viewed:  # one write: the hosted page's opening, beside the document, nothing else
+            (statement,) = [s for s in role_statements(cfn, function_role_id(stack, cfn, fn))
+                            if "dynamodb:UpdateItem" in as_list(s["Action"])]  # fmt: skip
+            assert as_list(statement["Action"]) == ["dynamodb:UpdateItem"]
+            assert statement["Condition"]["ForAllValues:StringEquals"]["dynamodb:Attributes"] == [
+                "pk", "sk", "version", "viewed_version", "version_viewed_at", "viewed_at"
+            ]  # fmt: skip
+            actions = actions - {"dynamodb:UpdateItem"}
         assert not DYNAMODB_WRITES & actions
     else:
         assert actions >= DYNAMODB_READS | DYNAMODB_WRITES

@@ -136,7 +136,8 @@ def test_a_name_resolving_to_a_private_address_is_refused(api, fakes, monkeypatc
     monkeypatch.setattr(fakes_deps(), "webhooks", HttpWebhooks(allow_loopback=True, resolve=resolve))
     reply = api.post("/webhook-endpoints", {"url": "https://crm.example.com/hooks", "events": ["*"]})
     assert (reply.status, reply.error_fields) == (422, ["url"])
-    assert "10.1.2.3" in reply.body["error"]["message"]
+    assert "a private address" in reply.body["error"]["message"]
+    assert "10.1.2.3" not in reply.body["error"]["message"]  # what a private resolver answers stays there
 
 
 def test_loopback_only_where_the_local_runtime_allows_it(api, receiver, monkeypatch):
@@ -286,7 +287,9 @@ def test_three_days_of_failures_give_up_disable_the_endpoint_and_tell_the_busine
     assert clock["at"] - clock["start"] <= timedelta(days=3)
     (delivery,) = api.get(f"/webhook-endpoints/{made['id']}/deliveries").body["items"]
     assert delivery["status"] == "failed"
-    assert delivery["attempts"] == len(receiver.received) == attempts
+    # 5 s, 1 min, 5 min, 30 min, 2 h, 5 h, 10 h, then every 12 h: 13 attempts, the last 3 days after the first
+    assert delivery["attempts"] == len(receiver.received) == 13
+    assert attempts > 13  # some came back early (12 h from their receipt at most, SQS's limit) and waited again
     assert delivery["next_attempt_at"] is None
     shown = api.get(f"/webhook-endpoints/{made['id']}").body
     assert shown["status"] == "disabled"
@@ -358,18 +361,73 @@ def test_no_redirect_is_followed(api, fakes, receiver, clock):
     assert len(receiver.received) == 1
 
 
-def test_a_url_pointed_at_a_private_address_later_is_refused_at_delivery(api, fakes, receiver, clock, monkeypatch):
+def test_a_name_pointed_at_a_private_address_later_is_refused_at_delivery(api, fakes, clock, monkeypatch):
+    """Checked when given, and again after resolving the name at each
+    delivery: a name re-pointed at the metadata service gets nothing."""
     from invoicing.adapters.webhook_http import HttpWebhooks
 
-    made = endpoint(api, receiver.url, ["invoice.paid"])
-    monkeypatch.setattr(fakes_deps(), "webhooks", HttpWebhooks(allow_loopback=False))
+    answer = {"address": "93.184.216.34"}  # public, when the endpoint is made
+    connected: list[Any] = []
+
+    def resolve(host: str, port: int, *args: Any) -> list[Any]:
+        return [(2, 1, 6, "", (answer["address"], port))]
+
+    monkeypatch.setattr(fakes_deps(), "webhooks", HttpWebhooks(allow_loopback=True, resolve=resolve))
+
+    def connect(addresses: Any, deadline: float) -> Any:
+        connected.append(addresses)
+        raise OSError("a connection was tried")
+
+    monkeypatch.setattr("invoicing.adapters.webhook_http._connect", connect)
+    made = api.post("/webhook-endpoints", {"url": "https://crm.example.com/hooks", "events": ["invoice.paid"]})
+    assert made.status == 201, made.body
+    answer["address"] = "169.254.169.254"  # then re-pointed (DNS rebinding)
     paid_invoice(api)
     api.deliver_events()
     assert run_queue(api, fakes) == {"kept": 1}
-    assert receiver.received == []
-    (delivery,) = api.get(f"/webhook-endpoints/{made['id']}/deliveries").body["items"]
+    assert connected == []  # no connection was even tried
+    (delivery,) = api.get(f"/webhook-endpoints/{made.body['id']}/deliveries").body["items"]
     assert delivery["last_status_code"] is None
-    assert delivery["last_error"].startswith("refused")
+    assert delivery["last_error"].startswith("refused: crm.example.com resolves to")
+
+
+def test_a_manual_retry_during_the_queues_attempt_leaves_the_schedule_to_its_message(api, fakes, receiver, clock):
+    """The business retries while the queue's own attempt is under way: both
+    fail, each is recorded, and the message keeps the schedule (never a
+    delivery pending with nothing left to send it)."""
+    made = endpoint(api, receiver.url, ["invoice.paid"])
+    receiver.status = 503
+    paid_invoice(api)
+    api.deliver_events()
+    (delivery_id,) = [item["id"] for item in api.get(f"/webhook-endpoints/{made['id']}/deliveries").body["items"]]
+    retried: list[Any] = []
+    started: list[bool] = []
+
+    def retry_meanwhile(received: Any) -> None:
+        if not started:  # during the queue's first attempt, before it is recorded (not during the retry's own)
+            started.append(True)
+            retried.append(api.post(f"/webhook-endpoints/{made['id']}/deliveries/{delivery_id}/retry"))
+
+    receiver.on_receive = retry_meanwhile
+    assert run_queue(api, fakes) == {"kept": 1}
+    assert retried[0].body["attempts"] == 1  # the retry's own, recorded first
+    (held,) = fakes.deliveries.messages.values()
+    assert held["hidden_s"] > 0
+    (delivery,) = api.get(f"/webhook-endpoints/{made['id']}/deliveries").body["items"]
+    assert (delivery["status"], delivery["attempts"]) == ("pending", 2)
+    receiver.status, receiver.on_receive = 200, None
+    time_passes(fakes, clock, timedelta(seconds=held["hidden_s"]))
+    assert run_queue(api, fakes) == {"delivered": 1}
+
+
+def test_retrying_a_ping_tries_it_once_more_and_counts_for_nothing(api, fakes, receiver, clock):
+    made = endpoint(api, receiver.url)
+    receiver.status = 500
+    ping = api.post(f"/webhook-endpoints/{made['id']}/test").body
+    again = api.post(f"/webhook-endpoints/{made['id']}/deliveries/{ping['id']}/retry").body
+    assert (again["status"], again["attempts"], again["next_attempt_at"]) == ("failed", 2, None)
+    assert fakes.deliveries.messages == {}
+    assert api.get(f"/webhook-endpoints/{made['id']}").body["failing_since"] is None
 
 
 def test_deliveries_come_a_page_at_a_time_newest_first(api, fakes, receiver, clock):
@@ -391,14 +449,23 @@ def test_deliveries_come_a_page_at_a_time_newest_first(api, fakes, receiver, clo
 
 def test_another_tenants_events_never_reach_the_endpoint(api, fakes, receiver, clock):
     endpoint(api, receiver.url)
-    customer = api.post("/customers", {"name": "Martin"}, tenant="other").body
-    api.post("/invoices", {"name": "Theirs", "customer_id": customer["id"]}, tenant="other")
-    api.deliver_events()
-    run_queue(api, fakes)
-    assert receiver.received == []
+    theirs = Receiver().start()
+    try:
+        endpoint(api, theirs.url, tenant="other")
+        customer = api.post("/customers", {"name": "Martin"}, tenant="other").body
+        made = api.post("/invoices", {"name": "Theirs", "customer_id": customer["id"]}, tenant="other")
+        assert made.status == 201
+        api.deliver_events()
+        run_queue(api, fakes)
+        assert receiver.received == []
+        (received,) = theirs.received  # theirs came, to their own endpoint
+        assert json.loads(received.body)["data"]["object"]["id"] == made.body["id"]
+    finally:
+        theirs.stop()
 
 
-def test_the_hosted_page_opened_is_invoice_viewed_once_per_version(api, fakes, receiver, clock):
+@pytest.mark.parametrize("on", ["fakes", pytest.param("moto", marks=pytest.mark.on_aws)])
+def test_the_hosted_page_opened_is_invoice_viewed_once_per_version(api, receiver, on):
     made = endpoint(api, receiver.url, ["invoice.viewed"])
     assert api.put("/business", BUSINESS).status == 200
     customer = api.post("/customers", CUSTOMER).body
@@ -409,13 +476,45 @@ def test_the_hosted_page_opened_is_invoice_viewed_once_per_version(api, fakes, r
     for _ in range(3):
         assert api.get(f"/pay/{token}", tenant=None).status == 200
     api.deliver_events()
-    run_queue(api, fakes)
+    drain_queue(api)
     (received,) = receiver.received
     payload = verified(received, made["secret"])
     assert payload["type"] == "invoice.viewed"
     shown = api.get(f"/invoices/{issued['id']}").body
     assert shown["viewed_at"] == payload["data"]["object"]["viewed_at"]
     assert shown["version"] == issued["version"]  # opening it is no new version of the document
+    # a payment's new version, opened: viewed again; viewed_at stays the first opening's
+    api.post(f"/invoices/{issued['id']}/payments", {"method": "cash", "amount": "1.00"})
+    assert api.get(f"/pay/{token}", tenant=None).status == 200
+    api.deliver_events()
+    drain_queue(api)
+    assert [json.loads(item.body)["type"] for item in receiver.received] == ["invoice.viewed"] * 2
+    again = api.get(f"/invoices/{issued['id']}").body
+    assert (again["viewed_at"], again["viewed_version"]) == (shown["viewed_at"], again["version"])
+
+
+def drain_queue(api: Any) -> None:
+    """The deliveries' queue handed to the hooks function until it is empty
+    (on the fakes, or on moto's SQS)."""
+    if api.fakes is not None:
+        while run_queue(api, api.fakes):
+            pass
+        return
+    import os
+
+    import boto3
+
+    from infra import wiring
+
+    sqs, url = boto3.client("sqs"), os.environ[wiring.WEBHOOK_QUEUE_ENV]
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        records = [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+                    "attributes": {}, "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+                    "eventSourceARN": "arn", "awsRegion": "eu-west-3"} for m in messages]  # fmt: skip
+        response = api.invoke_function("hooks", {"Records": records})
+        assert response["batchItemFailures"] == [], response
+        for message in messages:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
 
 def fakes_deps() -> Any:

@@ -27,6 +27,7 @@ import base64
 import binascii
 import hashlib
 import json
+import logging
 import re
 import secrets
 import zlib
@@ -220,6 +221,10 @@ class DynamoStore:
                 ExpressionAttributeValues={":version": _n(version), ":at": _s(at)},
             )
         except self.client.exceptions.ConditionalCheckFailedException:
+            return False
+        except self.client.exceptions.ClientError as error:  # the page is shown all the same: it is the CRM's news
+            code = error.response.get("Error", {}).get("Code")
+            logging.getLogger(__name__).warning("the hosted page's opening not recorded: %s", code)
             return False
         return True
 

@@ -40,8 +40,10 @@ from invoicing.ports import ConditionFailed, Doc, Messenger, WebhookOutcome
 logger = logging.getLogger(__name__)
 
 KEPT_DAYS = 30  # a delivery's record, then the table's TTL removes it
-MAX_HIDE_S = 12 * 3600  # SQS's longest visibility timeout
-INTERNAL = frozenset({"body", "owner", "expires_epoch", "version", "first_failed_at"})
+# SQS hides a message 12 hours at most from when it was received; an attempt takes up to 10 s of
+# that (and the batch's others): a longer wait comes back early, and is hidden again for the rest.
+MAX_HIDE_S = 12 * 3600 - 15 * 60
+INTERNAL = frozenset({"body", "owner", "expires_epoch", "version", "first_failed_at", "backoff_from"})
 
 
 def present(delivery: Doc) -> Doc:
@@ -164,8 +166,10 @@ def work(deps: Deps, messenger: Messenger | None, message: dict[str, Any], recei
     outcome = attempt(deps, endpoint, delivery)
     recorded = record(deps, tenant, delivery, outcome)
     _health(deps, messenger, tenant, endpoint, outcome)
-    if recorded is None:
-        return "another message has it"
+    if recorded is None:  # another attempt was recorded meanwhile (a manual retry): the schedule is still ours
+        recorded = deps.store.get(tenant, DELIVERY, delivery["id"])
+        if recorded is None or recorded["owner"] != message_id:
+            return "another message has it"
     if recorded["status"] == "pending":
         _queue(deps).postpone(receipt, max(1, min(_seconds_until(deps, recorded["next_attempt_at"]), MAX_HIDE_S)))
         return "kept"
@@ -189,7 +193,8 @@ def record(deps: Deps, tenant: str, seen: Doc, outcome: WebhookOutcome) -> Doc |
     """The attempt written on the delivery, with its next one (or `failed`,
     the three days over): over `seen` first, read again only when another
     write came between. None when another attempt was recorded since
-    `seen` (another message's): a success is still recorded."""
+    `seen` (a manual retry, another message's): this one is counted, a
+    success recorded, the schedule left as the other set it."""
     known: list[Doc | None] = [seen]
 
     def write() -> Doc | None:
@@ -197,8 +202,16 @@ def record(deps: Deps, tenant: str, seen: Doc, outcome: WebhookOutcome) -> Doc |
         if doc is None:
             return None
         other = doc["attempts"] != seen["attempts"]
-        if other and (not outcome.ok or doc["status"] == "delivered"):
+        if other and doc["status"] == "delivered":
             return None
+        # delivered (or given up) before, or another attempt set the schedule since: this one only counted
+        if (doc["status"] != "pending" or other) and not outcome.ok:
+            new = {**doc, "attempts": doc["attempts"] + 1, "last_status_code": outcome.status,
+                   "last_error": outcome.error, "last_attempt_at": deps.timestamp(),
+                   "version": doc["version"] + 1}  # fmt: skip
+            known[0] = None
+            _replace(deps, tenant, doc, new)
+            return None if other else new
         now = deps.now()
         stamp = deps.timestamp()
         new = {**doc, "attempts": doc["attempts"] + 1, "last_status_code": outcome.status,
@@ -208,7 +221,8 @@ def record(deps: Deps, tenant: str, seen: Doc, outcome: WebhookOutcome) -> Doc |
             new.update(status="delivered", delivered_at=stamp, next_attempt_at=None)
         else:
             first = datetime.fromisoformat(doc.get("first_failed_at") or stamp)
-            following = webhooks.next_attempt(first, new["attempts"], now)
+            # the failures since its schedule began (again, if it was retried after it was given up)
+            following = webhooks.next_attempt(first, new["attempts"] - doc.get("backoff_from", 0), now)
             new.update(first_failed_at=first.isoformat(), next_attempt_at=_iso(following))
             if following is None:
                 new["status"] = "failed"
@@ -225,11 +239,12 @@ def retry(deps: Deps, tenant: str, endpoint_id: str, delivery_id: str, messenger
     delivery = deps.store.get(tenant, DELIVERY, delivery_id)
     if delivery is None or delivery["endpoint_id"] != endpoint_id:
         raise NotFound("webhook delivery")
-    if delivery["status"] == "failed":  # tried again from scratch: three more days if it fails now
-        delivery = _reopened(deps, tenant, delivery)
+    if delivery["status"] == "failed" and delivery["event_type"] != webhooks.PING:
+        delivery = _reopened(deps, tenant, delivery)  # three more days, from 5 s, if it fails now
     outcome = attempt(deps, endpoint, delivery)
     record(deps, tenant, delivery, outcome)
-    _health(deps, messenger, tenant, endpoint, outcome)
+    if delivery["event_type"] != webhooks.PING:  # a test counts for nothing
+        _health(deps, messenger, tenant, endpoint, outcome)
     found = deps.store.get(tenant, DELIVERY, delivery_id)
     assert found is not None
     if found["status"] == "pending" and found["owner"] is None:  # reopened: no message holds its schedule
@@ -342,7 +357,7 @@ def _claimed(deps: Deps, tenant: str, delivery: Doc, message_id: str) -> Doc | N
 
 def _reopened(deps: Deps, tenant: str, delivery: Doc) -> Doc:
     new = {**delivery, "status": "pending", "first_failed_at": None, "owner": None, "next_attempt_at": None,
-           "version": delivery["version"] + 1}  # fmt: skip
+           "backoff_from": delivery["attempts"], "version": delivery["version"] + 1}  # fmt: skip
     _replace(deps, tenant, delivery, new)
     return new
 

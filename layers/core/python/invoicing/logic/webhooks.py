@@ -164,7 +164,8 @@ def checked_url(sender: WebhookSender, url: str) -> str:
     for address in addresses:
         refused = webhooks.address_problem(address, allow_loopback=allow)
         if refused is not None:
-            raise InvalidInput.of("url", f"{host} resolves to {address}: {refused}")
+            # not the address itself: a name only a private resolver knows tells nothing more
+            raise InvalidInput.of("url", f"{host} resolves to {refused}")
     return url
 
 
