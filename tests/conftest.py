@@ -425,6 +425,16 @@ def api(request: pytest.FixtureRequest, one_flush_at_a_time: None) -> InProcessA
 
 
 @pytest.fixture
+def crm() -> Iterator[Any]:
+    """A CRM's webhook endpoint on loopback (tests/receiver.py): what it received, what it answers."""
+    from tests.receiver import Receiver
+
+    receiver = Receiver().start()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture
 def stripe_standin(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """The local stand-in for Stripe's API, where the functions' Stripe
     client goes (STRIPE_API_BASE); it keeps what it received."""

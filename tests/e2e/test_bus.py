@@ -189,20 +189,14 @@ def test_a_finalization_whose_process_is_killed_after_its_commit_still_gets_its_
     the client never hears back (502, as API Gateway answers for a dead
     runtime), and its PDF is stored anyway, once — the stream holds the
     commit. The function's next requests run in new environments."""
-    from infra.local.gateway import build_event, find_route
     from infra.local.lambdas import Crashed
-    from tests.e2e.dying import commit_then_die
+    from tests.e2e.dying import mark_sent_then_die
 
     body = {"name": "Killed", "customer_id": ready["customer"]["id"], "lines": [{"name": "Cours", "unit_price": "40"}]}
     draft = client.post("/invoices", body).body
-    path = f"/invoices/{draft['id']}/mark-sent"
-    route, params = find_route("POST", path)
-    claims = {"sub": "user-1", "custom:tenant_id": client.tenant}
-    event = build_event(route, params, "POST", path, [("Content-Type", "application/json")], b"", claims,
-                        "localhost", "127.0.0.1")  # fmt: skip
 
     with pytest.raises(Crashed):
-        runtime.lambdas.run("api", event, entry=commit_then_die)
+        mark_sent_then_die(runtime, client.tenant, draft["id"])
 
     assert runtime.drain(timeout_s=60)
     invoice = client.get(f"/invoices/{draft['id']}").body

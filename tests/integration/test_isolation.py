@@ -28,15 +28,6 @@ TOMORROW = (date.today() + timedelta(days=1)).isoformat()
 
 
 @pytest.fixture
-def crm() -> Any:
-    from tests.receiver import Receiver
-
-    receiver = Receiver().start()
-    yield receiver
-    receiver.stop()
-
-
-@pytest.fixture
 def acme(api, stripe_standin, crm) -> dict[str, Any]:
     """acme's world: a profile and its Stripe account, a customer, a product, a draft and an issued invoice."""
     assert api.put("/business", {**BUSINESS, "email": "compta@acme.example"}).status == 200

@@ -3,7 +3,7 @@ with the Standard Webhooks library, retries on the queue's own clock, an
 endpoint disabled after three days of failures, SSRF refused.
 
 On the fakes (the queue's messages handed to the hooks function by hand,
-the clock moved by the test), a CRM's receiver on loopback; the last tests
+the clock moved by the test), a CRM's crm on loopback; the last tests
 run on moto."""
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import email
 import email.policy
 import json
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,13 +22,6 @@ from tests.conftest import BUSINESS, CUSTOMER
 from tests.receiver import Receiver
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    crm = Receiver().start()
-    yield crm
-    crm.stop()
 
 
 @pytest.fixture
@@ -94,8 +86,8 @@ def verified(received: Any, secret: str) -> dict[str, Any]:
 # -- endpoints -----------------------------------------------------------------------
 
 
-def test_an_endpoint_shows_its_secret_once(api, receiver):
-    made = endpoint(api, receiver.url, ["invoice.paid"])
+def test_an_endpoint_shows_its_secret_once(api, crm):
+    made = endpoint(api, crm.url, ["invoice.paid"])
     assert made["secret"].startswith("whsec_")
     assert (made["status"], made["events"], made["failing_since"]) == ("enabled", ["invoice.paid"], None)
     shown = api.get(f"/webhook-endpoints/{made['id']}").body
@@ -140,25 +132,25 @@ def test_a_name_resolving_to_a_private_address_is_refused(api, fakes, monkeypatc
     assert "10.1.2.3" not in reply.body["error"]["message"]  # what a private resolver answers stays there
 
 
-def test_loopback_only_where_the_local_runtime_allows_it(api, receiver, monkeypatch):
+def test_loopback_only_where_the_local_runtime_allows_it(api, crm, monkeypatch):
     from invoicing import settings
 
     monkeypatch.setenv("LOCAL_WEBHOOKS_ALLOW_LOOPBACK", "0")
     settings.reread()
-    reply = api.post("/webhook-endpoints", {"url": receiver.url, "events": ["*"]})
+    reply = api.post("/webhook-endpoints", {"url": crm.url, "events": ["*"]})
     assert (reply.status, reply.error_fields) == (422, ["url"])
     monkeypatch.setenv("LOCAL_WEBHOOKS_ALLOW_LOOPBACK", "1")
     monkeypatch.setenv("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001")  # inside Lambda: never
     settings.reread()
-    assert api.post("/webhook-endpoints", {"url": receiver.url, "events": ["*"]}).status == 422
+    assert api.post("/webhook-endpoints", {"url": crm.url, "events": ["*"]}).status == 422
 
 
-def test_ten_endpoints_at_most_even_created_at_once(api, receiver):
+def test_ten_endpoints_at_most_even_created_at_once(api, crm):
     for _ in range(8):
-        endpoint(api, receiver.url)
+        endpoint(api, crm.url)
     replies: list[Any] = []
     threads = [threading.Thread(target=lambda: replies.append(
-        api.post("/webhook-endpoints", {"url": receiver.url, "events": ["*"]}))) for _ in range(4)]  # fmt: skip
+        api.post("/webhook-endpoints", {"url": crm.url, "events": ["*"]}))) for _ in range(4)]  # fmt: skip
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -167,18 +159,18 @@ def test_ten_endpoints_at_most_even_created_at_once(api, receiver):
     assert len(api.get("/webhook-endpoints").body["items"]) == 10
     one = api.get("/webhook-endpoints").body["items"][0]["id"]
     assert api.delete(f"/webhook-endpoints/{one}").status == 204
-    assert api.post("/webhook-endpoints", {"url": receiver.url, "events": ["*"]}).status == 201
+    assert api.post("/webhook-endpoints", {"url": crm.url, "events": ["*"]}).status == 201
 
 
 # -- deliveries ----------------------------------------------------------------------
 
 
-def test_a_crm_receives_invoice_paid_signed_as_standard_webhooks_says(api, fakes, receiver, clock):
-    made = endpoint(api, receiver.url, ["invoice.paid"])
+def test_a_crm_receives_invoice_paid_signed_as_standard_webhooks_says(api, fakes, crm, clock):
+    made = endpoint(api, crm.url, ["invoice.paid"])
     invoice = paid_invoice(api)
     api.deliver_events()
     assert run_queue(api, fakes) == {"delivered": 1}
-    (received,) = receiver.received
+    (received,) = crm.received
     payload = verified(received, made["secret"])
     assert payload["type"] == "invoice.paid"
     assert payload["id"] == received.headers["webhook-id"]
@@ -193,15 +185,15 @@ def test_a_crm_receives_invoice_paid_signed_as_standard_webhooks_says(api, fakes
     assert "body" not in delivery
 
 
-def test_each_endpoint_gets_the_types_it_takes(api, fakes, receiver, clock):
-    everything = endpoint(api, receiver.url)
-    only_paid = endpoint(api, receiver.url, ["invoice.paid"])
-    disabled = endpoint(api, receiver.url)
+def test_each_endpoint_gets_the_types_it_takes(api, fakes, crm, clock):
+    everything = endpoint(api, crm.url)
+    only_paid = endpoint(api, crm.url, ["invoice.paid"])
+    disabled = endpoint(api, crm.url)
     api.patch(f"/webhook-endpoints/{disabled['id']}", {"status": "disabled"})
     paid_invoice(api)
     api.deliver_events()
     run_queue(api, fakes)
-    types = sorted(json.loads(item.body)["type"] for item in receiver.received)
+    types = sorted(json.loads(item.body)["type"] for item in crm.received)
     assert types.count("invoice.paid") == 2  # everything's and only_paid's
     assert {"invoice.created", "invoice.issued", "payment.recorded"} <= set(types)
     deliveries = api.get(f"/webhook-endpoints/{only_paid['id']}/deliveries").body["items"]
@@ -211,8 +203,8 @@ def test_each_endpoint_gets_the_types_it_takes(api, fakes, receiver, clock):
     assert [item["created_at"] for item in listed] == sorted((item["created_at"] for item in listed), reverse=True)
 
 
-def test_an_event_handed_over_twice_is_sent_once(api, fakes, receiver, clock):
-    made = endpoint(api, receiver.url, ["invoice.paid"])
+def test_an_event_handed_over_twice_is_sent_once(api, fakes, crm, clock):
+    made = endpoint(api, crm.url, ["invoice.paid"])
     paid_invoice(api)
     from tests.conftest import published_events
 
@@ -222,12 +214,12 @@ def test_an_event_handed_over_twice_is_sent_once(api, fakes, receiver, clock):
     for event in hooks:  # the bus delivers again (at least once)
         api.invoke_function("hooks", event)
     run_queue(api, fakes)
-    assert len(receiver.received) == 1
+    assert len(crm.received) == 1
     assert len(api.get(f"/webhook-endpoints/{made['id']}/deliveries").body["items"]) == 1
 
 
-def test_an_event_handed_over_twice_at_once_is_sent_once(api, fakes, receiver, clock):
-    endpoint(api, receiver.url, ["invoice.paid"])
+def test_an_event_handed_over_twice_at_once_is_sent_once(api, fakes, crm, clock):
+    endpoint(api, crm.url, ["invoice.paid"])
     paid_invoice(api)
     from tests.conftest import published_events
 
@@ -240,12 +232,12 @@ def test_an_event_handed_over_twice_at_once_is_sent_once(api, fakes, receiver, c
         thread.join()
     run_queue(api, fakes)
     run_queue(api, fakes)
-    assert len(receiver.received) == 1
+    assert len(crm.received) == 1
 
 
-def test_a_failing_endpoint_is_retried_on_the_queue_then_delivered(api, fakes, receiver, clock):
-    made = endpoint(api, receiver.url, ["invoice.paid"])
-    receiver.status = 503
+def test_a_failing_endpoint_is_retried_on_the_queue_then_delivered(api, fakes, crm, clock):
+    made = endpoint(api, crm.url, ["invoice.paid"])
+    crm.status = 503
     paid_invoice(api)
     api.deliver_events()
     assert run_queue(api, fakes) == {"kept": 1}
@@ -259,11 +251,11 @@ def test_a_failing_endpoint_is_retried_on_the_queue_then_delivered(api, fakes, r
     time_passes(fakes, clock, timedelta(seconds=5))
     assert run_queue(api, fakes) == {"kept": 1}
     assert next(iter(fakes.deliveries.messages.values()))["hidden_s"] == 60
-    receiver.status = 200
+    crm.status = 200
     time_passes(fakes, clock, timedelta(seconds=60))
     assert run_queue(api, fakes) == {"delivered": 1}
     assert fakes.deliveries.messages == {}
-    first, second, third = receiver.received
+    first, second, third = crm.received
     assert first.headers["webhook-id"] == second.headers["webhook-id"] == third.headers["webhook-id"]
     assert first.body == third.body  # the same event, signed at each attempt's time
     assert int(third.headers["webhook-timestamp"]) == int((clock["start"] + timedelta(seconds=65)).timestamp())
@@ -272,9 +264,9 @@ def test_a_failing_endpoint_is_retried_on_the_queue_then_delivered(api, fakes, r
     assert api.get(f"/webhook-endpoints/{made['id']}").body["failing_since"] is None
 
 
-def test_three_days_of_failures_give_up_disable_the_endpoint_and_tell_the_business(api, fakes, receiver, clock):
-    made = endpoint(api, receiver.url, ["invoice.paid"])
-    receiver.status = 500
+def test_three_days_of_failures_give_up_disable_the_endpoint_and_tell_the_business(api, fakes, crm, clock):
+    made = endpoint(api, crm.url, ["invoice.paid"])
+    crm.status = 500
     paid_invoice(api)
     api.deliver_events()
     attempts = 0
@@ -288,7 +280,7 @@ def test_three_days_of_failures_give_up_disable_the_endpoint_and_tell_the_busine
     (delivery,) = api.get(f"/webhook-endpoints/{made['id']}/deliveries").body["items"]
     assert delivery["status"] == "failed"
     # 5 s, 1 min, 5 min, 30 min, 2 h, 5 h, 10 h, then every 12 h: 13 attempts, the last 3 days after the first
-    assert delivery["attempts"] == len(receiver.received) == 13
+    assert delivery["attempts"] == len(crm.received) == 13
     assert attempts > 13  # some came back early (12 h from their receipt at most, SQS's limit) and waited again
     assert delivery["next_attempt_at"] is None
     shown = api.get(f"/webhook-endpoints/{made['id']}").body
@@ -297,44 +289,44 @@ def test_three_days_of_failures_give_up_disable_the_endpoint_and_tell_the_busine
     (told,) = [mail for mail in fakes.messenger.emails if mail.recipient == "compta@acme.example"]
     message = email.message_from_bytes(told.mime, policy=email.policy.default)
     assert message["Subject"].startswith("Webhook désactivé")
-    assert receiver.url in message.get_content()
+    assert crm.url in message.get_content()
     # the business fixes it, turns it on again and sends the delivery again
-    receiver.status = 200
+    crm.status = 200
     enabled = api.patch(f"/webhook-endpoints/{made['id']}", {"status": "enabled"}).body
     assert (enabled["status"], enabled["failing_since"], enabled["disabled_at"]) == ("enabled", None, None)
     retried = api.post(f"/webhook-endpoints/{made['id']}/deliveries/{delivery['id']}/retry")
     assert (retried.status, retried.body["status"], retried.body["last_status_code"]) == (200, "delivered", 200)
 
 
-def test_a_disabled_endpoint_gets_nothing_more(api, fakes, receiver, clock):
-    made = endpoint(api, receiver.url, ["invoice.paid"])
-    receiver.status = 500
+def test_a_disabled_endpoint_gets_nothing_more(api, fakes, crm, clock):
+    made = endpoint(api, crm.url, ["invoice.paid"])
+    crm.status = 500
     paid_invoice(api)
     api.deliver_events()
     run_queue(api, fakes)
     api.patch(f"/webhook-endpoints/{made['id']}", {"status": "disabled"})
     time_passes(fakes, clock, timedelta(seconds=5))
     run_queue(api, fakes)
-    assert len(receiver.received) == 1
+    assert len(crm.received) == 1
     (delivery,) = api.get(f"/webhook-endpoints/{made['id']}/deliveries").body["items"]
     assert (delivery["status"], delivery["last_error"]) == ("failed", "the endpoint is disabled")
 
 
-def test_a_rotated_secret_signs_beside_the_new_one_for_24_hours(api, fakes, receiver, clock):
-    made = endpoint(api, receiver.url)
+def test_a_rotated_secret_signs_beside_the_new_one_for_24_hours(api, fakes, crm, clock):
+    made = endpoint(api, crm.url)
     rotated = api.post(f"/webhook-endpoints/{made['id']}/rotate-secret")
     assert rotated.status == 200
     new = rotated.body["secret"]
     assert new != made["secret"]
     assert new.startswith("whsec_")
     assert api.post(f"/webhook-endpoints/{made['id']}/test").body["status"] == "delivered"
-    (first,) = receiver.received
+    (first,) = crm.received
     assert verified(first, made["secret"])["type"] == "ping"  # a CRM still holding the old one
     assert verified(first, new)["type"] == "ping"
     assert len(first.headers["webhook-signature"].split()) == 2
     clock["at"] += timedelta(hours=24, seconds=1)
     api.post(f"/webhook-endpoints/{made['id']}/test")
-    second = receiver.received[1]
+    second = crm.received[1]
     # a day later, only the new secret signs (checked with the library's own signing)
     stamp = datetime.fromtimestamp(int(second.headers["webhook-timestamp"]), UTC)
     expected = Webhook(new).sign(second.headers["webhook-id"], stamp, second.body)
@@ -343,9 +335,9 @@ def test_a_rotated_secret_signs_beside_the_new_one_for_24_hours(api, fakes, rece
     assert second.headers["webhook-signature"].count("v1,") == 1
 
 
-def test_a_ping_reports_what_the_endpoint_answered(api, fakes, receiver, clock):
-    made = endpoint(api, receiver.url)
-    receiver.status = 410
+def test_a_ping_reports_what_the_endpoint_answered(api, fakes, crm, clock):
+    made = endpoint(api, crm.url)
+    crm.status = 410
     reply = api.post(f"/webhook-endpoints/{made['id']}/test")
     assert reply.status == 200
     assert (reply.body["event_type"], reply.body["status"], reply.body["last_status_code"]) == ("ping", "failed", 410)
@@ -353,12 +345,12 @@ def test_a_ping_reports_what_the_endpoint_answered(api, fakes, receiver, clock):
     assert fakes.deliveries.messages == {}  # not retried
 
 
-def test_no_redirect_is_followed(api, fakes, receiver, clock):
-    made = endpoint(api, receiver.url)
-    receiver.status, receiver.headers_out = 302, {"Location": "http://127.0.0.1:1/elsewhere"}
+def test_no_redirect_is_followed(api, fakes, crm, clock):
+    made = endpoint(api, crm.url)
+    crm.status, crm.headers_out = 302, {"Location": "http://127.0.0.1:1/elsewhere"}
     reply = api.post(f"/webhook-endpoints/{made['id']}/test")
     assert (reply.body["status"], reply.body["last_status_code"]) == ("failed", 302)
-    assert len(receiver.received) == 1
+    assert len(crm.received) == 1
 
 
 def test_a_name_pointed_at_a_private_address_later_is_refused_at_delivery(api, fakes, clock, monkeypatch):
@@ -391,12 +383,12 @@ def test_a_name_pointed_at_a_private_address_later_is_refused_at_delivery(api, f
     assert delivery["last_error"].startswith("refused: crm.example.com resolves to")
 
 
-def test_a_manual_retry_during_the_queues_attempt_leaves_the_schedule_to_its_message(api, fakes, receiver, clock):
+def test_a_manual_retry_during_the_queues_attempt_leaves_the_schedule_to_its_message(api, fakes, crm, clock):
     """The business retries while the queue's own attempt is under way: both
     fail, each is recorded, and the message keeps the schedule (never a
     delivery pending with nothing left to send it)."""
-    made = endpoint(api, receiver.url, ["invoice.paid"])
-    receiver.status = 503
+    made = endpoint(api, crm.url, ["invoice.paid"])
+    crm.status = 503
     paid_invoice(api)
     api.deliver_events()
     (delivery_id,) = [item["id"] for item in api.get(f"/webhook-endpoints/{made['id']}/deliveries").body["items"]]
@@ -408,21 +400,21 @@ def test_a_manual_retry_during_the_queues_attempt_leaves_the_schedule_to_its_mes
             started.append(True)
             retried.append(api.post(f"/webhook-endpoints/{made['id']}/deliveries/{delivery_id}/retry"))
 
-    receiver.on_receive = retry_meanwhile
+    crm.on_receive = retry_meanwhile
     assert run_queue(api, fakes) == {"kept": 1}
     assert retried[0].body["attempts"] == 1  # the retry's own, recorded first
     (held,) = fakes.deliveries.messages.values()
     assert held["hidden_s"] > 0
     (delivery,) = api.get(f"/webhook-endpoints/{made['id']}/deliveries").body["items"]
     assert (delivery["status"], delivery["attempts"]) == ("pending", 2)
-    receiver.status, receiver.on_receive = 200, None
+    crm.status, crm.on_receive = 200, None
     time_passes(fakes, clock, timedelta(seconds=held["hidden_s"]))
     assert run_queue(api, fakes) == {"delivered": 1}
 
 
-def test_retrying_a_ping_tries_it_once_more_and_counts_for_nothing(api, fakes, receiver, clock):
-    made = endpoint(api, receiver.url)
-    receiver.status = 500
+def test_retrying_a_ping_tries_it_once_more_and_counts_for_nothing(api, fakes, crm, clock):
+    made = endpoint(api, crm.url)
+    crm.status = 500
     ping = api.post(f"/webhook-endpoints/{made['id']}/test").body
     again = api.post(f"/webhook-endpoints/{made['id']}/deliveries/{ping['id']}/retry").body
     assert (again["status"], again["attempts"], again["next_attempt_at"]) == ("failed", 2, None)
@@ -430,8 +422,8 @@ def test_retrying_a_ping_tries_it_once_more_and_counts_for_nothing(api, fakes, r
     assert api.get(f"/webhook-endpoints/{made['id']}").body["failing_since"] is None
 
 
-def test_deliveries_come_a_page_at_a_time_newest_first(api, fakes, receiver, clock):
-    made = endpoint(api, receiver.url)
+def test_deliveries_come_a_page_at_a_time_newest_first(api, fakes, crm, clock):
+    made = endpoint(api, crm.url)
     for _ in range(3):
         clock["at"] += timedelta(seconds=1)
         api.post(f"/webhook-endpoints/{made['id']}/test")
@@ -442,13 +434,13 @@ def test_deliveries_come_a_page_at_a_time_newest_first(api, fakes, receiver, clo
     ids = [item["id"] for item in first["items"] + rest["items"]]
     assert len(set(ids)) == 3
     assert ids == sorted(ids, reverse=True)
-    other = endpoint(api, receiver.url)
+    other = endpoint(api, crm.url)
     bad = api.get(f"/webhook-endpoints/{other['id']}/deliveries?cursor={first['next_cursor']}")
     assert (bad.status, bad.error_fields) == (400, ["cursor"])
 
 
-def test_another_tenants_events_never_reach_the_endpoint(api, fakes, receiver, clock):
-    endpoint(api, receiver.url)
+def test_another_tenants_events_never_reach_the_endpoint(api, fakes, crm, clock):
+    endpoint(api, crm.url)
     theirs = Receiver().start()
     try:
         endpoint(api, theirs.url, tenant="other")
@@ -457,7 +449,7 @@ def test_another_tenants_events_never_reach_the_endpoint(api, fakes, receiver, c
         assert made.status == 201
         api.deliver_events()
         run_queue(api, fakes)
-        assert receiver.received == []
+        assert crm.received == []
         (received,) = theirs.received  # theirs came, to their own endpoint
         assert json.loads(received.body)["data"]["object"]["id"] == made.body["id"]
     finally:
@@ -465,8 +457,8 @@ def test_another_tenants_events_never_reach_the_endpoint(api, fakes, receiver, c
 
 
 @pytest.mark.parametrize("on", ["fakes", pytest.param("moto", marks=pytest.mark.on_aws)])
-def test_the_hosted_page_opened_is_invoice_viewed_once_per_version(api, receiver, on):
-    made = endpoint(api, receiver.url, ["invoice.viewed"])
+def test_the_hosted_page_opened_is_invoice_viewed_once_per_version(api, crm, on):
+    made = endpoint(api, crm.url, ["invoice.viewed"])
     assert api.put("/business", BUSINESS).status == 200
     customer = api.post("/customers", CUSTOMER).body
     draft = api.post("/invoices", {"name": "Audit", "customer_id": customer["id"],
@@ -477,7 +469,7 @@ def test_the_hosted_page_opened_is_invoice_viewed_once_per_version(api, receiver
         assert api.get(f"/pay/{token}", tenant=None).status == 200
     api.deliver_events()
     drain_queue(api)
-    (received,) = receiver.received
+    (received,) = crm.received
     payload = verified(received, made["secret"])
     assert payload["type"] == "invoice.viewed"
     shown = api.get(f"/invoices/{issued['id']}").body
@@ -488,7 +480,7 @@ def test_the_hosted_page_opened_is_invoice_viewed_once_per_version(api, receiver
     assert api.get(f"/pay/{token}", tenant=None).status == 200
     api.deliver_events()
     drain_queue(api)
-    assert [json.loads(item.body)["type"] for item in receiver.received] == ["invoice.viewed"] * 2
+    assert [json.loads(item.body)["type"] for item in crm.received] == ["invoice.viewed"] * 2
     again = api.get(f"/invoices/{issued['id']}").body
     assert (again["viewed_at"], again["viewed_version"]) == (shown["viewed_at"], again["version"])
 
@@ -529,15 +521,15 @@ def fakes_deps() -> Any:
 
 
 @pytest.mark.on_aws
-def test_on_sqs_a_failed_attempt_stays_hidden_until_its_retry(api, receiver):
+def test_on_sqs_a_failed_attempt_stays_hidden_until_its_retry(api, crm):
     import os
 
     import boto3
 
     from infra import wiring
 
-    endpoint(api, receiver.url, ["invoice.paid"])
-    receiver.status = 500
+    endpoint(api, crm.url, ["invoice.paid"])
+    crm.status = 500
     paid_invoice(api)
     api.deliver_events()
     sqs, url = boto3.client("sqs"), os.environ[wiring.WEBHOOK_QUEUE_ENV]
@@ -547,7 +539,7 @@ def test_on_sqs_a_failed_attempt_stays_hidden_until_its_retry(api, receiver):
               "eventSource": "aws:sqs", "eventSourceARN": "arn", "awsRegion": "eu-west-3"}  # fmt: skip
     response = api.invoke_function("hooks", {"Records": [record]})
     assert response["batchItemFailures"] == [{"itemIdentifier": message["MessageId"]}]
-    assert len(receiver.received) == 1
+    assert len(crm.received) == 1
     assert sqs.receive_message(QueueUrl=url).get("Messages", []) == []  # hidden 5 s, not the queue's 3 minutes
     attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessagesNotVisible"])
     assert attributes["Attributes"]["ApproximateNumberOfMessagesNotVisible"] == "1"
