@@ -125,6 +125,8 @@ class InMemoryStore:
                 raise StaleVersion(current["version"])
         else:
             self._check(current, kind, expected_version, require_draft)
+            if kind == "invoice" and current is not None and current.get("viewed_version") != doc.get("viewed_version"):
+                raise StaleVersion(current["version"])  # its page opened since it was read (the adapter's condition)
         if new_name != old_name and new_name is not None and (tenant, kind, new_name) in self.names:
             raise NameTaken(kind, doc.get("name", ""))
         if new_name != old_name:
@@ -170,7 +172,9 @@ class InMemoryStore:
         checks = (
             self.credit_note_sequence(tenant).last == step.sequence - 1,
             (tenant, "credit_note", note["id"]) not in self.docs,
-            current is not None and current["version"] == step.expected_version,
+            current is not None
+            and current["version"] == step.expected_version
+            and current.get("viewed_version") == invoice.get("viewed_version"),
             (tenant, note["number"]) not in self.numbers,
         )
         if checks[:3] == (True, True, True) and not checks[3]:

@@ -294,3 +294,24 @@ def test_concurrent_spenders_never_pass_a_limit(store):
 
     assert spent.count(True) == 5
     assert store.counted("tenant:acme:sms", "2026-12-03") == 5
+
+
+def test_an_invoices_page_opened_is_kept_beside_it_and_a_write_of_what_was_read_before_loses(store):
+    """mark_viewed writes no new version: a writer that read the invoice
+    before its page was opened must read it again, not erase the opening."""
+    store.create("acme", "invoice", invoice(1, status="open", version=3), name=None)
+    before = store.get("acme", "invoice", "inv_0001")
+
+    assert store.mark_viewed("acme", "inv_0001", 3, "2026-12-04T10:00:00.000Z") is True
+    assert store.mark_viewed("acme", "inv_0001", 3, "2026-12-04T11:00:00.000Z") is False  # this version: once
+    assert store.mark_viewed("acme", "inv_0001", 2, "2026-12-04T11:00:00.000Z") is False  # not its version
+    with pytest.raises(StaleVersion):
+        store.replace("acme", "invoice", {**before, "version": 4}, expected_version=3, old_name=None, new_name=None)
+
+    again = store.get("acme", "invoice", "inv_0001")
+    assert (again["version"], again["viewed_version"], again["viewed_at"]) == (3, 3, "2026-12-04T10:00:00.000Z")
+    store.replace("acme", "invoice", {**again, "version": 4}, expected_version=3, old_name=None, new_name=None)
+    assert store.mark_viewed("acme", "inv_0001", 4, "2026-12-05T09:00:00.000Z") is True
+    latest = store.get("acme", "invoice", "inv_0001")
+    assert latest["viewed_at"] == "2026-12-04T10:00:00.000Z"  # the first opening, whatever the version
+    assert (latest["viewed_version"], latest["version_viewed_at"]) == (4, "2026-12-05T09:00:00.000Z")

@@ -309,7 +309,7 @@ class DynamoStore:
             self._transact(writes)
         except ConditionFailed as failed:
             if 0 in failed.failed:
-                self._explain(tenant, kind, doc["id"], expected_version, require_draft)
+                self._explain(tenant, kind, doc["id"], expected_version, require_draft, doc.get("viewed_version"))
             if 1 in failed.failed and new_name is not None:
                 raise NameTaken(kind, doc.get("name", "")) from None
             raise Conflict(RETRY) from None
@@ -510,6 +510,14 @@ class DynamoStore:
         condition: str,
         values: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
+        if kind == "invoice" and condition != "attribute_not_exists(pk)":
+            # its hosted page opened since it was read (`mark_viewed`, beside the document, no new
+            # version): a write of what was read would erase it; it loses its race and reads again
+            if doc.get("viewed_version") is None:
+                condition = f"({condition}) AND attribute_not_exists(viewed_version)"
+            else:
+                condition = f"({condition}) AND viewed_version = :viewed_read"
+                values = {**(values or {}), ":viewed_read": _n(doc["viewed_version"])}
         # the write's own token: a condition that fails on an item carrying it is this very
         # write, landed by botocore's retry (see _transact), never another writer's same content
         item = {**_encode(tenant, kind, doc), "write_token": _s(secrets.token_hex(8))}
@@ -598,14 +606,20 @@ class DynamoStore:
                 raise Busy("the table is busy; nothing was written, retry") from None
             raise ConditionFailed(failed) from None
 
-    def _explain(self, tenant: str, kind: str, id: str, expected_version: int | None, require_draft: bool) -> NoReturn:
-        """A conditional write on a document failed: say why, as the domain does."""
+    def _explain(
+        self, tenant: str, kind: str, id: str, expected_version: int | None, require_draft: bool,
+        viewed_read: int | None = None,
+    ) -> NoReturn:  # fmt: skip
+        """A conditional write on a document failed: say why, as the domain does
+        (an invoice whose page was opened since it was read: read it again)."""
         current = self.get(tenant, kind, id)
         if current is None:
             raise NotFound(kind)
         if require_draft and current.get("status") != "draft":
             raise InvoiceNotEditable(current["status"], kind)
         if expected_version is not None and current.get("version") != expected_version:
+            raise StaleVersion(current["version"])
+        if kind == "invoice" and current.get("viewed_version") != viewed_read:
             raise StaleVersion(current["version"])
         raise Conflict(RETRY)
 
