@@ -335,6 +335,31 @@ def test_a_rotated_secret_signs_beside_the_new_one_for_24_hours(api, fakes, crm,
     assert second.headers["webhook-signature"].count("v1,") == 1
 
 
+def test_a_rotation_asked_twice_still_signs_with_the_secret_the_crm_holds(api, fakes, crm, clock):
+    """A retried rotation (no Idempotency-Key) makes a secret nobody read:
+    the one the CRM holds keeps its 24 hours all the same."""
+    made = endpoint(api, crm.url)
+    api.post(f"/webhook-endpoints/{made['id']}/rotate-secret")
+    clock["at"] += timedelta(hours=1)
+    newest = api.post(f"/webhook-endpoints/{made['id']}/rotate-secret").body["secret"]
+    assert api.post(f"/webhook-endpoints/{made['id']}/test").body["status"] == "delivered"
+    (received,) = crm.received
+    assert len(received.headers["webhook-signature"].split()) == 3
+    stamp = datetime.fromtimestamp(int(received.headers["webhook-timestamp"]), UTC)
+    for secret in (made["secret"], newest):  # the one held since creation, and the latest
+        assert (
+            Webhook(secret).sign(received.headers["webhook-id"], stamp, received.body)
+            in received.headers["webhook-signature"].split()
+        )
+    clock["at"] += timedelta(hours=23, seconds=1)  # 24 h after the first rotation: the original stops
+    api.post(f"/webhook-endpoints/{made['id']}/test")
+    later = crm.received[1]
+    stamp = datetime.fromtimestamp(int(later.headers["webhook-timestamp"]), UTC)
+    assert len(later.headers["webhook-signature"].split()) == 2
+    original = Webhook(made["secret"]).sign(later.headers["webhook-id"], stamp, later.body)
+    assert original not in later.headers["webhook-signature"].split()
+
+
 def test_a_ping_reports_what_the_endpoint_answered(api, fakes, crm, clock):
     made = endpoint(api, crm.url)
     crm.status = 410

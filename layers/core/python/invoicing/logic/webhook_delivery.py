@@ -70,7 +70,8 @@ def fan_out(deps: Deps, detail: dict[str, Any]) -> int:
     body = json.dumps(envelope, separators=(",", ":"), ensure_ascii=False)
     messages = []
     for endpoint in targets:
-        doc = new_delivery(deps, endpoint["id"], detail["event_id"], type, created_at, body)
+        # its id from the event's own time only, never this run's clock: the event handed over again makes none twice
+        doc = new_delivery(deps, endpoint["id"], detail["event_id"], type, detail.get("created_at"), body)
         try:
             deps.store.create(tenant, DELIVERY, doc, name=None)
         except ConditionFailed:  # the event came again: queued again only if nothing was tried yet
@@ -82,7 +83,7 @@ def fan_out(deps: Deps, detail: dict[str, Any]) -> int:
     return len(messages)
 
 
-def new_delivery(deps: Deps, endpoint_id: str, event_id: str, type: str, created_at: str, body: str) -> Doc:
+def new_delivery(deps: Deps, endpoint_id: str, event_id: str, type: str, created_at: str | None, body: str) -> Doc:
     now = deps.timestamp()
     return {
         # newest first in the endpoint's list: the event's time leads its id
@@ -182,7 +183,7 @@ def attempt(deps: Deps, endpoint: Doc, delivery: Doc) -> WebhookOutcome:
     assert deps.webhooks is not None
     body = delivery["body"].encode()
     now = deps.now()
-    secrets = endpoints_of.signing_secrets(endpoint, now.astimezone(UTC).isoformat(timespec="seconds"))
+    secrets = endpoints_of.signing_secrets(endpoint, now)
     headers = webhooks.headers(secrets, delivery["event_id"], int(now.timestamp()), body)
     outcome = deps.webhooks.post(endpoint["url"], headers, body)
     logger.info("webhook attempt", extra={"delivery": delivery["id"], "status": outcome.status, "ms": outcome.ms})
@@ -380,8 +381,11 @@ def _iso(when: datetime | None) -> str | None:
     return when.astimezone(UTC).isoformat(timespec="milliseconds") if when else None
 
 
-def _compact(stamp: str) -> str:
-    """An ISO time as id characters (UTC, to the millisecond), sorting as the time does."""
+def _compact(stamp: str | None) -> str:
+    """An ISO time as id characters (UTC, to the millisecond), sorting as the time does;
+    zeros for an event that has no time of its own (listed last)."""
+    if not stamp:
+        return "0" * 17
     return datetime.fromisoformat(stamp).astimezone(UTC).strftime("%Y%m%d%H%M%S%f")[:17]
 
 

@@ -16,7 +16,7 @@ that a name later pointed at a private address is refused then.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -34,6 +34,7 @@ REGISTRY = "endpoints"
 DELIVERY = "webhook_delivery"
 MAX_ENDPOINTS = 10
 SECRET_OVERLAP = timedelta(hours=24)  # a rotated secret keeps signing beside the new one
+MAX_SECRETS = 4  # signing at once: the current one and up to three rotated within the last day
 INTERNAL = frozenset({"secrets"})
 
 
@@ -110,15 +111,17 @@ def update(deps: Deps, tenant: str, endpoint_id: str, body: WebhookEndpointPatch
 
 def rotate_secret(deps: Deps, tenant: str, endpoint_id: str) -> Doc:
     """A new secret, shown this once; the one it replaces signs beside it
-    for 24 hours (any older one stops now)."""
+    for 24 hours. One rotated earlier keeps its own 24 hours: a rotation
+    asked twice (a retry without its Idempotency-Key) never stops the
+    secret the CRM still holds."""
     secret = webhooks.new_secret()
 
     def attempt() -> Doc:
         doc = load(deps, tenant, endpoint_id)
         now = deps.now()
-        until = (now + SECRET_OVERLAP).isoformat(timespec="seconds")
-        current = [item for item in doc["secrets"] if item.get("expires_at") is None][:1]
-        kept = [{**item, "expires_at": until} for item in current]
+        until = _iso(now + SECRET_OVERLAP)
+        signing = [item for item in doc["secrets"] if item["secret"] in signing_secrets(doc, now)]
+        kept = [{**item, "expires_at": item["expires_at"] or until} for item in signing][: MAX_SECRETS - 1]
         stamp = deps.timestamp()
         new = {**doc, "secrets": [{"secret": secret, "expires_at": None}, *kept],
                "secret_rotated_at": stamp, "updated_at": stamp, "version": doc["version"] + 1}  # fmt: skip
@@ -142,10 +145,15 @@ def delete(deps: Deps, tenant: str, endpoint_id: str) -> None:
     until_written(attempt, f"webhook endpoint {endpoint_id} too busy to delete now")
 
 
-def signing_secrets(endpoint: Doc, now_iso: str) -> list[str]:
-    """The secrets that sign now: the current one, and a rotated one for
-    its last 24 hours."""
-    return [item["secret"] for item in endpoint["secrets"] if not item["expires_at"] or item["expires_at"] > now_iso]
+def _iso(when: datetime) -> str:
+    return when.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def signing_secrets(endpoint: Doc, now: datetime) -> list[str]:
+    """The secrets that sign now: the current one, and those rotated for
+    their last 24 hours."""
+    at = _iso(now)
+    return [item["secret"] for item in endpoint["secrets"] if not item["expires_at"] or item["expires_at"] > at]
 
 
 def checked_url(sender: WebhookSender, url: str) -> str:
