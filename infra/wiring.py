@@ -552,6 +552,10 @@ TABLE = TableSpec(
         Index("by_expiry_date", "gsi6pk", "gsi6sk"),
         Index("by_recurring_date", "gsi7pk", "gsi7sk"),
         Index("by_overdue_date", "gsi8pk", "gsi8sk"),
+        # The tenant's invoices, estimates, credit notes (issued: by day, then number; drafts after)
+        # and payment entries (by the day received): what reports and exports read (SPEC §14).
+        # Its own deployment on an existing table (one new index per deployment).
+        Index("by_date", "gsi9pk", "gsi9sk"),
     )
 )
 

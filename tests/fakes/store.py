@@ -68,6 +68,17 @@ class InMemoryStore:
         ]
         return [copy.deepcopy(doc) for doc in sorted(found, key=lambda doc: doc["id"])]
 
+    def dated(self, tenant: str, kind: str, *, start: str, end: str, limit: int, cursor: str | None) -> PageOf:
+        from invoicing.adapters.dynamodb import child_cursor, date_key, dated_cursor_key
+
+        keyed = [(date_key(kind, doc), doc) for (t, k, _), doc in self.docs.items() if (t, k) == (tenant, kind)]
+        rows = sorted((key, doc) for key, doc in keyed if key is not None and start <= key <= f"{end}$")
+        if cursor:
+            after = dated_cursor_key(cursor, start, end)
+            rows = [row for row in rows if row[0] > after]
+        page = rows[:limit]
+        return PageOf([copy.deepcopy(doc) for _, doc in page], child_cursor(page[-1][0]) if len(rows) > limit else None)
+
     def mark_viewed(self, tenant: str, invoice_id: str, version: int, at: str) -> bool:
         doc = self.docs.get((tenant, "invoice", invoice_id))
         if doc is None or doc["version"] != version or (doc.get("viewed_version") or 0) >= version:
@@ -273,21 +284,41 @@ class InMemoryStore:
             raise StaleVersion(current["version"])
 
     def _listing(self, tenant: str, kind: str, query: InvoiceQuery) -> tuple[str, list[tuple[Any, Doc]]]:
+        from invoicing.adapters.dynamodb import date_key
+
         docs = [doc for (t, k, _), doc in self.docs.items() if (t, k) == (tenant, kind)]
-        if query.overdue_before:
+        if query.order or query.issued_from or query.issued_to:
+            listing = "by_date" if query.order == "issue_date" else "by_date_desc"
+            rows = sorted((((date_key(kind, d) or ""), d["id"]), d) for d in docs)
+            if query.issued_from or query.issued_to:
+                low, high = query.issued_from or "0000-00-00", f"{query.issued_to or '9999-12-31'}$"
+                rows = [row for row in rows if low <= row[0][0] <= high]
+            if listing == "by_date_desc":
+                rows.reverse()
+        elif query.overdue_before:
             listing = "by_due_date"
             rows = [((_due(d), d["id"]), d) for d in docs if _unpaid_due(d) and _due(d) < query.overdue_before]
             rows.sort(key=lambda row: row[0])
         else:
             listing = "by_customer" if query.customer_id else "by_status" if query.status else "table"
             rows = sorted(((d["id"],), d) for d in docs)[::-1]
-        if query.status:
-            rows = [row for row in rows if row[1]["status"] == query.status]
-        if query.customer_id:
-            rows = [row for row in rows if row[1].get("customer_id") == query.customer_id]
-        if query.not_overdue_before:
-            rows = [row for row in rows if not (_unpaid_due(row[1]) and _due(row[1]) < query.not_overdue_before)]
-        return listing, rows
+        return listing, [row for row in rows if _passes(row[1], query, listing)]
+
+
+def _passes(doc: Doc, query: InvoiceQuery, listing: str) -> bool:
+    """The adapter's filters: what its index does not answer."""
+    from invoicing.domain.search import due_of, matches
+
+    due = due_of(doc)
+    return (
+        (not query.status or doc["status"] == query.status)
+        and (not query.customer_id or doc.get("customer_id") == query.customer_id)
+        and (not query.overdue_before or (_unpaid_due(doc) and _due(doc) < query.overdue_before))
+        and (not query.not_overdue_before or not (_unpaid_due(doc) and _due(doc) < query.not_overdue_before))
+        and (not query.due_from or (due is not None and due >= query.due_from))
+        and (not query.due_to or (due is not None and due <= query.due_to))
+        and matches(doc, query.words)
+    )
 
 
 def _stored(doc: Doc) -> Doc:
@@ -318,7 +349,7 @@ def _unpaid_due(doc: Doc) -> bool:
 
 
 def _after(key: tuple[str, ...], cursor: tuple[str, ...], listing: str) -> bool:
-    return key > cursor if listing == "by_due_date" else key < cursor
+    return key > cursor if listing in ("by_due_date", "by_date") else key < cursor
 
 
 def _encode(kind: str, listing: str, key: tuple[str, ...]) -> str:
@@ -331,7 +362,7 @@ def _decode(cursor: str, kind: str, listing: str) -> tuple[str, ...]:
         parts = json.loads(base64.urlsafe_b64decode(cursor.encode()))
     except (ValueError, RecursionError):
         raise InvalidInput.of("cursor", "not a cursor this list returned") from None
-    width = 2 if listing == "by_due_date" else 1
+    width = 2 if listing.startswith(("by_due_date", "by_date")) else 1
     if not (isinstance(parts, list) and len(parts) == 1 + width and all(isinstance(p, str) for p in parts)):
         raise InvalidInput.of("cursor", "not a cursor this list returned")
     if parts[0] != f"{kind}:{listing}":

@@ -30,6 +30,14 @@ class InvoiceQuery(NamedTuple):
     customer_id: str | None = None
     overdue_before: str | None = None  # ISO date: issued, unpaid and due before it
     not_overdue_before: str | None = None  # ISO date: everything but the above
+    words: tuple[str, ...] = ()  # folded (domain.search): each a part of the document's searchable text
+    issued_from: str | None = None  # ISO dates, both included: issued documents only
+    issued_to: str | None = None
+    due_from: str | None = None  # ISO dates, both included, on the document's due date
+    due_to: str | None = None
+    # "issue_date" / "-issue_date": by issue date then number (drafts after the issued, or first
+    # when descending); None: newest created first (the index asked for chooses its own order).
+    order: str | None = None
 
 
 class PageOf(NamedTuple):
@@ -154,6 +162,13 @@ class Store(Protocol):
     def children_page(self, tenant: str, kind: str, parent_id: str, *, limit: int, cursor: str | None) -> PageOf:
         """The same, a page at a time, in reverse id order (newest first
         when ids begin with their time); an unknown cursor is InvalidInput."""
+        ...
+
+    def dated(self, tenant: str, kind: str, *, start: str, end: str, limit: int, cursor: str | None) -> PageOf:
+        """The tenant's issued documents of `kind` (invoices, credit notes,
+        estimates; payment entries by the day they were received) dated
+        from `start` to `end` (ISO days, both included), oldest first, then
+        by number: an index's range, nothing else read (SPEC §14)."""
         ...
 
     def mark_viewed(self, tenant: str, invoice_id: str, version: int, at: str) -> bool:

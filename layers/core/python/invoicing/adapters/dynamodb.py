@@ -15,7 +15,16 @@ work is due, so a sweep reads only what it has to do today (infra/wiring.py).
 Invoices also carry the keys of three sparse indexes (see `infra/wiring.py`):
 by status, by customer, and — while issued with an amount due — by due date.
 Estimates share the first two (their partitions say EST), and while sent
-carry the expiry sweep's keys.
+carry the expiry sweep's keys. Invoices, estimates, credit notes and
+payment entries are indexed by date (`by_date`, SPEC §14):
+
+    gsi9pk = T#{tenant}#{KIND}#DATE   gsi9sk = {issue date}#{sequence, 10 digits}#{id}   issued
+                                      gsi9sk = ~#{id}                                    a draft: after every date
+                                      gsi9sk = {day received}#{id}                       a payment entry
+
+so a report or an export reads the tenant's documents of its range and
+nothing else. Listed documents carry their folded searchable text
+(`search`, domain.search) and, invoices and estimates, their `due_date`.
 Documents are stored as zlib-compressed JSON (one attribute), so a 1,000-line
 invoice fits in an item; the attributes that queries filter on sit beside it.
 No Scan anywhere: every read is a GetItem or a Query on the tenant's keys.
@@ -45,6 +54,7 @@ from invoicing.domain.errors import (
     TooLarge,
 )
 from invoicing.domain.lifecycle import UNPAID
+from invoicing.domain.search import due_of, searchable
 from invoicing.events import Change
 from invoicing.ports import (
     SWEEP_SHARDS,
@@ -81,6 +91,7 @@ KINDS = {
     "payment_method": "PM",  # id {customer id}.{Stripe's pm id}: a card or an IBAN the client saved (SPEC §12)
     "webhook_endpoints": "WHE",  # id "endpoints": where a tenant's webhooks go (SPEC §13), with their secrets
     "webhook_delivery": "WHD",  # id {endpoint id}.{time}{event}: one event to one endpoint, its attempts
+    "payment_entry": "PAYE",  # id {invoice id}.{payment id}: a payment as reports read it (logic.ledger)
 }
 MAX_ITEM_BYTES = 380_000  # DynamoDB's limit is 400 KB per item, keys included
 RETRY = "the object changed while this request ran; read it again and retry"
@@ -205,6 +216,27 @@ class DynamoStore:
             if "LastEvaluatedKey" not in response:
                 return docs
             request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def dated(self, tenant: str, kind: str, *, start: str, end: str, limit: int, cursor: str | None) -> PageOf:
+        partition = f"{tenant_pk(tenant)}#{KINDS[kind]}#DATE"
+        request: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": "by_date",
+            "KeyConditionExpression": "gsi9pk = :pk AND gsi9sk BETWEEN :start AND :end",
+            "ExpressionAttributeValues": {":pk": _s(partition), ":start": _s(start), ":end": _s(f"{end}$")},
+            "Limit": limit,
+        }
+        if cursor:  # the date key of the last document of the previous page, checked to lie in the range
+            key = dated_cursor_key(cursor, start, end)
+            request["ExclusiveStartKey"] = {
+                "pk": _s(tenant_pk(tenant)), "sk": _s(doc_sk(kind, key.rsplit("#", 1)[1])),
+                "gsi9pk": _s(partition), "gsi9sk": _s(key),
+            }  # fmt: skip
+        response = self.client.query(**request)
+        found = response.get("Items", [])
+        self.items_read += len(found)
+        last = response.get("LastEvaluatedKey")
+        return PageOf([_decode(item) for item in found], child_cursor(last["gsi9sk"]["S"]) if last else None)
 
     def mark_viewed(self, tenant: str, invoice_id: str, version: int, at: str) -> bool:
         """The first opening of this version of the invoice's hosted page
@@ -661,6 +693,13 @@ def _encode(tenant: str, kind: str, doc: Doc) -> dict[str, Any]:
         number = SWEEPS.index("recurring") + 4
         item[f"gsi{number}pk"] = _s(f"SWEEP#recurring#{sweep_shard(tenant, doc['id'])}")
         item[f"gsi{number}sk"] = _s(f"{doc['sweep_recurring_on']}#{tenant}#{doc['id']}")
+    dated = date_key(kind, doc)
+    if dated is not None:
+        item["gsi9pk"], item["gsi9sk"] = _s(f"{pk}#{KINDS[kind]}#DATE"), _s(dated)
+    if kind in SEARCHED:
+        item["search"] = _s(searchable(doc))
+        if due_of(doc):
+            item["due_date"] = _s(due_of(doc))
     if kind == "invoice":
         status = doc["status"]
         if status in UNPAID and doc.get("due_date") and Decimal(doc["amount_due"]) > 0:
@@ -678,6 +717,24 @@ def _encode(tenant: str, kind: str, doc: Doc) -> dict[str, Any]:
 
 
 _LISTED = ("invoice", "estimate", "recurring")  # the kinds listed by status and by customer
+SEARCHED = ("invoice", "estimate", "customer", "product", "template")  # the kinds a list's `q` finds (domain.search)
+_DATED = ("invoice", "estimate", "credit_note")  # the documents indexed by issue date
+_TRAILING_DIGITS = re.compile(r"(\d{1,10})$")
+
+
+def date_key(kind: str, doc: Doc) -> str | None:
+    """A document's key in the `by_date` index (None: it has none): issued,
+    by day and then number (a number's sequence: its trailing digits);
+    a draft after every day; a payment entry by the day it was received."""
+    if kind == "payment_entry":
+        return f"{doc['paid_at']}#{doc['id']}"
+    if kind not in _DATED:
+        return None
+    number = doc.get("number")
+    if doc.get("status") == "draft" or not number or not doc.get("issue_date"):
+        return f"~#{doc['id']}"
+    digits = _TRAILING_DIGITS.search(number)
+    return f"{doc['issue_date']}#{int(digits[1]) if digits else 0:010d}#{doc['id']}"
 
 
 def sweep_shard(tenant: str, invoice_id: str) -> int:
@@ -725,11 +782,21 @@ def _image(image: dict[str, Any] | None) -> Doc | None:
 def _plan(tenant: str, kind: str, query: InvoiceQuery) -> dict[str, Any]:
     """Which index answers a listing, its key condition and its filters."""
     pk, tag = tenant_pk(tenant), KINDS[kind]
-    filters: list[str] = []
-    names: dict[str, str] = {}
     values: dict[str, Any] = {}
     plan: dict[str, Any]
-    if query.overdue_before:
+    if query.order or query.issued_from or query.issued_to:
+        plan = {
+            "index": "by_date",
+            "keys": ("gsi9pk", "gsi9sk"),
+            "condition": "gsi9pk = :pk",
+            "forward": query.order == "issue_date",
+        }
+        values[":pk"] = _s(f"{pk}#{tag}#DATE")
+        if query.issued_from or query.issued_to:  # issued documents only: a draft's key is after every day
+            plan["condition"] += " AND gsi9sk BETWEEN :issued_from AND :issued_to"
+            values[":issued_from"] = _s(query.issued_from or "0000-00-00")
+            values[":issued_to"] = _s(f"{query.issued_to or '9999-12-31'}$")
+    elif query.overdue_before:
         plan = {
             "index": "by_due_date",
             "keys": ("gsi3pk", "gsi3sk"),
@@ -746,22 +813,44 @@ def _plan(tenant: str, kind: str, query: InvoiceQuery) -> dict[str, Any]:
     else:
         plan = {"keys": (), "condition": "pk = :pk AND begins_with(sk, :kind)", "forward": False}
         values[":pk"], values[":kind"] = _s(pk), _s(f"{KINDS[kind]}#")
-    if query.status and plan.get("index") != "by_status":
-        filters.append("#status = :status")
-        names["#status"], values[":status"] = "status", _s(query.status)
-    if query.customer_id and plan.get("index") != "by_customer":
-        filters.append("customer_id = :customer")
-        values[":customer"] = _s(query.customer_id)
-    if query.not_overdue_before:
-        filters.append("(attribute_not_exists(unpaid_due) OR unpaid_due >= :today)")
-        values[":today"] = _s(query.not_overdue_before)
+    filters, names = _filters(query, plan.get("index"), values)
     if filters:
         plan["filter"] = " AND ".join(filters)
         plan["names"] = names
     plan["values"] = values
     plan["pk"] = values[":pk"]["S"]
+    plan["tenant_pk"] = pk
     plan["sk_prefix"] = f"{KINDS[kind]}#"
     return plan
+
+
+def _filters(query: InvoiceQuery, index: str | None, values: dict[str, Any]) -> tuple[list[str], dict[str, str]]:
+    """What a listing's index does not answer, filtered on the attributes
+    beside each document (values added to `values`)."""
+    filters: list[str] = []
+    names: dict[str, str] = {}
+    if query.status and index != "by_status":
+        filters.append("#status = :status")
+        names["#status"], values[":status"] = "status", _s(query.status)
+    if query.customer_id and index != "by_customer":
+        filters.append("customer_id = :customer")
+        values[":customer"] = _s(query.customer_id)
+    if query.overdue_before and index != "by_due_date":
+        filters.append("unpaid_due < :before")
+        values[":before"] = _s(query.overdue_before)
+    if query.not_overdue_before:
+        filters.append("(attribute_not_exists(unpaid_due) OR unpaid_due >= :today)")
+        values[":today"] = _s(query.not_overdue_before)
+    if query.due_from:
+        filters.append("due_date >= :due_from")
+        values[":due_from"] = _s(query.due_from)
+    if query.due_to:
+        filters.append("due_date <= :due_to")
+        values[":due_to"] = _s(query.due_to)
+    for i, word in enumerate(query.words):
+        filters.append(f"contains(#search, :word{i})")
+        names["#search"], values[f":word{i}"] = "search", _s(word)
+    return filters, names
 
 
 def _cursor(plan: dict[str, Any], last_key: dict[str, Any]) -> str:
@@ -774,6 +863,8 @@ def _cursor(plan: dict[str, Any], last_key: dict[str, Any]) -> str:
 
 _DOC_SK = re.compile(r"^(?P<kind>[A-Z]+)#(?P<id>[A-Za-z0-9_-]{1,64})$")
 _DUE_SK = re.compile(r"^\d{4}-\d{2}-\d{2}#(?P<id>[A-Za-z0-9_-]{1,64})$")
+_DATE_SK = re.compile(r"^(~|\d{4}-\d{2}-\d{2}#\d{10})#(?P<id>[A-Za-z0-9_-]{1,64})$")
+_DATED_CURSOR = re.compile(r"^\d{4}-\d{2}-\d{2}#(\d{10}#)?[A-Za-z0-9_-]{1,64}(\.[A-Za-z0-9_-]{1,64})?$")
 
 
 def _start_key(plan: dict[str, Any], cursor: str) -> dict[str, Any]:
@@ -791,12 +882,19 @@ def _start_key(plan: dict[str, Any], cursor: str) -> dict[str, Any]:
     doc = _DOC_SK.match(parts[1])
     if doc is None or not parts[1].startswith(plan["sk_prefix"]):
         raise invalid
-    key = {"pk": _s(tenant_pk_of(plan)), "sk": _s(parts[1])}
+    key = {"pk": _s(plan["tenant_pk"]), "sk": _s(parts[1])}
     if plan["keys"]:
         partition, sort = plan["keys"]
         due = _DUE_SK.match(parts[2])
         if plan["index"] == "by_due_date":
             if due is None or due["id"] != doc["id"] or parts[2] >= plan["values"][":before"]["S"]:
+                raise invalid
+        elif plan["index"] == "by_date":
+            dated = _DATE_SK.match(parts[2])
+            low, high = plan["values"].get(":issued_from"), plan["values"].get(":issued_to")
+            if dated is None or dated["id"] != doc["id"]:
+                raise invalid
+            if low is not None and not low["S"] <= parts[2] <= high["S"]:
                 raise invalid
         elif parts[2] != doc["id"]:
             raise invalid
@@ -824,9 +922,16 @@ def child_cursor_id(cursor: str, parent_id: str) -> str:
     return id
 
 
-def tenant_pk_of(plan: dict[str, Any]) -> str:
-    pk: str = plan["pk"]
-    return pk.split(f"#{plan['sk_prefix'].removesuffix('#')}#")[0]
+def dated_cursor_key(cursor: str, start: str, end: str) -> str:
+    """The date key a cursor of `dated` resumes after, checked to lie in
+    the range (a cursor cannot open another listing)."""
+    try:
+        key = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        key = ""
+    if not _DATED_CURSOR.match(key) or not start <= key <= f"{end}$":
+        raise InvalidInput.of("cursor", "not a cursor this list returned")
+    return key
 
 
 class DynamoIdempotencyStore:

@@ -10,10 +10,11 @@ from pydantic import BaseModel
 from invoicing.domain.errors import FieldError, InvalidInput, NotFound, StaleVersion
 from invoicing.domain.lifecycle import name_key
 from invoicing.domain.money import format_amount, has_at_most_decimals, minor_unit, round_money
+from invoicing.domain.search import words
 from invoicing.logic.common import Deps, jsonable, validated
 from invoicing.models.common import sent
 from invoicing.models.resources import BusinessIn, ProductPatch
-from invoicing.ports import Doc, PageOf
+from invoicing.ports import Doc, InvoiceQuery, PageOf
 
 BUSINESS_ID = "profile"
 ID_PREFIXES = {"customer": "cus", "product": "prd", "template": "tpl"}
@@ -154,8 +155,23 @@ def delete(deps: Deps, tenant: str, kind: str, id: str, version: int | None) -> 
     deps.store.delete(tenant, kind, id, expected_version=version, name=name_key(current["name"]))
 
 
-def list_page(deps: Deps, tenant: str, kind: str, limit: int, cursor: str | None) -> PageOf:
-    return deps.store.list(tenant, kind, limit=limit, cursor=cursor)
+def list_page(deps: Deps, tenant: str, kind: str, limit: int, cursor: str | None, q: str | None = None) -> PageOf:
+    """A page of the catalogue, newest first; with `q`, those whose name
+    (a customer's legal name or e-mail too) has its words (domain.search)."""
+    query = InvoiceQuery(words=words(q or ""))
+    return deps.store.list(tenant, kind, limit=limit, cursor=cursor, query=query)
+
+
+def chosen_customer(deps: Deps, tenant: str, draft: Doc) -> list[FieldError]:
+    """The draft's customer checked to exist, its name kept on the draft as
+    `draft_customer_name` (what a search finds the draft by until it is
+    issued with the customer's snapshot); a problem if it does not exist."""
+    customer_id = draft.get("customer_id")
+    customer = customer_id and deps.store.get(tenant, "customer", customer_id)
+    draft["draft_customer_name"] = customer.get("name") if customer else None
+    if customer_id and not customer:
+        return [FieldError("customer_id", "no customer with this id")]
+    return []
 
 
 def _fields(kind: str, data: dict[str, Any]) -> dict[str, Any]:

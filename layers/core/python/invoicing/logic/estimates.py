@@ -38,7 +38,7 @@ from invoicing.domain.estimate import (
 )
 from invoicing.domain.lifecycle import ISSUED, copy_name, invoice_number, legal_problems, name_key, numbered_name
 from invoicing.domain.money import format_amount
-from invoicing.logic import catalog, invoices, quotes
+from invoicing.logic import catalog, invoices, listing, quotes
 from invoicing.logic.common import Deps, jsonable, keyed_id
 from invoicing.logic.retry import LostRace, until_written
 from invoicing.logic.totals import money_problems, totals_of, totals_view
@@ -51,7 +51,7 @@ ISSUED_STATUSES = frozenset(status.value for status in ISSUED)
 NAME_ATTEMPTS = 20
 # Kept on the document, never shown: the public page's base URL and the day the sweep expires it.
 # and how many invoices were ever made from it (their ids count them).
-INTERNAL = frozenset({"quote_base_url", "sweep_expiry_on", "invoices_made"})
+INTERNAL = frozenset({"quote_base_url", "sweep_expiry_on", "invoices_made", "draft_customer_name"})
 _DETAIL = frozenset({"lines", "notes", "terms", "business", "customer"})
 _COPIED = ("customer_id", "currency", "discount", "deposit", "notes", "terms", "lines", "delivery_address")
 
@@ -116,10 +116,17 @@ def _as_it_stands(deps: Deps, tenant: str, entry: Doc) -> Doc | None:
 
 
 def list_estimates(
-    deps: Deps, tenant: str, *, limit: int, cursor: str | None, status: str | None, customer_id: str | None
+    deps: Deps,
+    tenant: str,
+    *,
+    limit: int,
+    cursor: str | None,
+    status: str | None,
+    customer_id: str | None,
+    search: listing.Search = listing.Search(),
 ) -> PageOf:
     query = InvoiceQuery(status=status, customer_id=customer_id)
-    page = deps.store.list(tenant, KIND, limit=limit, cursor=cursor, query=query)
+    page = listing.find(deps, tenant, KIND, query, search, limit=limit, cursor=cursor)
     return PageOf([summary(present(deps, tenant, doc)) for doc in page.items], page.cursor)
 
 
@@ -129,7 +136,7 @@ def summary(estimate: Doc) -> Doc:
     return {
         **{key: value for key, value in estimate.items() if key not in _DETAIL},
         "line_count": len(estimate["lines"]),
-        "customer_name": customer.get("name"),
+        "customer_name": customer.get("name") or estimate.get("draft_customer_name"),
     }
 
 
@@ -495,8 +502,8 @@ def _draft(deps: Deps, tenant: str, doc: Doc, *, check_customer: bool = True) ->
     doc = jsonable(doc)
     currency = doc["currency"]
     lines, problems = invoices.resolve_lines(deps, tenant, doc["lines"], currency)
-    if check_customer and doc.get("customer_id") and deps.store.get(tenant, "customer", doc["customer_id"]) is None:
-        problems.append(FieldError("customer_id", "no customer with this id"))
+    if check_customer:
+        problems += catalog.chosen_customer(deps, tenant, doc)
     problems += money_problems(
         [("discount.value", doc.get("discount")), ("deposit.value", doc.get("deposit"))], currency
     )

@@ -11,8 +11,9 @@ from invoicing.domain.errors import Conflict, FieldError, InvalidInput, NameTake
 from invoicing.domain.invoice import Invoice, instalments_shown, planned, schedule_of
 from invoicing.domain.lifecycle import Status
 from invoicing.domain.money import ZERO, format_amount
-from invoicing.logic import catalog, paylinks
+from invoicing.logic import catalog, listing, paylinks
 from invoicing.logic.common import Deps, jsonable, validated
+from invoicing.logic.listing import Search
 from invoicing.logic.retry import LostRace, until_written
 from invoicing.logic.totals import discounts_of, money_problems, totals_of, totals_view
 from invoicing.models.common import sent
@@ -44,7 +45,7 @@ _DETAIL = frozenset({"lines", "notes", "terms", "business", "customer", "payment
 # and the bases credit notes took, by taxes (logic.credit_notes).
 INTERNAL = frozenset(
     {"uploads", "pay_base_url", "sweep_late_fees_on", "sweep_reminders_on", "sweep_overdue_on", "reminders_done",
-     "credited_groups", "version_viewed_at"}
+     "credited_groups", "version_viewed_at", "draft_customer_name"}
 )  # fmt: skip
 _SNAPSHOT_BUSINESS = (
     "legal_name", "address", "email", "phone", "siren", "vat_number", "logo_url", "locale", "vat_franchise",
@@ -130,6 +131,7 @@ def list_invoices(
     status: str | None,
     customer_id: str | None,
     overdue: bool | None,
+    search: Search = Search(),
 ) -> PageOf:
     today = deps.today().isoformat()
     query = InvoiceQuery(
@@ -138,7 +140,7 @@ def list_invoices(
         overdue_before=today if overdue else None,
         not_overdue_before=today if overdue is False else None,
     )
-    page = deps.store.list(tenant, "invoice", limit=limit, cursor=cursor, query=query)
+    page = listing.find(deps, tenant, "invoice", query, search, limit=limit, cursor=cursor)
     return PageOf([summary(present(deps, tenant, doc)) for doc in page.items], page.cursor)
 
 
@@ -149,7 +151,7 @@ def summary(invoice: Doc) -> Doc:
     return {
         **{key: value for key, value in invoice.items() if key not in _DETAIL | INTERNAL},
         "line_count": len(invoice["lines"]),
-        "customer_name": customer.get("name"),
+        "customer_name": customer.get("name") or invoice.get("draft_customer_name"),
     }
 
 
@@ -408,8 +410,8 @@ def _draft(deps: Deps, tenant: str, doc: Doc, *, check_customer: bool = True) ->
     problems: list[FieldError] = []
     products: dict[str, Doc | None] = {}
     lines = [_resolve_line(deps, tenant, i, line, currency, problems, products) for i, line in enumerate(doc["lines"])]
-    if check_customer and doc.get("customer_id") and deps.store.get(tenant, "customer", doc["customer_id"]) is None:
-        problems.append(FieldError("customer_id", "no customer with this id"))
+    if check_customer:
+        problems += catalog.chosen_customer(deps, tenant, doc)
     problems += money_problems(discounts_of(lines, doc.get("discount")), currency)
     if doc.get("payment_schedule"):
         plan = schedule_of(doc["payment_schedule"])

@@ -8,7 +8,7 @@ from pydantic import BaseModel
 
 from invoicing.adapters.live import deps
 from invoicing.api.http import if_match, json_response, responses, tenant_of
-from invoicing.api.routes.common import Cursor, Limit, created, no_content, page
+from invoicing.api.routes.common import Cursor, Limit, Q, created, no_content, page
 from invoicing.logic import catalog
 from invoicing.models.resources import (
     BusinessIn,
@@ -113,11 +113,11 @@ def _crud(
         plural,
         operation_id=f"list{named}s",
         tags=tags,
-        summary=f"List {kind}s",
+        summary=f"List {kind}s, newest first; q: those whose name has these words (any case or accents)",
         responses=responses(200, f"A page of {kind}s", listed),
     )
-    def list_all(limit: Limit = 50, cursor: Cursor = None):
-        return json_response(200, page(catalog.list_page(deps(), tenant_of(router), kind, limit, cursor)))
+    def list_all(limit: Limit = 50, cursor: Cursor = None, q: Q = None):
+        return json_response(200, page(catalog.list_page(deps(), tenant_of(router), kind, limit, cursor, q)))
 
     @router.get(
         item,

@@ -1,6 +1,7 @@
 """What the route modules share: path and query parameters, pages, 201 and 204."""
 
-from typing import Annotated, Any
+from datetime import date
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -11,6 +12,16 @@ from invoicing.ports import PageOf
 
 Limit = Annotated[int, Query(ge=1, le=200, description="at most 200")]
 Cursor = Annotated[str | None, Query(max_length=2048, description="next_cursor of the previous page")]
+Q = Annotated[
+    str | None,
+    Query(max_length=100, description="words of the number, the name or the customer's name, any case or accents"),
+]
+Day = Annotated[date | None, Query(description="YYYY-MM-DD, included")]
+Sort = Annotated[
+    Literal["issue_date", "-issue_date", "due_date", "-due_date", "amount_due", "-amount_due", "number", "-number"]
+    | None,
+    Query(description="the order; by due date or amount due, at most 2,000 matches (narrow them first)"),
+]
 InvoiceId = Annotated[str, Path(alias="invoice_id", max_length=64)]
 CreditNoteId = Annotated[str, Path(alias="credit_note_id", max_length=64)]
 PaymentId = Annotated[str, Path(alias="payment_id", max_length=64)]

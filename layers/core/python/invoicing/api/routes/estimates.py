@@ -9,8 +9,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from invoicing.adapters.live import deps
 from invoicing.api.http import if_match, json_response, public_url, responses, tenant_of
-from invoicing.api.routes.common import Cursor, EstimateId, Limit, created, no_content, page
+from invoicing.api.routes.common import Cursor, Day, EstimateId, Limit, Q, Sort, created, no_content, page
 from invoicing.logic import catalog, estimates
+from invoicing.logic.listing import Search
 from invoicing.models.common import Id
 from invoicing.models.delivery import SendRequest
 from invoicing.models.estimates import EstimateIn, EstimateInvoiceIn, EstimatePatch
@@ -47,7 +48,7 @@ def create_estimate(body: Annotated[EstimateIn, Body()]):
     "/estimates",
     operation_id="listEstimates",
     tags=["Estimates"],
-    summary="List estimates, newest first",
+    summary="List and search estimates, newest first or in the order asked (due date: last valid day)",
     responses=responses(200, "A page of estimate summaries", "EstimatePage"),
 )
 def list_estimates(
@@ -55,9 +56,16 @@ def list_estimates(
     cursor: Cursor = None,
     status: Annotated[Literal["draft", "sent", "accepted", "declined", "expired", "invoiced"] | None, Query()] = None,
     customer_id: Annotated[Id | None, Query()] = None,
+    q: Q = None,
+    issued_from: Day = None,
+    issued_to: Day = None,
+    valid_from: Day = None,
+    valid_to: Day = None,
+    sort: Sort = None,
 ):
+    search = Search(q, issued_from, issued_to, valid_from, valid_to, sort)
     result = estimates.list_estimates(
-        deps(), tenant_of(router), limit=limit, cursor=cursor, status=status, customer_id=customer_id
+        deps(), tenant_of(router), limit=limit, cursor=cursor, status=status, customer_id=customer_id, search=search
     )
     return json_response(200, page(result))
 

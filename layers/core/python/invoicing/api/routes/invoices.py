@@ -9,8 +9,21 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from invoicing.adapters.live import deps
 from invoicing.api.http import if_match, json_response, public_url, responses, tenant_of
-from invoicing.api.routes.common import CreditNoteId, Cursor, InvoiceId, Limit, PaymentId, created, no_content, page
+from invoicing.api.routes.common import (
+    CreditNoteId,
+    Cursor,
+    Day,
+    InvoiceId,
+    Limit,
+    PaymentId,
+    Q,
+    Sort,
+    created,
+    no_content,
+    page,
+)
 from invoicing.logic import catalog, invoices
+from invoicing.logic.listing import Search
 from invoicing.models.common import Id
 from invoicing.models.credit_notes import CreditNoteIn
 from invoicing.models.delivery import SendRequest
@@ -50,7 +63,7 @@ def create_invoice(body: Annotated[InvoiceIn, Body()]):
     "/invoices",
     operation_id="listInvoices",
     tags=["Invoices"],
-    summary="List invoices, newest first (overdue: oldest due first)",
+    summary="List and search invoices, newest first (overdue: oldest due first), or in the order asked",
     responses=responses(200, "A page of invoice summaries", "InvoicePage"),
 )
 def list_invoices(
@@ -59,6 +72,12 @@ def list_invoices(
     status: Annotated[Literal["draft", "open", "partially_paid", "paid", "void"] | None, Query()] = None,
     customer_id: Annotated[Id | None, Query()] = None,
     overdue: Annotated[bool | None, Query()] = None,
+    q: Q = None,
+    issued_from: Day = None,
+    issued_to: Day = None,
+    due_from: Day = None,
+    due_to: Day = None,
+    sort: Sort = None,
 ):
     result = invoices.list_invoices(
         deps(),
@@ -68,6 +87,7 @@ def list_invoices(
         status=status,
         customer_id=customer_id,
         overdue=overdue,
+        search=Search(q, issued_from, issued_to, due_from, due_to, sort),
     )
     return json_response(200, page(result))
 
