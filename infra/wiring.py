@@ -345,8 +345,17 @@ HOOKS = Function(
     sends_messages=True,  # the business told that its endpoint was disabled
 )
 
+REPORTS = Function(
+    "reports",
+    "Reports and exports (SPEC §14): summary, aging, VAT, the accountant's files; and the payment entries "
+    "they read, kept from the invoices' events",
+    memory_mb=1024,  # a report of 10,000 invoices reads them all: CPU with the memory
+    timeout_s=30,
+)
+
 FUNCTIONS: tuple[Function, ...] = (
-    API, TOTALS, DOCUMENTS, ATTACHMENTS, DELIVERY, WEBHOOKS, PAY, ESTIMATES, QUOTE, RECURRING, SWEEPS, EVENTS, HOOKS
+    API, TOTALS, DOCUMENTS, ATTACHMENTS, DELIVERY, WEBHOOKS, PAY, ESTIMATES, QUOTE, RECURRING, SWEEPS, EVENTS, HOOKS,
+    REPORTS,
 )  # fmt: skip
 
 
@@ -421,6 +430,9 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/webhook-endpoints/{endpoint_id}/test", "hooks"),
     Route("GET", "/webhook-endpoints/{endpoint_id}/deliveries", "hooks"),
     Route("POST", "/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/retry", "hooks"),
+    Route("GET", "/reports/summary", "reports"),
+    Route("GET", "/reports/aging", "reports"),
+    Route("GET", "/reports/vat", "reports"),
     Route("POST", "/totals", "totals"),
     Route("POST", "/webhooks/stripe", "webhooks", public=True),
     Route("GET", "/pay/{token}", "pay", public=True),
@@ -457,6 +469,19 @@ EVENT_RULES: tuple[EventRule, ...] = (
     EventRule("receipt", ("Payment Recorded", "Invoice Paid"), "delivery"),
     # The business told of its client's answer on the estimate's page (its profile's e-mail).
     EventRule("estimate-answered", ("Estimate Accepted", "Estimate Declined"), "delivery"),
+    # Each invoice's payments as entries by the day received, with their share of its VAT (SPEC §14).
+    EventRule(
+        "payment-entries",
+        (
+            "Payment Recorded",
+            "Payment Cancelled",
+            "Invoice Amounts Changed",
+            "Credit Note Issued",
+            "Invoice Voided",
+            "Invoice Paid",
+        ),
+        "reports",
+    ),
     # The events the CRM's endpoints take (SPEC §13): a delivery per endpoint, queued.
     EventRule("webhooks-out", ("Webhook Event",), "hooks"),
     # SES's hard bounces and complaints (its configuration set's events, tagged with the tenant): a tenant

@@ -910,3 +910,85 @@ class WebhookDelivery(Output):
 
 class WebhookDeliveryPage(Page[WebhookDelivery]):
     """A page of deliveries, newest first: follow `next_cursor` until it is null."""
+
+
+# Reports, statements and exports (SPEC §14): per currency, amounts never added across currencies.
+
+
+class SummaryFigures(Output):
+    currency: str
+    issued: int = Field(description="invoices issued in the period (void ones included)")
+    void: int
+    paid: int
+    overdue_count: int
+    total_excluding_tax: Amount = Field(description="HT")
+    tax: Amount = Field(description="TVA")
+    total: Amount = Field(description="TTC")
+    late_fees: Amount
+    credited: Amount = Field(description="taken off by credit notes (voids included)")
+    collected: Amount = Field(description="paid, refunds deducted")
+    outstanding: Amount = Field(description="still due")
+    overpaid: Amount = Field(description="paid beyond what was asked: owed back")
+    overdue: Amount = Field(description="the part of `outstanding` past its due date")
+
+
+class ReportSummary(Output):
+    """The invoices issued in the period as they stand on `as_of`:
+    total + late_fees = credited + collected + outstanding − overpaid."""
+
+    from_: date = Field(alias="from")
+    to: date
+    as_of: date
+    currencies: list[SummaryFigures]
+
+
+class AgingBucket(Output):
+    bucket: Literal["not_due", "1_30", "31_60", "61_90", "over_90"] = Field(description="days past due")
+    amount: Amount
+    count: int
+
+
+class CustomerOwing(Output):
+    customer_id: str | None
+    customer_name: str | None
+    amount: Amount
+    overdue: Amount
+    count: int
+    oldest_due_date: date
+
+
+class AgingFigures(Output):
+    currency: str
+    total: Amount
+    count: int
+    buckets: list[AgingBucket]
+    top_customers: list[CustomerOwing] = Field(description="the ten owing most")
+
+
+class AgingReport(Output):
+    as_of: date
+    currencies: list[AgingFigures]
+
+
+class VatRate(Output):
+    name: str | None = Field(description="the tax's name; null: lines without tax")
+    rate: Amount
+    base: Amount
+    tax: Amount
+
+
+class VatFigures(Output):
+    currency: str
+    rates: list[VatRate]
+    base: Amount
+    tax: Amount
+    outside_vat: Amount | None = Field(
+        default=None, description="collected basis: paid beyond the invoices' lines (late fees, overpayments)"
+    )
+
+
+class VatReport(Output):
+    from_: date = Field(alias="from")
+    to: date
+    basis: Literal["invoiced", "collected"]
+    currencies: list[VatFigures]
