@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 # declared once, there.
 from invoicing.settings import (  # noqa: F401
     DOCUMENTS_BUCKET_ENV,
+    EXPORT_QUEUE_ENV,
     PAY_LINK_SECRET_ENV,
     PLATFORM_SENDER_ENV,
     RENDER_QUEUE_ENV,
@@ -350,7 +351,8 @@ REPORTS = Function(
     "Reports and exports (SPEC §14): summary, aging, VAT, the accountant's files; and the payment entries "
     "they read, kept from the invoices' events",
     memory_mb=1024,  # a report of 10,000 invoices reads them all: CPU with the memory
-    timeout_s=30,
+    timeout_s=60,
+    bucket_access="read_write",  # the exports' files
 )
 
 FUNCTIONS: tuple[Function, ...] = (
@@ -433,6 +435,8 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/reports/summary", "reports"),
     Route("GET", "/reports/aging", "reports"),
     Route("GET", "/reports/vat", "reports"),
+    Route("POST", "/exports", "reports"),
+    Route("GET", "/exports/{export_id}", "reports"),
     Route("POST", "/totals", "totals"),
     Route("POST", "/webhooks/stripe", "webhooks", public=True),
     Route("GET", "/pay/{token}", "pay", public=True),
@@ -533,6 +537,16 @@ QUEUES: tuple[WorkQueue, ...] = (
     # Outgoing webhooks' attempts (SPEC §13): a failed one's message hidden until the next (5 s … 12 h),
     # for three days; a message its consumer failed on (not an endpoint's failure) comes back after
     # the visibility timeout, and after 50 receives waits in the dead-letter queue.
+    # Exports (SPEC §14): each message a step that writes a part of the file (5,000 documents at
+    # most), then queues the next; the last joins the parts. A step taken twice writes nothing twice.
+    WorkQueue(
+        "exports",
+        "reports",
+        url_env=EXPORT_QUEUE_ENV,
+        batch_size=1,
+        max_receives=5,
+        visibility_timeout_s=6 * 60,
+    ),  # fmt: skip
     WorkQueue(
         "webhook-deliveries",
         "hooks",

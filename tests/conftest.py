@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import threading
@@ -232,6 +233,31 @@ class InProcessApi(Verbs):
                 done[key] += value
             done["pages"] += 1
         return done
+
+    def run_exports(self) -> list[dict[str, Any]]:
+        """Hand the exports' queue's messages to the reports function, one at
+        a time, as SQS would, until the queue is empty: each step's result."""
+        import boto3
+
+        from infra import wiring
+
+        results = []
+        for number in itertools.count(1):
+            if self.fakes is not None:
+                message = self.fakes.exports.receive()
+                body = json.dumps(message) if message is not None else None
+            else:
+                sqs, url = boto3.client("sqs"), os.environ[wiring.EXPORT_QUEUE_ENV]
+                received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1).get("Messages", [])
+                body = received[0]["Body"] if received else None
+                if received:
+                    sqs.delete_message(QueueUrl=url, ReceiptHandle=received[0]["ReceiptHandle"])
+            if body is None:
+                return results
+            record = {"messageId": f"step-{number}", "receiptHandle": f"step-{number}", "body": body,
+                      "attributes": {"ApproximateReceiveCount": "1"}, "eventSource": "aws:sqs"}  # fmt: skip
+            results.append(self.invoke_function("reports", {"Records": [record]}))
+        return results
 
     def _sweep_pages(self) -> Iterator[str]:
         """The sweep queue's messages, one at a time, each taken off once handed over."""

@@ -305,6 +305,7 @@ class Fakes:
     messenger: FakeMessenger = field(default_factory=FakeMessenger)
     work: FakeWork = field(default_factory=FakeWork)
     renders: FakeQueue = field(default_factory=FakeQueue)
+    exports: FakeQueue = field(default_factory=FakeQueue)
     idempotency: InMemoryIdempotency = field(default_factory=InMemoryIdempotency)
     deliveries: FakeDeliveries = field(default_factory=FakeDeliveries)
     lock: threading.RLock = field(default_factory=threading.RLock)
@@ -325,6 +326,7 @@ class Fakes:
             # webhooks over real HTTP, to the tests' receivers on loopback
             webhooks=HttpWebhooks(allow_loopback=True),
             deliveries=linearizable(self.deliveries, lock),
+            exports=linearizable(self.exports, lock),
         )
         if now is not None:
             deps.now = now

@@ -57,6 +57,9 @@ class InMemoryStore:
         listing, rows = self._listing(tenant, kind, query)
         if cursor:
             after = _decode(cursor, kind, listing)
+            dated = _issued_range(query)
+            if dated and not dated[0] <= after[0] <= dated[1]:  # the adapter's key condition refuses it
+                raise InvalidInput.of("cursor", "not a cursor this list returned")
             rows = [row for row in rows if _after(row[0], after, listing)]
         page = rows[:limit]
         next_cursor = _encode(kind, listing, page[-1][0]) if len(rows) > limit else None
@@ -69,7 +72,8 @@ class InMemoryStore:
         return [copy.deepcopy(doc) for doc in sorted(found, key=lambda doc: doc["id"])]
 
     def dated(self, tenant: str, kind: str, *, start: str, end: str, limit: int, cursor: str | None) -> PageOf:
-        from invoicing.adapters.dynamodb import child_cursor, date_key, dated_cursor_key
+        from invoicing.adapters.dynamodb import dated_cursor_key
+        from invoicing.ports import date_key, dated_cursor
 
         keyed = [(date_key(kind, doc), doc) for (t, k, _), doc in self.docs.items() if (t, k) == (tenant, kind)]
         rows = sorted((key, doc) for key, doc in keyed if key is not None and start <= key <= f"{end}$")
@@ -77,7 +81,7 @@ class InMemoryStore:
             after = dated_cursor_key(cursor, start, end)
             rows = [row for row in rows if row[0] > after]
         page = rows[:limit]
-        return PageOf([copy.deepcopy(doc) for _, doc in page], child_cursor(page[-1][0]) if len(rows) > limit else None)
+        return PageOf([copy.deepcopy(doc) for _, doc in page], dated_cursor(page[-1][0]) if len(rows) > limit else None)
 
     def mark_viewed(self, tenant: str, invoice_id: str, version: int, at: str) -> bool:
         doc = self.docs.get((tenant, "invoice", invoice_id))
@@ -217,7 +221,12 @@ class InMemoryStore:
 
     def _write(self, tenant: str, kind: str, id: str, doc: Doc | None) -> None:
         """A document written (None: deleted), and the change kept as the
-        table's stream would tell it (`take_changes`)."""
+        table's stream would tell it (`take_changes`). A kind the adapter
+        has no key for is refused, as the adapter refuses it."""
+        from invoicing.adapters.dynamodb import KINDS
+
+        if kind not in KINDS:
+            raise KeyError(kind)
         old = self.docs.get((tenant, kind, id))
         if doc is None:
             del self.docs[(tenant, kind, id)]
@@ -284,15 +293,15 @@ class InMemoryStore:
             raise StaleVersion(current["version"])
 
     def _listing(self, tenant: str, kind: str, query: InvoiceQuery) -> tuple[str, list[tuple[Any, Doc]]]:
-        from invoicing.adapters.dynamodb import date_key
+        from invoicing.ports import date_key
 
         docs = [doc for (t, k, _), doc in self.docs.items() if (t, k) == (tenant, kind)]
         if query.order or query.issued_from or query.issued_to:
             listing = "by_date" if query.order == "issue_date" else "by_date_desc"
             rows = sorted((((date_key(kind, d) or ""), d["id"]), d) for d in docs)
-            if query.issued_from or query.issued_to:
-                low, high = query.issued_from or "0000-00-00", f"{query.issued_to or '9999-12-31'}$"
-                rows = [row for row in rows if low <= row[0][0] <= high]
+            dated = _issued_range(query)
+            if dated:
+                rows = [row for row in rows if dated[0] <= row[0][0] <= dated[1]]
             if listing == "by_date_desc":
                 rows.reverse()
         elif query.overdue_before:
@@ -303,6 +312,13 @@ class InMemoryStore:
             listing = "by_customer" if query.customer_id else "by_status" if query.status else "table"
             rows = sorted(((d["id"],), d) for d in docs)[::-1]
         return listing, [row for row in rows if _passes(row[1], query, listing)]
+
+
+def _issued_range(query: InvoiceQuery) -> tuple[str, str] | None:
+    """The by_date keys of the query's issue dates, as the adapter's key condition bounds them."""
+    if not (query.issued_from or query.issued_to):
+        return None
+    return query.issued_from or "0000-00-00", f"{query.issued_to or '9999-12-31'}$"
 
 
 def _passes(doc: Doc, query: InvoiceQuery, listing: str) -> bool:

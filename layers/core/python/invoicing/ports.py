@@ -7,6 +7,8 @@ invoice still being a draft. The DynamoDB adapter is `adapters.dynamodb`.
 
 from __future__ import annotations
 
+import base64
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, NamedTuple, Protocol
@@ -63,6 +65,30 @@ SWEEP_SHARDS = 8  # the index's partitions per sweep: candidates spread over the
 # reminders, sent estimates' expiry (SPEC §11), recurring invoices' next occurrence
 # (SPEC §12), invoices' first day overdue (SPEC §13's invoice.overdue).
 SWEEPS = ("late_fees", "reminders", "expiry", "recurring", "overdue")
+
+
+_DATED = ("invoice", "estimate", "credit_note")  # the documents indexed by issue date
+_TRAILING_DIGITS = re.compile(r"(\d{1,10})$")
+
+
+def date_key(kind: str, doc: Doc) -> str | None:
+    """Where a document sits in `Store.dated` (None: nowhere): issued, by
+    day and then number (a number's sequence: its trailing digits); a
+    draft after every day; a payment entry by the day it was received."""
+    if kind == "payment_entry":
+        return f"{doc['paid_at']}#{doc['id']}"
+    if kind not in _DATED:
+        return None
+    number = doc.get("number")
+    if doc.get("status") == "draft" or not number or not doc.get("issue_date"):
+        return f"~#{doc['id']}"
+    digits = _TRAILING_DIGITS.search(number)
+    return f"{doc['issue_date']}#{int(digits[1]) if digits else 0:010d}#{doc['id']}"
+
+
+def dated_cursor(key: str) -> str:
+    """The cursor of `Store.dated` that resumes after the document with this date key."""
+    return base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")
 
 
 class Sequence(NamedTuple):

@@ -22,6 +22,7 @@ SWEEP_QUEUE_ENV = "SWEEP_QUEUE_URL"
 SWEEP_DEAD_LETTERS_ENV = "SWEEP_DEAD_LETTERS_URL"
 RENDER_QUEUE_ENV = "RENDER_QUEUE_URL"  # PDFs too large to render while a request waits
 WEBHOOK_QUEUE_ENV = "WEBHOOK_QUEUE_URL"  # outgoing webhooks' deliveries, each attempt a message
+EXPORT_QUEUE_ENV = "EXPORT_QUEUE_URL"  # exports' steps, a part of the file each
 # The local runtime alone may call webhook endpoints on loopback (tests, demos): the stack never
 # sets it, and inside Lambda's runtime it is ignored.
 WEBHOOKS_LOOPBACK_ENV = "LOCAL_WEBHOOKS_ALLOW_LOOPBACK"
@@ -119,6 +120,7 @@ class Settings:
     sweep_dead_letters_url: str | None
     render_queue_url: str | None
     webhook_queue_url: str | None
+    export_queue_url: str | None
     stripe_secret_name: str | None
     pay_link_secret_name: str | None
     stripe_api_base: str | None
@@ -145,6 +147,7 @@ class Settings:
             sweep_dead_letters_url=named(SWEEP_DEAD_LETTERS_ENV),
             render_queue_url=named(RENDER_QUEUE_ENV),
             webhook_queue_url=named(WEBHOOK_QUEUE_ENV),
+            export_queue_url=named(EXPORT_QUEUE_ENV),
             stripe_secret_name=named(STRIPE_SECRET_ENV),
             pay_link_secret_name=named(PAY_LINK_SECRET_ENV),
             stripe_api_base=named(STRIPE_API_BASE_ENV),
@@ -175,6 +178,7 @@ _ENV_OF = {
     "sweep_dead_letters_url": SWEEP_DEAD_LETTERS_ENV,
     "render_queue_url": RENDER_QUEUE_ENV,
     "webhook_queue_url": WEBHOOK_QUEUE_ENV,
+    "export_queue_url": EXPORT_QUEUE_ENV,
     "stripe_secret_name": STRIPE_SECRET_ENV,
     "pay_link_secret_name": PAY_LINK_SECRET_ENV,
 }

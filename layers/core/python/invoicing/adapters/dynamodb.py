@@ -71,6 +71,8 @@ from invoicing.ports import (
     PageOf,
     Record,
     Sequence,
+    date_key,
+    dated_cursor,
 )
 from invoicing.settings import settings
 
@@ -92,6 +94,7 @@ KINDS = {
     "webhook_endpoints": "WHE",  # id "endpoints": where a tenant's webhooks go (SPEC §13), with their secrets
     "webhook_delivery": "WHD",  # id {endpoint id}.{time}{event}: one event to one endpoint, its attempts
     "payment_entry": "PAYE",  # id {invoice id}.{payment id}: a payment as reports read it (logic.ledger)
+    "export": "EXP",  # a file of the tenant's documents written in the background (logic.exports)
 }
 MAX_ITEM_BYTES = 380_000  # DynamoDB's limit is 400 KB per item, keys included
 RETRY = "the object changed while this request ran; read it again and retry"
@@ -236,7 +239,7 @@ class DynamoStore:
         found = response.get("Items", [])
         self.items_read += len(found)
         last = response.get("LastEvaluatedKey")
-        return PageOf([_decode(item) for item in found], child_cursor(last["gsi9sk"]["S"]) if last else None)
+        return PageOf([_decode(item) for item in found], dated_cursor(last["gsi9sk"]["S"]) if last else None)
 
     def mark_viewed(self, tenant: str, invoice_id: str, version: int, at: str) -> bool:
         """The first opening of this version of the invoice's hosted page
@@ -718,23 +721,6 @@ def _encode(tenant: str, kind: str, doc: Doc) -> dict[str, Any]:
 
 _LISTED = ("invoice", "estimate", "recurring")  # the kinds listed by status and by customer
 SEARCHED = ("invoice", "estimate", "customer", "product", "template")  # the kinds a list's `q` finds (domain.search)
-_DATED = ("invoice", "estimate", "credit_note")  # the documents indexed by issue date
-_TRAILING_DIGITS = re.compile(r"(\d{1,10})$")
-
-
-def date_key(kind: str, doc: Doc) -> str | None:
-    """A document's key in the `by_date` index (None: it has none): issued,
-    by day and then number (a number's sequence: its trailing digits);
-    a draft after every day; a payment entry by the day it was received."""
-    if kind == "payment_entry":
-        return f"{doc['paid_at']}#{doc['id']}"
-    if kind not in _DATED:
-        return None
-    number = doc.get("number")
-    if doc.get("status") == "draft" or not number or not doc.get("issue_date"):
-        return f"~#{doc['id']}"
-    digits = _TRAILING_DIGITS.search(number)
-    return f"{doc['issue_date']}#{int(digits[1]) if digits else 0:010d}#{doc['id']}"
 
 
 def sweep_shard(tenant: str, invoice_id: str) -> int:
@@ -790,6 +776,8 @@ def _plan(tenant: str, kind: str, query: InvoiceQuery) -> dict[str, Any]:
             "keys": ("gsi9pk", "gsi9sk"),
             "condition": "gsi9pk = :pk",
             "forward": query.order == "issue_date",
+            # its cursors name their direction: one of the other direction resumes nothing of this one
+            "listing": "by_date" if query.order == "issue_date" else "by_date_desc",
         }
         values[":pk"] = _s(f"{pk}#{tag}#DATE")
         if query.issued_from or query.issued_to:  # issued documents only: a draft's key is after every day
@@ -857,7 +845,8 @@ def _cursor(plan: dict[str, Any], last_key: dict[str, Any]) -> str:
     """Only the listing's name and sort keys go into a cursor: the tenant's
     partition is re-derived from the token on the next call, so a cursor
     cannot open another tenant's data, nor another listing's."""
-    parts = [plan.get("index", "table"), last_key["sk"]["S"], *(last_key[name]["S"] for name in plan["keys"][1:])]
+    listing = plan.get("listing", plan.get("index", "table"))
+    parts = [listing, last_key["sk"]["S"], *(last_key[name]["S"] for name in plan["keys"][1:])]
     return base64.urlsafe_b64encode(json.dumps(parts).encode()).decode().rstrip("=")
 
 
@@ -877,7 +866,7 @@ def _start_key(plan: dict[str, Any], cursor: str) -> dict[str, Any]:
         raise invalid from None
     if not (isinstance(parts, list) and all(isinstance(p, str) for p in parts)):
         raise invalid
-    if len(parts) != 2 + len(plan["keys"][1:]) or parts[0] != plan.get("index", "table"):
+    if len(parts) != 2 + len(plan["keys"][1:]) or parts[0] != plan.get("listing", plan.get("index", "table")):
         raise invalid
     doc = _DOC_SK.match(parts[1])
     if doc is None or not parts[1].startswith(plan["sk_prefix"]):

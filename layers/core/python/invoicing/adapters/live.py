@@ -63,6 +63,10 @@ def _aws_deps() -> Deps:
 
         renders = SqsQueue("render_queue_url")
     deps = Deps(store=DynamoStore(), blobs=S3Blobs(), link_key=link_key, renders=renders, gateway=payment_gateway)
+    if settings().export_queue_url:  # the reports function: exports, a step a message
+        from invoicing.adapters.queues import SqsQueue
+
+        deps.exports = SqsQueue("export_queue_url")
     if settings().webhook_queue_url:  # the hooks function: outgoing webhooks
         from invoicing.adapters.queues import SqsDeliveries
         from invoicing.adapters.webhook_http import HttpWebhooks

@@ -67,6 +67,8 @@ class Deps:
     # Outgoing webhooks (the hooks function): their HTTP client and the deliveries' queue.
     webhooks: WebhookSender | None = None
     deliveries: DeliveryQueue | None = None
+    # Exports' steps (the reports function: SPEC §14), each a message.
+    exports: Queue | None = None
 
     def today(self) -> date:
         """The date in France, where the businesses are."""

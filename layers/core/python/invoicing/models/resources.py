@@ -27,7 +27,7 @@ from invoicing.models.common import (
     patch_of,
     visible,
 )
-from invoicing.models.settings import LateFees, Reminders
+from invoicing.models.settings import Accounting, LateFees, Reminders
 
 
 def _prefix(value: str) -> str:
@@ -161,6 +161,9 @@ class BusinessIn(ReadBack):
     sender_email: Email | None = Field(
         default=None,
         description="where clients' replies go (Reply-To); the e-mails' From is set with POST /business/sender",
+    )
+    accounting: Accounting = Field(
+        default_factory=Accounting, description="the accounts of the accountant's files (the FEC export)"
     )
     version: Version | None = Field(
         default=None, description="the version you read (or If-Match): required once the profile exists"

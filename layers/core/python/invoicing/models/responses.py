@@ -105,8 +105,23 @@ class PaymentScheduleOut(Output):
 # The business, customers, products.
 
 
+class AccountingOut(Output):
+    customers: str
+    sales_services: str
+    sales_goods: str
+    vat_collected: str
+    vat_collected_by_rate: dict[str, str]
+    bank: str
+    late_fees: str
+    tips: str
+    sales_journal: str
+    bank_journal: str
+
+
 class Business(Output):
     """The profile; until it is first saved, its defaults at version 0, without a name or timestamps."""
+
+    accounting: AccountingOut
 
     id: str
     legal_name: str | None
@@ -992,3 +1007,22 @@ class VatReport(Output):
     to: date
     basis: Literal["invoiced", "collected"]
     currencies: list[VatFigures]
+
+
+class Export(Output):
+    id: str
+    kind: Literal["invoices", "payments", "credit_notes", "fec"]
+    format: Literal["csv", "csv-fr", "fec"]
+    from_: date = Field(alias="from")
+    to: date
+    status: Literal["pending", "ready", "failed"]
+    created_at: datetime
+    rows: int = Field(description="lines written so far (a FEC: its entries' lines)")
+    documents: int = Field(description="documents read so far")
+    skipped: int = Field(description="a FEC: documents in another currency than the euro, left out")
+    url: str | None = Field(description="ready: a pre-signed GET of the file, for `expires_in` seconds")
+    expires_in: int | None = None
+    filename: str | None = None
+    size: int | None = Field(default=None, description="bytes")
+    completed_at: datetime | None = None
+    error: str | None = None

@@ -49,6 +49,31 @@ class Tips(Input):
     percentages: Annotated[list[Percentage], Field(max_length=5)] = [Decimal(5), Decimal(10), Decimal(15)]
 
 
+# A number of the French chart of accounts (PCG): its first three characters digits (the FEC requires it).
+AccountNumber = Annotated[str, Field(pattern=r"^[0-9]{3}[0-9A-Za-z]{0,17}$", examples=["411000"])]
+JournalCode = Annotated[str, Field(pattern=r"^[0-9A-Z]{1,8}$", examples=["VT"])]
+RateKey = Annotated[str, Field(pattern=r"^[0-9]{1,2}(\.[0-9]{1,2})?$", examples=["20", "5.5"])]
+
+
+class Accounting(Input):
+    """The accounts the accountant's files use (SPEC §14, the FEC)."""
+
+    customers: AccountNumber = Field(default="411000", description="clients (each customer an auxiliary account)")
+    sales_services: AccountNumber = Field(default="706000", description="prestations de services")
+    sales_goods: AccountNumber = Field(default="707000", description="ventes de marchandises (operations goods)")
+    vat_collected: AccountNumber = Field(default="445710", description="TVA collectée")
+    vat_collected_by_rate: Annotated[dict[RateKey, AccountNumber], Field(max_length=10)] = Field(
+        default_factory=dict, description='a VAT account per rate, e.g. {"20": "44571200"}; else vat_collected'
+    )
+    bank: AccountNumber = Field(default="512000", description="banque: where payments arrive")
+    late_fees: AccountNumber = Field(
+        default="763100", description="late fees (and overpayments) collected beyond the invoices' totals"
+    )
+    tips: AccountNumber = Field(default="758000", description="tips clients add when paying online")
+    sales_journal: JournalCode = "VT"
+    bank_journal: JournalCode = "BQ"
+
+
 class PaymentMethods(Input):
     card: bool = True
     bank_transfer: bool = True

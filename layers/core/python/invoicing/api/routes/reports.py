@@ -1,14 +1,16 @@
-"""Reports (SPEC §14): summary, aging and VAT (the reports function)."""
+"""Reports and exports (SPEC §14): summary, aging, VAT, and the
+accountant's files (the reports function)."""
 
 from datetime import date
 from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
 from invoicing.adapters.live import deps
-from invoicing.api.http import json_response, responses, tenant_of
-from invoicing.logic import reports
+from invoicing.api.http import json_response, public_url, responses, tenant_of
+from invoicing.logic import exports, reports
+from invoicing.models.exports import ExportIn
 
 router = Router()
 
@@ -57,3 +59,29 @@ def vat(
     ] = None,
 ):  # fmt: skip
     return json_response(200, reports.vat(deps(), tenant_of(router), start, end, basis))
+
+
+ExportId = Annotated[str, Path(alias="export_id", max_length=64)]
+
+
+@router.post(
+    "/exports",
+    operation_id="createExport",
+    tags=["Exports"],
+    summary="Export invoices, payments or credit notes of a period (CSV), or the FEC: written in the background",
+    responses=responses(202, "Pending: GET /exports/{id} until it is ready", "Export"),
+)
+def create_export(body: Annotated[ExportIn, Body()]):
+    doc = exports.create(deps(), tenant_of(router), body.kind, body.from_, body.to, body.format)
+    return json_response(202, doc, {"Location": f"{public_url(router)}/exports/{doc['id']}"})
+
+
+@router.get(
+    "/exports/<export_id>",
+    operation_id="getExport",
+    tags=["Exports"],
+    summary="An export: pending, failed, or ready with a 5-minute link to its file",
+    responses=responses(200, "The export", "Export", 404),
+)
+def get_export(export_id: ExportId):
+    return json_response(200, exports.get(deps(), tenant_of(router), export_id))
