@@ -385,6 +385,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/business/sender/confirm", "delivery"),
     Route("DELETE", "/business/sender", "delivery"),
     *_crud("/customers", "customer_id", "api"),
+    Route("GET", "/customers/{customer_id}/statement", "documents"),
     Route("POST", "/customers/{customer_id}/payment-methods/setup", "api"),
     Route("GET", "/customers/{customer_id}/payment-methods", "api"),
     Route("DELETE", "/customers/{customer_id}/payment-methods/{payment_method_id}", "api"),

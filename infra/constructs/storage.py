@@ -23,6 +23,10 @@ DELETED_ATTACHMENT_TTL = Duration.days(30)
 RENDERS_PREFIX = "renders/"
 RENDER_STATE_TTL = Duration.days(1)
 INCOMPLETE_UPLOAD_TTL = Duration.days(1)
+# Exports and statements (SPEC §14): copies of what the table holds, made on demand and fetched
+# within minutes through their link; a week later they are only personal data kept for nothing.
+EXPORTS_PREFIX = "exports/"
+EXPORT_TTL = Duration.days(7)
 # Server access logs name the caller's IP (a customer downloading a PDF):
 # kept as long as the API's access logs, then deleted.
 ACCESS_LOG_TTL = Duration.days(365)
@@ -121,7 +125,7 @@ class Storage(Construct):
             # Object Lock can only be turned on when the bucket is made.
             object_lock_enabled=True,
             # Invoices are legal documents (ten years in France): no expiration
-            # outside pending/ and renders/, and the bucket outlives the stack.
+            # outside pending/, renders/ and exports/, and the bucket outlives the stack.
             removal_policy=RemovalPolicy.RETAIN,
             server_access_logs_bucket=access_logs,
             server_access_logs_prefix="documents/",
@@ -156,6 +160,12 @@ class Storage(Construct):
                     prefix=RENDERS_PREFIX,
                     expiration=RENDER_STATE_TTL,
                     noncurrent_version_expiration=RENDER_STATE_TTL,
+                ),
+                s3.LifecycleRule(
+                    id="ExpireExports",
+                    prefix=EXPORTS_PREFIX,
+                    expiration=EXPORT_TTL,
+                    noncurrent_version_expiration=Duration.days(1),
                 ),
                 s3.LifecycleRule(
                     id="ExpireDeletedAttachments",

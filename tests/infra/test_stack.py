@@ -584,7 +584,7 @@ def test_only_the_frontend_may_post_uploads_to_the_documents_bucket(stack: Invoi
     assert rule["AllowedOrigins"] == DEPLOY_CONTEXT["frontend_origins"].split(",")
 
 
-def test_the_documents_bucket_aborts_stale_multipart_uploads_and_expires_only_uploads_renders_and_deleted_files(
+def test_the_documents_bucket_aborts_stale_multipart_uploads_and_expires_only_uploads_renders_exports_and_deleted_files(
     stack: InvoicingStack, cfn: dict[str, Any]
 ) -> None:
     rules = cfn["Resources"][logical_id(stack.storage.documents_bucket)]["Properties"]["LifecycleConfiguration"][
@@ -600,10 +600,13 @@ def test_the_documents_bucket_aborts_stale_multipart_uploads_and_expires_only_up
     [deleted] = [rule for rule in rules if rule.get("Prefix") == "attachments/"]
     assert deleted["NoncurrentVersionExpiration"] == {"NoncurrentDays": 30}
     assert "ExpirationInDays" not in deleted  # a listed attachment never expires
+    [exported] = [rule for rule in rules if rule.get("Prefix") == "exports/"]
+    assert exported["ExpirationInDays"] == 7  # an export's file and a statement's PDF: fetched within minutes
+    assert exported["NoncurrentVersionExpiration"] == {"NoncurrentDays": 1}
     # Invoices are kept ten years: nothing else ever expires or moves to
     # another storage class, and no version is deleted there.
     for rule in rules:
-        if rule.get("Prefix") not in ("pending/", "renders/", "attachments/"):
+        if rule.get("Prefix") not in ("pending/", "renders/", "attachments/", "exports/"):
             assert "Prefix" not in rule, f"unexpected prefix in {rule}"
             assert "Filter" not in rule, f"unexpected filter in {rule}"
             assert (
@@ -630,7 +633,7 @@ def test_no_tenant_can_be_named_after_a_prefix_the_bucket_expires(cfn: dict[str,
         for rule in resource["Properties"].get("LifecycleConfiguration", {}).get("Rules", [])
         if "Prefix" in rule
     }
-    assert {"pending", "renders", "attachments"} <= prefixes
+    assert {"pending", "renders", "attachments", "exports"} <= prefixes
     assert [prefix for prefix in prefixes if is_tenant_name(prefix)] == []
 
 

@@ -64,7 +64,6 @@ LOGO_MAX_PIXELS = 4000  # per side, as the upload checks it (a JPEG's size is on
 LINE_HEIGHT = 4.6
 # description, quantity, unit, unit price, discount, VAT, net: 186 mm across A4
 COLUMNS = ((70, "L"), (14, "R"), (16, "L"), (26, "R"), (16, "R"), (16, "R"), (28, "R"))
-TABLE_WIDTH = sum(width for width, _ in COLUMNS)
 COMPLIANCE = DocumentCompliance.PDFA_3B
 LANGUAGES = {"fr": "fr-FR"}  # the view's language → the document's (RFC 3066)
 
@@ -202,6 +201,7 @@ class _Document(FPDF):
         super().__init__(format="A4", unit="mm", enforce_compliance=COMPLIANCE)
         self.view = view
         self.table_header: list[str] | None = None  # repeated at the top of each page while set
+        self.columns = COLUMNS  # the table's: (width, alignment), the first wrapping
         self._add_fonts()
         self.set_margins(MARGIN, MARGIN, MARGIN)
         self.set_auto_page_break(True, margin=18)
@@ -341,7 +341,7 @@ class _Document(FPDF):
         across pages, its figures on its first."""
         style = "B" if bold else ""
         self.set_font(FONT, style, 8)
-        lines, figures = self._lines(cells[0], COLUMNS[0][0]), cells[1:]
+        lines, figures = self._lines(cells[0], self.columns[0][0]), cells[1:]
         whole_page = self.page_break_trigger - self.t_margin - LINE_HEIGHT  # under the repeated header
         fresh = False  # a page just begun for this row: it draws there, whatever fits (at least a line)
         while lines:
@@ -360,13 +360,15 @@ class _Document(FPDF):
         centred on their height, a rule under them."""
         x, y = self.get_x(), self.get_y()
         height = LINE_HEIGHT * len(lines)
+        columns = self.columns
+        table_width = sum(width for width, _ in columns)
         if fill:
-            self.rect(x, y, TABLE_WIDTH, height, style="F")
-        self.line(x, y + height, x + TABLE_WIDTH, y + height)
+            self.rect(x, y, table_width, height, style="F")
+        self.line(x, y + height, x + table_width, y + height)
         for index, line in enumerate(lines):
-            self._text(x, y + index * LINE_HEIGHT, COLUMNS[0][0], LINE_HEIGHT, line, "J")
-        left = x + COLUMNS[0][0]
-        for (width, align), text in zip(COLUMNS[1:], figures, strict=True):
+            self._text(x, y + index * LINE_HEIGHT, columns[0][0], LINE_HEIGHT, line, "J")
+        left = x + columns[0][0]
+        for (width, align), text in zip(columns[1:], figures, strict=True):
             self._text(left, y, width, height, text, align)
             left += width
         self.set_xy(x, y + height)
@@ -497,6 +499,47 @@ def render_estimate(view: dict[str, Any]) -> bytes:
     invoice's layout, PDF/A like every document, but no Factur-X: an
     estimate is no invoice, and EN 16931 has nothing to say of it."""
     return render_pdf(view)
+
+
+STATEMENT_COLUMNS = ((66, "L"), (22, "L"), (32, "R"), (32, "R"), (34, "R"))  # label, date, debit, credit, balance
+
+
+def render_statement(view: dict[str, Any]) -> bytes:
+    """A customer's statement of account (documents.view.statement_view):
+    PDF/A like every document, one table per currency, the opening
+    balance first, the closing balance last."""
+    pdf = _Document(view)
+    text = view["text"]
+    pdf.columns = STATEMENT_COLUMNS
+    pdf.add_page()
+    pdf.set_font(FONT, "B", 16)
+    pdf.cell(0, 9, view["title"], new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_font(FONT, "", 9)
+    pdf.cell(0, 5, view["period"], new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.ln(3)
+    pdf.set_font(FONT, "B", 9)
+    pdf.cell(90, 5, view["seller"]["name"], new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_x(MARGIN + 96)
+    pdf.set_font(FONT, "", 9)
+    pdf._paragraph(90, 4.5, "\n".join(view["customer"]))
+    pdf.set_x(MARGIN)
+    pdf.ln(4)
+    header = [text["label"], text["date"], text["debit"], text["credit"], text["balance"]]
+    for account in view["accounts"]:
+        pdf.set_fill_color(240, 240, 240)
+        pdf._row(header, bold=True, fill=True)
+        pdf.table_header = header
+        label, amount = account["opening"]
+        pdf._row([label, "", "", "", amount], bold=True)
+        for line in account["lines"]:
+            pdf._row(line)
+        label, debit, credit = account["totals"]
+        pdf._row([label, "", debit, credit, ""], bold=True)
+        label, amount = account["closing"]
+        pdf._row([f"{label} — {account['standing']}", "", "", "", amount], bold=True)
+        pdf.table_header = None
+        pdf.ln(6)
+    return bytes(pdf.output())
 
 
 APPROVAL_BOX_HEIGHT = 22  # room for a date, a name, a signature and the words "Bon pour accord"

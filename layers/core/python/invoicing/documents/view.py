@@ -646,3 +646,60 @@ def _outcome(
         ended = expires_on(date.fromisoformat(estimate["valid_until"])).isoformat()
         return text["quote_expired"].format(date=fmt.day(ended), valid_until=view["valid_until"])
     return None
+
+
+STATEMENT_TYPES = {
+    "fr": {"invoice": "Facture", "late_fee": "Pénalités", "credit_note": "Avoir", "late_fees_voided": "Annulation",
+           "payment": "Règlement"},
+    "en": {"invoice": "Invoice", "late_fee": "Late fees", "credit_note": "Credit note",
+           "late_fees_voided": "Cancelled", "payment": "Payment"},
+}  # fmt: skip
+STATEMENT_TEXT = {
+    "fr": {"title": "Relevé de compte", "period": "Du {start} au {end}", "opening": "Solde au {day}",
+           "closing": "Solde au {day}", "date": "Date", "label": "Libellé", "debit": "Débit", "credit": "Crédit",
+           "balance": "Solde", "totals": "Totaux de la période", "owed": "Solde dû par le client",
+           "credit_balance": "Solde en faveur du client", "page": "Page {page}/{pages}"},
+    "en": {"title": "Statement of account", "period": "From {start} to {end}", "opening": "Balance on {day}",
+           "closing": "Balance on {day}", "date": "Date", "label": "Description", "debit": "Debit",
+           "credit": "Credit", "balance": "Balance", "totals": "Period totals", "owed": "Balance owed by the client",
+           "credit_balance": "Balance in the client's favour", "page": "Page {page}/{pages}"},
+}  # fmt: skip
+
+
+def statement_view(found: dict[str, Any], business: dict[str, Any]) -> dict[str, Any]:
+    """A customer's statement (logic.statements) as the PDF shows it: the
+    business's locale, each currency's account with its amounts and days
+    formatted."""
+    locale = business.get("locale") or "fr-FR"
+    lang = "fr" if locale.startswith("fr") else "en"
+    babel_locale = BABEL_LOCALES.get(locale, "fr_FR")
+    text = STATEMENT_TEXT[lang]
+    days = Formats("EUR", babel_locale).day
+    customer = found["customer"]
+    accounts = []
+    for account in found["currencies"]:
+        money = Formats(account["currency"], babel_locale).money
+        closing = Decimal(account["closing_balance"])
+        accounts.append({
+            "currency": account["currency"],
+            "opening": (text["opening"].format(day=days(found["from"])), money(account["opening_balance"])),
+            "lines": [
+                [line["label"], days(line["date"]) or "", money(line["debit"]) if Decimal(line["debit"]) else "",
+                 money(line["credit"]) if Decimal(line["credit"]) else "", money(line["balance"])]
+                for line in account["lines"]
+            ],
+            "totals": (text["totals"], money(account["total_debit"]), money(account["total_credit"])),
+            "closing": (text["closing"].format(day=days(found["to"])), money(account["closing_balance"])),
+            "standing": text["owed"] if closing >= 0 else text["credit_balance"],
+        })  # fmt: skip
+    address = _address(customer["address"], babel_locale) if customer.get("address") else []
+    return {
+        "lang": lang,
+        "title": text["title"],
+        "text": text,
+        "seller": {"name": business.get("legal_name") or ""},
+        "customer": [customer.get("name") or "", *address],
+        "period": text["period"].format(start=days(found["from"]), end=days(found["to"])),
+        "accounts": accounts,
+        "footer": _footer(business, labels(locale), babel_locale),
+    }

@@ -11,7 +11,7 @@ _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 # of that name would share their prefix and lifecycle rules) and the table's
 # partition of what belongs to no tenant (logic.sender's address owners,
 # logic.stripe_events' records).
-RESERVED = frozenset({"pending", "attachments", "renders", "logos", "platform"})
+RESERVED = frozenset({"pending", "attachments", "renders", "logos", "platform", "exports"})
 
 
 def is_tenant_name(value: object) -> TypeGuard[str]:

@@ -1026,3 +1026,45 @@ class Export(Output):
     size: int | None = Field(default=None, description="bytes")
     completed_at: datetime | None = None
     error: str | None = None
+
+
+class StatementLine(Output):
+    date: date
+    type: Literal["invoice", "late_fee", "credit_note", "late_fees_voided", "payment"]
+    number: str = Field(description="the invoice's number, a credit note's own")
+    invoice_id: str
+    invoice_number: str
+    label: str
+    debit: Amount
+    credit: Amount
+    balance: Amount = Field(description="after this line: owed by the customer (negative: owed to it)")
+
+
+class StatementAccount(Output):
+    currency: str
+    opening_balance: Amount
+    lines: list[StatementLine]
+    total_debit: Amount
+    total_credit: Amount
+    closing_balance: Amount
+
+
+class StatementCustomer(Output):
+    id: str
+    name: str | None
+    email: str | None
+    siren: str | None
+    address: dict[str, Any] | None
+
+
+class Statement(Output):
+    customer: StatementCustomer
+    from_: date = Field(alias="from")
+    to: date
+    as_of: date
+    currencies: list[StatementAccount]
+
+
+class StatementPdf(Output):
+    url: str = Field(description="pre-signed GET of the PDF")
+    expires_in: int = Field(description="seconds")

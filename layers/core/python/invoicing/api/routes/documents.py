@@ -1,10 +1,12 @@
 """The previews and the PDF links of invoices, credit notes and estimates
 (the documents function: the only one loading Jinja2, Babel and fpdf2)."""
 
-from typing import Any
+from datetime import date
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from invoicing.adapters.live import deps
 from invoicing.api.http import json_response, named, responses, tenant_of
@@ -108,3 +110,29 @@ def estimate_pdf(estimate_id: EstimateId):
     from invoicing.logic import documents
 
     return _pdf(documents.estimate_pdf_link(deps(), tenant_of(router), estimate_id))
+
+
+CustomerId = Annotated[str, Path(alias="customer_id", max_length=64)]
+
+
+@router.get(
+    "/customers/<customer_id>/statement",
+    operation_id="customerStatement",
+    tags=["Reports"],
+    summary="A customer's statement of account (relevé de compte): opening balance, invoices, credit notes and "
+    "payments with the balance after each, closing balance; as JSON or a PDF",
+    responses=responses(200, "The statement (format=pdf: a pre-signed URL of its PDF, `StatementPdf`)", "Statement",
+                        404),
+)  # fmt: skip
+def customer_statement(
+    customer_id: CustomerId,
+    start: Annotated[date | None, Query(alias="from", description="included; the first day of `to`'s year")] = None,
+    end: Annotated[date | None, Query(alias="to", description="included; today if left out")] = None,
+    format: Annotated[Literal["json", "pdf"], Query()] = "json",
+):
+    from invoicing.logic import statements
+
+    tenant = tenant_of(router)
+    if format == "pdf":
+        return json_response(200, statements.pdf_link(deps(), tenant, customer_id, start, end))
+    return json_response(200, statements.of_customer(deps(), tenant, customer_id, start, end))
