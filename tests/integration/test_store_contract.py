@@ -315,3 +315,212 @@ def test_an_invoices_page_opened_is_kept_beside_it_and_a_write_of_what_was_read_
     latest = store.get("acme", "invoice", "inv_0001")
     assert latest["viewed_at"] == "2026-12-04T10:00:00.000Z"  # the first opening, whatever the version
     assert (latest["viewed_version"], latest["version_viewed_at"]) == (4, "2026-12-05T09:00:00.000Z")
+
+
+# -- the by_date index: Store.dated and listings searched or sorted (SPEC §14) ------------
+
+
+def issued_on(n: int, day: str, number: str, **fields: Any) -> dict[str, Any]:
+    """An issued invoice: its number and issue date."""
+    return invoice(n, **{"status": "open", **fields}, number=number, issue_date=day)
+
+
+def dated_ledger(store: Any, kind: str = "invoice") -> None:
+    """Six issued documents over five days — three on 2026-01-03 whose ids
+    do not follow their numbers, INV-10 and INV-11 after INV-9 — a draft
+    dated within the range, and another tenant's document that day."""
+    docs = [
+        invoice(1, issue_date="2026-01-03"),  # a draft, whatever date it says
+        issued_on(2, "2026-01-01", "INV-1"),
+        issued_on(3, "2026-01-02", "INV-2"),
+        issued_on(4, "2026-01-03", "INV-11"),
+        issued_on(5, "2026-01-03", "INV-9"),
+        issued_on(6, "2026-01-03", "INV-10"),
+        issued_on(7, "2026-01-04", "INV-12", status="void"),
+        issued_on(8, "2026-01-05", "INV-13", status="paid", amount_due="0.00"),
+    ]
+    for doc in docs:
+        store.create("acme", kind, doc, name=None)
+    store.create("other", kind, issued_on(9, "2026-01-03", "INV-1"), name=None)
+
+
+def every_dated(store: Any, kind: str, start: str, end: str, limit: int) -> list[str]:
+    """Every page of `dated`, followed through its cursors: the ids in order."""
+    ids: list[str] = []
+    cursor = None
+    for _ in range(30):
+        page = store.dated("acme", kind, start=start, end=end, limit=limit, cursor=cursor)
+        assert len(page.items) <= limit
+        ids += [doc["id"] for doc in page.items]
+        cursor = page.cursor
+        if cursor is None:
+            return ids
+    raise AssertionError("pagination did not end")
+
+
+def ids(*numbers: int) -> list[str]:
+    return [f"inv_{n:04d}" for n in numbers]
+
+
+@pytest.mark.parametrize("kind", ["invoice", "estimate", "credit_note"])
+@pytest.mark.parametrize(
+    ("start", "end", "expected"),
+    [
+        ("2026-01-01", "2026-01-05", [2, 3, 5, 6, 4, 7, 8]),
+        ("2026-01-02", "2026-01-04", [3, 5, 6, 4, 7]),  # both ends included
+        ("2026-01-03", "2026-01-03", [5, 6, 4]),  # one day: INV-9, INV-10, INV-11, neither by id nor as text
+        ("0000-01-01", "9999-12-31", [2, 3, 5, 6, 4, 7, 8]),  # never a draft
+        ("2025-01-01", "2025-12-31", []),
+    ],
+    ids=["all", "inclusive", "one-day", "no-drafts", "empty"],
+)
+@pytest.mark.parametrize("limit", [1, 2, 3, 50])
+def test_dated_gives_issued_documents_of_the_range_oldest_first_then_by_number_each_once(
+    store, kind, start, end, expected, limit
+):
+    dated_ledger(store, kind)
+
+    assert every_dated(store, kind, start, end, limit) == ids(*expected)
+
+
+def test_dated_gives_payment_entries_by_the_day_received_each_once_across_pages(store):
+    for id, paid_at in [("inv_0003.pay_b", "2026-01-02"), ("inv_0002.pay_a", "2026-01-03"),
+                        ("inv_0002.pay_c", "2026-01-02"), ("inv_0002.pay_d", "2026-01-06")]:  # fmt: skip
+        store.create("acme", "payment_entry", {"id": id, "version": 1, "paid_at": paid_at, "amount": "5.00"}, name=None)
+    store.create("other", "payment_entry", {"id": "inv_0002.pay_e", "version": 1, "paid_at": "2026-01-02"}, name=None)
+
+    for limit in (1, 2, 50):
+        assert every_dated(store, "payment_entry", "2026-01-02", "2026-01-03", limit) == [
+            "inv_0002.pay_c",
+            "inv_0003.pay_b",
+            "inv_0002.pay_a",
+        ]
+
+
+def encoded(text: str) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def test_dated_refuses_a_cursor_outside_its_range_or_garbage_on_cursor(store):
+    dated_ledger(store)
+    first = store.dated("acme", "invoice", start="2026-01-01", end="2026-01-05", limit=1, cursor=None)
+    last = store.dated("acme", "invoice", start="2026-01-04", end="2026-01-05", limit=1, cursor=None)
+    assert None not in (first.cursor, last.cursor)
+    inside = store.dated("acme", "invoice", start="2026-01-01", end="2026-01-02", limit=1, cursor=first.cursor)
+    assert [doc["id"] for doc in inside.items] == ids(3)  # within its range, a cursor resumes another range
+
+    refused = [
+        ("2026-01-02", "2026-01-05", first.cursor),  # it points before the range
+        ("2026-01-01", "2026-01-03", last.cursor),  # after it
+        ("2026-01-01", "2026-01-05", "not-a-cursor"),
+        ("2026-01-01", "2026-01-05", encoded("~#inv_0001")),  # a draft's place: never in a range
+        ("2026-01-01", "2026-01-05", encoded("2026-01-03#inv_0001#junk")),
+        ("2026-01-01", "2026-01-05", encoded("2026-01-03")),
+        ("2026-01-01", "2026-01-05", "%%%"),
+        ("2026-01-01", "2026-01-05", store.list("acme", "invoice", limit=1, cursor=None).cursor),  # a listing's
+    ]
+    for start, end, cursor in refused:
+        with pytest.raises(InvalidInput) as error:
+            store.dated("acme", "invoice", start=start, end=end, limit=1, cursor=cursor)
+        assert [e.field for e in error.value.errors] == ["cursor"], (start, end, cursor)
+
+
+def search_ledger(store: Any) -> None:
+    """Eight invoices to search: two drafts (one due, naming its customer;
+    one with no date at all), six issued over four days (three the same
+    day, numbered against their ids), and another tenant's."""
+    sg, dupont, martin = ({"name": "Société Générale"}, {"name": "Dupont & Fils"}, {"name": "Martin"})
+    docs = [
+        invoice(1, name="Brouillon Été", customer_id="cus_sg", due_date="2026-02-10",
+                draft_customer_name="Société Générale"),
+        issued_on(2, "2026-01-01", "INV-1", name="Site web", customer_id="cus_dupont", customer=dupont,
+                  due_date="2026-01-31"),
+        issued_on(3, "2026-01-02", "INV-2", name="Maintenance", customer_id="cus_sg", customer=sg,
+                  due_date="2026-02-01"),
+        issued_on(4, "2026-01-03", "INV-11", name="Audit", customer_id="cus_dupont", customer=dupont,
+                  due_date="2026-02-02"),
+        issued_on(5, "2026-01-03", "INV-9", name="Hébergement", customer_id="cus_sg", customer=sg,
+                  due_date="2026-02-03", status="paid", amount_due="0.00"),
+        issued_on(6, "2026-01-03", "INV-10", name="Formation", customer_id="cus_martin", customer=martin,
+                  due_date="2026-02-10"),
+        issued_on(7, "2026-01-04", "INV-12", name="Annulée", customer_id="cus_dupont", customer=dupont,
+                  due_date="2026-02-04", status="void"),
+        invoice(8, name="Brouillon sans date"),
+    ]  # fmt: skip
+    for doc in docs:
+        store.create("acme", "invoice", doc, name=None)
+    store.create("other", "invoice", issued_on(9, "2026-01-03", "INV-1", name="Site web", customer=sg), name=None)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        (InvoiceQuery(order="issue_date"), [2, 3, 5, 6, 4, 7, 1, 8]),  # drafts after every day
+        (InvoiceQuery(order="-issue_date"), [8, 1, 7, 4, 6, 5, 3, 2]),  # and first, newest first
+        (InvoiceQuery(issued_from="2026-01-02", issued_to="2026-01-03"), [4, 6, 5, 3]),
+        (InvoiceQuery(issued_from="2026-01-02", issued_to="2026-01-03", order="issue_date"), [3, 5, 6, 4]),
+        (InvoiceQuery(issued_from="2026-01-03", order="issue_date"), [5, 6, 4, 7]),
+        (InvoiceQuery(issued_to="2026-01-02", order="issue_date"), [2, 3]),
+        (InvoiceQuery(issued_from="2026-01-05"), []),
+        (InvoiceQuery(due_from="2026-02-01", due_to="2026-02-04"), [7, 5, 4, 3]),  # both ends included
+        (InvoiceQuery(due_from="2026-02-10"), [6, 1]),
+        (InvoiceQuery(due_to="2026-01-31", order="issue_date"), [2]),
+        (InvoiceQuery(due_from="2026-02-02", due_to="2026-02-03", issued_from="2026-01-03", order="-issue_date"),
+         [4, 5]),
+        (InvoiceQuery(words=("societe", "generale")), [5, 3, 1]),  # the draft by the name kept for it
+        (InvoiceQuery(words=("inv-1",)), [7, 6, 4, 2]),  # INV-1, INV-10, INV-11, INV-12
+        (InvoiceQuery(words=("gen", "inv-"), order="issue_date"), [3, 5]),
+        (InvoiceQuery(words=("hebergement",)), [5]),
+        (InvoiceQuery(words=("dupont", "maintenance")), []),  # every word, or nothing
+        (InvoiceQuery(words=("dupont",), status="open", order="issue_date"), [2, 4]),
+        (InvoiceQuery(customer_id="cus_sg", order="-issue_date"), [1, 5, 3]),
+        (InvoiceQuery(overdue_before="2026-02-02", order="issue_date"), [2, 3]),
+        (InvoiceQuery(not_overdue_before="2026-02-02", words=("dupont",), order="-issue_date"), [7, 4]),
+    ],
+    ids=[
+        "ascending", "descending", "issued", "issued-ascending", "issued-from", "issued-to", "issued-none",
+        "due", "due-from", "due-to", "due-and-issued", "words", "number-words", "words-ascending", "accent",
+        "all-words", "words-status", "customer-descending", "overdue-ascending", "not-overdue-words",
+    ],
+)  # fmt: skip
+@pytest.mark.parametrize("limit", [1, 2, 50])
+def test_searched_and_dated_listings_are_ordered_filtered_and_paged_alike(store, query, expected, limit):
+    search_ledger(store)
+
+    assert every_page(store, query, limit) == ids(*expected)
+
+
+def test_a_search_never_reads_another_tenants_documents(store):
+    search_ledger(store)
+
+    for query in (InvoiceQuery(words=("site",)), InvoiceQuery(issued_from="2026-01-03", issued_to="2026-01-03")):
+        page = store.list("acme", "invoice", limit=50, cursor=None, query=query)
+        assert "inv_0009" not in [doc["id"] for doc in page.items]
+    theirs = store.list("other", "invoice", limit=50, cursor=None, query=InvoiceQuery(order="issue_date"))
+    assert [doc["id"] for doc in theirs.items] == ids(9)
+
+
+def test_a_dated_listings_cursor_resumes_only_that_listing(store):
+    search_ledger(store)
+    ascending = InvoiceQuery(order="issue_date")
+    first = store.list("acme", "invoice", limit=1, cursor=None, query=ascending).cursor  # after INV-1, 2026-01-01
+    a_draft = store.list("acme", "invoice", limit=1, cursor=None, query=InvoiceQuery(order="-issue_date")).cursor
+    table = store.list("acme", "invoice", limit=1, cursor=None, query=None).cursor
+    assert all((first, a_draft, table))
+    resumed = store.list("acme", "invoice", limit=1, cursor=first, query=ascending._replace(words=("inv",)))
+    assert [doc["id"] for doc in resumed.items] == ids(3)  # the same index and order, narrowed: resumed
+
+    refused = [
+        (table, ascending),  # another index's
+        (first, None),
+        (first, InvoiceQuery(order="-issue_date")),  # the other direction
+        (first, InvoiceQuery(issued_from="2026-01-02", order="issue_date")),  # a place before the range
+        (a_draft, InvoiceQuery(issued_to="2026-01-31", order="-issue_date")),  # a draft's place: outside any range
+        ("not-a-cursor", ascending),
+    ]
+    for cursor, query in refused:
+        with pytest.raises(InvalidInput) as error:
+            store.list("acme", "invoice", limit=1, cursor=cursor, query=query)
+        assert [e.field for e in error.value.errors] == ["cursor"], query

@@ -50,7 +50,7 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # -- CSV -------------------------------------------------------------------------------
 
 INVOICE_COLUMNS = (
-    "number", "issue_date", "due_date", "status", "customer_name", "customer_siren", "customer_vat_number",
+    "number", "name", "issue_date", "due_date", "status", "customer_name", "customer_siren", "customer_vat_number",
     "currency", "total_excluding_tax", "tax", "total", "late_fees", "credited", "amount_paid", "amount_due",
     "paid_at", "id",
 )  # fmt: skip
@@ -72,7 +72,8 @@ def invoice_row(doc: Doc) -> list[Cell]:
     amounts = _amounts(invoice.currency, totals.total - totals.tax_total, totals.tax_total, totals.total,
                        invoice.late_fees_total, invoice.credited, invoice.amount_paid, invoice.amount_due)  # fmt: skip
     return [
-        doc.get("number"), doc.get("issue_date"), doc.get("due_date"), doc["status"], customer.get("name"),
+        doc.get("number"), doc.get("name"), doc.get("issue_date"), doc.get("due_date"), doc["status"],
+        customer.get("name"),
         customer.get("siren"), customer.get("vat_number"), invoice.currency, *amounts,
         (doc.get("paid_at") or "")[:10] or None, doc["id"],
     ]  # fmt: skip
@@ -211,22 +212,35 @@ def payment_entry(entry: Doc) -> FecEntry | None:
 def _sales_lines(
     groups: Any, currency: str, accounting: Mapping[str, Any], operations: str, sign: int
 ) -> list[FecLine]:
+    """Sales credited with each group's base once (a line taxed twice is one
+    sale), each tax credited with its amount, once per (tax, rate)."""
     sales = "sales_goods" if operations == "goods" else "sales_services"
-    lines = []
-    for row in vat_rows(groups, currency).values():
-        rate = f"{row.rate.normalize():f}"
-        lines.append(
-            FecLine(sales, ZERO, sign * row.base, label=f"{ACCOUNT_NAMES[sales]} {_rate_label(row.name, rate)}")
-        )
-        if row.tax:
+    groups = list(groups)
+    rows = vat_rows(groups, currency)
+    bases: dict[tuple[tuple[str, Decimal], ...], Decimal] = {}
+    for group in groups:
+        bases[group.taxes] = bases.get(group.taxes, ZERO) + group.base
+    lines, booked = [], set()
+    for taxes, base in bases.items():
+        lines.append(FecLine(sales, ZERO, sign * base, label=f"{ACCOUNT_NAMES[sales]} {_taxes_label(taxes)}"))
+        for key in taxes:
+            row = rows[key]
+            if key in booked or not row.tax:
+                continue
+            booked.add(key)
+            rate = _rate(row.rate)
             account = (accounting.get("vat_collected_by_rate") or {}).get(rate)
             lines.append(FecLine("vat_collected", ZERO, sign * row.tax, account_number=account,
                                  label=f"TVA collectée {rate} %"))  # fmt: skip
     return lines
 
 
-def _rate_label(name: str | None, rate: str) -> str:
-    return f"{name} {rate} %" if name else "hors TVA"
+def _rate(rate: Decimal) -> str:
+    return f"{rate.normalize():f}"
+
+
+def _taxes_label(taxes: tuple[tuple[str, Decimal], ...]) -> str:
+    return " + ".join(f"{name} {_rate(rate)} %" for name, rate in taxes) or "hors TVA"
 
 
 def _entry(journal: str, day: str, piece: str, piece_day: str, label: str, lines: tuple[FecLine, ...]) -> FecEntry:

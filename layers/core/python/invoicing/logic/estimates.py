@@ -127,16 +127,18 @@ def list_estimates(
 ) -> PageOf:
     query = InvoiceQuery(status=status, customer_id=customer_id)
     page = listing.find(deps, tenant, KIND, query, search, limit=limit, cursor=cursor)
-    return PageOf([summary(present(deps, tenant, doc)) for doc in page.items], page.cursor)
+    return PageOf(
+        [summary(present(deps, tenant, doc), doc.get("draft_customer_name")) for doc in page.items], page.cursor
+    )
 
 
-def summary(estimate: Doc) -> Doc:
+def summary(estimate: Doc, draft_customer_name: str | None = None) -> Doc:
     """An estimate as lists show it: without its lines and long texts."""
     customer = estimate.get("customer") or {}
     return {
         **{key: value for key, value in estimate.items() if key not in _DETAIL},
         "line_count": len(estimate["lines"]),
-        "customer_name": customer.get("name") or estimate.get("draft_customer_name"),
+        "customer_name": customer.get("name") or draft_customer_name,
     }
 
 

@@ -141,17 +141,21 @@ def list_invoices(
         not_overdue_before=today if overdue is False else None,
     )
     page = listing.find(deps, tenant, "invoice", query, search, limit=limit, cursor=cursor)
-    return PageOf([summary(present(deps, tenant, doc)) for doc in page.items], page.cursor)
+    return PageOf(
+        [summary(present(deps, tenant, doc), doc.get("draft_customer_name")) for doc in page.items], page.cursor
+    )
 
 
-def summary(invoice: Doc) -> Doc:
+def summary(invoice: Doc, draft_customer_name: str | None = None) -> Doc:
     """An invoice as lists show it: everything but its lines and long texts
-    (200 invoices of 1,000 lines would not fit in a Lambda response)."""
+    (200 invoices of 1,000 lines would not fit in a Lambda response); a
+    draft's customer by the name it had when chosen (the snapshot comes
+    at issue)."""
     customer = invoice.get("customer") or {}
     return {
         **{key: value for key, value in invoice.items() if key not in _DETAIL | INTERNAL},
         "line_count": len(invoice["lines"]),
-        "customer_name": customer.get("name") or invoice.get("draft_customer_name"),
+        "customer_name": customer.get("name") or draft_customer_name,
     }
 
 

@@ -40,11 +40,12 @@ class Search(NamedTuple):
     due_from: date | None = None
     due_to: date | None = None
     sort: str | None = None
+    due_name: str = "due"  # the due range's parameters: an estimate's are valid_from and valid_to
 
     def narrowed(self, query: InvoiceQuery) -> InvoiceQuery:
         """The store's query with these filters (ranges checked)."""
         _check_range("issued", self.issued_from, self.issued_to)
-        _check_range("due", self.due_from, self.due_to)
+        _check_range(self.due_name, self.due_from, self.due_to)
         return query._replace(
             words=words(self.q or ""),
             issued_from=_iso(self.issued_from),
@@ -64,6 +65,8 @@ def find(
         return deps.store.list(tenant, kind, limit=limit, cursor=cursor, query=narrowed)
     found = _all(deps, tenant, kind, narrowed, search.sort)
     found.sort(key=_SORT_KEYS[search.sort.lstrip("-")], reverse=search.sort.startswith("-"))
+    if search.sort.lstrip("-") == "due_date":  # those without a due date last, whichever the direction
+        found = [doc for doc in found if due_of(doc)] + [doc for doc in found if not due_of(doc)]
     start = _offset(cursor, search.sort)
     end = start + limit
     return PageOf(found[start:end], _cursor(search.sort, end) if end < len(found) else None)
@@ -85,9 +88,8 @@ def _all(deps: Deps, tenant: str, kind: str, query: InvoiceQuery, sort: str) -> 
         cursor = page.cursor
 
 
-def _due_key(doc: Doc) -> tuple[bool, str, str]:  # those without a due date last
-    due = due_of(doc)
-    return (due is None, due or "", doc["id"])
+def _due_key(doc: Doc) -> tuple[str, str]:
+    return (due_of(doc) or "", doc["id"])
 
 
 def _amount_key(doc: Doc) -> tuple[Decimal, str]:

@@ -63,7 +63,7 @@ def list_estimates(
     valid_to: Day = None,
     sort: Sort = None,
 ):
-    search = Search(q, issued_from, issued_to, valid_from, valid_to, sort)
+    search = Search(q, issued_from, issued_to, valid_from, valid_to, sort, due_name="valid")
     result = estimates.list_estimates(
         deps(), tenant_of(router), limit=limit, cursor=cursor, status=status, customer_id=customer_id, search=search
     )
