@@ -4,6 +4,7 @@
     python -m infra.admin lift-sending TENANT   # lift the suspension (SPEC §15)
     python -m infra.admin stripe-parked         # Stripe's events parked, each with why (StripeEventsParked)
     python -m infra.admin stripe-replay EVENT   # apply one again once its cause is fixed (exit 1: still parked)
+    python -m infra.admin reindex TENANT...     # its documents given the keys of the reports' index (SPEC §14)
 
 Deployed: run with the operator's AWS credentials and TABLE_NAME set to the
 stack's table. Without TABLE_NAME, the commands talk to a running `make dev`
@@ -17,10 +18,15 @@ import os
 import sys
 from collections.abc import Sequence
 
-USAGE = "usage: python -m infra.admin standing|lift-sending TENANT | stripe-parked | stripe-replay EVENT_ID"
+USAGE = (
+    "usage: python -m infra.admin standing|lift-sending TENANT | stripe-parked | stripe-replay EVENT_ID"
+    " | reindex TENANT..."
+)
 
 
 def main(argv: Sequence[str]) -> int:
+    if len(argv) >= 2 and argv[0] == "reindex":
+        return _reindex(argv[1:])
     if list(argv) == ["stripe-parked"] or (len(argv) == 2 and argv[0] == "stripe-replay"):
         return _stripe_events(argv)
     if len(argv) != 2 or argv[0] not in ("standing", "lift-sending"):
@@ -69,6 +75,21 @@ def _stripe_events(argv: Sequence[str]) -> int:
         return 2
     print(json.dumps({"event_id": argv[1], "outcome": outcome}))
     return 1 if outcome.startswith("still parked") else 0
+
+
+def _reindex(tenants: Sequence[str]) -> int:
+    """Each tenant's documents written back with the keys of today's indexes (logic.reindex), one JSON line each."""
+    from invoicing.adapters.live import deps
+    from invoicing.domain.tenants import is_tenant_name
+    from invoicing.logic.reindex import reindex
+
+    unknown = [tenant for tenant in tenants if not is_tenant_name(tenant)]
+    if unknown:
+        print(f"not tenant ids: {unknown}", file=sys.stderr)
+        return 2
+    for tenant in tenants:
+        print(json.dumps({"tenant": tenant, "written": reindex(deps(), tenant)}), flush=True)
+    return 0
 
 
 def _local_defaults() -> None:

@@ -59,7 +59,10 @@ def acme(api, stripe_standin, crm) -> dict[str, Any]:
     webhook_endpoint = api.post("/webhook-endpoints", {"url": crm.url, "events": ["*"]}).body
     webhook_delivery = api.post(f"/webhook-endpoints/{webhook_endpoint['id']}/test").body
     assert webhook_delivery["status"] == "delivered"
+    export = api.post("/exports", {"kind": "invoices"}).body
+    api.run_exports()
     return {
+        "export": export,
         "webhook_endpoint": webhook_endpoint,
         "webhook_delivery": webhook_delivery,
         "recurring": recurring,
@@ -97,7 +100,10 @@ def _snapshot(api) -> dict[str, Any]:
         "recurring": [
             api.get(f"/recurring-invoices/{item['id']}").body for item in api.get("/recurring-invoices").body["items"]
         ],  # fmt: skip
-        "objects": sorted((key, hashlib.md5(data).hexdigest()) for key, data in api.objects().items()),
+        # acme's objects (those in "other"'s own folders, its exports say, are not acme's)
+        "objects": sorted(
+            (key, hashlib.md5(data).hexdigest()) for key, data in api.objects().items() if f"/{OTHER}/" not in f"/{key}"
+        ),
         "webhook_endpoints": api.get("/webhook-endpoints").body,
         "webhook_deliveries": [
             api.get(f"/webhook-endpoints/{item['id']}/deliveries").body
@@ -412,6 +418,61 @@ def _payment_methods(api, acme):
     assert [(item["id"], item["default"]) for item in api.get(base).body["items"]] == [("pm_AcmeCard1", True)]
 
 
+def _reports(api, acme):
+    """acme's figures (its issued invoice, its payment as an entry, its credit
+    note): none of them in "other"'s summary, aging, or VAT on either basis."""
+    from invoicing.adapters import live
+    from invoicing.logic import ledger
+
+    ledger.project(live.deps(), "acme", acme["issued"]["id"])  # its payment's entry, as the bus would write it
+    period = f"from={acme['issued']['issue_date']}&to={date.today().isoformat()}"
+    paths = (f"/reports/summary?{period}", "/reports/aging", f"/reports/aging?as_of={date.today() - timedelta(days=1)}",
+             f"/reports/vat?{period}&basis=invoiced", f"/reports/vat?{period}&basis=collected")  # fmt: skip
+    for path in paths:
+        assert api.get(path).body["currencies"], path  # acme has figures there
+        reply = api.get(path, tenant=OTHER)
+        assert reply.status == 200, reply.body
+        assert reply.body["currencies"] == [], path
+
+
+def _statement(api, acme):
+    """acme's customer's statement: a 404 like a missing customer, as JSON and as a PDF."""
+    path = f"/customers/{acme['customer']['id']}/statement"
+    assert api.get(path).body["currencies"]  # acme's has its invoice
+    _not_found(api.get(path, tenant=OTHER))
+    _not_found(api.get(f"{path}?format=pdf", tenant=OTHER))
+
+
+def _create_export(api, acme):
+    """ "other"'s own exports of the same period, each kind: none of acme's
+    documents in them (its invoice, credit note and payment)."""
+    from invoicing.adapters import live
+    from invoicing.logic import ledger
+
+    ledger.project(live.deps(), "acme", acme["issued"]["id"])
+    api.put("/business", {"legal_name": "Other SARL", "siren": "552120222", "version": 0}, tenant=OTHER)
+    written = []
+    for kind in ("invoices", "payments", "credit_notes", "fec"):
+        reply = api.post("/exports", {"kind": kind}, tenant=OTHER)
+        assert reply.status == 202, reply.body
+        written.append(reply.body["id"])
+    api.run_exports()
+    for export_id in written:
+        done = api.get(f"/exports/{export_id}", tenant=OTHER).body
+        assert (done["status"], done["documents"]) == ("ready", 0), done
+        data = api.objects()[f"exports/{OTHER}/{export_id}/{done['filename']}"]
+        for acmes in (acme["issued"]["number"], acme["credit_note"]["number"], acme["customer"]["name"]):
+            assert acmes.encode() not in data
+
+
+def _get_export(api, acme):
+    """acme's export: a 404 like a missing one, and no link to its file."""
+    assert api.get(f"/exports/{acme['export']['id']}").body["status"] == "ready"
+    theirs = api.get(f"/exports/{acme['export']['id']}", tenant=OTHER)
+    _not_found(theirs)
+    assert "url" not in theirs.body
+
+
 def _totals(api, acme):
     """Stateless: a line naming acme's product gets no price from acme's catalogue."""
     reply = api.post("/totals", {"lines": [{"product_id": acme["product"]["id"], "quantity": "1"}]}, tenant=OTHER)
@@ -495,6 +556,12 @@ CASES: dict[tuple[str, str], Callable[..., None]] = {
     ("POST", "/recurring-invoices/{recurring_id}/pause"): _recurring_action("POST", "/pause"),
     ("POST", "/recurring-invoices/{recurring_id}/resume"): _recurring_action("POST", "/resume"),
     ("POST", "/recurring-invoices/{recurring_id}/cancel"): _recurring_action("POST", "/cancel"),
+    ("GET", "/reports/summary"): _reports,
+    ("GET", "/reports/aging"): _reports,
+    ("GET", "/reports/vat"): _reports,
+    ("GET", "/customers/{customer_id}/statement"): _statement,
+    ("POST", "/exports"): _create_export,
+    ("GET", "/exports/{export_id}"): _get_export,
 }
 
 
@@ -575,6 +642,7 @@ def _example_path(path: str) -> str:
         ("recurring_id", "rec_1"),
         ("endpoint_id", "whe_1"),
         ("delivery_id", "whe_1.1"),
+        ("export_id", "exp_1"),
     ):
         path = path.replace(f"{{{name}}}", example)
     return path
@@ -613,6 +681,7 @@ VALID_BODIES = {
     ("PATCH", "/recurring-invoices/{recurring_id}"): {"version": 1},
     ("POST", "/webhook-endpoints"): {"url": "https://crm.example.com/hooks", "events": ["*"]},
     ("PATCH", "/webhook-endpoints/{endpoint_id}"): {"description": "x"},
+    ("POST", "/exports"): {"kind": "invoices"},
 }
 
 

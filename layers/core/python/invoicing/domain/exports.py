@@ -37,7 +37,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from invoicing.domain.invoice import CreditNote, Invoice
+from invoicing.domain.invoice import CreditNote, Invoice, day_of
 from invoicing.domain.ledger import vat_rows
 from invoicing.domain.money import ZERO, round_money
 
@@ -75,7 +75,7 @@ def invoice_row(doc: Doc) -> list[Cell]:
         doc.get("number"), doc.get("name"), doc.get("issue_date"), doc.get("due_date"), doc["status"],
         customer.get("name"),
         customer.get("siren"), customer.get("vat_number"), invoice.currency, *amounts,
-        (doc.get("paid_at") or "")[:10] or None, doc["id"],
+        day_of(doc["paid_at"]).isoformat() if doc.get("paid_at") else None, doc["id"],
     ]  # fmt: skip
 
 

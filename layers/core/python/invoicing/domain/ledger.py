@@ -1,11 +1,13 @@
 """What an accountant reads of the documents (SPEC §14): VAT by rate, and
 each payment's share of it — pure, exact to the cent.
 
-1. A document's VAT by rate comes from its groups (its lines by taxes,
-   each with its share of the discount and of the VAT, `Document.groups`),
-   which add up to its totals to the cent. A group that carries several
-   taxes counts its base under each and shares its VAT over them pro rata
-   to their rates; untaxed lines are the rate-0 row with no tax name.
+1. A document's VAT by rate is its own breakdown (`document_rows`); its
+   untaxed lines are the rate-0 row with no tax name. A part of it (a
+   payment's share) comes from its groups (its lines by taxes, each with
+   its share of the discount and of the VAT, `Document.groups`), which add
+   up to its totals to the cent: a group that carries several taxes counts
+   its base under each and shares its VAT over them pro rata to their
+   rates (a cent may then move between two taxes of one line).
 2. On the collected basis (TVA sur les encaissements, CGI art. 269-2-c:
    services), VAT is due as payments come in. A payment is split over the
    invoice's groups pro rata to what each still asks (its groups less
@@ -14,7 +16,10 @@ each payment's share of it — pure, exact to the cent.
    far, and the k-th payment's share is the difference; so once the
    invoice is paid, its payments' shares add up to its groups exactly,
    whatever the number of payments. What is paid beyond the groups (late
-   fees, which bear no VAT, or an overpayment) is outside VAT.
+   fees, which bear no VAT, or an overpayment) is outside VAT. The
+   payment entries (logic.ledger) keep each payment's share as it was
+   first computed: a credit note or a void after a payment changes what
+   the later ones collect, never what an earlier one did in its month.
 3. What a payment counts is its amount less what was refunded of it, and
    nothing once cancelled (domain.invoice.Payment.counted).
 """
@@ -26,6 +31,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from invoicing.domain.credits import Group
+from invoicing.domain.document import Document
 from invoicing.domain.invoice import Invoice
 from invoicing.domain.money import ZERO, round_money
 from invoicing.domain.totals import spread
@@ -47,6 +53,21 @@ def vat_rows(groups: Iterable[Group], currency: str, sign: int = 1) -> dict[Rate
         for key, tax in _per_tax(group, currency).items():
             row = rows.get(key, VatRow(key[0], key[1], ZERO, ZERO))
             rows[key] = row._replace(base=row.base + sign * group.base, tax=row.tax + sign * tax)
+    return rows
+
+
+def document_rows(document: Document, sign: int = 1) -> dict[RateKey, VatRow]:
+    """A document's VAT rows as it states them: each tax of its breakdown
+    (a line of two taxes counts its base under each, each tax rounded once
+    over the document, as the totals function does), and its untaxed lines'
+    base at rate 0 with no tax name."""
+    rows = {
+        (entry.name, entry.rate): VatRow(entry.name, entry.rate, sign * entry.base, sign * entry.tax)
+        for entry in document.totals.tax_breakdown
+    }
+    untaxed = sum((group.base for group in document.groups() if not group.taxes), ZERO)
+    if untaxed:
+        rows[(None, ZERO)] = VatRow(None, ZERO, sign * untaxed, ZERO)
     return rows
 
 

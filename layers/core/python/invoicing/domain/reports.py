@@ -23,8 +23,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from invoicing.domain.invoice import CreditNote, Invoice
-from invoicing.domain.ledger import RateKey, VatRow, add_rows, vat_rows
+from invoicing.domain.invoice import CreditNote, Invoice, day_of
+from invoicing.domain.ledger import RateKey, VatRow, add_rows, document_rows
+from invoicing.domain.lifecycle import Status
 from invoicing.domain.money import ZERO, format_amount, format_rate
 
 Doc = Mapping[str, Any]
@@ -56,16 +57,17 @@ def summary(invoices: Iterable[Doc], today: date) -> list[dict[str, Any]]:
     for doc in invoices:
         invoice = Invoice.of(doc)
         totals = invoice.totals
+        void = invoice.status is Status.VOID  # it asks nothing, its late fees included; what it was paid is owed back
         figures = {
             "total_excluding_tax": totals.total - totals.tax_total,
             "tax": totals.tax_total,
             "total": totals.total,
-            "late_fees": invoice.late_fees_total,
+            "late_fees": ZERO if void else invoice.late_fees_total,
             "credited": invoice.credited,
             "collected": invoice.amount_paid,
-            "outstanding": invoice.amount_due,
-            "overpaid": invoice.amount_overpaid,
-            "overdue": invoice.amount_due if invoice.is_overdue(today) else ZERO,
+            "outstanding": ZERO if void else invoice.amount_due,
+            "overpaid": max(invoice.amount_paid - invoice.left_to_credit, ZERO) if void else invoice.amount_overpaid,
+            "overdue": invoice.amount_due if not void and invoice.is_overdue(today) else ZERO,
         }
         held = sums.setdefault(invoice.currency, dict.fromkeys(_SUMMED, ZERO))
         for name, amount in figures.items():
@@ -107,24 +109,31 @@ def owed_now(doc: Doc) -> Owed | None:
 
 
 def owed_on(doc: Doc, day: date) -> Owed | None:
-    """What an issued invoice owed at the end of a past day: its total and
-    the late fees applied by then, less what was paid (payments received
-    by then, as they count now) and credited (credit notes issued by then);
-    due on its due date."""
-    invoice = Invoice.of(doc)
-    if invoice.issue_date is None or invoice.issue_date > day or invoice.due_date is None:
-        return None
+    """What an issued invoice owed at the end of a past day, since the day
+    its next payment was then due (`owed_now` of the invoice as it stood)."""
+    then = as_it_stood(doc, day)
+    return owed_now(then) if then is not None else None
+
+
+def as_it_stood(doc: Doc, day: date) -> Doc | None:
+    """The invoice at the end of `day`: the payments received by then (as
+    they count now), the credit notes issued and the late fees applied by
+    then; None before it was issued or once it was void."""
     iso = day.isoformat()
-    fees = sum((Decimal(e["amount"]) for e in doc.get("late_fee_entries") or [] if e.get("applied_on", "") <= iso),
-               ZERO)  # fmt: skip
-    paid = sum(
-        (payment.counted for payment, stored in zip(invoice.payments, doc.get("payments") or [], strict=True)
-         if stored["paid_at"] <= iso),
-        ZERO,
-    )  # fmt: skip
-    credited = sum((Decimal(n["total"]) for n in doc.get("credit_notes") or [] if n["issue_date"] <= iso), ZERO)
-    amount = invoice.total + fees - paid - credited
-    return Owed(doc, amount, invoice.due_date) if amount > 0 else None
+    issued = doc.get("issue_date")
+    if not issued or issued > iso or doc.get("status") == "draft":
+        return None
+    if doc.get("status") == Status.VOID.value and day_of(doc.get("voided_at") or issued) <= day:
+        return None
+    credited = sum((Decimal(note["total"]) for note in doc.get("credit_notes") or [] if note["issue_date"] <= iso),
+                   ZERO)  # fmt: skip
+    return {
+        **doc,
+        "status": Status.OPEN.value,  # its amounts say the rest (nothing due: not unpaid)
+        "payments": [payment for payment in doc.get("payments") or [] if payment["paid_at"] <= iso],
+        "credited": f"{credited:f}",
+        "late_fee_entries": [fee for fee in doc.get("late_fee_entries") or [] if fee.get("applied_on", "") <= iso],
+    }
 
 
 def aging(owed: Iterable[Owed], as_of: date) -> list[dict[str, Any]]:
@@ -198,10 +207,10 @@ def vat_invoiced(invoices: Iterable[Doc], credit_notes: Iterable[Doc]) -> list[d
     rows: dict[str, dict[RateKey, VatRow]] = {}
     for doc in invoices:
         invoice = Invoice.of(doc)
-        add_rows(rows.setdefault(invoice.currency, {}), vat_rows(invoice.groups(), invoice.currency))
+        add_rows(rows.setdefault(invoice.currency, {}), document_rows(invoice))
     for doc in credit_notes:
         note = CreditNote.of(doc)
-        add_rows(rows.setdefault(note.currency, {}), vat_rows(note.groups(), note.currency, sign=-1))
+        add_rows(rows.setdefault(note.currency, {}), document_rows(note, sign=-1))
     return _vat_view(rows)
 
 

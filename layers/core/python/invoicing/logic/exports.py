@@ -13,8 +13,9 @@ never reads anything outside its period.
 
 A step is named by its part number: a step delivered twice (SQS delivers
 at least once) finds its part already recorded and does nothing more
-than make sure the next step is queued; two running at once write the
-same part, and only one records it (the export's version).
+than make sure the next step is queued; two running at once each write
+a part of their own (they may stop at different documents), and only one
+records it, with its key (the export's version).
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ def create(deps: Deps, tenant: str, kind: str, start: date | None, end: date | N
         "to": end.isoformat(),
         "status": "pending",
         "parts": 0,
+        "part_keys": [],
         "rows": 0,
         "documents": 0,
         "skipped": 0,
@@ -128,8 +130,9 @@ def _step(deps: Deps, tenant: str, doc: Doc) -> str:
     writer = _Writer(doc, business)
     finished = writer.run(_merged(deps, tenant, doc))
     part = doc["parts"]
-    deps.blobs.put(_part_key(tenant, doc, part), writer.text().encode("utf-8"), "text/plain")
-    after = {**writer.state(), "parts": part + 1, "version": doc["version"] + 1}
+    key = _part_key(tenant, doc, part, deps.new_id("run"))  # this run's own: another run never overwrites it
+    deps.blobs.put(key, writer.text().encode("utf-8"), "text/plain")
+    after = {**writer.state(), "parts": part + 1, "part_keys": [*doc["part_keys"], key], "version": doc["version"] + 1}
     if finished:
         after.update(_joined(deps, tenant, after, business))
     try:
@@ -137,8 +140,8 @@ def _step(deps: Deps, tenant: str, doc: Doc) -> str:
     except StaleVersion:
         return "done before"  # the same step ran at once elsewhere, and recorded it first
     if finished:  # the parts, once the file they make is recorded (the bucket's lifecycle takes what is left)
-        for number in range(after["parts"]):
-            deps.blobs.delete(_part_key(tenant, doc, number))
+        for recorded in after["part_keys"]:
+            deps.blobs.delete(recorded)
         return "ready"
     _next(deps, tenant, after)
     return "written"
@@ -216,6 +219,8 @@ class _Writer:
             if found is None:
                 return
             entry = found
+        if not entry.lines:  # a document of 0.00 books nothing, and takes no number: the journal has no gap
+            return
         number = self.numbers.get(entry.journal, 0) + 1
         self.numbers[entry.journal] = number
         self.lines += exports.fec_lines(entry, number, accounting)
@@ -243,7 +248,7 @@ class _Writer:
 def _joined(deps: Deps, tenant: str, doc: Doc, business: Doc) -> Doc:
     """The parts joined into the file: where it is, its name and size."""
     assert deps.blobs is not None
-    text = b"".join(deps.blobs.read(_part_key(tenant, doc, part)) for part in range(doc["parts"]))
+    text = b"".join(deps.blobs.read(key) for key in doc["part_keys"])
     if doc["kind"] == "fec":
         data = exports.fec_bytes(text.decode("utf-8"))
         filename = exports.fec_filename(business.get("siren"), doc["to"])
@@ -255,8 +260,8 @@ def _joined(deps: Deps, tenant: str, doc: Doc, business: Doc) -> Doc:
     return {"status": "ready", "key": key, "filename": filename, "size": len(data), "completed_at": deps.timestamp()}
 
 
-def _part_key(tenant: str, doc: Doc, part: int) -> str:
-    return f"exports/{tenant}/{doc['id']}/parts/{part:05d}"
+def _part_key(tenant: str, doc: Doc, part: int, run: str) -> str:
+    return f"exports/{tenant}/{doc['id']}/parts/{part:05d}-{run}"
 
 
 def _fail(deps: Deps, tenant: str, doc: Doc, error: str) -> None:

@@ -11,15 +11,16 @@ collected basis) and what the invoice's number and customer are.
 The entries follow from the commit (SPEC §16): a change of an invoice's
 payments, credits or amounts puts an event on the bus (invoicing.events),
 and `project` reads the invoice as it now stands and writes the entries
-that differ. Idempotent and order-free: an event taken twice, late or
-out of order writes nothing more, and an entry never goes back to an
-older version of its invoice (`source_version`).
+of the payments that are new or changed (refunded, cancelled); an entry
+whose payment is unchanged keeps its share of the VAT (what a payment
+collected in its month stays so). Idempotent and order-free: an event
+taken twice, late or out of order writes nothing more, and an entry
+never goes back to an older version of its invoice (`source_version`).
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 from invoicing.domain.errors import NotFound, StaleVersion
 from invoicing.domain.invoice import Invoice
@@ -30,7 +31,11 @@ from invoicing.logic.retry import LostRace, until_written
 from invoicing.ports import ConditionFailed, Doc
 
 KIND = "payment_entry"
-_DERIVED = ("version", "source_version", "projected_at")  # what differs between two equal entries
+# What the payment is: an entry whose payment is still this keeps its share of the VAT as it was
+# first written. The VAT of a payment is due in its month (the collected basis): a credit note or
+# a void after it changes what later payments collect, never what this one did.
+_PAYMENT = ("paid_at", "method", "reference", "status", "amount", "amount_refunded", "tip", "currency",
+            "invoice_number", "customer_id", "customer_name")  # fmt: skip
 
 
 def entries_of(invoice: Doc) -> list[Doc]:
@@ -123,7 +128,5 @@ def _write(deps: Deps, tenant: str, entry: Doc, old: Doc | None) -> None:
 
 
 def _same(old: Doc, new: Doc) -> bool:
-    def content(entry: Doc) -> dict[str, Any]:
-        return {key: value for key, value in entry.items() if key not in _DERIVED}
-
-    return content(old) == content(new)
+    """The same payment: its entry stands, its share of the VAT with it."""
+    return all(old.get(key) == new.get(key) for key in _PAYMENT)

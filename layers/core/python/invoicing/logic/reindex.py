@@ -1,0 +1,46 @@
+"""A tenant's documents brought to the table's current keys (deploy day of
+SPEC §14): what was written before the `by_date` index, the searchable
+text and the payment entries existed carries none of them.
+
+Each document of the listed kinds is written back as it is — the same
+version, conditional on it (one changed meanwhile was written by its
+change, keys and all) — so the adapter gives it the keys it gives every
+write; each invoice with payments has its payment entries projected
+(logic.ledger). Run once per tenant after the deployment that adds the
+index (`python -m infra.admin reindex`); running it again changes
+nothing. The stream sees each document written as it was: no event."""
+
+from __future__ import annotations
+
+from invoicing.domain.errors import StaleVersion
+from invoicing.logic import ledger
+from invoicing.logic.common import Deps
+from invoicing.ports import Doc
+
+KINDS = ("invoice", "estimate", "credit_note", "customer", "product", "template")
+PAGE = 100
+
+
+def reindex(deps: Deps, tenant: str) -> dict[str, int]:
+    """How many documents of each kind were written back, and payment entries written."""
+    done: dict[str, int] = {}
+    for kind in KINDS:
+        cursor: str | None = None
+        while True:
+            page = deps.store.list(tenant, kind, limit=PAGE, cursor=cursor)
+            for doc in page.items:
+                done[kind] = done.get(kind, 0) + _written_back(deps, tenant, kind, doc)
+                if kind == "invoice" and doc.get("payments"):
+                    done["payment_entry"] = done.get("payment_entry", 0) + ledger.project(deps, tenant, doc["id"])
+            if page.cursor is None:
+                break
+            cursor = page.cursor
+    return done
+
+
+def _written_back(deps: Deps, tenant: str, kind: str, doc: Doc) -> int:
+    try:
+        deps.store.replace(tenant, kind, doc, expected_version=doc["version"], old_name=None, new_name=None)
+    except StaleVersion:
+        return 0  # changed since it was read: that write gave it its keys
+    return 1
