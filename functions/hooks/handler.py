@@ -90,7 +90,7 @@ def _attempt(record: dict[str, Any], context: LambdaContext) -> str:
             message = json.loads(record["body"])
             return webhook_delivery.work(deps(), messenger(), message, record["receiptHandle"], record["messageId"])
     except Exception:  # back after the queue's visibility timeout; its dead-letter queue after max receives
-        logger.exception("webhook delivery failed here", extra={"message": record["messageId"]})
+        logger.exception("webhook delivery failed here", extra={"message_id": record["messageId"]})
         return "error"
 
 

@@ -75,7 +75,7 @@ def export_steps(records: list[dict[str, Any]]) -> dict[str, Any]:
         try:
             outcome = exports.work(deps(), json.loads(record["body"]), receives)
         except Exception:
-            logger.exception("export step failed", extra={"message": record["messageId"]})
+            logger.exception("export step failed", extra={"message_id": record["messageId"]})
             failed.append({"itemIdentifier": record["messageId"]})
             continue
         done[outcome] = done.get(outcome, 0) + 1

@@ -42,7 +42,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -645,6 +645,122 @@ def webhook_section(runtime: Any, session: Any) -> dict[str, dict[str, float]]:
     return figures
 
 
+def seed_reports(runtime: Any, tenant: str, model: dict[str, Any], total: int, paid_every: int = 2) -> int:
+    """`total` issued invoices of `tenant` spread over 2026 (one in
+    `paid_every` paid in full, with its payment entry, as the reports
+    function projects it), written straight to the emulated table; how many
+    payment entries."""
+    from invoicing.adapters.dynamodb import _encode
+    from invoicing.domain.invoice import planned, settled
+    from invoicing.logic.ledger import entries_of
+
+    dynamodb, table = runtime.emulation.client("dynamodb"), runtime.emulation.table_name
+    items, entries = [], 0
+    for n in range(total):
+        day = date(2026, 1, 1) + timedelta(days=n * 364 // total)
+        doc = planned({**model, "id": f"inv_{tenant}_{n:06d}", "number": f"INV-{n + 1}", "issue_date": day.isoformat(),
+                       "due_date": (day + timedelta(days=30)).isoformat()})  # fmt: skip
+        if n % paid_every == 0:
+            payment = {"id": f"pay_{n:06d}", "method": "bank_transfer", "amount": doc["amount_due"],
+                       "paid_at": (day + timedelta(days=10)).isoformat(), "status": "succeeded"}  # fmt: skip
+            doc = settled({**doc, "payments": [payment]}, f"{day.isoformat()}T12:00:00.000Z")
+            for entry in entries_of(doc):
+                items.append(_encode(tenant, "payment_entry", {**entry, "version": 1}))
+                entries += 1
+        items.append(_encode(tenant, "invoice", doc))
+    for start in range(0, len(items), 25):
+        batch = [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
+        dynamodb.batch_write_item(RequestItems={table: batch})
+    return entries
+
+
+REPORTS = {
+    "summary": "/reports/summary?from=2026-01-01&to=2026-12-31",
+    "aging": "/reports/aging?as_of=2027-06-30",
+    "VAT invoiced": "/reports/vat?from=2026-01-01&to=2026-12-31&basis=invoiced",
+    "VAT collected": "/reports/vat?from=2026-01-01&to=2026-12-31&basis=collected",
+}
+
+
+def report_figures(
+    runtime: Any, session: Any, sizes: tuple[int, ...] = (1_000, 10_000), others: int = 100_000, runs: int = 5
+) -> dict[str, dict[str, float]]:
+    """Issue 23's reports and exports: tenants of 1,000 and 10,000 invoices
+    in a table holding `others` invoices of 100 other tenants. Each
+    report's latency through the local runtime (HTTP, the reports
+    function, moto), and the items it read per invoice of its period,
+    counted by the same use case run in this process on the same table;
+    then an export's rows per second, through its queue's steps."""
+    from infra.local.runtime import mint_token
+
+    figures: dict[str, dict[str, float]] = {}
+    model = model_invoice(runtime, session, "reportmodel")
+    with runtime.pipe.unheard():  # rows written as a migration would: no PDF, no webhook for them
+        for n in range(100):
+            seed_reports(runtime, f"other{n:03d}", model, others // 100)
+    for total in sizes:
+        tenant = f"reports{total}"
+        _business_and_customer(runtime, session, tenant)
+        with runtime.pipe.unheard():
+            entries = seed_reports(runtime, tenant, model, total)
+        headers = {"Authorization": f"Bearer {mint_token(tenant)}"}
+        for name, path in REPORTS.items():
+            samples = []
+            for _ in range(runs):
+                start = time.perf_counter()
+                reply = session.get(f"{runtime.url}{path}", headers=headers, timeout=300)
+                samples.append((time.perf_counter() - start) * 1000)
+                assert reply.status_code == 200, reply.text
+            figures[f"{name}, {total:,} invoices (in {total + others:,}): latency"] = summary(samples)
+        figures.update(_items_read(runtime, tenant, total, entries))
+        figures.update(_export_rate(runtime, session, headers, total))
+    return figures
+
+
+def _items_read(runtime: Any, tenant: str, total: int, entries: int) -> dict[str, dict[str, float]]:
+    """What each report reads, per document of its period: the same use
+    case, in this process, on the runtime's table (the store counts)."""
+    from invoicing.adapters.dynamodb import DynamoStore
+    from invoicing.logic import reports
+    from invoicing.logic.common import Deps
+
+    store = DynamoStore(runtime.emulation.client("dynamodb"), runtime.emulation.table_name)
+    deps = Deps(store=store, now=lambda: datetime(2027, 6, 30, 12, tzinfo=UTC))
+    year = date(2026, 1, 1), date(2026, 12, 31)
+    counted = {  # the report, and how many documents its period holds: invoices, unpaid ones, payments
+        "summary": (lambda: reports.summary(deps, tenant, *year), total),
+        "aging": (lambda: reports.aging(deps, tenant, None), total - entries),
+        "VAT invoiced": (lambda: reports.vat(deps, tenant, *year, "invoiced"), total),
+        "VAT collected": (lambda: reports.vat(deps, tenant, *year, "collected"), entries),
+    }
+    figures = {}
+    for name, (run, in_range) in counted.items():
+        store.items_read = 0
+        run()
+        figures[f"{name}, {total:,} invoices: items read per document in range"] = summary(
+            [store.items_read / in_range]
+        )
+    return figures
+
+
+def _export_rate(runtime: Any, session: Any, headers: dict[str, str], total: int) -> dict[str, dict[str, float]]:
+    """An export of the year's invoices (csv) and its FEC, through the queue's steps: rows per second."""
+    figures = {}
+    for kind in ("invoices", "fec"):
+        start = time.perf_counter()
+        asked = session.post(f"{runtime.url}/exports", headers=headers, timeout=60,
+                             json={"kind": kind, "from": "2026-01-01", "to": "2026-12-31"}).json()  # fmt: skip
+        while (found := session.get(f"{runtime.url}/exports/{asked['id']}", headers=headers).json())[
+            "status"
+        ] == "pending":
+            time.sleep(0.2)
+        elapsed = time.perf_counter() - start
+        assert found["status"] == "ready", found
+        assert found["documents"] >= total, found
+        figures[f"export {kind}, {total:,} invoices: rows/s"] = summary([found["rows"] / elapsed])
+    return figures
+
+
 # In their order in the table. In-process first; then those through one local runtime,
 # the table growing from one to the next (the sweeps' seeds last).
 IN_PROCESS = {
@@ -660,6 +776,7 @@ THROUGH_RUNTIME = {
     "webhooks": webhook_section,
     "sweeps": sweep_figures,
     "recurring": recurring_figures,
+    "reports": report_figures,  # last: it adds 100,000 invoices to the table
 }
 SECTIONS = (*IN_PROCESS, *THROUGH_RUNTIME, "costs")
 

@@ -117,3 +117,41 @@ def test_the_readme_crm_receives_invoice_paid(runtime: Any, client: Any, ready: 
     finally:
         crm.kill()
         crm.wait()
+
+
+def reports_block() -> str:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    found = re.search(r"Reports and the accountant's files, against `make dev`.*?```sh\n(.*?)```", readme, re.DOTALL)
+    assert found, "the README has no reports block"
+    return found.group(1)
+
+
+def test_the_readme_reports_and_accountant_files_run_as_pasted(runtime: Any, tenant: str) -> None:
+    """SPEC §14 in the README: search, the summary, the collected VAT once
+    the payment's entry came through the stream, a FEC fetched and read as
+    an accountant would (and passed through the auditor's checks), a
+    French CSV as Excel would cut it."""
+    script = "set -euo pipefail\n" + reports_block()
+    environment = {**os.environ, "API": runtime.url, "TENANT": tenant}
+
+    done = subprocess.run(["bash", "-c", script], cwd=ROOT, env=environment, capture_output=True, text=True,
+                          timeout=300, check=False)  # fmt: skip
+
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    out = done.stdout.splitlines()
+    customer = "Société Générale d'Études"
+    assert out[0] == json.dumps([["INV-2", customer, "4200.00"], ["INV-1", customer, "1800.00"]],
+                                ensure_ascii=False, separators=(",", ":"))  # fmt: skip
+    assert out[1] == '{"issued":2,"total":"9000.00","collected":"3000.00","outstanding":"6000.00"}'
+    assert out[2] == '[{"name":"TVA","rate":"20","base":"2500.00","tax":"500.00"}]'
+    today = datetime.now(ZoneInfo("Europe/Paris")).date().isoformat().replace("-", "")
+    assert out[3] == f"732829320FEC{today}.txt"
+    fec = [line.split() for line in out[5:13]]
+    assert [(row[0], row[1], row[3]) for row in fec[:3]] == [("VT", "VT000001", "411000"), ("VT", "VT000001", "706000"),
+                                                            ("VT", "VT000001", "445710")]  # fmt: skip
+    assert [row[-2:] for row in fec[:3]] == [["1800,00", "0,00"], ["0,00", "1500,00"], ["0,00", "300,00"]]
+    assert [(row[0], row[1], row[3], row[-2], row[-1]) for row in fec[6:8]] == [
+        ("BQ", "BQ000001", "512000", "3000,00", "0,00"), ("BQ", "BQ000001", "411000", "0,00", "3000,00")]  # fmt: skip
+    assert out[13].endswith("8 lines, 3 entries, balanced (12000.00 debit and credit), no problem")
+    assert out[14:] == [f"INV-1;Audit 3 jours;{customer};1800,00;1800,00",
+                        f"INV-2;Audit 12 jours;{customer};7200,00;4200,00"]  # fmt: skip

@@ -37,8 +37,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, NamedTuple
 
+from invoicing.domain.document import Document
 from invoicing.domain.invoice import CreditNote, Invoice, day_of
-from invoicing.domain.ledger import vat_rows
+from invoicing.domain.ledger import document_rows
 from invoicing.domain.money import ZERO, round_money
 
 Doc = Mapping[str, Any]
@@ -178,7 +179,7 @@ def invoice_entry(doc: Doc, accounting: Mapping[str, Any], operations: str) -> F
     """An invoice in the sales journal: the customer debited, sales and VAT credited per rate."""
     invoice = Invoice.of(doc)
     label = f"Facture {invoice.number} {_customer_name(doc)}".strip()
-    lines = _sales_lines(invoice.groups(), invoice.currency, accounting, operations, sign=1)
+    lines = _sales_lines(invoice, accounting, operations, sign=1)
     customer = FecLine("customers", invoice.total, ZERO, customer=_aux(doc))
     return _entry("sales", doc["issue_date"], str(invoice.number), doc["issue_date"], label, (customer, *lines))
 
@@ -187,7 +188,7 @@ def credit_note_entry(doc: Doc, accounting: Mapping[str, Any], operations: str) 
     """A credit note: its invoice's entry reversed, for what it takes off."""
     note = CreditNote.of(doc)
     label = f"Avoir {note.number} sur {doc.get('invoice_number')} {_customer_name(doc)}".strip()
-    lines = _sales_lines(note.groups(), note.currency, accounting, operations, sign=-1)
+    lines = _sales_lines(note, accounting, operations, sign=-1)
     customer = FecLine("customers", ZERO, note.total, customer=_aux(doc))
     return _entry("sales", doc["issue_date"], str(note.number), doc["issue_date"], label, (customer, *lines))
 
@@ -209,14 +210,13 @@ def payment_entry(entry: Doc) -> FecEntry | None:
     return _entry("bank", entry["paid_at"], str(piece), entry["paid_at"], label, tuple(lines))
 
 
-def _sales_lines(
-    groups: Any, currency: str, accounting: Mapping[str, Any], operations: str, sign: int
-) -> list[FecLine]:
+def _sales_lines(document: Document, accounting: Mapping[str, Any], operations: str, sign: int) -> list[FecLine]:
     """Sales credited with each group's base once (a line taxed twice is one
-    sale), each tax credited with its amount, once per (tax, rate)."""
+    sale), each tax credited with what the document says of it (its
+    breakdown, to the cent), once per (tax, rate)."""
     sales = "sales_goods" if operations == "goods" else "sales_services"
-    groups = list(groups)
-    rows = vat_rows(groups, currency)
+    groups = document.groups()
+    rows = document_rows(document)
     bases: dict[tuple[tuple[str, Decimal], ...], Decimal] = {}
     for group in groups:
         bases[group.taxes] = bases.get(group.taxes, ZERO) + group.base

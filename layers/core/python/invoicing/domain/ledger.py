@@ -61,7 +61,7 @@ def document_rows(document: Document, sign: int = 1) -> dict[RateKey, VatRow]:
     (a line of two taxes counts its base under each, each tax rounded once
     over the document, as the totals function does), and its untaxed lines'
     base at rate 0 with no tax name."""
-    rows = {
+    rows: dict[RateKey, VatRow] = {
         (entry.name, entry.rate): VatRow(entry.name, entry.rate, sign * entry.base, sign * entry.tax)
         for entry in document.totals.tax_breakdown
     }
