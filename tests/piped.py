@@ -42,5 +42,6 @@ def internal(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def not_hooks(delivered: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
     """What `deliver_events` handed to the system's own functions, the
-    webhooks' fan-out (the hooks function) apart."""
-    return [(function, result) for function, result in delivered if function != "hooks"]
+    webhooks' fan-out (the hooks function) and the payment entries (the
+    reports function, SPEC §14) apart: what every change also feeds."""
+    return [(function, result) for function, result in delivered if function not in ("hooks", "reports")]

@@ -497,3 +497,13 @@ def test_given_the_same_invoices_when_the_reports_are_asked_then_dynamodb_answer
     assert buckets(past) == {"1_30": ("1000.00", 1), "over_90": ("1398.00", 1)}  # before the payment of 12-03
     assert len(entries(api, paid["id"])) == 2
     assert sorted(entry["paid_at"] for entry in entries(api, paid["id"])) == ["2026-12-01", TODAY]
+
+
+@pytest.mark.parametrize("as_of", ["0001-01-01", "0002-03-20", "9999-12-31"])
+def test_given_an_aging_day_at_the_ends_of_the_calendar_then_an_answer_never_a_500(api, as_of):
+    """Found by the fuzzing: five years before the year 2 is no day; the
+    reports read from the calendar's first day instead."""
+    reply = api.get(f"/reports/aging?as_of={as_of}")
+
+    assert reply.status == 200, reply.body
+    assert reply.body == {"as_of": as_of, "currencies": []}

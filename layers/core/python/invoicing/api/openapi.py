@@ -35,6 +35,8 @@ TAGS = [
     {"name": "Estimates", "description": "Devis: drafts, sending, the answer, the invoices made from them"},
     {"name": "Recurring invoices", "description": "Invoices issued on a schedule, sent or charged on their own"},
     {"name": "Webhook endpoints", "description": "Where the business's events go, signed (Standard Webhooks)"},
+    {"name": "Reports", "description": "Summary, aging, VAT by rate, a customer's statement of account (SPEC §14)"},
+    {"name": "Exports", "description": "Invoices, payments, credit notes as CSV, and the FEC, made in the background"},
     {"name": "Documents", "description": "The HTML preview and the PDFs (Factur-X)"},
     {"name": "Attachments", "description": "Files joined to a draft, sent with the invoice"},
     {"name": "Hosted page", "description": "The client's page: view, download, pay (public: the link is the key)"},

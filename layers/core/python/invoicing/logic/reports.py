@@ -58,7 +58,7 @@ def aging(deps: Deps, tenant: str, as_of: date | None) -> dict[str, Any]:
         owed = (reports.owed_now(doc) for doc in _unpaid(deps, tenant))
     else:
         # a trade debt is time-barred after five years (Code de commerce, art. L110-4)
-        since = as_of - timedelta(days=reports.MAX_RANGE_DAYS)
+        since = as_of - min(timedelta(days=reports.MAX_RANGE_DAYS), as_of - date.min)
         owed = (reports.owed_on(doc, as_of) for doc in dated(deps, tenant, "invoice", since, as_of))
     found = reports.aging((item for item in owed if item is not None), as_of)
     return {"as_of": as_of.isoformat(), "currencies": found}
