@@ -353,6 +353,7 @@ REPORTS = Function(
     memory_mb=1024,  # a report of 10,000 invoices reads them all: CPU with the memory
     timeout_s=60,
     bucket_access="read_write",  # the exports' files
+    deletes_under=("exports/",),  # an export's parts, once joined into its file
 )
 
 FUNCTIONS: tuple[Function, ...] = (

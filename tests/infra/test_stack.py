@@ -424,6 +424,7 @@ KEYS = {
     "attachment": "attachments/acme/invoices/inv_1/att_1",
     "pending upload": "pending/acme/invoices/inv_1/attachments/att_1",
     "logo": "logos/acme/logo_1",
+    "export part": "exports/acme/exp_1/parts/00000-run_1",
 }
 
 
@@ -453,6 +454,10 @@ def test_the_code_deletes_and_reads_versions_only_under_the_declared_folders() -
 
     assert documents._state_key(documents.pdf_key("acme", "inv_1", 2)).startswith(wiring.DOCUMENTS.deletes_under)
     assert wiring.PAY.deletes_under == wiring.DOCUMENTS.deletes_under
+    from invoicing.logic import exports
+
+    export = {"id": "exp_1"}
+    assert exports._part_key("acme", export, 0, "run_1").startswith(wiring.REPORTS.deletes_under)
     for key in (
         attachments.pending_key("acme", "inv_1", "att_1"),
         attachments.stored_key("acme", "inv_1", "att_1"),
