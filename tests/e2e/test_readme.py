@@ -22,11 +22,16 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def walk_through() -> str:
+def readme_block(after: str, language: str = "sh") -> str:
+    """The README's first `language` block after the words `after` (a regex)."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    found = re.search(r"A walk-through against `make dev`.*?```sh\n(.*?)```", readme, re.DOTALL)
-    assert found, "the README has no walk-through block"
+    found = re.search(after + r".*?```" + language + r"\n(.*?)```", readme, re.DOTALL)
+    assert found, f"the README has no {language} block after {after!r}"
     return found.group(1)
+
+
+def walk_through() -> str:
+    return readme_block(r"A walk-through against `make dev`")
 
 
 def test_the_readme_walk_through_runs_as_pasted(runtime: Any, tenant: str) -> None:
@@ -70,10 +75,7 @@ def test_the_readme_walk_through_runs_as_pasted(runtime: Any, tenant: str) -> No
 
 
 def crm_snippet() -> str:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    found = re.search(r"A CRM receiving `invoice.paid`.*?```python\n(.*?)```", readme, re.DOTALL)
-    assert found, "the README has no CRM snippet"
-    return found.group(1)
+    return readme_block(r"A CRM receiving `invoice.paid`", "python")
 
 
 def test_the_readme_crm_receives_invoice_paid(runtime: Any, client: Any, ready: dict[str, Any], tmp_path: Path) -> None:
@@ -120,10 +122,7 @@ def test_the_readme_crm_receives_invoice_paid(runtime: Any, client: Any, ready: 
 
 
 def reports_block() -> str:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    found = re.search(r"Reports and the accountant's files, against `make dev`.*?```sh\n(.*?)```", readme, re.DOTALL)
-    assert found, "the README has no reports block"
-    return found.group(1)
+    return readme_block(r"Reports and the accountant's files, against `make dev`")
 
 
 def test_the_readme_reports_and_accountant_files_run_as_pasted(runtime: Any, tenant: str) -> None:
