@@ -323,6 +323,14 @@ def pause_the_runtime() -> None:
         piped.runtime.pause()
 
 
+def _refuse_empty_maps(params: dict[str, Any], **_: Any) -> None:
+    """What DynamoDB refuses and moto 5.2.5 takes: an empty map of
+    expression attribute names or values ("must not be empty")."""
+    for name in ("ExpressionAttributeNames", "ExpressionAttributeValues"):
+        if name in params and not params[name]:
+            raise ValueError(f"DynamoDB refuses an empty {name}: {params}")
+
+
 @contextlib.contextmanager
 def emulated_aws() -> Iterator[None]:
     """The `aws` fixture's emulation, for the bench too: moto in-process,
@@ -335,6 +343,9 @@ def emulated_aws() -> Iterator[None]:
     from invoicing.adapters import live
 
     with mock_aws(), _one_request_at_a_time():
+        boto3._get_default_session().events.register(
+            "provide-client-params.dynamodb", _refuse_empty_maps, unique_id="refuse-empty-maps"
+        )
         parameters.clear_caches()  # this test's secrets, not the last one's
         create_stripe_secret(boto3.client("secretsmanager"))
         create_pay_link_secret(boto3.client("secretsmanager"))

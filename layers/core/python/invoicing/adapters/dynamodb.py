@@ -189,7 +189,8 @@ class DynamoStore:
                 request["IndexName"] = plan["index"]
             if "filter" in plan:
                 request["FilterExpression"] = plan["filter"]
-                request["ExpressionAttributeNames"] = plan["names"]
+                if plan["names"]:  # DynamoDB refuses an empty map (moto takes it)
+                    request["ExpressionAttributeNames"] = plan["names"]
             if start_key:
                 request["ExclusiveStartKey"] = start_key
             response = self.client.query(**request)
