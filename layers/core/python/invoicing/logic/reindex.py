@@ -12,9 +12,10 @@ nothing. The stream sees each document written as it was: no event."""
 
 from __future__ import annotations
 
-from invoicing.domain.errors import StaleVersion
+from invoicing.domain.errors import Busy, Conflict, NotFound, StaleVersion
 from invoicing.logic import ledger
 from invoicing.logic.common import Deps
+from invoicing.logic.retry import LostRace, until_written
 from invoicing.ports import Doc
 
 KINDS = ("invoice", "estimate", "credit_note", "customer", "product", "template")
@@ -39,8 +40,17 @@ def reindex(deps: Deps, tenant: str) -> dict[str, int]:
 
 
 def _written_back(deps: Deps, tenant: str, kind: str, doc: Doc) -> int:
-    try:
-        deps.store.replace(tenant, kind, doc, expected_version=doc["version"], old_name=None, new_name=None)
-    except StaleVersion:
-        return 0  # changed since it was read: that write gave it its keys
-    return 1
+    """1 when written back; 0 when it changed or went since it was read (a
+    write gave it its keys, or it is gone). A transaction holding it or a
+    busy table: tried again, a few times, then the run stops (run it again)."""
+
+    def attempt() -> int:
+        try:
+            deps.store.replace(tenant, kind, doc, expected_version=doc["version"], old_name=None, new_name=None)
+        except (StaleVersion, NotFound):
+            return 0
+        except (Conflict, Busy):
+            raise LostRace from None
+        return 1
+
+    return until_written(attempt, f"the {kind} {doc['id']} is being written too often to write it back now")
