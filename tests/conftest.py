@@ -339,9 +339,11 @@ def emulated_aws() -> Iterator[None]:
     from aws_lambda_powertools.utilities import parameters
     from moto import mock_aws
 
+    from infra.local import gsi_queries
     from infra.local.resources import create_bucket, create_pay_link_secret, create_stripe_secret, create_table
     from invoicing.adapters import live
 
+    gsi_queries.install()  # the emulation's index queries, held to moto's answers by every test on it
     with mock_aws(), _one_request_at_a_time():
         boto3._get_default_session().events.register(
             "provide-client-params.dynamodb", _refuse_empty_maps, unique_id="refuse-empty-maps"

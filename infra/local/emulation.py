@@ -52,10 +52,11 @@ class Emulation:
         import moto.server
         from werkzeug.serving import make_server
 
-        from infra.local import sqs_counts, transactions
+        from infra.local import gsi_queries, sqs_counts, transactions
 
         transactions.install()  # a transaction costs what it touches, not the table (see its docstring)
         sqs_counts.install()  # a message sent or received costs itself, not the queue's length
+        gsi_queries.install()  # a query of an index reads its partition, not the table
 
         class QuietHandler(moto.server.MotoRequestHandler):  # type: ignore[misc]
             def log_request(self, *args: Any) -> None:

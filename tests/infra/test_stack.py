@@ -607,6 +607,11 @@ def test_the_documents_bucket_aborts_stale_multipart_uploads_and_expires_only_up
     assert "ExpirationInDays" not in deleted  # a listed attachment never expires
     [exported] = [rule for rule in rules if rule.get("Prefix") == "exports/"]
     assert exported["ExpirationInDays"] == 7  # an export's file and a statement's PDF: fetched within minutes
+    from invoicing.logic import exports
+
+    assert exports.KEPT.days == exported["ExpirationInDays"]  # GET /exports/{id} says so past it, no dead link
+    (queue,) = [work for work in wiring.QUEUES if work.name == "exports"]
+    assert queue.max_receives == exports.MAX_RECEIVES  # its last receive marks the export failed
     assert exported["NoncurrentVersionExpiration"] == {"NoncurrentDays": 1}
     # Invoices are kept ten years: nothing else ever expires or moves to
     # another storage class, and no version is deleted there.

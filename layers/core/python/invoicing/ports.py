@@ -74,9 +74,9 @@ _TRAILING_DIGITS = re.compile(r"(\d{1,10})$")
 def date_key(kind: str, doc: Doc) -> str | None:
     """Where a document sits in `Store.dated` (None: nowhere): issued, by
     day and then number (a number's sequence: its trailing digits); a
-    draft after every day; a payment entry by the day it was received."""
-    if kind == "payment_entry":
-        return f"{doc['paid_at']}#{doc['id']}"
+    draft after every day; a payment entry by its day."""
+    if kind == "payment_entry":  # a payment on the day received, a refund or a cancellation on its own
+        return f"{doc.get('date') or doc['paid_at']}#{doc['id']}"
     if kind not in _DATED:
         return None
     number = doc.get("number")

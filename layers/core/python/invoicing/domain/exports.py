@@ -30,6 +30,7 @@ FEC (Fichier des Écritures Comptables, LPF art. A47 A-1)
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import unicodedata
@@ -60,8 +61,8 @@ CREDIT_NOTE_COLUMNS = (
     "total_excluding_tax", "tax", "total", "reason", "id", "invoice_id",
 )  # fmt: skip
 PAYMENT_COLUMNS = (
-    "paid_at", "invoice_number", "customer_name", "method", "reference", "status", "currency", "amount",
-    "amount_refunded", "counted", "tip", "invoice_id", "payment_id",
+    "date", "type", "invoice_number", "customer_name", "method", "reference", "currency", "amount", "tip",
+    "paid_at", "invoice_id", "payment_id",
 )  # fmt: skip
 COLUMNS = {"invoices": INVOICE_COLUMNS, "credit_notes": CREDIT_NOTE_COLUMNS, "payments": PAYMENT_COLUMNS}
 
@@ -97,11 +98,11 @@ def _amounts(currency: str, *amounts: Decimal) -> list[Cell]:
 
 
 def payment_row(entry: Doc) -> list[Cell]:
+    """A payment received, refunded (negative) or cancelled (negative), on its day (logic.ledger)."""
     return [
-        entry["paid_at"], entry.get("invoice_number"), entry.get("customer_name"), entry.get("method"),
-        entry.get("reference"), entry["status"], entry["currency"], Decimal(entry["amount"]),
-        Decimal(entry["amount_refunded"]), Decimal(entry["counted"]), Decimal(entry["tip"]), entry["invoice_id"],
-        entry["payment_id"],
+        entry.get("date") or entry["paid_at"], entry.get("type") or "payment", entry.get("invoice_number"),
+        entry.get("customer_name"), entry.get("method"), entry.get("reference"), entry["currency"],
+        Decimal(entry["amount"]), Decimal(entry["tip"]), entry["paid_at"], entry["invoice_id"], entry["payment_id"],
     ]  # fmt: skip
 
 
@@ -159,7 +160,8 @@ class FecLine(NamedTuple):
     debit: Decimal
     credit: Decimal
     account_number: str | None = None  # a VAT account of its own rate
-    label: str | None = None  # the account's label, when not the settings' own
+    account_label: str | None = None  # that account's label ("TVA collectée 20 %")
+    detail: str | None = None  # what the line is of, after the entry's label ("TVA 20 %")
     customer: tuple[str, str] | None = None  # (auxiliary account, name): the customer's
 
 
@@ -193,21 +195,30 @@ def credit_note_entry(doc: Doc, accounting: Mapping[str, Any], operations: str) 
     return _entry("sales", doc["issue_date"], str(note.number), doc["issue_date"], label, (customer, *lines))
 
 
+BANK_LABELS = {"payment": "Règlement", "refund": "Remboursement", "cancellation": "Annulation du règlement"}
+
+
 def payment_entry(entry: Doc) -> FecEntry | None:
-    """A payment in the bank journal (None when it counts for nothing: cancelled, refunded in full)."""
-    counted, tip, beyond = Decimal(entry["counted"]), Decimal(entry["tip"]), Decimal(entry["outside_vat"])
-    if not counted and not tip:
+    """A ledger entry in the bank journal (logic.ledger): a payment debits
+    the bank and credits the customer (what it paid of the invoice and
+    overpaid: owed back), late fees and the tip; a refund or a
+    cancellation, negative, the same reversed. None when it moves nothing."""
+    amount, tip = Decimal(entry["amount"]), Decimal(entry["tip"])
+    if not amount and not tip:
         return None
+    fees = Decimal(entry.get("late_fees") or 0)
     customer = (entry.get("customer_id") or "", entry.get("customer_name") or "")
     lines = [
-        FecLine("bank", counted + tip, ZERO),
-        FecLine("customers", ZERO, counted - beyond, customer=customer),
-        FecLine("late_fees", ZERO, beyond),
+        FecLine("bank", amount + tip, ZERO),
+        FecLine("customers", ZERO, amount - fees, customer=customer),
+        FecLine("late_fees", ZERO, fees),
         FecLine("tips", ZERO, tip),
     ]
-    label = f"Règlement {entry.get('invoice_number')} {entry.get('customer_name') or ''}".strip()
+    kind = entry.get("type") or "payment"
+    label = f"{BANK_LABELS[kind]} {entry.get('invoice_number')} {entry.get('customer_name') or ''}".strip()
     piece = entry.get("reference") or entry.get("invoice_number") or entry["payment_id"]
-    return _entry("bank", entry["paid_at"], str(piece), entry["paid_at"], label, tuple(lines))
+    day = entry.get("date") or entry["paid_at"]
+    return _entry("bank", day, str(piece), day, label, tuple(lines))
 
 
 def _sales_lines(document: Document, accounting: Mapping[str, Any], operations: str, sign: int) -> list[FecLine]:
@@ -222,7 +233,7 @@ def _sales_lines(document: Document, accounting: Mapping[str, Any], operations: 
         bases[group.taxes] = bases.get(group.taxes, ZERO) + group.base
     lines, booked = [], set()
     for taxes, base in bases.items():
-        lines.append(FecLine(sales, ZERO, sign * base, label=f"{ACCOUNT_NAMES[sales]} {_taxes_label(taxes)}"))
+        lines.append(FecLine(sales, ZERO, sign * base, detail=_taxes_label(taxes)))
         for key in taxes:
             row = rows[key]
             if key in booked or not row.tax:
@@ -231,7 +242,8 @@ def _sales_lines(document: Document, accounting: Mapping[str, Any], operations: 
             rate = _rate(row.rate)
             account = (accounting.get("vat_collected_by_rate") or {}).get(rate)
             lines.append(FecLine("vat_collected", ZERO, sign * row.tax, account_number=account,
-                                 label=f"TVA collectée {rate} %"))  # fmt: skip
+                                 account_label=f"{ACCOUNT_NAMES['vat_collected']} {rate} %" if account else None,
+                                 detail=f"{row.name} {rate} %"))  # fmt: skip
     return lines
 
 
@@ -268,11 +280,14 @@ def fec_lines(entry: FecEntry, number: int, accounting: Mapping[str, Any]) -> li
     out = []
     for line in entry.lines:
         aux_number, aux_name = line.customer or ("", "")
+        # one label per account number (importers and auditors expect it); what the line is of goes after
+        # the entry's label: "Facture INV-1 Dupont - TVA 20 %"
+        account_name = line.account_label or ACCOUNT_NAMES[line.account]
+        label = f"{entry.label} - {line.detail}" if line.detail else entry.label
         fields = (
             journal, JOURNAL_NAMES[entry.journal], f"{journal}{number:06d}", day,
-            line.account_number or accounting[line.account], line.label or ACCOUNT_NAMES[line.account],
-            aux_number, aux_name, entry.piece, piece_day, entry.label, _fec_amount(line.debit),
-            _fec_amount(line.credit), "", "", day, "", "",
+            line.account_number or accounting[line.account], account_name, aux_number, aux_name, entry.piece,
+            piece_day, label, _fec_amount(line.debit), _fec_amount(line.credit), "", "", day, "", "",
         )  # fmt: skip
         out.append("\t".join(_fec_text(field) for field in fields))
     return out
@@ -288,20 +303,27 @@ def fec_filename(siren: str | None, closing: str) -> str:
 
 
 def fec_bytes(text: str) -> bytes:
-    """The file's text in ISO 8859-15: what it lacks without its accent, else "?"."""
-    try:
-        return text.encode("iso8859_15")
-    except UnicodeEncodeError:
-        return "".join(_latin9(char) for char in text).encode("iso8859_15")
+    """The file's text in ISO 8859-15: what it lacks written without its
+    accent (’ as ', Ł as L), else "?"; in one pass, however many there are."""
+    return text.encode("iso8859_15", errors=_LATIN9_FALLBACK)
 
 
-def _latin9(char: str) -> str:
-    try:
-        char.encode("iso8859_15")
-        return char
-    except UnicodeEncodeError:
-        bare = unicodedata.normalize("NFKD", char).encode("ascii", "ignore").decode()
-        return bare or "?"
+def _latin9(error: UnicodeError) -> tuple[str, int]:
+    """The codec's error handler: the characters ISO 8859-15 lacks, replaced."""
+    assert isinstance(error, UnicodeEncodeError)
+    lacking = error.object[error.start : error.end]
+    return "".join(_PLAIN.get(char) or _bare(char) for char in lacking), error.end
+
+
+def _bare(char: str) -> str:
+    return unicodedata.normalize("NFKD", char).encode("ascii", "ignore").decode() or "?"
+
+
+# Typography a French name is often typed with, and letters NFKD does not take apart.
+_PLAIN = {"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-", "\u2026": "...",
+          "\u202f": " ", "\u0141": "L", "\u0142": "l", "\u0110": "D", "\u0111": "d", "\u0131": "i"}  # fmt: skip
+_LATIN9_FALLBACK = "fec-latin9"
+codecs.register_error(_LATIN9_FALLBACK, _latin9)
 
 
 def _fec_amount(amount: Decimal) -> str:

@@ -9,19 +9,20 @@ each payment's share of it — pure, exact to the cent.
    its base under each and shares its VAT over them pro rata to their
    rates (a cent may then move between two taxes of one line).
 2. On the collected basis (TVA sur les encaissements, CGI art. 269-2-c:
-   services), VAT is due as payments come in. A payment is split over the
-   invoice's groups pro rata to what each still asks (its groups less
-   what credit notes took). The split is cumulative: after the k-th
-   payment the invoice has collected the spread of everything paid so
-   far, and the k-th payment's share is the difference; so once the
-   invoice is paid, its payments' shares add up to its groups exactly,
-   whatever the number of payments. What is paid beyond the groups (late
-   fees, which bear no VAT, or an overpayment) is outside VAT. The
-   payment entries (logic.ledger) keep each payment's share as it was
-   first computed: a credit note or a void after a payment changes what
-   the later ones collect, never what an earlier one did in its month.
-3. What a payment counts is its amount less what was refunded of it, and
-   nothing once cancelled (domain.invoice.Payment.counted).
+   services), VAT is due as payments come in. A payment is split over
+   what the invoice's groups still ask (its groups less what credit notes
+   took, less what the ledger's earlier entries collected), pro rata.
+   The split is cumulative: after the k-th payment the invoice has
+   collected the spread of everything paid so far, and the k-th
+   payment's share is the difference; so once the invoice is paid, the
+   shares add up to its groups exactly, whatever the number of payments,
+   credit notes between them included. What is paid beyond the groups is
+   outside VAT: the invoice's late fees first, then what is owed back.
+3. The ledger only grows (logic.ledger): a payment's entry keeps its
+   share as it was first written, in its month; a refund is an entry of
+   its own, on its day, taking back its part of that share (what was
+   overpaid first); a cancellation takes back the whole, on its day. A
+   closed month never changes.
 """
 
 from __future__ import annotations
@@ -89,38 +90,93 @@ def _per_tax(group: Group, currency: str) -> dict[RateKey, Decimal]:
     return dict(spread(group.tax, weights, currency))
 
 
-class Collected(NamedTuple):
-    """A payment's share of its invoice's VAT (rule 2): a part of each group
-    (base and VAT), and what it paid beyond them, outside VAT."""
+class Share(NamedTuple):
+    """What one entry of the ledger takes (rule 2): a part of each of its
+    invoice's groups (base and VAT), late fees (no VAT) and what was paid
+    beyond everything asked (owed back to the client, no VAT). Negative for
+    a refund or a cancellation."""
 
     groups: tuple[Group, ...]
-    outside_vat: Decimal
+    late_fees: Decimal
+    overpaid: Decimal
+
+    @property
+    def gross(self) -> Decimal:
+        return sum((group.gross for group in self.groups), ZERO) + self.late_fees + self.overpaid
+
+    @property
+    def outside_vat(self) -> Decimal:
+        return self.late_fees + self.overpaid
 
     def rows(self, currency: str) -> dict[RateKey, VatRow]:
         return vat_rows(self.groups, currency)
 
-
-def collected(invoice: Invoice) -> dict[str, Collected]:
-    """Each payment's share (rule 2), by payment id, in the invoice's order
-    of payments; a cancelled one collects nothing."""
-    currency = invoice.currency
-    left = invoice.groups_left()
-    asked = sum((group.gross for group in left), ZERO)
-    before = _parts(left, ZERO, currency)
-    paid = ZERO
-    shares: dict[str, Collected] = {}
-    for payment in invoice.payments:
-        paid += payment.counted
-        within = min(max(paid, ZERO), max(asked, ZERO))
-        after = _parts(left, within, currency)
-        groups = tuple(
-            Group(group.taxes, now.base - then.base, now.tax - then.tax)
-            for group, now, then in zip(left, after, before, strict=True)
+    def minus(self, other: Share) -> Share:
+        """This share less `other` (of the same groups)."""
+        return Share(
+            tuple(
+                Group(a.taxes, a.base - b.base, a.tax - b.tax) for a, b in zip(self.groups, other.groups, strict=True)
+            ),
+            self.late_fees - other.late_fees,
+            self.overpaid - other.overpaid,
         )
-        gross = sum((group.gross for group in groups), ZERO)
-        shares[payment.id] = Collected(groups, payment.counted - gross)
+
+
+def received_shares(
+    invoice: Invoice, kept: Sequence[Share], received: Sequence[tuple[str, Decimal]]
+) -> dict[str, Share]:
+    """The shares of payments `received` ((id, amount), in the invoice's
+    order), the ledger holding `kept` for the others (their entries stand:
+    what a payment collected in its month stays so). What they collect is
+    what the invoice's groups still ask once its credit notes and the kept
+    entries are taken off, pro rata, cumulatively (rule 2); beyond it, its
+    late fees not paid yet, then what is owed back."""
+    currency = invoice.currency
+    taken: dict[object, tuple[Decimal, Decimal]] = {}
+    for share in kept:
+        for group in share.groups:
+            base, tax = taken.get(group.taxes, (ZERO, ZERO))
+            taken[group.taxes] = (base + group.base, tax + group.tax)
+    left = [
+        Group(group.taxes, group.base - taken.get(group.taxes, (ZERO, ZERO))[0],
+              group.tax - taken.get(group.taxes, (ZERO, ZERO))[1])
+        for group in invoice.groups_left()
+    ]  # fmt: skip
+    asked = sum((max(group.gross, ZERO) for group in left), ZERO)
+    fees_left = max(invoice.late_fees_total - sum((share.late_fees for share in kept), ZERO), ZERO)
+    before, paid = _parts(left, ZERO, currency), ZERO
+    shares: dict[str, Share] = {}
+    for id, amount in received:
+        paid += amount
+        after = _parts(left, min(max(paid, ZERO), asked), currency)
+        groups = tuple(
+            Group(g.taxes, a.base - b.base, a.tax - b.tax) for g, a, b in zip(left, after, before, strict=True)
+        )
+        beyond = amount - sum((group.gross for group in groups), ZERO)
+        fees = min(max(beyond, ZERO), fees_left)
+        fees_left -= fees
+        shares[id] = Share(groups, fees, beyond - fees)
         before = after
     return shares
+
+
+def refunded_share(received: Share, refunded: Decimal, currency: str) -> Share:
+    """What refunds of `refunded` in all take back of a payment's share: what
+    it overpaid first, then its late fees and groups pro rata (all of it
+    once refunded in full). A refund's entry is the difference between two
+    of these, so refunds add up to the payment exactly."""
+    over = min(max(refunded, ZERO), max(received.overpaid, ZERO))
+    pseudo = [*received.groups, Group((), received.late_fees, ZERO)]
+    rest = min(refunded - over, sum((max(group.gross, ZERO) for group in pseudo), ZERO))
+    parts = _parts(pseudo, max(rest, ZERO), currency)
+    return Share(tuple(parts[:-1]), parts[-1].base, over)
+
+
+def collected(invoice: Invoice) -> dict[str, Share]:
+    """Each payment's share of what it still counts (its amount less its
+    refunds; a cancelled one nothing), the ledger empty: by payment id, in
+    the invoice's order of payments."""
+    return received_shares(invoice, (), [(payment.id, payment.counted) for payment in invoice.payments])
 
 
 def _parts(groups: Sequence[Group], amount: Decimal, currency: str) -> list[Group]:

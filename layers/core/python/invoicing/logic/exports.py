@@ -23,11 +23,11 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterator
 from contextlib import suppress
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from invoicing.domain import exports
-from invoicing.domain.errors import NotFound, StaleVersion
+from invoicing.domain.errors import Busy, NotFound, StaleVersion
 from invoicing.logic import catalog
 from invoicing.logic.common import Deps
 from invoicing.logic.reports import period
@@ -39,7 +39,10 @@ STEP = 5_000  # documents a step reads at most
 PAGE = 500  # documents a query reads
 LINK_TTL_S = 300
 STEP_RESERVE_MS = 15_000  # a step stops reading while it has this long left to write its part
-MAX_RECEIVES = 5  # the queue's: the last receive of a step that keeps failing marks the export failed
+MAX_RECEIVES = 5  # the queue's (infra/wiring.py): the last receive of a failing step marks the export failed
+# A pending export whose last step is older than the queue's retries (5 receives, 6 minutes apart) stopped.
+STALLED_AFTER = timedelta(minutes=45)
+KEPT = timedelta(days=7)  # the bucket's lifecycle expires the files under exports/ after a week
 SOURCES = {
     "invoices": ("invoice",),
     "credit_notes": ("credit_note",),
@@ -69,17 +72,29 @@ def create(deps: Deps, tenant: str, kind: str, start: date | None, end: date | N
         "position": {},
         "numbers": {},
         "created_at": deps.timestamp(),
+        "updated_at": deps.timestamp(),
         "version": 1,
     }
     deps.store.create(tenant, KIND, doc, name=None)
-    deps.exports.send({"tenant": tenant, "export_id": doc["id"], "part": 0})
+    try:
+        deps.exports.send({"tenant": tenant, "export_id": doc["id"], "part": 0})
+    except Exception:  # not queued: nothing would ever write it; the client asks again
+        _fail(deps, tenant, doc, "the export could not be queued")
+        raise Busy("the export could not be queued; nothing is under way: ask again") from None
     return present(doc)
 
 
 def get(deps: Deps, tenant: str, export_id: str) -> Doc:
+    """The export as it stands; failed when its steps stopped (a step's
+    queue gave up on it) or its file is gone (the bucket keeps it a week)."""
     doc = deps.store.get(tenant, KIND, export_id)
     if doc is None:
         raise NotFound("export")
+    now = deps.now()
+    if doc["status"] == "pending" and now - _at(doc.get("updated_at") or doc["created_at"]) > STALLED_AFTER:
+        doc = {**doc, "status": "failed", "error": "the export stopped before its end; ask for it again"}
+    if doc["status"] == "ready" and now - _at(doc["completed_at"]) > KEPT:
+        doc = {**doc, "status": "failed", "error": f"its file was kept {KEPT.days} days; ask for the export again"}
     shown = present(doc)
     if doc["status"] == "ready":
         assert deps.blobs is not None
@@ -110,8 +125,9 @@ def work(deps: Deps, message: Doc, receive_count: int = 1) -> str:
         return "gone"
     if doc["status"] != "pending":
         return "done before"
-    if doc["parts"] > part:  # this step was recorded: its next is queued, or was about to be
-        _next(deps, tenant, doc)
+    if doc["parts"] > part:  # this step was recorded
+        if receive_count > 1 and doc["parts"] == part + 1:  # and this very message failed after: its next may be lost
+            _next(deps, tenant, doc)
         return "done before"
     if doc["parts"] < part:  # a step from the future cannot exist: a message forged or misrouted
         return "gone"
@@ -131,8 +147,11 @@ def _step(deps: Deps, tenant: str, doc: Doc) -> str:
     finished = writer.run(_merged(deps, tenant, doc))
     part = doc["parts"]
     key = _part_key(tenant, doc, part, deps.new_id("run"))  # this run's own: another run never overwrites it
-    deps.blobs.put(key, writer.text().encode("utf-8"), "text/plain")
-    after = {**writer.state(), "parts": part + 1, "part_keys": [*doc["part_keys"], key], "version": doc["version"] + 1}
+    text = writer.text()
+    data = exports.fec_bytes(text) if doc["kind"] == "fec" else text.encode("utf-8")  # each part as the file is
+    deps.blobs.put(key, data, "application/octet-stream")
+    after = {**writer.state(), "parts": part + 1, "part_keys": [*doc["part_keys"], key], "version": doc["version"] + 1,
+             "updated_at": deps.timestamp()}  # fmt: skip
     if finished:
         after.update(_joined(deps, tenant, after, business))
     try:
@@ -221,6 +240,8 @@ class _Writer:
             entry = found
         if not entry.lines:  # a document of 0.00 books nothing, and takes no number: the journal has no gap
             return
+        if not entry.balanced():  # never written: the step fails, and the export with it
+            raise ValueError(f"an unbalanced entry for {entry.piece}: not written")
         number = self.numbers.get(entry.journal, 0) + 1
         self.numbers[entry.journal] = number
         self.lines += exports.fec_lines(entry, number, accounting)
@@ -248,16 +269,18 @@ class _Writer:
 def _joined(deps: Deps, tenant: str, doc: Doc, business: Doc) -> Doc:
     """The parts joined into the file: where it is, its name and size."""
     assert deps.blobs is not None
-    text = b"".join(deps.blobs.read(key) for key in doc["part_keys"])
+    data = b"".join(deps.blobs.read(key) for key in doc["part_keys"])  # each part written as the file is
     if doc["kind"] == "fec":
-        data = exports.fec_bytes(text.decode("utf-8"))
         filename = exports.fec_filename(business.get("siren"), doc["to"])
     else:
-        data = text
         filename = f"{doc['kind']}-{doc['from']}-{doc['to']}{'-fr' if doc['format'] == 'csv-fr' else ''}.csv"
     key = f"exports/{tenant}/{doc['id']}/{filename}"
     deps.blobs.put(key, data, CONTENT_TYPES[doc["format"]])
     return {"status": "ready", "key": key, "filename": filename, "size": len(data), "completed_at": deps.timestamp()}
+
+
+def _at(timestamp: str) -> datetime:
+    return datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
 
 
 def _part_key(tenant: str, doc: Doc, part: int, run: str) -> str:

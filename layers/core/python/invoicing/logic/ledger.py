@@ -1,90 +1,168 @@
-"""Payment entries: each payment of an invoice as reports and exports read
-it (SPEC §14), by the day it was received.
+"""The payments' ledger: each payment of an invoice as reports and exports
+read it (SPEC §14), on the day it was received, and each refund and
+cancellation of it on its own day.
 
 Payments live inside their invoice; a report of what came in between two
 days cannot find them there without reading every invoice. So each
 payment is also kept as an entry of its own (kind `payment_entry`, id
-`{invoice id}.{payment id}`), indexed by the day it was received
-(`by_date`), with its share of the invoice's VAT (domain.ledger, the
-collected basis) and what the invoice's number and customer are.
+`{invoice id}.{payment id}`; a refund's `….r{total refunded, in minor
+units}`, a cancellation's `….cancel`), indexed by its day (`by_date`),
+with its share of the invoice's VAT (domain.ledger, the collected
+basis), signed, and what the invoice's number and customer are. The
+ledger only grows: a month once closed never changes.
 
 The entries follow from the commit (SPEC §16): a change of an invoice's
 payments, credits or amounts puts an event on the bus (invoicing.events),
 and `project` reads the invoice as it now stands and writes the entries
-of the payments that are new or changed (refunded, cancelled); an entry
-whose payment is unchanged keeps its share of the VAT (what a payment
-collected in its month stays so). Idempotent and order-free: an event
+that are new: a payment, a refund seen since the last one (dated the day
+of the invoice's write that holds it), a cancellation. Idempotent and
+order-free: an event
 taken twice, late or out of order writes nothing more, and an entry
 never goes back to an older version of its invoice (`source_version`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 
+from invoicing.domain.credits import Group
 from invoicing.domain.errors import NotFound, StaleVersion
-from invoicing.domain.invoice import Invoice
-from invoicing.domain.ledger import collected
-from invoicing.domain.money import ZERO, format_amount, format_rate
+from invoicing.domain.invoice import Invoice, day_of, stored_groups
+from invoicing.domain.ledger import Share, received_shares, refunded_share
+from invoicing.domain.money import ZERO, format_amount, format_rate, quantum
 from invoicing.logic.common import Deps
 from invoicing.logic.retry import LostRace, until_written
 from invoicing.ports import ConditionFailed, Doc
 
 KIND = "payment_entry"
-# What the payment is: an entry whose payment is still this keeps its share of the VAT as it was
-# first written. The VAT of a payment is due in its month (the collected basis): a credit note or
-# a void after it changes what later payments collect, never what this one did.
-_PAYMENT = ("paid_at", "method", "reference", "status", "amount", "amount_refunded", "tip", "currency",
-            "invoice_number", "customer_id", "customer_name")  # fmt: skip
+_RECEIVED = ("paid_at", "amount", "tip")  # a payment's entry stands while these do (its share with them)
 
 
-def entries_of(invoice: Doc) -> list[Doc]:
-    """The invoice's payments as entries (without their own version)."""
+def entries_of(invoice: Doc, held: Mapping[str, Doc] | None = None) -> list[Doc]:
+    """The ledger's entries of the invoice's payments (without their own
+    version), `held` the entries written before, by id: a payment's entry
+    on the day it was received, each refund's on the day it was seen, a
+    cancellation's on its day. A payment whose entry stands keeps its
+    share; the others share what is left (domain.ledger)."""
+    held = held or {}
     payments = invoice.get("payments") or []
     if not payments:
         return []
     currency = invoice["currency"]
-    shares = collected(Invoice.of(invoice))
-    customer = invoice.get("customer") or {}
+    kept: dict[str, Share] = {}
+    for payment in payments:
+        entry = held.get(_id(invoice, payment))
+        if entry is not None and all(entry.get(key) == _received(payment, currency)[key] for key in _RECEIVED):
+            kept[payment["id"]] = share_of(entry)
+            kept.update({f"{payment['id']}+{i}": share_of(e) for i, e in enumerate(_followers(held, entry))})
+    received = [(p["id"], Decimal(p["amount"])) for p in payments if p["id"] not in kept]
+    fresh = received_shares(Invoice.of(invoice), list(kept.values()), received)
     entries = []
     for payment in payments:
-        share = shares[payment["id"]]
-        cancelled = payment.get("status") == "cancelled"
-        tip = ZERO if cancelled else Decimal(payment.get("tip") or 0) - Decimal(payment.get("tip_refunded") or 0)
-        counted = sum((group.gross for group in share.groups), share.outside_vat)
-        entries.append(
-            {
-                "id": f"{invoice['id']}.{payment['id']}",
-                "invoice_id": invoice["id"],
-                "invoice_number": invoice.get("number"),
-                "customer_id": invoice.get("customer_id"),
-                "customer_name": customer.get("name"),
-                "payment_id": payment["id"],
-                "currency": currency,
-                "paid_at": payment["paid_at"],
-                "method": payment.get("method"),
-                "reference": payment.get("reference")
-                or payment.get("cheque_number")
-                or payment.get("stripe_payment_intent"),
-                "status": payment.get("status") or "succeeded",
-                "amount": payment["amount"],
-                "amount_refunded": payment.get("amount_refunded") or format_amount(ZERO, currency),
-                "counted": format_amount(counted, currency),
-                "tip": format_amount(tip, currency),
-                "vat": [
-                    {
-                        "name": row.name,
-                        "rate": format_rate(row.rate),
-                        "base": format_amount(row.base, currency),
-                        "tax": format_amount(row.tax, currency),
-                    }  # fmt: skip
-                    for row in share.rows(currency).values()
-                ],
-                "outside_vat": format_amount(share.outside_vat, currency),
-                "source_version": invoice["version"],
-            }
-        )
+        share = kept.get(payment["id"]) or fresh[payment["id"]]
+        base = _base(invoice, payment, currency)
+        entries.append({**base, **_received(payment, currency), **_shown(share, currency), "type": "payment",
+                        "id": _id(invoice, payment), "date": payment["paid_at"]})  # fmt: skip
+        entries += _taken_back(invoice, payment, share, base, held)
     return entries
+
+
+def _taken_back(invoice: Doc, payment: Doc, share: Share, base: Doc, held: Mapping[str, Doc]) -> list[Doc]:
+    """A payment's refunds (one entry each time more was refunded, on the
+    day the invoice said so) and its cancellation."""
+    currency = invoice["currency"]
+    refunded, tip_refunded = Decimal(payment.get("amount_refunded") or 0), Decimal(payment.get("tip_refunded") or 0)
+    earlier = sorted((e for e in held.values() if e.get("type") == "refund" and e["payment_id"] == payment["id"]),
+                     key=lambda e: Decimal(e["refunded_total"]))  # fmt: skip
+    steps = [(Decimal(e["refunded_total"]), Decimal(e["tip_refunded_total"]), e["date"]) for e in earlier]
+    if refunded + tip_refunded > (steps[-1][0] + steps[-1][1] if steps else ZERO):
+        steps.append((refunded, tip_refunded, day_of(invoice["updated_at"]).isoformat()))
+    entries, before, tip_before = [], ZERO, ZERO
+    for total, tip_total, day in steps:
+        taken = refunded_share(share, total, currency).minus(refunded_share(share, before, currency))
+        entries.append({**base, **_shown(_negated(taken), currency), "type": "refund", "date": day,
+                        "id": f"{_id(invoice, payment)}.r{int((total + tip_total) / quantum(currency))}",
+                        "amount": format_amount(before - total, currency),
+                        "tip": format_amount(tip_before - tip_total, currency),
+                        "refunded_total": format_amount(total, currency),
+                        "tip_refunded_total": format_amount(tip_total, currency)})  # fmt: skip
+        before, tip_before = total, tip_total
+    if payment.get("status") == "cancelled":
+        received = _received(payment, currency)
+        entries.append({**base, **_shown(_negated(share), currency), "type": "cancellation",
+                        "id": f"{_id(invoice, payment)}.cancel",
+                        "date": day_of(payment.get("cancelled_at") or invoice["updated_at"]).isoformat(),
+                        "amount": format_amount(-Decimal(received["amount"]), currency),
+                        "tip": format_amount(-Decimal(received["tip"]), currency)})  # fmt: skip
+    return entries
+
+
+def _followers(held: Mapping[str, Doc], entry: Doc) -> list[Doc]:
+    """The refunds and the cancellation written after a payment's entry."""
+    return [
+        e for e in held.values() if e["payment_id"] == entry["payment_id"] and e.get("type", "payment") != "payment"
+    ]
+
+
+def share_of(entry: Doc) -> Share:
+    """The share an entry holds."""
+    return Share(
+        tuple(Group(tuple((name, Decimal(rate)) for name, rate in g["taxes"]), Decimal(g["base"]), Decimal(g["tax"]))
+              for g in entry.get("groups") or ()),
+        Decimal(entry.get("late_fees") or 0),
+        Decimal(entry.get("overpaid") or 0),
+    )  # fmt: skip
+
+
+def _negated(share: Share) -> Share:
+    return Share(tuple(Group(g.taxes, -g.base, -g.tax) for g in share.groups), -share.late_fees, -share.overpaid)
+
+
+def _id(invoice: Doc, payment: Doc) -> str:
+    return f"{invoice['id']}.{payment['id']}"
+
+
+def _base(invoice: Doc, payment: Doc, currency: str) -> Doc:
+    return {
+        "invoice_id": invoice["id"],
+        "invoice_number": invoice.get("number"),
+        "customer_id": invoice.get("customer_id"),
+        "customer_name": (invoice.get("customer") or {}).get("name"),
+        "payment_id": payment["id"],
+        "currency": currency,
+        "paid_at": payment["paid_at"],
+        "method": payment.get("method"),
+        "reference": _reference(payment),
+        "source_version": invoice["version"],
+    }
+
+
+def _received(payment: Doc, currency: str) -> Doc:
+    """What was received: the invoice's part and the tip, before any refund."""
+    return {
+        "paid_at": payment["paid_at"],
+        "amount": format_amount(Decimal(payment["amount"]), currency),
+        "tip": format_amount(Decimal(payment.get("tip") or 0), currency),
+    }
+
+
+def _shown(share: Share, currency: str) -> Doc:
+    return {
+        "groups": stored_groups(list(share.groups)),
+        "vat": [
+            {
+                "name": row.name,
+                "rate": format_rate(row.rate),
+                "base": format_amount(row.base, currency),
+                "tax": format_amount(row.tax, currency),
+            }  # fmt: skip
+            for row in share.rows(currency).values()
+        ],
+        "late_fees": format_amount(share.late_fees, currency),
+        "overpaid": format_amount(share.overpaid, currency),
+        "outside_vat": format_amount(share.outside_vat, currency),
+    }
 
 
 def _reference(payment: Doc) -> str | None:
@@ -103,7 +181,7 @@ def project(deps: Deps, tenant: str, invoice_id: str) -> int:
             return 0
         held = {entry["id"]: entry for entry in deps.store.children(tenant, KIND, invoice_id)}
         written = 0
-        for entry in entries_of(invoice):
+        for entry in entries_of(invoice, held):
             old = held.get(entry["id"])
             if old is not None and (old["source_version"] >= entry["source_version"] or _same(old, entry)):
                 continue
@@ -128,5 +206,6 @@ def _write(deps: Deps, tenant: str, entry: Doc, old: Doc | None) -> None:
 
 
 def _same(old: Doc, new: Doc) -> bool:
-    """The same payment: its entry stands, its share of the VAT with it."""
-    return all(old.get(key) == new.get(key) for key in _PAYMENT)
+    """The same entry, but for when and from which version of the invoice it was written."""
+    derived = ("version", "source_version", "projected_at")
+    return {k: v for k, v in old.items() if k not in derived} == {k: v for k, v in new.items() if k not in derived}

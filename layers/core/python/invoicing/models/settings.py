@@ -4,7 +4,7 @@ late fees, tips, payment methods and the payment schedule (SPEC §6)."""
 from decimal import Decimal
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from invoicing.models.common import Day, Input, MoneyIn, Percentage
 
@@ -72,6 +72,14 @@ class Accounting(Input):
     tips: AccountNumber = Field(default="758000", description="tips clients add when paying online")
     sales_journal: JournalCode = "VT"
     bank_journal: JournalCode = "BQ"
+
+    @field_validator("vat_collected_by_rate")
+    @classmethod
+    def _rates_as_written(cls, accounts: dict[str, str]) -> dict[str, str]:
+        """A rate as documents write it ("5.50" and "5.5" are one rate: "5.5")."""
+        from invoicing.domain.money import format_rate
+
+        return {format_rate(Decimal(rate)): account for rate, account in accounts.items()}
 
 
 class PaymentMethods(Input):
