@@ -85,6 +85,17 @@ def test_a_late_fee_or_a_refund_changes_the_amounts_and_a_reminder_marked_done_d
     assert found(invoice(), invoice(version=3, reminders_done=["d1"])) == []
 
 
+def test_a_refund_of_the_tip_alone_changes_no_amount_yet_is_said_for_the_payments_ledger():
+    """Found by the review: the invoice's amounts stay (the tip is outside
+    them), but the ledger's payment entry must take the refund back."""
+    paid = invoice(version=3, payments=[{**payment("pay_1"), "tip": "5.00", "tip_refunded": "0.00"}])
+    tip_back = invoice(version=4, payments=[{**payment("pay_1"), "tip": "5.00", "tip_refunded": "5.00"}])
+
+    assert [kind for kind, _ in found(paid, tip_back)] == ["Invoice Amounts Changed"]
+    assert "Invoice Amounts Changed" in wiring.EVENT_RULES[[rule.name for rule in wiring.EVENT_RULES].index(
+        "payment-entries")].detail_types  # fmt: skip
+
+
 def test_a_voided_invoice_without_credit_note_is_voided():
     assert [kind for kind, _ in found(invoice(), invoice(version=3, status="void"))] == ["Invoice Voided"]
 

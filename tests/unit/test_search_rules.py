@@ -71,18 +71,17 @@ def test_given_an_empty_query_then_no_words():
     assert words("   ") == ()
 
 
-def test_given_more_than_max_words_then_only_the_first_max_words_are_kept():
-    """Each word is one more condition on every item read: a query keeps at most MAX_WORDS."""
-    typed = " ".join(f"mot{n}" for n in range(MAX_WORDS + 3))
-
-    kept = words(typed)
-
-    assert len(kept) == MAX_WORDS
-    assert kept == tuple(f"mot{n}" for n in range(MAX_WORDS))
+def test_given_more_than_max_words_then_refused_on_q_never_silently_cut():
+    """Each word is one more condition on every item read: MAX_WORDS at most.
+    Cut silently, a search would find more than was asked: it is refused."""
+    assert words(" ".join(f"mot{n}" for n in range(MAX_WORDS))) == tuple(f"mot{n}" for n in range(MAX_WORDS))
+    with pytest.raises(InvalidInput) as refused:
+        words(" ".join(f"mot{n}" for n in range(MAX_WORDS + 1)))
+    assert [error.field for error in refused.value.errors] == ["q"]
 
 
 def test_given_repeated_words_then_the_cap_counts_distinct_words():
-    typed = "Été ete ÉTÉ " + " ".join(f"w{n}" for n in range(MAX_WORDS))
+    typed = "Été ete ÉTÉ " + " ".join(f"w{n}" for n in range(MAX_WORDS - 1))
 
     assert words(typed) == ("ete", *(f"w{n}" for n in range(MAX_WORDS - 1)))
 
@@ -296,3 +295,27 @@ def test_given_the_cursor_of_one_sort_when_used_with_another_then_refused():
     for other in ("-amount_due", "due_date", "issue_date", None):
         with pytest.raises(InvalidInput):
             listing.find(deps, "acme", "invoice", InvoiceQuery(), Search(sort=other), limit=1, cursor=first.cursor)
+
+
+def test_given_a_sort_that_would_outlast_the_request_then_refused_on_sort_before_its_time_runs_out():
+    """Reading every match to sort them stops while the request can still
+    answer: a 422 naming sort, never a gateway timeout."""
+    from invoicing.logic import listing
+    from invoicing.logic.common import Deps
+    from invoicing.logic.retry import time_budget
+    from invoicing.ports import InvoiceQuery, PageOf
+
+    class EndlessStore:
+        reads = 0
+
+        def list(self, tenant, kind, *, limit, cursor, query):
+            EndlessStore.reads += 1
+            return PageOf([{"id": f"inv_{EndlessStore.reads}", "due_date": "2026-12-01"}], cursor="more")
+
+    left = iter(range(10_000, 0, -1_000))  # ms left: less at each read
+    with time_budget(lambda: next(left)), pytest.raises(InvalidInput) as refused:
+        listing.find(Deps(store=EndlessStore()), "acme", "invoice", InvoiceQuery(), listing.Search(sort="due_date"),
+                     limit=10, cursor=None)  # fmt: skip
+
+    assert [error.field for error in refused.value.errors] == ["sort"]
+    assert EndlessStore.reads == 8  # with 10 s, 9, … 3 s left it reads; under 3 s it stops

@@ -152,7 +152,8 @@ def _invoice_events(tenant: str, old: Doc | None, new: Doc | None) -> list[Event
         for note in new.get("credit_notes") or []
         if note["id"] not in noted
     ]
-    if not found and _amounts(old) != _amounts(new):  # a late fee, a refund
+    if not found and (_amounts(old) != _amounts(new) or _received(old) != _received(new)):
+        # a late fee, a refund (of the tip alone too: the payments' ledger follows it, logic.ledger)
         found.append((INVOICE_AMOUNTS_CHANGED, invoice_detail(tenant, new)))
     if new["status"] == "void" and old["status"] != "void":
         found.append((INVOICE_VOIDED, invoice_detail(tenant, new)))
@@ -184,6 +185,12 @@ def _delivery_events(tenant: str, old: Doc | None, new: Doc | None) -> list[Even
 
 def _amounts(doc: Doc) -> tuple[Decimal | None, ...]:
     return tuple(Decimal(doc[key]) if doc.get(key) is not None else None for key in _AMOUNTS)
+
+
+def _received(doc: Doc) -> list[tuple[Any, ...]]:
+    """What each payment received and gave back, tips included."""
+    fields = ("amount", "tip", "amount_refunded", "tip_refunded", "paid_at")
+    return [tuple(payment.get(field) for field in fields) for payment in doc.get("payments") or []]
 
 
 # -- the facts a tenant's webhook endpoints hear (SPEC §13) ------------------------------

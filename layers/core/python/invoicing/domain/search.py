@@ -14,6 +14,8 @@ import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
+from invoicing.domain.errors import InvalidInput
+
 MAX_WORDS = 6  # of a query: each is one more condition on every item read
 MAX_QUERY = 100  # characters
 
@@ -26,8 +28,12 @@ def fold(text: str) -> str:
 
 
 def words(query: str) -> tuple[str, ...]:
-    """The words of a search, folded, each once, in their order."""
-    return tuple(dict.fromkeys(fold(query).split()))[:MAX_WORDS]
+    """The words of a search, folded, each once, in their order; more than
+    MAX_WORDS is refused (a search would silently find more than asked)."""
+    found = tuple(dict.fromkeys(fold(query).split()))
+    if len(found) > MAX_WORDS:
+        raise InvalidInput.of("q", f"{MAX_WORDS} words at most")
+    return found
 
 
 def searchable(doc: Mapping[str, Any]) -> str:

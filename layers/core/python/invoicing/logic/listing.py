@@ -23,11 +23,13 @@ from typing import NamedTuple
 from invoicing.domain.errors import FieldError, InvalidInput
 from invoicing.domain.search import due_of, words
 from invoicing.logic.common import Deps
+from invoicing.logic.retry import time_left_ms
 from invoicing.ports import Doc, InvoiceQuery, PageOf
 
 MAX_SORTED = 2_000  # documents a list sorted by due date or amount reads at most
 _INDEXED = {"issue_date": "issue_date", "-issue_date": "-issue_date", "number": "issue_date", "-number": "-issue_date"}
 _READ = 200  # per query while reading a list to sort
+_RESERVE_MS = 3_000  # what a request sorting a list keeps to answer
 
 
 class Search(NamedTuple):
@@ -76,6 +78,10 @@ def _all(deps: Deps, tenant: str, kind: str, query: InvoiceQuery, sort: str) -> 
     found: list[Doc] = []
     cursor: str | None = None
     while True:
+        left = time_left_ms()
+        if left is not None and left < _RESERVE_MS:  # reading them would outlast the request
+            raise InvalidInput.of("sort", f"too many documents to sort by {sort.lstrip('-')} in time: narrow them "
+                                  "(q, dates, status, customer), or sort by issue_date")  # fmt: skip
         page = deps.store.list(tenant, kind, limit=_READ, cursor=cursor, query=query)
         found += page.items
         if len(found) > MAX_SORTED:
