@@ -1,9 +1,11 @@
 """Reports through the API (SPEC §14): the summary of the invoices issued in
 a period as they stand, aging today and on a past day, VAT by rate on the
-invoiced and the collected basis; the payment entries the collected basis
-reads, projected from the invoices' events once however often and however
-many at a time they come; a period's and a basis's 422s; the business's
-own basis by default; nothing of one tenant in another's reports."""
+invoiced and the collected basis; the payments' ledger the collected basis
+reads (a payment on the day received, a refund or a cancellation on its
+own day, a closed month never rewritten), projected from the invoices'
+events once however often and however many at a time they come; a
+period's and a basis's 422s; the business's own basis by default; nothing
+of one tenant in another's reports."""
 
 from __future__ import annotations
 
@@ -341,9 +343,11 @@ def test_given_a_payment_event_delivered_twice_then_its_entry_is_written_once(ap
     assert entry["version"] == 1
     assert (entry["id"], entry["payment_id"], entry["invoice_number"]) == (
         f"{invoice['id']}.{payment['id']}", payment["id"], "INV-1")  # fmt: skip
-    assert (entry["paid_at"], entry["amount"], entry["counted"], entry["reference"]) == (
-        TODAY, "398.00", "398.00", f"VIR {TODAY}")  # fmt: skip
+    assert (entry["type"], entry["date"], entry["paid_at"], entry["amount"], entry["tip"], entry["reference"]) == (
+        "payment", TODAY, TODAY, "398.00", "0.00", f"VIR {TODAY}")  # fmt: skip
     assert entry["vat"] == [{"name": "TVA", "rate": "20", "base": "331.67", "tax": "66.33"}]
+    assert (entry["late_fees"], entry["overpaid"], entry["outside_vat"]) == ("0.00", "0.00", "0.00")
+    assert not {"counted", "status", "amount_refunded"} & set(entry)  # what it received, never what is left of it
 
 
 def test_given_the_same_event_delivered_from_many_threads_at_once_then_each_entry_is_written_once(
@@ -363,28 +367,156 @@ def test_given_the_same_event_delivered_from_many_threads_at_once_then_each_entr
     held = entries(api, invoice["id"])
     assert [entry["version"] for entry in held] == [1, 1]
     assert held[0] == first[0]  # the first payment's share did not change: not rewritten
-    assert sum(Decimal(entry["counted"]) for entry in held) == Decimal("898.00")
+    assert sum(Decimal(entry["amount"]) for entry in held) == Decimal("898.00")
+    assert [entry["vat"] for entry in held] == [
+        [{"name": "TVA", "rate": "20", "base": "331.67", "tax": "66.33"}],
+        [{"name": "TVA", "rate": "20", "base": "416.66", "tax": "83.34"}],  # cumulatively 748.33 + 149.67 of 898.00
+    ]
 
 
-def test_given_a_payment_cancelled_then_its_entry_collects_nothing_and_vat_collected_drops_it(
+def test_given_a_payment_cancelled_then_its_entry_stands_and_a_cancellation_on_its_day_takes_it_back(
     api, clock, business, customer
 ):
     invoice = issue(api, customer, "2026-11-27", "2026-12-27")
     bounced = pay(api, invoice, "600.00", "2026-12-01")
     pay(api, invoice, "300.00")
     api.deliver_events()
+    payment_id = f"{invoice['id']}.{bounced['id']}"
+    (received,) = [entry for entry in entries(api, invoice["id"]) if entry["id"] == payment_id]
     reply = api.post(f"/invoices/{invoice['id']}/payments/{bounced['id']}/cancel", {"reason": "chèque rejeté"})
     assert reply.status == 200, reply.body
 
     delivered = [result for function, result in api.deliver_events() if function == "reports"]
 
-    assert delivered
-    assert sum(result["written"] for result in delivered) >= 1
-    cancelled = next(entry for entry in entries(api, invoice["id"]) if entry["payment_id"] == bounced["id"])
-    assert (cancelled["status"], cancelled["counted"], cancelled["version"]) == ("cancelled", "0.00", 2)
-    assert all(Decimal(row["base"]) == Decimal(row["tax"]) == 0 for row in cancelled["vat"])
+    assert sum(result["written"] for result in delivered) == 1  # the cancellation's entry, and nothing rewritten
+    held = {entry["id"]: entry for entry in entries(api, invoice["id"])}
+    assert held[payment_id] == received  # the payment's entry, on its day, as it was
+    cancellation = held[f"{payment_id}.cancel"]
+    assert (cancellation["type"], cancellation["date"], cancellation["paid_at"], cancellation["version"]) == (
+        "cancellation", TODAY, "2026-12-01", 1)  # fmt: skip
+    assert (cancellation["amount"], cancellation["tip"]) == ("-600.00", "0.00")
+    assert received["vat"] == [{"name": "TVA", "rate": "20", "base": "500.00", "tax": "100.00"}]
+    assert cancellation["vat"] == [{"name": "TVA", "rate": "20", "base": "-500.00", "tax": "-100.00"}]
     (eur,) = read(api, "/reports/vat?from=2026-12-01&to=2026-12-04&basis=collected")["currencies"]
     assert Decimal(eur["base"]) + Decimal(eur["tax"]) == Decimal("300.00")  # the payment that stands, alone
+    (first,) = read(api, "/reports/vat?from=2026-12-01&to=2026-12-01&basis=collected")["currencies"]
+    assert rates(first) == [("TVA", "20", "500.00", "100.00")]  # the day it was received keeps it
+
+
+def test_given_a_payment_cancelled_in_the_next_month_then_its_month_stands_and_the_next_takes_it_back(
+    api, clock, business, customer
+):
+    """December's VAT collected was declared with the cheque in it; it
+    bounces in January: January's declaration takes its VAT back."""
+    from invoicing.adapters import live
+
+    invoice = issue(api, customer, "2026-11-27", "2026-12-27")
+    cheque = pay(api, invoice, "699.00", "2026-12-01")
+    api.deliver_events()
+    live.deps().now = lambda: datetime(2027, 1, 4, 23, 30, tzinfo=UTC)  # 01-05 in Paris
+    december, january = (f"/reports/vat?{period}&basis=collected"
+                         for period in ("from=2026-12-01&to=2026-12-31", "from=2027-01-01&to=2027-01-05"))  # fmt: skip
+    declared = read(api, december)
+    assert rates(by_currency(declared)["EUR"]) == [("TVA", "20", "582.50", "116.50")]
+    assert read(api, january)["currencies"] == []
+
+    reply = api.post(f"/invoices/{invoice['id']}/payments/{cheque['id']}/cancel", {"reason": "chèque rejeté"})
+    assert reply.status == 200, reply.body
+    api.deliver_events()
+
+    assert read(api, december) == declared
+    assert rates(by_currency(read(api, january))["EUR"]) == [("TVA", "20", "-582.50", "-116.50")]
+    (both,) = read(api, "/reports/vat?from=2026-12-01&to=2027-01-05&basis=collected")["currencies"]
+    assert (both["base"], both["tax"]) == ("0.00", "0.00")  # nothing, net
+
+
+REVIEWERS_CASE = {
+    "lines": [
+        {"name": "Conseil", "quantity": "1", "unit_price": "1000.00", "taxes": [{"name": "TVA", "rate": "20"}]},
+        {"name": "Livres", "quantity": "1", "unit_price": "1000.00", "taxes": [{"name": "TVA", "rate": "5.5"}]},
+    ],
+    "discount": None,
+}
+
+
+def test_given_a_credit_note_between_two_payments_when_vat_is_asked_collected_then_it_is_what_the_invoice_asks(
+    api, clock, business, customer
+):
+    """2,255.00 (1,000.00 HT at 20 %, 1,000.00 HT at 5.5 %), half paid
+    (1,127.50), then 600.00 credited on the 20 % line, then the rest
+    (527.50): 100.00 of VAT at 20 % and 55.00 at 5.5 %, what the invoice
+    asks once credited, to the cent; the first payment's entry unchanged."""
+    invoice = issue(api, customer, "2026-11-27", "2026-12-27", **REVIEWERS_CASE)
+    assert invoice["totals"]["total"] == "2255.00"
+    first = pay(api, invoice, "1127.50", "2026-12-01")
+    api.deliver_events()
+    (held,) = entries(api, invoice["id"])
+    assert [(row["rate"], row["base"], row["tax"]) for row in held["vat"]] == [("20", "500.00", "100.00"),
+                                                                              ("5.5", "500.00", "27.50")]  # fmt: skip
+    note = api.post(f"/invoices/{invoice['id']}/credit-notes", {
+        "lines": [{"name": "Conseil, remise", "quantity": "1", "unit_price": "500.00",
+                   "taxes": [{"name": "TVA", "rate": "20"}]}], "reason": "Geste commercial"})  # fmt: skip
+    assert note.status == 201, note.body
+    assert note.body["total"] == "600.00"
+    assert [result for function, result in api.deliver_events() if function == "reports"] in ([], [{"written": 0}])
+
+    second = pay(api, invoice, "527.50")
+    assert second["invoice"]["amount_due"] == "0.00"
+    api.deliver_events()
+
+    after = {entry["payment_id"]: entry for entry in entries(api, invoice["id"])}
+    assert after[first["id"]] == held  # December 1st's entry, as it was written
+    assert [(row["rate"], row["base"], row["tax"]) for row in after[second["id"]]["vat"] if row["base"] != "0.00"] == [
+        ("5.5", "500.00", "27.50")]  # fmt: skip
+    (eur,) = read(api, "/reports/vat?from=2026-12-01&to=2026-12-04&basis=collected")["currencies"]
+    assert rates(eur) == [("TVA", "20", "500.00", "100.00"), ("TVA", "5.5", "1000.00", "55.00")]
+    assert (eur["base"], eur["tax"], eur["outside_vat"]) == ("1500.00", "155.00", "0.00")
+
+
+@pytest.mark.parametrize("where", BOTH)
+def test_given_a_card_payment_refunded_the_next_month_then_the_refund_is_an_entry_of_that_month(
+    api, clock, business, customer, stripe_standin, where
+):
+    """Through Stripe, on the fake store or DynamoDB (the by_date index
+    reads a refund by its own day): January's VAT collected stands,
+    February's takes back the refund's part, the two what was kept."""
+    from invoicing.adapters import live
+    from tests.connect import deliver, onboard
+
+    account = onboard(api, stripe_standin)
+    live.deps().now = lambda: datetime(2027, 1, 10, 10, 0, tzinfo=UTC)
+    invoice = issue(api, customer, "2027-01-05", "2027-02-04")
+
+    def stripe(kind: str, obj: dict[str, Any], id: str, on: datetime) -> None:
+        event = {"id": id, "object": "event", "type": kind, "created": int(on.timestamp()), "account": account,
+                 "data": {"object": obj}}  # fmt: skip
+        reply = deliver(api, event)
+        assert reply.status == 200, reply.body
+
+    stripe("payment_intent.succeeded", {
+        "id": "pi_1", "object": "payment_intent", "amount_received": 139_800, "currency": "eur",
+        "metadata": {"tenant_id": "acme", "invoice_id": invoice["id"]}, "payment_method_types": ["card"],
+    }, "evt_paid", datetime(2027, 1, 10, 10, 0, tzinfo=UTC))  # fmt: skip
+    api.deliver_events()
+    january, february = (f"/reports/vat?{period}&basis=collected"
+                         for period in ("from=2027-01-01&to=2027-01-31", "from=2027-02-01&to=2027-02-03"))  # fmt: skip
+    live.deps().now = lambda: datetime(2027, 2, 3, 10, 0, tzinfo=UTC)
+    declared = read(api, january)
+    assert rates(by_currency(declared)["EUR"]) == [("TVA", "20", "1165.00", "233.00")]
+
+    stripe("charge.refunded", {
+        "id": "ch_1", "object": "charge", "payment_intent": "pi_1", "amount": 139_800, "amount_refunded": 27_960,
+        "currency": "eur", "metadata": {},
+    }, "evt_refund", datetime(2027, 2, 3, 10, 0, tzinfo=UTC))  # fmt: skip
+    api.deliver_events()
+
+    assert read(api, january) == declared
+    assert rates(by_currency(read(api, february))["EUR"]) == [("TVA", "20", "-233.00", "-46.60")]  # a fifth back
+    refund = next(entry for entry in entries(api, invoice["id"]) if entry["type"] == "refund")
+    assert (refund["date"], refund["paid_at"], refund["amount"], refund["refunded_total"]) == (
+        "2027-02-03", "2027-01-10", "-279.60", "279.60")  # fmt: skip
+    (both,) = read(api, "/reports/vat?from=2027-01-01&to=2027-02-03&basis=collected")["currencies"]
+    assert Decimal(both["base"]) + Decimal(both["tax"]) == Decimal("1118.40")  # 1,398.00 less 279.60
 
 
 # -- the 422s -----------------------------------------------------------------------------------

@@ -172,6 +172,20 @@ def refunded_share(received: Share, refunded: Decimal, currency: str) -> Share:
     return Share(tuple(parts[:-1]), parts[-1].base, over)
 
 
+def taken_back(left: Share, amount: Decimal, overpaid: Decimal, currency: str) -> Share:
+    """What a refund of `amount` takes back (positive), `left` what of its
+    payment was not taken back yet and `overpaid` what the invoice holds
+    beyond what it asked (whichever payment brought it): that first (a
+    refund of an overpayment takes no VAT back), then the payment's late
+    fees and groups pro rata (all that is left of them once refunded in
+    full)."""
+    over = min(amount, max(overpaid, ZERO))
+    pseudo = [*left.groups, Group((), left.late_fees, ZERO)]
+    within = min(amount - over, sum((max(group.gross, ZERO) for group in pseudo), ZERO))
+    parts = _parts(pseudo, max(within, ZERO), currency)
+    return Share(tuple(parts[:-1]), parts[-1].base, amount - within)
+
+
 def collected(invoice: Invoice) -> dict[str, Share]:
     """Each payment's share of what it still counts (its amount less its
     refunds; a cancelled one nothing), the ledger empty: by payment id, in

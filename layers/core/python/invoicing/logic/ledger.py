@@ -29,7 +29,7 @@ from decimal import Decimal
 from invoicing.domain.credits import Group
 from invoicing.domain.errors import NotFound, StaleVersion
 from invoicing.domain.invoice import Invoice, day_of, stored_groups
-from invoicing.domain.ledger import Share, received_shares, refunded_share
+from invoicing.domain.ledger import Share, received_shares, taken_back
 from invoicing.domain.money import ZERO, format_amount, format_rate, quantum
 from invoicing.logic.common import Deps
 from invoicing.logic.retry import LostRace, until_written
@@ -43,66 +43,95 @@ def entries_of(invoice: Doc, held: Mapping[str, Doc] | None = None) -> list[Doc]
     """The ledger's entries of the invoice's payments (without their own
     version), `held` the entries written before, by id: a payment's entry
     on the day it was received, each refund's on the day it was seen, a
-    cancellation's on its day. A payment whose entry stands keeps its
-    share; the others share what is left (domain.ledger)."""
+    cancellation's on its day. An entry written stands (its share with
+    it, while its payment received the same); the new ones are made in
+    the payments' order, each payment followed by what was taken back of
+    it, each sharing what the ledger leaves (domain.ledger): so a cheque
+    cancelled and paid again by transfer collects the VAT once, however
+    the projections fell."""
     held = held or {}
     payments = invoice.get("payments") or []
     if not payments:
         return []
-    currency = invoice["currency"]
-    kept: dict[str, Share] = {}
+    kept = {p["id"] for p in payments if _stands(held.get(_id(invoice, p)), p, invoice["currency"])}
+    # what stands is in the ledger first: what is new shares what it leaves
+    ledger = [share_of(e) for e in held.values() if e["payment_id"] in kept]
+    entries: list[Doc] = []
     for payment in payments:
-        entry = held.get(_id(invoice, payment))
-        if entry is not None and all(entry.get(key) == _received(payment, currency)[key] for key in _RECEIVED):
-            kept[payment["id"]] = share_of(entry)
-            kept.update({f"{payment['id']}+{i}": share_of(e) for i, e in enumerate(_followers(held, entry))})
-    received = [(p["id"], Decimal(p["amount"])) for p in payments if p["id"] not in kept]
-    fresh = received_shares(Invoice.of(invoice), list(kept.values()), received)
-    entries = []
-    for payment in payments:
-        share = kept.get(payment["id"]) or fresh[payment["id"]]
-        base = _base(invoice, payment, currency)
-        entries.append({**base, **_received(payment, currency), **_shown(share, currency), "type": "payment",
-                        "id": _id(invoice, payment), "date": payment["paid_at"]})  # fmt: skip
-        entries += _taken_back(invoice, payment, share, base, held)
+        entries += _of_payment(Invoice.of(invoice), invoice, payment, held, ledger, payment["id"] in kept)
     return entries
 
 
-def _taken_back(invoice: Doc, payment: Doc, share: Share, base: Doc, held: Mapping[str, Doc]) -> list[Doc]:
-    """A payment's refunds (one entry each time more was refunded, on the
-    day the invoice said so) and its cancellation."""
+def _of_payment(
+    figures: Invoice, invoice: Doc, payment: Doc, held: Mapping[str, Doc], ledger: list[Share], kept: bool
+) -> list[Doc]:
+    """A payment's entries: its own, its refunds, its cancellation; each new
+    share added to `ledger`. Long because the three share one running
+    state (what of the payment is left to take back), in order."""
+    currency, base = invoice["currency"], _base(invoice, payment, invoice["currency"])
+    received = _received(payment, currency)
+    if kept:
+        share = share_of(held[_id(invoice, payment)])
+    else:
+        share = received_shares(figures, ledger, [(payment["id"], Decimal(payment["amount"]))])[payment["id"]]
+        ledger.append(share)
+    entries = [{**base, **received, **_shown(share, currency), "type": "payment", "id": _id(invoice, payment),
+                "date": payment["paid_at"]}]  # fmt: skip
+    left = share  # what of the payment was not taken back yet
+    for step in _refund_steps(invoice, payment, held):
+        written = held.get(step["id"]) if kept else None
+        if written is not None:
+            taken = share_of(written)
+        else:
+            taken = _negated(taken_back(left, Decimal(step["amount"]).copy_abs(), _overpaid(ledger), currency))
+            ledger.append(taken)
+        left = left.minus(_negated(taken))
+        entries.append({**base, **step, **_shown(taken, currency)})
+    if payment.get("status") == "cancelled":  # what was left of it, all taken back on its day
+        cancel_id = f"{_id(invoice, payment)}.cancel"
+        written = held.get(cancel_id) if kept else None
+        taken = share_of(written) if written is not None else _negated(left)
+        if written is None:
+            ledger.append(taken)
+        tip_left = Decimal(received["tip"]) - Decimal(payment.get("tip_refunded") or 0)
+        entries.append({**base, **_shown(taken, currency), "type": "cancellation", "id": cancel_id,
+                        "date": day_of(payment.get("cancelled_at") or invoice["updated_at"]).isoformat(),
+                        "amount": format_amount(-left.gross, currency),
+                        "tip": format_amount(-tip_left, currency)})  # fmt: skip
+    return entries
+
+
+def _refund_steps(invoice: Doc, payment: Doc, held: Mapping[str, Doc]) -> list[Doc]:
+    """Each time more of the payment was refunded: the steps written before,
+    then one for what was refunded since (on the day of the invoice's
+    write that holds it)."""
     currency = invoice["currency"]
     refunded, tip_refunded = Decimal(payment.get("amount_refunded") or 0), Decimal(payment.get("tip_refunded") or 0)
     earlier = sorted((e for e in held.values() if e.get("type") == "refund" and e["payment_id"] == payment["id"]),
-                     key=lambda e: Decimal(e["refunded_total"]))  # fmt: skip
-    steps = [(Decimal(e["refunded_total"]), Decimal(e["tip_refunded_total"]), e["date"]) for e in earlier]
-    if refunded + tip_refunded > (steps[-1][0] + steps[-1][1] if steps else ZERO):
-        steps.append((refunded, tip_refunded, day_of(invoice["updated_at"]).isoformat()))
-    entries, before, tip_before = [], ZERO, ZERO
-    for total, tip_total, day in steps:
-        taken = refunded_share(share, total, currency).minus(refunded_share(share, before, currency))
-        entries.append({**base, **_shown(_negated(taken), currency), "type": "refund", "date": day,
-                        "id": f"{_id(invoice, payment)}.r{int((total + tip_total) / quantum(currency))}",
-                        "amount": format_amount(before - total, currency),
-                        "tip": format_amount(tip_before - tip_total, currency),
-                        "refunded_total": format_amount(total, currency),
-                        "tip_refunded_total": format_amount(tip_total, currency)})  # fmt: skip
+                     key=lambda e: Decimal(e["refunded_total"]) + Decimal(e["tip_refunded_total"]))  # fmt: skip
+    totals = [(Decimal(e["refunded_total"]), Decimal(e["tip_refunded_total"]), e["date"]) for e in earlier]
+    if refunded + tip_refunded > (totals[-1][0] + totals[-1][1] if totals else ZERO):
+        totals.append((refunded, tip_refunded, day_of(invoice["updated_at"]).isoformat()))
+    steps, before, tip_before = [], ZERO, ZERO
+    for total, tip_total, day in totals:
+        steps.append({"type": "refund", "date": day,
+                      "id": f"{_id(invoice, payment)}.r{int((total + tip_total) / quantum(currency))}",
+                      "amount": format_amount(before - total, currency),
+                      "tip": format_amount(tip_before - tip_total, currency),
+                      "refunded_total": format_amount(total, currency),
+                      "tip_refunded_total": format_amount(tip_total, currency)})  # fmt: skip
         before, tip_before = total, tip_total
-    if payment.get("status") == "cancelled":
-        received = _received(payment, currency)
-        entries.append({**base, **_shown(_negated(share), currency), "type": "cancellation",
-                        "id": f"{_id(invoice, payment)}.cancel",
-                        "date": day_of(payment.get("cancelled_at") or invoice["updated_at"]).isoformat(),
-                        "amount": format_amount(-Decimal(received["amount"]), currency),
-                        "tip": format_amount(-Decimal(received["tip"]), currency)})  # fmt: skip
-    return entries
+    return steps
 
 
-def _followers(held: Mapping[str, Doc], entry: Doc) -> list[Doc]:
-    """The refunds and the cancellation written after a payment's entry."""
-    return [
-        e for e in held.values() if e["payment_id"] == entry["payment_id"] and e.get("type", "payment") != "payment"
-    ]
+def _stands(entry: Doc | None, payment: Doc, currency: str) -> bool:
+    """Whether a payment's written entry stands: it received the same since."""
+    return entry is not None and all(entry.get(key) == _received(payment, currency)[key] for key in _RECEIVED)
+
+
+def _overpaid(ledger: list[Share]) -> Decimal:
+    """What the invoice holds beyond what it asked (owed back), in all."""
+    return sum((share.overpaid for share in ledger), ZERO)
 
 
 def share_of(entry: Doc) -> Share:
