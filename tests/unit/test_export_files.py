@@ -577,7 +577,7 @@ def test_a_refund_of_the_tip_alone_takes_it_back_from_the_tips_and_leaves_the_cu
     found = exports.payment_entry(tip_refund)
 
     assert (tip_refund["id"], tip_refund["date"], tip_refund["amount"], tip_refund["tip"]) == (
-        "inv_1.pay_1.r13000", "2026-12-16", "0.00", "-10.00")  # fmt: skip
+        "inv_1.pay_1.r2", "2026-12-16", "0.00", "-10.00")  # fmt: skip
     assert found is not None
     assert_sound(found)
     assert found.label == "Remboursement F-2026-0007 Dupont & Fils"

@@ -18,16 +18,21 @@ each payment's share of it — pure, exact to the cent.
    shares add up to its groups exactly, whatever the number of payments,
    credit notes between them included. What is paid beyond the groups is
    outside VAT: the invoice's late fees first, then what is owed back.
-3. The ledger only grows (logic.ledger): a payment's entry keeps its
-   share as it was first written, in its month; a refund is an entry of
-   its own, on its day, taking back its part of that share (what was
-   overpaid first); a cancellation takes back the whole, on its day. A
-   closed month never changes.
+3. The ledger only grows (logic.ledger): an entry keeps its share as it
+   was first written, in its month; a refund, a cancellation, a change
+   of what a payment received are entries of their own, on their day.
+   The new entries of a projection bring the ledger, in all, to what the
+   invoice keeps (`kept_share`): each takes its natural part (a payment
+   its share of what is left to collect, a refund what it takes back:
+   the invoice's overpaid first), the last one the rest. A closed month
+   never changes, and an invoice collects its VAT to the cent whatever
+   the order of its payments, refunds, credit notes and projections.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -184,6 +189,17 @@ def taken_back(left: Share, amount: Decimal, overpaid: Decimal, currency: str) -
     within = min(amount - over, sum((max(group.gross, ZERO) for group in pseudo), ZERO))
     parts = _parts(pseudo, max(within, ZERO), currency)
     return Share(tuple(parts[:-1]), parts[-1].base, amount - within)
+
+
+def kept_share(invoice: Invoice) -> Share:
+    """What the ledger holds in all once up to date: what the invoice keeps
+    (its payments less their refunds, cancelled ones apart) split over its
+    groups still asked (credit notes taken off), then its late fees (none
+    once void: they go with it), then what is owed back."""
+    kept = sum((payment.counted for payment in invoice.payments), ZERO)
+    fees = ZERO if invoice.status.value == "void" else invoice.late_fees_total
+    figures = invoice if fees == invoice.late_fees_total else replace(invoice, fees=())
+    return received_shares(figures, (), [("kept", kept)])["kept"]
 
 
 def collected(invoice: Invoice) -> dict[str, Share]:

@@ -5,8 +5,10 @@ cancellation of it on its own day.
 Payments live inside their invoice; a report of what came in between two
 days cannot find them there without reading every invoice. So each
 payment is also kept as an entry of its own (kind `payment_entry`, id
-`{invoice id}.{payment id}`; a refund's `….r{total refunded, in minor
-units}`, a cancellation's `….cancel`), indexed by its day (`by_date`),
+`{invoice id}.{payment id}`; its refunds `….r1`, `….r2`…, what it
+received since `….a1`…, its cancellation `….cancel`: two projections
+at once name their new entry alike, and only one is written), indexed by
+its day (`by_date`),
 with its share of the invoice's VAT (domain.ledger, the collected
 basis), signed, and what the invoice's number and customer are. The
 ledger only grows: a month once closed never changes.
@@ -14,8 +16,9 @@ ledger only grows: a month once closed never changes.
 The entries follow from the commit (SPEC §16): a change of an invoice's
 payments, credits or amounts puts an event on the bus (invoicing.events),
 and `project` reads the invoice as it now stands and writes the entries
-that are new: a payment, a refund seen since the last one (dated the day
-of the invoice's write that holds it), a cancellation. Idempotent and
+that are new: a payment, an adjustment, a refund seen since the last one
+(dated the day of the invoice's write that holds it), a cancellation;
+after them the ledger in all is what the invoice keeps. Idempotent and
 order-free: an event
 taken twice, late or out of order writes nothing more, and an entry
 never goes back to an older version of its invoice (`source_version`).
@@ -29,109 +32,116 @@ from decimal import Decimal
 from invoicing.domain.credits import Group
 from invoicing.domain.errors import NotFound, StaleVersion
 from invoicing.domain.invoice import Invoice, day_of, stored_groups
-from invoicing.domain.ledger import Share, received_shares, taken_back
-from invoicing.domain.money import ZERO, format_amount, format_rate, quantum
+from invoicing.domain.ledger import Share, kept_share, received_shares, taken_back
+from invoicing.domain.money import ZERO, format_amount, format_rate
 from invoicing.logic.common import Deps
 from invoicing.logic.retry import LostRace, until_written
 from invoicing.ports import ConditionFailed, Doc
 
 KIND = "payment_entry"
-_RECEIVED = ("paid_at", "amount", "tip")  # a payment's entry stands while these do (its share with them)
 
 
 def entries_of(invoice: Doc, held: Mapping[str, Doc] | None = None) -> list[Doc]:
     """The ledger's entries of the invoice's payments (without their own
-    version), `held` the entries written before, by id: a payment's entry
-    on the day it was received, each refund's on the day it was seen, a
-    cancellation's on its day. An entry written stands (its share with
-    it, while its payment received the same); the new ones are made in
-    the payments' order, each payment followed by what was taken back of
-    it, each sharing what the ledger leaves (domain.ledger): so a cheque
-    cancelled and paid again by transfer collects the VAT once, however
-    the projections fell."""
-    held = held or {}
+    version), `held` the entries written before, by id, which stand as
+    they were written. What moved money since they were written is new:
+    a payment received, a change of what it received (an adjustment), a
+    refund, a cancellation; each an entry on its day. The new entries
+    bring the ledger, in all, to what the invoice now keeps, split over
+    its groups (domain.ledger.kept_share): each takes its natural part
+    (a payment its share of what is left to collect; a refund or a
+    cancellation what it takes back of its payment), the last one the
+    rest. So an invoice paid in full collects its VAT exactly, however
+    its payments, refunds, cancellations, credit notes and projections
+    fell, and a closed month never changes."""
+    held = {id: entry for id, entry in (held or {}).items() if "groups" in entry and "type" in entry}
     payments = invoice.get("payments") or []
     if not payments:
-        return []
-    kept = {p["id"] for p in payments if _stands(held.get(_id(invoice, p)), p, invoice["currency"])}
-    # what stands is in the ledger first: what is new shares what it leaves
-    ledger = [share_of(e) for e in held.values() if e["payment_id"] in kept]
-    entries: list[Doc] = []
-    for payment in payments:
-        entries += _of_payment(Invoice.of(invoice), invoice, payment, held, ledger, payment["id"] in kept)
-    return entries
-
-
-def _of_payment(
-    figures: Invoice, invoice: Doc, payment: Doc, held: Mapping[str, Doc], ledger: list[Share], kept: bool
-) -> list[Doc]:
-    """A payment's entries: its own, its refunds, its cancellation; each new
-    share added to `ledger`. Long because the three share one running
-    state (what of the payment is left to take back), in order."""
-    currency, base = invoice["currency"], _base(invoice, payment, invoice["currency"])
-    received = _received(payment, currency)
-    if kept:
-        share = share_of(held[_id(invoice, payment)])
-    else:
-        share = received_shares(figures, ledger, [(payment["id"], Decimal(payment["amount"]))])[payment["id"]]
-        ledger.append(share)
-    entries = [{**base, **received, **_shown(share, currency), "type": "payment", "id": _id(invoice, payment),
-                "date": payment["paid_at"]}]  # fmt: skip
-    left = share  # what of the payment was not taken back yet
-    for step in _refund_steps(invoice, payment, held):
-        written = held.get(step["id"]) if kept else None
-        if written is not None:
-            taken = share_of(written)
-        else:
-            taken = _negated(taken_back(left, Decimal(step["amount"]).copy_abs(), _overpaid(ledger), currency))
-            ledger.append(taken)
-        left = left.minus(_negated(taken))
-        entries.append({**base, **step, **_shown(taken, currency)})
-    if payment.get("status") == "cancelled":  # what was left of it, all taken back on its day
-        cancel_id = f"{_id(invoice, payment)}.cancel"
-        written = held.get(cancel_id) if kept else None
-        taken = share_of(written) if written is not None else _negated(left)
-        if written is None:
-            ledger.append(taken)
-        tip_left = Decimal(received["tip"]) - Decimal(payment.get("tip_refunded") or 0)
-        entries.append({**base, **_shown(taken, currency), "type": "cancellation", "id": cancel_id,
-                        "date": day_of(payment.get("cancelled_at") or invoice["updated_at"]).isoformat(),
-                        "amount": format_amount(-left.gross, currency),
-                        "tip": format_amount(-tip_left, currency)})  # fmt: skip
-    return entries
-
-
-def _refund_steps(invoice: Doc, payment: Doc, held: Mapping[str, Doc]) -> list[Doc]:
-    """Each time more of the payment was refunded: the steps written before,
-    then one for what was refunded since (on the day of the invoice's
-    write that holds it)."""
+        return list(held.values())
     currency = invoice["currency"]
-    refunded, tip_refunded = Decimal(payment.get("amount_refunded") or 0), Decimal(payment.get("tip_refunded") or 0)
-    earlier = sorted((e for e in held.values() if e.get("type") == "refund" and e["payment_id"] == payment["id"]),
-                     key=lambda e: Decimal(e["refunded_total"]) + Decimal(e["tip_refunded_total"]))  # fmt: skip
-    totals = [(Decimal(e["refunded_total"]), Decimal(e["tip_refunded_total"]), e["date"]) for e in earlier]
-    if refunded + tip_refunded > (totals[-1][0] + totals[-1][1] if totals else ZERO):
-        totals.append((refunded, tip_refunded, day_of(invoice["updated_at"]).isoformat()))
-    steps, before, tip_before = [], ZERO, ZERO
-    for total, tip_total, day in totals:
-        steps.append({"type": "refund", "date": day,
-                      "id": f"{_id(invoice, payment)}.r{int((total + tip_total) / quantum(currency))}",
-                      "amount": format_amount(before - total, currency),
-                      "tip": format_amount(tip_before - tip_total, currency),
-                      "refunded_total": format_amount(total, currency),
-                      "tip_refunded_total": format_amount(tip_total, currency)})  # fmt: skip
-        before, tip_before = total, tip_total
-    return steps
+    fresh: list[Doc] = []
+    for payment in payments:
+        fresh += _moved(invoice, payment, [e for e in held.values() if e["payment_id"] == payment["id"]])
+    if not fresh:
+        return list(held.values())
+    figures = Invoice.of(invoice)
+    ledger = [share_of(entry) for entry in held.values()]  # grows with each new entry's part
+    shares = _natural(figures, fresh[:-1], held, ledger)
+    whole = kept_share(figures)
+    for share in ledger:
+        whole = whole.minus(share)
+    shares.append(whole)  # the last new entry brings the ledger to what the invoice keeps
+    made = [{**entry, **_shown(share, currency)} for entry, share in zip(fresh, shares, strict=True)]
+    return [*held.values(), *made]
 
 
-def _stands(entry: Doc | None, payment: Doc, currency: str) -> bool:
-    """Whether a payment's written entry stands: it received the same since."""
-    return entry is not None and all(entry.get(key) == _received(payment, currency)[key] for key in _RECEIVED)
+def _moved(invoice: Doc, payment: Doc, mine: list[Doc]) -> list[Doc]:
+    """What moved a payment's money since its entries `mine` were written,
+    as new entries (without shares), in order: its receipt, a change of
+    what it received, a refund, its cancellation."""
+    currency = invoice["currency"]
+    base = _base(invoice, payment, currency)
+    today = day_of(invoice["updated_at"]).isoformat() if invoice.get("updated_at") else payment["paid_at"]
+    received, found = _received(payment, currency), []
+
+    def total(field: str, *types: str) -> Decimal:
+        return sum((Decimal(e[field]) for e in [*mine, *found] if e["type"] in types), ZERO)
+
+    def count(kind: str) -> int:
+        return sum(1 for e in [*mine, *found] if e["type"] == kind)
+
+    amount, tip = Decimal(received["amount"]), Decimal(received["tip"])
+    if not any(e["type"] == "payment" for e in mine):
+        found.append({**base, **received, "type": "payment", "id": _id(invoice, payment), "date": payment["paid_at"]})
+    else:
+        more, more_tip = amount - total("amount", "payment", "adjustment"), tip - total("tip", "payment", "adjustment")
+        if more or more_tip:  # what it received changed (Stripe's amounts only grow)
+            found.append({**base, "type": "adjustment", "id": f"{_id(invoice, payment)}.a{count('adjustment') + 1}",
+                          "date": today, "amount": format_amount(more, currency),
+                          "tip": format_amount(more_tip, currency)})  # fmt: skip
+    refunded = Decimal(payment.get("amount_refunded") or 0) + total("amount", "refund")
+    tip_refunded = Decimal(payment.get("tip_refunded") or 0) + total("tip", "refund")
+    if refunded > 0 or tip_refunded > 0:  # more was refunded than the ledger says
+        found.append({**base, "type": "refund", "id": f"{_id(invoice, payment)}.r{count('refund') + 1}", "date": today,
+                      "amount": format_amount(-max(refunded, ZERO), currency),
+                      "tip": format_amount(-max(tip_refunded, ZERO), currency),
+                      "refunded_total": format_amount(Decimal(payment.get("amount_refunded") or 0), currency),
+                      "tip_refunded_total": format_amount(Decimal(payment.get("tip_refunded") or 0), currency),
+                      })  # fmt: skip
+    if payment.get("status") == "cancelled" and not count("cancellation"):  # all that is left of it, back
+        day = day_of(payment["cancelled_at"]).isoformat() if payment.get("cancelled_at") else today
+        found.append({**base, "type": "cancellation", "id": f"{_id(invoice, payment)}.cancel", "date": day,
+                      "amount": format_amount(-total("amount", "payment", "adjustment", "refund"), currency),
+                      "tip": format_amount(-total("tip", "payment", "adjustment", "refund"), currency)})  # fmt: skip
+    return found
 
 
-def _overpaid(ledger: list[Share]) -> Decimal:
-    """What the invoice holds beyond what it asked (owed back), in all."""
-    return sum((share.overpaid for share in ledger), ZERO)
+def _natural(figures: Invoice, fresh: list[Doc], held: Mapping[str, Doc], ledger: list[Share]) -> list[Share]:
+    """Each new entry's own part, in order (`ledger` grows with them): money
+    in, its share of what the groups still ask; money out, what it takes
+    back of its payment's entries (the invoice's overpaid first)."""
+    currency = figures.currency
+    shares: list[Share] = []
+    for entry in fresh:
+        amount = Decimal(entry["amount"])
+        if amount >= 0:
+            share = received_shares(figures, ledger, [(entry["id"], amount)])[entry["id"]]
+        else:
+            mine = [share_of(e) for e in held.values() if e["payment_id"] == entry["payment_id"]]
+            mine += [s for e, s in zip(fresh, shares, strict=False) if e["payment_id"] == entry["payment_id"]]
+            left = _summed(mine, figures)
+            share = _negated(taken_back(left, -amount, sum((s.overpaid for s in ledger), ZERO), currency))
+        ledger.append(share)
+        shares.append(share)
+    return shares
+
+
+def _summed(shares: list[Share], figures: Invoice) -> Share:
+    """Shares added up (none: nothing of the invoice's groups)."""
+    total = Share(tuple(Group(g.taxes, ZERO, ZERO) for g in figures.groups_left()), ZERO, ZERO)
+    for share in shares:
+        total = total.minus(_negated(share))
+    return total
 
 
 def share_of(entry: Doc) -> Share:
@@ -235,6 +245,7 @@ def _write(deps: Deps, tenant: str, entry: Doc, old: Doc | None) -> None:
 
 
 def _same(old: Doc, new: Doc) -> bool:
-    """The same entry, but for when and from which version of the invoice it was written."""
+    """The same entry, but for when and from which version of the invoice it was written (an entry
+    written stands: `entries_of` gives it back as it is; one of an older shape is written anew)."""
     derived = ("version", "source_version", "projected_at")
     return {k: v for k, v in old.items() if k not in derived} == {k: v for k, v in new.items() if k not in derived}
