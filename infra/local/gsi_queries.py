@@ -19,6 +19,7 @@ test_emulation_gsi.py holds them to moto's own.
 
 from __future__ import annotations
 
+import functools
 import threading
 from typing import Any
 
@@ -82,6 +83,7 @@ def _forgetting(write: Any, table_of: Any) -> Any:
     (a table's own write), every table's (the backend's, which names it in
     its arguments in several shapes)."""
 
+    @functools.wraps(write)  # what another patch hung on it (transactions.py's `moto`) stays reachable
     def written(self: Any, *args: Any, **kwargs: Any) -> Any:
         try:
             return write(self, *args, **kwargs)

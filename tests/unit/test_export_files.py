@@ -763,3 +763,8 @@ def test_the_amounts_are_written_with_a_comma_and_two_decimals():
     (customer, *_) = exports.fec_lines(exports.invoice_entry(invoice, ACCOUNTING, "services"), 1, ACCOUNTING)
 
     assert customer.split("\t")[11:13] == ["1481,40", "0,00"]
+
+
+def test_a_name_typed_with_combining_accents_keeps_them_in_latin_9():
+    """macOS types "é" as "e" + U+0301: composed first, it is Latin-9's é."""
+    assert exports.fec_bytes("Rene\u0301 Ze\u0301phyr") == "René Zéphyr".encode("iso8859_15")

@@ -305,7 +305,8 @@ def fec_filename(siren: str | None, closing: str) -> str:
 def fec_bytes(text: str) -> bytes:
     """The file's text in ISO 8859-15: what it lacks written without its
     accent (’ as ', Ł as L), else "?"; in one pass, however many there are."""
-    return text.encode("iso8859_15", errors=_LATIN9_FALLBACK)
+    # composed first: an "é" typed as "e" + U+0301 (macOS) is Latin-9's é, not "e?"
+    return unicodedata.normalize("NFC", text).encode("iso8859_15", errors=_LATIN9_FALLBACK)
 
 
 def _latin9(error: UnicodeError) -> tuple[str, int]:

@@ -79,7 +79,8 @@ def create(deps: Deps, tenant: str, kind: str, start: date | None, end: date | N
     try:
         deps.exports.send({"tenant": tenant, "export_id": doc["id"], "part": 0})
     except Exception:  # not queued: nothing would ever write it; the client asks again
-        _fail(deps, tenant, doc, "the export could not be queued")
+        with suppress(Exception):  # failed, or (the table down too) pending until it reads as stopped
+            _fail(deps, tenant, doc, "the export could not be queued")
         raise Busy("the export could not be queued; nothing is under way: ask again") from None
     return present(doc)
 
