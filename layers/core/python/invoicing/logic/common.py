@@ -7,7 +7,7 @@ import hashlib
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -15,7 +15,7 @@ from typing import Any
 
 from invoicing.domain.errors import FieldError, InvalidInput
 from invoicing.domain.lifecycle import BUSINESS_TIMEZONE  # noqa: F401  (the use cases and handlers read it here)
-from invoicing.ports import BlobStore, DeliveryQueue, PaymentGateway, Queue, Store, WebhookSender
+from invoicing.ports import BlobStore, DeliveryQueue, Doc, PageOf, PaymentGateway, Queue, Store, WebhookSender
 
 logger = logging.getLogger(__name__)
 
@@ -128,3 +128,14 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, (date, datetime)):
         return value.isoformat()
     return value
+
+
+def every_page(read: Callable[[str | None], PageOf], cursor: str | None = None) -> Iterator[Doc]:
+    """Every item of a paged read, a page at a time: `read(cursor)` from
+    `cursor` (the start: None) until a page says there is no more."""
+    while True:
+        page = read(cursor)
+        yield from page.items
+        if page.cursor is None:
+            return
+        cursor = page.cursor

@@ -29,10 +29,10 @@ from typing import Any
 from invoicing.domain import exports
 from invoicing.domain.errors import Busy, NotFound, StaleVersion
 from invoicing.logic import catalog
-from invoicing.logic.common import Deps
+from invoicing.logic.common import Deps, every_page
 from invoicing.logic.reports import period
 from invoicing.logic.retry import time_left_ms
-from invoicing.ports import Doc, date_key, dated_cursor
+from invoicing.ports import Doc, PageOf, date_key, dated_cursor
 
 KIND = "export"
 STEP = 5_000  # documents a step reads at most
@@ -185,16 +185,14 @@ def _stream(
     deps: Deps, tenant: str, doc: Doc, kind: str, order: int
 ) -> Iterator[tuple[tuple[str, int, str], str, str, Doc]]:
     after = doc["position"].get(kind)
-    cursor = dated_cursor(after) if after else None
-    while True:
-        page = deps.store.dated(tenant, kind, start=doc["from"], end=doc["to"], limit=PAGE, cursor=cursor)
-        for found in page.items:
-            key = date_key(kind, found)
-            assert key is not None
-            yield (key[:10], order, key), key, kind, found
-        if page.cursor is None:
-            return
-        cursor = page.cursor
+
+    def read(cursor: str | None) -> PageOf:
+        return deps.store.dated(tenant, kind, start=doc["from"], end=doc["to"], limit=PAGE, cursor=cursor)
+
+    for found in every_page(read, dated_cursor(after) if after else None):
+        key = date_key(kind, found)
+        assert key is not None
+        yield (key[:10], order, key), key, kind, found
 
 
 class _Writer:

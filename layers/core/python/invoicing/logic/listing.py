@@ -22,7 +22,7 @@ from typing import NamedTuple
 
 from invoicing.domain.errors import FieldError, InvalidInput
 from invoicing.domain.search import due_of, words
-from invoicing.logic.common import Deps
+from invoicing.logic.common import Deps, every_page
 from invoicing.logic.retry import time_left_ms
 from invoicing.ports import Doc, InvoiceQuery, PageOf
 
@@ -75,23 +75,22 @@ def find(
 
 
 def _all(deps: Deps, tenant: str, kind: str, query: InvoiceQuery, sort: str) -> list[Doc]:
-    found: list[Doc] = []
-    cursor: str | None = None
-    while True:
+    def read(cursor: str | None) -> PageOf:
         left = time_left_ms()
         if left is not None and left < _RESERVE_MS:  # reading them would outlast the request
             raise InvalidInput.of("sort", f"too many documents to sort by {sort.lstrip('-')} in time: narrow them "
                                   "(q, dates, status, customer), or sort by issue_date")  # fmt: skip
-        page = deps.store.list(tenant, kind, limit=_READ, cursor=cursor, query=query)
-        found += page.items
+        return deps.store.list(tenant, kind, limit=_READ, cursor=cursor, query=query)
+
+    found: list[Doc] = []
+    for doc in every_page(read):
+        found.append(doc)
         if len(found) > MAX_SORTED:
             raise InvalidInput.of(
                 "sort", f"more than {MAX_SORTED:,} documents match: narrow them (q, dates, status, customer) "
                 f"to sort by {sort.lstrip('-')}, or sort by issue_date",
             )  # fmt: skip
-        if page.cursor is None:
-            return found
-        cursor = page.cursor
+    return found
 
 
 def _due_key(doc: Doc) -> tuple[str, str]:

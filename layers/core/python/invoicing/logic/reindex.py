@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from invoicing.domain.errors import Busy, Conflict, NotFound, StaleVersion
 from invoicing.logic import ledger
-from invoicing.logic.common import Deps
+from invoicing.logic.common import Deps, every_page
 from invoicing.logic.retry import LostRace, until_written
 from invoicing.ports import Doc
 
@@ -26,16 +26,10 @@ def reindex(deps: Deps, tenant: str) -> dict[str, int]:
     """How many documents of each kind were written back, and payment entries written."""
     done: dict[str, int] = {}
     for kind in KINDS:
-        cursor: str | None = None
-        while True:
-            page = deps.store.list(tenant, kind, limit=PAGE, cursor=cursor)
-            for doc in page.items:
-                done[kind] = done.get(kind, 0) + _written_back(deps, tenant, kind, doc)
-                if kind == "invoice" and doc.get("payments"):
-                    done["payment_entry"] = done.get("payment_entry", 0) + ledger.project(deps, tenant, doc["id"])
-            if page.cursor is None:
-                break
-            cursor = page.cursor
+        for doc in every_page(lambda cursor, kind=kind: deps.store.list(tenant, kind, limit=PAGE, cursor=cursor)):
+            done[kind] = done.get(kind, 0) + _written_back(deps, tenant, kind, doc)
+            if kind == "invoice" and doc.get("payments"):
+                done["payment_entry"] = done.get("payment_entry", 0) + ledger.project(deps, tenant, doc["id"])
     return done
 
 

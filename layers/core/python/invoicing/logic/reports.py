@@ -11,7 +11,7 @@ from typing import Any
 from invoicing.domain import reports
 from invoicing.domain.errors import InvalidInput
 from invoicing.logic import catalog
-from invoicing.logic.common import Deps
+from invoicing.logic.common import Deps, every_page
 from invoicing.ports import Doc, InvoiceQuery
 
 PAGE = 500  # documents per query: a page of the index
@@ -32,13 +32,8 @@ def period(start: date | None, end: date | None, today: date) -> tuple[date, dat
 def dated(deps: Deps, tenant: str, kind: str, start: date, end: date) -> Iterator[Doc]:
     """The tenant's issued documents of `kind` dated in the period (payment
     entries: received), oldest first, a page of the index at a time."""
-    cursor: str | None = None
-    while True:
-        page = deps.store.dated(tenant, kind, start=start.isoformat(), end=end.isoformat(), limit=PAGE, cursor=cursor)
-        yield from page.items
-        if page.cursor is None:
-            return
-        cursor = page.cursor
+    first, last = start.isoformat(), end.isoformat()
+    return every_page(lambda cursor: deps.store.dated(tenant, kind, start=first, end=last, limit=PAGE, cursor=cursor))
 
 
 def summary(deps: Deps, tenant: str, start: date | None, end: date | None) -> dict[str, Any]:
@@ -65,14 +60,8 @@ def aging(deps: Deps, tenant: str, as_of: date | None) -> dict[str, Any]:
 
 
 def _unpaid(deps: Deps, tenant: str) -> Iterator[Doc]:
-    cursor: str | None = None
     query = InvoiceQuery(overdue_before=FAR_FUTURE)  # every issued invoice with an amount due, by due date
-    while True:
-        page = deps.store.list(tenant, "invoice", limit=PAGE, cursor=cursor, query=query)
-        yield from page.items
-        if page.cursor is None:
-            return
-        cursor = page.cursor
+    return every_page(lambda cursor: deps.store.list(tenant, "invoice", limit=PAGE, cursor=cursor, query=query))
 
 
 def vat(deps: Deps, tenant: str, start: date | None, end: date | None, basis: str | None) -> dict[str, Any]:

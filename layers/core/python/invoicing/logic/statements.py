@@ -11,7 +11,7 @@ from typing import Any
 from invoicing.domain import statement
 from invoicing.domain.errors import NotFound
 from invoicing.logic import catalog
-from invoicing.logic.common import Deps
+from invoicing.logic.common import Deps, every_page
 from invoicing.logic.reports import period
 from invoicing.ports import Doc, InvoiceQuery
 
@@ -35,15 +35,9 @@ def of_customer(deps: Deps, tenant: str, customer_id: str, start: date | None, e
 
 
 def _issued(deps: Deps, tenant: str, customer_id: str) -> Iterator[Doc]:
-    cursor: str | None = None
-    while True:
-        page = deps.store.list(
-            tenant, "invoice", limit=PAGE, cursor=cursor, query=InvoiceQuery(customer_id=customer_id)
-        )
-        yield from (doc for doc in page.items if doc["status"] != "draft")
-        if page.cursor is None:
-            return
-        cursor = page.cursor
+    query = InvoiceQuery(customer_id=customer_id)
+    read = every_page(lambda cursor: deps.store.list(tenant, "invoice", limit=PAGE, cursor=cursor, query=query))
+    return (doc for doc in read if doc["status"] != "draft")
 
 
 def pdf_link(deps: Deps, tenant: str, customer_id: str, start: date | None, end: date | None) -> dict[str, Any]:
